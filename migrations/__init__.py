@@ -1,0 +1,1 @@
+"""Alembic migration history shared by PostgreSQL and SQLite."""

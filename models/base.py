@@ -1,0 +1,77 @@
+"""Shared table machinery: the metadata naming convention and the tenant row base.
+
+The naming convention is set before any table is declared so that every constraint has a
+stable name, which Alembic needs to alter or drop constraints on SQLite (batch mode).
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+import sqlalchemy as sa
+
+from sqlmodel import Field, SQLModel
+
+from models.types import UTCDateTime, utcnow
+
+SQLModel.metadata.naming_convention = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+metadata = SQLModel.metadata
+
+
+def new_id() -> uuid.UUID:
+    return uuid.uuid4()
+
+
+class Row(SQLModel):
+    """Columns every table has: a random UUID key and UTC creation/update times."""
+
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+
+
+class TenantRow(Row):
+    """A row that belongs to exactly one organization."""
+
+    organization_id: uuid.UUID = Field(foreign_key="organizations.id", index=True)
+
+
+def utc_field(**kwargs: Any) -> Any:
+    """An optional UTC timestamp column."""
+    return Field(default=None, sa_type=UTCDateTime, **kwargs)
+
+
+def enum_field(enum: type[StrEnum], **kwargs: Any) -> Any:
+    """An enum stored as its name in a VARCHAR: no native enum types to migrate."""
+    column_type = sa.Enum(enum, native_enum=False, length=32, create_constraint=False)
+    return Field(sa_type=column_type, **kwargs)
+
+
+def index_foreign_keys(meta: sa.MetaData) -> None:
+    """Give every foreign-key column an index unless one already leads with it.
+
+    Joins and cascading checks go through foreign keys; an unindexed one turns a lookup
+    into a scan. Doing it here keeps the rule in one place instead of on every column.
+    """
+    for table in meta.tables.values():
+        leading = {idx.columns.values()[0].name for idx in table.indexes if idx.columns}
+        leading |= {
+            c.columns.values()[0].name
+            for c in table.constraints
+            if isinstance(c, sa.PrimaryKeyConstraint | sa.UniqueConstraint) and c.columns
+        }
+        for fk in table.foreign_keys:
+            column = fk.parent
+            if column.name not in leading:
+                sa.Index(f"ix_{table.name}_{column.name}", column)
+                leading.add(column.name)

@@ -1,0 +1,131 @@
+"""Invoices, estimates and payments. Money is integer minor units of `currency`."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Field, SQLModel
+
+from models.base import TenantRow, enum_field, utc_field
+from models.enums import EstimateStatus, InvoiceStatus, LineKind, PaymentMethod, PaymentStatus
+from models.types import PortableJSON
+
+
+class Totals(SQLModel):
+    """Totals of a bill, always computed on the server from its lines."""
+
+    currency: str = Field(min_length=3, max_length=3)
+    subtotal: int = Field(default=0)
+    tax_total: int = Field(default=0)
+    total: int = Field(default=0)
+
+
+class Line(SQLModel):
+    """A line item. Quantity is in thousandths so that 1.5 hours is exact (1500)."""
+
+    position: int = Field(default=0)
+    kind: LineKind = enum_field(LineKind, default=LineKind.OTHER)
+    description: str = Field(max_length=500)
+    quantity_milli: int = Field(default=1000)
+    unit_price: int = Field(default=0)
+    unit_cost: int | None = Field(default=None)  # staff-only: what the business paid
+    tax_rate_bp: int = Field(default=0, ge=0)  # basis points: 825 is 8.25 %
+    subtotal: int = Field(default=0)
+    tax: int = Field(default=0)
+    total: int = Field(default=0)
+
+
+class Invoice(TenantRow, Totals, table=True):
+    __tablename__ = "invoices"
+    __table_args__ = (
+        sa.UniqueConstraint("organization_id", "number"),
+        sa.Index("ix_invoices_customer_id_status", "customer_id", "status"),
+    )
+
+    customer_id: uuid.UUID = Field(foreign_key="customers.id", index=True)
+    car_id: uuid.UUID | None = Field(default=None, foreign_key="cars.id", index=True)
+    estimate_id: uuid.UUID | None = Field(default=None, foreign_key="estimates.id")
+    number: int | None = Field(default=None)  # given when sent, from a gap-free counter
+    status: InvoiceStatus = enum_field(InvoiceStatus, default=InvoiceStatus.DRAFT)
+    issue_date: date | None = Field(default=None)
+    due_date: date | None = Field(default=None)
+    amount_paid: int = Field(default=0)
+    notes: str | None = Field(default=None, max_length=5000)
+    internal_notes: str | None = Field(default=None, max_length=10000)
+    sent_at: datetime | None = utc_field()
+    voided_at: datetime | None = utc_field()
+
+
+class InvoiceLine(TenantRow, Line, table=True):
+    __tablename__ = "invoice_lines"
+
+    invoice_id: uuid.UUID = Field(foreign_key="invoices.id", index=True)
+
+
+class Estimate(TenantRow, Totals, table=True):
+    __tablename__ = "estimates"
+    __table_args__ = (
+        sa.UniqueConstraint("organization_id", "number"),
+        sa.Index("ix_estimates_customer_id_status", "customer_id", "status"),
+    )
+
+    customer_id: uuid.UUID = Field(foreign_key="customers.id", index=True)
+    car_id: uuid.UUID | None = Field(default=None, foreign_key="cars.id", index=True)
+    number: int | None = Field(default=None)
+    version: int = Field(default=1)
+    status: EstimateStatus = enum_field(EstimateStatus, default=EstimateStatus.DRAFT)
+    valid_until: date | None = Field(default=None)
+    notes: str | None = Field(default=None, max_length=5000)
+    recommendations: str | None = Field(default=None, max_length=5000)
+    internal_notes: str | None = Field(default=None, max_length=10000)
+    sent_at: datetime | None = utc_field()
+    decided_at: datetime | None = utc_field()
+
+
+class EstimateLine(TenantRow, Line, table=True):
+    __tablename__ = "estimate_lines"
+
+    estimate_id: uuid.UUID = Field(foreign_key="estimates.id", index=True)
+    optional: bool = Field(default=False)
+
+
+class EstimateVersion(TenantRow, table=True):
+    """The lines and totals a customer was shown; approvals lock one version."""
+
+    __tablename__ = "estimate_versions"
+    __table_args__ = (sa.UniqueConstraint("estimate_id", "version"),)
+
+    estimate_id: uuid.UUID = Field(foreign_key="estimates.id", index=True)
+    version: int
+    snapshot: dict[str, Any] = Field(default_factory=dict, sa_type=PortableJSON)
+
+
+class Payment(TenantRow, table=True):
+    __tablename__ = "payments"
+
+    customer_id: uuid.UUID = Field(foreign_key="customers.id", index=True)
+    invoice_id: uuid.UUID = Field(foreign_key="invoices.id", index=True)
+    amount: int = Field(gt=0)
+    currency: str = Field(min_length=3, max_length=3)
+    method: PaymentMethod = enum_field(PaymentMethod)
+    status: PaymentStatus = enum_field(PaymentStatus, default=PaymentStatus.PENDING)
+    refunded_amount: int = Field(default=0, ge=0)
+    provider_payment_intent_id: str | None = Field(default=None, max_length=255, index=True)
+    provider_charge_id: str | None = Field(default=None, max_length=255)
+    reference: str | None = Field(default=None, max_length=200)  # cheque number, transfer ref
+    received_at: datetime | None = utc_field()
+    recorded_by_staff_id: uuid.UUID | None = Field(default=None, foreign_key="staff_users.id")
+    payer_contact_id: uuid.UUID | None = Field(default=None, foreign_key="contacts.id")
+
+
+class Refund(TenantRow, table=True):
+    __tablename__ = "refunds"
+
+    payment_id: uuid.UUID = Field(foreign_key="payments.id", index=True)
+    amount: int = Field(gt=0)
+    reason: str | None = Field(default=None, max_length=500)
+    provider_refund_id: str | None = Field(default=None, max_length=255, unique=True)
+    recorded_by_staff_id: uuid.UUID | None = Field(default=None, foreign_key="staff_users.id")

@@ -1,0 +1,58 @@
+"""Vehicles, what happened to them, and their inspections."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Field
+
+from models.base import TenantRow, enum_field, utc_field
+from models.enums import CarEventKind, CarStatus
+from models.types import PortableJSON, UTCDateTime
+
+
+class Car(TenantRow, table=True):
+    __tablename__ = "cars"
+    __table_args__ = (sa.UniqueConstraint("organization_id", "vin"),)
+
+    customer_id: uuid.UUID | None = Field(default=None, foreign_key="customers.id", index=True)
+    make: str = Field(max_length=80)
+    model: str = Field(max_length=80)
+    year: int | None = Field(default=None)
+    vin: str | None = Field(default=None, max_length=17)
+    license_plate: str | None = Field(default=None, max_length=20)
+    color: str | None = Field(default=None, max_length=40)
+    status: CarStatus = enum_field(CarStatus, default=CarStatus.IN_STORAGE)
+    mileage: int | None = Field(default=None, ge=0)
+    storage_location: str | None = Field(default=None, max_length=100)
+    internal_notes: str | None = Field(default=None, max_length=10000)
+    archived_at: datetime | None = utc_field()
+
+
+class CarEvent(TenantRow, table=True):
+    __tablename__ = "car_events"
+    __table_args__ = (sa.Index("ix_car_events_car_id_occurred_at", "car_id", "occurred_at"),)
+
+    car_id: uuid.UUID = Field(foreign_key="cars.id", index=True)
+    kind: CarEventKind = enum_field(CarEventKind)
+    occurred_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    notes: str | None = Field(default=None, max_length=5000)
+    internal: bool = Field(default=False)  # staff-only entries never reach the portal
+    staff_user_id: uuid.UUID | None = Field(default=None, foreign_key="staff_users.id")
+    data: dict[str, Any] = Field(default_factory=dict, sa_type=PortableJSON)
+
+
+class ConditionReport(TenantRow, table=True):
+    __tablename__ = "condition_reports"
+
+    car_id: uuid.UUID = Field(foreign_key="cars.id", index=True)
+    inspected_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    inspector_staff_id: uuid.UUID | None = Field(default=None, foreign_key="staff_users.id")
+    inspector_name: str | None = Field(default=None, max_length=200)
+    mileage: int | None = Field(default=None, ge=0)
+    summary: str | None = Field(default=None, max_length=5000)
+    # [{"area": "Front bumper", "rating": 1-5, "notes": "..."}]
+    items: list[dict[str, Any]] = Field(default_factory=list, sa_type=PortableJSON)

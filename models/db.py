@@ -1,0 +1,136 @@
+"""Engines, sessions and the per-request read connection.
+
+Reads go through one connection per request (`ReadScope`) with SQLAlchemy Core statements;
+writes go through a short ORM session (`Database.write`) that commits or rolls back as one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.engine import RowMapping
+from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+
+from portico.settings import Settings
+
+
+def _configure_sqlite(engine: AsyncEngine) -> None:
+    sync_engine = engine.sync_engine
+
+    @event.listens_for(sync_engine, "connect")
+    def on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy issue BEGIN itself (below) instead of the driver's implicit one.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        # WAL: readers never block the writer and the writer never blocks readers.
+        cursor.execute("PRAGMA journal_mode=WAL")
+        # SQLite ignores foreign keys unless asked, per connection.
+        cursor.execute("PRAGMA foreign_keys=ON")
+        # Wait for a competing writer instead of failing with "database is locked".
+        cursor.execute("PRAGMA busy_timeout=5000")
+        # NORMAL is durable under WAL except for the last commits on power loss.
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(sync_engine, "begin")
+    def on_begin(conn: sa.Connection) -> None:
+        # Writes take the write lock up front (BEGIN IMMEDIATE) so that two writers never
+        # both read first and then fail to upgrade their lock mid-transaction.
+        if conn.get_execution_options().get("portico_write"):
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        else:
+            conn.exec_driver_sql("BEGIN")
+
+
+def make_engine(settings: Settings) -> AsyncEngine:
+    url = sa.make_url(settings.database_url)
+    if url.get_backend_name() == "sqlite":
+        engine = create_async_engine(url, connect_args={"timeout": 5})
+        _configure_sqlite(engine)
+        return engine
+    return create_async_engine(
+        url,
+        pool_size=10,
+        max_overflow=10,
+        pool_pre_ping=True,
+        connect_args={
+            "server_settings": {
+                "statement_timeout": str(settings.statement_timeout_ms),
+                "idle_in_transaction_session_timeout": "60000",
+                "timezone": "UTC",
+            }
+        },
+    )
+
+
+class Database:
+    """The process's engines and session factory."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.engine = make_engine(settings)
+        self.dialect = self.engine.dialect.name
+        self._write_engine = self.engine.execution_options(portico_write=True)
+        self._sessions = async_sessionmaker(
+            self._write_engine, expire_on_commit=False, autoflush=False
+        )
+
+    @asynccontextmanager
+    async def write(self) -> AsyncIterator[AsyncSession]:
+        """One transaction: committed when the block ends, rolled back if it raises."""
+        async with self._sessions() as session, session.begin():
+            yield session
+
+    @asynccontextmanager
+    async def connect(self) -> AsyncIterator[AsyncConnection]:
+        async with self.engine.connect() as conn:
+            yield conn
+
+    def reader(self) -> ReadScope:
+        return ReadScope(self.engine)
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+
+
+class ReadScope:
+    """One lazily opened read connection for a whole request.
+
+    DataLoaders dispatch their batches concurrently; a lock lets them share one connection
+    (one pool checkout and one transaction per request instead of one per batch).
+    """
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+        self._conn: AsyncConnection | None = None
+        self._lock = asyncio.Lock()
+        self.statements = 0
+
+    async def rows(self, statement: sa.Executable) -> Sequence[RowMapping]:
+        async with self._lock:
+            if self._conn is None:
+                self._conn = await self._engine.connect()
+            self.statements += 1
+            result = await self._conn.execute(statement)
+            return result.mappings().all()
+
+    async def scalar(self, statement: sa.Executable) -> Any:
+        rows = await self.rows(statement)
+        return next(iter(rows[0].values())) if rows else None
+
+    async def close(self) -> None:
+        async with self._lock:
+            if self._conn is not None:
+                conn, self._conn = self._conn, None
+                await conn.close()

@@ -1,0 +1,180 @@
+"""Closed sets of values stored in the database; the GraphQL enums wrap these."""
+
+from enum import StrEnum
+
+
+class StaffRole(StrEnum):
+    OWNER = "OWNER"
+    ADMIN = "ADMIN"
+    STAFF = "STAFF"
+
+
+class PortalStatus(StrEnum):
+    NOT_INVITED = "NOT_INVITED"
+    INVITED = "INVITED"
+    ACTIVE = "ACTIVE"
+    REVOKED = "REVOKED"
+
+
+class ContactRole(StrEnum):
+    SPOUSE = "SPOUSE"
+    ASSISTANT = "ASSISTANT"
+    BOOKKEEPER = "BOOKKEEPER"
+    VEHICLE_HANDLER = "VEHICLE_HANDLER"
+    DRIVER = "DRIVER"
+    OTHER = "OTHER"
+
+
+class PortalScope(StrEnum):
+    EVERYTHING = "EVERYTHING"
+    BILLING = "BILLING"
+    CARS = "CARS"
+
+
+class CarStatus(StrEnum):
+    IN_STORAGE = "IN_STORAGE"
+    CHECKED_OUT = "CHECKED_OUT"
+    IN_SERVICE = "IN_SERVICE"
+    IN_TRANSIT = "IN_TRANSIT"
+    WITH_OWNER = "WITH_OWNER"
+
+
+class CarEventKind(StrEnum):
+    CHECK_IN = "CHECK_IN"
+    CHECK_OUT = "CHECK_OUT"
+    SERVICE = "SERVICE"
+    DETAILING = "DETAILING"
+    PHOTO_SESSION = "PHOTO_SESSION"
+    CONDITION_REPORT = "CONDITION_REPORT"
+    STATUS_CHANGE = "STATUS_CHANGE"
+    OWNER_CHANGE = "OWNER_CHANGE"
+    NOTE = "NOTE"
+
+
+class DocumentKind(StrEnum):
+    STORAGE_AGREEMENT = "STORAGE_AGREEMENT"
+    LIABILITY_WAIVER = "LIABILITY_WAIVER"
+    INSURANCE_CARD = "INSURANCE_CARD"
+    PHOTO = "PHOTO"
+    PDF = "PDF"
+    OTHER = "OTHER"
+
+
+class ContractStatus(StrEnum):
+    DRAFT = "DRAFT"
+    SENT = "SENT"
+    SIGNED = "SIGNED"
+    VOID = "VOID"
+
+
+class InvoiceStatus(StrEnum):
+    DRAFT = "DRAFT"
+    OPEN = "OPEN"
+    PARTIALLY_PAID = "PARTIALLY_PAID"
+    PAID = "PAID"
+    VOID = "VOID"
+
+
+class EstimateStatus(StrEnum):
+    DRAFT = "DRAFT"
+    SENT = "SENT"
+    APPROVED = "APPROVED"
+    DECLINED = "DECLINED"
+    EXPIRED = "EXPIRED"
+
+
+class LineKind(StrEnum):
+    LABOUR = "LABOUR"
+    PARTS = "PARTS"
+    FEE = "FEE"
+    STORAGE = "STORAGE"
+    OTHER = "OTHER"
+
+
+class PaymentMethod(StrEnum):
+    CARD_ONLINE = "CARD_ONLINE"
+    CASH = "CASH"
+    CHEQUE = "CHEQUE"
+    BANK_TRANSFER = "BANK_TRANSFER"
+
+
+class PaymentStatus(StrEnum):
+    PENDING = "PENDING"
+    SUCCEEDED = "SUCCEEDED"
+    FAILED = "FAILED"
+    REFUNDED = "REFUNDED"
+    PARTIALLY_REFUNDED = "PARTIALLY_REFUNDED"
+
+
+class AppointmentKind(StrEnum):
+    DROP_OFF = "DROP_OFF"
+    PICK_UP = "PICK_UP"
+    SERVICE = "SERVICE"
+    DETAILING = "DETAILING"
+    INSPECTION = "INSPECTION"
+    PHOTO_SESSION = "PHOTO_SESSION"
+    OTHER = "OTHER"
+
+
+class AppointmentStatus(StrEnum):
+    SCHEDULED = "SCHEDULED"
+    CONFIRMED = "CONFIRMED"
+    COMPLETED = "COMPLETED"
+    CANCELLED = "CANCELLED"
+    NO_SHOW = "NO_SHOW"
+
+
+class ActorKind(StrEnum):
+    STAFF = "STAFF"
+    CUSTOMER = "CUSTOMER"
+    CONTACT = "CONTACT"
+    SYSTEM = "SYSTEM"
+
+
+class NotificationKind(StrEnum):
+    INVOICE_NEW = "INVOICE_NEW"
+    ESTIMATE_NEW = "ESTIMATE_NEW"
+    ESTIMATE_APPROVED = "ESTIMATE_APPROVED"
+    ESTIMATE_DECLINED = "ESTIMATE_DECLINED"
+    PAYMENT_RECEIVED = "PAYMENT_RECEIVED"
+    APPOINTMENT_REMINDER = "APPOINTMENT_REMINDER"
+    CAR_UPDATE = "CAR_UPDATE"
+    CONTRACT_TO_SIGN = "CONTRACT_TO_SIGN"
+    MESSAGE_NEW = "MESSAGE_NEW"
+
+
+class MailKind(StrEnum):
+    """Every email belongs to one kind; preferences decide who gets which."""
+
+    SIGN_IN = "SIGN_IN"
+    RECEIPT = "RECEIPT"
+    INVOICES = "INVOICES"
+    ESTIMATES = "ESTIMATES"
+    SCHEDULING = "SCHEDULING"
+    CAR_UPDATES = "CAR_UPDATES"
+    CONTRACTS = "CONTRACTS"
+    SOCIAL_EVENTS = "SOCIAL_EVENTS"
+    MARKETING = "MARKETING"
+    STAFF = "STAFF"
+
+
+class OutboxStatus(StrEnum):
+    PENDING = "PENDING"
+    SENT = "SENT"
+    DEAD = "DEAD"
+
+
+class SessionKind(StrEnum):
+    STAFF = "STAFF"
+    PORTAL = "PORTAL"
+    PREVIEW = "PREVIEW"
+
+
+class LinkPurpose(StrEnum):
+    SIGN_IN = "SIGN_IN"
+    PASSWORD_RESET = "PASSWORD_RESET"
+
+
+class SignInMethod(StrEnum):
+    MAGIC_LINK = "MAGIC_LINK"
+    PASSWORD = "PASSWORD"

@@ -1,0 +1,63 @@
+"""Conversations with customers, notifications, and the email outbox."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlmodel import Field
+
+from models.base import Row, TenantRow, enum_field, utc_field
+from models.enums import ActorKind, MailKind, NotificationKind, OutboxStatus
+from models.types import UTCDateTime, utcnow
+
+
+class Message(TenantRow, table=True):
+    __tablename__ = "messages"
+
+    customer_id: uuid.UUID = Field(foreign_key="customers.id", index=True)
+    author_kind: ActorKind = enum_field(ActorKind)
+    author_staff_id: uuid.UUID | None = Field(default=None, foreign_key="staff_users.id")
+    author_contact_id: uuid.UUID | None = Field(default=None, foreign_key="contacts.id")
+    body: str = Field(max_length=10000)
+    read_by_staff_at: datetime | None = utc_field()
+    read_by_customer_at: datetime | None = utc_field()
+
+
+class Notification(TenantRow, table=True):
+    __tablename__ = "notifications"
+
+    kind: NotificationKind = enum_field(NotificationKind)
+    recipient_staff_id: uuid.UUID | None = Field(
+        default=None, foreign_key="staff_users.id", index=True
+    )
+    recipient_customer_id: uuid.UUID | None = Field(
+        default=None, foreign_key="customers.id", index=True
+    )
+    recipient_contact_id: uuid.UUID | None = Field(default=None, foreign_key="contacts.id")
+    subject_type: str | None = Field(default=None, max_length=40)
+    subject_id: uuid.UUID | None = Field(default=None)
+    title: str = Field(max_length=200)
+    body: str | None = Field(default=None, max_length=5000)
+    read_at: datetime | None = utc_field()
+
+
+class OutboxEmail(Row, table=True):
+    """An email written in the same transaction as its cause, delivered by the sender."""
+
+    __tablename__ = "outbox_emails"
+
+    organization_id: uuid.UUID | None = Field(
+        default=None, foreign_key="organizations.id", index=True
+    )
+    kind: MailKind = enum_field(MailKind)
+    to_address: str = Field(max_length=254)
+    subject: str = Field(max_length=300)
+    body_text: str
+    body_html: str | None = Field(default=None)
+    status: OutboxStatus = enum_field(OutboxStatus, default=OutboxStatus.PENDING, index=True)
+    attempts: int = Field(default=0)
+    next_attempt_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    last_error: str | None = Field(default=None, max_length=2000)
+    sent_at: datetime | None = utc_field()
+    magic_link_id: uuid.UUID | None = Field(default=None, foreign_key="magic_links.id")

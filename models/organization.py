@@ -1,0 +1,62 @@
+"""The tenant: a business, its portal settings and its per-organization counters."""
+
+from __future__ import annotations
+
+import uuid
+
+import sqlalchemy as sa
+from sqlmodel import Field, SQLModel
+
+from models.base import Row, enum_field
+from models.enums import SignInMethod
+
+
+class Organization(Row, table=True):
+    __tablename__ = "organizations"
+
+    name: str = Field(max_length=200)
+    slug: str = Field(max_length=80, unique=True)
+    email: str | None = Field(default=None, max_length=254)
+    phone: str | None = Field(default=None, max_length=40)
+    address: str | None = Field(default=None, max_length=500)
+    logo_url: str | None = Field(default=None, max_length=500)
+    brand_color: str | None = Field(default=None, max_length=7)
+    accent_color: str | None = Field(default=None, max_length=7)
+    timezone: str = Field(default="UTC", max_length=64)
+    currency: str = Field(default="USD", min_length=3, max_length=3)
+    stripe_account_id: str | None = Field(default=None, max_length=255)
+    stripe_charges_enabled: bool = Field(default=False)
+
+
+class PortalSettings(SQLModel, table=True):
+    """What the organization's customer portal offers (OWNER only)."""
+
+    __tablename__ = "portal_settings"
+
+    organization_id: uuid.UUID = Field(foreign_key="organizations.id", primary_key=True)
+    enabled: bool = Field(default=True)
+    show_cars: bool = Field(default=True)
+    show_invoices: bool = Field(default=True)
+    show_estimates: bool = Field(default=True)
+    show_documents: bool = Field(default=True)
+    show_appointments: bool = Field(default=True)
+    show_messages: bool = Field(default=True)
+    show_profile: bool = Field(default=True)
+    allow_online_payment: bool = Field(default=True)
+    allow_partial_payment: bool = Field(default=False)
+    minimum_partial_amount: int = Field(default=0, ge=0)
+    allow_estimate_approval: bool = Field(default=True)
+    allow_profile_updates: bool = Field(default=True)
+    auto_invite_with_first_bill: bool = Field(default=False)
+    sign_in_method: SignInMethod = enum_field(SignInMethod, default=SignInMethod.MAGIC_LINK)
+
+
+class Counter(SQLModel, table=True):
+    """Gap-free per-organization sequences (invoice and estimate numbers)."""
+
+    __tablename__ = "counters"
+    __table_args__ = (sa.PrimaryKeyConstraint("organization_id", "name"),)
+
+    organization_id: uuid.UUID = Field(foreign_key="organizations.id")
+    name: str = Field(max_length=40)
+    last_value: int = Field(default=0)

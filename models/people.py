@@ -1,0 +1,88 @@
+"""People: the business's staff, its customers, and the extra contacts on a customer."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlmodel import Field, SQLModel
+
+from models.base import TenantRow, enum_field, utc_field
+from models.enums import ContactRole, PortalScope, PortalStatus, StaffRole
+
+
+class StaffUser(TenantRow, table=True):
+    __tablename__ = "staff_users"
+    __table_args__ = (sa.UniqueConstraint("organization_id", "email"),)
+
+    name: str = Field(max_length=200)
+    email: str = Field(max_length=254)
+    role: StaffRole = enum_field(StaffRole, default=StaffRole.STAFF)
+    password_hash: str | None = Field(default=None, max_length=255)
+    is_active: bool = Field(default=True)
+    last_sign_in_at: datetime | None = utc_field()
+
+
+class CommunicationPreferences(SQLModel):
+    """Which kinds of email a person wants; sign-in links and receipts always go."""
+
+    wants_invoices: bool = Field(default=True)
+    wants_estimates: bool = Field(default=True)
+    wants_scheduling: bool = Field(default=True)
+    wants_car_updates: bool = Field(default=True)
+    wants_contracts: bool = Field(default=True)
+    wants_social_events: bool = Field(default=False)
+    wants_marketing: bool = Field(default=False)
+
+
+class PortalAccess(SQLModel):
+    """Where a person stands with the customer portal."""
+
+    portal_status: PortalStatus = enum_field(PortalStatus, default=PortalStatus.NOT_INVITED)
+    portal_invited_at: datetime | None = utc_field()
+    portal_activated_at: datetime | None = utc_field()
+    portal_revoked_at: datetime | None = utc_field()
+
+
+class Customer(TenantRow, CommunicationPreferences, PortalAccess, table=True):
+    __tablename__ = "customers"
+    __table_args__ = (sa.UniqueConstraint("organization_id", "email"),)
+
+    name: str = Field(max_length=200)
+    company: str | None = Field(default=None, max_length=200)
+    email: str | None = Field(default=None, max_length=254)
+    phone: str | None = Field(default=None, max_length=40)
+    address_line1: str | None = Field(default=None, max_length=200)
+    address_line2: str | None = Field(default=None, max_length=200)
+    city: str | None = Field(default=None, max_length=100)
+    region: str | None = Field(default=None, max_length=100)
+    postal_code: str | None = Field(default=None, max_length=20)
+    country: str | None = Field(default=None, max_length=2)
+    internal_notes: str | None = Field(default=None, max_length=10000)
+    stripe_customer_id: str | None = Field(default=None, max_length=255)
+    archived_at: datetime | None = utc_field()
+
+
+class Contact(TenantRow, CommunicationPreferences, PortalAccess, table=True):
+    __tablename__ = "contacts"
+    __table_args__ = (sa.UniqueConstraint("customer_id", "email"),)
+
+    customer_id: uuid.UUID = Field(foreign_key="customers.id", index=True)
+    name: str = Field(max_length=200)
+    email: str | None = Field(default=None, max_length=254, index=True)
+    phone: str | None = Field(default=None, max_length=40)
+    role: ContactRole = enum_field(ContactRole, default=ContactRole.OTHER)
+    can_access_portal: bool = Field(default=False)
+    portal_scope: PortalScope = enum_field(PortalScope, default=PortalScope.EVERYTHING)
+    archived_at: datetime | None = utc_field()
+
+
+class ContactCar(SQLModel, table=True):
+    """The cars a contact scoped to `CARS` may see (a driver and the car they drive)."""
+
+    __tablename__ = "contact_cars"
+
+    organization_id: uuid.UUID = Field(foreign_key="organizations.id", index=True)
+    contact_id: uuid.UUID = Field(foreign_key="contacts.id", primary_key=True)
+    car_id: uuid.UUID = Field(foreign_key="cars.id", primary_key=True, index=True)

@@ -1,0 +1,41 @@
+"""Server-side sessions and single-use sign-in links. Only token hashes are stored."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlmodel import Field
+
+from models.base import TenantRow, enum_field, utc_field
+from models.enums import LinkPurpose, SessionKind
+from models.types import UTCDateTime
+
+
+class AuthSession(TenantRow, table=True):
+    __tablename__ = "auth_sessions"
+
+    token_hash: str = Field(max_length=64, unique=True)
+    kind: SessionKind = enum_field(SessionKind)
+    staff_user_id: uuid.UUID | None = Field(default=None, foreign_key="staff_users.id", index=True)
+    customer_id: uuid.UUID | None = Field(default=None, foreign_key="customers.id", index=True)
+    contact_id: uuid.UUID | None = Field(default=None, foreign_key="contacts.id", index=True)
+    last_used_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    expires_at: datetime = Field(sa_type=UTCDateTime, nullable=False)  # absolute cap
+    revoked_at: datetime | None = utc_field()
+    ip: str | None = Field(default=None, max_length=64)
+    user_agent: str | None = Field(default=None, max_length=500)
+
+
+class MagicLink(TenantRow, table=True):
+    __tablename__ = "magic_links"
+
+    token_hash: str = Field(max_length=64, unique=True)
+    purpose: LinkPurpose = enum_field(LinkPurpose, default=LinkPurpose.SIGN_IN)
+    customer_id: uuid.UUID = Field(foreign_key="customers.id", index=True)
+    contact_id: uuid.UUID | None = Field(default=None, foreign_key="contacts.id", index=True)
+    email: str = Field(max_length=254)
+    sent_at: datetime | None = utc_field()
+    expires_at: datetime | None = utc_field()  # set when the email actually leaves
+    used_at: datetime | None = utc_field()
+    revoked_at: datetime | None = utc_field()

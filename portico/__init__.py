@@ -1,0 +1,1 @@
+"""Portico: the GraphQL API of vehicle-service businesses and their customer portal."""

@@ -1,0 +1,94 @@
+"""Configuration, read once from the environment.
+
+Every value has a development default so that `portico serve` works with nothing set;
+`PORTICO_ENV=production` turns those defaults into start-up errors.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+DEV_SECRET = "portico-development-secret-do-not-use-in-production"
+
+
+class ConfigurationError(RuntimeError):
+    """The environment describes a server that must not start."""
+
+
+def _default_database_url() -> str:
+    return f"sqlite+aiosqlite:///{Path('var/portico.db').resolve()}"
+
+
+@dataclass(frozen=True)
+class Settings:
+    env: str = "development"
+    database_url: str = field(default_factory=_default_database_url)
+    secret_keys: tuple[str, ...] = (DEV_SECRET,)
+    portal_url: str | None = None
+    public_url: str = "http://127.0.0.1:8000"
+    smtp_url: str | None = None
+    mail_dir: Path = Path("var/mail")
+    mail_from: str = "portal@portico.invalid"
+    stripe_secret_key: str | None = None
+    stripe_webhook_secret: str | None = None
+    stripe_api_base: str | None = None
+    storage_dir: Path = Path("var/storage")
+    allow_sqlite_in_production: bool = False
+    statement_timeout_ms: int = 5000
+    magic_link_minutes: int = 15
+
+    @property
+    def production(self) -> bool:
+        return self.env == "production"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    def check(self) -> None:
+        """Refuse a production start on development defaults."""
+        if not self.production:
+            return
+        if DEV_SECRET in self.secret_keys or not all(self.secret_keys):
+            raise ConfigurationError("SECRET_KEYS must be set in production")
+        if self.is_sqlite and not self.allow_sqlite_in_production:
+            raise ConfigurationError(
+                "production runs on PostgreSQL; set PORTICO_ALLOW_SQLITE=1 to insist on SQLite"
+            )
+
+
+def _flag(value: str | None) -> bool:
+    return (value or "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def settings_from_env(environ: dict[str, str] | os._Environ[str] = os.environ) -> Settings:
+    """Build settings from an environment mapping (tests pass their own)."""
+    get = environ.get
+    keys = tuple(k.strip() for k in get("SECRET_KEYS", "").split(",") if k.strip())
+    defaults = Settings()
+    return Settings(
+        env=get("PORTICO_ENV", "development"),
+        database_url=get("DATABASE_URL") or defaults.database_url,
+        secret_keys=keys or defaults.secret_keys,
+        portal_url=get("PORTAL_URL") or None,
+        public_url=get("PUBLIC_URL", defaults.public_url).rstrip("/"),
+        smtp_url=get("SMTP_URL") or None,
+        mail_dir=Path(get("MAIL_DIR", str(defaults.mail_dir))),
+        mail_from=get("MAIL_FROM", defaults.mail_from),
+        stripe_secret_key=get("STRIPE_SECRET_KEY") or None,
+        stripe_webhook_secret=get("STRIPE_WEBHOOK_SECRET") or None,
+        stripe_api_base=get("STRIPE_API_BASE") or None,
+        storage_dir=Path(get("STORAGE_DIR", str(defaults.storage_dir))),
+        allow_sqlite_in_production=_flag(get("PORTICO_ALLOW_SQLITE")),
+        statement_timeout_ms=int(get("STATEMENT_TIMEOUT_MS", defaults.statement_timeout_ms)),
+        magic_link_minutes=int(get("MAGIC_LINK_MINUTES", defaults.magic_link_minutes)),
+    )
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings object."""
+    return settings_from_env()
