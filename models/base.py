@@ -12,7 +12,6 @@ from enum import StrEnum
 from typing import Any
 
 import sqlalchemy as sa
-
 from sqlmodel import Field, SQLModel
 
 from models.types import UTCDateTime, utcnow

@@ -1,0 +1,1 @@
+"""Who is asking (viewer, sessions, tokens) and what they may see (permissions, access)."""

@@ -1,0 +1,40 @@
+"""Helpers for mutations: tenant-checked loads for update, row snapshots."""
+
+from __future__ import annotations
+
+import uuid
+from typing import TypeVar
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import SQLModel
+
+from models.types import utcnow
+
+M = TypeVar("M", bound=SQLModel)
+
+
+async def get_for_update(
+    session: AsyncSession, model: type[M], organization_id: uuid.UUID | None, row_id: uuid.UUID
+) -> M | None:
+    """The row, locked for this transaction, if it belongs to the organization."""
+    if organization_id is None:
+        return None
+    stmt = (
+        sa.select(model)
+        .where(model.id == row_id, model.organization_id == organization_id)  # type: ignore[attr-defined]
+        .with_for_update()
+    )
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+def apply(row: SQLModel, values: dict[str, object]) -> bool:
+    """Set changed attributes and bump `updated_at`; True when anything changed."""
+    changed = False
+    for name, value in values.items():
+        if getattr(row, name) != value:
+            setattr(row, name, value)
+            changed = True
+    if changed and hasattr(row, "updated_at"):
+        row.updated_at = utcnow()  # type: ignore[attr-defined]
+    return changed

@@ -1,0 +1,126 @@
+"""The `portico` command: serve, migrate, demo, create-staff, export-schema."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import logging
+import os
+import sys
+from pathlib import Path
+
+from portico.settings import get_settings
+
+
+def _migrate() -> None:
+    from models.db import Database
+    from models.migrate import upgrade
+
+    async def run() -> None:
+        db = Database(get_settings())
+        try:
+            await upgrade(db.engine)
+        finally:
+            await db.dispose()
+
+    _ensure_sqlite_dir()
+    asyncio.run(run())
+    print("database is at the latest migration")
+
+
+def _ensure_sqlite_dir() -> None:
+    settings = get_settings()
+    if settings.is_sqlite:
+        path = settings.database_url.split(":///", 1)[-1]
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+
+
+def _serve(args: argparse.Namespace) -> None:
+    import uvicorn
+
+    get_settings().check()
+    uvicorn.run(
+        "portico.app:create_app",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        log_level="info",
+        access_log=args.access_log,
+    )
+
+
+def _demo(args: argparse.Namespace) -> None:
+    from portico.demo import load_demo
+
+    _ensure_sqlite_dir()
+    asyncio.run(load_demo(get_settings(), reset=args.reset))
+
+
+def _create_staff(args: argparse.Namespace) -> None:
+    from portico.staff import create_owner
+
+    password = args.password or os.environ.get("PORTICO_STAFF_PASSWORD")
+    if not password:
+        password = getpass.getpass("Password for the new owner: ")
+    asyncio.run(
+        create_owner(
+            get_settings(),
+            organization=args.organization,
+            slug=args.slug,
+            name=args.name,
+            email=args.email,
+            password=password,
+        )
+    )
+    print(f"created OWNER {args.email} of {args.organization}")
+
+
+def _export_schema(args: argparse.Namespace) -> None:
+    from schema import schema
+
+    text = schema.as_str() + "\n"
+    if args.output:
+        Path(args.output).write_text(text)
+    else:
+        sys.stdout.write(text)
+
+
+def main(argv: list[str] | None = None) -> None:
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    parser = argparse.ArgumentParser(prog="portico", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="run the HTTP server")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=1)
+    serve.add_argument("--access-log", action="store_true", help="log every request")
+    serve.set_defaults(run=_serve)
+
+    migrate = commands.add_parser("migrate", help="apply database migrations")
+    migrate.set_defaults(run=lambda _args: _migrate())
+
+    demo = commands.add_parser("demo", help="load a demo organization")
+    demo.add_argument("--reset", action="store_true", help="replace an existing demo")
+    demo.set_defaults(run=_demo)
+
+    staff = commands.add_parser("create-staff", help="create an organization and its owner")
+    staff.add_argument("--organization", required=True, help="business name")
+    staff.add_argument("--slug", required=True, help="short unique name")
+    staff.add_argument("--name", required=True, help="owner's name")
+    staff.add_argument("--email", required=True, help="owner's sign-in email")
+    staff.add_argument("--password", help="or PORTICO_STAFF_PASSWORD, or asked")
+    staff.set_defaults(run=_create_staff)
+
+    export = commands.add_parser("export-schema", help="print the GraphQL schema (SDL)")
+    export.add_argument("--output", "-o", help="write to this file instead of stdout")
+    export.set_defaults(run=_export_schema)
+
+    args = parser.parse_args(argv)
+    args.run(args)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,52 @@
+"""Errors that clients may see. Anything else is masked as "Unexpected error." and logged."""
+
+from __future__ import annotations
+
+from graphql import GraphQLError
+
+
+class ClientError(Exception):
+    """A deliberate, coded error whose message is safe to show."""
+
+    code = "BAD_REQUEST"
+    message = "Bad request."
+
+    def __init__(self, message: str | None = None, **extensions: object) -> None:
+        super().__init__(message or self.message)
+        self.extensions: dict[str, object] = {"code": self.code, **extensions}
+
+
+class NotFound(ClientError):
+    """Missing, or not visible to this viewer: the two are indistinguishable on purpose."""
+
+    code = "NOT_FOUND"
+    message = "Not found."
+
+
+class Unauthenticated(ClientError):
+    code = "UNAUTHENTICATED"
+    message = "Sign in to continue."
+
+
+class Forbidden(ClientError):
+    code = "FORBIDDEN"
+    message = "You do not have permission to do this."
+
+
+class InvalidInput(ClientError):
+    code = "INVALID_INPUT"
+    message = "Invalid input."
+
+
+def is_client_error(error: GraphQLError) -> bool:
+    """True for errors whose text the client should see (validation, coded errors)."""
+    original = error.original_error
+    if original is None:  # parse and validation errors
+        return True
+    if isinstance(original, GraphQLError):
+        return is_client_error(original)
+    return isinstance(original, ClientError)
+
+
+def should_mask(error: GraphQLError) -> bool:
+    return not is_client_error(error)

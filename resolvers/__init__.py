@@ -1,0 +1,1 @@
+"""What fields and mutations do: thin functions between the schema and the models."""

@@ -1,0 +1,68 @@
+"""Staff sign-in and sign-out."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from strawberry import Info
+
+from auth.passwords import verify_password
+from auth.sessions import IssuedSession, end_session, start_staff_session
+from auth.viewer import Viewer, ViewerKind
+from models import Organization, StaffUser
+from models.types import utcnow
+from resolvers.outcome import Rejected
+from resolvers.validation import Checks, Problem
+
+BAD_CREDENTIALS = Problem("password", "Email or password is wrong.", "INVALID_CREDENTIALS")
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    session: IssuedSession
+    staff_user: StaffUser
+
+
+async def sign_in(info: Info, email: str, password: str, organization: str | None) -> SignedIn:
+    """Check the password (always, so unknown emails take as long) and open a session."""
+    checks = Checks()
+    email = checks.email("email", email) or ""
+    checks.done()
+    ctx = info.context
+    async with ctx.write() as session:
+        stmt = sa.select(StaffUser).where(StaffUser.email == email, StaffUser.is_active.is_(True))
+        if organization:
+            stmt = stmt.join(Organization, Organization.id == StaffUser.organization_id).where(
+                Organization.slug == organization
+            )
+        candidates = (await session.execute(stmt.limit(2))).scalars().all()
+        # One email may belong to staff of several organizations: then the slug decides.
+        user = candidates[0] if len(candidates) == 1 else None
+        if not verify_password(user.password_hash if user else None, password) or user is None:
+            if len(candidates) > 1:
+                raise Rejected(
+                    Problem("organization", "Name the organization to sign in to.", "REQUIRED")
+                )
+            raise Rejected(BAD_CREDENTIALS)
+        user.last_sign_in_at = utcnow()
+        issued = await start_staff_session(session, user, ctx.client_ip, ctx.user_agent)
+    ctx.as_viewer(
+        Viewer(
+            kind=ViewerKind.STAFF,
+            organization_id=user.organization_id,
+            session_id=issued.session_id,
+            staff_user_id=user.id,
+            role=user.role,
+        )
+    )
+    return SignedIn(session=issued, staff_user=user)
+
+
+async def sign_out(info: Info) -> bool:
+    ctx = info.context
+    if ctx.viewer.session_id is None:
+        return False
+    async with ctx.write() as session:
+        await end_session(session, ctx.viewer.session_id)
+    return True

@@ -1,0 +1,168 @@
+"""Staff mutations on customers and contacts."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+from strawberry import UNSET, Info
+
+from models import Contact, Customer
+from models.writes import apply, get_for_update
+from portico.errors import NotFound
+from resolvers.outcome import Rejected, mutation_outcome
+from resolvers.validation import Checks, Problem, changes
+from schema.ids import decode_id_of
+
+PREFERENCES = {
+    "invoices": "wants_invoices",
+    "estimates": "wants_estimates",
+    "scheduling": "wants_scheduling",
+    "car_updates": "wants_car_updates",
+    "contracts": "wants_contracts",
+    "social_events": "wants_social_events",
+    "marketing": "wants_marketing",
+}
+
+
+def preference_values(prefs: Any) -> dict[str, Any]:
+    if prefs is UNSET or prefs is None:
+        return {}
+    return changes(**{column: getattr(prefs, name) for name, column in PREFERENCES.items()})
+
+
+def customer_values(checks: Checks, data: Any, *, creating: bool) -> dict[str, Any]:
+    values = changes(
+        name=checks.text("name", data.name, 200, required=creating),
+        company=checks.text("company", data.company, 200),
+        email=checks.email("email", data.email),
+        phone=checks.phone("phone", data.phone),
+        address_line1=checks.text("addressLine1", data.address_line1, 200),
+        address_line2=checks.text("addressLine2", data.address_line2, 200),
+        city=checks.text("city", data.city, 100),
+        region=checks.text("region", data.region, 100),
+        postal_code=checks.text("postalCode", data.postal_code, 20),
+        country=checks.country("country", data.country),
+        internal_notes=checks.text("internalNotes", data.internal_notes, 10000),
+    )
+    if not creating and values.get("name", "") is None:
+        checks.fail("name", "This field is required.", "REQUIRED")
+    return {**values, **preference_values(data.communication_preferences)}
+
+
+async def _email_taken(
+    session: AsyncSession,
+    model: type[Customer] | type[Contact],
+    within: sa.ColumnElement[bool],
+    email: str | None,
+    own_id: uuid.UUID | None,
+) -> bool:
+    """Emails are unique per organization for customers and per customer for contacts."""
+    if not email:
+        return False
+    stmt = sa.select(model.id).where(within, model.email == email)
+    if own_id is not None:
+        stmt = stmt.where(model.id != own_id)
+    return (await session.execute(stmt)).first() is not None
+
+
+DUPLICATE_EMAIL = Problem("email", "Another customer already uses this email.", "DUPLICATE")
+
+
+@mutation_outcome
+async def create_customer(info: Info, data: Any) -> uuid.UUID:
+    checks = Checks()
+    values = customer_values(checks, data, creating=True)
+    checks.done()
+    org_id = info.context.viewer.organization_id
+    async with info.context.write() as session:
+        if await _email_taken(
+            session, Customer, Customer.organization_id == org_id, values.get("email"), None
+        ):
+            raise Rejected(DUPLICATE_EMAIL)
+        customer = Customer(organization_id=org_id, **values)
+        session.add(customer)
+    return customer.id
+
+
+@mutation_outcome
+async def update_customer(info: Info, data: Any) -> uuid.UUID:
+    row_id = decode_id_of("Customer", data.id)
+    checks = Checks()
+    values = customer_values(checks, data, creating=False)
+    checks.done()
+    org_id = info.context.viewer.organization_id
+    async with info.context.write() as session:
+        customer = await get_for_update(session, Customer, org_id, row_id)
+        if customer is None:
+            raise NotFound()
+        if await _email_taken(
+            session, Customer, Customer.organization_id == org_id, values.get("email"), row_id
+        ):
+            raise Rejected(DUPLICATE_EMAIL)
+        apply(customer, values)
+    return row_id
+
+
+def contact_values(checks: Checks, data: Any, *, creating: bool) -> dict[str, Any]:
+    values = changes(
+        name=checks.text("name", data.name, 200, required=creating),
+        email=checks.email("email", data.email),
+        phone=checks.phone("phone", data.phone),
+        role=data.role if data.role is not None else UNSET,
+        can_access_portal=data.can_access_portal if data.can_access_portal is not None else UNSET,
+        portal_scope=data.portal_scope if data.portal_scope is not None else UNSET,
+    )
+    if not creating and values.get("name", "") is None:
+        checks.fail("name", "This field is required.", "REQUIRED")
+    return {**values, **preference_values(data.communication_preferences)}
+
+
+@mutation_outcome
+async def create_contact(info: Info, data: Any) -> uuid.UUID:
+    customer_id = decode_id_of("Customer", data.customer_id)
+    checks = Checks()
+    values = contact_values(checks, data, creating=True)
+    checks.done()
+    org_id = info.context.viewer.organization_id
+    async with info.context.write() as session:
+        if await get_for_update(session, Customer, org_id, customer_id) is None:
+            raise NotFound()
+        if await _email_taken(
+            session, Contact, Contact.customer_id == customer_id, values.get("email"), None
+        ):
+            raise Rejected(DUPLICATE_CONTACT_EMAIL)
+        contact = Contact(organization_id=org_id, customer_id=customer_id, **values)
+        session.add(contact)
+    return contact.id
+
+
+@mutation_outcome
+async def update_contact(info: Info, data: Any) -> uuid.UUID:
+    row_id = decode_id_of("Contact", data.id)
+    checks = Checks()
+    values = contact_values(checks, data, creating=False)
+    checks.done()
+    async with info.context.write() as session:
+        contact = await get_for_update(
+            session, Contact, info.context.viewer.organization_id, row_id
+        )
+        if contact is None:
+            raise NotFound()
+        if await _email_taken(
+            session,
+            Contact,
+            Contact.customer_id == contact.customer_id,
+            values.get("email"),
+            row_id,
+        ):
+            raise Rejected(DUPLICATE_CONTACT_EMAIL)
+        apply(contact, values)
+    return row_id
+
+
+DUPLICATE_CONTACT_EMAIL = Problem(
+    "email", "Another contact of this customer already uses this email.", "DUPLICATE"
+)

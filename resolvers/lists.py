@@ -1,0 +1,82 @@
+"""Staff root lists: filters turned into conditions, paged by keyset."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from strawberry import Info
+
+from models import relations as rel
+from models.enums import AppointmentStatus, CarStatus, EstimateStatus, InvoiceStatus
+from models.search import car_search, customer_search
+from resolvers.relations import root_connection
+from schema.connections import Connection
+
+
+def _archived(table: sa.Table, include_archived: bool) -> list[sa.ColumnElement[bool]]:
+    return [] if include_archived else [table.c.archived_at.is_(None)]
+
+
+async def customers(
+    info: Info, make: Any, search: str | None, include_archived: bool, first: int, after: str | None
+) -> Connection[Any]:
+    table = rel.customers
+    conditions = [*customer_search(table, search), *_archived(table, include_archived)]
+    return await root_connection(info, table, rel.BY_NAME, conditions, make, first, after)
+
+
+async def cars(
+    info: Info,
+    make: Any,
+    search: str | None,
+    status: CarStatus | None,
+    include_archived: bool,
+    first: int,
+    after: str | None,
+) -> Connection[Any]:
+    table = rel.cars
+    conditions = [*car_search(table, search), *_archived(table, include_archived)]
+    if status is not None:
+        conditions.append(table.c.status == status)
+    return await root_connection(info, table, rel.CARS_BY_MAKE, conditions, make, first, after)
+
+
+async def invoices(
+    info: Info, make: Any, status: list[InvoiceStatus] | None, first: int, after: str | None
+) -> Connection[Any]:
+    table = rel.invoices
+    conditions = [table.c.status.in_(status)] if status else []
+    ordering = rel.NEWEST_FIRST["invoices"]
+    return await root_connection(info, table, ordering, conditions, make, first, after)
+
+
+async def estimates(
+    info: Info, make: Any, status: list[EstimateStatus] | None, first: int, after: str | None
+) -> Connection[Any]:
+    table = rel.estimates
+    conditions = [table.c.status.in_(status)] if status else []
+    ordering = rel.NEWEST_FIRST["estimates"]
+    return await root_connection(info, table, ordering, conditions, make, first, after)
+
+
+async def appointments(
+    info: Info,
+    make: Any,
+    starts_after: datetime | None,
+    starts_before: datetime | None,
+    status: list[AppointmentStatus] | None,
+    first: int,
+    after: str | None,
+) -> Connection[Any]:
+    table = rel.appointments
+    conditions: list[sa.ColumnElement[bool]] = []
+    if starts_after is not None:
+        conditions.append(table.c.starts_at >= starts_after)
+    if starts_before is not None:
+        conditions.append(table.c.starts_at < starts_before)
+    if status:
+        conditions.append(table.c.status.in_(status))
+    ordering = rel.APPOINTMENTS_BY_START
+    return await root_connection(info, table, ordering, conditions, make, first, after)

@@ -1,0 +1,105 @@
+"""Input checks at the edge. Each check returns the cleaned value or records a problem.
+
+A mutation collects every problem, returns them all as `userErrors`, and writes nothing.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from strawberry import UNSET
+
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+PHONE = re.compile(r"^\+?[0-9 ().\-]{5,40}$")
+VIN = re.compile(r"^[A-HJ-NPR-Z0-9]{17}$")  # no I, O or Q
+COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
+MIN_YEAR = 1885
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    field: str
+    message: str
+    code: str  # REQUIRED, INVALID, TOO_LONG, ... (each domain's enum has these)
+
+
+@dataclass
+class Checks:
+    problems: list[Problem] = field(default_factory=list)
+
+    def fail(self, name: str, message: str, code: str = "INVALID") -> None:
+        self.problems.append(Problem(name, message, code))
+
+    def done(self) -> None:
+        """Stop here with every problem found so far, if any."""
+        if self.problems:
+            from resolvers.outcome import Rejected
+
+            raise Rejected(*self.problems)
+
+    def text(self, name: str, value: Any, max_length: int, *, required: bool = False) -> Any:
+        """Trimmed text; empty becomes None (or a REQUIRED problem)."""
+        if value is UNSET:
+            if required:
+                self.fail(name, "This field is required.", "REQUIRED")
+            return UNSET
+        cleaned = value.strip() if isinstance(value, str) else None
+        if not cleaned:
+            if required:
+                self.fail(name, "This field is required.", "REQUIRED")
+            return None
+        if len(cleaned) > max_length:
+            self.fail(name, f"At most {max_length} characters.", "TOO_LONG")
+        return cleaned
+
+    def email(self, name: str, value: Any) -> Any:
+        cleaned = self.text(name, value, 254)
+        if isinstance(cleaned, str):
+            if not EMAIL.match(cleaned):
+                self.fail(name, "Enter a valid email address.")
+            return cleaned.lower()
+        return cleaned
+
+    def phone(self, name: str, value: Any) -> Any:
+        cleaned = self.text(name, value, 40)
+        if isinstance(cleaned, str) and not PHONE.match(cleaned):
+            self.fail(name, "Enter a valid phone number.")
+        return cleaned
+
+    def vin(self, name: str, value: Any, *, strict: bool) -> Any:
+        """17 characters without I, O, Q; `strict=False` keeps pre-1981 and foreign VINs."""
+        cleaned = self.text(name, value, 17)
+        if isinstance(cleaned, str):
+            cleaned = cleaned.upper().replace(" ", "")
+            if strict and not VIN.match(cleaned):
+                self.fail(name, "A VIN has 17 letters and digits, without I, O or Q.")
+        return cleaned
+
+    def year(self, name: str, value: Any) -> Any:
+        if value is UNSET or value is None:
+            return value
+        latest = datetime.now(UTC).year + 2
+        if not MIN_YEAR <= value <= latest:
+            self.fail(name, f"Enter a year between {MIN_YEAR} and {latest}.")
+        return value
+
+    def non_negative(self, name: str, value: Any) -> Any:
+        if isinstance(value, int) and value < 0:
+            self.fail(name, "Must not be negative.")
+        return value
+
+    def country(self, name: str, value: Any) -> Any:
+        cleaned = self.text(name, value, 2)
+        if isinstance(cleaned, str):
+            if not re.fullmatch(r"[A-Za-z]{2}", cleaned):
+                self.fail(name, "Use a two-letter ISO country code.")
+            return cleaned.upper()
+        return cleaned
+
+
+def changes(**values: Any) -> dict[str, Any]:
+    """The values a client actually sent (UNSET dropped), ready to apply to a row."""
+    return {k: v for k, v in values.items() if v is not UNSET}

@@ -1,0 +1,71 @@
+"""The GraphQL schema: root types merged from each domain, with the server's limits.
+
+`schema` here is what `/graphql` serves and what `portico export-schema` prints.
+"""
+
+import strawberry
+from strawberry.extensions import (
+    DisableIntrospection,
+    MaskErrors,
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    ParserCache,
+    QueryDepthLimiter,
+    ValidationCache,
+)
+from strawberry.schema.config import StrawberryConfig
+from strawberry.tools import merge_types
+
+from portico.errors import should_mask
+
+# Importing the type modules registers every Node type with `node`.
+from schema import billing, cars, customers, documents, messaging, organization, schedule
+from schema.mutations.auth import AuthMutations
+from schema.mutations.cars import CarMutations
+from schema.mutations.customers import CustomerMutations
+from schema.queries import Query
+
+Mutation = merge_types("Mutation", (AuthMutations, CustomerMutations, CarMutations))
+
+# Every type reachable only through `node` must still be in the schema.
+NODE_ONLY_TYPES = [
+    billing.Payment,
+    cars.CarEvent,
+    cars.ConditionReport,
+    documents.Contract,
+    messaging.Notification,
+    organization.AuditEvent,
+    organization.StaffUser,
+    schedule.Appointment,
+    customers.Contact,
+]
+
+MAX_DEPTH = 10
+MAX_ALIASES = 30
+MAX_TOKENS = 5000
+
+
+def build_schema(*, introspection: bool = True) -> strawberry.Schema:
+    # Production hides the schema tour from strangers; schema.graphql is the documentation.
+    hide_schema = [] if introspection else [DisableIntrospection]
+    return strawberry.Schema(
+        query=Query,
+        mutation=Mutation,
+        types=NODE_ONLY_TYPES,
+        # Extensions are passed as factories so no state is shared between requests.
+        extensions=[
+            lambda: ParserCache(maxsize=256),
+            lambda: ValidationCache(maxsize=256),
+            lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
+            lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
+            lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
+            lambda: MaskErrors(should_mask_error=should_mask),
+            *hide_schema,
+        ],
+        config=StrawberryConfig(disable_field_suggestions=True),
+    )
+
+
+schema = build_schema()
+
+__all__ = ["schema"]

@@ -1,0 +1,189 @@
+"""Invoices, estimates, their line items, and payments."""
+
+from datetime import UTC, date, datetime
+from decimal import Decimal
+
+import strawberry
+from strawberry import Info
+
+from auth.permissions import staff_only
+from models import Estimate as EstimateRow
+from models import EstimateLine as EstimateLineRow
+from models import Invoice as InvoiceRow
+from models import InvoiceLine as InvoiceLineRow
+from models import Payment as PaymentRow
+from models import relations as rel
+from models.money import QUANTITY_SCALE, amount_due, is_overdue
+from resolvers.relations import children_of
+from schema.common import Money, money
+from schema.enums import EstimateStatus, InvoiceStatus, LineKind, PaymentMethod, PaymentStatus
+from schema.fields import connection_field, object_field
+from schema.node import Node, RowType, row_type
+
+
+@strawberry.type
+class Billed(RowType):
+    """Money fields shared by invoices and estimates."""
+
+    @strawberry.field(description="Sum of the line subtotals, before tax.")
+    def subtotal(self) -> Money:
+        return Money(amount=self.row["subtotal"], currency=self.row["currency"])
+
+    @strawberry.field(description="Sum of the line taxes.")
+    def tax_total(self) -> Money:
+        return Money(amount=self.row["tax_total"], currency=self.row["currency"])
+
+    @strawberry.field(description="Subtotal plus tax.")
+    def total(self) -> Money:
+        return Money(amount=self.row["total"], currency=self.row["currency"])
+
+
+@strawberry.type
+class Priced(RowType):
+    """Money fields of a line item, in its bill's currency."""
+
+    currency: strawberry.Private[str]
+
+    @classmethod
+    def with_currency(cls, currency: str):  # type: ignore[no-untyped-def]
+        return lambda row: cls(row=row, currency=currency, **{n: row[n] for n in cls.__copied__})
+
+    @strawberry.field(description="Quantity; fractional for hours of labour.")
+    def quantity(self) -> Decimal:
+        return Decimal(self.row["quantity_milli"]) / QUANTITY_SCALE
+
+    @strawberry.field(description="Tax rate in percent, e.g. 8.25.")
+    def tax_rate(self) -> Decimal:
+        return Decimal(self.row["tax_rate_bp"]) / 100
+
+    @strawberry.field(description="Price of one unit.")
+    def unit_price(self) -> Money:
+        return Money(amount=self.row["unit_price"], currency=self.currency)
+
+    @strawberry.field(
+        description="What one unit cost the business (staff only).", extensions=staff_only()
+    )
+    def unit_cost(self) -> Money | None:
+        return money(self.row["unit_cost"], self.currency)
+
+    @strawberry.field(description="Quantity times unit price, rounded half away from zero.")
+    def subtotal(self) -> Money:
+        return Money(amount=self.row["subtotal"], currency=self.currency)
+
+    @strawberry.field(description="Tax on the subtotal, rounded half away from zero.")
+    def tax(self) -> Money:
+        return Money(amount=self.row["tax"], currency=self.currency)
+
+    @strawberry.field(description="Subtotal plus tax.")
+    def total(self) -> Money:
+        return Money(amount=self.row["total"], currency=self.currency)
+
+
+@row_type(InvoiceLineRow.__table__, node=False)
+@strawberry.type(description="A line of an invoice.")
+class InvoiceLine(Priced):
+    position: int = strawberry.field(description="Order on the invoice, from 0.")
+    kind: LineKind = strawberry.field(description="What the line charges for.")
+    description: str = strawberry.field(description="What is charged.")
+
+
+@row_type(EstimateLineRow.__table__, node=False)
+@strawberry.type(description="A line of an estimate: labour, parts or a fee.")
+class EstimateLine(Priced):
+    position: int = strawberry.field(description="Order on the estimate, from 0.")
+    kind: LineKind = strawberry.field(description="Labour, parts, fee...")
+    description: str = strawberry.field(description="What is proposed.")
+    optional: bool = strawberry.field(description="The customer may decline this line alone.")
+
+
+@row_type(InvoiceRow.__table__)
+@strawberry.type(description="A bill for a customer, optionally about one car.")
+class Invoice(Billed, Node):
+    number: int | None = strawberry.field(
+        description="Per-organization invoice number, given when the invoice is sent."
+    )
+    status: InvoiceStatus = strawberry.field(description="Draft, open, partially paid, paid, void.")
+    currency: str = strawberry.field(description="ISO 4217 currency code.")
+    issue_date: date | None = strawberry.field(description="Date of issue.")
+    due_date: date | None = strawberry.field(description="Payment due date.")
+    notes: str | None = strawberry.field(description="Notes printed on the invoice.")
+    internal_notes: str | None = strawberry.field(
+        description="Notes for staff only.", extensions=staff_only()
+    )
+    sent_at: datetime | None = strawberry.field(description="When it was sent (UTC).")
+    created_at: datetime = strawberry.field(description="When it was created (UTC).")
+
+    customer = object_field("customer_id", "Customer", "schema.customers", "Who is billed.")
+    car = object_field("car_id", "Car", "schema.cars", "The car it concerns, if any.")
+    payments = connection_field(
+        rel.INVOICE_PAYMENTS, "Payment", __name__, "Payments towards this invoice."
+    )
+
+    @strawberry.field(description="What has been paid so far, net of refunds.")
+    def amount_paid(self) -> Money:
+        return Money(amount=self.row["amount_paid"], currency=self.row["currency"])
+
+    @strawberry.field(description="What is still owed; zero for drafts and void invoices.")
+    def amount_due(self) -> Money:
+        return Money(amount=amount_due(self.row), currency=self.row["currency"])
+
+    @strawberry.field(description="Money is due and the due date has passed.")
+    def is_overdue(self) -> bool:
+        return is_overdue(self.row, datetime.now(UTC).date())
+
+    @strawberry.field(description="The invoice's lines, in order.")
+    async def line_items(self, info: Info) -> list[InvoiceLine]:
+        make = InvoiceLine.with_currency(self.row["currency"])
+        return await children_of(info, rel.INVOICE_LINES, self.pk, make)
+
+
+@row_type(EstimateRow.__table__)
+@strawberry.type(description="A priced proposal of work for the customer to approve or decline.")
+class Estimate(Billed, Node):
+    number: int | None = strawberry.field(description="Per-organization estimate number.")
+    version: int = strawberry.field(description="Changes after sending make a new version.")
+    status: EstimateStatus = strawberry.field(
+        description="Draft, sent, approved, declined, expired."
+    )
+    currency: str = strawberry.field(description="ISO 4217 currency code.")
+    valid_until: date | None = strawberry.field(
+        description="Last day it can be approved, in the organization's time zone."
+    )
+    notes: str | None = strawberry.field(description="Notes for the customer.")
+    recommendations: str | None = strawberry.field(description="Recommended further work.")
+    internal_notes: str | None = strawberry.field(
+        description="Notes for staff only.", extensions=staff_only()
+    )
+    sent_at: datetime | None = strawberry.field(description="When it was sent (UTC).")
+    decided_at: datetime | None = strawberry.field(description="When it was approved or declined.")
+    created_at: datetime = strawberry.field(description="When it was created (UTC).")
+
+    customer = object_field("customer_id", "Customer", "schema.customers", "Who it is for.")
+    car = object_field("car_id", "Car", "schema.cars", "The car it concerns, if any.")
+
+    @strawberry.field(description="The estimate's lines, in order.")
+    async def line_items(self, info: Info) -> list[EstimateLine]:
+        make = EstimateLine.with_currency(self.row["currency"])
+        return await children_of(info, rel.ESTIMATE_LINES, self.pk, make)
+
+
+@row_type(PaymentRow.__table__)
+@strawberry.type(description="Money received towards an invoice.")
+class Payment(RowType, Node):
+    currency: str = strawberry.field(description="ISO 4217 currency code.")
+    method: PaymentMethod = strawberry.field(description="Card online, cash, cheque, transfer.")
+    status: PaymentStatus = strawberry.field(description="Pending, succeeded, failed, refunded.")
+    reference: str | None = strawberry.field(description="Cheque number or transfer reference.")
+    received_at: datetime | None = strawberry.field(description="When the money arrived (UTC).")
+    created_at: datetime = strawberry.field(description="When it was recorded (UTC).")
+
+    invoice = object_field("invoice_id", "Invoice", __name__, "The invoice paid.")
+    customer = object_field("customer_id", "Customer", "schema.customers", "Who paid.")
+
+    @strawberry.field(description="The amount paid.")
+    def amount(self) -> Money:
+        return Money(amount=self.row["amount"], currency=self.row["currency"])
+
+    @strawberry.field(description="How much of it has been refunded.")
+    def refunded_amount(self) -> Money:
+        return Money(amount=self.row["refunded_amount"], currency=self.row["currency"])

@@ -1,0 +1,93 @@
+"""Cars, their history and their inspections."""
+
+from datetime import datetime
+from typing import Any
+
+import strawberry
+from strawberry.scalars import JSON
+
+from auth.permissions import staff_only
+from models import Car as CarRow
+from models import CarEvent as CarEventRow
+from models import ConditionReport as ConditionReportRow
+from models import relations as rel
+from schema.enums import CarEventKind, CarStatus
+from schema.fields import connection_field, object_field
+from schema.node import Node, RowType, row_type
+
+
+@row_type(CarRow.__table__)
+@strawberry.type(description="A vehicle looked after by the business.")
+class Car(RowType, Node):
+    make: str = strawberry.field(description="Manufacturer, e.g. Porsche.")
+    model: str = strawberry.field(description="Model, e.g. 911 Carrera.")
+    year: int | None = strawberry.field(description="Model year.")
+    vin: str | None = strawberry.field(description="Vehicle identification number.")
+    license_plate: str | None = strawberry.field(description="Licence plate.")
+    color: str | None = strawberry.field(description="Exterior colour.")
+    status: CarStatus = strawberry.field(description="Where the car is now.")
+    mileage: int | None = strawberry.field(description="Last recorded odometer reading.")
+    storage_location: str | None = strawberry.field(description="Bay or spot in the facility.")
+    internal_notes: str | None = strawberry.field(
+        description="Notes for staff only.", extensions=staff_only()
+    )
+    archived_at: datetime | None = strawberry.field(description="When archived (UTC).")
+    created_at: datetime = strawberry.field(description="When the record was created (UTC).")
+
+    owner = object_field("customer_id", "Customer", "schema.customers", "The car's owner.")
+    events = connection_field(
+        rel.CAR_EVENTS, "CarEvent", __name__, "What happened to the car, newest first."
+    )
+    condition_reports = connection_field(
+        rel.CAR_REPORTS, "ConditionReport", __name__, "Inspections of the car, newest first."
+    )
+    documents = connection_field(
+        rel.CAR_DOCUMENTS, "Document", "schema.documents", "Documents about this car."
+    )
+    appointments = connection_field(
+        rel.CAR_APPOINTMENTS, "Appointment", "schema.schedule", "Appointments for this car."
+    )
+
+
+@row_type(CarEventRow.__table__)
+@strawberry.type(description="Something that happened to a car: check-in, service, detailing...")
+class CarEvent(RowType, Node):
+    kind: CarEventKind = strawberry.field(description="What happened.")
+    occurred_at: datetime = strawberry.field(description="When it happened (UTC).")
+    notes: str | None = strawberry.field(description="Notes shared with the customer.")
+    internal: bool = strawberry.field(
+        description="Staff-only entry, never shown in the portal.", extensions=staff_only()
+    )
+    data: JSON = strawberry.field(description="Details of the event, by kind.")
+
+    car = object_field("car_id", "Car", __name__, "The car.")
+
+
+@strawberry.type(description="One inspected area of a car.")
+class ConditionItem:
+    area: str = strawberry.field(description="What was inspected, e.g. Front bumper.")
+    rating: int = strawberry.field(description="1 (poor) to 5 (excellent).")
+    notes: str | None = strawberry.field(description="What the inspector saw.")
+
+
+@row_type(ConditionReportRow.__table__)
+@strawberry.type(description="An inspection of a car, item by item.")
+class ConditionReport(RowType, Node):
+    inspected_at: datetime = strawberry.field(description="When the inspection took place (UTC).")
+    inspector_name: str | None = strawberry.field(description="Who inspected.")
+    mileage: int | None = strawberry.field(description="Odometer reading at inspection.")
+    summary: str | None = strawberry.field(description="Overall findings.")
+
+    car = object_field("car_id", "Car", __name__, "The inspected car.")
+
+    @strawberry.field(description="The inspected items with their ratings.")
+    def items(self) -> list[ConditionItem]:
+        return [_item(entry) for entry in self.row["items"]]
+
+
+def _item(entry: dict[str, Any]) -> ConditionItem:
+    return ConditionItem(
+        area=str(entry.get("area", "")),
+        rating=int(entry.get("rating", 0)),
+        notes=entry.get("notes"),
+    )

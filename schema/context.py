@@ -1,0 +1,71 @@
+"""The per-request context every resolver receives as `info.context`."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.requests import Request
+from starlette.responses import Response
+
+from auth.access import row_scope
+from auth.viewer import Viewer
+from models.db import Database, ReadScope
+from models.loaders import Loaders
+from portico.settings import Settings
+
+
+@dataclass
+class Context:
+    request: Request | None
+    response: Response | None
+    db: Database
+    viewer: Viewer
+    reader: ReadScope
+    loaders: Loaders
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def settings(self) -> Settings:
+        return self.db.settings
+
+    @property
+    def client_ip(self) -> str | None:
+        client = self.request.client if self.request else None
+        return client.host if client else None
+
+    @property
+    def user_agent(self) -> str | None:
+        return self.request.headers.get("user-agent") if self.request else None
+
+    @asynccontextmanager
+    async def write(self) -> AsyncIterator[AsyncSession]:
+        """One write transaction; reads after it see what it wrote."""
+        async with self.db.write() as session:
+            yield session
+        # The read connection may hold a snapshot from before the write (SQLite keeps
+        # one per transaction), and the loaders may hold rows it changed.
+        await self.reader.close()
+        self.loaders.clear()
+
+    def as_viewer(self, viewer: Viewer) -> None:
+        """Act for a new viewer from here on (after sign-in): fresh loaders, new scope."""
+        self.viewer = viewer
+        self.loaders = Loaders(self.reader, row_scope(viewer))
+
+
+def make_context(
+    db: Database, viewer: Viewer, request: Request | None = None, response: Response | None = None
+) -> Context:
+    reader = db.reader()
+    return Context(
+        request=request,
+        response=response,
+        db=db,
+        viewer=viewer,
+        reader=reader,
+        loaders=Loaders(reader, row_scope(viewer)),
+    )

@@ -1,0 +1,135 @@
+"""Customers and their contacts."""
+
+from datetime import datetime
+from typing import Any
+
+import strawberry
+
+from auth.permissions import staff_only
+from models import Contact as ContactRow
+from models import Customer as CustomerRow
+from models import relations as rel
+from schema.enums import ContactRole, PortalScope, PortalStatus
+from schema.fields import connection_field, object_field
+from schema.node import Node, RowType, row_type
+
+
+@strawberry.type(description="Which kinds of email a person wants to receive.")
+class CommunicationPreferences:
+    invoices: bool = strawberry.field(description="Invoices, payment requests and receipts.")
+    estimates: bool = strawberry.field(description="Estimates and quotes.")
+    scheduling: bool = strawberry.field(description="Appointment and event reminders.")
+    car_updates: bool = strawberry.field(
+        description="Car status changes, photo sessions, condition reports."
+    )
+    contracts: bool = strawberry.field(description="Documents to sign and agreement notices.")
+    social_events: bool = strawberry.field(description="Invitations to community events.")
+    marketing: bool = strawberry.field(description="Promotions and newsletters.")
+
+    @classmethod
+    def of(cls, row: Any) -> "CommunicationPreferences":
+        return cls(
+            invoices=row["wants_invoices"],
+            estimates=row["wants_estimates"],
+            scheduling=row["wants_scheduling"],
+            car_updates=row["wants_car_updates"],
+            contracts=row["wants_contracts"],
+            social_events=row["wants_social_events"],
+            marketing=row["wants_marketing"],
+        )
+
+
+@row_type(CustomerRow.__table__)
+@strawberry.type(description="A person or company the business serves.")
+class Customer(RowType, Node):
+    name: str = strawberry.field(description="Full name of the person or account.")
+    company: str | None = strawberry.field(description="Company name, for business accounts.")
+    email: str | None = strawberry.field(description="Email address; the portal sign-in address.")
+    phone: str | None = strawberry.field(description="Phone number.")
+    address_line1: str | None = strawberry.field(description="Street address.")
+    address_line2: str | None = strawberry.field(description="Apartment, suite, unit.")
+    city: str | None = strawberry.field(description="City.")
+    region: str | None = strawberry.field(description="State, province or region.")
+    postal_code: str | None = strawberry.field(description="Postal code.")
+    country: str | None = strawberry.field(description="ISO 3166-1 alpha-2 country code.")
+    internal_notes: str | None = strawberry.field(
+        description="Notes for staff only; never shown in the portal.", extensions=staff_only()
+    )
+    portal_status: PortalStatus = strawberry.field(description="Portal access state.")
+    portal_invited_at: datetime | None = strawberry.field(
+        description="When the last portal invite was sent (UTC)."
+    )
+    portal_activated_at: datetime | None = strawberry.field(
+        description="When the customer first signed in to the portal (UTC)."
+    )
+    archived_at: datetime | None = strawberry.field(
+        description="When the customer was archived (UTC); archived customers are hidden."
+    )
+    created_at: datetime = strawberry.field(description="When the record was created (UTC).")
+    updated_at: datetime = strawberry.field(description="When the record last changed (UTC).")
+
+    @strawberry.field(description="Which kinds of email the customer wants.")
+    def communication_preferences(self) -> CommunicationPreferences:
+        return CommunicationPreferences.of(self.row)
+
+    contacts = connection_field(
+        rel.CUSTOMER_CONTACTS,
+        "Contact",
+        __name__,
+        "Extra people on this account.",
+        extensions=staff_only(),
+    )
+    cars = connection_field(rel.CUSTOMER_CARS, "Car", "schema.cars", "The customer's cars.")
+    invoices = connection_field(
+        rel.CUSTOMER_INVOICES, "Invoice", "schema.billing", "The customer's invoices, newest first."
+    )
+    open_invoices = connection_field(
+        rel.CUSTOMER_OPEN_INVOICES,
+        "Invoice",
+        "schema.billing",
+        "Invoices with money still due (open or partially paid), newest first.",
+    )
+    estimates = connection_field(
+        rel.CUSTOMER_ESTIMATES,
+        "Estimate",
+        "schema.billing",
+        "The customer's estimates, newest first.",
+    )
+    payments = connection_field(
+        rel.CUSTOMER_PAYMENTS, "Payment", "schema.billing", "Payments by or for the customer."
+    )
+    documents = connection_field(
+        rel.CUSTOMER_DOCUMENTS, "Document", "schema.documents", "Documents linked to the customer."
+    )
+    appointments = connection_field(
+        rel.CUSTOMER_APPOINTMENTS,
+        "Appointment",
+        "schema.schedule",
+        "The customer's appointments, earliest first.",
+    )
+    messages = connection_field(
+        rel.CUSTOMER_MESSAGES, "Message", "schema.messaging", "The conversation, newest first."
+    )
+
+
+@row_type(ContactRow.__table__)
+@strawberry.type(description="An extra person on a customer account: spouse, assistant, driver.")
+class Contact(RowType, Node):
+    name: str = strawberry.field(description="Full name.")
+    email: str | None = strawberry.field(description="Email address; needed for portal access.")
+    phone: str | None = strawberry.field(description="Phone number.")
+    role: ContactRole = strawberry.field(description="Relation to the customer.")
+    can_access_portal: bool = strawberry.field(description="May sign in to the portal.")
+    portal_scope: PortalScope = strawberry.field(description="What their portal access covers.")
+    portal_status: PortalStatus = strawberry.field(description="Portal access state.")
+    portal_invited_at: datetime | None = strawberry.field(
+        description="When the last portal invite was sent (UTC)."
+    )
+    archived_at: datetime | None = strawberry.field(description="When archived (UTC).")
+    created_at: datetime = strawberry.field(description="When the record was created (UTC).")
+
+    @strawberry.field(description="Which kinds of email the contact wants.")
+    def communication_preferences(self) -> CommunicationPreferences:
+        return CommunicationPreferences.of(self.row)
+
+    customer = object_field("customer_id", "Customer", __name__, "The account this contact is on.")

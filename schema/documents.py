@@ -1,0 +1,42 @@
+"""Documents linked to customers and cars, and contracts sent for signature."""
+
+from datetime import datetime
+
+import strawberry
+
+from models import Contract as ContractRow
+from models import Document as DocumentRow
+from schema.enums import ContractStatus, DocumentKind
+from schema.fields import object_field
+from schema.node import Node, RowType, row_type
+
+
+@row_type(DocumentRow.__table__)
+@strawberry.type(description="A file linked to a customer, and optionally to one of their cars.")
+class Document(RowType, Node):
+    name: str = strawberry.field(description="Title, e.g. Storage Agreement - Alex Morgan.")
+    kind: DocumentKind = strawberry.field(description="What the document is.")
+    content_type: str = strawberry.field(description="MIME type, e.g. application/pdf.")
+    size_bytes: int = strawberry.field(description="File size in bytes.")
+    sha256: str | None = strawberry.field(description="SHA-256 of the content, hex.")
+    visible_in_portal: bool = strawberry.field(description="Shown to the customer in the portal.")
+    created_at: datetime = strawberry.field(description="When it was added (UTC).")
+
+    customer = object_field("customer_id", "Customer", "schema.customers", "Whose document.")
+    car = object_field("car_id", "Car", "schema.cars", "The car it concerns, if any.")
+
+
+@row_type(ContractRow.__table__)
+@strawberry.type(description="A document sent for signature; once signed it never changes.")
+class Contract(RowType, Node):
+    title: str = strawberry.field(description="Title of the contract.")
+    terms: str = strawberry.field(description="The terms shown before signing.")
+    status: ContractStatus = strawberry.field(description="Signing state.")
+    sent_at: datetime | None = strawberry.field(description="When sent for signature (UTC).")
+    signed_at: datetime | None = strawberry.field(description="When signed (UTC).")
+    signer_name: str | None = strawberry.field(description="Who signed.")
+    signed_sha256: str | None = strawberry.field(description="SHA-256 of the signed document, hex.")
+
+    customer = object_field("customer_id", "Customer", "schema.customers", "Who signs.")
+    car = object_field("car_id", "Car", "schema.cars", "The car it concerns, if any.")
+    document = object_field("document_id", "Document", __name__, "The contract file, if any.")

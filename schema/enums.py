@@ -1,0 +1,29 @@
+"""GraphQL enums, wrapping the stored enums of models/enums.py."""
+
+import strawberry
+
+from models import enums
+
+StaffRole = strawberry.enum(enums.StaffRole, description="A staff member's role.")
+PortalStatus = strawberry.enum(
+    enums.PortalStatus, description="Where a person stands with the customer portal."
+)
+ContactRole = strawberry.enum(enums.ContactRole, description="A contact's relation to a customer.")
+PortalScope = strawberry.enum(
+    enums.PortalScope,
+    description="What a contact's portal access covers: everything, billing only, or chosen cars.",
+)
+CarStatus = strawberry.enum(enums.CarStatus, description="Where a car is now.")
+CarEventKind = strawberry.enum(enums.CarEventKind, description="What happened to a car.")
+DocumentKind = strawberry.enum(enums.DocumentKind, description="What a document is.")
+ContractStatus = strawberry.enum(enums.ContractStatus, description="A contract's signing state.")
+InvoiceStatus = strawberry.enum(enums.InvoiceStatus, description="An invoice's state.")
+EstimateStatus = strawberry.enum(enums.EstimateStatus, description="An estimate's state.")
+LineKind = strawberry.enum(enums.LineKind, description="What a line item charges for.")
+PaymentMethod = strawberry.enum(enums.PaymentMethod, description="How a payment was made.")
+PaymentStatus = strawberry.enum(enums.PaymentStatus, description="A payment's state.")
+AppointmentKind = strawberry.enum(enums.AppointmentKind, description="What an appointment is for.")
+AppointmentStatus = strawberry.enum(enums.AppointmentStatus, description="An appointment's state.")
+ActorKind = strawberry.enum(enums.ActorKind, description="Who acted: staff, customer, contact.")
+NotificationKind = strawberry.enum(enums.NotificationKind, description="What a notification says.")
+SignInMethod = strawberry.enum(enums.SignInMethod, description="How portal viewers sign in.")

@@ -1,0 +1,74 @@
+"""Field factories for relations, so each relation is declared in one line."""
+
+import importlib
+from collections.abc import Callable
+from typing import Annotated, Any
+
+import strawberry
+from sqlalchemy.engine import RowMapping
+from strawberry import Info
+
+from models.loaders import Relation
+from resolvers.relations import children_of, page_of
+from schema.connections import Connection
+from schema.node import load_row
+
+FIRST = strawberry.argument(description="How many items to return (at most 100).")
+AFTER = strawberry.argument(description="Return items after this cursor (`endCursor`).")
+
+
+def _lazy(type_name: str, module: str) -> Any:
+    return Annotated[type_name, strawberry.lazy(module)]
+
+
+def _maker(type_name: str, module: str) -> Callable[[RowMapping], Any]:
+    """`from_row` of a type imported on first use (types refer to each other)."""
+    cache: list[Callable[[RowMapping], Any]] = []
+
+    def make(row: RowMapping) -> Any:
+        if not cache:
+            cache.append(getattr(importlib.import_module(module), type_name).from_row)
+        return cache[0](row)
+
+    return make
+
+
+def connection_field(
+    relation: Relation, type_name: str, module: str, description: str, **kwargs: Any
+) -> Any:
+    """A paged list of `relation`'s rows under the parent object."""
+    node = _lazy(type_name, module)
+    make = _maker(type_name, module)
+
+    async def resolve(
+        root: Any,
+        info: Info,
+        first: Annotated[int, FIRST] = 20,
+        after: Annotated[str | None, AFTER] = None,
+    ) -> Connection[node]:  # type: ignore[valid-type]
+        return await page_of(info, relation, root.pk, make, first, after)
+
+    return strawberry.field(resolver=resolve, description=description, **kwargs)
+
+
+def list_field(relation: Relation, type_name: str, module: str, description: str) -> Any:
+    """Every row of a short relation (line items) as a plain list."""
+    node = _lazy(type_name, module)
+    make = _maker(type_name, module)
+
+    async def resolve(root: Any, info: Info) -> list[node]:  # type: ignore[valid-type]
+        return await children_of(info, relation, root.pk, make)
+
+    return strawberry.field(resolver=resolve, description=description)
+
+
+def object_field(
+    column: str, type_name: str, module: str, description: str, *, required: bool = False
+) -> Any:
+    """The object a foreign-key column points at, if the viewer may see it."""
+    node = _lazy(type_name, module)
+
+    async def resolve(root: Any, info: Info) -> node | None:  # type: ignore[valid-type]
+        return await load_row(info, type_name, root.row[column])
+
+    return strawberry.field(resolver=resolve, description=description)

@@ -1,0 +1,35 @@
+"""Opaque global IDs: base64url of "<Type>:<uuid hex>".
+
+The UUIDs are random, so an ID reveals nothing and guessing one finds nothing.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import uuid
+
+from portico.errors import NotFound
+
+
+def encode_id(type_name: str, row_id: uuid.UUID) -> str:
+    raw = f"{type_name}:{row_id.hex}".encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_id(global_id: str) -> tuple[str, uuid.UUID]:
+    """The type name and row id, or NotFound for anything malformed."""
+    try:
+        padded = global_id + "=" * (-len(global_id) % 4)
+        type_name, _, hex_id = base64.urlsafe_b64decode(padded.encode()).decode().partition(":")
+        return type_name, uuid.UUID(hex=hex_id)
+    except (ValueError, binascii.Error, UnicodeDecodeError) as exc:
+        raise NotFound() from exc
+
+
+def decode_id_of(type_name: str, global_id: str) -> uuid.UUID:
+    """The row id of a global ID that must name `type_name`; anything else is NotFound."""
+    found_type, row_id = decode_id(global_id)
+    if found_type != type_name:
+        raise NotFound()
+    return row_id

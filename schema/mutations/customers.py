@@ -1,0 +1,170 @@
+"""Mutations on customers and contacts."""
+
+from enum import Enum
+
+import strawberry
+from strawberry import UNSET, Info
+
+from auth.permissions import staff_only
+from models import Contact as ContactRow
+from models import Customer as CustomerRow
+from resolvers import customers as actions
+from resolvers.archive import set_archived
+from resolvers.outcome import Outcome
+from schema.common import UserError
+from schema.customers import Contact, Customer
+from schema.enums import ContactRole, PortalScope
+from schema.payloads import payload
+
+
+@strawberry.enum(description="Why a customer or contact mutation was refused.")
+class CustomerErrorCode(Enum):
+    REQUIRED = "REQUIRED"
+    INVALID = "INVALID"
+    TOO_LONG = "TOO_LONG"
+    DUPLICATE = "DUPLICATE"
+
+
+@strawberry.type(description="A problem with a customer or contact mutation's input.")
+class CustomerError(UserError):
+    code: CustomerErrorCode = strawberry.field(description="Machine-readable reason.")
+
+
+@strawberry.input(description="Which kinds of email a person wants; omitted kinds keep theirs.")
+class CommunicationPreferencesInput:
+    invoices: bool | None = UNSET
+    estimates: bool | None = UNSET
+    scheduling: bool | None = UNSET
+    car_updates: bool | None = UNSET
+    contracts: bool | None = UNSET
+    social_events: bool | None = UNSET
+    marketing: bool | None = UNSET
+
+
+@strawberry.input(description="Details of a customer. Omitted fields keep their value.")
+class CustomerFields:
+    name: str | None = strawberry.field(default=UNSET, description="Full name (required).")
+    company: str | None = strawberry.field(default=UNSET, description="Company name.")
+    email: str | None = strawberry.field(default=UNSET, description="Email; unique per business.")
+    phone: str | None = strawberry.field(default=UNSET, description="Phone number.")
+    address_line1: str | None = strawberry.field(default=UNSET, description="Street address.")
+    address_line2: str | None = strawberry.field(default=UNSET, description="Apartment, suite.")
+    city: str | None = strawberry.field(default=UNSET, description="City.")
+    region: str | None = strawberry.field(default=UNSET, description="State or region.")
+    postal_code: str | None = strawberry.field(default=UNSET, description="Postal code.")
+    country: str | None = strawberry.field(default=UNSET, description="ISO alpha-2 country.")
+    internal_notes: str | None = strawberry.field(default=UNSET, description="Staff-only notes.")
+    communication_preferences: CommunicationPreferencesInput | None = strawberry.field(
+        default=UNSET, description="Kinds of email wanted."
+    )
+
+
+@strawberry.input(description="A new customer.")
+class CreateCustomerInput(CustomerFields):
+    pass
+
+
+@strawberry.input(description="Changes to a customer.")
+class UpdateCustomerInput(CustomerFields):
+    id: strawberry.ID = strawberry.field(description="The customer's global ID.")
+
+
+@strawberry.input(description="Archive or restore a record.")
+class ArchiveInput:
+    id: strawberry.ID = strawberry.field(description="Global ID of the record.")
+    archived: bool = strawberry.field(default=True, description="False restores it.")
+
+
+@strawberry.type(description="The result of a customer mutation.")
+class CustomerPayload:
+    customer: Customer | None = strawberry.field(description="The customer, when it worked.")
+    user_errors: list[CustomerError] = strawberry.field(description="Problems with the input.")
+
+
+@strawberry.input(description="Details of a contact. Omitted fields keep their value.")
+class ContactFields:
+    name: str | None = strawberry.field(default=UNSET, description="Full name (required).")
+    email: str | None = strawberry.field(default=UNSET, description="Email; needed for portal.")
+    phone: str | None = strawberry.field(default=UNSET, description="Phone number.")
+    role: ContactRole | None = strawberry.field(default=UNSET, description="Relation.")
+    can_access_portal: bool | None = strawberry.field(
+        default=UNSET, description="May sign in to the portal."
+    )
+    portal_scope: PortalScope | None = strawberry.field(
+        default=UNSET, description="What their portal access covers."
+    )
+    communication_preferences: CommunicationPreferencesInput | None = strawberry.field(
+        default=UNSET, description="Kinds of email wanted."
+    )
+
+
+@strawberry.input(description="A new contact on a customer account.")
+class CreateContactInput(ContactFields):
+    customer_id: strawberry.ID = strawberry.field(description="The customer's global ID.")
+
+
+@strawberry.input(description="Changes to a contact.")
+class UpdateContactInput(ContactFields):
+    id: strawberry.ID = strawberry.field(description="The contact's global ID.")
+
+
+@strawberry.type(description="The result of a contact mutation.")
+class ContactPayload:
+    contact: Contact | None = strawberry.field(description="The contact, when it worked.")
+    user_errors: list[CustomerError] = strawberry.field(description="Problems with the input.")
+
+
+async def customer_payload(info: Info, outcome: Outcome) -> CustomerPayload:
+    return await payload(
+        info,
+        CustomerPayload,
+        outcome,
+        type_name="Customer",
+        object_field="customer",
+        error_cls=CustomerError,
+        codes=CustomerErrorCode,
+    )
+
+
+async def contact_payload(info: Info, outcome: Outcome) -> ContactPayload:
+    return await payload(
+        info,
+        ContactPayload,
+        outcome,
+        type_name="Contact",
+        object_field="contact",
+        error_cls=CustomerError,
+        codes=CustomerErrorCode,
+    )
+
+
+@strawberry.type
+class CustomerMutations:
+    @strawberry.mutation(description="Add a customer.", extensions=staff_only())
+    async def create_customer(self, info: Info, input: CreateCustomerInput) -> CustomerPayload:
+        return await customer_payload(info, await actions.create_customer(info, input))
+
+    @strawberry.mutation(description="Change a customer's details.", extensions=staff_only())
+    async def update_customer(self, info: Info, input: UpdateCustomerInput) -> CustomerPayload:
+        return await customer_payload(info, await actions.update_customer(info, input))
+
+    @strawberry.mutation(
+        description="Archive a customer (hidden from lists) or restore one.",
+        extensions=staff_only(),
+    )
+    async def archive_customer(self, info: Info, input: ArchiveInput) -> CustomerPayload:
+        outcome = await set_archived(info, CustomerRow, input.id, input.archived)
+        return await customer_payload(info, outcome)
+
+    @strawberry.mutation(description="Add a contact to a customer.", extensions=staff_only())
+    async def create_contact(self, info: Info, input: CreateContactInput) -> ContactPayload:
+        return await contact_payload(info, await actions.create_contact(info, input))
+
+    @strawberry.mutation(description="Change a contact's details.", extensions=staff_only())
+    async def update_contact(self, info: Info, input: UpdateContactInput) -> ContactPayload:
+        return await contact_payload(info, await actions.update_contact(info, input))
+
+    @strawberry.mutation(description="Archive a contact or restore one.", extensions=staff_only())
+    async def archive_contact(self, info: Info, input: ArchiveInput) -> ContactPayload:
+        outcome = await set_archived(info, ContactRow, input.id, input.archived)
+        return await contact_payload(info, outcome)

@@ -1,0 +1,101 @@
+"""The organization (tenant), its portal settings, its staff and its audit log."""
+
+from datetime import datetime
+
+import sqlalchemy as sa
+import strawberry
+from strawberry import Info
+from strawberry.scalars import JSON
+
+from auth.permissions import staff_only
+from models import AuditEvent as AuditEventRow
+from models import Organization as OrganizationRow
+from models import PortalSettings as PortalSettingsRow
+from models import StaffUser as StaffUserRow
+from schema.enums import ActorKind, SignInMethod, StaffRole
+from schema.fields import object_field
+from schema.node import Node, RowType, row_type
+
+portal_settings_table: sa.Table = PortalSettingsRow.__table__  # type: ignore[attr-defined]
+
+
+@row_type(portal_settings_table, node=False)
+@strawberry.type(description="What the organization's customer portal offers.")
+class PortalSettings(RowType):
+    enabled: bool = strawberry.field(description="The portal is open to customers.")
+    show_cars: bool = strawberry.field(description="Customers see their cars.")
+    show_invoices: bool = strawberry.field(description="Customers see invoices and payments.")
+    show_estimates: bool = strawberry.field(description="Customers see estimates.")
+    show_documents: bool = strawberry.field(description="Customers see documents and contracts.")
+    show_appointments: bool = strawberry.field(description="Customers see appointments.")
+    show_messages: bool = strawberry.field(description="Customers can message the business.")
+    show_profile: bool = strawberry.field(description="Customers see their profile.")
+    allow_online_payment: bool = strawberry.field(description="Invoices can be paid online.")
+    allow_partial_payment: bool = strawberry.field(description="Customers may pay in part.")
+    minimum_partial_amount: int = strawberry.field(
+        description="Smallest partial payment, in minor units."
+    )
+    allow_estimate_approval: bool = strawberry.field(
+        description="Customers may approve or decline estimates."
+    )
+    allow_profile_updates: bool = strawberry.field(description="Customers may edit their profile.")
+    auto_invite_with_first_bill: bool = strawberry.field(
+        description="Send portal access with the first invoice or estimate."
+    )
+    sign_in_method: SignInMethod = strawberry.field(description="Magic link or password.")
+
+
+@row_type(OrganizationRow.__table__)
+@strawberry.type(description="The business: a storage facility, a repair shop, a detailer.")
+class Organization(RowType, Node):
+    name: str = strawberry.field(description="Business name.")
+    slug: str = strawberry.field(description="Short unique name, used in portal addresses.")
+    email: str | None = strawberry.field(description="Contact email.")
+    phone: str | None = strawberry.field(description="Contact phone.")
+    address: str | None = strawberry.field(description="Postal address.")
+    logo_url: str | None = strawberry.field(description="Logo shown in the portal and emails.")
+    brand_color: str | None = strawberry.field(description="Primary colour, #rrggbb.")
+    accent_color: str | None = strawberry.field(description="Accent colour, #rrggbb.")
+    timezone: str = strawberry.field(description="IANA time zone, e.g. America/Chicago.")
+    currency: str = strawberry.field(description="Default ISO 4217 currency.")
+
+    @strawberry.field(description="Online payments are set up (Stripe account with charges).")
+    def payments_enabled(self) -> bool:
+        return bool(self.row["stripe_account_id"] and self.row["stripe_charges_enabled"])
+
+    @strawberry.field(description="What the customer portal offers.", extensions=staff_only())
+    async def portal_settings(self, info: Info) -> PortalSettings | None:
+        stmt = sa.select(portal_settings_table).where(
+            portal_settings_table.c.organization_id == self.pk
+        )
+        rows = await info.context.reader.rows(stmt)
+        return PortalSettings.from_row(rows[0]) if rows else None
+
+
+@row_type(StaffUserRow.__table__)
+@strawberry.type(description="A person who works for the business.")
+class StaffUser(RowType, Node):
+    name: str = strawberry.field(description="Full name.")
+    email: str = strawberry.field(description="Sign-in email address.")
+    role: StaffRole = strawberry.field(description="Owner, admin or staff.")
+    is_active: bool = strawberry.field(description="May sign in.")
+    last_sign_in_at: datetime | None = strawberry.field(description="Last sign-in (UTC).")
+    created_at: datetime = strawberry.field(description="When the account was made (UTC).")
+
+
+@row_type(AuditEventRow.__table__)
+@strawberry.type(description="Who did what, when and from where. Audit entries never change.")
+class AuditEvent(RowType, Node):
+    action: str = strawberry.field(description="What was done, e.g. portal.sign_in.")
+    actor_kind: ActorKind = strawberry.field(description="Staff, customer, contact or system.")
+    subject_type: str | None = strawberry.field(description="Type of the record acted on.")
+    ip: str | None = strawberry.field(description="Client address.", extensions=staff_only())
+    user_agent: str | None = strawberry.field(description="Client software.")
+    data: JSON = strawberry.field(description="Details of the action.")
+    created_at: datetime = strawberry.field(description="When (UTC).")
+
+    actor_staff = object_field("actor_staff_id", "StaffUser", __name__, "Staff who acted.")
+    actor_contact = object_field(
+        "actor_contact_id", "Contact", "schema.customers", "Contact who acted."
+    )
+    customer = object_field("customer_id", "Customer", "schema.customers", "Customer concerned.")

@@ -1,0 +1,30 @@
+"""Building mutation payloads: the changed object, re-read for the viewer, or user errors."""
+
+from enum import Enum
+from typing import Any
+
+from strawberry import Info
+
+from resolvers.outcome import Outcome
+from schema.common import input_path
+from schema.node import load_row
+
+
+async def payload(
+    info: Info,
+    payload_cls: type,
+    outcome: Outcome,
+    *,
+    type_name: str,
+    object_field: str,
+    error_cls: type,
+    codes: type[Enum],
+) -> Any:
+    errors = [
+        error_cls(field=input_path(p.field), message=p.message, code=codes[p.code])
+        for p in outcome.problems
+    ]
+    found = None
+    if not errors and outcome.row_id is not None:
+        found = await load_row(info, type_name, outcome.row_id)
+    return payload_cls(**{object_field: found, "user_errors": errors})

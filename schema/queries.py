@@ -1,0 +1,135 @@
+"""Root query fields."""
+
+import asyncio
+from datetime import datetime
+from typing import Annotated
+
+import strawberry
+from strawberry import Info
+
+from auth.permissions import staff_only
+from models.pagination import InvalidPageSize
+from resolvers import lists
+from schema.billing import Estimate, Invoice
+from schema.cars import Car
+from schema.connections import Connection
+from schema.customers import Customer
+from schema.enums import AppointmentStatus, CarStatus, EstimateStatus, InvoiceStatus
+from schema.fields import AFTER, FIRST
+from schema.node import Node, find_node, load_row, resolve_node
+from schema.organization import Organization
+from schema.schedule import Appointment
+from schema.viewer import Viewer
+
+SEARCH = strawberry.argument(description="Words to look for; every word must match.")
+ARCHIVED = strawberry.argument(description="Include archived records.")
+MAX_NODES = 100
+
+
+@strawberry.type(description="Everything that can be read.")
+class Query:
+    @strawberry.field(description="Whoever is signed in (anonymous when nobody is).")
+    def viewer(self, info: Info) -> Viewer:
+        return Viewer(kind=info.context.viewer.kind)
+
+    @strawberry.field(description="Fetch any object by its global ID.")
+    async def node(
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(description="Global ID.")],
+    ) -> Node:
+        return await resolve_node(info, id)
+
+    @strawberry.field(
+        description="Fetch up to 100 objects by global ID, in the order given; null where an "
+        "ID names nothing you may see."
+    )
+    async def nodes(
+        self,
+        info: Info,
+        ids: Annotated[list[strawberry.ID], strawberry.argument(description="Global IDs.")],
+    ) -> list[Node | None]:
+        if len(ids) > MAX_NODES:
+            raise InvalidPageSize(f"At most {MAX_NODES} IDs per request.")
+        return list(await asyncio.gather(*(find_node(info, global_id) for global_id in ids)))
+
+    @strawberry.field(description="The signed-in viewer's organization.")
+    async def organization(self, info: Info) -> Organization | None:
+        return await load_row(info, "Organization", info.context.viewer.organization_id)
+
+    @strawberry.field(
+        description="Customers, by name; search matches name, email, phone, company.",
+        extensions=staff_only(),
+    )
+    async def customers(
+        self,
+        info: Info,
+        search: Annotated[str | None, SEARCH] = None,
+        include_archived: Annotated[bool, ARCHIVED] = False,
+        first: Annotated[int, FIRST] = 20,
+        after: Annotated[str | None, AFTER] = None,
+    ) -> Connection[Customer]:
+        return await lists.customers(
+            info, Customer.from_row, search, include_archived, first, after
+        )
+
+    @strawberry.field(
+        description="Cars, by make and model; search matches make, model, year, VIN, plate.",
+        extensions=staff_only(),
+    )
+    async def cars(
+        self,
+        info: Info,
+        search: Annotated[str | None, SEARCH] = None,
+        status: Annotated[
+            CarStatus | None, strawberry.argument(description="Only this status.")
+        ] = None,
+        include_archived: Annotated[bool, ARCHIVED] = False,
+        first: Annotated[int, FIRST] = 20,
+        after: Annotated[str | None, AFTER] = None,
+    ) -> Connection[Car]:
+        return await lists.cars(info, Car.from_row, search, status, include_archived, first, after)
+
+    @strawberry.field(description="Invoices, newest first.", extensions=staff_only())
+    async def invoices(
+        self,
+        info: Info,
+        status: Annotated[
+            list[InvoiceStatus] | None, strawberry.argument(description="Only these statuses.")
+        ] = None,
+        first: Annotated[int, FIRST] = 20,
+        after: Annotated[str | None, AFTER] = None,
+    ) -> Connection[Invoice]:
+        return await lists.invoices(info, Invoice.from_row, status, first, after)
+
+    @strawberry.field(description="Estimates, newest first.", extensions=staff_only())
+    async def estimates(
+        self,
+        info: Info,
+        status: Annotated[
+            list[EstimateStatus] | None, strawberry.argument(description="Only these statuses.")
+        ] = None,
+        first: Annotated[int, FIRST] = 20,
+        after: Annotated[str | None, AFTER] = None,
+    ) -> Connection[Estimate]:
+        return await lists.estimates(info, Estimate.from_row, status, first, after)
+
+    @strawberry.field(description="Appointments, earliest first.", extensions=staff_only())
+    async def appointments(
+        self,
+        info: Info,
+        starts_after: Annotated[
+            datetime | None, strawberry.argument(description="Starting at or after (UTC).")
+        ] = None,
+        starts_before: Annotated[
+            datetime | None, strawberry.argument(description="Starting before (UTC).")
+        ] = None,
+        status: Annotated[
+            list[AppointmentStatus] | None, strawberry.argument(description="Only these.")
+        ] = None,
+        first: Annotated[int, FIRST] = 20,
+        after: Annotated[str | None, AFTER] = None,
+    ) -> Connection[Appointment]:
+        return await lists.appointments(
+            info, Appointment.from_row, starts_after, starts_before, status, first, after
+        )
