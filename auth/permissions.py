@@ -48,7 +48,9 @@ class IsOwner(BasePermission):
 
 def _guard(permission: type[BasePermission], *, silent: bool) -> list[FieldExtension]:
     # One extension instance per field: extensions keep per-field state.
-    return [PermissionExtension(permissions=[permission()], fail_silently=silent)]
+    return [
+        PermissionExtension(permissions=[permission()], fail_silently=silent, use_directives=False)
+    ]
 
 
 def staff_only() -> list[FieldExtension]:

@@ -60,10 +60,12 @@ async def healthz(request: Request) -> Response:
     return JSONResponse({"status": "ok"})
 
 
-def create_app(settings: Settings | None = None) -> Starlette:
-    settings = settings or get_settings()
+def create_app(settings: Settings | None = None, db: Database | None = None) -> Starlette:
+    """The ASGI app; tests hand in their own database."""
+    settings = settings or (db.settings if db else get_settings())
     settings.check()
-    db = Database(settings)
+    owns_db = db is None
+    db = db or Database(settings)
     schema = build_schema(introspection=not settings.production)
     graphql = PorticoGraphQL(
         db,
@@ -76,7 +78,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         yield
-        await db.dispose()
+        if owns_db:
+            await db.dispose()
 
     app = Starlette(
         routes=[

@@ -14,7 +14,6 @@ from strawberry.extensions import (
     ValidationCache,
 )
 from strawberry.schema.config import StrawberryConfig
-from strawberry.tools import merge_types
 
 from portico.errors import should_mask
 
@@ -25,7 +24,11 @@ from schema.mutations.cars import CarMutations
 from schema.mutations.customers import CustomerMutations
 from schema.queries import Query
 
-Mutation = merge_types("Mutation", (AuthMutations, CustomerMutations, CarMutations))
+
+@strawberry.type(description="Everything that changes data. Each mutation takes one `input`.")
+class Mutation(AuthMutations, CustomerMutations, CarMutations):
+    pass
+
 
 # Every type reachable only through `node` must still be in the schema.
 NODE_ONLY_TYPES = [

@@ -29,3 +29,6 @@ def input_path(name: str | None) -> list[str] | None:
 
 class ErrorCodes(Enum):
     """Base for each domain's error-code enum."""
+
+
+INPUT = strawberry.argument(description="What to do; see the input type.")

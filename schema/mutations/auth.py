@@ -2,13 +2,14 @@
 
 from datetime import datetime
 from enum import Enum
+from typing import Annotated
 
 import strawberry
 from strawberry import Info
 
 from resolvers import auth as actions
 from resolvers.outcome import Rejected
-from schema.common import UserError, input_path
+from schema.common import INPUT, UserError, input_path
 from schema.node import load_row
 from schema.organization import StaffUser
 
@@ -56,7 +57,7 @@ class SignOutPayload:
 @strawberry.type
 class AuthMutations:
     @strawberry.mutation(description="Sign in as staff with email and password.")
-    async def sign_in(self, info: Info, input: SignInInput) -> SignInPayload:
+    async def sign_in(self, info: Info, input: Annotated[SignInInput, INPUT]) -> SignInPayload:
         try:
             done = await actions.sign_in(info, input.email, input.password, input.organization)
         except Rejected as rejected:

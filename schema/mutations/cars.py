@@ -1,6 +1,7 @@
 """Mutations on cars and their ownership."""
 
 from enum import Enum
+from typing import Annotated
 
 import strawberry
 from strawberry import UNSET, Info
@@ -11,7 +12,7 @@ from resolvers import cars as actions
 from resolvers.archive import set_archived
 from resolvers.outcome import Outcome
 from schema.cars import Car
-from schema.common import UserError
+from schema.common import INPUT, UserError
 from schema.enums import CarStatus
 from schema.mutations.customers import ArchiveInput
 from schema.payloads import payload
@@ -94,15 +95,15 @@ async def car_payload(info: Info, outcome: Outcome) -> CarPayload:
 @strawberry.type
 class CarMutations:
     @strawberry.mutation(description="Add a car.", extensions=staff_only())
-    async def create_car(self, info: Info, input: CreateCarInput) -> CarPayload:
+    async def create_car(self, info: Info, input: Annotated[CreateCarInput, INPUT]) -> CarPayload:
         return await car_payload(info, await actions.create_car(info, input))
 
     @strawberry.mutation(description="Change a car's details.", extensions=staff_only())
-    async def update_car(self, info: Info, input: UpdateCarInput) -> CarPayload:
+    async def update_car(self, info: Info, input: Annotated[UpdateCarInput, INPUT]) -> CarPayload:
         return await car_payload(info, await actions.update_car(info, input))
 
     @strawberry.mutation(description="Archive a car or restore one.", extensions=staff_only())
-    async def archive_car(self, info: Info, input: ArchiveInput) -> CarPayload:
+    async def archive_car(self, info: Info, input: Annotated[ArchiveInput, INPUT]) -> CarPayload:
         return await car_payload(info, await set_archived(info, CarRow, input.id, input.archived))
 
     @strawberry.mutation(
@@ -110,6 +111,6 @@ class CarMutations:
         "it, unless `transfer` is true.",
         extensions=staff_only(),
     )
-    async def assign_car(self, info: Info, input: AssignCarInput) -> CarPayload:
+    async def assign_car(self, info: Info, input: Annotated[AssignCarInput, INPUT]) -> CarPayload:
         outcome = await actions.assign_car(info, input.car_id, input.customer_id, input.transfer)
         return await car_payload(info, outcome)

@@ -1,6 +1,7 @@
 """Mutations on customers and contacts."""
 
 from enum import Enum
+from typing import Annotated
 
 import strawberry
 from strawberry import UNSET, Info
@@ -11,7 +12,7 @@ from models import Customer as CustomerRow
 from resolvers import customers as actions
 from resolvers.archive import set_archived
 from resolvers.outcome import Outcome
-from schema.common import UserError
+from schema.common import INPUT, UserError
 from schema.customers import Contact, Customer
 from schema.enums import ContactRole, PortalScope
 from schema.payloads import payload
@@ -32,13 +33,13 @@ class CustomerError(UserError):
 
 @strawberry.input(description="Which kinds of email a person wants; omitted kinds keep theirs.")
 class CommunicationPreferencesInput:
-    invoices: bool | None = UNSET
-    estimates: bool | None = UNSET
-    scheduling: bool | None = UNSET
-    car_updates: bool | None = UNSET
-    contracts: bool | None = UNSET
-    social_events: bool | None = UNSET
-    marketing: bool | None = UNSET
+    invoices: bool | None = strawberry.field(default=UNSET, description="Invoices, receipts.")
+    estimates: bool | None = strawberry.field(default=UNSET, description="Estimates.")
+    scheduling: bool | None = strawberry.field(default=UNSET, description="Appointments.")
+    car_updates: bool | None = strawberry.field(default=UNSET, description="Car updates.")
+    contracts: bool | None = strawberry.field(default=UNSET, description="Documents to sign.")
+    social_events: bool | None = strawberry.field(default=UNSET, description="Social events.")
+    marketing: bool | None = strawberry.field(default=UNSET, description="Promotions.")
 
 
 @strawberry.input(description="Details of a customer. Omitted fields keep their value.")
@@ -141,30 +142,42 @@ async def contact_payload(info: Info, outcome: Outcome) -> ContactPayload:
 @strawberry.type
 class CustomerMutations:
     @strawberry.mutation(description="Add a customer.", extensions=staff_only())
-    async def create_customer(self, info: Info, input: CreateCustomerInput) -> CustomerPayload:
+    async def create_customer(
+        self, info: Info, input: Annotated[CreateCustomerInput, INPUT]
+    ) -> CustomerPayload:
         return await customer_payload(info, await actions.create_customer(info, input))
 
     @strawberry.mutation(description="Change a customer's details.", extensions=staff_only())
-    async def update_customer(self, info: Info, input: UpdateCustomerInput) -> CustomerPayload:
+    async def update_customer(
+        self, info: Info, input: Annotated[UpdateCustomerInput, INPUT]
+    ) -> CustomerPayload:
         return await customer_payload(info, await actions.update_customer(info, input))
 
     @strawberry.mutation(
         description="Archive a customer (hidden from lists) or restore one.",
         extensions=staff_only(),
     )
-    async def archive_customer(self, info: Info, input: ArchiveInput) -> CustomerPayload:
+    async def archive_customer(
+        self, info: Info, input: Annotated[ArchiveInput, INPUT]
+    ) -> CustomerPayload:
         outcome = await set_archived(info, CustomerRow, input.id, input.archived)
         return await customer_payload(info, outcome)
 
     @strawberry.mutation(description="Add a contact to a customer.", extensions=staff_only())
-    async def create_contact(self, info: Info, input: CreateContactInput) -> ContactPayload:
+    async def create_contact(
+        self, info: Info, input: Annotated[CreateContactInput, INPUT]
+    ) -> ContactPayload:
         return await contact_payload(info, await actions.create_contact(info, input))
 
     @strawberry.mutation(description="Change a contact's details.", extensions=staff_only())
-    async def update_contact(self, info: Info, input: UpdateContactInput) -> ContactPayload:
+    async def update_contact(
+        self, info: Info, input: Annotated[UpdateContactInput, INPUT]
+    ) -> ContactPayload:
         return await contact_payload(info, await actions.update_contact(info, input))
 
     @strawberry.mutation(description="Archive a contact or restore one.", extensions=staff_only())
-    async def archive_contact(self, info: Info, input: ArchiveInput) -> ContactPayload:
+    async def archive_contact(
+        self, info: Info, input: Annotated[ArchiveInput, INPUT]
+    ) -> ContactPayload:
         outcome = await set_archived(info, ContactRow, input.id, input.archived)
         return await contact_payload(info, outcome)

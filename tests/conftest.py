@@ -1,0 +1,184 @@
+"""Shared fixtures: one migrated database per dialect, an HTTP client, tenants.
+
+Every test that takes `db` (or anything built on it) runs twice: on SQLite and on
+PostgreSQL. PostgreSQL runs get a database of their own, created for this test session
+and dropped after it. Without a reachable PostgreSQL the PostgreSQL half is skipped and
+the run says so loudly; under CI=true that is a failure instead.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+import sqlalchemy as sa
+
+from models.db import Database
+from models.migrate import upgrade
+from portico.app import create_app
+from portico.settings import settings_from_env
+from tests.helpers import GraphQLClient, Tenant, make_tenant
+
+POSTGRES_ADMIN_URL = os.environ.get(
+    "TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
+)
+IN_CI = os.environ.get("CI", "").lower() == "true"
+_postgres_skipped: list[str] = []
+
+
+def _pg_url(database: str) -> str:
+    base = POSTGRES_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")
+    return f"{base}/{database}"
+
+
+async def _admin() -> asyncpg.Connection:
+    return await asyncpg.connect(POSTGRES_ADMIN_URL, timeout=5)
+
+
+@pytest.fixture(scope="session")
+def sqlite_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("sqlite") / "portico-test.db"
+
+
+@pytest.fixture(scope="session")
+async def postgres_database() -> AsyncIterator[str]:
+    """A fresh PostgreSQL database for this session, dropped afterwards."""
+    name = f"portico_test_{uuid.uuid4().hex[:12]}"
+    try:
+        admin = await _admin()
+    except (OSError, asyncpg.PostgresError) as exc:
+        message = f"PostgreSQL at {POSTGRES_ADMIN_URL} is unreachable ({exc!r})"
+        if IN_CI:
+            pytest.fail(f"{message}; CI=true requires it", pytrace=False)
+        _postgres_skipped.append(message)
+        pytest.skip(message)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+    yield name
+    admin = await _admin()
+    try:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await admin.close()
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def dialect(request: pytest.FixtureRequest) -> str:
+    return request.param
+
+
+@pytest.fixture(scope="session")
+def database_url(dialect: str, request: pytest.FixtureRequest, sqlite_path: Path) -> str:
+    if dialect == "sqlite":
+        return f"sqlite+aiosqlite:///{sqlite_path}"
+    return _pg_url(request.getfixturevalue("postgres_database"))
+
+
+@pytest.fixture
+def scratch_database_url(
+    dialect: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> Iterator[str]:
+    """An empty database of the dialect under test, for migration tests."""
+    if dialect == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path / 'scratch.db'}"
+        return
+    request.getfixturevalue("postgres_database")  # skips or fails when unreachable
+    name = f"portico_scratch_{uuid.uuid4().hex[:12]}"
+    _run_admin(f'CREATE DATABASE "{name}"')
+    yield _pg_url(name)
+    _run_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _run_admin(sql: str) -> None:
+    import asyncio
+
+    async def run() -> None:
+        admin = await _admin()
+        try:
+            await admin.execute(sql)
+        finally:
+            await admin.close()
+
+    asyncio.run(run())
+
+
+@pytest.fixture(scope="session")
+async def db(database_url: str) -> AsyncIterator[Database]:
+    """A migrated database of the dialect under test, shared by the session.
+
+    Tests keep out of each other's way by working in tenants of their own.
+    """
+    database = Database(settings_from_env({"DATABASE_URL": database_url}))
+    await upgrade(database.engine)
+    yield database
+    await database.dispose()
+
+
+@pytest.fixture(scope="session")
+def app(db: Database) -> Any:
+    return create_app(db=db)
+
+
+@pytest.fixture
+async def http(app: Any) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 50000))
+    async with httpx.AsyncClient(transport=transport, base_url="http://portico.test") as client:
+        yield client
+
+
+@pytest.fixture
+def gql(http: httpx.AsyncClient) -> GraphQLClient:
+    return GraphQLClient(http)
+
+
+@pytest.fixture
+async def tenant(db: Database, gql: GraphQLClient) -> Tenant:
+    """A new organization with an owner and a staff member, both signed in."""
+    return await make_tenant(db, gql)
+
+
+@pytest.fixture
+async def other_tenant(db: Database, gql: GraphQLClient) -> Tenant:
+    return await make_tenant(db, gql)
+
+
+class StatementCounter:
+    """Counts the SQL statements an engine runs (BEGIN/COMMIT excluded)."""
+
+    def __init__(self) -> None:
+        self.statements: list[str] = []
+
+    def __call__(self, conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        self.statements.append(statement)
+
+    @property
+    def count(self) -> int:
+        return len(self.statements)
+
+
+@pytest.fixture
+def count_statements(db: Database) -> Iterator[StatementCounter]:
+    counter = StatementCounter()
+    sa.event.listen(db.engine.sync_engine, "before_cursor_execute", counter)
+    yield counter
+    sa.event.remove(db.engine.sync_engine, "before_cursor_execute", counter)
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if _postgres_skipped:
+        terminalreporter.write_sep("!", "POSTGRESQL TESTS SKIPPED", red=True, bold=True)
+        terminalreporter.write_line(_postgres_skipped[0], red=True, bold=True)
+        terminalreporter.write_line(
+            "Only the SQLite half of the suite ran. Start PostgreSQL (or set TEST_POSTGRES_URL) "
+            "to run the rest; under CI=true this is a failure.",
+            red=True,
+            bold=True,
+        )

@@ -1,0 +1,32 @@
+"""Configuration: safe development defaults, strict production."""
+
+import pytest
+
+from portico.settings import ConfigurationError, settings_from_env
+
+
+def test_development_defaults_use_embedded_sqlite():
+    settings = settings_from_env({})
+    assert settings.is_sqlite
+    assert settings.database_url.endswith("var/portico.db")
+    settings.check()  # development starts on defaults
+
+
+def test_production_refuses_the_default_secret():
+    settings = settings_from_env(
+        {"PORTICO_ENV": "production", "DATABASE_URL": "postgresql+asyncpg://db/portico"}
+    )
+    with pytest.raises(ConfigurationError, match="SECRET_KEYS"):
+        settings.check()
+
+
+def test_production_refuses_sqlite_unless_told():
+    env = {"PORTICO_ENV": "production", "SECRET_KEYS": "k2,k1"}
+    with pytest.raises(ConfigurationError, match="PostgreSQL"):
+        settings_from_env(env).check()
+    settings_from_env({**env, "PORTICO_ALLOW_SQLITE": "1"}).check()
+
+
+def test_secret_keys_keep_their_order_newest_first():
+    settings = settings_from_env({"SECRET_KEYS": " new , old ,"})
+    assert settings.secret_keys == ("new", "old")
