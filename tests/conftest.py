@@ -157,7 +157,8 @@ class StatementCounter:
         self.statements: list[str] = []
 
     def __call__(self, conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        self.statements.append(statement)
+        if not statement.startswith("BEGIN"):  # SQLite's explicit BEGIN (models/db.py)
+            self.statements.append(statement)
 
     @property
     def count(self) -> int:

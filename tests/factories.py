@@ -1,0 +1,100 @@
+"""Rows written straight to the database for tests that need many of them."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+
+from models import Car, CarEvent, Contact, Customer, Invoice, InvoiceLine
+from models.db import Database
+from models.enums import CarEventKind, ContactRole, InvoiceStatus, LineKind
+from models.money import bill_totals, line_amounts
+from models.types import utcnow
+
+
+async def seed_customers(
+    db: Database, organization_id: uuid.UUID, count: int, *, prefix: str = "Customer"
+) -> list[uuid.UUID]:
+    """`count` customers, each with 2 contacts, 2 cars with 3 events, 2 invoices of 3 lines."""
+    now = utcnow()
+    customers, level2, level3 = [], [], []
+    for i in range(count):
+        customer = Customer(
+            organization_id=organization_id,
+            name=f"{prefix} {i:04d}",
+            email=f"{prefix.lower()}{i}@{organization_id.hex[:8]}.test",
+        )
+        customers.append(customer)
+        for j in range(2):
+            level2.append(
+                Contact(
+                    organization_id=organization_id,
+                    customer_id=customer.id,
+                    name=f"Contact {i}-{j}",
+                    role=ContactRole.SPOUSE,
+                )
+            )
+            car = Car(
+                organization_id=organization_id,
+                customer_id=customer.id,
+                make="Porsche",
+                model=f"911 {i}-{j}",
+                year=1970 + j,
+            )
+            level2.append(car)
+            kinds = (CarEventKind.CHECK_IN, CarEventKind.SERVICE, CarEventKind.NOTE)
+            level3 += [
+                CarEvent(
+                    organization_id=organization_id,
+                    car_id=car.id,
+                    kind=kind,
+                    occurred_at=now - timedelta(days=10 - k),
+                )
+                for k, kind in enumerate(kinds)
+            ]
+            invoice, *lines = _invoice(organization_id, customer.id, number=i * 2 + j + 1)
+            level2.append(invoice)
+            level3 += lines
+    # Without ORM relationships the unit of work cannot order parents before children.
+    async with db.write() as session:
+        for level in (customers, level2, level3):
+            session.add_all(level)
+            await session.flush()
+    return [c.id for c in customers]
+
+
+def _invoice(
+    organization_id: uuid.UUID, customer_id: uuid.UUID, number: int
+) -> list[Invoice | InvoiceLine]:
+    invoice = Invoice(
+        organization_id=organization_id,
+        customer_id=customer_id,
+        currency="USD",
+        status=InvoiceStatus.OPEN,
+        number=number,
+    )
+    lines = []
+    for position, (quantity, price) in enumerate(((1000, 15000), (2500, 9500), (1000, 1999))):
+        amounts = line_amounts(quantity, price, 825)
+        lines.append(
+            InvoiceLine(
+                organization_id=organization_id,
+                invoice_id=invoice.id,
+                position=position,
+                kind=LineKind.LABOUR,
+                description=f"Line {position}",
+                quantity_milli=quantity,
+                unit_price=price,
+                tax_rate_bp=825,
+                subtotal=amounts.subtotal,
+                tax=amounts.tax,
+                total=amounts.total,
+            )
+        )
+    totals = bill_totals(lines)  # type: ignore[arg-type]
+    invoice.subtotal, invoice.tax_total, invoice.total = (
+        totals.subtotal,
+        totals.tax_total,
+        totals.total,
+    )
+    return [invoice, *lines]
