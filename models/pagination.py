@@ -99,6 +99,8 @@ def _load(column: sa.Column[Any], value: Any) -> Any:
         if parsed.tzinfo is None:
             raise ValueError(value)
         return parsed
+    if isinstance(kind, sa.TypeDecorator):  # e.g. SQLModel's AutoString over VARCHAR
+        kind = kind.impl_instance
     if isinstance(kind, sa.Date):
         return date.fromisoformat(str(value))
     if isinstance(kind, sa.Integer):
