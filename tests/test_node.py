@@ -26,10 +26,7 @@ async def test_node_finds_an_own_record(gql, tenant):
 async def test_not_found_is_one_answer_for_every_reason(gql, tenant, other_tenant):
     theirs = await _customer(gql, other_tenant, "Theirs")
     mine = await _customer(gql, tenant, "Mine")
-    row_id = uuid.UUID(
-        bytes=__import__("base64").urlsafe_b64decode(mine + "==")[9:].hex().encode()[:0]
-        or uuid.uuid4().bytes
-    )
+    _, row_id = decode_id(mine)
     candidates = [
         theirs,  # another organization's customer
         encode_id("Customer", uuid.uuid4()),  # nobody's
