@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import itertools
 import uuid
+from collections.abc import Iterable
 from typing import TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import SQLModel
 
+from models.base import metadata
 from models.types import utcnow
 
 M = TypeVar("M", bound=SQLModel)
@@ -38,3 +41,16 @@ def apply(row: SQLModel, values: dict[str, object]) -> bool:
     if changed and hasattr(row, "updated_at"):
         row.updated_at = utcnow()  # type: ignore[attr-defined]
     return changed
+
+
+async def add_in_order(session: AsyncSession, rows: Iterable[SQLModel]) -> None:
+    """Insert parents before children.
+
+    The tables declare foreign keys but no ORM relationships, so the unit of work does not
+    know which rows depend on which: flush one table at a time, in dependency order.
+    """
+    position = {table.name: index for index, table in enumerate(metadata.sorted_tables)}
+    ordered = sorted(rows, key=lambda row: position[row.__tablename__])  # type: ignore[attr-defined]
+    for _, group in itertools.groupby(ordered, key=lambda row: row.__tablename__):  # type: ignore[attr-defined]
+        session.add_all(list(group))
+        await session.flush()

@@ -6,6 +6,7 @@ from auth.passwords import hash_password
 from models import Organization, PortalSettings, StaffUser
 from models.db import Database
 from models.enums import StaffRole
+from models.writes import add_in_order
 from portico.settings import Settings
 
 
@@ -16,8 +17,6 @@ async def create_owner(
     try:
         async with db.write() as session:
             org = Organization(name=organization, slug=slug)
-            session.add(org)
-            session.add(PortalSettings(organization_id=org.id))
             user = StaffUser(
                 organization_id=org.id,
                 name=name,
@@ -25,7 +24,7 @@ async def create_owner(
                 role=StaffRole.OWNER,
                 password_hash=hash_password(password),
             )
-            session.add(user)
+            await add_in_order(session, [org, PortalSettings(organization_id=org.id), user])
         return user
     finally:
         await db.dispose()

@@ -12,7 +12,7 @@ from strawberry import UNSET, Info
 from models import Car, CarEvent, Customer
 from models.enums import CarEventKind
 from models.types import utcnow
-from models.writes import apply, get_for_update
+from models.writes import add_in_order, apply, get_for_update
 from portico.errors import NotFound
 from resolvers.outcome import Rejected, mutation_outcome
 from resolvers.validation import Checks, Problem, changes
@@ -72,13 +72,14 @@ async def create_car(info: Info, data: Any) -> uuid.UUID:
         car = Car(organization_id=viewer.organization_id, **values)
         if await _vin_taken(session, car):
             raise Rejected(DUPLICATE_VIN)
-        session.add(car)
+        rows: list[Car | CarEvent] = [car]
         if data.owner_id:
             owner_id = decode_id_of("Customer", data.owner_id)
             if await get_for_update(session, Customer, viewer.organization_id, owner_id) is None:
                 raise NotFound()
             car.customer_id = owner_id
-            session.add(_event(car, CarEventKind.OWNER_CHANGE, viewer.staff_user_id, to=owner_id))
+            rows.append(_event(car, CarEventKind.OWNER_CHANGE, viewer.staff_user_id, to=owner_id))
+        await add_in_order(session, rows)
     return car.id
 
 

@@ -10,6 +10,7 @@ from models.db import Database
 from models.enums import CarEventKind, ContactRole, InvoiceStatus, LineKind
 from models.money import bill_totals, line_amounts
 from models.types import utcnow
+from models.writes import add_in_order
 
 
 async def seed_customers(
@@ -55,11 +56,8 @@ async def seed_customers(
             invoice, *lines = _invoice(organization_id, customer.id, number=i * 2 + j + 1)
             level2.append(invoice)
             level3 += lines
-    # Without ORM relationships the unit of work cannot order parents before children.
     async with db.write() as session:
-        for level in (customers, level2, level3):
-            session.add_all(level)
-            await session.flush()
+        await add_in_order(session, [*customers, *level2, *level3])
     return [c.id for c in customers]
 
 

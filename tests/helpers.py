@@ -13,6 +13,7 @@ from auth.passwords import hash_password
 from models import Organization, PortalSettings, StaffUser
 from models.db import Database
 from models.enums import StaffRole
+from models.writes import add_in_order
 
 PASSWORD = "correct horse battery staple"
 _PASSWORD_HASH = hash_password(PASSWORD)  # argon2 is slow on purpose: hash once
@@ -68,18 +69,17 @@ async def make_tenant(db: Database, gql: GraphQLClient) -> Tenant:
     owner_email, staff_email = f"owner@{slug}.test", f"staff@{slug}.test"
     async with db.write() as session:
         org = Organization(name=f"Tenant {n}", slug=slug)
-        session.add(org)
-        session.add(PortalSettings(organization_id=org.id))
-        for email, role in ((owner_email, StaffRole.OWNER), (staff_email, StaffRole.STAFF)):
-            session.add(
-                StaffUser(
-                    organization_id=org.id,
-                    name=f"{role.value.title()} {n}",
-                    email=email,
-                    role=role,
-                    password_hash=_PASSWORD_HASH,
-                )
+        staff = [
+            StaffUser(
+                organization_id=org.id,
+                name=f"{role.value.title()} {n}",
+                email=email,
+                role=role,
+                password_hash=_PASSWORD_HASH,
             )
+            for email, role in ((owner_email, StaffRole.OWNER), (staff_email, StaffRole.STAFF))
+        ]
+        await add_in_order(session, [org, PortalSettings(organization_id=org.id), *staff])
     tokens = []
     for email in (owner_email, staff_email):
         data = await gql.data(SIGN_IN, {"input": {"email": email, "password": PASSWORD}})

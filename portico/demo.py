@@ -1,0 +1,1217 @@
+"""A demo organization with realistic data (the `portico demo` command).
+
+Everything is derived from one seeded random generator and dates relative to now, so every
+load looks the same apart from the dates, and appointments are always upcoming.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import random
+import uuid
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any, NamedTuple
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import SQLModel
+
+import models
+from auth.passwords import hash_password
+from models import (
+    Appointment,
+    Car,
+    CarEvent,
+    ConditionReport,
+    Contact,
+    ContactCar,
+    Contract,
+    Counter,
+    Customer,
+    Document,
+    Estimate,
+    EstimateLine,
+    EstimateVersion,
+    Invoice,
+    InvoiceLine,
+    Message,
+    Organization,
+    Payment,
+    PortalSettings,
+    StaffUser,
+)
+from models.db import Database
+from models.enums import (
+    ActorKind,
+    AppointmentKind,
+    AppointmentStatus,
+    CarEventKind,
+    CarStatus,
+    ContactRole,
+    ContractStatus,
+    DocumentKind,
+    EstimateStatus,
+    InvoiceStatus,
+    LineKind,
+    PaymentMethod,
+    PaymentStatus,
+    PortalScope,
+    PortalStatus,
+    StaffRole,
+)
+from models.money import LineAmounts, bill_totals, line_amounts
+from models.types import utcnow
+from models.writes import add_in_order
+from portico.settings import Settings
+
+DEMO_SLUG = "demo"
+DEMO_NAME = "Harbor Classic Car Storage"
+OWNER_EMAIL = "owner@demo.portico.test"
+OWNER_PASSWORD = "portico-demo-owner"
+STAFF_EMAIL = "staff@demo.portico.test"
+STAFF_PASSWORD = "portico-demo-staff"
+SEED = 7
+CURRENCY = "USD"
+TAX_BP = 825
+FIRST_INVOICE_NUMBER = 1001
+FIRST_ESTIMATE_NUMBER = 501
+
+# (name, company): a company name marks a business account.
+CUSTOMERS: list[tuple[str, str | None]] = [
+    ("Alex Morgan", None),
+    ("Priya Raman", None),
+    ("Lakeshore Motor Club", "Lakeshore Motor Club LLC"),
+    ("James O'Connell", None),
+    ("Harold Brennan", None),
+    ("Sofia Castellanos", None),
+    ("Daniel Kim", None),
+    ("Fulton Street Collection", "Fulton Street Collection Inc."),
+    ("Margaret Lindqvist", None),
+    ("Thomas Becker", None),
+    ("Olivia Hartman", None),
+    ("Prairie Vintage Rallies", "Prairie Vintage Rallies LLC"),
+    ("Robert Nakamura", None),
+    ("Eleanor Vance", None),
+    ("Marcus Whitaker", None),
+    ("Catherine Doyle", None),
+    ("Ashby & Cole Auctions", "Ashby & Cole Auctions LLC"),
+    ("Victor Alvarez", None),
+    ("Nina Petrova", None),
+    ("William Ashford", None),
+    ("North Shore Concours Society", "North Shore Concours Society"),
+    ("Grace Okafor", None),
+    ("Henry Caldwell", None),
+    ("Isabel Moreau", None),
+    ("Frank DeLuca", None),
+    ("Meridian Film Cars", "Meridian Film Cars Inc."),
+    ("Linda Sorensen", None),
+    ("Samuel Greene", None),
+    ("Julia Novak", None),
+    ("Charles Pemberton", None),
+]
+ARCHIVED_CUSTOMER = "Harold Brennan"
+
+CUSTOMER_NOTES = [
+    "Prefers phone calls over email. Pays by cheque.",
+    "Collector since the 80s; very particular about original paint. No machine polishing.",
+    "Gate code on file. Usually picks up on Saturdays.",
+    "Referred by the Lakeshore Motor Club.",
+    "Wants photos after every detailing session.",
+    "Insurance renews in March; ask for the new card.",
+]
+
+SPOUSE_FIRST_NAMES = ["Jordan", "Taylor", "Casey", "Morgan", "Riley", "Jamie", "Avery", "Quinn"]
+CONTACT_NAMES = [
+    "Chris Dalton", "Megan Foster", "Luis Ortega", "Hannah Weiss", "Derek Sloan", "Anita Desai",
+    "Paul Mercer", "Rachel Lin", "Kevin Shaw", "Teresa Gomez", "Brian Holt", "Yuki Tanaka",
+    "Owen Fletcher", "Claire Dubois", "Marcus Bell", "Sandra Pike", "Ivan Horvat", "Leah Carter",
+    "Tom Gallagher", "Fatima Haddad", "Greg Wilson", "Irene Costa", "Noah Reyes", "Beth Monroe",
+    "Oscar Lindgren", "Diane Park", "Ray Patel", "Helen Brooks", "Simon Clarke", "Zoe Mitchell",
+    "Aaron Fischer", "Vera Kowalski", "Miles Duncan", "Ruth Ellison", "Jack Rowan", "Amy Tran",
+    "Caleb Young", "Nora Quinlan", "Peter Sato", "Lucy Hammond",
+]  # fmt: skip
+CONTACT_ROLES = [
+    ContactRole.ASSISTANT,
+    ContactRole.BOOKKEEPER,
+    ContactRole.VEHICLE_HANDLER,
+    ContactRole.DRIVER,
+]
+
+STREETS = [
+    "N Lake Shore Dr", "W Armitage Ave", "N Sheridan Rd", "W Fullerton Pkwy", "Green Bay Rd",
+    "N Clark St", "W Belmont Ave", "Forest Ave", "Maple St", "W Chicago Ave", "Elm St",
+    "N Halsted St", "Deerpath Rd", "Central St", "Washington Blvd",
+]  # fmt: skip
+CITIES = [
+    ("Chicago", "IL", "60614"),
+    ("Chicago", "IL", "60657"),
+    ("Evanston", "IL", "60201"),
+    ("Oak Park", "IL", "60302"),
+    ("Winnetka", "IL", "60093"),
+    ("Lake Forest", "IL", "60045"),
+    ("Hinsdale", "IL", "60521"),
+    ("Naperville", "IL", "60540"),
+    ("Milwaukee", "WI", "53202"),
+    ("Highland Park", "IL", "60035"),
+]
+AREA_CODES = ["312", "773", "847", "630", "414"]
+
+
+class CarModel(NamedTuple):
+    """A make and model with its production years and VIN prefix (WMI or chassis prefix)."""
+
+    make: str
+    model: str
+    first_year: int
+    last_year: int
+    vin_prefix: str
+
+
+CAR_MODELS = [
+    CarModel("Porsche", "356A Speedster", 1956, 1958, "8"),
+    CarModel("Porsche", "911 S", 1969, 1973, "9113"),
+    CarModel("Porsche", "911 Carrera 3.2", 1984, 1989, "WP0"),
+    CarModel("Porsche", "911 Turbo (993)", 1996, 1998, "WP0"),
+    CarModel("Jaguar", "E-Type Series 1 Roadster", 1961, 1967, "1E"),
+    CarModel("Jaguar", "XJS V12 Convertible", 1989, 1995, "SAJ"),
+    CarModel("Mercedes-Benz", "280 SL", 1968, 1971, "11304412"),
+    CarModel("Mercedes-Benz", "300 SL Roadster", 1957, 1963, "19804210"),
+    CarModel("Mercedes-Benz", "560 SL", 1986, 1989, "WDB"),
+    CarModel("Chevrolet", "Corvette Sting Ray", 1963, 1967, "194677S"),
+    CarModel("Chevrolet", "Corvette ZR-1", 1990, 1995, "1G1"),
+    CarModel("Ford", "Mustang Fastback", 1965, 1968, "6R09K"),
+    CarModel("Ford", "GT", 2005, 2006, "1FA"),
+    CarModel("Shelby", "GT350", 1965, 1967, "SFM6S"),
+    CarModel("Aston Martin", "DB5", 1963, 1965, "DB5"),
+    CarModel("Aston Martin", "V8 Vantage", 2006, 2012, "SCF"),
+    CarModel("Ferrari", "308 GTS", 1977, 1980, "F106AS"),
+    CarModel("Ferrari", "Testarossa", 1985, 1991, "ZFF"),
+    CarModel("Ferrari", "F355 Spider", 1995, 1999, "ZFF"),
+    CarModel("Lamborghini", "Countach 5000 QV", 1985, 1988, "ZA9"),
+    CarModel("Lamborghini", "Diablo VT", 1993, 1998, "ZA9"),
+    CarModel("BMW", "2002 tii", 1971, 1975, "27"),
+    CarModel("BMW", "M3 (E30)", 1988, 1991, "WBS"),
+    CarModel("Datsun", "240Z", 1970, 1973, "HLS30"),
+    CarModel("Austin-Healey", "3000 Mk III", 1964, 1967, "HBJ8L"),
+    CarModel("Alfa Romeo", "Giulia Sprint GT", 1963, 1968, "AR"),
+    CarModel("Toyota", "Land Cruiser FJ40", 1970, 1980, "FJ40"),
+    CarModel("Pontiac", "GTO", 1967, 1969, "242677"),
+    CarModel("Triumph", "TR6", 1969, 1976, "CP"),
+    CarModel("Acura", "NSX", 1991, 1996, "JH4"),
+    CarModel("Dodge", "Viper RT/10", 1992, 1996, "1B3"),
+    CarModel("Lotus", "Esprit Turbo SE", 1989, 1993, "SCC"),
+]
+COLORS = [
+    "Guards Red", "Rosso Corsa", "British Racing Green", "Silver Metallic", "Black", "Ivory",
+    "Marina Blue", "Grand Prix White", "Opalescent Silver Blue", "Signal Yellow", "Midnight Blue",
+    "Carmine Red", "Pastel Blue", "Sable Brown",
+]  # fmt: skip
+CAR_NOTES = [
+    "Battery on a tender; start monthly, do not drive.",
+    "Original tyres kept for concours; swap to the drivers before any road use.",
+    "Small oil weep at the rear main seal; keep the drip tray in place.",
+    "Owner supplies their own car cover.",
+    "Key and spare in the key safe, slot 14.",
+]
+ON_SITE = (CarStatus.IN_STORAGE, CarStatus.IN_SERVICE)
+STATUS_WEIGHTS = {
+    CarStatus.IN_STORAGE: 10,
+    CarStatus.IN_SERVICE: 2,
+    CarStatus.CHECKED_OUT: 2,
+    CarStatus.WITH_OWNER: 2,
+    CarStatus.IN_TRANSIT: 1,
+}
+LATER_EVENTS = {
+    CarEventKind.SERVICE: 3,
+    CarEventKind.DETAILING: 3,
+    CarEventKind.PHOTO_SESSION: 1,
+    CarEventKind.NOTE: 3,
+}
+EVENT_NOTES = {
+    CarEventKind.CHECK_IN: ["Arrived on an enclosed trailer.", "Driven in by the owner."],
+    CarEventKind.SERVICE: [
+        "Oil and filter change, fluids topped up.",
+        "Brakes bled, new front pads.",
+        "Carburettors balanced, idle adjusted.",
+        "Coolant flushed and replaced.",
+    ],
+    CarEventKind.DETAILING: [
+        "Hand wash, clay bar and carnauba wax.",
+        "Interior leather cleaned and conditioned.",
+        "Single-stage paint correction on the bonnet.",
+    ],
+    CarEventKind.PHOTO_SESSION: [
+        "Studio photos: 42 images uploaded.",
+        "Outdoor session at golden hour for the auction listing.",
+    ],
+    CarEventKind.NOTE: [
+        "Tyre pressures checked and adjusted to 35 psi.",
+        "Started and idled to temperature.",
+        "Moved to a new bay for the floor resealing.",
+    ],
+    CarEventKind.CHECK_OUT: ["Collected by the owner.", "Released to the transporter."],
+}
+INTERNAL_NOTES = [
+    "Owner asked us not to mention the paint chip to his wife.",
+    "Check the invoice before release: balance outstanding.",
+    "Slow leak in the rear left tyre; monitor weekly.",
+]
+CONDITION_AREAS = [
+    "Front bumper", "Bonnet", "Driver door", "Passenger door", "Rear bumper", "Roof",
+    "Windshield", "Wheels and tyres", "Seats", "Dashboard", "Engine bay", "Undercarriage",
+]  # fmt: skip
+CONDITION_NOTES = {
+    5: ["No issues.", "Excellent, as delivered."],
+    4: ["Light stone chips.", "Minor swirl marks.", "Slight wear, in keeping with age."],
+    3: ["Small dent, about 2 cm.", "Clear coat hazing.", "Faded trim."],
+    2: ["Surface rust on the lower edge.", "Crack in the vinyl.", "Deep scratch, to primer."],
+}
+
+
+class LineTemplate(NamedTuple):
+    """A priced line to draw invoice and estimate lines from."""
+
+    kind: LineKind
+    description: str
+    quantities: tuple[int, ...]
+    unit_price: int
+    unit_cost: int | None
+    tax_rate_bp: int
+
+
+# fmt: off
+INVOICE_LINES = [
+    LineTemplate(LineKind.STORAGE, "Indoor storage, climate-controlled (months)", (1000, 3000),
+                 45000, None, 0),
+    LineTemplate(LineKind.STORAGE, "Covered storage (months)", (1000, 2000), 18500, None, 0),
+    LineTemplate(LineKind.FEE, "Battery tender and tyre care", (1000,), 3500, None, 0),
+    LineTemplate(LineKind.LABOUR, "Full detail: wash, clay, polish, wax (hours)", (3000, 4500),
+                 9500, None, TAX_BP),
+    LineTemplate(LineKind.LABOUR, "Oil and filter change (hours)", (1000, 1500), 12000, None,
+                 TAX_BP),
+    LineTemplate(LineKind.LABOUR, "Paint correction, two-stage (hours)", (2500, 6000), 11000,
+                 None, TAX_BP),
+    LineTemplate(LineKind.PARTS, "Castrol Classic XL 20W-50, 5 qt", (1000, 2000), 6400, 4100,
+                 TAX_BP),
+    LineTemplate(LineKind.PARTS, "Oil filter (OEM)", (1000,), 2800, 1450, TAX_BP),
+    LineTemplate(LineKind.PARTS, "Wiper blades, pair", (1000,), 4200, 2300, TAX_BP),
+    LineTemplate(LineKind.FEE, "Enclosed transport, Chicagoland", (1000,), 35000, 22000, 0),
+    LineTemplate(LineKind.FEE, "After-hours release", (1000,), 7500, None, 0),
+]
+ESTIMATE_LINES = [
+    LineTemplate(LineKind.LABOUR, "Brake system overhaul (hours)", (4000, 6000), 13500, None,
+                 TAX_BP),
+    LineTemplate(LineKind.PARTS, "Brake pads and rotors, front", (1000,), 68000, 41000, TAX_BP),
+    LineTemplate(LineKind.LABOUR, "Carburettor rebuild and synchronisation (hours)", (5000,),
+                 13500, None, TAX_BP),
+    LineTemplate(LineKind.PARTS, "Carburettor rebuild kit", (1000, 2000), 18500, 9800, TAX_BP),
+    LineTemplate(LineKind.LABOUR, "Ceramic coating, full exterior (hours)", (8000,), 11000,
+                 None, TAX_BP),
+    LineTemplate(LineKind.PARTS, "Tyres, set of four, period-correct", (1000,), 148000, 112000,
+                 TAX_BP),
+    LineTemplate(LineKind.LABOUR, "Tyre mounting and balancing (hours)", (1500,), 12000, None,
+                 TAX_BP),
+    LineTemplate(LineKind.LABOUR, "Paintless dent repair, driver door (hours)", (2000,), 12500,
+                 None, TAX_BP),
+    LineTemplate(LineKind.FEE, "Shop supplies", (1000,), 4500, None, 0),
+    LineTemplate(LineKind.FEE, "Enclosed transport to the paint shop", (1000,), 35000, 22000, 0),
+]
+# fmt: on
+# How many days ago sent invoices were issued, by status: some open ones are overdue.
+INVOICE_AGE_DAYS = {
+    InvoiceStatus.OPEN: (3, 60),
+    InvoiceStatus.PARTIALLY_PAID: (3, 50),
+    InvoiceStatus.PAID: (30, 330),
+    InvoiceStatus.VOID: (20, 330),
+}
+INVOICE_NOTES = [
+    "Thank you for storing with Harbor Classic.",
+    "Payment is due within 30 days.",
+    None,
+    None,
+]
+ESTIMATE_NOTES = [
+    "Prices include pick-up from and return to our facility.",
+    "Parts prices are valid for 30 days.",
+    None,
+]
+RECOMMENDATIONS = [
+    "We recommend replacing the brake fluid at the same time.",
+    "The rear tyres date from 2009; consider replacing them next season.",
+    "A paint protection film on the front end would prevent further stone chips.",
+    None,
+]
+
+APPOINTMENT_TITLES = {
+    AppointmentKind.DROP_OFF: ["Drop-off for winter storage", "Drop-off after the rally"],
+    AppointmentKind.PICK_UP: ["Pick-up for a weekend drive", "Pick-up for the car show"],
+    AppointmentKind.SERVICE: ["Annual service", "Brake inspection", "Carburettor tune-up"],
+    AppointmentKind.DETAILING: ["Seasonal detailing", "Full detail before the concours"],
+    AppointmentKind.INSPECTION: ["Pre-purchase inspection", "Insurance appraisal"],
+    AppointmentKind.PHOTO_SESSION: ["Photo session for the auction listing", "Studio photos"],
+    AppointmentKind.OTHER: ["Storage consultation", "Collection walkthrough"],
+}
+APPOINTMENT_MINUTES = {
+    AppointmentKind.DROP_OFF: 30,
+    AppointmentKind.PICK_UP: 30,
+    AppointmentKind.SERVICE: 180,
+    AppointmentKind.DETAILING: 240,
+    AppointmentKind.INSPECTION: 90,
+    AppointmentKind.PHOTO_SESSION: 120,
+    AppointmentKind.OTHER: 60,
+}
+APPOINTMENT_WEIGHTS = [3, 3, 3, 3, 2, 2, 1]  # in AppointmentKind order
+
+MESSAGE_THREADS: list[list[tuple[ActorKind, str]]] = [
+    [
+        (ActorKind.CUSTOMER, "Hi, could you have the {car} ready for pick-up on Saturday morning?"),
+        (ActorKind.STAFF, "Of course. It will be washed and on the charger by 9 am."),
+        (ActorKind.CUSTOMER, "Perfect, thank you!"),
+    ],
+    [
+        (ActorKind.STAFF, "The {car} is back from the paint shop. Photos are in the portal."),
+        (ActorKind.CUSTOMER, "Great work. Please keep it on the tender until spring."),
+    ],
+    [
+        (ActorKind.CUSTOMER, "Did my new insurance card come through? I uploaded it last week."),
+        (ActorKind.STAFF, "Got it, thanks. It is on file now."),
+    ],
+    [
+        (ActorKind.STAFF, "The front tyres on the {car} show sidewall cracks. Shall we quote?"),
+        (ActorKind.CUSTOMER, "Yes please, period-correct if possible."),
+        (ActorKind.STAFF, "Will do. An estimate is on its way."),
+    ],
+    [
+        (ActorKind.CUSTOMER, "Can I bring a friend to see the {car} next Thursday afternoon?"),
+        (ActorKind.STAFF, "Absolutely. Visiting hours are 10 to 4; check in at the front desk."),
+    ],
+]
+CONTRACT_TERMS = """\
+Storage Agreement between {org} ("the Facility") and {customer} ("the Owner").
+
+1. Vehicle. The Owner stores the {car} at the Facility's premises.
+2. Fees. Storage is billed monthly in advance at the rate on the Owner's invoice.
+3. Care. The Facility keeps the vehicle indoors, on a battery tender, and checks tyre
+   pressures monthly. The vehicle is not driven except to move it within the premises.
+4. Insurance. The Owner keeps the vehicle insured and provides a current insurance card.
+5. Release. The vehicle is released to the Owner or a person the Owner names in writing,
+   once all invoices are paid.
+6. Term. This agreement renews monthly until either party ends it with 30 days' notice.
+"""
+SIGNER_USER_AGENT = (
+    "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/605.1.15 "
+    "(KHTML, like Gecko) Version/17.5 Safari/605.1.15"
+)
+
+VIN_CHARACTERS = "ABCDEFGHJKLMNPRSTUVWXYZ0123456789"
+VIN_YEAR_CODES = "ABCDEFGHJKLMNPRSTVWXY123456789"  # 1980, 1981, ... repeating every 30 years
+VIN_WEIGHTS = [8, 7, 6, 5, 4, 3, 2, 10, 0, 9, 8, 7, 6, 5, 4, 3, 2]
+VIN_VALUES = dict(zip("ABCDEFGHJKLMNPRSTUVWXYZ", "12345678123457923456789", strict=True))
+
+
+@dataclass
+class Demo:
+    """The generator's state: the random source, the clock, and the rows built so far."""
+
+    rng: random.Random
+    now: datetime
+    org: Organization
+    owner: StaffUser
+    staff: StaffUser
+    rows: list[SQLModel] = field(default_factory=list)
+    vins: set[str] = field(default_factory=set)
+    emails: set[str] = field(default_factory=set)
+    bays: set[str] = field(default_factory=set)
+    phones: Iterator[int] = field(default_factory=itertools.count)
+
+    @property
+    def org_id(self) -> uuid.UUID:
+        return self.org.id
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.org.timezone)
+
+    @property
+    def today(self) -> date:
+        """Today in the organization's time zone."""
+        return self.local_day(self.now)
+
+    def local_day(self, moment: datetime) -> date:
+        return moment.astimezone(self.zone).date()
+
+    def at(self, day: date, hour: int, minute: int = 0) -> datetime:
+        """A local wall-clock time on `day`, as an aware UTC datetime."""
+        return datetime.combine(day, time(hour, minute), tzinfo=self.zone).astimezone(UTC)
+
+    def days_ago(self, low: int, high: int) -> datetime:
+        """A moment during business hours between `low` and `high` days ago (low >= 1)."""
+        day = self.today - timedelta(days=self.rng.randint(low, high))
+        return self.at(day, self.rng.randint(8, 17), self.rng.choice((0, 15, 30, 45)))
+
+    def staff_member(self) -> StaffUser:
+        return self.rng.choice((self.owner, self.staff))
+
+    def phone(self) -> str:
+        number = next(self.phones)
+        return f"({AREA_CODES[number % len(AREA_CODES)]}) 555-01{number % 100:02d}"
+
+    def add(self, *rows: SQLModel) -> None:
+        self.rows.extend(rows)
+
+
+@dataclass
+class Account:
+    """A customer with the cars they own."""
+
+    customer: Customer
+    cars: list[Car] = field(default_factory=list)
+
+
+def stamped(when: datetime) -> dict[str, datetime]:
+    """created_at/updated_at keyword arguments for a row made at `when`."""
+    return {"created_at": when, "updated_at": when}
+
+
+def email_for(name: str) -> str:
+    """`firstname.lastname@example.com` from a name."""
+    words = "".join(ch for ch in name.lower() if ch.isalnum() or ch == " ").split()
+    return ".".join(words) + "@example.com"
+
+
+def car_label(car: Car) -> str:
+    return f"{car.year} {car.make} {car.model}"
+
+
+def check_digit(vin: str) -> str:
+    """The ninth character of a 17-character VIN (ISO 3779 / 49 CFR 565)."""
+    total = sum(
+        int(VIN_VALUES.get(ch, ch)) * weight for ch, weight in zip(vin, VIN_WEIGHTS, strict=True)
+    )
+    remainder = total % 11
+    return "X" if remainder == 10 else str(remainder)
+
+
+def make_vin(rng: random.Random, model: CarModel, year: int) -> str:
+    """A chassis number for pre-1981 cars, else a 17-character VIN with a valid check digit."""
+    if year < 1981:
+        return model.vin_prefix + "".join(rng.choices("0123456789", k=6))
+    descriptor = "".join(rng.choices(VIN_CHARACTERS, k=5))
+    year_code = VIN_YEAR_CODES[(year - 1980) % len(VIN_YEAR_CODES)]
+    plant = rng.choice("ABCDEFGHJKLMNPRSTUVWXYZ")
+    serial = "".join(rng.choices("0123456789", k=6))
+    draft = f"{model.vin_prefix}{descriptor}0{year_code}{plant}{serial}"
+    return draft[:8] + check_digit(draft) + draft[9:]
+
+
+def priced_line(rng: random.Random, template: LineTemplate) -> dict[str, Any]:
+    """Column values for a line drawn from `template`, amounts computed by the money rules."""
+    quantity = rng.choice(template.quantities)
+    amounts = line_amounts(quantity, template.unit_price, template.tax_rate_bp)
+    return {
+        "kind": template.kind,
+        "description": template.description,
+        "quantity_milli": quantity,
+        "unit_price": template.unit_price,
+        "unit_cost": template.unit_cost,
+        "tax_rate_bp": template.tax_rate_bp,
+        "subtotal": amounts.subtotal,
+        "tax": amounts.tax,
+        "total": amounts.total,
+    }
+
+
+def totals_of(lines: Sequence[InvoiceLine | EstimateLine]) -> dict[str, int]:
+    totals = bill_totals(LineAmounts(line.subtotal, line.tax, line.total) for line in lines)
+    return {"subtotal": totals.subtotal, "tax_total": totals.tax_total, "total": totals.total}
+
+
+def status_deck(
+    rng: random.Random, statuses: Sequence[Any], weights: Sequence[int], n: int
+) -> list[Any]:
+    """`n` statuses in random order, each of `statuses` at least once."""
+    deck = list(statuses) + rng.choices(statuses, weights=weights, k=max(n - len(statuses), 0))
+    rng.shuffle(deck)
+    return deck
+
+
+# Organization and staff
+
+
+def organization(now: datetime) -> Organization:
+    return Organization(
+        name=DEMO_NAME,
+        slug=DEMO_SLUG,
+        email="hello@harborclassic.example.com",
+        phone="(312) 555-0100",
+        address="2150 W Fulton St, Chicago, IL 60612",
+        brand_color="#1f3a5f",
+        accent_color="#d4a017",
+        timezone="America/Chicago",
+        currency=CURRENCY,
+        **stamped(now - timedelta(days=1600)),
+    )
+
+
+def staff_user(org: Organization, name: str, email: str, role: StaffRole, hashed: str) -> StaffUser:
+    return StaffUser(
+        organization_id=org.id,
+        name=name,
+        email=email,
+        role=role,
+        password_hash=hashed,
+        created_at=org.created_at,
+        updated_at=org.created_at,
+    )
+
+
+# Customers, contacts and cars
+
+
+def customer(demo: Demo, name: str, company: str | None) -> Customer:
+    rng = demo.rng
+    city, region, postal_code = rng.choice(CITIES)
+    demo.emails.add(email_for(name))
+    return Customer(
+        organization_id=demo.org_id,
+        name=name,
+        company=company,
+        email=email_for(name),
+        phone=demo.phone(),
+        address_line1=f"{rng.randint(100, 4999)} {rng.choice(STREETS)}",
+        address_line2=f"Suite {rng.randint(100, 900)}" if company else None,
+        city=city,
+        region=region,
+        postal_code=postal_code,
+        country="US",
+        internal_notes=rng.choice(CUSTOMER_NOTES) if rng.random() < 0.3 else None,
+        wants_social_events=rng.random() < 0.4,
+        **stamped(demo.days_ago(400, 1500)),
+    )
+
+
+def set_portal_access(demo: Demo, person: Customer | Contact, status: PortalStatus) -> None:
+    """Mark a customer or contact invited (and, for ACTIVE, signed in since)."""
+    invited = demo.days_ago(20, 300)
+    person.portal_status = status
+    person.portal_invited_at = invited
+    if status is PortalStatus.ACTIVE:
+        person.portal_activated_at = invited + timedelta(hours=demo.rng.randint(1, 72))
+
+
+def car(demo: Demo, owner: Customer | None) -> Car:
+    rng = demo.rng
+    model = rng.choice(CAR_MODELS)
+    year = rng.randint(model.first_year, model.last_year)
+    vin = make_vin(rng, model, year)
+    while vin in demo.vins:
+        vin = make_vin(rng, model, year)
+    demo.vins.add(vin)
+    status = rng.choices(list(STATUS_WEIGHTS), weights=list(STATUS_WEIGHTS.values()))[0]
+    if owner is not None and owner.archived_at is not None:
+        status = CarStatus.WITH_OWNER
+    letters = "ABCDEFGHJKLMNPRSTUVWXYZ"
+    return Car(
+        organization_id=demo.org_id,
+        customer_id=owner.id if owner else None,
+        make=model.make,
+        model=model.model,
+        year=year,
+        vin=vin,
+        license_plate=f"{rng.choice(letters)}{rng.choice(letters)} {rng.randint(10000, 99999)}",
+        color=rng.choice(COLORS),
+        status=status,
+        mileage=rng.randint(2_000, 40_000) if year >= 1990 else rng.randint(8_000, 140_000),
+        storage_location=bay(demo) if status in ON_SITE else None,
+        internal_notes=rng.choice(CAR_NOTES) if rng.random() < 0.25 else None,
+        **stamped(owner.created_at if owner else demo.days_ago(60, 300)),
+    )
+
+
+def bay(demo: Demo) -> str:
+    """A free storage bay such as `Bay A-12`."""
+    while True:
+        name = f"Bay {demo.rng.choice('ABCD')}-{demo.rng.randint(1, 24)}"
+        if name not in demo.bays:
+            demo.bays.add(name)
+            return name
+
+
+def car_history(demo: Demo, car: Car) -> None:
+    """Check-in, then 1-5 later events in the past, and 0-2 condition reports."""
+    rng = demo.rng
+    check_in_day = demo.local_day(car.created_at) + timedelta(days=rng.randint(0, 30))
+    checked_in = demo.at(check_in_day, rng.randint(8, 17))
+    later = rng.randint(1, 5)
+    span = (demo.today - check_in_day).days - 1
+    days = [check_in_day + timedelta(days=rng.randint(1, span)) for _ in range(later)]
+    moments = sorted(demo.at(day, rng.randint(8, 17), rng.choice((0, 30))) for day in days)
+    kinds = rng.choices(list(LATER_EVENTS), weights=list(LATER_EVENTS.values()), k=later)
+    if car.status in (CarStatus.CHECKED_OUT, CarStatus.WITH_OWNER):
+        kinds[-1] = CarEventKind.CHECK_OUT
+    mileage = car.mileage or 0
+    events = [car_event(demo, car, CarEventKind.CHECK_IN, checked_in, {"mileage": mileage - 40})]
+    for kind, moment in zip(kinds, moments, strict=True):
+        events.append(car_event(demo, car, kind, moment, {}))
+    demo.add(*events)
+    for moment in sorted(rng.sample([checked_in, *moments], k=rng.randint(0, 2))):
+        demo.add(condition_report(demo, car, moment))
+
+
+def car_event(
+    demo: Demo, car: Car, kind: CarEventKind, when: datetime, data: dict[str, Any]
+) -> CarEvent:
+    internal = kind is CarEventKind.NOTE and demo.rng.random() < 0.3
+    notes = demo.rng.choice(INTERNAL_NOTES if internal else EVENT_NOTES[kind])
+    return CarEvent(
+        organization_id=demo.org_id,
+        car_id=car.id,
+        kind=kind,
+        occurred_at=when,
+        notes=notes,
+        internal=internal,
+        staff_user_id=demo.staff_member().id,
+        data=data,
+        **stamped(when),
+    )
+
+
+def condition_report(demo: Demo, car: Car, when: datetime) -> ConditionReport:
+    rng = demo.rng
+    items: list[dict[str, Any]] = []
+    for area in rng.sample(CONDITION_AREAS, k=rng.randint(3, 6)):
+        rating = rng.choices([5, 4, 3, 2], weights=[4, 4, 2, 1])[0]
+        items.append({"area": area, "rating": rating, "notes": rng.choice(CONDITION_NOTES[rating])})
+    worst = min(item["rating"] for item in items)
+    summary = "Excellent overall." if worst >= 4 else "Good overall; see the noted areas."
+    inspector = demo.staff_member()
+    return ConditionReport(
+        organization_id=demo.org_id,
+        car_id=car.id,
+        inspected_at=when,
+        inspector_staff_id=inspector.id,
+        inspector_name=inspector.name,
+        mileage=car.mileage,
+        summary=summary,
+        items=items,
+        **stamped(when),
+    )
+
+
+def contact(
+    demo: Demo, owner: Customer, name: str, role: ContactRole, *, scope: PortalScope | None = None
+) -> Contact:
+    """A contact; `scope` gives them portal access limited to that scope."""
+    has_email = scope is not None or demo.rng.random() < 0.7
+    if has_email:
+        demo.emails.add(email_for(name))
+    person = Contact(
+        organization_id=demo.org_id,
+        customer_id=owner.id,
+        name=name,
+        email=email_for(name) if has_email else None,
+        phone=demo.phone(),
+        role=role,
+        can_access_portal=scope is not None,
+        portal_scope=scope or PortalScope.EVERYTHING,
+        **stamped(owner.created_at + timedelta(days=demo.rng.randint(1, 60))),
+    )
+    if scope is not None:
+        set_portal_access(
+            demo, person, demo.rng.choice([PortalStatus.INVITED, PortalStatus.ACTIVE])
+        )
+    return person
+
+
+def contacts(demo: Demo, accounts: list[Account]) -> None:
+    """0-3 contacts per customer, plus a CARS-scoped driver and a BILLING-scoped bookkeeper."""
+    rng = demo.rng
+    names = list(CONTACT_NAMES)
+    rng.shuffle(names)
+    for account in accounts:
+        owner = account.customer
+        for _ in range(rng.choice((0, 0, 1, 1, 2, 3))):
+            if owner.company is None and rng.random() < 0.35:
+                first, last = rng.choice(SPOUSE_FIRST_NAMES), owner.name.split()[-1]
+                name = f"{first} {last}"
+                if first == last or email_for(name) in demo.emails:
+                    continue
+                scope = PortalScope.EVERYTHING if rng.random() < 0.5 else None
+                demo.add(contact(demo, owner, name, ContactRole.SPOUSE, scope=scope))
+            else:
+                demo.add(contact(demo, owner, names.pop(), rng.choice(CONTACT_ROLES)))
+    driven = next(a for a in accounts if a.cars and a.customer.archived_at is None)
+    driver = contact(demo, driven.customer, names.pop(), ContactRole.DRIVER, scope=PortalScope.CARS)
+    demo.add(
+        driver,
+        ContactCar(organization_id=demo.org_id, contact_id=driver.id, car_id=driven.cars[0].id),
+    )
+    business = next(a for a in accounts if a.customer.company is not None)
+    demo.add(
+        contact(
+            demo, business.customer, names.pop(), ContactRole.BOOKKEEPER, scope=PortalScope.BILLING
+        )
+    )
+
+
+# Billing
+
+
+def invoices(demo: Demo, accounts: list[Account]) -> list[Invoice]:
+    """About two invoices per customer, in every status; the archived customer's are paid."""
+    rng = demo.rng
+    plan: list[Account] = []
+    for account in accounts:
+        count = 1 if account.customer.archived_at else rng.choice((1, 2, 2, 3))
+        plan.extend([account] * count)
+    active = [a for a in plan if a.customer.archived_at is None]
+    weights = [2, 3, 2, 6, 1]  # DRAFT, OPEN, PARTIALLY_PAID, PAID, VOID
+    deck = iter(status_deck(rng, list(InvoiceStatus), weights, len(active)))
+    made = []
+    for account in plan:
+        status = InvoiceStatus.PAID if account.customer.archived_at else next(deck)
+        made.append(invoice(demo, account, status))
+    numbered = sorted((i for i in made if i.sent_at is not None), key=lambda i: i.sent_at)
+    for number, item in enumerate(numbered, start=FIRST_INVOICE_NUMBER):
+        item.number = number
+    return made
+
+
+def invoice(demo: Demo, account: Account, status: InvoiceStatus) -> Invoice:
+    rng = demo.rng
+    owner = account.customer
+    row = Invoice(
+        organization_id=demo.org_id,
+        customer_id=owner.id,
+        car_id=rng.choice(account.cars).id if account.cars else None,
+        currency=CURRENCY,
+        status=status,
+        notes=rng.choice(INVOICE_NOTES),
+    )
+    lines = [
+        InvoiceLine(
+            organization_id=demo.org_id,
+            invoice_id=row.id,
+            position=position,
+            **priced_line(rng, template),
+        )
+        for position, template in enumerate(rng.sample(INVOICE_LINES, k=rng.randint(1, 4)))
+    ]
+    for key, value in totals_of(lines).items():
+        setattr(row, key, value)
+    if status is InvoiceStatus.DRAFT:
+        created = demo.days_ago(1, 6)
+    else:
+        days = (120, 330) if owner.archived_at else INVOICE_AGE_DAYS[status]
+        created = demo.days_ago(*days)
+        issued = demo.local_day(created)
+        row.issue_date = issued
+        row.due_date = issued + timedelta(days=30)
+        row.sent_at = created + timedelta(minutes=rng.randint(5, 90))
+    for line in lines:
+        line.created_at = line.updated_at = created
+    row.created_at = row.updated_at = created
+    if status is InvoiceStatus.VOID:
+        row.voided_at = created + timedelta(days=rng.randint(1, 10))
+        row.internal_notes = "Issued for the wrong car; replaced."
+    if status is InvoiceStatus.PAID:
+        demo.add(row, *lines, payment(demo, row, row.total))
+        row.amount_paid = row.total
+    elif status is InvoiceStatus.PARTIALLY_PAID:
+        part = row.total * rng.choice((30, 40, 50)) // 100 // 100 * 100 or row.total // 2
+        demo.add(row, *lines, payment(demo, row, part))
+        row.amount_paid = part
+    else:
+        demo.add(row, *lines)
+    return row
+
+
+def payment(demo: Demo, bill: Invoice, amount: int) -> Payment:
+    rng = demo.rng
+    assert bill.sent_at is not None
+    method = rng.choices(list(PaymentMethod), weights=[4, 1, 2, 2])[0]
+    received = min(bill.sent_at + timedelta(days=rng.randint(1, 20)), demo.now - timedelta(hours=2))
+    references = {
+        PaymentMethod.CHEQUE: f"Cheque #{rng.randint(1000, 9999)}",
+        PaymentMethod.BANK_TRANSFER: f"ACH {rng.randint(100000, 999999)}",
+    }
+    online = method is PaymentMethod.CARD_ONLINE
+    return Payment(
+        organization_id=demo.org_id,
+        customer_id=bill.customer_id,
+        invoice_id=bill.id,
+        amount=amount,
+        currency=bill.currency,
+        method=method,
+        status=PaymentStatus.SUCCEEDED,
+        reference=references.get(method),
+        received_at=received,
+        recorded_by_staff_id=None if online else demo.staff_member().id,
+        **stamped(received),
+    )
+
+
+def estimates(demo: Demo, accounts: list[Account]) -> list[Estimate]:
+    """One estimate for half the current customers, in every status."""
+    rng = demo.rng
+    current = [a for a in accounts if a.customer.archived_at is None]
+    chosen = rng.sample(current, k=len(accounts) // 2)
+    weights = [2, 3, 3, 2, 1]  # DRAFT, SENT, APPROVED, DECLINED, EXPIRED
+    deck = status_deck(rng, list(EstimateStatus), weights, len(chosen))
+    made = [estimate(demo, account, status) for account, status in zip(chosen, deck, strict=True)]
+    numbered = sorted((e for e in made if e.sent_at is not None), key=lambda e: e.sent_at)
+    for number, item in enumerate(numbered, start=FIRST_ESTIMATE_NUMBER):
+        item.number = number
+    return made
+
+
+def estimate(demo: Demo, account: Account, status: EstimateStatus) -> Estimate:
+    rng = demo.rng
+    row = Estimate(
+        organization_id=demo.org_id,
+        customer_id=account.customer.id,
+        car_id=rng.choice(account.cars).id if account.cars else None,
+        currency=CURRENCY,
+        status=status,
+        notes=rng.choice(ESTIMATE_NOTES),
+        recommendations=rng.choice(RECOMMENDATIONS),
+    )
+    lines = [
+        EstimateLine(
+            organization_id=demo.org_id,
+            estimate_id=row.id,
+            position=position,
+            optional=position > 0 and rng.random() < 0.3,
+            **priced_line(rng, template),
+        )
+        for position, template in enumerate(rng.sample(ESTIMATE_LINES, k=rng.randint(2, 5)))
+    ]
+    for key, value in totals_of(lines).items():
+        setattr(row, key, value)
+    sent_days = {
+        EstimateStatus.SENT: (1, 10),
+        EstimateStatus.APPROVED: (10, 90),
+        EstimateStatus.DECLINED: (10, 90),
+        EstimateStatus.EXPIRED: (45, 120),
+    }
+    if status is EstimateStatus.DRAFT:
+        created = demo.days_ago(1, 6)
+    else:
+        created = demo.days_ago(*sent_days[status])
+        row.sent_at = created + timedelta(minutes=rng.randint(5, 90))
+        row.valid_until = demo.local_day(row.sent_at) + timedelta(days=30)
+    if status in (EstimateStatus.APPROVED, EstimateStatus.DECLINED):
+        assert row.sent_at is not None
+        row.decided_at = row.sent_at + timedelta(days=rng.randint(1, 5), hours=rng.randint(0, 8))
+    for line in lines:
+        line.created_at = line.updated_at = created
+    row.created_at = row.updated_at = created
+    demo.add(row, *lines)
+    if status in (EstimateStatus.SENT, EstimateStatus.APPROVED):
+        assert row.sent_at is not None
+        demo.add(
+            EstimateVersion(
+                organization_id=demo.org_id,
+                estimate_id=row.id,
+                version=1,
+                snapshot=estimate_snapshot(row, lines),
+                **stamped(row.sent_at),
+            )
+        )
+    return row
+
+
+def estimate_snapshot(row: Estimate, lines: list[EstimateLine]) -> dict[str, Any]:
+    """What the customer was shown, as plain JSON values (no staff-only unit costs)."""
+    return {
+        "version": row.version,
+        "currency": row.currency,
+        "valid_until": row.valid_until.isoformat() if row.valid_until else None,
+        "notes": row.notes,
+        "recommendations": row.recommendations,
+        "lines": [
+            {
+                "position": line.position,
+                "kind": line.kind.value,
+                "description": line.description,
+                "quantity_milli": line.quantity_milli,
+                "unit_price": line.unit_price,
+                "tax_rate_bp": line.tax_rate_bp,
+                "optional": line.optional,
+                "subtotal": line.subtotal,
+                "tax": line.tax,
+                "total": line.total,
+            }
+            for line in lines
+        ],
+        "subtotal": row.subtotal,
+        "tax_total": row.tax_total,
+        "total": row.total,
+    }
+
+
+def counters(demo: Demo, bills: list[Invoice], quotes: list[Estimate]) -> None:
+    """The `invoice` and `estimate` counters at the last number used."""
+    last_invoice = max((i.number for i in bills if i.number is not None), default=None)
+    last_estimate = max((e.number for e in quotes if e.number is not None), default=None)
+    demo.add(
+        Counter(
+            organization_id=demo.org_id,
+            name="invoice",
+            last_value=last_invoice or FIRST_INVOICE_NUMBER - 1,
+        ),
+        Counter(
+            organization_id=demo.org_id,
+            name="estimate",
+            last_value=last_estimate or FIRST_ESTIMATE_NUMBER - 1,
+        ),
+    )
+
+
+# Schedule, documents, messages, contracts
+
+
+def appointments(demo: Demo, accounts: list[Account], count: int = 40) -> None:
+    """Some past (completed) and mostly upcoming appointments in business hours."""
+    rng = demo.rng
+    current = [a for a in accounts if a.customer.archived_at is None]
+    for index in range(count):
+        account = rng.choice(current)
+        kind = rng.choices(list(AppointmentKind), weights=APPOINTMENT_WEIGHTS)[0]
+        past = index % 4 == 0
+        offset = -rng.randint(1, 45) if past else rng.randint(1, 42)
+        if past:
+            status = AppointmentStatus.NO_SHOW if index == 8 else AppointmentStatus.COMPLETED
+        elif index == 9:
+            status = AppointmentStatus.CANCELLED
+        else:
+            status = AppointmentStatus.CONFIRMED if offset <= 7 else AppointmentStatus.SCHEDULED
+        starts = demo.at(
+            demo.today + timedelta(days=offset), rng.randint(8, 13), rng.choice((0, 30))
+        )
+        with_car = kind is not AppointmentKind.OTHER and account.cars
+        demo.add(
+            Appointment(
+                organization_id=demo.org_id,
+                customer_id=account.customer.id,
+                car_id=rng.choice(account.cars).id if with_car else None,
+                starts_at=starts,
+                ends_at=starts + timedelta(minutes=APPOINTMENT_MINUTES[kind]),
+                kind=kind,
+                status=status,
+                title=rng.choice(APPOINTMENT_TITLES[kind]),
+                notes="Please bring the spare key." if rng.random() < 0.2 else None,
+                internal_notes="Needs the lift in bay 2." if rng.random() < 0.2 else None,
+                **stamped(min(starts, demo.now) - timedelta(days=rng.randint(3, 20))),
+            )
+        )
+
+
+def documents(demo: Demo, account: Account) -> list[Document]:
+    """1-3 documents: agreements and waivers as PDFs, insurance cards and photos of a car."""
+    rng = demo.rng
+    owner = account.customer
+    kinds = [DocumentKind.STORAGE_AGREEMENT, DocumentKind.LIABILITY_WAIVER]
+    if account.cars:
+        kinds += [DocumentKind.INSURANCE_CARD, DocumentKind.PHOTO]
+    made = []
+    for kind in rng.sample(kinds, k=rng.randint(1, min(3, len(kinds)))):
+        title = kind.value.replace("_", " ").title()
+        if kind in (DocumentKind.INSURANCE_CARD, DocumentKind.PHOTO):
+            subject = rng.choice(account.cars)
+            name, car_id = f"{title} - {car_label(subject)}", subject.id
+            content_type, size = "image/jpeg", rng.randint(900_000, 4_500_000)
+        else:
+            name, car_id = f"{title} - {owner.name}", None
+            content_type, size = "application/pdf", rng.randint(80_000, 600_000)
+        made.append(
+            Document(
+                organization_id=demo.org_id,
+                customer_id=owner.id,
+                car_id=car_id,
+                name=name,
+                kind=kind,
+                content_type=content_type,
+                size_bytes=size,
+                visible_in_portal=rng.random() < 0.8,
+                uploaded_by_staff_id=demo.staff_member().id,
+                **stamped(demo.days_ago(5, 380)),
+            )
+        )
+    demo.add(*made)
+    return made
+
+
+def messages(demo: Demo, account: Account) -> None:
+    """A short conversation between the customer and staff."""
+    rng = demo.rng
+    subject = car_label(account.cars[0]) if account.cars else "car"
+    when = demo.days_ago(3, 40)
+    thread = rng.choice(MESSAGE_THREADS)
+    for position, (author, text) in enumerate(thread):
+        last = position == len(thread) - 1
+        read = when + timedelta(minutes=rng.randint(10, 240))
+        from_staff = author is ActorKind.STAFF
+        demo.add(
+            Message(
+                organization_id=demo.org_id,
+                customer_id=account.customer.id,
+                author_kind=author,
+                author_staff_id=demo.staff_member().id if from_staff else None,
+                body=text.format(car=subject),
+                read_by_staff_at=None if from_staff or last else read,
+                read_by_customer_at=read if from_staff and not last else None,
+                **stamped(when),
+            )
+        )
+        when += timedelta(hours=rng.randint(1, 20))
+
+
+def contract(demo: Demo, account: Account, status: ContractStatus) -> None:
+    """A storage agreement sent for signature, and signed when `status` is SIGNED."""
+    rng = demo.rng
+    owner = account.customer
+    subject = account.cars[0]
+    terms = CONTRACT_TERMS.format(org=demo.org.name, customer=owner.name, car=car_label(subject))
+    sent = demo.days_ago(15, 200)
+    row = Contract(
+        organization_id=demo.org_id,
+        customer_id=owner.id,
+        car_id=subject.id,
+        title=f"Storage Agreement - {car_label(subject)}",
+        terms=terms,
+        status=status,
+        sent_at=sent,
+        **stamped(sent - timedelta(hours=1)),
+    )
+    if status is ContractStatus.SIGNED:
+        row.signed_at = sent + timedelta(days=rng.randint(1, 10), hours=rng.randint(0, 8))
+        row.signer_name = owner.name
+        row.signer_ip = f"203.0.113.{rng.randint(2, 250)}"
+        row.signer_user_agent = SIGNER_USER_AGENT
+        row.signed_sha256 = hashlib.sha256(terms.encode()).hexdigest()
+        row.updated_at = row.signed_at
+    demo.add(row)
+
+
+# The whole organization
+
+
+def build(now: datetime, owner_hash: str, staff_hash: str) -> list[SQLModel]:
+    """Every row of the demo organization."""
+    org = organization(now)
+    demo = Demo(
+        rng=random.Random(SEED),
+        now=now,
+        org=org,
+        owner=staff_user(org, "Dana Whitfield", OWNER_EMAIL, StaffRole.OWNER, owner_hash),
+        staff=staff_user(org, "Marco Ruiz", STAFF_EMAIL, StaffRole.STAFF, staff_hash),
+    )
+    rng = demo.rng
+    portal = PortalSettings(
+        organization_id=org.id, allow_partial_payment=True, minimum_partial_amount=5000
+    )
+    demo.add(org, portal, demo.owner, demo.staff)
+
+    accounts = [Account(customer(demo, name, company)) for name, company in CUSTOMERS]
+    for account in accounts:
+        if account.customer.name == ARCHIVED_CUSTOMER:
+            account.customer.archived_at = demo.days_ago(60, 120)
+    current = [a for a in accounts if a.customer.archived_at is None]
+    invited = rng.sample(current, k=8)
+    for position, account in enumerate(invited):
+        status = PortalStatus.ACTIVE if position < 5 else PortalStatus.INVITED
+        set_portal_access(demo, account.customer, status)
+    demo.add(*(a.customer for a in accounts))
+
+    for account in accounts:
+        account.cars = [car(demo, account.customer) for _ in range(rng.choice((1, 1, 2, 2, 3)))]
+    unowned = [car(demo, None) for _ in range(2)]
+    for stray in unowned:
+        stray.internal_notes = "Estate consignment: owner record pending with the executor."
+    all_cars = [c for a in accounts for c in a.cars] + unowned
+    demo.add(*all_cars)
+    for each in all_cars:
+        car_history(demo, each)
+
+    contacts(demo, accounts)
+    counters(demo, invoices(demo, accounts), estimates(demo, accounts))
+    appointments(demo, accounts)
+    for account in accounts:
+        documents(demo, account)
+    for account in rng.sample(current, k=8):
+        messages(demo, account)
+    signing = rng.sample([a for a in current if a.cars], k=5)
+    for position, account in enumerate(signing):
+        contract(demo, account, ContractStatus.SIGNED if position % 2 else ContractStatus.SENT)
+    return demo.rows
+
+
+async def delete_organization(session: AsyncSession, organization_id: uuid.UUID) -> None:
+    """Delete every row of one organization, children before parents."""
+    for table in reversed(models.metadata.sorted_tables):
+        if "organization_id" in table.c:
+            await session.execute(
+                sa.delete(table).where(table.c.organization_id == organization_id)
+            )
+    organizations = Organization.__table__
+    await session.execute(sa.delete(organizations).where(organizations.c.id == organization_id))
+
+
+def sign_in_help(settings: Settings) -> str:
+    mutation = (
+        f'mutation {{ signIn(input: {{email: "{OWNER_EMAIL}", password: "{OWNER_PASSWORD}"}}) '
+        "{ token userErrors { message } } }"
+    )
+    return "\n".join(
+        [
+            f"GraphQL:  {settings.public_url}/graphql  (start the server with `portico serve`)",
+            f"Owner:    {OWNER_EMAIL} / {OWNER_PASSWORD}",
+            f"Staff:    {STAFF_EMAIL} / {STAFF_PASSWORD}",
+            "",
+            "Sign in from GraphiQL with:",
+            f"  {mutation}",
+            "then send the token as an `Authorization: Bearer <token>` header.",
+        ]
+    )
+
+
+async def demo_id(db: Database) -> uuid.UUID | None:
+    """The demo organization's id, if it is loaded."""
+    async with db.connect() as conn:
+        return await conn.scalar(sa.select(Organization.id).where(Organization.slug == DEMO_SLUG))
+
+
+async def load_demo(settings: Settings, *, reset: bool = False) -> None:
+    """Load the demo organization; with `reset`, replace an existing one."""
+    db = Database(settings)
+    try:
+        loaded = reset or await demo_id(db) is None
+        if loaded:
+            loaded = await replace_demo(db, reset=reset)
+    finally:
+        await db.dispose()
+    if loaded:
+        print(f'Loaded the demo organization "{DEMO_NAME}" (slug `{DEMO_SLUG}`).')
+    else:
+        print("The demo organization is already loaded; `portico demo --reset` replaces it.")
+    print(sign_in_help(settings))
+
+
+async def replace_demo(db: Database, *, reset: bool) -> bool:
+    """Write the demo in one transaction, deleting an old one when `reset`; False if kept."""
+    rows = build(utcnow(), hash_password(OWNER_PASSWORD), hash_password(STAFF_PASSWORD))
+    async with db.write() as session:
+        existing = await session.scalar(
+            sa.select(Organization.id).where(Organization.slug == DEMO_SLUG)
+        )
+        if existing is not None:
+            if not reset:
+                return False
+            await delete_organization(session, existing)
+        await add_in_order(session, rows)
+    return True
