@@ -7,7 +7,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
-from strawberry import UNSET, Info
+from strawberry import Info
 
 from models import Car, CarEvent, Customer
 from models.enums import CarEventKind
@@ -15,27 +15,24 @@ from models.types import utcnow
 from models.writes import add_in_order, apply, get_for_update
 from portico.errors import NotFound
 from resolvers.outcome import Rejected, mutation_outcome
-from resolvers.validation import Checks, Problem, changes
+from resolvers.validation import Checks, Problem, changes, given
 from schema.ids import decode_id_of
 
 
-def car_values(checks: Checks, data: Any, *, creating: bool) -> dict[str, Any]:
+def car_values(checks: Checks, data: Any) -> dict[str, Any]:
     strict_vin = not getattr(data, "vin_unchecked", False)
     values = changes(
-        make=checks.text("make", data.make, 80, required=creating),
-        model=checks.text("model", data.model, 80, required=creating),
+        make=checks.text("make", data.make, 80, required=True),
+        model=checks.text("model", data.model, 80, required=True),
         year=checks.year("year", data.year),
         vin=checks.vin("vin", data.vin, strict=strict_vin),
         license_plate=checks.text("licensePlate", data.license_plate, 20),
         color=checks.text("color", data.color, 40),
-        status=data.status if data.status is not None else UNSET,
+        status=given(data.status),
         mileage=checks.non_negative("mileage", data.mileage),
         storage_location=checks.text("storageLocation", data.storage_location, 100),
         internal_notes=checks.text("internalNotes", data.internal_notes, 10000),
     )
-    for required in ("make", "model"):
-        if not creating and values.get(required, "") is None:
-            checks.fail(required, "This field is required.", "REQUIRED")
     return values
 
 
@@ -64,8 +61,8 @@ DUPLICATE_VIN = Problem("vin", "Another car already has this VIN.", "DUPLICATE")
 
 @mutation_outcome
 async def create_car(info: Info, data: Any) -> uuid.UUID:
-    checks = Checks()
-    values = car_values(checks, data, creating=True)
+    checks = Checks(creating=True)
+    values = car_values(checks, data)
     checks.done()
     viewer = info.context.viewer
     async with info.context.write() as session:
@@ -86,8 +83,8 @@ async def create_car(info: Info, data: Any) -> uuid.UUID:
 @mutation_outcome
 async def update_car(info: Info, data: Any) -> uuid.UUID:
     row_id = decode_id_of("Car", data.id)
-    checks = Checks()
-    values = car_values(checks, data, creating=False)
+    checks = Checks(creating=False)
+    values = car_values(checks, data)
     checks.done()
     viewer = info.context.viewer
     async with info.context.write() as session:

@@ -13,7 +13,7 @@ from models import Contact, Customer
 from models.writes import apply, get_for_update
 from portico.errors import NotFound
 from resolvers.outcome import Rejected, mutation_outcome
-from resolvers.validation import Checks, Problem, changes
+from resolvers.validation import Checks, Problem, changes, given
 from schema.ids import decode_id_of
 
 PREFERENCES = {
@@ -33,9 +33,9 @@ def preference_values(prefs: Any) -> dict[str, Any]:
     return changes(**{column: getattr(prefs, name) for name, column in PREFERENCES.items()})
 
 
-def customer_values(checks: Checks, data: Any, *, creating: bool) -> dict[str, Any]:
+def customer_values(checks: Checks, data: Any) -> dict[str, Any]:
     values = changes(
-        name=checks.text("name", data.name, 200, required=creating),
+        name=checks.text("name", data.name, 200, required=True),
         company=checks.text("company", data.company, 200),
         email=checks.email("email", data.email),
         phone=checks.phone("phone", data.phone),
@@ -47,8 +47,6 @@ def customer_values(checks: Checks, data: Any, *, creating: bool) -> dict[str, A
         country=checks.country("country", data.country),
         internal_notes=checks.text("internalNotes", data.internal_notes, 10000),
     )
-    if not creating and values.get("name", "") is None:
-        checks.fail("name", "This field is required.", "REQUIRED")
     return {**values, **preference_values(data.communication_preferences)}
 
 
@@ -73,8 +71,8 @@ DUPLICATE_EMAIL = Problem("email", "Another customer already uses this email.", 
 
 @mutation_outcome
 async def create_customer(info: Info, data: Any) -> uuid.UUID:
-    checks = Checks()
-    values = customer_values(checks, data, creating=True)
+    checks = Checks(creating=True)
+    values = customer_values(checks, data)
     checks.done()
     org_id = info.context.viewer.organization_id
     async with info.context.write() as session:
@@ -90,8 +88,8 @@ async def create_customer(info: Info, data: Any) -> uuid.UUID:
 @mutation_outcome
 async def update_customer(info: Info, data: Any) -> uuid.UUID:
     row_id = decode_id_of("Customer", data.id)
-    checks = Checks()
-    values = customer_values(checks, data, creating=False)
+    checks = Checks(creating=False)
+    values = customer_values(checks, data)
     checks.done()
     org_id = info.context.viewer.organization_id
     async with info.context.write() as session:
@@ -106,25 +104,23 @@ async def update_customer(info: Info, data: Any) -> uuid.UUID:
     return row_id
 
 
-def contact_values(checks: Checks, data: Any, *, creating: bool) -> dict[str, Any]:
+def contact_values(checks: Checks, data: Any) -> dict[str, Any]:
     values = changes(
-        name=checks.text("name", data.name, 200, required=creating),
+        name=checks.text("name", data.name, 200, required=True),
         email=checks.email("email", data.email),
         phone=checks.phone("phone", data.phone),
-        role=data.role if data.role is not None else UNSET,
-        can_access_portal=data.can_access_portal if data.can_access_portal is not None else UNSET,
-        portal_scope=data.portal_scope if data.portal_scope is not None else UNSET,
+        role=given(data.role),
+        can_access_portal=given(data.can_access_portal),
+        portal_scope=given(data.portal_scope),
     )
-    if not creating and values.get("name", "") is None:
-        checks.fail("name", "This field is required.", "REQUIRED")
     return {**values, **preference_values(data.communication_preferences)}
 
 
 @mutation_outcome
 async def create_contact(info: Info, data: Any) -> uuid.UUID:
     customer_id = decode_id_of("Customer", data.customer_id)
-    checks = Checks()
-    values = contact_values(checks, data, creating=True)
+    checks = Checks(creating=True)
+    values = contact_values(checks, data)
     checks.done()
     org_id = info.context.viewer.organization_id
     async with info.context.write() as session:
@@ -142,8 +138,8 @@ async def create_contact(info: Info, data: Any) -> uuid.UUID:
 @mutation_outcome
 async def update_contact(info: Info, data: Any) -> uuid.UUID:
     row_id = decode_id_of("Contact", data.id)
-    checks = Checks()
-    values = contact_values(checks, data, creating=False)
+    checks = Checks(creating=False)
+    values = contact_values(checks, data)
     checks.done()
     async with info.context.write() as session:
         contact = await get_for_update(

@@ -43,21 +43,17 @@ async def cars(
     return await root_connection(info, table, rel.CARS_BY_MAKE, conditions, make, first, after)
 
 
-async def invoices(
-    info: Info, make: Any, status: list[InvoiceStatus] | None, first: int, after: str | None
+async def by_status(
+    info: Info,
+    table: sa.Table,
+    make: Any,
+    status: list[InvoiceStatus] | list[EstimateStatus] | None,
+    first: int,
+    after: str | None,
 ) -> Connection[Any]:
-    table = rel.invoices
+    """Invoices or estimates, newest first, optionally of some statuses only."""
     conditions = [table.c.status.in_(status)] if status else []
-    ordering = rel.NEWEST_FIRST["invoices"]
-    return await root_connection(info, table, ordering, conditions, make, first, after)
-
-
-async def estimates(
-    info: Info, make: Any, status: list[EstimateStatus] | None, first: int, after: str | None
-) -> Connection[Any]:
-    table = rel.estimates
-    conditions = [table.c.status.in_(status)] if status else []
-    ordering = rel.NEWEST_FIRST["estimates"]
+    ordering = rel.NEWEST_FIRST[table.name]
     return await root_connection(info, table, ordering, conditions, make, first, after)
 
 

@@ -28,6 +28,9 @@ class Problem:
 
 @dataclass
 class Checks:
+    """Checks for one input. `creating`: required fields must be sent, not just non-empty."""
+
+    creating: bool = True
     problems: list[Problem] = field(default_factory=list)
 
     def fail(self, name: str, message: str, code: str = "INVALID") -> None:
@@ -43,7 +46,7 @@ class Checks:
     def text(self, name: str, value: Any, max_length: int, *, required: bool = False) -> Any:
         """Trimmed text; empty becomes None (or a REQUIRED problem)."""
         if value is UNSET:
-            if required:
+            if required and self.creating:
                 self.fail(name, "This field is required.", "REQUIRED")
             return UNSET
         cleaned = value.strip() if isinstance(value, str) else None
@@ -98,6 +101,11 @@ class Checks:
                 self.fail(name, "Use a two-letter ISO country code.")
             return cleaned.upper()
         return cleaned
+
+
+def given(value: Any) -> Any:
+    """A choice the client may leave out; null means "keep" for non-nullable columns."""
+    return UNSET if value is None else value
 
 
 def changes(**values: Any) -> dict[str, Any]:

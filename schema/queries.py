@@ -8,6 +8,7 @@ import strawberry
 from strawberry import Info
 
 from auth.permissions import staff_only
+from models import relations as rel
 from models.pagination import InvalidPageSize
 from resolvers import lists
 from schema.billing import Estimate, Invoice
@@ -100,7 +101,7 @@ class Query:
         first: Annotated[int, FIRST] = 20,
         after: Annotated[str | None, AFTER] = None,
     ) -> Connection[Invoice]:
-        return await lists.invoices(info, Invoice.from_row, status, first, after)
+        return await lists.by_status(info, rel.invoices, Invoice.from_row, status, first, after)
 
     @strawberry.field(description="Estimates, newest first.", extensions=staff_only())
     async def estimates(
@@ -112,7 +113,7 @@ class Query:
         first: Annotated[int, FIRST] = 20,
         after: Annotated[str | None, AFTER] = None,
     ) -> Connection[Estimate]:
-        return await lists.estimates(info, Estimate.from_row, status, first, after)
+        return await lists.by_status(info, rel.estimates, Estimate.from_row, status, first, after)
 
     @strawberry.field(description="Appointments, earliest first.", extensions=staff_only())
     async def appointments(

@@ -173,6 +173,7 @@ def count_statements(db: Database) -> Iterator[StatementCounter]:
     sa.event.remove(db.engine.sync_engine, "before_cursor_execute", counter)
 
 
+@pytest.hookimpl(trylast=True)
 def pytest_terminal_summary(terminalreporter: Any) -> None:
     if _postgres_skipped:
         terminalreporter.write_sep("!", "POSTGRESQL TESTS SKIPPED", red=True, bold=True)
