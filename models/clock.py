@@ -1,0 +1,40 @@
+"""The database's clock, for deadlines that must not depend on an app server's clock.
+
+`db_now(seconds)` is "now plus seconds" computed by the database itself, as a UTC
+timestamp in the column format of each dialect, so several servers with skewed clocks
+agree on when a sign-in link or a session expires.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.functions import FunctionElement
+
+from models.types import UTCDateTime
+
+
+class db_now(FunctionElement[Any]):  # noqa: N801 - reads like the SQL function it is
+    type = UTCDateTime()
+    inherit_cache = True
+
+    def __init__(self, seconds: int = 0) -> None:
+        super().__init__()
+        self.seconds = int(seconds)
+
+
+@compiles(db_now, "postgresql")
+def _now_postgresql(element: db_now, compiler: SQLCompiler, **kw: Any) -> str:
+    # statement_timestamp(): the time of this statement, not of the transaction's start.
+    if element.seconds:
+        return f"(statement_timestamp() + interval '{element.seconds} seconds')"
+    return "statement_timestamp()"
+
+
+@compiles(db_now, "sqlite")
+def _now_sqlite(element: db_now, compiler: SQLCompiler, **kw: Any) -> str:
+    # The text format SQLAlchemy stores (YYYY-MM-DD HH:MM:SS.ffffff), so comparisons
+    # with stored values are correct as strings; %f gives milliseconds, pad to micro.
+    return f"(strftime('%Y-%m-%d %H:%M:%f', 'now', '{element.seconds:+d} seconds') || '000')"
