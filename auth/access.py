@@ -40,6 +40,21 @@ THROUGH_PARENT: dict[str, tuple[str, str]] = {
 BILLING_TABLES = {"customers", "contacts", "invoices", "estimates", "payments"}
 BILLING_TABLES |= {"invoice_lines", "estimate_lines"}
 CAR_SCOPED = {"cars": "id", "documents": "car_id", "appointments": "car_id"}
+# Portal sections (organization settings) and the tables each one opens.
+SECTION_OF = {
+    "cars": "cars",
+    "car_events": "cars",
+    "condition_reports": "cars",
+    "invoices": "invoices",
+    "invoice_lines": "invoices",
+    "payments": "invoices",
+    "estimates": "estimates",
+    "estimate_lines": "estimates",
+    "documents": "documents",
+    "contracts": "documents",
+    "appointments": "appointments",
+    "messages": "messages",
+}
 
 
 def row_scope(viewer: Viewer) -> Scope:
@@ -62,6 +77,10 @@ def _portal(table: sa.Table, viewer: Viewer) -> list[sa.ColumnElement[bool]]:
     name = table.name
     if name == "organizations":
         return []
+    if name in SECTION_OF and SECTION_OF[name] not in viewer.sections:
+        return [sa.false()]
+    if name == "contacts":  # a viewer sees their own contact record, not the others
+        return [table.c.id == viewer.contact_id] if viewer.contact_id else [sa.false()]
     if name in THROUGH_PARENT:
         column, parent_name = THROUGH_PARENT[name]
         parent = table.metadata.tables[parent_name]

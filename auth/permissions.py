@@ -46,21 +46,50 @@ class IsOwner(BasePermission):
         return viewer_of(info).is_owner
 
 
-def _guard(permission: type[BasePermission], *, silent: bool) -> list[FieldExtension]:
+class InPortalSection(BasePermission):
+    """Portal viewers reach a section only while the organization has it switched on."""
+
+    error_extensions = {"code": "SECTION_DISABLED"}
+
+    def __init__(self, section: str) -> None:
+        self.section = section
+        self.message = f"The portal's {section} section is switched off."
+
+    async def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
+        viewer = viewer_of(info)
+        return not viewer.is_portal or self.section in viewer.sections
+
+
+class IsPortalViewer(BasePermission):
+    message = "Sign in to the portal to continue."
+    error_extensions = {"code": "UNAUTHENTICATED"}
+
+    async def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
+        return viewer_of(info).is_portal
+
+
+def _guard(permission: BasePermission) -> list[FieldExtension]:
     # One extension instance per field: extensions keep per-field state.
-    return [
-        PermissionExtension(permissions=[permission()], fail_silently=silent, use_directives=False)
-    ]
+    return [PermissionExtension(permissions=[permission], use_directives=False)]
 
 
 def staff_only() -> list[FieldExtension]:
     """For fields: refused with FORBIDDEN to anyone but staff."""
-    return _guard(IsStaff, silent=False)
+    return _guard(IsStaff())
 
 
 def signed_in() -> list[FieldExtension]:
-    return _guard(IsAuthenticated, silent=False)
+    return _guard(IsAuthenticated())
 
 
 def owner_only() -> list[FieldExtension]:
-    return _guard(IsOwner, silent=False)
+    return _guard(IsOwner())
+
+
+def portal_section(section: str) -> list[FieldExtension]:
+    """For a customer's lists: refused with SECTION_DISABLED when the section is off."""
+    return _guard(InPortalSection(section))
+
+
+def portal_only() -> list[FieldExtension]:
+    return _guard(IsPortalViewer())

@@ -1,7 +1,8 @@
 """Server-side sessions: created at sign-in, checked on every request, ended at once.
 
 A session ends 7 days after its last use, 30 days after sign-in in any case, at sign-out,
-or when the person's access is revoked. There is no cache: each request reads the row.
+or when the person's access is revoked. There is no cache: every request reads the row,
+and every deadline is measured by the database's clock.
 """
 
 from __future__ import annotations
@@ -11,22 +12,29 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
+from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from auth.tokens import new_token, token_hash
 from auth.viewer import ANONYMOUS, Viewer, ViewerKind
-from models import AuthSession, StaffUser
-from models.enums import SessionKind
-from models.types import utcnow
+from models import AuthSession, Contact, ContactCar, Customer, PortalSettings, StaffUser
+from models.clock import db_now
+from models.enums import PortalScope, PortalStatus, SessionKind
 
 IDLE_TIMEOUT = timedelta(days=7)
 ABSOLUTE_TIMEOUT = timedelta(days=30)
-# Writing last_used_at on every request costs a write per read; a minute's precision
-# on a seven-day window is plenty.
+# Writing last_used_at on every request would make every read a write; a minute's
+# precision on a seven-day window is plenty.
 TOUCH_INTERVAL = timedelta(minutes=1)
 
 sessions: sa.Table = AuthSession.__table__  # type: ignore[attr-defined]
 staff: sa.Table = StaffUser.__table__  # type: ignore[attr-defined]
+customers: sa.Table = Customer.__table__  # type: ignore[attr-defined]
+contacts: sa.Table = Contact.__table__  # type: ignore[attr-defined]
+settings_table: sa.Table = PortalSettings.__table__  # type: ignore[attr-defined]
+contact_cars: sa.Table = ContactCar.__table__  # type: ignore[attr-defined]
+
+SECTIONS = ("cars", "invoices", "estimates", "documents", "appointments", "messages", "profile")
 
 
 @dataclass(frozen=True)
@@ -36,63 +44,164 @@ class IssuedSession:
     expires_at: datetime
 
 
-async def start_staff_session(
-    db: AsyncSession, user: StaffUser, ip: str | None, user_agent: str | None
+async def start_session(
+    db: AsyncSession,
+    *,
+    kind: SessionKind,
+    organization_id: uuid.UUID,
+    staff_user_id: uuid.UUID | None = None,
+    customer_id: uuid.UUID | None = None,
+    contact_id: uuid.UUID | None = None,
+    email: str | None = None,
+    ip: str | None = None,
+    user_agent: str | None = None,
 ) -> IssuedSession:
+    """A new session with a new random token (never reused across sign-ins)."""
     token = new_token()
-    now = utcnow()
-    row = AuthSession(
-        organization_id=user.organization_id,
-        token_hash=token_hash(token),
-        kind=SessionKind.STAFF,
-        staff_user_id=user.id,
-        last_used_at=now,
-        expires_at=now + ABSOLUTE_TIMEOUT,
-        ip=ip,
-        user_agent=(user_agent or "")[:500] or None,
+    session_id = uuid.uuid4()
+    result = await db.execute(
+        sa.insert(sessions)
+        .values(
+            id=session_id,
+            organization_id=organization_id,
+            token_hash=token_hash(token),
+            kind=kind,
+            staff_user_id=staff_user_id,
+            customer_id=customer_id,
+            contact_id=contact_id,
+            email=email,
+            created_at=db_now(),
+            updated_at=db_now(),
+            last_used_at=db_now(),
+            expires_at=db_now(int(ABSOLUTE_TIMEOUT.total_seconds())),
+            ip=ip,
+            user_agent=(user_agent or "")[:500] or None,
+        )
+        .returning(sessions.c.expires_at)
     )
-    db.add(row)
-    return IssuedSession(token=token, session_id=row.id, expires_at=row.expires_at)
+    return IssuedSession(token=token, session_id=session_id, expires_at=result.scalar_one())
 
 
 async def end_session(db: AsyncSession, session_id: uuid.UUID) -> None:
     await db.execute(sa.delete(sessions).where(sessions.c.id == session_id))
 
 
-async def viewer_for_token(conn: AsyncConnection, token: str | None) -> Viewer:
-    """The viewer a bearer token stands for, or ANONYMOUS; slides the idle window."""
-    if not token:
-        return ANONYMOUS
-    now = utcnow()
-    stmt = (
+async def end_sessions_of(
+    db: AsyncSession, customer_id: uuid.UUID, contact_id: uuid.UUID | None
+) -> None:
+    """End every portal session of one person: a customer, or one of its contacts."""
+    person = (
+        sessions.c.contact_id == contact_id
+        if contact_id is not None
+        else sa.and_(sessions.c.customer_id == customer_id, sessions.c.contact_id.is_(None))
+    )
+    await db.execute(sa.delete(sessions).where(sessions.c.kind != SessionKind.STAFF, person))
+
+
+def _lookup(which: sa.ColumnElement[bool]) -> sa.Select[tuple[object, ...]]:
+    """The live session with its person, in one statement."""
+    return (
         sa.select(
             sessions.c.id,
             sessions.c.organization_id,
             sessions.c.kind,
             sessions.c.last_used_at,
-            staff.c.id.label("staff_user_id"),
+            sessions.c.staff_user_id,
+            sessions.c.customer_id,
+            sessions.c.contact_id,
+            sessions.c.email,
+            db_now().label("now"),
             staff.c.role,
+            staff.c.is_active,
+            customers.c.portal_status.label("customer_status"),
+            customers.c.archived_at.label("customer_archived_at"),
+            contacts.c.portal_status.label("contact_status"),
+            contacts.c.can_access_portal,
+            contacts.c.portal_scope,
+            contacts.c.archived_at.label("contact_archived_at"),
+            *[settings_table.c[c] for c in ("enabled", *(f"show_{s}" for s in SECTIONS))],
         )
-        .join(staff, staff.c.id == sessions.c.staff_user_id)
+        .select_from(sessions)
+        .outerjoin(staff, staff.c.id == sessions.c.staff_user_id)
+        .outerjoin(customers, customers.c.id == sessions.c.customer_id)
+        .outerjoin(contacts, contacts.c.id == sessions.c.contact_id)
+        .outerjoin(settings_table, settings_table.c.organization_id == sessions.c.organization_id)
         .where(
-            sessions.c.token_hash == token_hash(token),
+            which,
             sessions.c.revoked_at.is_(None),
-            sessions.c.expires_at > now,
-            sessions.c.last_used_at > now - IDLE_TIMEOUT,
-            staff.c.is_active.is_(True),
+            sessions.c.expires_at > db_now(),
+            sessions.c.last_used_at > db_now(-int(IDLE_TIMEOUT.total_seconds())),
         )
     )
-    row = (await conn.execute(stmt)).mappings().first()
+
+
+def portal_may_enter(row: RowMapping) -> bool:
+    """The person behind a portal session still has access, checked on every request."""
+    if not row["enabled"] or row["customer_archived_at"] is not None:
+        return False
+    if row["contact_id"] is None:
+        return row["customer_status"] is not PortalStatus.REVOKED
+    return (
+        row["contact_status"] is not PortalStatus.REVOKED
+        and bool(row["can_access_portal"])
+        and row["contact_archived_at"] is None
+    )
+
+
+async def viewer_for_token(conn: AsyncConnection, token: str | None) -> Viewer:
+    """The viewer a session token stands for, or ANONYMOUS; slides the idle window."""
+    if not token:
+        return ANONYMOUS
+    return await _viewer(conn, sessions.c.token_hash == token_hash(token))
+
+
+async def viewer_for_session(conn: AsyncConnection, session_id: uuid.UUID) -> Viewer:
+    """The same decision for a session this request already holds (after it changed)."""
+    return await _viewer(conn, sessions.c.id == session_id)
+
+
+async def _viewer(conn: AsyncConnection, which: sa.ColumnElement[bool]) -> Viewer:
+    row = (await conn.execute(_lookup(which))).mappings().first()
     if row is None:
         return ANONYMOUS
-    if now - row["last_used_at"] > TOUCH_INTERVAL:
-        await conn.execute(
-            sa.update(sessions).where(sessions.c.id == row["id"]).values(last_used_at=now)
+    if row["kind"] is SessionKind.STAFF:
+        if not row["is_active"]:
+            return ANONYMOUS
+        viewer = Viewer(
+            kind=ViewerKind.STAFF,
+            organization_id=row["organization_id"],
+            session_id=row["id"],
+            staff_user_id=row["staff_user_id"],
+            role=row["role"],
         )
+    else:
+        if not portal_may_enter(row):
+            return ANONYMOUS
+        viewer = await _portal_viewer(conn, row)
+    if row["now"] - row["last_used_at"] > TOUCH_INTERVAL:
+        await conn.execute(
+            sa.update(sessions).where(sessions.c.id == row["id"]).values(last_used_at=db_now())
+        )
+    return viewer
+
+
+async def _portal_viewer(conn: AsyncConnection, row: RowMapping) -> Viewer:
+    scope = row["portal_scope"] if row["contact_id"] is not None else PortalScope.EVERYTHING
+    car_ids: frozenset[uuid.UUID] = frozenset()
+    if scope is PortalScope.CARS:
+        found = await conn.execute(
+            sa.select(contact_cars.c.car_id).where(contact_cars.c.contact_id == row["contact_id"])
+        )
+        car_ids = frozenset(found.scalars())
     return Viewer(
-        kind=ViewerKind.STAFF,
+        kind=ViewerKind.PORTAL,
         organization_id=row["organization_id"],
         session_id=row["id"],
-        staff_user_id=row["staff_user_id"],
-        role=row["role"],
+        customer_id=row["customer_id"],
+        contact_id=row["contact_id"],
+        scope=scope,
+        car_ids=car_ids,
+        sections=frozenset(s for s in SECTIONS if row[f"show_{s}"]),
+        email=row["email"],
+        preview=row["kind"] is SessionKind.PREVIEW,
     )

@@ -26,6 +26,9 @@ class Viewer:
     contact_id: uuid.UUID | None = None
     scope: PortalScope = PortalScope.EVERYTHING
     car_ids: frozenset[uuid.UUID] = field(default_factory=frozenset)
+    # Portal sections the organization has switched on (cars, invoices, ...).
+    sections: frozenset[str] = field(default_factory=frozenset)
+    email: str | None = None  # the address a portal viewer signed in with
     preview: bool = False
 
     @property

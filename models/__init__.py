@@ -16,6 +16,7 @@ from models.documents import Contract, Document
 from models.messaging import Message, Notification, OutboxEmail
 from models.organization import Counter, Organization, PortalSettings
 from models.people import Contact, ContactCar, Customer, StaffUser
+from models.rate_limits import RateLimit
 from models.schedule import Appointment
 from models.sessions import AuthSession, MagicLink
 
@@ -46,6 +47,7 @@ __all__ = [
     "OutboxEmail",
     "Payment",
     "PortalSettings",
+    "RateLimit",
     "Refund",
     "StaffUser",
     "metadata",

@@ -43,6 +43,8 @@ class PortalAccess(SQLModel):
     portal_invited_at: datetime | None = utc_field()
     portal_activated_at: datetime | None = utc_field()
     portal_revoked_at: datetime | None = utc_field()
+    # Only where the organization lets portal viewers sign in with a password.
+    portal_password_hash: str | None = Field(default=None, max_length=255)
 
 
 class Customer(TenantRow, CommunicationPreferences, PortalAccess, table=True):

@@ -6,6 +6,7 @@ import sqlalchemy as sa
 
 from models import (
     Appointment,
+    AuditEvent,
     Car,
     CarEvent,
     ConditionReport,
@@ -36,10 +37,11 @@ estimate_lines: sa.Table = EstimateLine.__table__  # type: ignore[attr-defined]
 payments: sa.Table = Payment.__table__  # type: ignore[attr-defined]
 appointments: sa.Table = Appointment.__table__  # type: ignore[attr-defined]
 messages: sa.Table = Message.__table__  # type: ignore[attr-defined]
+audit_events: sa.Table = AuditEvent.__table__  # type: ignore[attr-defined]
 
 NEWEST_FIRST = {
     t.name: Ordering.of((t.c.created_at, True), (t.c.id, True))
-    for t in (invoices, estimates, payments, documents, messages)
+    for t in (invoices, estimates, payments, documents, messages, audit_events)
 }
 BY_NAME = Ordering.of(customers.c.name, customers.c.id)
 CONTACTS_BY_NAME = Ordering.of(contacts.c.name, contacts.c.id)

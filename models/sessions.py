@@ -20,6 +20,8 @@ class AuthSession(TenantRow, table=True):
     staff_user_id: uuid.UUID | None = Field(default=None, foreign_key="staff_users.id", index=True)
     customer_id: uuid.UUID | None = Field(default=None, foreign_key="customers.id", index=True)
     contact_id: uuid.UUID | None = Field(default=None, foreign_key="contacts.id", index=True)
+    # The address a portal viewer proved they read: it names every account they may switch to.
+    email: str | None = Field(default=None, max_length=254)
     last_used_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
     expires_at: datetime = Field(sa_type=UTCDateTime, nullable=False)  # absolute cap
     revoked_at: datetime | None = utc_field()

@@ -14,7 +14,9 @@ from starlette.routing import Route
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 
+from auth.cookies import COOKIE_NAME, read_session_cookie
 from auth.sessions import viewer_for_token
+from auth.viewer import ViewerKind
 from models.db import Database
 from portico.settings import Settings, get_settings
 from schema import build_schema
@@ -23,10 +25,28 @@ from schema.context import Context, make_context
 log = logging.getLogger("portico")
 
 
+class SessionEnded(Exception):
+    """A bearer token was sent, but its session is over (expired, signed out, revoked)."""
+
+
 def bearer_token(request: Request | WebSocket) -> str | None:
-    header = request.headers.get("authorization", "")
-    scheme, _, token = header.partition(" ")
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
     return token.strip() or None if scheme.lower() == "bearer" else None
+
+
+def cookie_token(request: Request | WebSocket, settings: Settings) -> str | None:
+    """The signed session cookie's token.
+
+    A cookie rides along with any request a browser makes, including forged cross-site
+    ones; it counts only on a JSON POST, which no plain HTML form can send.
+    """
+    cookie = request.cookies.get(COOKIE_NAME)
+    return read_session_cookie(settings, cookie) if cookie and _json_post(request) else None
+
+
+def _json_post(request: Request | WebSocket) -> bool:
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    return request.scope.get("method") == "POST" and content_type == "application/json"
 
 
 class PorticoGraphQL(GraphQL):
@@ -37,9 +57,14 @@ class PorticoGraphQL(GraphQL):
         self.db = db
 
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
+        bearer = bearer_token(request)
         async with self.db.connect() as conn:
-            viewer = await viewer_for_token(conn, bearer_token(request))
+            token = bearer or cookie_token(request, self.db.settings)
+            viewer = await viewer_for_token(conn, token)
             await conn.commit()
+        if bearer and viewer.kind is ViewerKind.ANONYMOUS:
+            # Revocation, sign-out and expiry take effect on the very next request.
+            raise SessionEnded()
         context = make_context(self.db, viewer, request, response)
         request.state.portico_context = context
         return context
@@ -47,10 +72,25 @@ class PorticoGraphQL(GraphQL):
     async def run(self, request: Any, *args: Any, **kwargs: Any) -> Any:
         try:
             return await super().run(request, *args, **kwargs)
+        except SessionEnded:
+            return session_ended()
         finally:
             context: Context | None = getattr(request.state, "portico_context", None)
             if context is not None:
                 await context.reader.close()
+
+
+def session_ended() -> Response:
+    body = {
+        "data": None,
+        "errors": [
+            {
+                "message": "Your session has ended. Sign in again.",
+                "extensions": {"code": "UNAUTHENTICATED"},
+            }
+        ],
+    }
+    return JSONResponse(body, status_code=401, headers={"WWW-Authenticate": "Bearer"})
 
 
 async def healthz(request: Request) -> Response:

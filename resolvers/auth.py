@@ -8,10 +8,13 @@ import sqlalchemy as sa
 from strawberry import Info
 
 from auth.passwords import verify_password
-from auth.sessions import IssuedSession, end_session, start_staff_session
-from auth.viewer import Viewer, ViewerKind
+from auth.remember import forget
+from auth.sessions import IssuedSession, end_session, start_session
+from auth.viewer import ANONYMOUS, Viewer, ViewerKind
 from models import Organization, StaffUser
+from models.enums import SessionKind
 from models.types import utcnow
+from resolvers.audit import audit
 from resolvers.outcome import Rejected
 from resolvers.validation import Checks, Problem
 
@@ -46,7 +49,14 @@ async def sign_in(info: Info, email: str, password: str, organization: str | Non
                 )
             raise Rejected(BAD_CREDENTIALS)
         user.last_sign_in_at = utcnow()
-        issued = await start_staff_session(session, user, ctx.client_ip, ctx.user_agent)
+        issued = await start_session(
+            session,
+            kind=SessionKind.STAFF,
+            organization_id=user.organization_id,
+            staff_user_id=user.id,
+            ip=ctx.client_ip,
+            user_agent=ctx.user_agent,
+        )
     ctx.as_viewer(
         Viewer(
             kind=ViewerKind.STAFF,
@@ -60,9 +70,15 @@ async def sign_in(info: Info, email: str, password: str, organization: str | Non
 
 
 async def sign_out(info: Info) -> bool:
+    """End this session: the row goes, so the token and cookie are dead at once."""
     ctx = info.context
-    if ctx.viewer.session_id is None:
+    forget(ctx)
+    viewer = ctx.viewer
+    if viewer.session_id is None:
         return False
     async with ctx.write() as session:
-        await end_session(session, ctx.viewer.session_id)
+        await end_session(session, viewer.session_id)
+        if viewer.is_portal and not viewer.preview:
+            session.add(audit(ctx, "portal.sign_out"))
+    ctx.as_viewer(ANONYMOUS)
     return True

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 from typing import Any
 
@@ -75,4 +76,22 @@ async def appointments(
     if status:
         conditions.append(table.c.status.in_(status))
     ordering = rel.APPOINTMENTS_BY_START
+    return await root_connection(info, table, ordering, conditions, make, first, after)
+
+
+async def audit_events(
+    info: Info,
+    make: Any,
+    action: str | None,
+    customer_id: uuid.UUID | None,
+    first: int,
+    after: str | None,
+) -> Connection[Any]:
+    table = rel.audit_events
+    conditions: list[sa.ColumnElement[bool]] = []
+    if action:
+        conditions.append(table.c.action == action)
+    if customer_id:
+        conditions.append(table.c.customer_id == customer_id)
+    ordering = rel.NEWEST_FIRST["audit_events"]
     return await root_connection(info, table, ordering, conditions, make, first, after)

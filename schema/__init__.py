@@ -22,11 +22,19 @@ from schema import billing, cars, customers, documents, messaging, organization,
 from schema.mutations.auth import AuthMutations
 from schema.mutations.cars import CarMutations
 from schema.mutations.customers import CustomerMutations
-from schema.queries import Query
+from schema.mutations.portal import PortalAccessMutations, PortalSignInMutations
+from schema.queries import AccessQueries, Query
 
 
 @strawberry.type(description="Everything that changes data. Each mutation takes one `input`.")
-class Mutation(AuthMutations, CustomerMutations, CarMutations):
+class Mutation(
+    AuthMutations, PortalSignInMutations, PortalAccessMutations, CustomerMutations, CarMutations
+):
+    pass
+
+
+@strawberry.type(name="Query", description="Everything that can be read.")
+class RootQuery(Query, AccessQueries):
     pass
 
 
@@ -52,7 +60,7 @@ def build_schema(*, introspection: bool = True) -> strawberry.Schema:
     # Production hides the schema tour from strangers; schema.graphql is the documentation.
     hide_schema = [] if introspection else [DisableIntrospection]
     return strawberry.Schema(
-        query=Query,
+        query=RootQuery,
         mutation=Mutation,
         types=NODE_ONLY_TYPES,
         # Extensions are passed as factories so no state is shared between requests.

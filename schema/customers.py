@@ -5,7 +5,7 @@ from typing import Any
 
 import strawberry
 
-from auth.permissions import staff_only
+from auth.permissions import portal_section, staff_only
 from models import Contact as ContactRow
 from models import Customer as CustomerRow
 from models import relations as rel
@@ -79,36 +79,61 @@ class Customer(RowType, Node):
         "Extra people on this account.",
         extensions=staff_only(),
     )
-    cars = connection_field(rel.CUSTOMER_CARS, "Car", "schema.cars", "The customer's cars.")
+    cars = connection_field(
+        rel.CUSTOMER_CARS,
+        "Car",
+        "schema.cars",
+        "The customer's cars.",
+        extensions=portal_section("cars"),
+    )
     invoices = connection_field(
-        rel.CUSTOMER_INVOICES, "Invoice", "schema.billing", "The customer's invoices, newest first."
+        rel.CUSTOMER_INVOICES,
+        "Invoice",
+        "schema.billing",
+        "The customer's invoices, newest first.",
+        extensions=portal_section("invoices"),
     )
     open_invoices = connection_field(
         rel.CUSTOMER_OPEN_INVOICES,
         "Invoice",
         "schema.billing",
         "Invoices with money still due (open or partially paid), newest first.",
+        extensions=portal_section("invoices"),
     )
     estimates = connection_field(
         rel.CUSTOMER_ESTIMATES,
         "Estimate",
         "schema.billing",
         "The customer's estimates, newest first.",
+        extensions=portal_section("estimates"),
     )
     payments = connection_field(
-        rel.CUSTOMER_PAYMENTS, "Payment", "schema.billing", "Payments by or for the customer."
+        rel.CUSTOMER_PAYMENTS,
+        "Payment",
+        "schema.billing",
+        "Payments by or for the customer.",
+        extensions=portal_section("invoices"),
     )
     documents = connection_field(
-        rel.CUSTOMER_DOCUMENTS, "Document", "schema.documents", "Documents linked to the customer."
+        rel.CUSTOMER_DOCUMENTS,
+        "Document",
+        "schema.documents",
+        "Documents linked to the customer.",
+        extensions=portal_section("documents"),
     )
     appointments = connection_field(
         rel.CUSTOMER_APPOINTMENTS,
         "Appointment",
         "schema.schedule",
         "The customer's appointments, earliest first.",
+        extensions=portal_section("appointments"),
     )
     messages = connection_field(
-        rel.CUSTOMER_MESSAGES, "Message", "schema.messaging", "The conversation, newest first."
+        rel.CUSTOMER_MESSAGES,
+        "Message",
+        "schema.messaging",
+        "The conversation, newest first.",
+        extensions=portal_section("messages"),
     )
 
 

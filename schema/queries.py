@@ -10,15 +10,17 @@ from strawberry import Info
 from auth.permissions import staff_only
 from models import relations as rel
 from models.pagination import InvalidPageSize
-from resolvers import lists
+from resolvers import lists, portal_access
 from schema.billing import Estimate, Invoice
 from schema.cars import Car
 from schema.connections import Connection
 from schema.customers import Customer
 from schema.enums import AppointmentStatus, CarStatus, EstimateStatus, InvoiceStatus
 from schema.fields import AFTER, FIRST
+from schema.ids import decode_id_of
 from schema.node import Node, find_node, load_row, resolve_node
-from schema.organization import Organization
+from schema.organization import AuditEvent, Organization
+from schema.portal import PortalError, PortalErrorCode, PortalInvitePreview
 from schema.schedule import Appointment
 from schema.viewer import Viewer
 
@@ -134,3 +136,54 @@ class Query:
         return await lists.appointments(
             info, Appointment.from_row, starts_after, starts_before, status, first, after
         )
+
+
+@strawberry.type(description="Staff views of portal access and the audit log.")
+class AccessQueries:
+    @strawberry.field(
+        description="What the invite dialog shows: name, email, cars, payments, last invite.",
+        extensions=staff_only(),
+    )
+    async def portal_invite_preview(
+        self,
+        info: Info,
+        customer_id: Annotated[
+            strawberry.ID | None, strawberry.argument(description="A customer's global ID.")
+        ] = None,
+        contact_id: Annotated[
+            strawberry.ID | None, strawberry.argument(description="A contact's global ID.")
+        ] = None,
+    ) -> PortalInvitePreview:
+        preview = await portal_access.invite_preview(info, customer_id, contact_id)
+        problems = [
+            PortalError(field=[p.field], message=p.message, code=PortalErrorCode[p.code])
+            for p in preview.problems
+        ]
+        return PortalInvitePreview(
+            name=preview.name,
+            email=preview.email,
+            has_cars=preview.has_cars,
+            payments_enabled=preview.payments_enabled,
+            last_invited_at=preview.last_invited_at,
+            portal_status=preview.status,
+            can_send=not problems,
+            problems=problems,
+        )
+
+    @strawberry.field(
+        description="Who did what, when and from where, newest first.", extensions=staff_only()
+    )
+    async def audit_events(
+        self,
+        info: Info,
+        action: Annotated[
+            str | None, strawberry.argument(description="Only this action, e.g. portal.sign_in.")
+        ] = None,
+        customer_id: Annotated[
+            strawberry.ID | None, strawberry.argument(description="Only about this customer.")
+        ] = None,
+        first: Annotated[int, FIRST] = 20,
+        after: Annotated[str | None, AFTER] = None,
+    ) -> Connection[AuditEvent]:
+        customer = decode_id_of("Customer", customer_id) if customer_id else None
+        return await lists.audit_events(info, AuditEvent.from_row, action, customer, first, after)

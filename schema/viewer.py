@@ -1,16 +1,32 @@
 """`viewer`: whoever is signed in, and from there what they may see."""
 
+from enum import Enum
 from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 from strawberry import Info
 
 from auth.viewer import ViewerKind as ViewerKindValue
+from resolvers import portal_sign_in
+from schema.ids import encode_id
 from schema.node import load_row
+from schema.portal import PortalAccount
 
 if TYPE_CHECKING:
     from schema.customers import Contact, Customer
     from schema.organization import Organization, StaffUser
+
+
+@strawberry.enum(description="A part of the customer portal the business can switch off.")
+class PortalSection(Enum):
+    APPOINTMENTS = "APPOINTMENTS"
+    CARS = "CARS"
+    DOCUMENTS = "DOCUMENTS"
+    ESTIMATES = "ESTIMATES"
+    INVOICES = "INVOICES"
+    MESSAGES = "MESSAGES"
+    PROFILE = "PROFILE"
+
 
 ViewerKind = strawberry.enum(
     ViewerKindValue, description="Anonymous, staff of the business, or a portal viewer."
@@ -38,6 +54,31 @@ class Viewer:
         self, info: Info
     ) -> Annotated["Customer", strawberry.lazy("schema.customers")] | None:
         return await load_row(info, "Customer", info.context.viewer.customer_id)
+
+    @strawberry.field(description="Portal sections the business has switched on (portal viewers).")
+    def sections(self, info: Info) -> list[PortalSection]:
+        return [PortalSection(s.upper()) for s in sorted(info.context.viewer.sections)]
+
+    @strawberry.field(
+        description="Every account the signed-in address may act for, across businesses; "
+        "switch with `switchPortalAccount`."
+    )
+    async def accounts(self, info: Info) -> list[PortalAccount]:
+        viewer = info.context.viewer
+        return [
+            PortalAccount(
+                id=encode_id(
+                    "Contact" if a.person.contact_id else "Customer",
+                    a.person.contact_id or a.person.customer_id,
+                ),
+                organization_name=a.organization_name,
+                customer_name=a.customer_name,
+                role=a.role,
+                current=(a.person.customer_id, a.person.contact_id)
+                == (viewer.customer_id, viewer.contact_id),
+            )
+            for a in await portal_sign_in.accounts(info)
+        ]
 
     @strawberry.field(description="The contact signed in, when a portal viewer is a contact.")
     async def contact(

@@ -24,6 +24,7 @@ from models.migrate import upgrade
 from portico.app import create_app
 from portico.settings import settings_from_env
 from tests.helpers import GraphQLClient, Tenant, make_tenant
+from tests.smtp import SmtpServer
 
 POSTGRES_ADMIN_URL = os.environ.get(
     "TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
@@ -148,6 +149,15 @@ async def tenant(db: Database, gql: GraphQLClient) -> Tenant:
 @pytest.fixture
 async def other_tenant(db: Database, gql: GraphQLClient) -> Tenant:
     return await make_tenant(db, gql)
+
+
+@pytest.fixture
+def smtp() -> Iterator[SmtpServer]:
+    """A real SMTP server (aiosmtpd) on loopback that keeps what it accepts."""
+    server = SmtpServer()
+    server.start()
+    yield server
+    server.stop()
 
 
 class StatementCounter:

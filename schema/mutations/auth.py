@@ -7,6 +7,7 @@ from typing import Annotated
 import strawberry
 from strawberry import Info
 
+from auth.remember import remember
 from resolvers import auth as actions
 from resolvers.outcome import Rejected
 from schema.common import INPUT, UserError, input_path
@@ -66,6 +67,7 @@ class AuthMutations:
                 for p in rejected.problems
             ]
             return SignInPayload(token=None, expires_at=None, staff_user=None, user_errors=errors)
+        remember(info.context, done.session)
         return SignInPayload(
             token=done.session.token,
             expires_at=done.session.expires_at,

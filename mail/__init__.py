@@ -1,0 +1,1 @@
+"""Email delivery: the transactional outbox, branded templates, transports and the worker."""

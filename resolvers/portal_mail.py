@@ -1,0 +1,83 @@
+"""The emails of portal access: invites, sign-in links, password resets."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from auth.portal import IssuedLink, Person, link_url
+from mail.outbox import enqueue
+from mail.templates import branded
+from models import Organization
+from models.enums import LinkPurpose, MailKind
+from portico.settings import Settings
+
+organizations: sa.Table = Organization.__table__  # type: ignore[attr-defined]
+
+
+async def organization_row(session: AsyncSession, organization_id: uuid.UUID) -> Any:
+    found = await session.execute(
+        sa.select(organizations).where(organizations.c.id == organization_id)
+    )
+    return found.mappings().one()
+
+
+async def send_link_email(
+    session: AsyncSession,
+    settings: Settings,
+    person: Person,
+    link: IssuedLink,
+    purpose: LinkPurpose,
+    *,
+    invite: bool = False,
+) -> None:
+    """Queue the email carrying `link`, in the caller's transaction."""
+    org = await organization_row(session, person.organization_id)
+    url = link_url(settings, purpose, link.token)
+    minutes = settings.magic_link_minutes
+    if purpose is LinkPurpose.PASSWORD_RESET:
+        subject = f"Reset your {org['name']} portal password"
+        heading = "Reset your password"
+        paragraphs = [
+            f"Hello {person.name},",
+            f"Use the button below to choose a new password. The link works once and for "
+            f"{minutes} minutes. If you did not ask for this, ignore this email.",
+        ]
+        button = ("Choose a new password", url)
+    elif invite:
+        subject = f"Your customer portal at {org['name']}"
+        heading = f"Welcome to {org['name']}"
+        paragraphs = [
+            f"Hello {person.name},",
+            f"{org['name']} has opened a customer portal for you: your cars, invoices, "
+            "documents and schedule in one place, without a password to remember.",
+            f"The button signs you in. It works once and for {minutes} minutes; you can "
+            "always ask for a new link on the sign-in page.",
+            "After signing in you will find any onboarding steps your facility has set up.",
+        ]
+        button = ("Open my portal", url)
+    else:
+        subject = f"Your sign-in link for {org['name']}"
+        heading = "Sign in to your portal"
+        paragraphs = [
+            f"Hello {person.name},",
+            f"The button signs you in. It works once and for {minutes} minutes.",
+            "If you did not ask for this, ignore this email: nobody can sign in without it.",
+        ]
+        button = ("Sign in", url)
+    text, html = branded(
+        org, subject=subject, heading=heading, paragraphs=paragraphs, button=button
+    )
+    await enqueue(
+        session,
+        kind=MailKind.SIGN_IN,
+        to=person.email or "",
+        subject=subject,
+        text=text,
+        html=html,
+        organization_id=person.organization_id,
+        magic_link_id=link.link_id,
+    )

@@ -1,0 +1,67 @@
+"""The organization's portal settings (OWNER only; every change is audited)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from strawberry import Info
+
+from models import PortalSettings
+from models.writes import apply
+from resolvers.audit import audit
+from resolvers.outcome import Rejected, mutation_outcome
+from resolvers.validation import Checks, changes, given
+
+BOOLEAN_SETTINGS = (
+    "enabled",
+    "show_cars",
+    "show_invoices",
+    "show_estimates",
+    "show_documents",
+    "show_appointments",
+    "show_messages",
+    "show_profile",
+    "allow_online_payment",
+    "allow_partial_payment",
+    "allow_estimate_approval",
+    "allow_profile_updates",
+    "auto_invite_with_first_bill",
+)
+
+
+@mutation_outcome
+async def update(info: Info, data: Any) -> None:
+    checks = Checks(creating=False)
+    values = changes(
+        **{name: given(getattr(data, name)) for name in BOOLEAN_SETTINGS},
+        minimum_partial_amount=checks.non_negative(
+            "minimumPartialAmount", given(data.minimum_partial_amount)
+        ),
+        sign_in_method=given(data.sign_in_method),
+    )
+    checks.done()
+    ctx = info.context
+    async with ctx.write() as session:
+        settings = await session.get(
+            PortalSettings, ctx.viewer.organization_id, with_for_update=True
+        )
+        if settings is None:
+            raise Rejected()
+        before = {name: getattr(settings, name) for name in values}
+        apply(settings, values)
+        changed = {k: [str(before[k]), str(v)] for k, v in values.items() if before[k] != v}
+        if changed:
+            session.add(audit(ctx, "settings.portal_updated", data={"changed": changed}))
+    return None
+
+
+async def current(info: Info) -> Any:
+    from schema.organization import PortalSettings as PortalSettingsType
+    from schema.organization import portal_settings_table
+
+    rows = await info.context.reader.rows(
+        portal_settings_table.select().where(
+            portal_settings_table.c.organization_id == info.context.viewer.organization_id
+        )
+    )
+    return PortalSettingsType.from_row(rows[0]) if rows else None

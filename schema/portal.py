@@ -1,0 +1,64 @@
+"""Portal access: invite previews, accounts a viewer may switch between."""
+
+from datetime import datetime
+from enum import Enum
+
+import strawberry
+
+from schema.common import UserError
+from schema.enums import ContactRole, PortalStatus
+
+
+@strawberry.enum(description="Why a portal access or sign-in request was refused.")
+class PortalErrorCode(Enum):
+    REQUIRED = "REQUIRED"
+    INVALID = "INVALID"
+    TOO_LONG = "TOO_LONG"
+    EMAIL_MISSING = "EMAIL_MISSING"
+    PORTAL_ACCESS_OFF = "PORTAL_ACCESS_OFF"
+    ACCESS_REVOKED = "ACCESS_REVOKED"
+    ARCHIVED = "ARCHIVED"
+    PORTAL_DISABLED = "PORTAL_DISABLED"
+    INVALID_CREDENTIALS = "INVALID_CREDENTIALS"
+    PASSWORDS_OFF = "PASSWORDS_OFF"
+
+
+@strawberry.type(description="A problem with a portal access or sign-in request.")
+class PortalError(UserError):
+    code: PortalErrorCode = strawberry.field(description="Machine-readable reason.")
+
+
+@strawberry.type(description="What the staff invite dialog shows before sending.")
+class PortalInvitePreview:
+    name: str = strawberry.field(description="Who will be invited.")
+    email: str | None = strawberry.field(description="Where the sign-in link will go.")
+    has_cars: bool = strawberry.field(description="The customer has cars linked.")
+    payments_enabled: bool = strawberry.field(description="Online payment is set up.")
+    last_invited_at: datetime | None = strawberry.field(
+        description="When the last invite was sent; sending again is a resend."
+    )
+    portal_status: PortalStatus = strawberry.field(description="Portal access state now.")
+    can_send: bool = strawberry.field(description="An invite can be sent as things stand.")
+    problems: list[PortalError] = strawberry.field(
+        description="What stops the invite (missing email, access off, ...)."
+    )
+
+
+@strawberry.type(description="A customer account the signed-in address may act for.")
+class PortalAccount:
+    id: strawberry.ID = strawberry.field(
+        description="Global ID of the customer or contact record; pass it to switch."
+    )
+    organization_name: str = strawberry.field(description="The business.")
+    customer_name: str = strawberry.field(description="The customer account.")
+    role: ContactRole | None = strawberry.field(
+        description="Your role on the account; null when the account is your own."
+    )
+    current: bool = strawberry.field(description="The account this session acts for now.")
+
+
+@strawberry.enum(description="The outcome of using a sign-in or reset link.")
+class LinkOutcome(Enum):
+    SIGNED_IN = "SIGNED_IN"
+    EXPIRED = "EXPIRED"
+    INVALID = "INVALID"
