@@ -40,6 +40,9 @@ THROUGH_PARENT: dict[str, tuple[str, str]] = {
 BILLING_TABLES = {"customers", "contacts", "invoices", "estimates", "payments"}
 BILLING_TABLES |= {"invoice_lines", "estimate_lines"}
 CAR_SCOPED = {"cars": "id", "documents": "car_id", "appointments": "car_id"}
+# A contact scoped to some cars (a driver) sees those cars and what hangs off them.
+CARS_TABLES = {"customers", "contacts", "cars", "car_events", "condition_reports"}
+CARS_TABLES |= {"documents", "appointments"}
 # Portal sections (organization settings) and the tables each one opens.
 SECTION_OF = {
     "cars": "cars",
@@ -91,8 +94,11 @@ def _portal(table: sa.Table, viewer: Viewer) -> list[sa.ColumnElement[bool]]:
     conditions = [table.c[CUSTOMER_COLUMN[name]] == viewer.customer_id, *_released(table)]
     if viewer.scope is PortalScope.BILLING and name not in BILLING_TABLES:
         conditions.append(sa.false())
-    if viewer.scope is PortalScope.CARS and name in CAR_SCOPED:
-        conditions.append(table.c[CAR_SCOPED[name]].in_(viewer.car_ids))
+    if viewer.scope is PortalScope.CARS:
+        if name not in CARS_TABLES:
+            conditions.append(sa.false())
+        elif name in CAR_SCOPED:
+            conditions.append(table.c[CAR_SCOPED[name]].in_(viewer.car_ids))
     return conditions
 
 

@@ -22,7 +22,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import RowMapping
 
 from auth.magic_links import start_link_clock
-from mail.sender import Mailer, is_permanent
+from mail.sender import Mailer, PermanentMailError, is_permanent
 from models import OutboxEmail
 from models.clock import db_now
 from models.db import Database
@@ -89,6 +89,11 @@ async def deliver_due(
         attempt = row["attempts"] + 1
         try:
             message = build_message(row, sender)
+        except (ValueError, TypeError) as exc:  # a header no retry will make valid
+            failure = PermanentMailError(f"cannot build the message: {exc}")
+            await _record_failure(db, row, attempt, max_attempts, failure)
+            continue
+        try:
             async with asyncio.timeout(SEND_SECONDS):
                 await mailer.send(message)
         except Exception as exc:

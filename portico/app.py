@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -17,7 +18,10 @@ from strawberry.asgi import GraphQL
 from auth.cookies import COOKIE_NAME, read_session_cookie
 from auth.sessions import viewer_for_token
 from auth.viewer import ViewerKind
+from mail.sender import mailer_from_settings
+from mail.worker import run_worker
 from models.db import Database
+from portico.pages import reset_password_page, sign_in_page
 from portico.settings import Settings, get_settings
 from schema import build_schema
 from schema.context import Context, make_context
@@ -100,8 +104,10 @@ async def healthz(request: Request) -> Response:
     return JSONResponse({"status": "ok"})
 
 
-def create_app(settings: Settings | None = None, db: Database | None = None) -> Starlette:
-    """The ASGI app; tests hand in their own database."""
+def create_app(
+    settings: Settings | None = None, db: Database | None = None, *, run_mail_worker: bool = True
+) -> Starlette:
+    """The ASGI app; tests hand in their own database (and deliver mail themselves)."""
     settings = settings or (db.settings if db else get_settings())
     settings.check()
     owns_db = db is None
@@ -117,14 +123,27 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        yield
-        if owns_db:
-            await db.dispose()
+        # The outbox is delivered by this process unless a separate worker does it.
+        stop = asyncio.Event()
+        worker = None
+        if run_mail_worker:
+            mailer = mailer_from_settings(settings)
+            worker = asyncio.create_task(run_worker(db, mailer, stop), name="mail-worker")
+        try:
+            yield
+        finally:
+            stop.set()
+            if worker is not None:
+                await worker
+            if owns_db:
+                await db.dispose()
 
     app = Starlette(
         routes=[
             Route("/graphql", graphql, methods=["GET", "POST"]),
             Route("/healthz", healthz, methods=["GET"]),
+            Route("/portal/sign-in", sign_in_page, methods=["GET"]),
+            Route("/portal/reset-password", reset_password_page, methods=["GET"]),
         ],
         lifespan=lifespan,
     )

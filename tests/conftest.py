@@ -125,7 +125,7 @@ async def db(database_url: str) -> AsyncIterator[Database]:
 
 @pytest.fixture(scope="session")
 def app(db: Database) -> Any:
-    return create_app(db=db)
+    return create_app(db=db, run_mail_worker=False)
 
 
 @pytest.fixture

@@ -60,7 +60,7 @@ async def test_production_hides_the_schema_and_the_ide(db: Database):
             "PORTICO_ALLOW_SQLITE": "1",
         }
     )
-    app = create_app(settings, db=db)
+    app = create_app(settings, db=db, run_mail_worker=False)
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://portico.test") as client:
         page = await client.get("/graphql", headers={"Accept": "text/html"})

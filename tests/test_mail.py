@@ -261,6 +261,24 @@ async def test_a_550_makes_the_email_dead_at_once(mail_db: Database, smtp: SmtpS
     assert smtp.messages == []
 
 
+async def test_an_email_that_cannot_be_built_is_dead_at_once(mail_db: Database):
+    (outbox_id,) = await enqueue_some(mail_db)
+    async with mail_db.write() as session:  # written around enqueue's checks
+        await session.execute(
+            sa.update(outbox)
+            .where(outbox.c.id == outbox_id)
+            .values(subject="Hi\r\nBcc: everyone@elsewhere.test")
+        )
+    mailer = RecordingMailer()
+
+    assert await deliver(mail_db, mailer) == 0
+
+    row = await row_of(mail_db, outbox_id)
+    assert (row["status"], row["attempts"]) == (OutboxStatus.DEAD, 1)
+    assert row["last_error"].startswith("PermanentMailError: cannot build the message")
+    assert mailer.sent == []
+
+
 async def test_the_last_allowed_attempt_makes_the_email_dead(mail_db: Database, smtp: SmtpServer):
     (outbox_id,) = await enqueue_some(mail_db)
     mailer = SmtpMailer(smtp.url, timeout=3)

@@ -80,8 +80,8 @@ async def test_customer_invite_email_redeem_and_viewer(
             )
         ).one()
     assert before == (None, None)
-    assert await deliver(db, smtp) == 1
-    message = smtp.messages[-1]
+    await deliver(db, smtp)
+    message = next(m for m in smtp.messages if m["To"] == email)
     assert message["To"] == email
     assert message["Subject"].startswith("Your customer portal at Tenant")
     token = tokens_for(smtp, email)[-1]
@@ -300,14 +300,15 @@ async def test_smtp_down_during_invite_then_up_delivers_once(gql, db, tenant, sm
     smtp.stop()
     sent = await invite(gql, tenant, customerId=customer_id)
     assert sent["userErrors"] == []  # the invite is recorded; the email waits in the outbox
-    assert await deliver(db, smtp) == 0
+    await deliver(db, smtp)
+    assert tokens_for(smtp, email) == []
     smtp.start()
     async with db.write() as session:  # the retry comes due
         await session.execute(
             sa.update(outbox).where(outbox.c.to_address == email).values(next_attempt_at=db_now())
         )
-    assert await deliver(db, smtp) == 1
-    assert await deliver(db, smtp) == 0
+    await deliver(db, smtp)
+    await deliver(db, smtp)
     assert len(tokens_for(smtp, email)) == 1
     signed = await gql.data(REDEEM, {"token": tokens_for(smtp, email)[0]})
     assert signed["redeemMagicLink"]["outcome"] == "SIGNED_IN"
