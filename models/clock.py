@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
@@ -16,25 +17,25 @@ from sqlalchemy.sql.functions import FunctionElement
 from models.types import UTCDateTime
 
 
-class db_now(FunctionElement[Any]):
+class db_now(FunctionElement[Any]):  # noqa: N801 - reads like the SQL function it is
     type = UTCDateTime()
     inherit_cache = True
 
-    def __init__(self, seconds: int = 0) -> None:
-        super().__init__()
-        self.seconds = int(seconds)
+    def __init__(self, seconds: float = 0) -> None:
+        # The offset is a bound parameter: statements cache their SQL, never the value.
+        super().__init__(sa.literal(float(seconds), sa.Float()))
 
 
 @compiles(db_now, "postgresql")
 def _now_postgresql(element: db_now, compiler: SQLCompiler, **kw: Any) -> str:
     # statement_timestamp(): the time of this statement, not of the transaction's start.
-    if element.seconds:
-        return f"(statement_timestamp() + interval '{element.seconds} seconds')"
-    return "statement_timestamp()"
+    offset = compiler.process(element.clauses, **kw)
+    return f"(statement_timestamp() + make_interval(secs => {offset}))"
 
 
 @compiles(db_now, "sqlite")
 def _now_sqlite(element: db_now, compiler: SQLCompiler, **kw: Any) -> str:
     # The text format SQLAlchemy stores (YYYY-MM-DD HH:MM:SS.ffffff), so comparisons
     # with stored values are correct as strings; %f gives milliseconds, pad to micro.
-    return f"(strftime('%Y-%m-%d %H:%M:%f', 'now', '{element.seconds:+d} seconds') || '000')"
+    offset = compiler.process(element.clauses, **kw)
+    return f"(strftime('%Y-%m-%d %H:%M:%f', 'now', ({offset}) || ' seconds') || '000')"

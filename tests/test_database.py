@@ -43,3 +43,14 @@ async def test_naive_datetimes_are_refused(db: Database):
             org = Organization(name="Naive", slug="naive-clock")
             org.created_at = datetime(2026, 1, 1, 12, 0)  # naive on purpose
             session.add(org)
+
+
+async def test_database_clock_offsets_are_parameters_not_cached_sql(db: Database):
+    from models.clock import db_now
+
+    async def offset(seconds: int) -> datetime:
+        async with db.connect() as conn:
+            return (await conn.execute(sa.select(db_now(seconds)))).scalar_one()
+
+    ahead, behind = await offset(600), await offset(-600)
+    assert timedelta(seconds=1199) < ahead - behind < timedelta(seconds=1201)
