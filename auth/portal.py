@@ -239,28 +239,29 @@ async def redeem_link(session: AsyncSession, token: str, purpose: LinkPurpose) -
 
 
 async def _why_not(session: AsyncSession, hashed: str, purpose: LinkPurpose) -> Redeemed:
-    """Expired links are told apart, so the viewer can ask for a fresh one."""
+    """Why a link was refused. Expired links are told apart, so the viewer can ask for a
+    fresh one; links already used or revoked still name their person, for the audit."""
     found = await session.execute(
         sa.select(
             links.c.id,
             links.c.organization_id,
             links.c.customer_id,
             links.c.contact_id,
-            (links.c.expires_at <= db_now()).label("expired"),
-        ).where(
-            links.c.token_hash == hashed,
-            links.c.purpose == purpose,
-            links.c.used_at.is_(None),
-            links.c.revoked_at.is_(None),
-        )
+            sa.and_(
+                links.c.used_at.is_(None),
+                links.c.revoked_at.is_(None),
+                links.c.expires_at <= db_now(),
+            ).label("expired"),
+        ).where(links.c.token_hash == hashed, links.c.purpose == purpose)
     )
     row = found.mappings().first()
-    if row is None or not row["expired"]:
+    if row is None:
         return Redeemed(Redemption.INVALID)
     person = await load_person(
         session, row["organization_id"], row["customer_id"], row["contact_id"]
     )
-    return Redeemed(Redemption.EXPIRED, person, row["id"])
+    outcome = Redemption.EXPIRED if row["expired"] else Redemption.INVALID
+    return Redeemed(outcome, person, row["id"])
 
 
 def link_url(settings: Settings, purpose: LinkPurpose, token: str) -> str:

@@ -17,7 +17,7 @@ from sqlalchemy.sql.functions import FunctionElement
 from models.types import UTCDateTime
 
 
-class db_now(FunctionElement[Any]):  # noqa: N801 - reads like the SQL function it is
+class db_now(FunctionElement[Any]):
     type = UTCDateTime()
     inherit_cache = True
 

@@ -214,9 +214,10 @@ async def test_a_newer_link_kills_the_older_one(gql, db, tenant, smtp):
     older, newer = tokens_for(smtp, email)
     assert (await gql.data(REDEEM, {"token": older}))["redeemMagicLink"]["outcome"] == "INVALID"
     assert (await gql.data(REDEEM, {"token": newer}))["redeemMagicLink"]["outcome"] == "SIGNED_IN"
-    assert (await _audit_actions(db, tenant))[-3:] == [
+    assert (await _audit_actions(db, tenant))[-4:] == [
         "portal.invite",
         "portal.invite_resent",
+        "portal.sign_in_failed",
         "portal.sign_in",
     ]
 
