@@ -11,6 +11,7 @@ from models import (
     CarEvent,
     ConditionReport,
     Contact,
+    ContactCar,
     Customer,
     Document,
     Estimate,
@@ -26,6 +27,7 @@ from models.pagination import Ordering
 
 customers: sa.Table = Customer.__table__  # type: ignore[attr-defined]
 contacts: sa.Table = Contact.__table__  # type: ignore[attr-defined]
+contact_cars: sa.Table = ContactCar.__table__  # type: ignore[attr-defined]
 cars: sa.Table = Car.__table__  # type: ignore[attr-defined]
 car_events: sa.Table = CarEvent.__table__  # type: ignore[attr-defined]
 condition_reports: sa.Table = ConditionReport.__table__  # type: ignore[attr-defined]
@@ -98,4 +100,7 @@ ESTIMATE_LINES = Relation(
     estimate_lines,
     "estimate_id",
     Ordering.of(estimate_lines.c.position, estimate_lines.c.id),
+)
+CONTACT_CARS = Relation(
+    "contact_cars", contact_cars, "contact_id", Ordering.of(contact_cars.c.car_id)
 )

@@ -9,8 +9,8 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry import UNSET, Info
 
-from models import Contact, Customer
-from models.writes import apply, get_for_update
+from models import Car, Contact, ContactCar, Customer
+from models.writes import add_in_order, apply, get_for_update
 from portico.errors import NotFound
 from resolvers.outcome import Rejected, mutation_outcome
 from resolvers.validation import Checks, Problem, changes, given
@@ -131,7 +131,8 @@ async def create_contact(info: Info, data: Any) -> uuid.UUID:
         ):
             raise Rejected(DUPLICATE_CONTACT_EMAIL)
         contact = Contact(organization_id=org_id, customer_id=customer_id, **values)
-        session.add(contact)
+        await add_in_order(session, [contact])
+        await _set_cars(session, contact, data.car_ids)
     return contact.id
 
 
@@ -156,7 +157,40 @@ async def update_contact(info: Info, data: Any) -> uuid.UUID:
         ):
             raise Rejected(DUPLICATE_CONTACT_EMAIL)
         apply(contact, values)
+        await _set_cars(session, contact, data.car_ids)
     return row_id
+
+
+async def _set_cars(session: AsyncSession, contact: Contact, car_gids: Any) -> None:
+    """The cars a contact scoped to `CARS` sees: only cars of the contact's own customer."""
+    if car_gids is UNSET or car_gids is None:
+        return
+    try:
+        car_ids = {decode_id_of("Car", gid) for gid in car_gids}
+    except NotFound:
+        raise Rejected(NOT_THEIR_CARS) from None
+    owned = await session.execute(
+        sa.select(Car.id).where(
+            Car.id.in_(car_ids),
+            Car.organization_id == contact.organization_id,
+            Car.customer_id == contact.customer_id,
+        )
+    )
+    if set(owned.scalars()) != car_ids:
+        raise Rejected(NOT_THEIR_CARS)
+    await session.execute(sa.delete(contact_cars).where(contact_cars.c.contact_id == contact.id))
+    if car_ids:
+        await session.execute(
+            sa.insert(contact_cars),
+            [
+                {"organization_id": contact.organization_id, "contact_id": contact.id, "car_id": c}
+                for c in sorted(car_ids)
+            ],
+        )
+
+
+NOT_THEIR_CARS = Problem("carIds", "Choose cars of this contact's customer.", "INVALID")
+contact_cars: sa.Table = ContactCar.__table__  # type: ignore[attr-defined]
 
 
 DUPLICATE_CONTACT_EMAIL = Problem(

@@ -9,6 +9,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from strawberry import UNSET
 
@@ -93,6 +94,35 @@ class Checks:
         if isinstance(value, int) and value < 0:
             self.fail(name, "Must not be negative.")
         return value
+
+    def color(self, name: str, value: Any) -> Any:
+        cleaned = self.text(name, value, 7)
+        if isinstance(cleaned, str) and not COLOR.match(cleaned):
+            self.fail(name, "Use a colour like #1f3a5f.")
+        return cleaned.lower() if isinstance(cleaned, str) else cleaned
+
+    def url(self, name: str, value: Any) -> Any:
+        cleaned = self.text(name, value, 500)
+        if isinstance(cleaned, str) and not cleaned.startswith("https://"):
+            self.fail(name, "Use an https:// address.")
+        return cleaned
+
+    def timezone(self, name: str, value: Any) -> Any:
+        cleaned = self.text(name, value, 64, required=True)
+        if isinstance(cleaned, str):
+            try:
+                ZoneInfo(cleaned)
+            except (ValueError, ZoneInfoNotFoundError):
+                self.fail(name, "Use an IANA time zone such as America/Chicago.")
+        return cleaned
+
+    def currency(self, name: str, value: Any) -> Any:
+        cleaned = self.text(name, value, 3, required=True)
+        if isinstance(cleaned, str):
+            if not re.fullmatch(r"[A-Za-z]{3}", cleaned):
+                self.fail(name, "Use a three-letter ISO 4217 code such as USD.")
+            return cleaned.upper()
+        return cleaned
 
     def country(self, name: str, value: Any) -> Any:
         cleaned = self.text(name, value, 2)

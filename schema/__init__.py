@@ -22,13 +22,22 @@ from schema import billing, cars, customers, documents, messaging, organization,
 from schema.mutations.auth import AuthMutations
 from schema.mutations.cars import CarMutations
 from schema.mutations.customers import CustomerMutations
-from schema.mutations.portal import PortalAccessMutations, PortalSignInMutations
+from schema.mutations.portal import (
+    OrganizationMutations,
+    PortalAccessMutations,
+    PortalSignInMutations,
+)
 from schema.queries import AccessQueries, Query
 
 
 @strawberry.type(description="Everything that changes data. Each mutation takes one `input`.")
 class Mutation(
-    AuthMutations, PortalSignInMutations, PortalAccessMutations, CustomerMutations, CarMutations
+    AuthMutations,
+    PortalSignInMutations,
+    PortalAccessMutations,
+    OrganizationMutations,
+    CustomerMutations,
+    CarMutations,
 ):
     pass
 

@@ -1,9 +1,11 @@
 """Customers and their contacts."""
 
+import asyncio
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
+from strawberry import Info
 
 from auth.permissions import portal_section, staff_only
 from models import Contact as ContactRow
@@ -11,7 +13,10 @@ from models import Customer as CustomerRow
 from models import relations as rel
 from schema.enums import ContactRole, PortalScope, PortalStatus
 from schema.fields import connection_field, object_field
-from schema.node import Node, RowType, row_type
+from schema.node import Node, RowType, load_row, row_type
+
+if TYPE_CHECKING:
+    from schema.cars import Car
 
 
 @strawberry.type(description="Which kinds of email a person wants to receive.")
@@ -158,3 +163,11 @@ class Contact(RowType, Node):
         return CommunicationPreferences.of(self.row)
 
     customer = object_field("customer_id", "Customer", __name__, "The account this contact is on.")
+
+    @strawberry.field(
+        description="With portal scope CARS: the cars this contact sees.", extensions=staff_only()
+    )
+    async def cars(self, info: Info) -> list[Annotated["Car", strawberry.lazy("schema.cars")]]:
+        links = await info.context.loaders.children(rel.CONTACT_CARS).load(self.pk)
+        found = await asyncio.gather(*(load_row(info, "Car", link["car_id"]) for link in links))
+        return [car for car in found if car is not None]

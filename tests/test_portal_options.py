@@ -250,3 +250,71 @@ async def test_link_page_shows_a_button_and_burns_nothing(gql, http, db, tenant,
     assert signed["redeemMagicLink"]["outcome"] == "SIGNED_IN"
     async with db.connect() as conn:
         assert (await conn.execute(sa.text("SELECT 1"))).scalar() == 1
+
+
+ORGANIZATION = """
+mutation O($input: OrganizationInput!) {
+  updateOrganization(input: $input) {
+    organization { name brandColor timezone currency logoUrl } userErrors { field code }
+  }
+}
+"""
+
+
+async def test_owner_sets_branding_with_checked_values(gql: GraphQLClient, tenant: Tenant):
+    refused = await gql(ORGANIZATION, {"input": {"name": "Mine"}}, token=tenant.staff_token)
+    assert error_codes(refused) == ["OWNER_REQUIRED"]
+    bad = await gql.data(
+        ORGANIZATION,
+        {"input": {"brandColor": "blue", "timezone": "Mars/Olympus", "logoUrl": "http://x"}},
+        token=tenant.owner_token,
+    )
+    assert sorted(e["field"][1] for e in bad["updateOrganization"]["userErrors"]) == [
+        "brandColor",
+        "logoUrl",
+        "timezone",
+    ]
+    good = await gql.data(
+        ORGANIZATION,
+        {"input": {"brandColor": "#1F3A5F", "timezone": "America/Chicago", "currency": "eur"}},
+        token=tenant.owner_token,
+    )
+    assert good["updateOrganization"]["organization"]["brandColor"] == "#1f3a5f"
+    assert good["updateOrganization"]["organization"]["currency"] == "EUR"
+
+
+async def test_a_driver_sees_only_the_cars_chosen_for_them(
+    gql: GraphQLClient, db: Database, tenant: Tenant, smtp: SmtpServer
+):
+    from tests.portal import make_car
+
+    customer_id, _ = await make_customer(gql, tenant, "Fleet Co")
+    driven = await make_car(gql, tenant, customer_id, "Cayenne")
+    await make_car(gql, tenant, customer_id, "Macan")
+    other_customer, _ = await make_customer(gql, tenant, "Someone Else")
+    theirs = await make_car(gql, tenant, other_customer, "Boxster")
+    contact_id, email = await make_contact(
+        gql, tenant, customer_id, role="DRIVER", portalScope="CARS"
+    )
+    update = """
+    mutation U($input: UpdateContactInput!) {
+      updateContact(input: $input) { contact { cars { model } } userErrors { field code } }
+    }
+    """
+    wrong = await gql.data(
+        update, {"input": {"id": contact_id, "carIds": [theirs]}}, token=tenant.staff_token
+    )
+    assert wrong["updateContact"]["userErrors"] == [
+        {"field": ["input", "carIds"], "code": "INVALID"}
+    ]
+    chosen = await gql.data(
+        update, {"input": {"id": contact_id, "carIds": [driven]}}, token=tenant.staff_token
+    )
+    assert chosen["updateContact"]["contact"]["cars"] == [{"model": "Cayenne"}]
+    session = await sign_in_by_invite(gql, db, smtp, tenant, email, contactId=contact_id)
+    seen = await gql.data(
+        "{ viewer { customer { cars { nodes { model } } invoices { totalCount } } } }",
+        token=session,
+    )
+    assert seen["viewer"]["customer"]["cars"]["nodes"] == [{"model": "Cayenne"}]
+    assert seen["viewer"]["customer"]["invoices"]["totalCount"] == 0

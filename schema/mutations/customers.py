@@ -94,6 +94,11 @@ class ContactFields:
     portal_scope: PortalScope | None = strawberry.field(
         default=UNSET, description="What their portal access covers."
     )
+    car_ids: list[strawberry.ID] | None = strawberry.field(
+        default=UNSET,
+        description="With portal scope CARS: the customer's cars this contact sees (replaces "
+        "the current choice).",
+    )
     communication_preferences: CommunicationPreferencesInput | None = strawberry.field(
         default=UNSET, description="Kinds of email wanted."
     )

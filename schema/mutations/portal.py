@@ -9,14 +9,14 @@ from auth.permissions import owner_only, portal_only, staff_only
 from auth.portal import Redemption
 from auth.remember import remember
 from models.enums import LinkPurpose
-from resolvers import portal_access, portal_settings, portal_sign_in
+from resolvers import organization, portal_access, portal_settings, portal_sign_in
 from resolvers.outcome import Outcome, Rejected
 from resolvers.validation import Problem
 from schema.common import INPUT, input_path
 from schema.customers import Contact, Customer
 from schema.enums import SignInMethod
 from schema.node import load_row
-from schema.organization import PortalSettings
+from schema.organization import Organization, PortalSettings
 from schema.portal import LinkOutcome, PortalError, PortalErrorCode
 from schema.viewer import Viewer
 
@@ -350,3 +350,39 @@ class PortalSignInMutations:
             return SwitchAccountPayload(viewer=None, user_errors=_errors(rejected.problems))
         await portal_sign_in.reload_viewer(info.context)
         return SwitchAccountPayload(viewer=Viewer(kind=info.context.viewer.kind), user_errors=[])
+
+
+@strawberry.input(description="The business's details and branding; omitted fields keep theirs.")
+class OrganizationInput:
+    name: str | None = strawberry.field(default=UNSET, description="Business name.")
+    email: str | None = strawberry.field(default=UNSET, description="Contact email.")
+    phone: str | None = strawberry.field(default=UNSET, description="Contact phone.")
+    address: str | None = strawberry.field(default=UNSET, description="Postal address.")
+    logo_url: str | None = strawberry.field(default=UNSET, description="https:// logo address.")
+    brand_color: str | None = strawberry.field(default=UNSET, description="#rrggbb.")
+    accent_color: str | None = strawberry.field(default=UNSET, description="#rrggbb.")
+    timezone: str | None = strawberry.field(default=UNSET, description="IANA time zone.")
+    currency: str | None = strawberry.field(default=UNSET, description="ISO 4217 code.")
+
+
+@strawberry.type(description="The organization after the change.")
+class OrganizationPayload:
+    organization: Organization | None = strawberry.field(description="The organization.")
+    user_errors: list[PortalError] = strawberry.field(description="Why nothing changed.")
+
+
+@strawberry.type
+class OrganizationMutations:
+    @strawberry.mutation(
+        description="Change the business's details and branding (OWNER only).",
+        extensions=owner_only(),
+    )
+    async def update_organization(
+        self, info: Info, input: Annotated[OrganizationInput, INPUT]
+    ) -> OrganizationPayload:
+        outcome = await organization.update(info, input)
+        if outcome.problems:
+            return OrganizationPayload(organization=None, user_errors=_errors(outcome.problems))
+        return OrganizationPayload(
+            organization=await load_row(info, "Organization", outcome.row_id), user_errors=[]
+        )
