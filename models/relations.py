@@ -21,7 +21,8 @@ from models import (
     Message,
     Payment,
 )
-from models.enums import InvoiceStatus
+from models.clock import db_now
+from models.enums import ActorKind, EstimateStatus, InvoiceStatus
 from models.loaders import Relation
 from models.pagination import Ordering
 
@@ -103,4 +104,31 @@ ESTIMATE_LINES = Relation(
 )
 CONTACT_CARS = Relation(
     "contact_cars", contact_cars, "contact_id", Ordering.of(contact_cars.c.car_id)
+)
+
+
+def _pending(table: sa.Table) -> list[sa.ColumnElement[bool]]:
+    return [table.c.status == EstimateStatus.SENT]
+
+
+def _upcoming(table: sa.Table) -> list[sa.ColumnElement[bool]]:
+    return [table.c.ends_at >= db_now()]
+
+
+def _unread(table: sa.Table) -> list[sa.ColumnElement[bool]]:
+    return [table.c.author_kind == ActorKind.STAFF, table.c.read_by_customer_at.is_(None)]
+
+
+CUSTOMER_PENDING_ESTIMATES = Relation(
+    "customer_pending_estimates", estimates, "customer_id", NEWEST_FIRST["estimates"], _pending
+)
+CUSTOMER_UPCOMING_APPOINTMENTS = Relation(
+    "customer_upcoming_appointments",
+    appointments,
+    "customer_id",
+    APPOINTMENTS_BY_START,
+    _upcoming,
+)
+CUSTOMER_UNREAD_MESSAGES = Relation(
+    "customer_unread_messages", messages, "customer_id", NEWEST_FIRST["messages"], _unread
 )

@@ -112,6 +112,27 @@ class Customer(RowType, Node):
         "The customer's estimates, newest first.",
         extensions=portal_section("estimates"),
     )
+    pending_estimates = connection_field(
+        rel.CUSTOMER_PENDING_ESTIMATES,
+        "Estimate",
+        "schema.billing",
+        "Estimates sent and awaiting a decision, newest first.",
+        extensions=portal_section("estimates"),
+    )
+    upcoming_appointments = connection_field(
+        rel.CUSTOMER_UPCOMING_APPOINTMENTS,
+        "Appointment",
+        "schema.schedule",
+        "Appointments not yet over, earliest first.",
+        extensions=portal_section("appointments"),
+    )
+    unread_messages = connection_field(
+        rel.CUSTOMER_UNREAD_MESSAGES,
+        "Message",
+        "schema.messaging",
+        "Messages from the business the customer has not read, newest first.",
+        extensions=portal_section("messages"),
+    )
     payments = connection_field(
         rel.CUSTOMER_PAYMENTS,
         "Payment",
