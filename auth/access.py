@@ -8,14 +8,13 @@ asking for it by ID is answered exactly like asking for one that does not exist.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
 
 import sqlalchemy as sa
 
 from auth.viewer import Viewer
 from models.enums import EstimateStatus, InvoiceStatus, PortalScope
-
-Scope = Callable[[sa.Table], Sequence[sa.ColumnElement[bool]]]
 
 # Tables a portal viewer may read, each through the column naming its customer.
 CUSTOMER_COLUMN: dict[str, str] = {
@@ -60,50 +59,82 @@ SECTION_OF = {
 }
 
 
-def row_scope(viewer: Viewer) -> Scope:
-    """The conditions every statement on `table` gets for this viewer."""
-    if viewer.organization_id is None:
-        return lambda table: (sa.false(),)
+@dataclass(frozen=True)
+class RowScope:
+    """A viewer's visibility: SQL conditions shaped by the kind of viewer, filled with the
+    viewer's ids as bound parameters. Statements built from a shape are reused for every
+    viewer of that shape (only the parameters differ), so they are built once."""
+
+    shape: tuple[object, ...]
+    params: dict[str, object] = field(hash=False, compare=False)
+
+    def conditions(self, table: sa.Table) -> tuple[sa.ColumnElement[bool], ...]:
+        return _conditions(self.shape, table)
+
+
+def row_scope(viewer: Viewer) -> RowScope:
+    if viewer.organization_id is None or not (viewer.is_staff or viewer.is_portal):
+        return RowScope(("nobody",), {})
+    params: dict[str, object] = {"scope_org": viewer.organization_id}
     if viewer.is_staff:
-        return lambda table: (_tenant(table, viewer),)
-    if viewer.is_portal:
-        return lambda table: (_tenant(table, viewer), *_portal(table, viewer))
-    return lambda table: (sa.false(),)
+        return RowScope(("staff",), params)
+    params |= {
+        "scope_customer": viewer.customer_id,
+        "scope_contact": viewer.contact_id,
+        "scope_cars": sorted(viewer.car_ids),
+    }
+    shape = ("portal", viewer.scope, viewer.sections, viewer.contact_id is not None)
+    return RowScope(shape, params)
 
 
-def _tenant(table: sa.Table, viewer: Viewer) -> sa.ColumnElement[bool]:
+@lru_cache(maxsize=512)
+def _conditions(shape: tuple[object, ...], table: sa.Table) -> tuple[sa.ColumnElement[bool], ...]:
+    if shape[0] == "nobody":
+        return (sa.false(),)
+    tenant = _tenant(table)
+    if shape[0] == "staff":
+        return (tenant,)
+    _, scope, sections, has_contact = shape
+    return (tenant, *_portal(table, scope, sections, has_contact))
+
+
+def _tenant(table: sa.Table) -> sa.ColumnElement[bool]:
     column = table.c.id if table.name == "organizations" else table.c.organization_id
-    return column == viewer.organization_id
+    return column == sa.bindparam("scope_org", type_=sa.Uuid())
 
 
-def _portal(table: sa.Table, viewer: Viewer) -> list[sa.ColumnElement[bool]]:
+def _portal(
+    table: sa.Table, scope: PortalScope, sections: frozenset[str], has_contact: bool
+) -> list[sa.ColumnElement[bool]]:
     name = table.name
     if name == "organizations":
         return []
-    if name in SECTION_OF and SECTION_OF[name] not in viewer.sections:
+    if name in SECTION_OF and SECTION_OF[name] not in sections:
         return [sa.false()]
     if name == "contacts":  # a viewer sees their own contact record, not the others
-        return [table.c.id == viewer.contact_id] if viewer.contact_id else [sa.false()]
+        if not has_contact:
+            return [sa.false()]
+        return [table.c.id == sa.bindparam("scope_contact", type_=sa.Uuid())]
     if name in THROUGH_PARENT:
         column, parent_name = THROUGH_PARENT[name]
         parent = table.metadata.tables[parent_name]
-        visible = sa.select(parent.c.id).where(*_tenant_and_portal(parent, viewer))
+        visible = sa.select(parent.c.id).where(
+            _tenant(parent), *_portal(parent, scope, sections, has_contact)
+        )
         return [table.c[column].in_(visible), *_released(table)]
     if name not in CUSTOMER_COLUMN:
         return [sa.false()]  # staff-only tables: staff users, audit, outbox, sessions, ...
-    conditions = [table.c[CUSTOMER_COLUMN[name]] == viewer.customer_id, *_released(table)]
-    if viewer.scope is PortalScope.BILLING and name not in BILLING_TABLES:
+    customer = sa.bindparam("scope_customer", type_=sa.Uuid())
+    conditions = [table.c[CUSTOMER_COLUMN[name]] == customer, *_released(table)]
+    if scope is PortalScope.BILLING and name not in BILLING_TABLES:
         conditions.append(sa.false())
-    if viewer.scope is PortalScope.CARS:
+    if scope is PortalScope.CARS:
         if name not in CARS_TABLES:
             conditions.append(sa.false())
         elif name in CAR_SCOPED:
-            conditions.append(table.c[CAR_SCOPED[name]].in_(viewer.car_ids))
+            cars = sa.bindparam("scope_cars", expanding=True, type_=sa.Uuid())
+            conditions.append(table.c[CAR_SCOPED[name]].in_(cars))
     return conditions
-
-
-def _tenant_and_portal(table: sa.Table, viewer: Viewer) -> list[sa.ColumnElement[bool]]:
-    return [_tenant(table, viewer), *_portal(table, viewer)]
 
 
 def _released(table: sa.Table) -> list[sa.ColumnElement[bool]]:

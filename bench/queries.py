@@ -62,7 +62,9 @@ query StaffDetail($id: ID!) {
         nodes {
           id make model year vin licensePlate color status mileage storageLocation internalNotes
           events(first: 10) { nodes { id kind occurredAt notes internal } }
-          conditionReports(first: 3) { nodes { id inspectedAt mileage summary items { area rating notes } } }
+          conditionReports(first: 3) {
+            nodes { id inspectedAt mileage summary items { area rating notes } }
+          }
         }
       }
       invoices(first: 20) {
@@ -70,7 +72,10 @@ query StaffDetail($id: ID!) {
           id number status issueDate dueDate isOverdue internalNotes
           subtotal { amount currency } taxTotal { amount currency } total { amount currency }
           amountPaid { amount currency } amountDue { amount currency }
-          lineItems { kind description quantity taxRate unitPrice { amount } unitCost { amount } total { amount } }
+          lineItems {
+            kind description quantity taxRate
+            unitPrice { amount } unitCost { amount } total { amount }
+          }
           payments(first: 10) { nodes { id method status amount { amount currency } receivedAt } }
         }
       }
@@ -79,7 +84,9 @@ query StaffDetail($id: ID!) {
                 lineItems { kind description optional total { amount } } }
       }
       appointments(first: 20) { nodes { id title kind status startsAt endsAt notes internalNotes } }
-      documents(first: 20) { nodes { id name kind contentType sizeBytes visibleInPortal createdAt } }
+      documents(first: 20) {
+        nodes { id name kind contentType sizeBytes visibleInPortal createdAt }
+      }
       messages(first: 20) { nodes { id authorKind body createdAt readByStaffAt } }
     }
   }

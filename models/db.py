@@ -117,12 +117,14 @@ class ReadScope:
         self._lock = asyncio.Lock()
         self.statements = 0
 
-    async def rows(self, statement: sa.Executable) -> Sequence[RowMapping]:
+    async def rows(
+        self, statement: sa.Executable, params: dict[str, Any] | None = None
+    ) -> Sequence[RowMapping]:
         async with self._lock:
             if self._conn is None:
                 self._conn = await self._engine.connect()
             self.statements += 1
-            result = await self._conn.execute(statement)
+            result = await self._conn.execute(statement, params or {})
             return result.mappings().all()
 
     async def scalar(self, statement: sa.Executable) -> Any:

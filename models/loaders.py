@@ -1,7 +1,9 @@
 """Per-request DataLoaders over SQLAlchemy Core: one statement per relation per level.
 
-Every statement carries the request's organization, so a loader can never hand one
-tenant's row to another; loaders live in the request context and die with it.
+Every statement carries the viewer's scope (organization, and for portal viewers their
+customer and contact scope), so a loader can never hand one tenant's row to another;
+loaders live in the request context and die with it. The statements themselves are built
+once per shape of viewer and reused: only their bound parameters change per request.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import sqlalchemy as sa
 from aiodataloader import DataLoader
@@ -21,6 +23,16 @@ from models.pagination import Ordering, Page, cut
 
 Row = RowMapping
 Filter = Callable[[sa.Table], Sequence[sa.ColumnElement[bool]]]
+KEYS = "loader_keys"
+
+
+class Scope(Protocol):
+    """What a viewer may see (auth/access.py builds it)."""
+
+    shape: tuple[object, ...]
+    params: dict[str, object]
+
+    def conditions(self, table: sa.Table) -> tuple[sa.ColumnElement[bool], ...]: ...
 
 
 def no_filter(_table: sa.Table) -> Sequence[sa.ColumnElement[bool]]:
@@ -42,12 +54,27 @@ class Relation:
         return self.table.c[self.key]
 
 
+_STATEMENTS: dict[Hashable, sa.Select[Any]] = {}
+
+
+def _statement(key: Hashable, build: Callable[[], sa.Select[Any]]) -> sa.Select[Any]:
+    """Statements by shape, built once per process (building costs more than running)."""
+    statement = _STATEMENTS.get(key)
+    if statement is None:
+        statement = _STATEMENTS[key] = build()
+    return statement
+
+
+def _keys(column: sa.Column[Any]) -> sa.ColumnElement[bool]:
+    return column.in_(sa.bindparam(KEYS, expanding=True))
+
+
 class Loaders:
     """The request's loaders, created on first use and memoized by what they load."""
 
-    def __init__(self, reader: ReadScope, scope: Filter) -> None:
+    def __init__(self, reader: ReadScope, scope: Scope) -> None:
         self.reader = reader
-        self._scope = scope  # the viewer's visibility, from auth/access.py
+        self.scope = scope
         self._loaders: dict[Hashable, DataLoader[Any, Any]] = {}
 
     def _memo(self, key: Hashable, batch: Callable[[list[Any]], Any]) -> DataLoader[Any, Any]:
@@ -56,8 +83,8 @@ class Loaders:
             loader = self._loaders[key] = DataLoader(batch)
         return loader
 
-    def _tenant(self, table: sa.Table) -> sa.ColumnElement[bool]:
-        return sa.and_(*self._scope(table))
+    async def _rows(self, statement: sa.Select[Any], **params: Any) -> Sequence[Row]:
+        return await self.reader.rows(statement, {**self.scope.params, **params})
 
     def clear(self) -> None:
         """Forget every cached row (after a mutation changed some)."""
@@ -66,9 +93,14 @@ class Loaders:
     # --- by primary key -------------------------------------------------------------
 
     def by_id(self, table: sa.Table) -> DataLoader[uuid.UUID, Row | None]:
+        def build() -> sa.Select[Any]:
+            return sa.select(table).where(*self.scope.conditions(table), _keys(table.c.id))
+
+        statement = _statement(("id", table.name, self.scope.shape), build)
+
         async def batch(ids: list[uuid.UUID]) -> list[Row | None]:
-            stmt = sa.select(table).where(self._tenant(table), table.c.id.in_(set(ids)))
-            found = {row["id"]: row for row in await self.reader.rows(stmt)}
+            rows = await self._rows(statement, **{KEYS: list(set(ids))})
+            found = {row["id"]: row for row in rows}
             return [found.get(i) for i in ids]
 
         return self._memo(("id", table.name), batch)
@@ -80,22 +112,25 @@ class Loaders:
 
     # --- one-to-many ----------------------------------------------------------------
 
+    def _where(self, relation: Relation) -> list[sa.ColumnElement[bool]]:
+        table = relation.table
+        return [*self.scope.conditions(table), _keys(relation.key_column), *relation.where(table)]
+
     def children(self, relation: Relation) -> DataLoader[uuid.UUID, list[Row]]:
         """Every child of each parent (for short, bounded lists such as line items)."""
 
-        async def batch(keys: list[uuid.UUID]) -> list[list[Row]]:
-            table = relation.table
-            stmt = (
-                sa.select(table)
-                .where(
-                    self._tenant(table),
-                    relation.key_column.in_(set(keys)),
-                    *relation.where(table),
-                )
+        def build() -> sa.Select[Any]:
+            return (
+                sa.select(relation.table)
+                .where(*self._where(relation))
                 .order_by(relation.key_column, *relation.ordering.order_by())
             )
+
+        statement = _statement(("children", relation, self.scope.shape), build)
+
+        async def batch(keys: list[uuid.UUID]) -> list[list[Row]]:
             grouped: dict[uuid.UUID, list[Row]] = defaultdict(list)
-            for row in await self.reader.rows(stmt):
+            for row in await self._rows(statement, **{KEYS: list(set(keys))}):
                 grouped[row[relation.key]].append(row)
             return [grouped.get(k, []) for k in keys]
 
@@ -107,49 +142,50 @@ class Loaders:
         """The first `first` children after a cursor, for every parent in one statement."""
         after_values = relation.ordering.decode(after) if after else None
 
-        async def batch(keys: list[uuid.UUID]) -> list[Page]:
-            table = relation.table
-            conditions = [
-                self._tenant(table),
-                relation.key_column.in_(set(keys)),
-                *relation.where(table),
-            ]
+        def build() -> sa.Select[Any]:
+            conditions = self._where(relation)
             if after_values is not None:
-                conditions.append(relation.ordering.after(after_values))
+                conditions.append(relation.ordering.after())
             rank = (
                 sa.func.row_number()
-                .over(
-                    partition_by=relation.key_column,
-                    order_by=relation.ordering.order_by(),
-                )
+                .over(partition_by=relation.key_column, order_by=relation.ordering.order_by())
                 .label("_rank")
             )
-            ranked = sa.select(table, rank).where(*conditions).subquery()
-            stmt = (
+            ranked = sa.select(relation.table, rank).where(*conditions).subquery()
+            return (
                 sa.select(ranked)
-                .where(ranked.c._rank <= first + 1)
+                .where(ranked.c._rank <= sa.bindparam("page_size"))
                 .order_by(ranked.c[relation.key], ranked.c._rank)
             )
+
+        shape = ("page", relation, after_values is not None, self.scope.shape)
+        statement = _statement(shape, build)
+        params = Ordering.after_params(after_values or ())
+
+        async def batch(keys: list[uuid.UUID]) -> list[Page]:
+            rows = await self._rows(
+                statement, **{KEYS: list(set(keys)), "page_size": first + 1, **params}
+            )
             grouped: dict[uuid.UUID, list[Row]] = defaultdict(list)
-            for row in await self.reader.rows(stmt):
+            for row in rows:
                 grouped[row[relation.key]].append(row)
             return [cut(grouped.get(k, []), first, after is not None) for k in keys]
 
         return self._memo(("page", relation, first, after), batch)
 
     def count(self, relation: Relation) -> DataLoader[uuid.UUID, int]:
-        async def batch(keys: list[uuid.UUID]) -> list[int]:
-            table = relation.table
-            stmt = (
+        def build() -> sa.Select[Any]:
+            return (
                 sa.select(relation.key_column, sa.func.count().label("n"))
-                .where(
-                    self._tenant(table),
-                    relation.key_column.in_(set(keys)),
-                    *relation.where(table),
-                )
+                .where(*self._where(relation))
                 .group_by(relation.key_column)
             )
-            counts = {row[relation.key]: row["n"] for row in await self.reader.rows(stmt)}
+
+        statement = _statement(("count", relation, self.scope.shape), build)
+
+        async def batch(keys: list[uuid.UUID]) -> list[int]:
+            rows = await self._rows(statement, **{KEYS: list(set(keys))})
+            counts = {row[relation.key]: row["n"] for row in rows}
             return [counts.get(k, 0) for k in keys]
 
         return self._memo(("count", relation), batch)
@@ -164,15 +200,17 @@ class Loaders:
         first: int,
         after: str | None,
     ) -> Page:
-        where = [self._tenant(table), *conditions]
+        where = [*self.scope.conditions(table), *conditions]
+        params: dict[str, Any] = {}
         if after:
-            where.append(ordering.after(ordering.decode(after)))
+            where.append(ordering.after())
+            params = Ordering.after_params(ordering.decode(after))
         stmt = sa.select(table).where(*where).order_by(*ordering.order_by()).limit(first + 1)
-        return cut(await self.reader.rows(stmt), first, after is not None)
+        return cut(await self._rows(stmt, **params), first, after is not None)
 
     async def root_count(
         self, table: sa.Table, conditions: Sequence[sa.ColumnElement[bool]]
     ) -> int:
         stmt = sa.select(sa.func.count()).select_from(table)
-        stmt = stmt.where(self._tenant(table), *conditions)
-        return int(await self.reader.scalar(stmt) or 0)
+        rows = await self._rows(stmt.where(*self.scope.conditions(table), *conditions))
+        return int(next(iter(rows[0].values()))) if rows else 0

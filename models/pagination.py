@@ -68,14 +68,23 @@ class Ordering:
         except (ValueError, TypeError, binascii.Error, UnicodeDecodeError) as exc:
             raise InvalidCursor() from exc
 
-    def after(self, values: Sequence[Any]) -> sa.ColumnElement[bool]:
-        """Rows strictly after `values` in this ordering: (a > x) or (a = x and b > y) ..."""
+    def after(self) -> sa.ColumnElement[bool]:
+        """Rows strictly after the cursor in this ordering: (a > x) or (a = x and b > y) ...
+
+        The cursor's values are bound parameters (`after_params`), so the statement is
+        the same for every cursor and is built and compiled once.
+        """
+        marks = [sa.bindparam(f"after_{i}", type_=col.type) for i, (col, _) in enumerate(self.keys)]
         clauses: list[sa.ColumnElement[bool]] = []
         for i, (col, desc) in enumerate(self.keys):
-            step = col < values[i] if desc else col > values[i]
-            equal = [c == v for (c, _), v in zip(self.keys[:i], values[:i], strict=True)]
+            step = col < marks[i] if desc else col > marks[i]
+            equal = [c == m for (c, _), m in zip(self.keys[:i], marks[:i], strict=True)]
             clauses.append(sa.and_(*equal, step))
         return sa.or_(*clauses)
+
+    @staticmethod
+    def after_params(values: Sequence[Any]) -> dict[str, Any]:
+        return {f"after_{i}": value for i, value in enumerate(values)}
 
 
 def _dump(value: Any) -> Any:

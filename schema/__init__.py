@@ -7,10 +7,7 @@ import strawberry
 from strawberry.extensions import (
     DisableIntrospection,
     MaskErrors,
-    MaxAliasesLimiter,
-    MaxTokensLimiter,
     ParserCache,
-    QueryDepthLimiter,
     ValidationCache,
 )
 from strawberry.schema.config import StrawberryConfig
@@ -19,6 +16,7 @@ from portico.errors import should_mask
 
 # Importing the type modules registers every Node type with `node`.
 from schema import billing, cars, customers, documents, messaging, organization, schedule
+from schema.limits import limit_rules, limit_tokens
 from schema.mutations.auth import AuthMutations
 from schema.mutations.cars import CarMutations
 from schema.mutations.customers import CustomerMutations
@@ -60,10 +58,6 @@ NODE_ONLY_TYPES = [
     customers.Contact,
 ]
 
-MAX_DEPTH = 10
-MAX_ALIASES = 30
-MAX_TOKENS = 5000
-
 
 def build_schema(*, introspection: bool = True) -> strawberry.Schema:
     # Production hides the schema tour from strangers; schema.graphql is the documentation.
@@ -76,9 +70,8 @@ def build_schema(*, introspection: bool = True) -> strawberry.Schema:
         extensions=[
             lambda: ParserCache(maxsize=256),
             lambda: ValidationCache(maxsize=256),
-            lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
-            lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
-            lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
+            limit_rules,
+            limit_tokens,
             lambda: MaskErrors(should_mask_error=should_mask),
             *hide_schema,
         ],
