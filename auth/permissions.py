@@ -1,6 +1,8 @@
 """Field-level permission classes, attached to fields through small factories.
 
-Permissions guard fields; they never filter lists (queries do that, see models/loaders.py).
+Each rule is a function of the viewer alone (`allows`), so it is decided once per field
+per request, and the read planner can decide it before running anything. Permissions
+guard fields; they never filter lists (queries do that, see auth/access.py).
 """
 
 from __future__ import annotations
@@ -18,35 +20,45 @@ def viewer_of(info: Info) -> Viewer:
     return info.context.viewer
 
 
-class IsAuthenticated(BasePermission):
+class ViewerRule(BasePermission):
+    """A permission decided by who the viewer is, not by the object or arguments."""
+
+    def allows(self, viewer: Viewer) -> bool:
+        raise NotImplementedError
+
+    async def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
+        return self.allows(viewer_of(info))
+
+
+class IsAuthenticated(ViewerRule):
     message = "Sign in to continue."
     error_extensions = {"code": "UNAUTHENTICATED"}
 
-    async def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
-        return viewer_of(info).organization_id is not None
+    def allows(self, viewer: Viewer) -> bool:
+        return viewer.organization_id is not None
 
 
-class IsStaff(BasePermission):
+class IsStaff(ViewerRule):
     """Staff of the organization: internal notes, costs, audit, staff root fields."""
 
     message = "Only staff can see this."
     error_extensions = {"code": "FORBIDDEN"}
 
-    async def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
-        return viewer_of(info).is_staff
+    def allows(self, viewer: Viewer) -> bool:
+        return viewer.is_staff
 
 
-class IsOwner(BasePermission):
+class IsOwner(ViewerRule):
     """The organization's OWNER: portal and payment settings, staff management."""
 
     message = "Only the organization's owner can do this."
     error_extensions = {"code": "OWNER_REQUIRED"}
 
-    async def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
-        return viewer_of(info).is_owner
+    def allows(self, viewer: Viewer) -> bool:
+        return viewer.is_owner
 
 
-class InPortalSection(BasePermission):
+class InPortalSection(ViewerRule):
     """Portal viewers reach a section only while the organization has it switched on."""
 
     error_extensions = {"code": "SECTION_DISABLED"}
@@ -55,22 +67,45 @@ class InPortalSection(BasePermission):
         self.section = section
         self.message = f"The portal's {section} section is switched off."
 
-    async def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
-        viewer = viewer_of(info)
+    def allows(self, viewer: Viewer) -> bool:
         return not viewer.is_portal or self.section in viewer.sections
 
 
-class IsPortalViewer(BasePermission):
+class IsPortalViewer(ViewerRule):
     message = "Sign in to the portal to continue."
     error_extensions = {"code": "UNAUTHENTICATED"}
 
-    async def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
-        return viewer_of(info).is_portal
+    def allows(self, viewer: Viewer) -> bool:
+        return viewer.is_portal
 
 
-def _guard(permission: BasePermission) -> list[FieldExtension]:
+class ViewerPermissionExtension(PermissionExtension):
+    """Decides a field's permission once per request; later rows reuse the decision."""
+
+    async def resolve_async(self, next_: Any, source: Any, info: Info, **kwargs: Any) -> Any:
+        decided = info.context.extras.setdefault("permissions", set())
+        if id(self) in decided:
+            result = next_(source, info, **kwargs)
+            return await result if hasattr(result, "__await__") else result
+        result = await super().resolve_async(next_, source, info, **kwargs)
+        decided.add(id(self))  # reached only when allowed: refusals raise every time
+        return result
+
+
+def rules_of(extensions: list[FieldExtension]) -> list[ViewerRule]:
+    """The viewer rules guarding a field (for the read planner)."""
+    return [
+        permission
+        for extension in extensions
+        if isinstance(extension, PermissionExtension)
+        for permission in extension.permissions
+        if isinstance(permission, ViewerRule)
+    ]
+
+
+def _guard(permission: ViewerRule) -> list[FieldExtension]:
     # One extension instance per field: extensions keep per-field state.
-    return [PermissionExtension(permissions=[permission], use_directives=False)]
+    return [ViewerPermissionExtension(permissions=[permission], use_directives=False)]
 
 
 def staff_only() -> list[FieldExtension]:
