@@ -55,7 +55,8 @@ class Ordering:
 
     def cursor_of(self, row: RowMapping) -> str:
         values = [_dump(row[col.name]) for col, _ in self.keys]
-        raw = json.dumps(values, separators=(",", ":")).encode()
+        # ensure_ascii=False: the same text PostgreSQL's to_json gives (planner/sql.py).
+        raw = json.dumps(values, separators=(",", ":"), ensure_ascii=False).encode()
         return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
     def decode(self, cursor: str) -> list[Any]:

@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import orjson
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -56,9 +57,13 @@ def _json_post(request: Request | WebSocket) -> bool:
 class PorticoGraphQL(GraphQL):
     """Strawberry's ASGI view with Portico's per-request context."""
 
-    def __init__(self, db: Database, **kwargs: Any) -> None:
+    def __init__(self, db: Database, *, plan_reads: bool = True, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.db = db
+        self.plan_reads = plan_reads
+
+    def encode_json(self, data: object) -> bytes:
+        return orjson.dumps(data)
 
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
         bearer = bearer_token(request)
@@ -69,7 +74,7 @@ class PorticoGraphQL(GraphQL):
         if bearer and viewer.kind is ViewerKind.ANONYMOUS:
             # Revocation, sign-out and expiry take effect on the very next request.
             raise SessionEnded()
-        context = make_context(self.db, viewer, request, response)
+        context = make_context(self.db, viewer, request, response, plan_reads=self.plan_reads)
         request.state.portico_context = context
         return context
 
@@ -105,7 +110,11 @@ async def healthz(request: Request) -> Response:
 
 
 def create_app(
-    settings: Settings | None = None, db: Database | None = None, *, run_mail_worker: bool = True
+    settings: Settings | None = None,
+    db: Database | None = None,
+    *,
+    run_mail_worker: bool = True,
+    plan_reads: bool = True,
 ) -> Starlette:
     """The ASGI app; tests hand in their own database (and deliver mail themselves)."""
     settings = settings or (db.settings if db else get_settings())
@@ -115,6 +124,7 @@ def create_app(
     schema = build_schema(introspection=not settings.production)
     graphql = PorticoGraphQL(
         db,
+        plan_reads=plan_reads,
         schema=schema,
         graphql_ide=None if settings.production else "graphiql",
         allow_queries_via_get=False,

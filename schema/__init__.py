@@ -12,6 +12,7 @@ from strawberry.extensions import (
 )
 from strawberry.schema.config import StrawberryConfig
 
+from planner.extension import PlannedReads
 from portico.errors import should_mask
 
 # Importing the type modules registers every Node type with `node`.
@@ -73,6 +74,7 @@ def build_schema(*, introspection: bool = True) -> strawberry.Schema:
             limit_rules,
             limit_tokens,
             lambda: MaskErrors(should_mask_error=should_mask),
+            PlannedReads,
             *hide_schema,
         ],
         config=StrawberryConfig(disable_field_suggestions=True),

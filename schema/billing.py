@@ -21,6 +21,11 @@ from schema.fields import connection_field, object_field
 from schema.node import Node, RowType, row_type
 
 
+def plain_decimal(value: int, scale: int) -> Decimal:
+    """value / scale without trailing zeros or exponent: 2500/1000 is 2.5, 10**7/1000 is 10000."""
+    return Decimal(f"{(Decimal(value) / scale).normalize():f}")
+
+
 @strawberry.type
 class Billed(RowType):
     """Money fields shared by invoices and estimates."""
@@ -50,11 +55,11 @@ class Priced(RowType):
 
     @strawberry.field(description="Quantity; fractional for hours of labour.")
     def quantity(self) -> Decimal:
-        return Decimal(self.row["quantity_milli"]) / QUANTITY_SCALE
+        return plain_decimal(self.row["quantity_milli"], QUANTITY_SCALE)
 
     @strawberry.field(description="Tax rate in percent, e.g. 8.25.")
     def tax_rate(self) -> Decimal:
-        return Decimal(self.row["tax_rate_bp"]) / 100
+        return plain_decimal(self.row["tax_rate_bp"], 100)
 
     @strawberry.field(description="Price of one unit.")
     def unit_price(self) -> Money:

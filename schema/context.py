@@ -27,6 +27,7 @@ class Context:
     reader: ReadScope
     loaders: Loaders
     extras: dict[str, Any] = field(default_factory=dict)
+    plan_reads: bool = False  # answer queries with one planned statement (PostgreSQL)
 
     @property
     def settings(self) -> Settings:
@@ -58,7 +59,12 @@ class Context:
 
 
 def make_context(
-    db: Database, viewer: Viewer, request: Request | None = None, response: Response | None = None
+    db: Database,
+    viewer: Viewer,
+    request: Request | None = None,
+    response: Response | None = None,
+    *,
+    plan_reads: bool = False,
 ) -> Context:
     reader = db.reader()
     return Context(
@@ -68,4 +74,5 @@ def make_context(
         viewer=viewer,
         reader=reader,
         loaders=Loaders(reader, row_scope(viewer)),
+        plan_reads=plan_reads and db.dialect == "postgresql",
     )

@@ -9,7 +9,7 @@ from sqlalchemy.engine import RowMapping
 from strawberry import Info
 
 from models.loaders import Relation
-from resolvers.relations import children_of, page_of
+from resolvers.relations import page_of
 from schema.connections import Connection
 from schema.node import load_row
 
@@ -48,18 +48,9 @@ def connection_field(
     ) -> Connection[node]:  # type: ignore[valid-type]
         return await page_of(info, relation, root.pk, make, first, after)
 
-    return strawberry.field(resolver=resolve, description=description, **kwargs)
-
-
-def list_field(relation: Relation, type_name: str, module: str, description: str) -> Any:
-    """Every row of a short relation (line items) as a plain list."""
-    node = _lazy(type_name, module)
-    make = _maker(type_name, module)
-
-    async def resolve(root: Any, info: Info) -> list[node]:  # type: ignore[valid-type]
-        return await children_of(info, relation, root.pk, make)
-
-    return strawberry.field(resolver=resolve, description=description)
+    field = strawberry.field(resolver=resolve, description=description, **kwargs)
+    field.plan = ("connection", relation, type_name)  # read by the planner (planner/)
+    return field
 
 
 def object_field(
@@ -71,4 +62,6 @@ def object_field(
     async def resolve(root: Any, info: Info) -> node | None:  # type: ignore[valid-type]
         return await load_row(info, type_name, root.row[column])
 
-    return strawberry.field(resolver=resolve, description=description)
+    field = strawberry.field(resolver=resolve, description=description)
+    field.plan = ("object", column, type_name)  # read by the planner (planner/)
+    return field

@@ -18,8 +18,9 @@ class Node:
     id: strawberry.ID = strawberry.field(description="Opaque global ID of this object.")
 
 
-# GraphQL type name -> (type, table) for every Node type.
+# GraphQL type name -> (type, table) for every Node type, and for every row type.
 NODE_TYPES: dict[str, tuple[type["RowType"], sa.Table]] = {}
+ROW_TYPES: dict[str, tuple[type["RowType"], sa.Table]] = {}
 
 
 @dataclasses.dataclass(kw_only=True)
@@ -66,6 +67,7 @@ def row_type(table: sa.Table, *, node: bool = True) -> Any:
         missing = [name for name in cls.__copied__ if name not in table.c]
         if missing:
             raise TypeError(f"{cls.__name__} fields without a column: {missing}")
+        ROW_TYPES[definition.name] = (cls, table)
         if node:
             NODE_TYPES[definition.name] = (cls, table)
         return cls

@@ -1,0 +1,103 @@
+"""The schema extension that answers planned queries before the executor runs.
+
+It runs after parsing, validation and the limits, so every query it answers was valid;
+it answers only on PostgreSQL and only when the whole query could be planned. Plans are
+cached per document, viewer shape and variables.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import OrderedDict
+from collections.abc import AsyncIterator
+from typing import Any
+
+import orjson
+from graphql import ExecutionResult, OperationDefinitionNode
+from strawberry.extensions import SchemaExtension
+
+from planner.plan import Plan, Planner, Unplannable, viewer_params, viewer_shape
+
+log = logging.getLogger("portico.planner")
+
+CACHE_SIZE = 1024
+_plans: OrderedDict[Any, Plan | None] = OrderedDict()
+
+
+def _operation(document: Any, name: str | None) -> OperationDefinitionNode | None:
+    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+    if name is None:
+        return operations[0] if len(operations) == 1 else None
+    return next((o for o in operations if o.name and o.name.value == name), None)
+
+
+def _cached(key: Any) -> tuple[bool, Plan | None]:
+    if key in _plans:
+        _plans.move_to_end(key)
+        return True, _plans[key]
+    return False, None
+
+
+def _remember(key: Any, plan: Plan | None) -> None:
+    _plans[key] = plan
+    if len(_plans) > CACHE_SIZE:
+        _plans.popitem(last=False)
+
+
+def _missing(data: dict[str, Any], path: tuple[str, ...]) -> bool:
+    value: Any = data
+    for key in path:
+        value = value.get(key) if isinstance(value, dict) else None
+    return value is None
+
+
+class PlannedReads(SchemaExtension):
+    async def on_execute(self) -> AsyncIterator[None]:
+        execution = self.execution_context
+        context = execution.context
+        if getattr(context, "plan_reads", False) and execution.graphql_document is not None:
+            try:
+                data = await self._answer(execution, context)
+            except Exception:  # a planner fault must never cost a response
+                log.exception("planned read failed; the executor answers")
+                data = None
+            if data is not None:
+                execution.result = ExecutionResult(data=data, errors=None)
+        yield
+
+    async def _answer(self, execution: Any, context: Any) -> dict[str, Any] | None:
+        operation = _operation(execution.graphql_document, execution.operation_name)
+        if operation is None:
+            return None
+        variables = execution.variables or {}
+        key = (
+            execution.query,
+            execution.operation_name,
+            viewer_shape(context.viewer, context.loaders.scope),
+            orjson.dumps(variables, option=orjson.OPT_SORT_KEYS),
+        )
+        known, plan = _cached(key)
+        if not known:
+            planner = Planner(
+                execution.schema._schema,
+                execution.graphql_document,
+                operation,
+                variables,
+                context.viewer,
+                context.loaders.scope,
+            )
+            try:
+                plan = planner.plan()
+            except Unplannable as reason:
+                log.debug("not planned: %s", reason)
+                plan = None
+            _remember(key, plan)
+        if plan is None:
+            return None
+        params = {**plan.params, **viewer_params(context.viewer, context.loaders.scope)}
+        rows = await context.reader.rows(plan.statement, params)
+        raw = rows[0]["data"]
+        data = orjson.loads(raw) if isinstance(raw, str | bytes) else raw
+        if any(_missing(data, path) for path in plan.required):
+            return None  # the executor raises the error that belongs there
+        return data

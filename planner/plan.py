@@ -1,0 +1,510 @@
+"""Turning one GraphQL query into one SQL statement that returns the response's JSON.
+
+The planner walks the validated document the way the executor would, type by type, and
+builds a PostgreSQL statement whose single value is the `data` object: columns become JSON
+values formatted as the schema formats them, relations become correlated subqueries with
+the same order, page sizes and cursors as the loaders, and every table gets the same
+visibility conditions as every other read (auth/access.py). Anything it does not know
+(an unlisted field, a directive, a refused permission, an argument it cannot check) makes
+the whole query unplannable, and the ordinary executor answers instead.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+from graphql import (
+    DocumentNode,
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    GraphQLObjectType,
+    GraphQLSchema,
+    InlineFragmentNode,
+    OperationDefinitionNode,
+    OperationType,
+    SelectionSetNode,
+    Undefined,
+    ValueNode,
+    value_from_ast,
+)
+from sqlalchemy.dialects.postgresql import aggregate_order_by
+
+from auth.access import RowScope
+from auth.permissions import rules_of
+from auth.viewer import Viewer
+from models import relations as rel
+from models.loaders import Relation
+from models.pagination import MAX_PAGE_SIZE, InvalidCursor, Ordering
+from models.search import car_search, customer_search
+from planner import sql
+from planner.fields import COMPUTED, Context
+from schema.ids import decode_id
+from schema.node import NODE_TYPES, ROW_TYPES
+
+Expr = sa.ColumnElement[Any]
+Source = sa.Table | sa.Subquery | sa.Alias
+
+
+class Unplannable(Exception):
+    """The executor answers this query instead."""
+
+
+@dataclass
+class Plan:
+    statement: sa.Select[Any]
+    params: dict[str, Any]
+    # Response paths that may not be null: a null there means the executor must answer
+    # (it raises the right error, e.g. NOT_FOUND from `node`).
+    required: list[tuple[str, ...]] = field(default_factory=list)
+
+
+class Planner:
+    def __init__(
+        self,
+        schema: GraphQLSchema,
+        document: DocumentNode,
+        operation: OperationDefinitionNode,
+        variables: dict[str, Any],
+        viewer: Viewer,
+        scope: RowScope,
+    ) -> None:
+        self.schema = schema
+        self.fragments = {
+            d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
+        }
+        self.operation = operation
+        self.variables = variables
+        self.viewer = viewer
+        self.scope = scope
+        self.params: dict[str, Any] = {}
+        self.required: list[tuple[str, ...]] = []
+        self._names = itertools.count()
+
+    # --- entry ----------------------------------------------------------------------
+
+    def plan(self) -> Plan:
+        if self.operation.operation is not OperationType.QUERY:
+            raise Unplannable("only queries")
+        if self.operation.directives:
+            raise Unplannable("directives")
+        query = self.schema.query_type
+        assert query is not None
+        pairs = []
+        for key, node in self.fields(query, self.operation.selection_set):
+            pairs.append((key, self.root_field(key, node, query)))
+        return Plan(sa.select(sql.json_object(pairs).label("data")), self.params, self.required)
+
+    # --- selections -----------------------------------------------------------------
+
+    def fields(
+        self, parent: GraphQLObjectType, selection_set: SelectionSetNode | None
+    ) -> list[tuple[str, FieldNode]]:
+        """The fields the executor would resolve on `parent`, by response key, in order."""
+        found: list[tuple[str, FieldNode]] = []
+        for selection in selection_set.selections if selection_set else ():
+            if selection.directives:
+                raise Unplannable("directives")
+            if isinstance(selection, FieldNode):
+                found.append(((selection.alias or selection.name).value, selection))
+                continue
+            if isinstance(selection, FragmentSpreadNode):
+                fragment = self.fragments[selection.name.value]
+                condition, inner = fragment.type_condition, fragment.selection_set
+            elif isinstance(selection, InlineFragmentNode):
+                condition, inner = selection.type_condition, selection.selection_set
+            else:
+                raise Unplannable("selection")
+            if condition is None or condition.name.value == parent.name:
+                found += self.fields(parent, inner)
+            elif condition.name.value not in {i.name for i in parent.interfaces}:
+                continue  # a fragment on another object type selects nothing here
+            else:
+                found += self.fields(parent, inner)
+        keys = [key for key, _ in found]
+        if len(keys) != len(set(keys)):
+            raise Unplannable("merged fields")
+        return found
+
+    def argument(self, node: FieldNode, name: str, gql_field: Any, default: Any = None) -> Any:
+        for argument in node.arguments:
+            if argument.name.value == name:
+                value = self.value(argument.value, gql_field.args[name].type)
+                return default if value is Undefined else value
+        return default
+
+    def value(self, node: ValueNode, type_: Any) -> Any:
+        return value_from_ast(node, type_, self.variables)
+
+    def bind(self, value: Any, type_: Any = None) -> sa.BindParameter[Any]:
+        name = f"p{next(self._names)}"
+        self.params[name] = value
+        return sa.bindparam(name, type_=type_)
+
+    # --- root fields ------------------------------------------------------------------
+
+    def guard(self, gql_field: Any) -> Any:
+        definition = (gql_field.extensions or {}).get("strawberry-definition")
+        if definition is None:
+            raise Unplannable("not a strawberry field")
+        for rule in rules_of(definition.extensions):
+            if not rule.allows(self.viewer):
+                raise Unplannable("refused: the executor reports it")
+        return definition
+
+    def root_field(self, key: str, node: FieldNode, query: GraphQLObjectType) -> Expr:
+        name = node.name.value
+        if name == "__typename":
+            return sql.text(query.name)
+        gql_field = query.fields.get(name)
+        if gql_field is None:
+            raise Unplannable(name)
+        self.guard(gql_field)
+        if name == "viewer":
+            return self.viewer_object(node, gql_field)
+        if name == "node":
+            self.required.append((key,))
+            type_name, row_id = decode_id(self.argument(node, "id", gql_field))
+            if type_name not in NODE_TYPES:
+                raise Unplannable("unknown type")
+            return self.row_by_id(type_name, self.bind(row_id, sa.Uuid()), node)
+        if name == "organization":
+            return self.row_by_id("Organization", viewer_param("organization"), node)
+        if name in ("customers", "cars"):
+            return self.root_list(name, node, gql_field)
+        raise Unplannable(name)
+
+    def viewer_object(self, node: FieldNode, gql_field: Any) -> Expr:
+        viewer_type = gql_field.type.of_type
+        ids = {
+            "organization": ("Organization", "organization"),
+            "staffUser": ("StaffUser", "staff_user"),
+            "customer": ("Customer", "customer"),
+            "contact": ("Contact", "contact"),
+        }
+        pairs: list[tuple[str, Expr]] = []
+        for key, child in self.fields(viewer_type, node.selection_set):
+            name = child.name.value
+            if name == "__typename":
+                pairs.append((key, sql.text(viewer_type.name)))
+            elif name == "kind":
+                pairs.append((key, sql.text(self.viewer.kind.value)))
+            elif name in ids:
+                self.guard(viewer_type.fields[name])
+                type_name, role = ids[name]
+                if VIEWER_IDS[role](self.viewer) is None:
+                    pairs.append((key, sa.null()))
+                else:
+                    pairs.append((key, self.row_by_id(type_name, viewer_param(role), child)))
+            else:
+                raise Unplannable(f"viewer.{name}")
+        return sql.json_object(pairs)
+
+    def root_list(self, name: str, node: FieldNode, gql_field: Any) -> Expr:
+        first = self.page_size(node, gql_field)
+        table = rel.customers if name == "customers" else rel.cars
+        search = self.argument(node, "search", gql_field)
+        conditions: list[Expr] = []
+        if name == "customers":
+            conditions += customer_search(table, search)
+            ordering = rel.BY_NAME
+        else:
+            conditions += car_search(table, search)
+            ordering = rel.CARS_BY_MAKE
+            status = self.argument(node, "status", gql_field)
+            if status is not None:
+                conditions.append(table.c.status == status)
+        if not self.argument(node, "includeArchived", gql_field, False):
+            conditions.append(table.c.archived_at.is_(None))
+        after = self.argument(node, "after", gql_field)
+        type_name = "Customer" if name == "customers" else "Car"
+        return self.connection(
+            type_name, table, ordering, conditions, first, after, node, gql_field.type
+        )
+
+    # --- objects --------------------------------------------------------------------
+
+    def row_by_id(self, type_name: str, row_id: sa.BindParameter[Any], node: FieldNode) -> Expr:
+        _cls, table = ROW_TYPES[type_name]
+        t = table.alias(self.alias_name())
+        body = self.object_json(type_name, t, node.selection_set, Context())
+        where = [*self.conditions(table, t), t.c.id == row_id]
+        return sa.select(body).where(*where).scalar_subquery()
+
+    def alias_name(self) -> str:
+        return f"t{next(self._names)}"
+
+    def conditions(self, table: sa.Table, source: Source) -> list[Expr]:
+        """The viewer's visibility conditions, rewritten onto an alias of the table."""
+        adapter = sa.sql.util.ClauseAdapter(source)
+        return [adapter.traverse(c) for c in self.scope.conditions(table)]
+
+    def object_json(
+        self, type_name: str, source: Source, selection_set: SelectionSetNode | None, ctx: Context
+    ) -> Expr:
+        gql_type = self.schema.type_map[type_name]
+        assert isinstance(gql_type, GraphQLObjectType)
+        cls, table = ROW_TYPES[type_name]
+        pairs: list[tuple[str, Expr]] = []
+        for key, node in self.fields(gql_type, selection_set):
+            pairs.append((key, self.object_field(type_name, cls, table, source, node, ctx)))
+        return sql.json_object(pairs)
+
+    def object_field(
+        self,
+        type_name: str,
+        cls: Any,
+        table: sa.Table,
+        source: Source,
+        node: FieldNode,
+        ctx: Context,
+    ) -> Expr:
+        name = node.name.value
+        if name == "__typename":
+            return sql.text(type_name)
+        gql_type = self.schema.type_map[type_name]
+        gql_field = gql_type.fields.get(name)  # type: ignore[union-attr]
+        if gql_field is None:
+            raise Unplannable(name)
+        definition = self.guard(gql_field)
+        python_name = definition.python_name
+        if python_name == "id":
+            return sql.global_id(type_name, source.c.id)
+        plan = getattr(definition, "plan", None)
+        if plan is not None:
+            return self.relation_field(plan, source, node, gql_field)
+        if python_name in cls.__copied__ and not node.selection_set:
+            return sql.scalar(source.c[python_name], table.c[python_name].type)
+        computed = COMPUTED.get((type_name, python_name))
+        if computed is None:
+            raise Unplannable(f"{type_name}.{name}")
+        return computed(self, source, node, ctx)
+
+    def relation_field(
+        self, plan: tuple[str, Any, str], source: Source, node: FieldNode, gql_field: Any
+    ) -> Expr:
+        kind, target, type_name = plan
+        if kind == "object":
+            _, table = ROW_TYPES[type_name]
+            t = table.alias(self.alias_name())
+            body = self.object_json(type_name, t, node.selection_set, Context())
+            where = [*self.conditions(table, t), t.c.id == source.c[target]]
+            return sa.select(body).where(*where).correlate(source).scalar_subquery()
+        relation: Relation = target
+        first = self.page_size(node, gql_field)
+        if self.argument(node, "after", gql_field) is not None:
+            raise Unplannable("nested cursor")
+        table = relation.table
+        return self.connection(
+            type_name,
+            table,
+            relation.ordering,
+            [],
+            first,
+            None,
+            node,
+            gql_field.type,
+            relation=relation,
+            parent=source,
+        )
+
+    def children(
+        self,
+        relation: Relation,
+        type_name: str,
+        source: Source,
+        node: FieldNode,
+        ctx: Context,
+    ) -> Expr:
+        """Every child row as a JSON array (line items), in the relation's order."""
+        t = relation.table.alias(self.alias_name())
+        where = [
+            *self.conditions(relation.table, t),
+            t.c[relation.key] == source.c.id,
+            *self.adapt(relation.where(relation.table), t),
+        ]
+        rows = sa.select(t).where(*where).correlate(source).lateral(self.alias_name())
+        body = self.object_json(type_name, rows, node.selection_set, ctx)
+        order = self.adapt(relation.ordering.order_by(), rows)
+        aggregated = sa.func.json_agg(aggregate_order_by(body, *order))
+        return sa.func.coalesce(
+            sa.select(aggregated).select_from(rows).scalar_subquery(),
+            sa.literal_column("'[]'::json"),
+        )
+
+    def adapt(self, clauses: Any, source: Source) -> list[Expr]:
+        adapter = sa.sql.util.ClauseAdapter(source)
+        return [adapter.traverse(c) for c in clauses]
+
+    # --- connections ----------------------------------------------------------------
+
+    def page_size(self, node: FieldNode, gql_field: Any) -> int:
+        first = self.argument(node, "first", gql_field, 20)
+        if not isinstance(first, int) or not 0 <= first <= MAX_PAGE_SIZE:
+            raise Unplannable("page size: the executor reports it")
+        return first
+
+    def connection(
+        self,
+        type_name: str,
+        table: sa.Table,
+        ordering: Ordering,
+        conditions: list[Expr],
+        first: int,
+        after: str | None,
+        node: FieldNode,
+        connection_type: Any,
+        relation: Relation | None = None,
+        parent: Source | None = None,
+    ) -> Expr:
+        t = table.alias(self.alias_name())
+        where = [*self.conditions(table, t), *self.adapt(conditions, t)]
+        if relation is not None and parent is not None:
+            where += [t.c[relation.key] == parent.c.id, *self.adapt(relation.where(table), t)]
+        count_where = list(where)
+        if after is not None:
+            if "after_0" in self.params:
+                raise Unplannable("one cursor per query")
+            try:
+                self.params.update(Ordering.after_params(ordering.decode(after)))
+            except InvalidCursor as exc:
+                raise Unplannable("cursor: the executor reports it") from exc
+            where.append(self.adapt([ordering.after()], t)[0])
+        order = self.adapt(ordering.order_by(), t)
+        sort_values = [sql.cursor_value(t.c[col.name], col.type) for col, _ in ordering.keys]
+        page = (
+            sa.select(
+                t,
+                sa.func.row_number().over(order_by=order).label("_rank"),
+                sa.func.count().over().label("_found"),
+                sql.cursor(sort_values).label("_cursor"),
+            )
+            .where(*where)
+            .order_by(*order)
+            .limit(first + 1)
+        )
+        if parent is not None:
+            page = page.correlate(parent)
+        # LATERAL: the page may refer to the parent row of the enclosing query.
+        rows = page.lateral(self.alias_name())
+        in_page = rows.c._rank <= first
+        cursor = rows.c._cursor
+
+        connection = self.schema.type_map[_named(connection_type)]
+        assert isinstance(connection, GraphQLObjectType)
+        pairs: list[tuple[str, Expr]] = []
+        for key, child in self.fields(connection, node.selection_set):
+            name = child.name.value
+            if name == "__typename":
+                pairs.append((key, sql.text(connection.name)))
+            elif name == "nodes":
+                body = self.object_json(type_name, rows, child.selection_set, Context())
+                pairs.append((key, self.aggregate(body, rows, in_page)))
+            elif name == "edges":
+                pairs.append((key, self.edges(type_name, rows, child, cursor, in_page, connection)))
+            elif name == "pageInfo":
+                pairs.append((key, self.page_info(child, rows, cursor, in_page, first, after)))
+            elif name == "totalCount":
+                counted = sa.select(sa.func.count()).select_from(t).where(*count_where)
+                if parent is not None:
+                    counted = counted.correlate(parent)
+                pairs.append((key, counted.scalar_subquery()))
+            else:
+                raise Unplannable(f"connection.{name}")
+        return sa.select(sql.json_object(pairs)).select_from(rows).scalar_subquery()
+
+    def aggregate(self, body: Expr, rows: sa.Subquery, in_page: Expr) -> Expr:
+        aggregated = sa.func.json_agg(aggregate_order_by(body, rows.c._rank)).filter(in_page)
+        return sa.func.coalesce(aggregated, sa.literal_column("'[]'::json"))
+
+    def edges(
+        self,
+        type_name: str,
+        rows: sa.Subquery,
+        node: FieldNode,
+        cursor: Expr,
+        in_page: Expr,
+        connection: GraphQLObjectType,
+    ) -> Expr:
+        edge_type = self.schema.type_map[_named(connection.fields["edges"].type)]
+        assert isinstance(edge_type, GraphQLObjectType)
+        pairs: list[tuple[str, Expr]] = []
+        for key, child in self.fields(edge_type, node.selection_set):
+            name = child.name.value
+            if name == "cursor":
+                pairs.append((key, cursor))
+            elif name == "node":
+                pairs.append(
+                    (key, self.object_json(type_name, rows, child.selection_set, Context()))
+                )
+            elif name == "__typename":
+                pairs.append((key, sql.text(edge_type.name)))
+            else:
+                raise Unplannable(f"edge.{name}")
+        return self.aggregate(sql.json_object(pairs), rows, in_page)
+
+    def page_info(
+        self,
+        node: FieldNode,
+        rows: sa.Subquery,
+        cursor: Expr,
+        in_page: Expr,
+        first: int,
+        after: str | None,
+    ) -> Expr:
+        page_info = self.schema.type_map["PageInfo"]
+        assert isinstance(page_info, GraphQLObjectType)
+        last_rank = sa.func.least(rows.c._found, first)
+        pairs: list[tuple[str, Expr]] = []
+        for key, child in self.fields(page_info, node.selection_set):
+            name = child.name.value
+            if name == "hasNextPage":
+                pairs.append((key, sa.func.coalesce(sa.func.max(rows.c._found), 0) > first))
+            elif name == "hasPreviousPage":
+                pairs.append((key, sa.literal(after is not None)))
+            elif name == "startCursor":
+                pairs.append((key, sa.func.min(cursor).filter(rows.c._rank == 1)))
+            elif name == "endCursor":
+                pairs.append((key, sa.func.min(cursor).filter(rows.c._rank == last_rank)))
+            elif name == "__typename":
+                pairs.append((key, sql.text("PageInfo")))
+            else:
+                raise Unplannable(f"pageInfo.{name}")
+        return sql.json_object(pairs)
+
+
+# Values of the viewer are parameters of every execution, never parts of a plan: a plan
+# is shared by every viewer of the same shape.
+VIEWER_IDS: dict[str, Callable[[Viewer], Any]] = {
+    "organization": lambda v: v.organization_id,
+    "staff_user": lambda v: v.staff_user_id,
+    "customer": lambda v: v.customer_id,
+    "contact": lambda v: v.contact_id,
+}
+
+
+def viewer_param(role: str) -> sa.BindParameter[Any]:
+    return sa.bindparam(f"viewer_{role}", type_=sa.Uuid())
+
+
+def viewer_params(viewer: Viewer, scope: RowScope) -> dict[str, Any]:
+    return {**scope.params, **{f"viewer_{k}": get(viewer) for k, get in VIEWER_IDS.items()}}
+
+
+def viewer_shape(viewer: Viewer, scope: RowScope) -> tuple[Any, ...]:
+    """Everything about a viewer that changes a plan (never their ids)."""
+    present = tuple(get(viewer) is not None for get in VIEWER_IDS.values())
+    return (scope.shape, viewer.kind, viewer.role, present)
+
+
+def _named(type_: Any) -> str:
+    while hasattr(type_, "of_type"):
+        type_ = type_.of_type
+    return type_.name
+
+
+Computed = Callable[[Planner, Source, FieldNode, Context], Expr]

@@ -1,0 +1,186 @@
+"""Planned reads answer exactly what the executor answers, in one SQL statement.
+
+Every query runs twice against the same data: through an app that plans reads and through
+one that never does. The JSON must be identical, for staff and for portal viewers of
+every scope; on PostgreSQL the planned answer must cost one statement.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+import sqlalchemy as sa
+
+from auth.sessions import start_session
+from bench.queries import DASHBOARD, DEEP_PAGE, STAFF_DETAIL, STAFF_LIST
+from models import Contact, Customer, Organization, StaffUser
+from models.db import Database
+from models.enums import PortalScope, SessionKind
+from portico.app import create_app
+from portico.demo import load_demo
+from schema.ids import encode_id
+
+EXTRA = [
+    """{ viewer { __typename kind organization { id name slug timezone paymentsEnabled }
+                  staffUser { id email role } customer { id } } }""",
+    """query { a: customers(first: 3) { edges { cursor node { __typename id ...Who } }
+                 pageInfo { startCursor endCursor hasNextPage hasPreviousPage } }
+               b: cars(first: 5, search: "porsche") { totalCount nodes { make owner { name } } } }
+       fragment Who on Customer { name email portalStatus createdAt }""",
+    """{ viewer { customer { ... on Customer { name } cars(first: 2) { totalCount
+          edges { cursor node { id vin events(first: 2) { totalCount pageInfo { endCursor }
+          nodes { kind data occurredAt } } } } } } } }""",
+    """{ viewer { customer { invoices(first: 50) { nodes { number status issueDate
+          subtotal { amount } taxTotal { currency amount } amountPaid { amount }
+          payments(first: 5) { nodes { method status amount { amount } receivedAt } } } } } } }""",
+]
+
+
+async def _world(db: Database) -> dict[str, Any]:
+    await load_demo(db.settings, reset=True)
+    async with db.connect() as conn:
+        org = (
+            await conn.execute(sa.select(Organization.id).where(Organization.slug == "demo"))
+        ).scalar_one()
+        owner = (
+            (await conn.execute(sa.select(StaffUser.id).where(StaffUser.organization_id == org)))
+            .scalars()
+            .first()
+        )
+        customers = (
+            (
+                await conn.execute(
+                    sa.select(Customer.id)
+                    .where(Customer.organization_id == org)
+                    .order_by(Customer.name)
+                )
+            )
+            .scalars()
+            .all()
+        )
+        contacts = (
+            await conn.execute(
+                sa.select(Contact.id, Contact.customer_id, Contact.portal_scope)
+                .where(Contact.organization_id == org, Contact.can_access_portal.is_(True))
+                .order_by(Contact.name)
+            )
+        ).all()
+    tokens: list[str] = []
+    async with db.write() as session:
+        staff = await start_session(
+            session, kind=SessionKind.STAFF, organization_id=org, staff_user_id=owner
+        )
+        tokens.append(staff.token)
+        for customer_id in customers[:6]:
+            issued = await start_session(
+                session, kind=SessionKind.PORTAL, organization_id=org, customer_id=customer_id
+            )
+            tokens.append(issued.token)
+        for scope in PortalScope:
+            for contact_id, customer_id, contact_scope in contacts:
+                if contact_scope is scope:
+                    issued = await start_session(
+                        session,
+                        kind=SessionKind.PORTAL,
+                        organization_id=org,
+                        customer_id=customer_id,
+                        contact_id=contact_id,
+                    )
+                    tokens.append(issued.token)
+                    break
+    return {"staff": tokens[0], "portal": tokens[1:], "customers": customers}
+
+
+async def _post(app: Any, query: str, variables: dict[str, Any], token: str) -> Any:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://portico.test") as client:
+        response = await client.post(
+            "/graphql",
+            json={"query": query, "variables": variables},
+            headers={"Authorization": f"Bearer {token}"},
+        )
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+@pytest.fixture(scope="module")
+async def apps(db: Database) -> Any:
+    world = await _world(db)
+    planned = create_app(db=db, run_mail_worker=False, plan_reads=True)
+    executed = create_app(db=db, run_mail_worker=False, plan_reads=False)
+    return world, planned, executed
+
+
+def _first_difference(a: Any, b: Any, path: str = "") -> str | None:
+    if type(a) is not type(b):
+        return f"{path}: {a!r} != {b!r}"
+    if isinstance(a, dict):
+        if list(a) != list(b):
+            return f"{path}: keys {list(a)} != {list(b)}"
+        for key in a:
+            found = _first_difference(a[key], b[key], f"{path}.{key}")
+            if found:
+                return found
+        return None
+    if isinstance(a, list):
+        if len(a) != len(b):
+            return f"{path}: {len(a)} items != {len(b)}"
+        for i, (x, y) in enumerate(zip(a, b, strict=True)):
+            found = _first_difference(x, y, f"{path}[{i}]")
+            if found:
+                return found
+        return None
+    return None if a == b else f"{path}: {a!r} != {b!r}"
+
+
+def _cases(world: dict[str, Any]) -> list[tuple[str, dict[str, Any], str]]:
+    staff, portal = world["staff"], world["portal"]
+    cases = [(DASHBOARD, {}, token) for token in portal]
+    cases += [(q, {}, token) for q in EXTRA for token in (staff, *portal[:2], portal[-1])]
+    cases += [
+        (STAFF_LIST, {}, staff),
+        (STAFF_LIST, {"search": "a"}, staff),
+        (STAFF_LIST, {"search": "morgan"}, staff),
+        (DEEP_PAGE, {}, staff),
+    ]
+    cases += [
+        (STAFF_DETAIL, {"id": encode_id("Customer", customer)}, staff)
+        for customer in world["customers"][:8]
+    ]
+    return cases
+
+
+async def test_planned_answers_equal_executed_answers(apps: Any, dialect: str, count_statements):
+    world, planned, executed = apps
+    for query, variables, token in _cases(world):
+        expected = await _post(executed, query, variables, token)
+        count_statements.statements.clear()
+        answer = await _post(planned, query, variables, token)
+        assert answer == expected, (query[:60], variables, _first_difference(answer, expected))
+        if dialect == "postgresql" and "errors" not in expected:
+            reads = [s for s in count_statements.statements if "auth_sessions" not in s]
+            reads = [s for s in reads if not s.startswith("SELECT contact_cars.car_id")]
+            assert len(reads) == 1, [s[:60] for s in reads]  # the planned statement alone
+
+
+async def test_a_page_after_a_cursor_is_planned_too(apps: Any):
+    world, planned, executed = apps
+    first = await _post(executed, DEEP_PAGE, {}, world["staff"])
+    cursor = first["data"]["customers"]["pageInfo"]["endCursor"]
+    expected = await _post(executed, DEEP_PAGE, {"after": cursor}, world["staff"])
+    assert await _post(planned, DEEP_PAGE, {"after": cursor}, world["staff"]) == expected
+    assert expected["data"]["customers"]["nodes"]
+
+
+async def test_refusals_still_come_from_the_executor(apps: Any):
+    world, planned, executed = apps
+    portal = world["portal"][0]
+    for query in (
+        "{ customers { totalCount } }",
+        "{ viewer { customer { internalNotes } } }",
+        '{ node(id: "bm9uZQ") { id } }',
+        "{ viewer { customer { cars(first: 500) { totalCount } } } }",
+    ):
+        assert await _post(planned, query, {}, portal) == await _post(executed, query, {}, portal)
