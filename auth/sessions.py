@@ -8,12 +8,14 @@ and every deadline is measured by the database's clock.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any, Protocol
 
 import sqlalchemy as sa
 from sqlalchemy.engine import RowMapping
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from auth.tokens import new_token, token_hash
 from auth.viewer import ANONYMOUS, Viewer, ViewerKind
@@ -148,20 +150,42 @@ def portal_may_enter(row: RowMapping) -> bool:
     )
 
 
-async def viewer_for_token(conn: AsyncConnection, token: str | None) -> Viewer:
+# Built once: building a statement costs more than running it.
+BY_TOKEN = _lookup(sessions.c.token_hash == sa.bindparam("token_hash"))
+BY_ID = _lookup(sessions.c.id == sa.bindparam("session_id", type_=sa.Uuid()))
+TOUCH = (
+    sa.update(sessions)
+    .where(sessions.c.id == sa.bindparam("touched", type_=sa.Uuid()))
+    .values(last_used_at=db_now())
+)
+SCOPED_CARS = sa.select(contact_cars.c.car_id).where(
+    contact_cars.c.contact_id == sa.bindparam("contact", type_=sa.Uuid())
+)
+
+
+class Reads(Protocol):
+    """Where statements run: the request's read scope (autocommit, models/db.py)."""
+
+    async def rows(
+        self, statement: sa.Executable, params: dict[str, Any] | None = None
+    ) -> Sequence[RowMapping]: ...
+
+
+async def viewer_for_token(reads: Reads, token: str | None) -> Viewer:
     """The viewer a session token stands for, or ANONYMOUS; slides the idle window."""
     if not token:
         return ANONYMOUS
-    return await _viewer(conn, sessions.c.token_hash == token_hash(token))
+    return await _viewer(reads, BY_TOKEN, {"token_hash": token_hash(token)})
 
 
-async def viewer_for_session(conn: AsyncConnection, session_id: uuid.UUID) -> Viewer:
+async def viewer_for_session(reads: Reads, session_id: uuid.UUID) -> Viewer:
     """The same decision for a session this request already holds (after it changed)."""
-    return await _viewer(conn, sessions.c.id == session_id)
+    return await _viewer(reads, BY_ID, {"session_id": session_id})
 
 
-async def _viewer(conn: AsyncConnection, which: sa.ColumnElement[bool]) -> Viewer:
-    row = (await conn.execute(_lookup(which))).mappings().first()
+async def _viewer(reads: Reads, statement: sa.Select[Any], params: dict[str, Any]) -> Viewer:
+    found = await reads.rows(statement, params)
+    row = found[0] if found else None
     if row is None:
         return ANONYMOUS
     if row["kind"] is SessionKind.STAFF:
@@ -177,22 +201,18 @@ async def _viewer(conn: AsyncConnection, which: sa.ColumnElement[bool]) -> Viewe
     else:
         if not portal_may_enter(row):
             return ANONYMOUS
-        viewer = await _portal_viewer(conn, row)
+        viewer = await _portal_viewer(reads, row)
     if row["now"] - row["last_used_at"] > TOUCH_INTERVAL:
-        await conn.execute(
-            sa.update(sessions).where(sessions.c.id == row["id"]).values(last_used_at=db_now())
-        )
+        await reads.rows(TOUCH, {"touched": row["id"]})
     return viewer
 
 
-async def _portal_viewer(conn: AsyncConnection, row: RowMapping) -> Viewer:
+async def _portal_viewer(reads: Reads, row: RowMapping) -> Viewer:
     scope = row["portal_scope"] if row["contact_id"] is not None else PortalScope.EVERYTHING
     car_ids: frozenset[uuid.UUID] = frozenset()
     if scope is PortalScope.CARS:
-        found = await conn.execute(
-            sa.select(contact_cars.c.car_id).where(contact_cars.c.contact_id == row["contact_id"])
-        )
-        car_ids = frozenset(found.scalars())
+        found = await reads.rows(SCOPED_CARS, {"contact": row["contact_id"]})
+        car_ids = frozenset(r["car_id"] for r in found)
     return Viewer(
         kind=ViewerKind.PORTAL,
         organization_id=row["organization_id"],

@@ -45,6 +45,8 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
 
     @event.listens_for(sync_engine, "begin")
     def on_begin(conn: sa.Connection) -> None:
+        if conn.get_execution_options().get("isolation_level") == "AUTOCOMMIT":
+            return  # the request's read scope: every statement stands alone
         # Writes take the write lock up front (BEGIN IMMEDIATE) so that two writers never
         # both read first and then fail to upgrade their lock mid-transaction.
         if conn.get_execution_options().get("portico_write"):
@@ -105,10 +107,13 @@ class Database:
 
 
 class ReadScope:
-    """One lazily opened read connection for a whole request.
+    """One lazily opened read connection for a whole request, in autocommit.
 
     DataLoaders dispatch their batches concurrently; a lock lets them share one connection
-    (one pool checkout and one transaction per request instead of one per batch).
+    (one pool checkout per request instead of one per batch). No transaction is opened:
+    under READ COMMITTED every statement sees its own snapshot anyway, and skipping
+    BEGIN/ROLLBACK saves two round trips per request. The session check's occasional
+    `last_used_at` update commits on its own.
     """
 
     def __init__(self, engine: AsyncEngine) -> None:
@@ -122,10 +127,11 @@ class ReadScope:
     ) -> Sequence[RowMapping]:
         async with self._lock:
             if self._conn is None:
-                self._conn = await self._engine.connect()
+                conn = await self._engine.connect()
+                self._conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
             self.statements += 1
             result = await self._conn.execute(statement, params or {})
-            return result.mappings().all()
+            return result.mappings().all() if result.returns_rows else []
 
     async def scalar(self, statement: sa.Executable) -> Any:
         rows = await self.rows(statement)

@@ -18,7 +18,7 @@ from strawberry.asgi import GraphQL
 
 from auth.cookies import COOKIE_NAME, read_session_cookie
 from auth.sessions import viewer_for_token
-from auth.viewer import ViewerKind
+from auth.viewer import ANONYMOUS, ViewerKind
 from mail.sender import mailer_from_settings
 from mail.worker import run_worker
 from models.db import Database
@@ -67,15 +67,14 @@ class PorticoGraphQL(GraphQL):
 
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
         bearer = bearer_token(request)
-        async with self.db.connect() as conn:
-            token = bearer or cookie_token(request, self.db.settings)
-            viewer = await viewer_for_token(conn, token)
-            await conn.commit()
+        context = make_context(self.db, ANONYMOUS, request, response, plan_reads=self.plan_reads)
+        request.state.portico_context = context
+        token = bearer or cookie_token(request, self.db.settings)
+        viewer = await viewer_for_token(context.reader, token)
         if bearer and viewer.kind is ViewerKind.ANONYMOUS:
             # Revocation, sign-out and expiry take effect on the very next request.
             raise SessionEnded()
-        context = make_context(self.db, viewer, request, response, plan_reads=self.plan_reads)
-        request.state.portico_context = context
+        context.as_viewer(viewer)
         return context
 
     async def run(self, request: Any, *args: Any, **kwargs: Any) -> Any:

@@ -107,18 +107,14 @@ async def _open_session(ctx: Context, session: AsyncSession, person: Person) -> 
 async def _act_as(ctx: Context, issued: IssuedSession) -> None:
     """The rest of this request acts for whoever just signed in, decided exactly as the
     next request will decide it: from the session row."""
-    async with ctx.db.connect() as conn:
-        ctx.as_viewer(await viewer_for_session(conn, issued.session_id))
-        await conn.commit()
+    ctx.as_viewer(await viewer_for_session(ctx.reader, issued.session_id))
 
 
 async def reload_viewer(ctx: Context) -> None:
     """Decide the viewer again from this request's session row (it just changed)."""
     if ctx.viewer.session_id is None:
         return
-    async with ctx.db.connect() as conn:
-        ctx.as_viewer(await viewer_for_session(conn, ctx.viewer.session_id))
-        await conn.commit()
+    ctx.as_viewer(await viewer_for_session(ctx.reader, ctx.viewer.session_id))
 
 
 async def redeem(info: Info, token: str) -> SignedIn:

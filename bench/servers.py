@@ -1,0 +1,222 @@
+"""Start Portico and the baseline as subprocesses on loopback, wait for them, always stop them.
+
+Each server runs in its own process group (uvicorn's supervisor and its workers), so stopping
+one signals exactly the processes this module started. CPU time is read from /proc for the
+server process and all its descendants.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager, suppress
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from bench.common import PROJECT_DIR, RAW_DIR, sqlalchemy_url
+
+START_TIMEOUT = 60.0
+STOP_TIMEOUT = 10.0
+SETTLE_SECONDS = 2.0
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+@dataclass
+class Server:
+    """A server process this module started."""
+
+    name: str
+    process: subprocess.Popen[bytes]
+    url: str
+    log_path: Path
+
+    def cpu_seconds(self) -> float:
+        """User + system CPU of the server process and every live descendant."""
+        return tree_cpu_seconds(self.process.pid)
+
+    def log_tail(self, lines: int = 20) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return ""
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass(frozen=True)
+class ProcStat:
+    parent: int
+    command: str
+    ticks: int  # utime + stime
+    children_ticks: int  # cutime + cstime: children that ended and were waited for
+
+
+def _stat(pid: int) -> ProcStat | None:
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    command = text[text.index("(") + 1 : text.rindex(")")]
+    fields = text[text.rindex(")") + 2 :].split()  # after "pid (comm) "
+    return ProcStat(
+        parent=int(fields[1]),
+        command=command,
+        ticks=int(fields[11]) + int(fields[12]),
+        children_ticks=int(fields[13]) + int(fields[14]),
+    )
+
+
+def _all_stats() -> dict[int, ProcStat]:
+    stats = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit() and (found := _stat(int(entry))) is not None:
+            stats[int(entry)] = found
+    return stats
+
+
+def tree_cpu_seconds(root: int) -> float:
+    stats = _all_stats()
+    children: dict[int, list[int]] = {}
+    for pid, stat in stats.items():
+        children.setdefault(stat.parent, []).append(pid)
+    total, stack = 0, [root]
+    while stack:
+        pid = stack.pop()
+        if pid in stats:
+            total += stats[pid].ticks
+        stack.extend(children.get(pid, []))
+    return total / CLOCK_TICKS
+
+
+def postgres_cpu_seconds() -> float:
+    """CPU of every PostgreSQL process on this machine (the postmaster counting backends that
+    ended): all of the database's work, the benchmark's and anyone else's."""
+    stats = _all_stats()
+    postgres = {pid: s for pid, s in stats.items() if s.command == "postgres"}
+    total = sum(s.ticks for s in postgres.values())
+    total += sum(s.children_ticks for s in postgres.values() if s.parent not in postgres)
+    return total / CLOCK_TICKS
+
+
+def _venv_bin(name: str) -> str:
+    beside = Path(sys.executable).parent / name
+    found = str(beside) if beside.exists() else shutil.which(name)
+    if not found:
+        raise SystemExit(f"`{name}` not found beside {sys.executable} nor on PATH")
+    return found
+
+
+def _start(name: str, command: list[str], env: dict[str, str], port: int, workers: int) -> Server:
+    log_dir = RAW_DIR / "logs"
+    log_dir.mkdir(parents=True, exist_ok=True)
+    log_path = log_dir / f"{name}-w{workers}.log"
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            command,
+            cwd=PROJECT_DIR,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group: stopped as one
+        )
+    return Server(name, process, f"http://127.0.0.1:{port}", log_path)
+
+
+def wait_healthy(server: Server, timeout: float = START_TIMEOUT) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.process.poll() is not None:
+            raise RuntimeError(f"{server.name} exited at start:\n{server.log_tail()}")
+        try:
+            if httpx.get(f"{server.url}/healthz", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"{server.name} not healthy after {timeout:.0f} s:\n{server.log_tail()}")
+
+
+def stop(server: Server) -> None:
+    """SIGTERM to the server's process group, SIGKILL if it lingers."""
+    process = server.process
+    if process.poll() is None:
+        try:
+            os.killpg(process.pid, signal.SIGTERM)
+            process.wait(timeout=STOP_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=STOP_TIMEOUT)
+        except ProcessLookupError:
+            pass
+    # Workers left behind by a supervisor that died first.
+    with suppress(ProcessLookupError, PermissionError):
+        os.killpg(process.pid, signal.SIGKILL)
+
+
+def _environment(**extra: str) -> dict[str, str]:
+    """This environment without Portico's production and mail settings; the work tree first
+    on the import path, so the servers run the code being measured even if the editable
+    install lags behind it (a new top-level package, say)."""
+    env = {k: v for k, v in os.environ.items() if k not in {"PORTICO_ENV", "SMTP_URL"}}
+    path = [str(PROJECT_DIR), *filter(None, [env.get("PYTHONPATH")])]
+    return {**env, "PYTHONPATH": os.pathsep.join(path), **extra}
+
+
+def start_portico(database_url: str, workers: int) -> Server:
+    port = free_port()
+    env = _environment(DATABASE_URL=sqlalchemy_url(database_url))
+    command = [_venv_bin("portico"), "serve", "--host", "127.0.0.1", "--port", str(port)]
+    return _start("portico", [*command, "--workers", str(workers)], env, port, workers)
+
+
+def start_baseline(database_url: str, workers: int) -> Server:
+    port = free_port()
+    env = _environment(BENCH_DATABASE_URL=database_url)
+    command = [
+        sys.executable, "-m", "uvicorn", "bench.baseline:create_app", "--factory",
+        "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
+        "--no-access-log", "--log-level", "warning",
+    ]  # fmt: skip
+    return _start("baseline", command, env, port, workers)
+
+
+@dataclass
+class Servers:
+    portico: Server
+    baseline: Server
+
+    @property
+    def portico_url(self) -> str:
+        return self.portico.url
+
+    @property
+    def baseline_url(self) -> str:
+        return self.baseline.url
+
+
+@contextmanager
+def running_servers(database_url: str, workers: int) -> Iterator[Servers]:
+    """Both servers with `workers` worker processes each; stopped when the block ends."""
+    with ExitStack() as stack:
+        portico = start_portico(database_url, workers)
+        stack.callback(stop, portico)
+        baseline = start_baseline(database_url, workers)
+        stack.callback(stop, baseline)
+        wait_healthy(portico)
+        wait_healthy(baseline)
+        if workers > 1:
+            time.sleep(SETTLE_SECONDS)  # /healthz answered by one worker; let the others start
+        yield Servers(portico, baseline)
