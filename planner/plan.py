@@ -385,13 +385,13 @@ class Planner:
             )
             .where(*where)
             .order_by(*order)
-            .limit(first + 1)
+            .limit(sa.literal_column(str(first + 1), sa.Integer()))
         )
         if parent is not None:
             page = page.correlate(parent)
         # LATERAL: the page may refer to the parent row of the enclosing query.
         rows = page.lateral(self.alias_name())
-        in_page = rows.c._rank <= first
+        in_page = rows.c._rank <= sql.const(first)
         cursor = rows.c._cursor
 
         connection = self.schema.type_map[_named(connection_type)]
@@ -458,16 +458,17 @@ class Planner:
     ) -> Expr:
         page_info = self.schema.type_map["PageInfo"]
         assert isinstance(page_info, GraphQLObjectType)
-        last_rank = sa.func.least(rows.c._found, first)
+        last_rank = sa.func.least(rows.c._found, sql.const(first))
         pairs: list[tuple[str, Expr]] = []
         for key, child in self.fields(page_info, node.selection_set):
             name = child.name.value
             if name == "hasNextPage":
-                pairs.append((key, sa.func.coalesce(sa.func.max(rows.c._found), 0) > first))
+                found = sa.func.coalesce(sa.func.max(rows.c._found), sql.const(0))
+                pairs.append((key, found > sql.const(first)))
             elif name == "hasPreviousPage":
-                pairs.append((key, sa.literal(after is not None)))
+                pairs.append((key, sa.literal_column("true" if after else "false")))
             elif name == "startCursor":
-                pairs.append((key, sa.func.min(cursor).filter(rows.c._rank == 1)))
+                pairs.append((key, sa.func.min(cursor).filter(rows.c._rank == sql.const(1))))
             elif name == "endCursor":
                 pairs.append((key, sa.func.min(cursor).filter(rows.c._rank == last_rank)))
             elif name == "__typename":
