@@ -10,13 +10,16 @@ from __future__ import annotations
 import logging
 from collections import OrderedDict
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 from graphql import ExecutionResult, OperationDefinitionNode
 from strawberry.extensions import SchemaExtension
 
-from planner.plan import Plan, Planner, Unplannable, viewer_params, viewer_shape
+from planner.viewer import viewer_params, viewer_shape
+
+if TYPE_CHECKING:
+    from planner.plan import Plan
 
 log = logging.getLogger("portico.planner")
 
@@ -42,6 +45,18 @@ def _remember(key: Any, plan: Plan | None) -> None:
     _plans[key] = plan
     if len(_plans) > CACHE_SIZE:
         _plans.popitem(last=False)
+
+
+def cache_key(
+    query: str | None, operation_name: str | None, context: Any, variables: dict[str, Any]
+) -> Any:
+    """Plans are shared by requests with the same text, variables and shape of viewer."""
+    return (
+        query,
+        operation_name,
+        viewer_shape(context.viewer, context.loaders.scope),
+        orjson.dumps(variables, option=orjson.OPT_SORT_KEYS),
+    )
 
 
 def _missing(data: dict[str, Any], path: tuple[str, ...]) -> bool:
@@ -70,14 +85,12 @@ class PlannedReads(SchemaExtension):
         if operation is None:
             return None
         variables = execution.variables or {}
-        key = (
-            execution.query,
-            execution.operation_name,
-            viewer_shape(context.viewer, context.loaders.scope),
-            orjson.dumps(variables, option=orjson.OPT_SORT_KEYS),
-        )
+        key = cache_key(execution.query, execution.operation_name, context, variables)
         known, plan = _cached(key)
         if not known:
+            # Imported here: planning reads the finished schema, which imports this module.
+            from planner.plan import Planner, Unplannable
+
             planner = Planner(
                 execution.schema._schema,
                 execution.graphql_document,

@@ -43,6 +43,7 @@ from models.pagination import MAX_PAGE_SIZE, InvalidCursor, Ordering
 from models.search import car_search, customer_search
 from planner import sql
 from planner.fields import COMPUTED, Context
+from planner.viewer import VIEWER_IDS, viewer_param
 from schema.ids import decode_id
 from schema.node import NODE_TYPES, ROW_TYPES
 
@@ -476,30 +477,6 @@ class Planner:
             else:
                 raise Unplannable(f"pageInfo.{name}")
         return sql.json_object(pairs)
-
-
-# Values of the viewer are parameters of every execution, never parts of a plan: a plan
-# is shared by every viewer of the same shape.
-VIEWER_IDS: dict[str, Callable[[Viewer], Any]] = {
-    "organization": lambda v: v.organization_id,
-    "staff_user": lambda v: v.staff_user_id,
-    "customer": lambda v: v.customer_id,
-    "contact": lambda v: v.contact_id,
-}
-
-
-def viewer_param(role: str) -> sa.BindParameter[Any]:
-    return sa.bindparam(f"viewer_{role}", type_=sa.Uuid())
-
-
-def viewer_params(viewer: Viewer, scope: RowScope) -> dict[str, Any]:
-    return {**scope.params, **{f"viewer_{k}": get(viewer) for k, get in VIEWER_IDS.items()}}
-
-
-def viewer_shape(viewer: Viewer, scope: RowScope) -> tuple[Any, ...]:
-    """Everything about a viewer that changes a plan (never their ids)."""
-    present = tuple(get(viewer) is not None for get in VIEWER_IDS.values())
-    return (scope.shape, viewer.kind, viewer.role, present)
 
 
 def _named(type_: Any) -> str:

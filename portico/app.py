@@ -22,6 +22,7 @@ from auth.viewer import ANONYMOUS, ViewerKind
 from mail.sender import mailer_from_settings
 from mail.worker import run_worker
 from models.db import Database
+from planner import fast
 from portico.pages import reset_password_page, sign_in_page
 from portico.settings import Settings, get_settings
 from schema import build_schema
@@ -65,6 +66,13 @@ class PorticoGraphQL(GraphQL):
     def encode_json(self, data: object) -> bytes:
         return orjson.dumps(data)
 
+    async def get_sub_response(self, request: Request | WebSocket) -> Response:
+        # One per request: the short way for planned queries creates it before Strawberry.
+        existing = getattr(request.state, "portico_sub_response", None)
+        if existing is None:
+            existing = request.state.portico_sub_response = await super().get_sub_response(request)
+        return existing
+
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
         bearer = bearer_token(request)
         context = make_context(self.db, ANONYMOUS, request, response, plan_reads=self.plan_reads)
@@ -79,6 +87,13 @@ class PorticoGraphQL(GraphQL):
 
     async def run(self, request: Any, *args: Any, **kwargs: Any) -> Any:
         try:
+            if isinstance(request, Request) and request.method == "POST":
+                sub_response = await self.get_sub_response(request)
+                context = await self.get_context(request, sub_response)
+                planned = await fast.answer(request, context)
+                if planned is not None:
+                    return planned
+                kwargs["context"] = context
             return await super().run(request, *args, **kwargs)
         except SessionEnded:
             return session_ended()

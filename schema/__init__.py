@@ -61,6 +61,7 @@ NODE_ONLY_TYPES = [
 
 
 def build_schema(*, introspection: bool = True) -> strawberry.Schema:
+
     # Production hides the schema tour from strangers; schema.graphql is the documentation.
     hide_schema = [] if introspection else [DisableIntrospection]
     return strawberry.Schema(
