@@ -27,8 +27,12 @@ CACHE_SIZE = 1024
 _plans: OrderedDict[Any, Plan | None] = OrderedDict()
 
 
+def _operations(document: Any) -> list[OperationDefinitionNode]:
+    return [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+
+
 def _operation(document: Any, name: str | None) -> OperationDefinitionNode | None:
-    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+    operations = _operations(document)
     if name is None:
         return operations[0] if len(operations) == 1 else None
     return next((o for o in operations if o.name and o.name.value == name), None)
@@ -105,6 +109,9 @@ class PlannedReads(SchemaExtension):
                 log.debug("not planned: %s", reason)
                 plan = None
             _remember(key, plan)
+            if len(_operations(execution.graphql_document)) == 1:
+                # Clients may leave the name out of a one-operation document.
+                _remember(cache_key(execution.query, None, context, variables), plan)
         if plan is None:
             return None
         params = {**plan.params, **viewer_params(context.viewer, context.loaders.scope)}

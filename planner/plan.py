@@ -98,7 +98,9 @@ class Planner:
         pairs = []
         for key, node in self.fields(query, self.operation.selection_set):
             pairs.append((key, self.root_field(key, node, query)))
-        return Plan(sa.select(sql.json_object(pairs).label("data")), self.params, self.required)
+        # As text: the driver would otherwise decode the JSON only for us to encode it again.
+        data = sa.cast(sql.json_object(pairs), sa.Text()).label("data")
+        return Plan(sa.select(data), self.params, self.required)
 
     # --- selections -----------------------------------------------------------------
 
