@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+import orjson
 import pytest
 import sqlalchemy as sa
 
@@ -93,6 +94,18 @@ async def _world(db: Database) -> dict[str, Any]:
     return {"staff": tokens[0], "portal": tokens[1:], "customers": customers}
 
 
+async def _post_raw(app: Any, query: str, variables: dict[str, Any], token: str) -> bytes:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://portico.test") as client:
+        response = await client.post(
+            "/graphql",
+            json={"query": query, "variables": variables},
+            headers={"Authorization": f"Bearer {token}"},
+        )
+    assert response.status_code == 200, response.text
+    return response.content
+
+
 async def _post(app: Any, query: str, variables: dict[str, Any], token: str) -> Any:
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://portico.test") as client:
@@ -162,7 +175,9 @@ async def test_planned_answers_equal_executed_answers(apps: Any, dialect: str, c
         if dialect == "postgresql" and "errors" not in expected:
             reads = [s for s in count_statements.statements if "auth_sessions" not in s]
             reads = [s for s in reads if not s.startswith("SELECT contact_cars.car_id")]
-            assert len(reads) == 1, [s[:60] for s in reads]  # the planned statement alone
+            # The planned statement alone: through SQLAlchemy the first time, then straight
+            # through the driver (not seen here) on the short way.
+            assert len(reads) <= 1, [s[:60] for s in reads]
 
 
 async def test_a_page_after_a_cursor_is_planned_too(apps: Any):
@@ -184,3 +199,27 @@ async def test_refusals_still_come_from_the_executor(apps: Any):
         "{ viewer { customer { cars(first: 500) { totalCount } } } }",
     ):
         assert await _post(planned, query, {}, portal) == await _post(executed, query, {}, portal)
+
+
+async def test_repeated_queries_take_the_short_way_with_the_same_answer(
+    apps: Any, dialect: str, count_statements, caplog
+):
+    world, planned, executed = apps
+    staff = world["staff"]
+    cases = [
+        (STAFF_LIST, {"search": "a"}),
+        (DEEP_PAGE, {}),
+        (STAFF_DETAIL, {"id": encode_id("Customer", world["customers"][1])}),
+    ]
+    for query, variables in cases:
+        expected = await _post(executed, query, variables, staff)
+        await _post(planned, query, variables, staff)  # plans it
+        count_statements.statements.clear()
+        raw = await _post_raw(planned, query, variables, staff)  # the short way
+        assert orjson.loads(raw) == expected
+        if dialect == "postgresql":
+            # Only the session check goes through SQLAlchemy; the plan goes to the driver
+            # and its JSON is sent as PostgreSQL wrote it.
+            assert len(count_statements.statements) == 1
+            assert b'" : ' in raw
+    assert "short way failed" not in caplog.text
