@@ -133,17 +133,6 @@ class ReadScope:
             result = await self._conn.execute(statement, params or {})
             return result.mappings().all() if result.returns_rows else []
 
-    async def driver_value(self, sql: str, args: Sequence[Any]) -> Any:
-        """One value through the driver itself (asyncpg), for statements compiled ahead:
-        no SQLAlchemy work per execution, and asyncpg keeps the statement prepared."""
-        async with self._lock:
-            if self._conn is None:
-                conn = await self._engine.connect()
-                self._conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
-            self.statements += 1
-            raw = await self._conn.get_raw_connection()
-            return await raw.driver_connection.fetchval(sql, *args)
-
     async def scalar(self, statement: sa.Executable) -> Any:
         rows = await self.rows(statement)
         return next(iter(rows[0].values())) if rows else None

@@ -40,12 +40,8 @@ async def answer(request: Request, context: Context) -> Response | None:
     if not known or plan is None:
         return None
     params = {**plan.params, **viewer_params(context.viewer, context.loaders.scope)}
-    prepared = plan.driver_args(context.db.engine.dialect, params)
-    if prepared is None:
-        rows = await context.reader.rows(plan.statement, params)
-        raw: Any = rows[0]["data"]
-    else:
-        raw = await context.reader.driver_value(*prepared)
+    rows = await context.reader.rows(plan.statement, params)
+    raw: Any = rows[0]["data"]
     text = raw.encode() if isinstance(raw, str) else orjson.dumps(raw)
     if plan.required and any(_missing(orjson.loads(text), path) for path in plan.required):
         return None  # the executor raises the error that belongs there

@@ -62,30 +62,6 @@ class Plan:
     # Response paths that may not be null: a null there means the executor must answer
     # (it raises the right error, e.g. NOT_FOUND from `node`).
     required: list[tuple[str, ...]] = field(default_factory=list)
-    _compiled: Any = None
-
-    def driver_args(self, dialect: Any, params: dict[str, Any]) -> tuple[str, list[Any]] | None:
-        """The SQL text and positional arguments for the driver (asyncpg only).
-
-        Compiled once; per execution only the arguments are laid out. Statements with list
-        parameters (a driver's chosen cars) keep SQLAlchemy's path, which expands lists.
-        """
-        if dialect.name != "postgresql" or dialect.driver != "asyncpg":
-            return None
-        if self._compiled is None:
-            plain = self.statement.compile(dialect=dialect)
-            if any(b.expanding and b.key in params for b in plain.binds.values()):
-                self._compiled = False  # a list that changes per viewer
-            else:
-                # Constant lists (statuses) are spelled out into single parameters once;
-                # values that change per request are taken from `params` each time.
-                expanded = plain.construct_expanded_state(params)
-                positions = tuple(expanded.positiontup or ())
-                self._compiled = (expanded.statement, positions, dict(expanded.parameters))
-        if not self._compiled:
-            return None
-        sql, names, fixed = self._compiled
-        return sql, [params[name] if name in params else fixed[name] for name in names]
 
 
 class Planner:
