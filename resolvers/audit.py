@@ -53,3 +53,17 @@ def audit(
         user_agent=(ctx.user_agent or "")[:500] or None,
         data={**(data or {}), **({"contact_id": str(contact_id)} if contact_id else {})},
     )
+
+
+def audit_person(
+    ctx: Context, action: str, person: Any, data: dict[str, Any] | None = None
+) -> AuditEvent:
+    """An audit row about a portal person (a customer, or one of its contacts)."""
+    return audit(
+        ctx,
+        action,
+        organization_id=person.organization_id,
+        customer_id=person.customer_id,
+        contact_id=person.contact_id,
+        data=data,
+    )

@@ -18,7 +18,7 @@ from models.types import utcnow
 from models.writes import get_for_update
 from portico.errors import NotFound
 from portico.settings import Settings
-from resolvers.audit import audit
+from resolvers.audit import audit_person
 from resolvers.outcome import Rejected, mutation_outcome
 from resolvers.portal_mail import send_link_email
 from resolvers.validation import Problem
@@ -135,11 +135,10 @@ async def send_invite(info: Info, customer_gid: str | None, contact_gid: str | N
             raise Rejected(*problems)
         resend = await invite(session, ctx.settings, person, row)
         session.add(
-            audit(
+            audit_person(
                 ctx,
                 "portal.invite_resent" if resend else "portal.invite",
-                customer_id=person.customer_id,
-                contact_id=person.contact_id,
+                person,
                 data={"email": person.email},
             )
         )
@@ -186,11 +185,8 @@ async def set_access(
             row.portal_status = PortalStatus.ACTIVE if activated else PortalStatus.INVITED
             row.portal_revoked_at = None
         session.add(
-            audit(
-                ctx,
-                "portal.access_revoked" if revoked else "portal.access_restored",
-                customer_id=person.customer_id,
-                contact_id=person.contact_id,
+            audit_person(
+                ctx, "portal.access_revoked" if revoked else "portal.access_restored", person
             )
         )
     return row_id

@@ -32,7 +32,7 @@ from models.enums import ContactRole, LinkPurpose, PortalStatus, SessionKind, Si
 from models.types import utcnow
 from portico.errors import Forbidden
 from portico.timing import at_least
-from resolvers.audit import audit
+from resolvers.audit import audit, audit_person
 from resolvers.outcome import Rejected
 from resolvers.portal_mail import send_link_email
 from resolvers.rate_limits import limit
@@ -92,15 +92,7 @@ async def _open_session(ctx: Context, session: AsyncSession, person: Person) -> 
         ip=ctx.client_ip,
         user_agent=ctx.user_agent,
     )
-    session.add(
-        audit(
-            ctx,
-            "portal.sign_in",
-            organization_id=person.organization_id,
-            customer_id=person.customer_id,
-            contact_id=person.contact_id,
-        )
-    )
+    session.add(audit_person(ctx, "portal.sign_in", person))
     return issued
 
 
@@ -140,14 +132,7 @@ def _audit_failure(ctx: Context, session: AsyncSession, redeemed: Redeemed) -> N
         log.info("portal sign-in refused: unknown link (client %s)", ctx.client_ip)
         return
     session.add(
-        audit(
-            ctx,
-            "portal.sign_in_failed",
-            organization_id=person.organization_id,
-            customer_id=person.customer_id,
-            contact_id=person.contact_id,
-            data={"reason": redeemed.outcome.value},
-        )
+        audit_person(ctx, "portal.sign_in_failed", person, data={"reason": redeemed.outcome.value})
     )
 
 
@@ -166,14 +151,7 @@ async def resend_from_expired(info: Info, token: str) -> None:
             link = await issue_link(session, person, LinkPurpose.SIGN_IN)
             await send_link_email(session, ctx.settings, person, link, LinkPurpose.SIGN_IN)
             session.add(
-                audit(
-                    ctx,
-                    "portal.link_requested",
-                    organization_id=person.organization_id,
-                    customer_id=person.customer_id,
-                    contact_id=person.contact_id,
-                    data={"after": "expired link"},
-                )
+                audit_person(ctx, "portal.link_requested", person, data={"after": "expired link"})
             )
 
 
@@ -251,13 +229,8 @@ async def password_sign_in(info: Info, email: str, password: str, organization: 
             if match is None:
                 if people:
                     session.add(
-                        audit(
-                            ctx,
-                            "portal.sign_in_failed",
-                            organization_id=people[0].organization_id,
-                            customer_id=people[0].customer_id,
-                            contact_id=people[0].contact_id,
-                            data={"reason": "password"},
+                        audit_person(
+                            ctx, "portal.sign_in_failed", people[0], data={"reason": "password"}
                         )
                     )
                 issued = None
@@ -311,16 +284,7 @@ async def reset_password(info: Info, token: str, password: str) -> SignedIn:
             return SignedIn(outcome=Redemption.INVALID)
         row.portal_password_hash = hash_password(password)
         await end_sessions_of(session, person.customer_id, person.contact_id)
-        session.add(
-            audit(
-                ctx,
-                "portal.password_changed",
-                organization_id=person.organization_id,
-                customer_id=person.customer_id,
-                contact_id=person.contact_id,
-                data={"by": "reset link"},
-            )
-        )
+        session.add(audit_person(ctx, "portal.password_changed", person, data={"by": "reset link"}))
         issued = await _open_session(ctx, session, person)
     await _act_as(ctx, issued)
     return SignedIn(Redemption.OK, issued, person)
@@ -383,13 +347,5 @@ async def switch_account(info: Info, account_gid: str) -> Person:
                 contact_id=target.contact_id,
             )
         )
-        session.add(
-            audit(
-                ctx,
-                "portal.account_switched",
-                organization_id=target.organization_id,
-                customer_id=target.customer_id,
-                contact_id=target.contact_id,
-            )
-        )
+        session.add(audit_person(ctx, "portal.account_switched", target))
     return target

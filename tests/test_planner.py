@@ -15,6 +15,7 @@ import pytest
 import sqlalchemy as sa
 
 from auth.sessions import start_session
+from bench.baseline import first_difference
 from bench.queries import DASHBOARD, DEEP_PAGE, STAFF_DETAIL, STAFF_LIST
 from models import Contact, Customer, Organization, StaffUser
 from models.db import Database
@@ -126,28 +127,6 @@ async def apps(db: Database) -> Any:
     return world, planned, executed
 
 
-def _first_difference(a: Any, b: Any, path: str = "") -> str | None:
-    if type(a) is not type(b):
-        return f"{path}: {a!r} != {b!r}"
-    if isinstance(a, dict):
-        if list(a) != list(b):
-            return f"{path}: keys {list(a)} != {list(b)}"
-        for key in a:
-            found = _first_difference(a[key], b[key], f"{path}.{key}")
-            if found:
-                return found
-        return None
-    if isinstance(a, list):
-        if len(a) != len(b):
-            return f"{path}: {len(a)} items != {len(b)}"
-        for i, (x, y) in enumerate(zip(a, b, strict=True)):
-            found = _first_difference(x, y, f"{path}[{i}]")
-            if found:
-                return found
-        return None
-    return None if a == b else f"{path}: {a!r} != {b!r}"
-
-
 def _cases(world: dict[str, Any]) -> list[tuple[str, dict[str, Any], str]]:
     staff, portal = world["staff"], world["portal"]
     cases = [(DASHBOARD, {}, token) for token in portal]
@@ -171,7 +150,7 @@ async def test_planned_answers_equal_executed_answers(apps: Any, dialect: str, c
         expected = await _post(executed, query, variables, token)
         count_statements.statements.clear()
         answer = await _post(planned, query, variables, token)
-        assert answer == expected, (query[:60], variables, _first_difference(answer, expected))
+        assert answer == expected, (query[:60], variables, first_difference(answer, expected))
         if dialect == "postgresql" and "errors" not in expected:
             reads = [s for s in count_statements.statements if "auth_sessions" not in s]
             reads = [s for s in reads if not s.startswith("SELECT contact_cars.car_id")]
