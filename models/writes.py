@@ -54,3 +54,20 @@ async def add_in_order(session: AsyncSession, rows: Iterable[SQLModel]) -> None:
     for _, group in itertools.groupby(ordered, key=lambda row: row.__tablename__):  # type: ignore[attr-defined]
         session.add_all(list(group))
         await session.flush()
+
+
+async def value_taken(
+    session: AsyncSession,
+    column: sa.ColumnElement[object],
+    value: object,
+    within: sa.ColumnElement[bool],
+    own_id: uuid.UUID | None,
+) -> bool:
+    """Another row `within` a scope already holds `value` (unique emails, VINs)."""
+    if not value:
+        return False
+    table = column.table  # type: ignore[attr-defined]
+    stmt = sa.select(table.c.id).where(within, column == value)
+    if own_id is not None:
+        stmt = stmt.where(table.c.id != own_id)
+    return (await session.execute(stmt.limit(1))).first() is not None

@@ -5,14 +5,13 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry import Info
 
 from models import Car, CarEvent, Customer
 from models.enums import CarEventKind
 from models.types import utcnow
-from models.writes import add_in_order, apply, get_for_update
+from models.writes import add_in_order, apply, get_for_update, value_taken
 from portico.errors import NotFound
 from resolvers.outcome import Rejected, mutation_outcome
 from resolvers.validation import Checks, Problem, changes, given
@@ -48,12 +47,8 @@ def _event(car: Car, kind: CarEventKind, staff_id: uuid.UUID | None, **data: Any
 
 
 async def _vin_taken(session: AsyncSession, car: Car) -> bool:
-    if not car.vin:
-        return False
-    stmt = sa.select(Car.id).where(
-        Car.organization_id == car.organization_id, Car.vin == car.vin, Car.id != car.id
-    )
-    return (await session.execute(stmt)).first() is not None
+    within = Car.organization_id == car.organization_id
+    return await value_taken(session, Car.vin, car.vin, within, car.id)
 
 
 DUPLICATE_VIN = Problem("vin", "Another car already has this VIN.", "DUPLICATE")

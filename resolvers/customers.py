@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry import UNSET, Info
 
 from models import Car, Contact, ContactCar, Customer
-from models.writes import add_in_order, apply, get_for_update
+from models.writes import add_in_order, apply, get_for_update, value_taken
 from portico.errors import NotFound
 from resolvers.outcome import Rejected, mutation_outcome
 from resolvers.validation import Checks, Problem, changes, given
@@ -58,12 +58,7 @@ async def _email_taken(
     own_id: uuid.UUID | None,
 ) -> bool:
     """Emails are unique per organization for customers and per customer for contacts."""
-    if not email:
-        return False
-    stmt = sa.select(model.id).where(within, model.email == email)
-    if own_id is not None:
-        stmt = stmt.where(model.id != own_id)
-    return (await session.execute(stmt)).first() is not None
+    return await value_taken(session, model.email, email, within, own_id)  # type: ignore[arg-type]
 
 
 DUPLICATE_EMAIL = Problem("email", "Another customer already uses this email.", "DUPLICATE")
