@@ -179,6 +179,8 @@ class Planner:
             return self.row_by_id("Organization", viewer_param("organization"), node)
         if name in ("customers", "cars"):
             return self.root_list(name, node, gql_field)
+        if name in ("invoices", "estimates"):
+            return self.bills(name, node, gql_field)
         raise Unplannable(name)
 
     def viewer_object(self, node: FieldNode, gql_field: Any) -> Expr:
@@ -225,6 +227,19 @@ class Planner:
             conditions.append(table.c.archived_at.is_(None))
         after = self.argument(node, "after", gql_field)
         type_name = "Customer" if name == "customers" else "Car"
+        return self.connection(
+            type_name, table, ordering, conditions, first, after, node, gql_field.type
+        )
+
+    def bills(self, name: str, node: FieldNode, gql_field: Any) -> Expr:
+        """Invoices or estimates, newest first (resolvers.lists.by_status)."""
+        first = self.page_size(node, gql_field)
+        table = rel.invoices if name == "invoices" else rel.estimates
+        status = self.argument(node, "status", gql_field)
+        conditions = [table.c.status.in_(status)] if status else []
+        after = self.argument(node, "after", gql_field)
+        type_name = "Invoice" if name == "invoices" else "Estimate"
+        ordering = rel.NEWEST_FIRST[table.name]
         return self.connection(
             type_name, table, ordering, conditions, first, after, node, gql_field.type
         )

@@ -25,6 +25,10 @@ from portico.demo import load_demo
 from schema.ids import encode_id
 
 EXTRA = [
+    """{ invoices(first: 7, status: [OPEN, PARTIALLY_PAID]) { totalCount
+          pageInfo { hasNextPage endCursor }
+          nodes { number status dueDate isOverdue amountDue { amount } customer { name } } }
+        estimates(first: 4) { nodes { number version status car { make } } } }""",
     """{ viewer { __typename kind organization { id name slug timezone paymentsEnabled }
                   staffUser { id email role } customer { id } } }""",
     """query { a: customers(first: 3) { edges { cursor node { __typename id ...Who } }
