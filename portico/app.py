@@ -11,7 +11,7 @@ from typing import Any
 
 import orjson
 from starlette.applications import Starlette
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.websockets import WebSocket
@@ -94,6 +94,8 @@ class PorticoGraphQL(GraphQL):
                 context = await self.get_context(request, sub_response)
                 try:
                     planned = await fast.answer(request, context)
+                except ClientDisconnect:
+                    raise
                 except Exception:  # never lose a response to the short way
                     log.exception("planned short way failed; the executor answers")
                     planned = None
@@ -103,6 +105,8 @@ class PorticoGraphQL(GraphQL):
             return await super().run(request, *args, **kwargs)
         except SessionEnded:
             return session_ended()
+        except ClientDisconnect:
+            return Response(status_code=400)  # nobody is left to read it
         finally:
             context: Context | None = getattr(request.state, "portico_context", None)
             if context is not None:
