@@ -122,16 +122,25 @@ class ReadScope:
         self._lock = asyncio.Lock()
         self.statements = 0
 
+    async def _connection(self) -> AsyncConnection:
+        """Called with the lock held: the request's connection, opened on first use."""
+        if self._conn is None:
+            conn = await self._engine.connect()
+            self._conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
+        self.statements += 1
+        return self._conn
+
     async def rows(
         self, statement: sa.Executable, params: dict[str, Any] | None = None
     ) -> Sequence[RowMapping]:
         async with self._lock:
-            if self._conn is None:
-                conn = await self._engine.connect()
-                self._conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
-            self.statements += 1
-            result = await self._conn.execute(statement, params or {})
+            result = await (await self._connection()).execute(statement, params or {})
             return result.mappings().all() if result.returns_rows else []
+
+    async def text_value(self, sql: str, args: tuple[Any, ...]) -> Any:
+        """The first value of SQL text already compiled for this dialect."""
+        async with self._lock:
+            return (await (await self._connection()).exec_driver_sql(sql, args)).scalar()
 
     async def scalar(self, statement: sa.Executable) -> Any:
         rows = await self.rows(statement)

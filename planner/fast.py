@@ -40,8 +40,12 @@ async def answer(request: Request, context: Context) -> Response | None:
     if not known or plan is None:
         return None
     params = {**plan.params, **viewer_params(context.viewer, context.loaders.scope)}
-    rows = await context.reader.rows(plan.statement, params)
-    raw: Any = rows[0]["data"]
+    text_form = plan.as_text(context.db.engine.dialect, params)
+    raw: Any
+    if text_form is None:
+        raw = (await context.reader.rows(plan.statement, params))[0]["data"]
+    else:
+        raw = await context.reader.text_value(*text_form)
     text = raw.encode() if isinstance(raw, str) else orjson.dumps(raw)
     if plan.required and any(_missing(orjson.loads(text), path) for path in plan.required):
         return None  # the executor raises the error that belongs there

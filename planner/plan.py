@@ -62,6 +62,29 @@ class Plan:
     # Response paths that may not be null: a null there means the executor must answer
     # (it raises the right error, e.g. NOT_FOUND from `node`).
     required: list[tuple[str, ...]] = field(default_factory=list)
+    _text: Any = None
+
+    def as_text(self, dialect: Any, params: dict[str, Any]) -> tuple[str, tuple[Any, ...]] | None:
+        """The statement as SQL text with positional values, compiled once.
+
+        Executing the statement object makes SQLAlchemy derive its cache key on every call,
+        which for a whole response's statement costs more than the rest of the request.
+        Lists that change per viewer (a driver's chosen cars) keep the ordinary way.
+        """
+        if self._text is None:
+            compiled = self.statement.compile(dialect=dialect)
+            if any(b.expanding and b.key in params for b in compiled.binds.values()):
+                self._text = False
+            else:
+                # Constant lists (statuses) are spelled out into single parameters once;
+                # values that change per request are taken from `params` each time.
+                expanded = compiled.construct_expanded_state(params)
+                names = tuple(expanded.positiontup or ())
+                self._text = (expanded.statement, names, dict(expanded.parameters))
+        if not self._text:
+            return None
+        sql, names, fixed = self._text
+        return sql, tuple(params[n] if n in params else fixed[n] for n in names)
 
 
 class Planner:
