@@ -30,14 +30,6 @@ class ViewerRule(BasePermission):
         return self.allows(viewer_of(info))
 
 
-class IsAuthenticated(ViewerRule):
-    message = "Sign in to continue."
-    error_extensions = {"code": "UNAUTHENTICATED"}
-
-    def allows(self, viewer: Viewer) -> bool:
-        return viewer.organization_id is not None
-
-
 class IsStaff(ViewerRule):
     """Staff of the organization: internal notes, costs, audit, staff root fields."""
 
@@ -111,10 +103,6 @@ def _guard(permission: ViewerRule) -> list[FieldExtension]:
 def staff_only() -> list[FieldExtension]:
     """For fields: refused with FORBIDDEN to anyone but staff."""
     return _guard(IsStaff())
-
-
-def signed_in() -> list[FieldExtension]:
-    return _guard(IsAuthenticated())
 
 
 def owner_only() -> list[FieldExtension]:

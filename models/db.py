@@ -142,10 +142,6 @@ class ReadScope:
         async with self._lock:
             return (await (await self._connection()).exec_driver_sql(sql, args)).scalar()
 
-    async def scalar(self, statement: sa.Executable) -> Any:
-        rows = await self.rows(statement)
-        return next(iter(rows[0].values())) if rows else None
-
     async def close(self) -> None:
         async with self._lock:
             if self._conn is not None:

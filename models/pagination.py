@@ -23,7 +23,6 @@ from models.types import UTCDateTime
 from portico.errors import ClientError
 
 MAX_PAGE_SIZE = 100
-DEFAULT_PAGE_SIZE = 20
 
 
 class InvalidCursor(ClientError):

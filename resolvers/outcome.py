@@ -12,7 +12,9 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import ParamSpec
 
-from resolvers.validation import Problem
+from resolvers.validation import Problem, Rejected
+
+__all__ = ["Outcome", "Rejected", "mutation_outcome"]
 
 P = ParamSpec("P")
 
@@ -21,12 +23,6 @@ P = ParamSpec("P")
 class Outcome:
     row_id: uuid.UUID | None = None
     problems: list[Problem] = field(default_factory=list)
-
-
-class Rejected(Exception):
-    def __init__(self, *problems: Problem) -> None:
-        super().__init__(problems)
-        self.problems = list(problems)
 
 
 def mutation_outcome(

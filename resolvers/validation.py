@@ -27,6 +27,14 @@ class Problem:
     code: str  # REQUIRED, INVALID, TOO_LONG, ... (each domain's enum has these)
 
 
+class Rejected(Exception):
+    """Bad input: raised even inside a write transaction, which then rolls back."""
+
+    def __init__(self, *problems: Problem) -> None:
+        super().__init__(problems)
+        self.problems = list(problems)
+
+
 @dataclass
 class Checks:
     """Checks for one input. `creating`: required fields must be sent, not just non-empty."""
@@ -40,8 +48,6 @@ class Checks:
     def done(self) -> None:
         """Stop here with every problem found so far, if any."""
         if self.problems:
-            from resolvers.outcome import Rejected
-
             raise Rejected(*self.problems)
 
     def text(self, name: str, value: Any, max_length: int, *, required: bool = False) -> Any:

@@ -1,7 +1,5 @@
 """Small shared types: money, user errors."""
 
-from enum import Enum
-
 import strawberry
 
 
@@ -25,10 +23,6 @@ class UserError:
 
 def input_path(name: str | None) -> list[str] | None:
     return None if name is None else ["input", name]
-
-
-class ErrorCodes(Enum):
-    """Base for each domain's error-code enum."""
 
 
 INPUT = strawberry.argument(description="What to do; see the input type.")

@@ -2,7 +2,7 @@
 
 import dataclasses
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any, ClassVar, Self
 
 import sqlalchemy as sa
@@ -43,10 +43,6 @@ class RowType:
             values["id"] = encode_id(cls.__node_name__, row["id"])
         return cls(row=row, **values)
 
-    @classmethod
-    def from_rows(cls, rows: Iterable[Mapping[str, Any]]) -> list[Self]:
-        return [cls.from_row(row) for row in rows]
-
     @property
     def pk(self) -> uuid.UUID:
         return self.row["id"]
@@ -84,13 +80,6 @@ async def load_row(info: Info, type_name: str, row_id: uuid.UUID | None) -> Any:
     return cls.from_row(row) if row is not None else None
 
 
-async def require_row(info: Info, type_name: str, row_id: uuid.UUID) -> Any:
-    found = await load_row(info, type_name, row_id)
-    if found is None:
-        raise NotFound()
-    return found
-
-
 async def find_node(info: Info, global_id: str) -> Any:
     """The object behind a global ID, or None alike for malformed, missing or hidden."""
     try:
@@ -107,11 +96,3 @@ async def resolve_node(info: Info, global_id: str) -> Any:
     if found is None:
         raise NotFound()
     return found
-
-
-async def resolve_typed(info: Info, type_name: str, global_id: str) -> Any:
-    """Like `resolve_node`, but the ID must name `type_name`."""
-    found_type, row_id = decode_id(global_id)
-    if found_type != type_name:
-        raise NotFound()
-    return await require_row(info, type_name, row_id)
