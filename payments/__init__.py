@@ -1,0 +1,1 @@
+"""Online payments through Stripe Connect: the API client, webhooks, reconciliation."""
