@@ -4,11 +4,13 @@ from models.audit import AuditEvent
 from models.base import index_foreign_keys, metadata
 from models.billing import (
     Estimate,
+    EstimateDecision,
     EstimateLine,
     EstimateVersion,
     Invoice,
     InvoiceLine,
     Payment,
+    ProviderEvent,
     Refund,
 )
 from models.cars import Car, CarEvent, ConditionReport
@@ -36,6 +38,7 @@ __all__ = [
     "Customer",
     "Document",
     "Estimate",
+    "EstimateDecision",
     "EstimateLine",
     "EstimateVersion",
     "Invoice",
@@ -47,6 +50,7 @@ __all__ = [
     "OutboxEmail",
     "Payment",
     "PortalSettings",
+    "ProviderEvent",
     "RateLimit",
     "Refund",
     "StaffUser",

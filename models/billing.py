@@ -10,8 +10,15 @@ import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
 from models.base import TenantRow, enum_field, utc_field
-from models.enums import EstimateStatus, InvoiceStatus, LineKind, PaymentMethod, PaymentStatus
-from models.types import PortableJSON
+from models.enums import (
+    EstimateDecisionKind,
+    EstimateStatus,
+    InvoiceStatus,
+    LineKind,
+    PaymentMethod,
+    PaymentStatus,
+)
+from models.types import PortableJSON, UTCDateTime, utcnow
 
 
 class Totals(SQLModel):
@@ -82,6 +89,7 @@ class Estimate(TenantRow, Totals, table=True):
     recommendations: str | None = Field(default=None, max_length=5000)
     internal_notes: str | None = Field(default=None, max_length=10000)
     sent_at: datetime | None = utc_field()
+    expires_at: datetime | None = utc_field()  # end of valid_until in the organization's zone
     decided_at: datetime | None = utc_field()
 
 
@@ -103,11 +111,36 @@ class EstimateVersion(TenantRow, table=True):
     snapshot: dict[str, Any] = Field(default_factory=dict, sa_type=PortableJSON)
 
 
+class EstimateDecision(TenantRow, table=True):
+    """The customer's final word on one version of an estimate: one per version."""
+
+    __tablename__ = "estimate_decisions"
+    __table_args__ = (sa.UniqueConstraint("estimate_id", "version"),)
+
+    estimate_id: uuid.UUID = Field(foreign_key="estimates.id", index=True)
+    version: int
+    decision: EstimateDecisionKind = enum_field(EstimateDecisionKind)
+    approved_line_ids: list[str] = Field(default_factory=list, sa_type=PortableJSON)
+    declined_line_ids: list[str] = Field(default_factory=list, sa_type=PortableJSON)
+    approved_total: int = Field(default=0)
+    deposit_amount: int = Field(default=0)
+    reason: str | None = Field(default=None, max_length=2000)
+    customer_id: uuid.UUID = Field(foreign_key="customers.id", index=True)
+    contact_id: uuid.UUID | None = Field(default=None, foreign_key="contacts.id")
+    staff_user_id: uuid.UUID | None = Field(default=None, foreign_key="staff_users.id")
+    ip: str | None = Field(default=None, max_length=64)
+    user_agent: str | None = Field(default=None, max_length=500)
+    snapshot: dict[str, Any] = Field(default_factory=dict, sa_type=PortableJSON)
+
+
 class Payment(TenantRow, table=True):
+    """Money towards an invoice, or a deposit on an approved estimate before it is billed."""
+
     __tablename__ = "payments"
 
     customer_id: uuid.UUID = Field(foreign_key="customers.id", index=True)
-    invoice_id: uuid.UUID = Field(foreign_key="invoices.id", index=True)
+    invoice_id: uuid.UUID | None = Field(default=None, foreign_key="invoices.id", index=True)
+    estimate_id: uuid.UUID | None = Field(default=None, foreign_key="estimates.id", index=True)
     amount: int = Field(gt=0)
     currency: str = Field(min_length=3, max_length=3)
     method: PaymentMethod = enum_field(PaymentMethod)
@@ -129,3 +162,16 @@ class Refund(TenantRow, table=True):
     reason: str | None = Field(default=None, max_length=500)
     provider_refund_id: str | None = Field(default=None, max_length=255, unique=True)
     recorded_by_staff_id: uuid.UUID | None = Field(default=None, foreign_key="staff_users.id")
+
+
+class ProviderEvent(SQLModel, table=True):
+    """A payment provider's event, recorded once in the transaction that applies it."""
+
+    __tablename__ = "provider_events"
+
+    id: str = Field(primary_key=True, max_length=255)  # Stripe's event id
+    organization_id: uuid.UUID | None = Field(
+        default=None, foreign_key="organizations.id", index=True
+    )
+    type: str = Field(max_length=100)
+    received_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

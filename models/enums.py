@@ -83,6 +83,12 @@ class EstimateStatus(StrEnum):
     EXPIRED = "EXPIRED"
 
 
+class EstimateDecisionKind(StrEnum):
+    APPROVED = "APPROVED"
+    DECLINED = "DECLINED"
+    CHANGES_REQUESTED = "CHANGES_REQUESTED"
+
+
 class LineKind(StrEnum):
     LABOUR = "LABOUR"
     PARTS = "PARTS"

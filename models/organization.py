@@ -47,6 +47,9 @@ class PortalSettings(SQLModel, table=True):
     minimum_partial_amount: int = Field(default=0, ge=0)
     allow_estimate_approval: bool = Field(default=True)
     allow_profile_updates: bool = Field(default=True)
+    estimate_deposit_bp: int = Field(default=0, ge=0, le=10_000)  # deposit on approval
+    hosted_checkout: bool = Field(default=False)  # pay on Stripe's page, not in the portal
+    invoice_due_days: int = Field(default=14, ge=0, le=365)  # due date when none is given
     auto_invite_with_first_bill: bool = Field(default=False)
     sign_in_method: SignInMethod = enum_field(SignInMethod, default=SignInMethod.MAGIC_LINK)
 

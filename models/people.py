@@ -21,6 +21,7 @@ class StaffUser(TenantRow, table=True):
     role: StaffRole = enum_field(StaffRole, default=StaffRole.STAFF)
     password_hash: str | None = Field(default=None, max_length=255)
     is_active: bool = Field(default=True)
+    email_notifications: bool = Field(default=True)  # staff notifications also by email
     last_sign_in_at: datetime | None = utc_field()
 
 
