@@ -266,6 +266,5 @@ async def _why_not(session: AsyncSession, hashed: str, purpose: LinkPurpose) -> 
 
 def link_url(settings: Settings, purpose: LinkPurpose, token: str) -> str:
     """Where the email's button goes: the portal client, or Portico's own minimal page."""
-    base = settings.portal_url or f"{settings.public_url}/portal"
     page = "reset-password" if purpose is LinkPurpose.PASSWORD_RESET else "sign-in"
-    return f"{base.rstrip('/')}/{page}?{urlencode({'token': token})}"
+    return f"{settings.portal_base}/{page}?{urlencode({'token': token})}"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 import uuid
 from collections.abc import Iterable
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -13,6 +13,9 @@ from sqlmodel import SQLModel
 
 from models.base import metadata
 from models.types import utcnow
+
+if TYPE_CHECKING:
+    from auth.access import RowScope
 
 M = TypeVar("M", bound=SQLModel)
 
@@ -71,3 +74,21 @@ async def value_taken(
     if own_id is not None:
         stmt = stmt.where(table.c.id != own_id)
     return (await session.execute(stmt.limit(1))).first() is not None
+
+
+async def visible_for_update(
+    session: AsyncSession, model: type[M], scope: RowScope, row_ids: Iterable[uuid.UUID]
+) -> list[M]:
+    """The rows among `row_ids` the viewer may see (auth/access.py), locked for this
+    transaction, in no particular order. Rows outside the scope are simply absent."""
+    table: sa.Table = model.__table__  # type: ignore[attr-defined]
+    wanted = sorted(set(row_ids))
+    if not wanted:
+        return []
+    stmt = (
+        sa.select(model)
+        .where(table.c.id.in_(wanted), *scope.conditions(table))
+        .order_by(table.c.id)  # one lock order for every transaction: no deadlocks
+        .with_for_update()
+    )
+    return list((await session.execute(stmt, scope.params)).scalars())

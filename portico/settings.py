@@ -45,6 +45,11 @@ class Settings:
         return self.env == "production"
 
     @property
+    def portal_base(self) -> str:
+        """Where the portal client lives: its own address, or Portico's minimal pages."""
+        return (self.portal_url or f"{self.public_url}/portal").rstrip("/")
+
+    @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
 

@@ -19,6 +19,7 @@ from portico.errors import should_mask
 from schema import billing, cars, customers, documents, messaging, organization, schedule
 from schema.limits import limit_rules, limit_tokens
 from schema.mutations.auth import AuthMutations
+from schema.mutations.billing import InvoiceMutations
 from schema.mutations.cars import CarMutations
 from schema.mutations.customers import CustomerMutations
 from schema.mutations.portal import (
@@ -37,6 +38,7 @@ class Mutation(
     OrganizationMutations,
     CustomerMutations,
     CarMutations,
+    InvoiceMutations,
 ):
     pass
 

@@ -22,7 +22,8 @@ class UserError:
 
 
 def input_path(name: str | None) -> list[str] | None:
-    return None if name is None else ["input", name]
+    """ "lineItems.0.quantity" -> ["input", "lineItems", "0", "quantity"]."""
+    return None if name is None else ["input", *name.split(".")]
 
 
 INPUT = strawberry.argument(description="What to do; see the input type.")

@@ -27,3 +27,6 @@ AppointmentStatus = strawberry.enum(enums.AppointmentStatus, description="An app
 ActorKind = strawberry.enum(enums.ActorKind, description="Who acted: staff, customer, contact.")
 NotificationKind = strawberry.enum(enums.NotificationKind, description="What a notification says.")
 SignInMethod = strawberry.enum(enums.SignInMethod, description="How portal viewers sign in.")
+EstimateDecisionKind = strawberry.enum(
+    enums.EstimateDecisionKind, description="The customer's answer to an estimate."
+)

@@ -1,0 +1,48 @@
+"""What an invoice has been paid, and the status that follows. The only place either changes.
+
+`amount_paid` is always recomputed from the invoice's payments (net of refunds) rather than
+incremented, so applying the same provider event twice, or events in any order, cannot
+count money twice.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from models.billing import Invoice, Payment
+from models.enums import InvoiceStatus, PaymentStatus
+from models.types import utcnow
+
+payments: sa.Table = Payment.__table__  # type: ignore[attr-defined]
+
+# Payments whose money arrived (some of it may since have been refunded).
+RECEIVED = (PaymentStatus.SUCCEEDED, PaymentStatus.PARTIALLY_REFUNDED, PaymentStatus.REFUNDED)
+
+
+def status_for(total: int, amount_paid: int, current: InvoiceStatus) -> InvoiceStatus:
+    """Drafts stay drafts and void stays void; otherwise the money decides."""
+    if current in (InvoiceStatus.DRAFT, InvoiceStatus.VOID):
+        return current
+    if amount_paid >= total:
+        return InvoiceStatus.PAID
+    return InvoiceStatus.PARTIALLY_PAID if amount_paid > 0 else InvoiceStatus.OPEN
+
+
+def refund_status(amount: int, refunded: int) -> PaymentStatus:
+    if refunded <= 0:
+        return PaymentStatus.SUCCEEDED
+    return PaymentStatus.REFUNDED if refunded >= amount else PaymentStatus.PARTIALLY_REFUNDED
+
+
+async def settle(session: AsyncSession, invoice: Invoice) -> None:
+    """Recompute the invoice's paid amount and status from its payments (locked by caller)."""
+    await session.flush()
+    paid = await session.execute(
+        sa.select(
+            sa.func.coalesce(sa.func.sum(payments.c.amount - payments.c.refunded_amount), 0)
+        ).where(payments.c.invoice_id == invoice.id, payments.c.status.in_(RECEIVED))
+    )
+    invoice.amount_paid = int(paid.scalar_one())
+    invoice.status = status_for(invoice.total, invoice.amount_paid, invoice.status)
+    invoice.updated_at = utcnow()

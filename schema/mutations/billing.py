@@ -1,0 +1,164 @@
+"""Staff mutations on invoices, and the inputs and errors that bills share."""
+
+from datetime import date
+from decimal import Decimal
+from enum import Enum
+from typing import Annotated
+
+import strawberry
+from strawberry import UNSET, Info
+
+from auth.permissions import staff_only
+from resolvers import invoices as actions
+from resolvers.outcome import Outcome
+from schema.billing import Invoice
+from schema.common import INPUT, UserError
+from schema.enums import LineKind
+from schema.payloads import payload
+
+
+@strawberry.enum(description="Why a billing or payment mutation was refused.")
+class BillingErrorCode(Enum):
+    REQUIRED = "REQUIRED"
+    INVALID = "INVALID"
+    TOO_LONG = "TOO_LONG"
+    NOT_EDITABLE = "NOT_EDITABLE"
+    EMPTY = "EMPTY"
+    HAS_PAYMENTS = "HAS_PAYMENTS"
+    NOT_PAYABLE = "NOT_PAYABLE"
+    OVERPAYMENT = "OVERPAYMENT"
+    BELOW_MINIMUM = "BELOW_MINIMUM"
+    PARTIAL_PAYMENT_NOT_ALLOWED = "PARTIAL_PAYMENT_NOT_ALLOWED"
+    PAYMENTS_NOT_ENABLED = "PAYMENTS_NOT_ENABLED"
+    MIXED_CURRENCIES = "MIXED_CURRENCIES"
+    IDEMPOTENCY_KEY_REUSED = "IDEMPOTENCY_KEY_REUSED"
+    PAYMENT_PROVIDER_UNAVAILABLE = "PAYMENT_PROVIDER_UNAVAILABLE"
+    PAYMENT_PROVIDER_ERROR = "PAYMENT_PROVIDER_ERROR"
+    EXCEEDS_PAYMENT = "EXCEEDS_PAYMENT"
+    EXPIRED = "EXPIRED"
+    ALREADY_DECIDED = "ALREADY_DECIDED"
+    VERSION_CHANGED = "VERSION_CHANGED"
+    APPROVAL_NOT_ALLOWED = "APPROVAL_NOT_ALLOWED"
+
+
+@strawberry.type(description="A problem with a billing or payment mutation's input.")
+class BillingError(UserError):
+    code: BillingErrorCode = strawberry.field(description="Machine-readable reason.")
+
+
+@strawberry.input(description="A line item. Amounts are computed on the server.")
+class LineItemInput:
+    kind: LineKind = strawberry.field(default=LineKind.OTHER, description="What it charges for.")
+    description: str = strawberry.field(description="What is charged (up to 500 characters).")
+    quantity: Decimal = strawberry.field(
+        default=Decimal(1), description="Quantity, up to 3 decimals (1.5 hours)."
+    )
+    unit_price: int = strawberry.field(description="Price of one unit in minor units.")
+    unit_cost: int | None = strawberry.field(
+        default=None, description="What one unit cost the business (staff only)."
+    )
+    tax_rate: Decimal | None = strawberry.field(
+        default=None, description="Tax rate in percent, up to 2 decimals (8.25)."
+    )
+    optional: bool = strawberry.field(
+        default=False, description="Estimates only: the customer may decline this line alone."
+    )
+
+
+@strawberry.input(description="Details of an invoice. Omitted fields keep their value.")
+class InvoiceFields:
+    car_id: strawberry.ID | None = strawberry.field(
+        default=UNSET, description="The customer's car it concerns; null clears it."
+    )
+    due_date: date | None = strawberry.field(
+        default=UNSET,
+        description="Due date; when sent without one, the organization's payment terms apply.",
+    )
+    notes: str | None = strawberry.field(default=UNSET, description="Printed on the invoice.")
+    internal_notes: str | None = strawberry.field(default=UNSET, description="Staff-only notes.")
+    line_items: list[LineItemInput] | None = strawberry.field(
+        default=UNSET, description="All the lines, in order; replaces the current ones."
+    )
+
+
+@strawberry.input(description="A new draft invoice.")
+class CreateInvoiceInput(InvoiceFields):
+    customer_id: strawberry.ID = strawberry.field(description="Who is billed.")
+    currency: str | None = strawberry.field(
+        default=None, description="ISO 4217 code; the organization's currency by default."
+    )
+
+
+@strawberry.input(description="Changes to a draft invoice.")
+class UpdateInvoiceInput(InvoiceFields):
+    id: strawberry.ID = strawberry.field(description="The invoice's global ID.")
+
+
+@strawberry.input(description="Send a draft invoice to the customer.")
+class SendInvoiceInput:
+    id: strawberry.ID = strawberry.field(description="The invoice's global ID.")
+
+
+@strawberry.input(description="Void an invoice that has no payments.")
+class VoidInvoiceInput:
+    id: strawberry.ID = strawberry.field(description="The invoice's global ID.")
+    reason: str | None = strawberry.field(default=None, description="Why, for the audit log.")
+
+
+@strawberry.type(description="The result of an invoice mutation.")
+class InvoicePayload:
+    invoice: Invoice | None = strawberry.field(description="The invoice, when it worked.")
+    user_errors: list[BillingError] = strawberry.field(description="Problems with the input.")
+
+
+async def invoice_payload(info: Info, outcome: Outcome) -> InvoicePayload:
+    return await billing_payload(info, InvoicePayload, outcome, "Invoice", "invoice")
+
+
+async def billing_payload(
+    info: Info, payload_cls: type, outcome: Outcome, type_name: str, field: str
+) -> object:
+    return await payload(
+        info,
+        payload_cls,
+        outcome,
+        type_name=type_name,
+        object_field=field,
+        error_cls=BillingError,
+        codes=BillingErrorCode,
+    )
+
+
+@strawberry.type
+class InvoiceMutations:
+    @strawberry.mutation(description="Draft an invoice for a customer.", extensions=staff_only())
+    async def create_invoice(
+        self, info: Info, input: Annotated[CreateInvoiceInput, INPUT]
+    ) -> InvoicePayload:
+        return await invoice_payload(info, await actions.create_invoice(info, input))
+
+    @strawberry.mutation(
+        description="Change a draft invoice; sent invoices cannot change.", extensions=staff_only()
+    )
+    async def update_invoice(
+        self, info: Info, input: Annotated[UpdateInvoiceInput, INPUT]
+    ) -> InvoicePayload:
+        return await invoice_payload(info, await actions.update_invoice(info, input))
+
+    @strawberry.mutation(
+        description="Send a draft: it gets its number and dates, and the customer's contacts "
+        "who want invoices get an email.",
+        extensions=staff_only(),
+    )
+    async def send_invoice(
+        self, info: Info, input: Annotated[SendInvoiceInput, INPUT]
+    ) -> InvoicePayload:
+        return await invoice_payload(info, await actions.send_invoice(info, input))
+
+    @strawberry.mutation(
+        description="Void an invoice: nothing is owed on it any more.", extensions=staff_only()
+    )
+    async def void_invoice(
+        self, info: Info, input: Annotated[VoidInvoiceInput, INPUT]
+    ) -> InvoicePayload:
+        return await invoice_payload(info, await actions.void_invoice(info, input))
