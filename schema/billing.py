@@ -182,7 +182,10 @@ class Payment(RowType, Node):
     received_at: datetime | None = strawberry.field(description="When the money arrived (UTC).")
     created_at: datetime = strawberry.field(description="When it was recorded (UTC).")
 
-    invoice = object_field("invoice_id", "Invoice", __name__, "The invoice paid.")
+    invoice = object_field("invoice_id", "Invoice", __name__, "The invoice paid, if any.")
+    estimate = object_field(
+        "estimate_id", "Estimate", __name__, "The estimate, for a deposit taken on approval."
+    )
     customer = object_field("customer_id", "Customer", "schema.customers", "Who paid.")
 
     @strawberry.field(description="The amount paid.")

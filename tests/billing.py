@@ -56,3 +56,23 @@ async def open_invoice(
     data = await gql.data(SEND_INVOICE, {"id": draft["id"]}, token=tenant.staff_token)
     assert data["sendInvoice"]["userErrors"] == []
     return data["sendInvoice"]["invoice"]
+
+
+RECORD_PAYMENT = """
+mutation P($input: RecordPaymentInput!) {
+  recordPayment(input: $input) {
+    payment { id status amount { amount } refundedAmount { amount }
+              invoice { status amountPaid { amount } amountDue { amount } } }
+    userErrors { field code }
+  }
+}
+"""
+REFUND_PAYMENT = """
+mutation R($input: RefundPaymentInput!) {
+  refundPayment(input: $input) {
+    payment { id status amount { amount } refundedAmount { amount }
+              invoice { status amountPaid { amount } amountDue { amount } } }
+    userErrors { field code }
+  }
+}
+"""
