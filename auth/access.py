@@ -33,11 +33,12 @@ CUSTOMER_COLUMN: dict[str, str] = {
 THROUGH_PARENT: dict[str, tuple[str, str]] = {
     "invoice_lines": ("invoice_id", "invoices"),
     "estimate_lines": ("estimate_id", "estimates"),
+    "estimate_decisions": ("estimate_id", "estimates"),
     "car_events": ("car_id", "cars"),
     "condition_reports": ("car_id", "cars"),
 }
 BILLING_TABLES = {"customers", "contacts", "invoices", "estimates", "payments"}
-BILLING_TABLES |= {"invoice_lines", "estimate_lines"}
+BILLING_TABLES |= {"invoice_lines", "estimate_lines", "estimate_decisions"}
 CAR_SCOPED = {"cars": "id", "documents": "car_id", "appointments": "car_id"}
 # A contact scoped to some cars (a driver) sees those cars and what hangs off them.
 CARS_TABLES = {"customers", "contacts", "cars", "car_events", "condition_reports"}
@@ -52,6 +53,7 @@ SECTION_OF = {
     "payments": "invoices",
     "estimates": "estimates",
     "estimate_lines": "estimates",
+    "estimate_decisions": "estimates",
     "documents": "documents",
     "contracts": "documents",
     "appointments": "appointments",

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
 
-from models.enums import InvoiceStatus
+from models.enums import EstimateStatus, InvoiceStatus
 
 QUANTITY_SCALE = 1000  # quantities are stored in thousandths
 BASIS_POINTS = 10_000  # tax rates are stored in hundredths of a percent
@@ -70,6 +70,14 @@ def is_overdue(invoice: Mapping[str, Any], today: date) -> bool:
     return amount_due(invoice) > 0 and due is not None and due < today
 
 
+def estimate_status(estimate: Mapping[str, Any], now: datetime) -> EstimateStatus:
+    """A sent estimate nobody answered before its expiry is EXPIRED."""
+    expires = estimate["expires_at"]
+    if estimate["status"] is EstimateStatus.SENT and expires is not None and expires <= now:
+        return EstimateStatus.EXPIRED
+    return estimate["status"]
+
+
 # The same rules as SQL, for reads planned into one statement (planner/fields.py).
 
 
@@ -86,3 +94,12 @@ def is_overdue_sql(invoice: Any) -> sa.ColumnElement[bool]:
         invoice.c.due_date.is_not(None),
         invoice.c.due_date < today,
     ).self_group()
+
+
+def estimate_status_sql(estimate: Any) -> sa.ColumnElement[str]:
+    expired = sa.and_(
+        estimate.c.status == EstimateStatus.SENT,
+        estimate.c.expires_at.is_not(None),
+        estimate.c.expires_at <= sa.func.now(),
+    )
+    return sa.case((expired, EstimateStatus.EXPIRED.value), else_=estimate.c.status)

@@ -15,6 +15,7 @@ from models import (
     Customer,
     Document,
     Estimate,
+    EstimateDecision,
     EstimateLine,
     Invoice,
     InvoiceLine,
@@ -37,6 +38,7 @@ invoices: sa.Table = Invoice.__table__  # type: ignore[attr-defined]
 invoice_lines: sa.Table = InvoiceLine.__table__  # type: ignore[attr-defined]
 estimates: sa.Table = Estimate.__table__  # type: ignore[attr-defined]
 estimate_lines: sa.Table = EstimateLine.__table__  # type: ignore[attr-defined]
+estimate_decisions: sa.Table = EstimateDecision.__table__  # type: ignore[attr-defined]
 payments: sa.Table = Payment.__table__  # type: ignore[attr-defined]
 appointments: sa.Table = Appointment.__table__  # type: ignore[attr-defined]
 messages: sa.Table = Message.__table__  # type: ignore[attr-defined]
@@ -102,13 +104,21 @@ ESTIMATE_LINES = Relation(
     "estimate_id",
     Ordering.of(estimate_lines.c.position, estimate_lines.c.id),
 )
+ESTIMATE_DECISIONS = Relation(
+    "estimate_decisions",
+    estimate_decisions,
+    "estimate_id",
+    Ordering.of((estimate_decisions.c.version, True), (estimate_decisions.c.id, True)),
+)
 CONTACT_CARS = Relation(
     "contact_cars", contact_cars, "contact_id", Ordering.of(contact_cars.c.car_id)
 )
 
 
 def _pending(table: sa.Table) -> list[sa.ColumnElement[bool]]:
-    return [table.c.status == EstimateStatus.SENT]
+    """Sent and not yet expired: what the customer can still answer."""
+    not_expired = sa.or_(table.c.expires_at.is_(None), table.c.expires_at > db_now())
+    return [table.c.status == EstimateStatus.SENT, not_expired]
 
 
 def _upcoming(table: sa.Table) -> list[sa.ColumnElement[bool]]:

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from graphql import FieldNode
 
 from models import relations as rel
-from models.money import amount_due_sql, is_overdue_sql
+from models.money import amount_due_sql, estimate_status_sql, is_overdue_sql
 from planner import sql
 
 if TYPE_CHECKING:
@@ -140,6 +140,7 @@ COMPUTED: dict[tuple[str, str], Any] = {
     **_money_fields("EstimateLine", LINE_AMOUNTS, parent_currency),
     ("Invoice", "amount_due"): money(amount_due_sql, own_currency),
     ("Invoice", "is_overdue"): lambda planner, source, node, ctx: is_overdue_sql(source),
+    ("Estimate", "status"): lambda planner, source, node, ctx: estimate_status_sql(source),
     ("Invoice", "line_items"): lines(rel.INVOICE_LINES, "InvoiceLine"),
     ("Estimate", "line_items"): lines(rel.ESTIMATE_LINES, "EstimateLine"),
     ("InvoiceLine", "quantity"): decimal("quantity_milli", 1000),

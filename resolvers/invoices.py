@@ -12,6 +12,7 @@ from strawberry import UNSET, Info
 from models import Car, Customer, Invoice, InvoiceLine, Organization, PortalSettings
 from models.calendar import local_today
 from models.enums import InvoiceStatus
+from models.ledger import settle
 from models.numbering import INVOICE, next_number
 from models.types import utcnow
 from models.writes import apply, get_for_update
@@ -27,7 +28,7 @@ from schema.ids import decode_id_of
 NOT_DRAFT = Problem("id", "Only draft invoices can be changed.", "NOT_EDITABLE")
 
 
-async def _tenant_row(session: AsyncSession, model: type[Any], org: uuid.UUID, gid: str) -> Any:
+async def tenant_row(session: AsyncSession, model: type[Any], org: uuid.UUID, gid: str) -> Any:
     row = await get_for_update(session, model, org, decode_id_of(model.__name__, gid))
     if row is None:
         raise NotFound()
@@ -45,11 +46,11 @@ def _details(checks: Checks, data: Any) -> dict[str, Any]:
     return values
 
 
-async def _car_of(session: AsyncSession, org: uuid.UUID, customer_id: uuid.UUID, gid: Any) -> Any:
+async def car_of(session: AsyncSession, org: uuid.UUID, customer_id: uuid.UUID, gid: Any) -> Any:
     """The car a bill concerns: None to clear, UNSET to keep; it must be the customer's."""
     if gid is UNSET or gid is None:
         return gid
-    car = await _tenant_row(session, Car, org, gid)
+    car = await tenant_row(session, Car, org, gid)
     if car.customer_id != customer_id:
         raise Rejected(Problem("carId", "This car belongs to another customer.", "INVALID"))
     return car.id
@@ -63,9 +64,9 @@ async def create_invoice(info: Info, data: Any) -> uuid.UUID:
     checks.done()
     org_id = info.context.viewer.organization_id
     async with info.context.write() as session:
-        customer = await _tenant_row(session, Customer, org_id, data.customer_id)
+        customer = await tenant_row(session, Customer, org_id, data.customer_id)
         org = await session.get(Organization, org_id)
-        car_id = await _car_of(session, org_id, customer.id, data.car_id)
+        car_id = await car_of(session, org_id, customer.id, data.car_id)
         lines = values.pop("lines", [])
         invoice = Invoice(
             organization_id=org_id,
@@ -96,10 +97,10 @@ async def update_invoice(info: Info, data: Any) -> uuid.UUID:
     checks.done()
     org_id = info.context.viewer.organization_id
     async with info.context.write() as session:
-        invoice = await _tenant_row(session, Invoice, org_id, data.id)
+        invoice = await tenant_row(session, Invoice, org_id, data.id)
         if invoice.status is not InvoiceStatus.DRAFT:
             raise Rejected(NOT_DRAFT)
-        car_id = await _car_of(session, org_id, invoice.customer_id, data.car_id)
+        car_id = await car_of(session, org_id, invoice.customer_id, data.car_id)
         if car_id is not UNSET:
             values["car_id"] = car_id
         lines = values.pop("lines", None)
@@ -116,7 +117,7 @@ async def send_invoice(info: Info, data: Any) -> uuid.UUID:
     ctx = info.context
     org_id = ctx.viewer.organization_id
     async with ctx.write() as session:
-        invoice = await _tenant_row(session, Invoice, org_id, data.id)
+        invoice = await tenant_row(session, Invoice, org_id, data.id)
         if invoice.status is not InvoiceStatus.DRAFT:
             raise Rejected(Problem("id", "This invoice has already been sent.", "NOT_EDITABLE"))
         if invoice.total <= 0:
@@ -130,6 +131,7 @@ async def send_invoice(info: Info, data: Any) -> uuid.UUID:
         invoice.issue_date = invoice.issue_date or today
         invoice.due_date = invoice.due_date or invoice.issue_date + timedelta(days=due_days)
         invoice.sent_at = invoice.updated_at = utcnow()
+        await settle(session, invoice)  # a deposit taken on its estimate may already count
         invited = await invite_with_first_bill(session, ctx.settings, org_id, invoice.customer_id)
         await notify_customer_of_invoice(session, ctx.settings, org, invoice)
         session.add(
@@ -153,7 +155,7 @@ async def void_invoice(info: Info, data: Any) -> uuid.UUID:
     checks.done()
     ctx = info.context
     async with ctx.write() as session:
-        invoice = await _tenant_row(session, Invoice, ctx.viewer.organization_id, data.id)
+        invoice = await tenant_row(session, Invoice, ctx.viewer.organization_id, data.id)
         if invoice.status is InvoiceStatus.VOID:
             raise Rejected(Problem("id", "This invoice is already void.", "NOT_EDITABLE"))
         if invoice.amount_paid > 0:

@@ -22,6 +22,7 @@ from schema.mutations.auth import AuthMutations
 from schema.mutations.billing import InvoiceMutations
 from schema.mutations.cars import CarMutations
 from schema.mutations.customers import CustomerMutations
+from schema.mutations.estimates import EstimateMutations
 from schema.mutations.payments import PaymentMutations
 from schema.mutations.portal import (
     OrganizationMutations,
@@ -41,6 +42,7 @@ class Mutation(
     CarMutations,
     InvoiceMutations,
     PaymentMutations,
+    EstimateMutations,
 ):
     pass
 

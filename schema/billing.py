@@ -2,21 +2,30 @@
 
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from typing import Any, Self
 
 import strawberry
 from strawberry import Info
 
 from auth.permissions import staff_only
 from models import Estimate as EstimateRow
+from models import EstimateDecision as EstimateDecisionRow
 from models import EstimateLine as EstimateLineRow
 from models import Invoice as InvoiceRow
 from models import InvoiceLine as InvoiceLineRow
 from models import Payment as PaymentRow
 from models import relations as rel
-from models.money import QUANTITY_SCALE, amount_due, is_overdue
+from models.money import QUANTITY_SCALE, amount_due, estimate_status, is_overdue
 from resolvers.relations import children_of
 from schema.common import Money, money
-from schema.enums import EstimateStatus, InvoiceStatus, LineKind, PaymentMethod, PaymentStatus
+from schema.enums import (
+    EstimateDecisionKind,
+    EstimateStatus,
+    InvoiceStatus,
+    LineKind,
+    PaymentMethod,
+    PaymentStatus,
+)
 from schema.fields import connection_field, object_field
 from schema.node import Node, RowType, row_type
 
@@ -142,14 +151,62 @@ class Invoice(Billed, Node):
         return await children_of(info, rel.INVOICE_LINES, self.pk, make)
 
 
+@row_type(EstimateDecisionRow.__table__, node=False)
+@strawberry.type(description="A customer's final answer to one version of an estimate.")
+class EstimateDecision(RowType):
+    version: int = strawberry.field(description="The version decided on.")
+    decision: EstimateDecisionKind = strawberry.field(
+        description="Approved, declined, or changes requested."
+    )
+    reason: str | None = strawberry.field(description="Why it was declined, or what to change.")
+    ip: str | None = strawberry.field(
+        description="Where the decision came from (staff only).", extensions=staff_only()
+    )
+    user_agent: str | None = strawberry.field(
+        description="The browser that sent it (staff only).", extensions=staff_only()
+    )
+
+    contact = object_field(
+        "contact_id",
+        "Contact",
+        "schema.customers",
+        "Who decided, if a contact rather than the customer.",
+    )
+
+    @classmethod
+    def of(cls, row: Any) -> Self:
+        return cls.from_row(row)
+
+    @strawberry.field(description="When the decision was made (UTC).")
+    def decided_at(self) -> datetime:
+        return self.row["created_at"]
+
+    @strawberry.field(description="Positions of the lines approved.")
+    def approved_lines(self) -> list[int]:
+        return self._positions(self.row["approved_line_ids"])
+
+    @strawberry.field(description="Positions of the lines declined.")
+    def declined_lines(self) -> list[int]:
+        return self._positions(self.row["declined_line_ids"])
+
+    @strawberry.field(description="Total of the approved lines, tax included.")
+    def approved_total(self) -> Money:
+        return Money(amount=self.row["approved_total"], currency=self.row["snapshot"]["currency"])
+
+    @strawberry.field(description="Deposit asked for on approval; zero when none.")
+    def deposit(self) -> Money:
+        return Money(amount=self.row["deposit_amount"], currency=self.row["snapshot"]["currency"])
+
+    def _positions(self, line_ids: list[str]) -> list[int]:
+        wanted = set(line_ids)
+        return [x["position"] for x in self.row["snapshot"]["lines"] if x["id"] in wanted]
+
+
 @row_type(EstimateRow.__table__)
 @strawberry.type(description="A priced proposal of work for the customer to approve or decline.")
 class Estimate(Billed, Node):
     number: int | None = strawberry.field(description="Per-organization estimate number.")
     version: int = strawberry.field(description="Changes after sending make a new version.")
-    status: EstimateStatus = strawberry.field(
-        description="Draft, sent, approved, declined, expired."
-    )
     currency: str = strawberry.field(description="ISO 4217 currency code.")
     valid_until: date | None = strawberry.field(
         description="Last day it can be approved, in the organization's time zone."
@@ -161,10 +218,27 @@ class Estimate(Billed, Node):
     )
     sent_at: datetime | None = strawberry.field(description="When it was sent (UTC).")
     decided_at: datetime | None = strawberry.field(description="When it was approved or declined.")
+    expires_at: datetime | None = strawberry.field(
+        description="When it can no longer be approved: the end of `validUntil` in the "
+        "organization's time zone (UTC)."
+    )
     created_at: datetime = strawberry.field(description="When it was created (UTC).")
 
     customer = object_field("customer_id", "Customer", "schema.customers", "Who it is for.")
     car = object_field("car_id", "Car", "schema.cars", "The car it concerns, if any.")
+
+    @strawberry.field(
+        description="Draft, sent, approved, declined, or expired (sent, unanswered "
+        "and past its expiry)."
+    )
+    def status(self) -> EstimateStatus:
+        return estimate_status(self.row, datetime.now(UTC))
+
+    @strawberry.field(description="The customer's decision on the current version, if any.")
+    async def decision(self, info: Info) -> EstimateDecision | None:
+        decisions = await children_of(info, rel.ESTIMATE_DECISIONS, self.pk, EstimateDecision.of)
+        current = [d for d in decisions if d.version == self.row["version"]]
+        return current[0] if current else None
 
     @strawberry.field(description="The estimate's lines, in order.")
     async def line_items(self, info: Info) -> list[EstimateLine]:

@@ -76,3 +76,74 @@ mutation R($input: RefundPaymentInput!) {
   }
 }
 """
+
+ESTIMATE_FIELDS = """
+id number version status expiresAt total { amount currency }
+lineItems { position optional total { amount } }
+decision { version decision reason approvedLines declinedLines approvedTotal { amount }
+           deposit { amount } }
+"""
+CREATE_ESTIMATE = f"""
+mutation C($input: CreateEstimateInput!) {{
+  createEstimate(input: $input) {{ estimate {{ {ESTIMATE_FIELDS} }} userErrors {{ field code }} }}
+}}
+"""
+UPDATE_ESTIMATE = f"""
+mutation U($input: UpdateEstimateInput!) {{
+  updateEstimate(input: $input) {{ estimate {{ {ESTIMATE_FIELDS} }} userErrors {{ field code }} }}
+}}
+"""
+SEND_ESTIMATE = f"""
+mutation S($id: ID!) {{
+  sendEstimate(input: {{id: $id}}) {{
+    estimate {{ {ESTIMATE_FIELDS} }} userErrors {{ field code }}
+  }}
+}}
+"""
+APPROVE = f"""
+mutation A($input: ApproveEstimateInput!) {{
+  approveEstimate(input: $input) {{
+    estimate {{ {ESTIMATE_FIELDS} }}
+    depositPayment {{ amount {{ amount currency }} clientSecret checkoutUrl stripeAccount }}
+    userErrors {{ field code }}
+  }}
+}}
+"""
+DECLINE = f"""
+mutation D($input: DeclineEstimateInput!) {{
+  declineEstimate(input: $input) {{ estimate {{ {ESTIMATE_FIELDS} }} userErrors {{ field code }} }}
+}}
+"""
+INVOICE_ESTIMATE = f"""
+mutation I($id: ID!) {{
+  invoiceEstimate(input: {{id: $id}}) {{
+    invoice {{ {INVOICE_FIELDS} }} userErrors {{ field code }}
+  }}
+}}
+"""
+ESTIMATE_LINES = [
+    {"kind": "LABOUR", "description": "Brake job", "quantity": "2", "unitPrice": 12000},
+    {"kind": "PARTS", "description": "Pads and rotors", "quantity": "1", "unitPrice": 18000},
+    {
+        "kind": "FEE",
+        "description": "Ceramic coating",
+        "quantity": "1",
+        "unitPrice": 30000,
+        "optional": True,
+    },
+]
+
+
+async def sent_estimate(
+    gql: GraphQLClient, tenant: Tenant, customer_id: str, **fields: Any
+) -> dict[str, Any]:
+    data = await gql.data(
+        CREATE_ESTIMATE,
+        {"input": {"customerId": customer_id, "lineItems": ESTIMATE_LINES, **fields}},
+        token=tenant.staff_token,
+    )
+    assert data["createEstimate"]["userErrors"] == []
+    estimate_id = data["createEstimate"]["estimate"]["id"]
+    sent = await gql.data(SEND_ESTIMATE, {"id": estimate_id}, token=tenant.staff_token)
+    assert sent["sendEstimate"]["userErrors"] == [], sent
+    return sent["sendEstimate"]["estimate"]

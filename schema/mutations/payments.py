@@ -7,10 +7,11 @@ import strawberry
 from strawberry import Info
 
 from auth.permissions import staff_only
+from payments.requests import PaymentRequest as PaymentRequestRow
 from resolvers import payments as actions
 from resolvers.outcome import Outcome
 from schema.billing import Payment
-from schema.common import INPUT
+from schema.common import INPUT, Money
 from schema.enums import PaymentMethod
 from schema.mutations.billing import BillingError, billing_payload
 
@@ -67,3 +68,32 @@ class PaymentMutations:
         self, info: Info, input: Annotated[RefundPaymentInput, INPUT]
     ) -> PaymentPayload:
         return await payment_payload(info, await actions.refund_payment(info, input))
+
+
+@strawberry.type(
+    description="What a portal client needs to take a payment: pay it with Stripe.js "
+    "using `clientSecret` on the organization's account, or send the customer to "
+    "`checkoutUrl`. The invoice changes only when Stripe confirms the payment."
+)
+class PaymentRequest:
+    amount: Money = strawberry.field(description="What will be charged.")
+    client_secret: str | None = strawberry.field(
+        description="The PaymentIntent's client secret, for Stripe.js."
+    )
+    checkout_url: str | None = strawberry.field(
+        description="Stripe's hosted payment page, where the organization prefers it."
+    )
+    stripe_account: str = strawberry.field(
+        description="The connected account to initialise Stripe.js with (`stripeAccount`)."
+    )
+
+
+def payment_request(request: PaymentRequestRow | None) -> PaymentRequest | None:
+    if request is None:
+        return None
+    return PaymentRequest(
+        amount=Money(amount=request.amount, currency=request.currency),
+        client_secret=request.client_secret,
+        checkout_url=request.checkout_url,
+        stripe_account=request.account,
+    )

@@ -1,0 +1,100 @@
+"""Asking the organization's Stripe account for money: what the portal client needs to pay.
+
+Amount and currency always come from Portico's rows, never from the client. The metadata
+carries everything needed to apply the payment later (webhook or reconciliation), so a
+PaymentIntent whose confirmation was never received can still be settled from Stripe alone.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from dataclasses import dataclass
+
+from models import Organization, PortalSettings
+from payments.stripe_api import StripeGateway
+from portico.settings import Settings
+
+MAX_INVOICES = 10  # metadata values hold up to 500 characters: ten allocations fit
+
+
+@dataclass(frozen=True, slots=True)
+class Allocation:
+    invoice_id: uuid.UUID
+    amount: int
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentRequest:
+    account: str
+    payment_intent_id: str | None
+    client_secret: str | None
+    checkout_url: str | None
+    amount: int
+    currency: str
+
+
+def payments_enabled(org: Organization, options: PortalSettings | None) -> bool:
+    allowed = options is None or options.allow_online_payment
+    return bool(org.stripe_account_id and org.stripe_charges_enabled and allowed)
+
+
+def encode_allocations(allocations: list[Allocation]) -> str:
+    return ",".join(f"{a.invoice_id}:{a.amount}" for a in allocations)
+
+
+def decode_allocations(value: str) -> list[Allocation]:
+    allocations = []
+    for part in filter(None, value.split(",")):
+        invoice_id, amount = part.split(":")
+        allocations.append(Allocation(uuid.UUID(invoice_id), int(amount)))
+    return allocations
+
+
+def idempotency_key(*parts: object) -> str:
+    """Stripe's idempotency key for one logical request: the same parts give the same key."""
+    digest = hashlib.sha256("|".join(str(p) for p in parts).encode()).hexdigest()[:40]
+    return f"portico-{digest}"
+
+
+async def request_payment(
+    settings: Settings,
+    org: Organization,
+    options: PortalSettings | None,
+    *,
+    amount: int,
+    currency: str,
+    metadata: dict[str, str],
+    key: str,
+    description: str,
+    receipt_email: str | None,
+) -> PaymentRequest:
+    """A PaymentIntent (or a hosted Checkout page) as a direct charge on the organization's
+    connected account. Raises the gateway's ProviderUnavailable / ProviderRejected."""
+    gateway = StripeGateway(settings)
+    account = org.stripe_account_id or ""
+    metadata = {"portico_org": str(org.id), **metadata}
+    if options is not None and options.hosted_checkout:
+        checkout = await gateway.create_checkout_session(
+            account=account,
+            amount=amount,
+            currency=currency,
+            name=description,
+            metadata=metadata,
+            success_url=f"{settings.portal_base}/payments/done",
+            cancel_url=f"{settings.portal_base}/invoices",
+            idempotency_key=key,
+        )
+        return PaymentRequest(
+            account, checkout.payment_intent_id, None, checkout.url, amount, currency
+        )
+    intent = await gateway.create_payment_intent(
+        account=account,
+        amount=amount,
+        currency=currency,
+        metadata=metadata,
+        idempotency_key=key,
+        description=description,
+        receipt_email=receipt_email,
+    )
+    return PaymentRequest(account, intent.id, intent.client_secret, None, amount, currency)
