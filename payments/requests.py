@@ -71,30 +71,30 @@ async def request_payment(
 ) -> PaymentRequest:
     """A PaymentIntent (or a hosted Checkout page) as a direct charge on the organization's
     connected account. Raises the gateway's ProviderUnavailable / ProviderRejected."""
-    gateway = StripeGateway(settings)
     account = org.stripe_account_id or ""
     metadata = {"portico_org": str(org.id), **metadata}
-    if options is not None and options.hosted_checkout:
-        checkout = await gateway.create_checkout_session(
+    async with StripeGateway(settings) as gateway:
+        if options is not None and options.hosted_checkout:
+            checkout = await gateway.create_checkout_session(
+                account=account,
+                amount=amount,
+                currency=currency,
+                name=description,
+                metadata=metadata,
+                success_url=f"{settings.portal_base}/payments/done",
+                cancel_url=f"{settings.portal_base}/invoices",
+                idempotency_key=key,
+            )
+            return PaymentRequest(
+                account, checkout.payment_intent_id, None, checkout.url, amount, currency
+            )
+        intent = await gateway.create_payment_intent(
             account=account,
             amount=amount,
             currency=currency,
-            name=description,
             metadata=metadata,
-            success_url=f"{settings.portal_base}/payments/done",
-            cancel_url=f"{settings.portal_base}/invoices",
             idempotency_key=key,
+            description=description,
+            receipt_email=receipt_email,
         )
-        return PaymentRequest(
-            account, checkout.payment_intent_id, None, checkout.url, amount, currency
-        )
-    intent = await gateway.create_payment_intent(
-        account=account,
-        amount=amount,
-        currency=currency,
-        metadata=metadata,
-        idempotency_key=key,
-        description=description,
-        receipt_email=receipt_email,
-    )
     return PaymentRequest(account, intent.id, intent.client_secret, None, amount, currency)

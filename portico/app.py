@@ -26,6 +26,7 @@ from models.db import Database
 from planner import fast
 from portico.pages import reset_password_page, sign_in_page
 from portico.settings import Settings, get_settings
+from portico.webhooks import stripe_webhook
 from schema import build_schema
 from schema.context import Context, make_context
 
@@ -184,6 +185,7 @@ def create_app(
             Route("/healthz", healthz, methods=["GET"]),
             Route("/portal/sign-in", sign_in_page, methods=["GET"]),
             Route("/portal/reset-password", reset_password_page, methods=["GET"]),
+            Route("/webhooks/stripe", stripe_webhook(db, settings), methods=["POST"]),
         ],
         lifespan=lifespan,
     )

@@ -1,4 +1,5 @@
-"""The `portico` command: serve, migrate, demo, create-staff, export-schema."""
+"""The `portico` command: serve, migrate, demo, create-staff, export-schema,
+reconcile-payments."""
 
 from __future__ import annotations
 
@@ -87,6 +88,21 @@ def _export_schema(args: argparse.Namespace) -> None:
         sys.stdout.write(text)
 
 
+def _reconcile(args: argparse.Namespace) -> None:
+    from models.db import Database
+    from payments.reconcile import reconcile
+
+    async def run() -> None:
+        db = Database(get_settings())
+        try:
+            done = await reconcile(db, since_hours=args.since_hours)
+        finally:
+            await db.dispose()
+        print(f"checked {done.checked} payments, settled {done.settled}")
+
+    asyncio.run(run())
+
+
 def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("alembic").setLevel(logging.WARNING)  # one line per migration is noise
@@ -118,6 +134,12 @@ def main(argv: list[str] | None = None) -> None:
     export = commands.add_parser("export-schema", help="print the GraphQL schema (SDL)")
     export.add_argument("--output", "-o", help="write to this file instead of stdout")
     export.set_defaults(run=_export_schema)
+
+    reconcile = commands.add_parser(
+        "reconcile-payments", help="settle online payments whose confirmation never arrived"
+    )
+    reconcile.add_argument("--since-hours", type=int, default=72, help="how far back to look")
+    reconcile.set_defaults(run=_reconcile)
 
     args = parser.parse_args(argv)
     args.run(args)

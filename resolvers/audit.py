@@ -67,3 +67,21 @@ def audit_person(
         contact_id=person.contact_id,
         data=data,
     )
+
+
+def system_audit(
+    organization_id: uuid.UUID,
+    action: str,
+    *,
+    customer_id: uuid.UUID | None = None,
+    contact_id: uuid.UUID | None = None,
+    data: dict[str, Any] | None = None,
+) -> AuditEvent:
+    """An audit row for what Portico did on its own (a provider's event, a scheduled job)."""
+    return AuditEvent(
+        organization_id=organization_id,
+        action=action,
+        actor_kind=ActorKind.SYSTEM,
+        customer_id=customer_id,
+        data={**(data or {}), **({"contact_id": str(contact_id)} if contact_id else {})},
+    )

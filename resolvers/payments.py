@@ -152,12 +152,13 @@ async def _refund_at_provider(
         raise Rejected(Problem("paymentId", "This payment cannot be refunded online.", "INVALID"))
     key = f"portico-refund-{payment.id}-{payment.refunded_amount}-{amount}"
     try:
-        refund = await StripeGateway(ctx.settings).create_refund(
-            account=org.stripe_account_id,
-            payment_intent_id=payment.provider_payment_intent_id,
-            amount=amount,
-            idempotency_key=key,
-        )
+        async with StripeGateway(ctx.settings) as gateway:
+            refund = await gateway.create_refund(
+                account=org.stripe_account_id,
+                payment_intent_id=payment.provider_payment_intent_id,
+                amount=amount,
+                idempotency_key=key,
+            )
     except (ProviderUnavailable, ProviderRejected) as error:
         raise Rejected(provider_problem(error, "paymentId")) from error
     return refund.id

@@ -23,7 +23,7 @@ from schema.mutations.billing import InvoiceMutations
 from schema.mutations.cars import CarMutations
 from schema.mutations.customers import CustomerMutations
 from schema.mutations.estimates import EstimateMutations
-from schema.mutations.payments import PaymentMutations
+from schema.mutations.payments import OnlinePaymentMutations, PaymentMutations
 from schema.mutations.portal import (
     OrganizationMutations,
     PortalAccessMutations,
@@ -42,6 +42,7 @@ class Mutation(
     CarMutations,
     InvoiceMutations,
     PaymentMutations,
+    OnlinePaymentMutations,
     EstimateMutations,
 ):
     pass

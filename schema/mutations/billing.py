@@ -11,8 +11,9 @@ from strawberry import UNSET, Info
 from auth.permissions import staff_only
 from resolvers import invoices as actions
 from resolvers.outcome import Outcome
+from resolvers.validation import Problem
 from schema.billing import Invoice
-from schema.common import INPUT, UserError
+from schema.common import INPUT, UserError, input_path
 from schema.enums import LineKind
 from schema.payloads import payload
 
@@ -109,6 +110,13 @@ class VoidInvoiceInput:
 class InvoicePayload:
     invoice: Invoice | None = strawberry.field(description="The invoice, when it worked.")
     user_errors: list[BillingError] = strawberry.field(description="Problems with the input.")
+
+
+def billing_errors(problems: list[Problem]) -> list[BillingError]:
+    return [
+        BillingError(field=input_path(p.field), message=p.message, code=BillingErrorCode[p.code])
+        for p in problems
+    ]
 
 
 async def invoice_payload(info: Info, outcome: Outcome) -> InvoicePayload:

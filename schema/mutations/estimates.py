@@ -11,12 +11,12 @@ from resolvers import estimate_decisions as decisions
 from resolvers import estimates as actions
 from resolvers.outcome import Outcome
 from schema.billing import Estimate
-from schema.common import INPUT, input_path
+from schema.common import INPUT
 from schema.mutations.billing import (
     BillingError,
-    BillingErrorCode,
     InvoicePayload,
     LineItemInput,
+    billing_errors,
     billing_payload,
 )
 from schema.mutations.payments import PaymentRequest, payment_request
@@ -101,10 +101,7 @@ async def estimate_payload(info: Info, outcome: Outcome) -> EstimatePayload:
 async def decision_payload(
     info: Info, outcome: decisions.DecisionOutcome
 ) -> EstimateDecisionPayload:
-    errors = [
-        BillingError(field=input_path(p.field), message=p.message, code=BillingErrorCode[p.code])
-        for p in outcome.problems
-    ]
+    errors = billing_errors(outcome.problems)
     if errors or outcome.estimate_id is None:
         return EstimateDecisionPayload(estimate=None, deposit_payment=None, user_errors=errors)
     return EstimateDecisionPayload(

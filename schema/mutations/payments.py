@@ -6,14 +6,18 @@ from typing import Annotated
 import strawberry
 from strawberry import Info
 
-from auth.permissions import staff_only
+from auth.permissions import owner_only, portal_only, staff_only
 from payments.requests import PaymentRequest as PaymentRequestRow
 from resolvers import payments as actions
+from resolvers.online_payments import pay_invoices
 from resolvers.outcome import Outcome
+from resolvers.stripe_connect import OnboardingOutcome, refresh_account, start_onboarding
 from schema.billing import Payment
 from schema.common import INPUT, Money
 from schema.enums import PaymentMethod
-from schema.mutations.billing import BillingError, billing_payload
+from schema.mutations.billing import BillingError, billing_errors, billing_payload
+from schema.node import load_row
+from schema.organization import Organization
 
 
 @strawberry.input(description="Money received outside the portal.")
@@ -97,3 +101,76 @@ def payment_request(request: PaymentRequestRow | None) -> PaymentRequest | None:
         checkout_url=request.checkout_url,
         stripe_account=request.account,
     )
+
+
+@strawberry.input(description="Pay one or several open invoices of the signed-in customer.")
+class PayInvoiceInput:
+    invoice_ids: list[strawberry.ID] = strawberry.field(
+        description="The invoices (1 to 10, one currency); the oldest due is paid first."
+    )
+    amount: int | None = strawberry.field(
+        default=None,
+        description="Minor units; the full balance by default. Less only where the "
+        "organization allows partial payment, and not below its minimum.",
+    )
+    idempotency_key: str = strawberry.field(
+        description="A key the client makes for this payment (8-200 characters) and sends "
+        "again when it retries: a retry never asks for the money twice."
+    )
+
+
+@strawberry.type(description="The result of asking to pay invoices.")
+class PayInvoicePayload:
+    payment: PaymentRequest | None = strawberry.field(
+        description="What the client needs to take the payment."
+    )
+    user_errors: list[BillingError] = strawberry.field(description="Problems with the input.")
+
+
+@strawberry.type(description="The result of a Stripe account mutation.")
+class StripeAccountPayload:
+    onboarding_url: str | None = strawberry.field(
+        description="Stripe's onboarding page for the organization's account, to open now."
+    )
+    organization: Organization | None = strawberry.field(description="The organization.")
+    user_errors: list[BillingError] = strawberry.field(description="Problems.")
+
+
+async def _account_payload(info: Info, outcome: OnboardingOutcome) -> StripeAccountPayload:
+    org = None
+    if not outcome.problems:
+        org = await load_row(info, "Organization", info.context.viewer.organization_id)
+    return StripeAccountPayload(
+        onboarding_url=outcome.url, organization=org, user_errors=billing_errors(outcome.problems)
+    )
+
+
+@strawberry.type
+class OnlinePaymentMutations:
+    @strawberry.mutation(
+        description="Ask to pay open invoices online. Returns what the client needs to take "
+        "the card; the invoices change when Stripe confirms the payment.",
+        extensions=portal_only(),
+    )
+    async def pay_invoice(
+        self, info: Info, input: Annotated[PayInvoiceInput, INPUT]
+    ) -> PayInvoicePayload:
+        outcome = await pay_invoices(info, input)
+        return PayInvoicePayload(
+            payment=payment_request(outcome.request), user_errors=billing_errors(outcome.problems)
+        )
+
+    @strawberry.mutation(
+        description="Connect the organization's Stripe account (created on first use) and get "
+        "Stripe's onboarding link for it. OWNER only.",
+        extensions=owner_only(),
+    )
+    async def start_stripe_onboarding(self, info: Info) -> StripeAccountPayload:
+        return await _account_payload(info, await start_onboarding(info))
+
+    @strawberry.mutation(
+        description="Ask Stripe again whether the connected account can take payments.",
+        extensions=owner_only(),
+    )
+    async def refresh_stripe_account(self, info: Info) -> StripeAccountPayload:
+        return await _account_payload(info, await refresh_account(info))

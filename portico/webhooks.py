@@ -1,0 +1,56 @@
+"""POST /webhooks/stripe: Stripe's signed events about payments and connected accounts.
+
+A bad signature, an altered body or a stale timestamp gets 400 and changes nothing; an
+event that cannot be applied now gets 500 so that Stripe delivers it again; repeats are
+answered 200 without a second effect (payments/events.py records each event id once).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+
+from payments.signature import BadSignature, verify_event
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+
+from models.db import Database
+from payments.events import WrongAccount, handle_event
+from portico.settings import Settings
+
+log = logging.getLogger("portico.webhooks")
+
+MAX_BODY = 1_000_000  # Stripe's events are a few kilobytes
+
+
+def _answer(status: int, code: str) -> JSONResponse:
+    return JSONResponse({"received": status == 200, "code": code}, status_code=status)
+
+
+def stripe_webhook(
+    db: Database, settings: Settings
+) -> Callable[[Request], Awaitable[JSONResponse]]:
+    async def endpoint(request: Request) -> JSONResponse:
+        if not settings.stripe_webhook_secret:
+            return _answer(503, "NOT_CONFIGURED")
+        body = await request.body()
+        if len(body) > MAX_BODY:
+            return _answer(413, "TOO_LARGE")
+        try:
+            event = verify_event(
+                body, request.headers.get("stripe-signature"), settings.stripe_webhook_secret
+            )
+        except BadSignature as error:
+            log.warning("refused a Stripe webhook: %s", error)
+            return _answer(400, "BAD_SIGNATURE")
+        try:
+            applied = await handle_event(db, event, production=settings.production)
+        except WrongAccount as error:
+            log.warning("refused Stripe event %s: %s", event.get("id"), error)
+            return _answer(400, "WRONG_ACCOUNT")
+        except Exception:
+            log.exception("could not apply Stripe event %s; Stripe will retry", event.get("id"))
+            return _answer(500, "RETRY")
+        return _answer(200, "APPLIED" if applied else "IGNORED")
+
+    return endpoint
