@@ -610,7 +610,7 @@ class StripeStub:
 
     def _list_payment_intents(self, call: _Call) -> dict[str, Any]:
         params = call.params
-        _only(params, {"created", "limit", "starting_after", "ending_before", "customer"})
+        _only(params, {"created", "limit", "starting_after"})  # what the gateway sends
         limit = _int(params, "limit", required=False) or 10
         if not 1 <= limit <= 100:
             raise StripeError(400, "Invalid limit.", code="parameter_invalid_integer")
