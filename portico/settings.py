@@ -35,6 +35,7 @@ class Settings:
     stripe_secret_key: str | None = None
     stripe_webhook_secret: str | None = None
     stripe_api_base: str | None = None
+    stripe_timeout_seconds: float = 10.0
     storage_dir: Path = Path("var/storage")
     allow_sqlite_in_production: bool = False
     statement_timeout_ms: int = 5000
@@ -86,6 +87,9 @@ def settings_from_env(environ: dict[str, str] | os._Environ[str] = os.environ) -
         stripe_secret_key=get("STRIPE_SECRET_KEY") or None,
         stripe_webhook_secret=get("STRIPE_WEBHOOK_SECRET") or None,
         stripe_api_base=get("STRIPE_API_BASE") or None,
+        stripe_timeout_seconds=float(
+            get("STRIPE_TIMEOUT_SECONDS", defaults.stripe_timeout_seconds)
+        ),
         storage_dir=Path(get("STORAGE_DIR", str(defaults.storage_dir))),
         allow_sqlite_in_production=_flag(get("PORTICO_ALLOW_SQLITE")),
         statement_timeout_ms=int(get("STATEMENT_TIMEOUT_MS", defaults.statement_timeout_ms)),

@@ -194,3 +194,41 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
             red=True,
             bold=True,
         )
+
+
+# --- Stripe peers (tests/stripe_stub.py, tests/localstripe.py) ---------------------------------
+# Both run once per session on loopback and are emptied before each test that uses them.
+# The imports stay here so that this block is self-contained.
+
+from tests.localstripe import LocalStripe  # noqa: E402
+from tests.stripe_stub import StripeStub  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def _stripe_stub_server() -> Iterator[StripeStub]:
+    stub = StripeStub()
+    stub.start()
+    yield stub
+    stub.stop()
+
+
+@pytest.fixture
+def stripe_stub(_stripe_stub_server: StripeStub) -> StripeStub:
+    """The stub Stripe API (`.url` is its base address), with no objects, keys or faults."""
+    _stripe_stub_server.reset()
+    return _stripe_stub_server
+
+
+@pytest.fixture(scope="session")
+def _localstripe_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStripe]:
+    server = LocalStripe(tmp_path_factory.mktemp("localstripe") / "localstripe.log")
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def localstripe(_localstripe_server: LocalStripe) -> str:
+    """The base URL of a running localstripe, its objects flushed."""
+    _localstripe_server.flush()
+    return _localstripe_server.url
