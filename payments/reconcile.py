@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from models import Organization
 from models.db import Database
 from payments.events import Settlement, apply_success
-from payments.stripe_api import StripeGateway
+from payments.stripe_api import ProviderRejected, ProviderUnavailable, StripeGateway
 
 log = logging.getLogger("portico.payments")
 
@@ -26,6 +26,7 @@ organizations: sa.Table = Organization.__table__  # type: ignore[attr-defined]
 class Reconciled:
     checked: int = 0
     settled: int = 0
+    accounts_failed: int = 0
 
 
 async def reconcile(db: Database, *, since_hours: int = 72) -> Reconciled:
@@ -41,7 +42,15 @@ async def reconcile(db: Database, *, since_hours: int = 72) -> Reconciled:
         ).all()
     async with StripeGateway(db.settings) as gateway:
         for org_id, account in accounts:
-            for intent in await gateway.list_payment_intents(account=account, created_gte=since):
+            try:
+                intents = await gateway.list_payment_intents(account=account, created_gte=since)
+            except (ProviderUnavailable, ProviderRejected) as error:
+                # One account Stripe will not list (disconnected, outage) must not stop
+                # the others; the next run tries it again.
+                log.warning("could not list payments of %s: %s", account, error)
+                result.accounts_failed += 1
+                continue
+            for intent in intents:
                 if intent.metadata.get("portico_org") != str(org_id):
                     continue  # not Portico's, or another organization's
                 result.checked += 1

@@ -98,7 +98,10 @@ def _reconcile(args: argparse.Namespace) -> None:
             done = await reconcile(db, since_hours=args.since_hours)
         finally:
             await db.dispose()
-        print(f"checked {done.checked} payments, settled {done.settled}")
+        print(
+            f"checked {done.checked} payments, settled {done.settled}; "
+            f"{done.accounts_failed} accounts could not be read"
+        )
 
     asyncio.run(run())
 

@@ -1,0 +1,423 @@
+"""Paying invoices online: PaymentIntents on the connected account, confirmed only by
+Stripe's signed webhooks, each payment recorded once whatever Stripe repeats."""
+
+import asyncio
+import json
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+import sqlalchemy as sa
+
+from models import AuditEvent, Notification, Organization, OutboxEmail, Payment
+from models.db import Database
+from payments.events import handle_event
+from payments.reconcile import reconcile
+from portico.app import create_app
+from portico.settings import settings_from_env
+from tests.billing import (
+    APPROVE,
+    INVOICE_ESTIMATE,
+    REFUND_PAYMENT,
+    SEND_INVOICE,
+    VOID_INVOICE,
+    open_invoice,
+    sent_estimate,
+)
+from tests.helpers import GraphQLClient, error_codes, make_tenant, user_errors
+from tests.payments import WEBHOOK_SECRET, Paying, connect
+from tests.portal import make_customer, sign_in_by_invite
+
+
+@pytest.fixture(scope="session")
+async def stripe_db(database_url: str, _stripe_stub_server: Any) -> AsyncIterator[Database]:
+    """The test database, seen by a server whose Stripe is the stub."""
+    database = Database(
+        settings_from_env(
+            {
+                "DATABASE_URL": database_url,
+                "STRIPE_SECRET_KEY": "sk_test_portico",
+                "STRIPE_API_BASE": _stripe_stub_server.url,
+                "STRIPE_WEBHOOK_SECRET": WEBHOOK_SECRET,
+                "STRIPE_TIMEOUT_SECONDS": "1",
+            }
+        )
+    )
+    yield database
+    await database.dispose()
+
+
+@pytest.fixture
+async def paying(db, stripe_db, stripe_stub, smtp) -> AsyncIterator[Paying]:
+    app = create_app(db=stripe_db, run_mail_worker=False)
+    transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 50001))
+    async with httpx.AsyncClient(transport=transport, base_url="http://portico.test") as http:
+        gql = GraphQLClient(http)
+        tenant = await make_tenant(stripe_db, gql)
+        account = await connect(stripe_db, stripe_stub, tenant.organization_id)
+        customer_id, email = await make_customer(gql, tenant)
+        token = await sign_in_by_invite(gql, stripe_db, smtp, tenant, email, customerId=customer_id)
+        yield Paying(stripe_db, gql, http, stripe_stub, tenant, account, customer_id, email, token)
+
+
+async def _payments(db: Database, organization_id) -> list[Any]:
+    async with db.connect() as conn:
+        found = await conn.execute(
+            sa.select(Payment.amount, Payment.status, Payment.provider_payment_intent_id).where(
+                Payment.organization_id == organization_id
+            )
+        )
+        return found.all()
+
+
+async def test_full_payment_is_recorded_only_when_stripe_confirms(paying: Paying):
+    invoice = await open_invoice(paying.gql, paying.tenant, paying.customer_id)
+    asked = await paying.pay([invoice["id"]], key="checkout-0001")
+    assert asked["userErrors"] == []
+    assert asked["payment"]["amount"] == {"amount": 25000, "currency": "USD"}
+    assert asked["payment"]["clientSecret"] and asked["payment"]["stripeAccount"] == paying.account
+    intent = paying.last_intent()
+    assert (intent["amount"], intent["currency"]) == (25000, "usd")
+    assert paying.stub.owner(intent["id"]) == paying.account  # a direct charge on their account
+    create = [r for r in paying.stub.requests if r.path == "/v1/payment_intents"][-1]
+    assert create.stripe_account == paying.account and create.idempotency_key
+    # Nothing changes until Stripe confirms.
+    assert (await paying.invoice(invoice["id"]))["status"] == "OPEN"
+    assert await _payments(paying.db, paying.tenant.organization_id) == []
+    response = await paying.succeed(intent["id"])
+    assert response.status_code == 200
+    state = await paying.invoice(invoice["id"])
+    assert state["status"] == "PAID" and state["amountDue"]["amount"] == 0
+    assert state["payments"]["nodes"] == [
+        {
+            "amount": {"amount": 25000},
+            "method": "CARD_ONLINE",
+            "status": "SUCCEEDED",
+            "refundedAmount": {"amount": 0},
+        }
+    ]
+    async with paying.db.connect() as conn:
+        receipts = await conn.scalar(
+            sa.select(sa.func.count())
+            .select_from(OutboxEmail)
+            .where(OutboxEmail.to_address == paying.customer_email, OutboxEmail.kind == "RECEIPT")
+        )
+        told = await conn.scalar(
+            sa.select(sa.func.count())
+            .select_from(Notification)
+            .where(
+                Notification.organization_id == paying.tenant.organization_id,
+                Notification.kind == "PAYMENT_RECEIVED",
+            )
+        )
+        audited = await conn.scalar(
+            sa.select(sa.func.count())
+            .select_from(AuditEvent)
+            .where(
+                AuditEvent.organization_id == paying.tenant.organization_id,
+                AuditEvent.action == "payment.received",
+            )
+        )
+    assert (receipts, told, audited) == (1, 2, 1)
+    again = await paying.pay([invoice["id"]])
+    assert user_errors(again) == [(["input", "invoiceIds"], "NOT_PAYABLE")]
+
+
+async def test_replays_and_out_of_order_events_never_count_money_twice(paying: Paying):
+    invoice = await open_invoice(paying.gql, paying.tenant, paying.customer_id)
+    await paying.pay([invoice["id"]])
+    intent = paying.stub.set_status(paying.last_intent()["id"], "succeeded")
+    success = paying.stub.event("payment_intent.succeeded", intent, paying.account)
+    failure = paying.stub.event(
+        "payment_intent.payment_failed",
+        {
+            **intent,
+            "status": "requires_payment_method",
+            "last_payment_error": {"code": "card_declined"},
+        },
+        paying.account,
+    )
+    second_success = paying.stub.event("payment_intent.succeeded", intent, paying.account)
+    for body in (failure, success, success, failure, second_success):
+        assert (await paying.deliver(body)).status_code == 200
+    # Two processes receiving the same event at once: still one payment.
+    responses = await asyncio.gather(*(paying.deliver(success) for _ in range(4)))
+    assert {r.status_code for r in responses} == {200}
+    assert len(await _payments(paying.db, paying.tenant.organization_id)) == 1
+    state = await paying.invoice(invoice["id"])
+    assert state["status"] == "PAID" and state["amountPaid"]["amount"] == 25000
+
+
+async def test_partial_payments_follow_the_organizations_rules(paying: Paying):
+    invoice = await open_invoice(paying.gql, paying.tenant, paying.customer_id)
+    refused = await paying.pay([invoice["id"]], amount=10000)
+    assert user_errors(refused) == [(["input", "amount"], "PARTIAL_PAYMENT_NOT_ALLOWED")]
+    await paying.set_options(allow_partial_payment=True, minimum_partial_amount=5000)
+    low = await paying.pay([invoice["id"]], amount=4999)
+    assert user_errors(low) == [(["input", "amount"], "BELOW_MINIMUM")]
+    over = await paying.pay([invoice["id"]], amount=25001)
+    assert user_errors(over) == [(["input", "amount"], "OVERPAYMENT")]
+    part = await paying.pay([invoice["id"]], amount=10000)
+    assert part["payment"]["amount"]["amount"] == 10000
+    await paying.succeed(paying.last_intent()["id"])
+    state = await paying.invoice(invoice["id"])
+    assert state["status"] == "PARTIALLY_PAID" and state["amountDue"]["amount"] == 15000
+    rest = await paying.pay([invoice["id"]])
+    assert rest["payment"]["amount"]["amount"] == 15000
+
+
+async def test_several_invoices_in_one_payment(paying: Paying):
+    first = await open_invoice(paying.gql, paying.tenant, paying.customer_id)
+    second = await open_invoice(paying.gql, paying.tenant, paying.customer_id)
+    asked = await paying.pay([first["id"], second["id"]])
+    assert asked["payment"]["amount"]["amount"] == 50000
+    await paying.succeed(paying.last_intent()["id"])
+    assert (await paying.invoice(first["id"]))["status"] == "PAID"
+    assert (await paying.invoice(second["id"]))["status"] == "PAID"
+
+
+async def test_void_paid_and_foreign_invoices_cannot_be_paid(paying: Paying, db, smtp):
+    invoice = await open_invoice(paying.gql, paying.tenant, paying.customer_id)
+    await paying.gql.data(VOID_INVOICE, {"id": invoice["id"]}, token=paying.tenant.staff_token)
+    void = await paying.pay([invoice["id"]])
+    assert user_errors(void) == [(["input", "invoiceIds"], "NOT_PAYABLE")]
+    other_id, _ = await make_customer(paying.gql, paying.tenant)
+    theirs = await open_invoice(paying.gql, paying.tenant, other_id)
+    result = await paying.gql(
+        "mutation P($input: PayInvoiceInput!) { payInvoice(input: $input) { __typename } }",
+        {"input": {"invoiceIds": [theirs["id"]], "idempotencyKey": "abcdefgh"}},
+        token=paying.portal_token,
+    )
+    assert error_codes(result) == ["NOT_FOUND"]
+    assert paying.stub.objects("payment_intent") == []
+
+
+async def test_stripe_unreachable_or_late_records_nothing_and_a_retry_is_safe(paying: Paying):
+    invoice = await open_invoice(paying.gql, paying.tenant, paying.customer_id)
+    paying.stub.fail_next(503)
+    down = await paying.pay([invoice["id"]], key="retry-key-1")
+    assert user_errors(down) == [(["input", "invoiceIds"], "PAYMENT_PROVIDER_UNAVAILABLE")]
+    assert paying.stub.objects("payment_intent") == []
+    paying.stub.delay_seconds = 1.5  # Stripe creates the intent but answers after our timeout
+    late = await paying.pay([invoice["id"]], key="retry-key-1")
+    assert user_errors(late) == [(["input", "invoiceIds"], "PAYMENT_PROVIDER_UNAVAILABLE")]
+    paying.stub.delay_seconds = 0
+    await asyncio.sleep(1)  # let the late request finish at the stub
+    retried = await paying.pay([invoice["id"]], key="retry-key-1")
+    assert retried["userErrors"] == []
+    assert len(paying.stub.objects("payment_intent")) == 1  # one intent, never a second charge
+    assert await _payments(paying.db, paying.tenant.organization_id) == []
+    assert (await paying.invoice(invoice["id"]))["status"] == "OPEN"
+
+
+async def test_the_same_key_for_a_different_amount_is_refused(paying: Paying):
+    await paying.set_options(allow_partial_payment=True)
+    invoice = await open_invoice(paying.gql, paying.tenant, paying.customer_id)
+    await paying.pay([invoice["id"]], key="same-key-01", amount=1000)
+    reused = await paying.pay([invoice["id"]], key="same-key-01", amount=2000)
+    assert user_errors(reused) == [(["input", "idempotencyKey"], "IDEMPOTENCY_KEY_REUSED")]
+
+
+async def test_forged_stale_and_misrouted_webhooks_change_nothing(paying: Paying):
+    invoice = await open_invoice(paying.gql, paying.tenant, paying.customer_id)
+    await paying.pay([invoice["id"]])
+    intent = paying.stub.set_status(paying.last_intent()["id"], "succeeded")
+    body = paying.stub.event("payment_intent.succeeded", intent, paying.account)
+    assert (await paying.deliver(body, secret="whsec_wrong")).status_code == 400
+    altered = body.replace(b'"amount_received": 25000', b'"amount_received": 99999')
+    header = (await _signed(body))["Stripe-Signature"]
+    tampered = await paying.http.post(
+        "/webhooks/stripe", content=altered, headers={"Stripe-Signature": header}
+    )
+    assert altered != body and tampered.status_code == 400
+    stale = await paying.deliver(body, timestamp=int(time.time()) - 301)
+    future = await paying.deliver(body, timestamp=int(time.time()) + 301)
+    missing = await paying.http.post("/webhooks/stripe", content=body)
+    assert (stale.status_code, future.status_code, missing.status_code) == (400, 400, 400)
+    elsewhere = paying.stub.event("payment_intent.succeeded", intent, "acct_someone_else")
+    assert (await paying.deliver(elsewhere)).status_code == 400
+    assert await _payments(paying.db, paying.tenant.organization_id) == []
+    assert (await paying.invoice(invoice["id"]))["status"] == "OPEN"
+    assert (await paying.deliver(body)).status_code == 200  # the genuine one still applies
+    assert (await paying.invoice(invoice["id"]))["status"] == "PAID"
+
+
+async def _signed(body: bytes) -> dict[str, str]:
+    from payments.signature import sign_payload
+
+    return {"Stripe-Signature": sign_payload(body, WEBHOOK_SECRET, int(time.time()))}
+
+
+async def test_test_mode_events_are_ignored_in_production(paying: Paying):
+    invoice = await open_invoice(paying.gql, paying.tenant, paying.customer_id)
+    await paying.pay([invoice["id"]])
+    intent = paying.stub.set_status(paying.last_intent()["id"], "succeeded")
+    event = json.loads(paying.stub.event("payment_intent.succeeded", intent, paying.account))
+    assert await handle_event(paying.db, event, production=True) is False
+    assert await _payments(paying.db, paying.tenant.organization_id) == []
+    assert await handle_event(paying.db, event, production=False) is True
+
+
+async def test_refunds_at_stripe_and_by_staff_keep_totals_consistent(paying: Paying):
+    invoice = await open_invoice(paying.gql, paying.tenant, paying.customer_id)
+    await paying.pay([invoice["id"]])
+    intent = paying.last_intent()
+    await paying.succeed(intent["id"])
+    charge = {
+        "id": "ch_test",
+        "object": "charge",
+        "payment_intent": intent["id"],
+        "amount": 25000,
+        "amount_refunded": 5000,
+        "refunded": False,
+        "metadata": {},
+    }
+    refunded = paying.stub.event("charge.refunded", charge, paying.account)
+    assert (await paying.deliver(refunded)).status_code == 200
+    assert (await paying.deliver(refunded)).status_code == 200
+    state = await paying.invoice(invoice["id"])
+    assert state["status"] == "PARTIALLY_PAID" and state["amountDue"]["amount"] == 5000
+    payment = state["payments"]["nodes"][0]
+    assert payment["status"] == "PARTIALLY_REFUNDED" and payment["refundedAmount"]["amount"] == 5000
+    payment_id = (
+        await paying.gql.data(
+            "query I($id: ID!) { node(id: $id) { ... on Invoice { payments(first: 1) {"
+            " nodes { id } } } } }",
+            {"id": invoice["id"]},
+            token=paying.tenant.staff_token,
+        )
+    )["node"]["payments"]["nodes"][0]["id"]
+    by_staff = await paying.gql.data(
+        REFUND_PAYMENT,
+        {"input": {"paymentId": payment_id, "amount": 7000}},
+        token=paying.tenant.staff_token,
+    )
+    assert by_staff["refundPayment"]["userErrors"] == []
+    refund = paying.stub.objects("refund")[-1]
+    assert refund["amount"] == 7000 and paying.stub.owner(refund["id"]) == paying.account
+    # Stripe then reports the cumulative amount: nothing is counted twice.
+    later = paying.stub.event(
+        "charge.refunded", {**charge, "amount_refunded": 12000}, paying.account
+    )
+    assert (await paying.deliver(later)).status_code == 200
+    state = await paying.invoice(invoice["id"])
+    assert state["payments"]["nodes"][0]["refundedAmount"]["amount"] == 12000
+    assert state["amountPaid"]["amount"] == 13000 and state["status"] == "PARTIALLY_PAID"
+
+
+async def test_reconciliation_settles_payments_whose_webhook_never_came(paying: Paying):
+    invoice = await open_invoice(paying.gql, paying.tenant, paying.customer_id)
+    await paying.pay([invoice["id"]])
+    paying.stub.set_status(paying.last_intent()["id"], "succeeded")  # no webhook arrives
+    assert (await paying.invoice(invoice["id"]))["status"] == "OPEN"
+    first = await reconcile(paying.db)
+    assert first.settled >= 1
+    assert (await paying.invoice(invoice["id"]))["status"] == "PAID"
+    await reconcile(paying.db)
+    assert len(await _payments(paying.db, paying.tenant.organization_id)) == 1
+
+
+async def test_hosted_checkout_where_the_organization_prefers_it(paying: Paying):
+    await paying.set_options(hosted_checkout=True)
+    invoice = await open_invoice(paying.gql, paying.tenant, paying.customer_id)
+    asked = await paying.pay([invoice["id"]])
+    assert asked["payment"]["checkoutUrl"].startswith("http")
+    assert asked["payment"]["clientSecret"] is None
+    session = paying.stub.objects("checkout.session")[-1]
+    paid = paying.stub.complete_checkout(session["id"])
+    intent = paying.stub.get(paid["payment_intent"])
+    event = paying.stub.event("payment_intent.succeeded", intent, paying.account)
+    assert (await paying.deliver(event)).status_code == 200
+    assert (await paying.invoice(invoice["id"]))["status"] == "PAID"
+
+
+async def test_no_online_payment_until_charges_are_enabled(paying: Paying):
+    invoice = await open_invoice(paying.gql, paying.tenant, paying.customer_id)
+    async with paying.db.write() as session:
+        await session.execute(
+            sa.update(Organization)
+            .where(Organization.id == paying.tenant.organization_id)
+            .values(stripe_charges_enabled=False)
+        )
+    refused = await paying.pay([invoice["id"]])
+    assert user_errors(refused) == [(["input", "invoiceIds"], "PAYMENTS_NOT_ENABLED")]
+    # Stripe says onboarding is finished: the account.updated event turns payments on.
+    account = paying.stub.set_account(paying.account, charges_enabled=True)
+    updated = paying.stub.event("account.updated", account, paying.account)
+    assert (await paying.deliver(updated)).status_code == 200
+    assert (await paying.pay([invoice["id"]]))["userErrors"] == []
+
+
+ONBOARD = """
+mutation { startStripeOnboarding { onboardingUrl organization { paymentsEnabled }
+                                   userErrors { code } } }
+"""
+
+
+async def test_an_owner_connects_the_organizations_stripe_account(paying: Paying, stripe_db):
+    tenant = await make_tenant(stripe_db, paying.gql)
+    refused = await paying.gql(ONBOARD, token=tenant.staff_token)
+    assert error_codes(refused) == ["OWNER_REQUIRED"]
+    started = (await paying.gql.data(ONBOARD, token=tenant.owner_token))["startStripeOnboarding"]
+    assert started["onboardingUrl"].startswith("http")
+    assert started["organization"]["paymentsEnabled"] is False
+    async with stripe_db.connect() as conn:
+        account = await conn.scalar(
+            sa.select(Organization.stripe_account_id).where(
+                Organization.id == tenant.organization_id
+            )
+        )
+    assert account and paying.stub.get(account)["object"] == "account"
+    again = (await paying.gql.data(ONBOARD, token=tenant.owner_token))["startStripeOnboarding"]
+    assert again["userErrors"] == []
+    assert len(paying.stub.objects("account")) == 2  # this one and the fixture's: not a third
+    paying.stub.set_account(account, charges_enabled=True)
+    refreshed = await paying.gql.data(
+        "mutation { refreshStripeAccount { organization { paymentsEnabled } } }",
+        token=tenant.owner_token,
+    )
+    assert refreshed["refreshStripeAccount"]["organization"]["paymentsEnabled"] is True
+
+
+async def test_approval_takes_the_deposit_in_the_same_step(paying: Paying):
+    await paying.set_options(estimate_deposit_bp=2500)
+    estimate = await sent_estimate(paying.gql, paying.tenant, paying.customer_id)
+    approved = (
+        await paying.gql.data(
+            APPROVE,
+            {"input": {"estimateId": estimate["id"], "version": 1, "declinedLines": [2]}},
+            token=paying.portal_token,
+        )
+    )["approveEstimate"]
+    assert approved["userErrors"] == []
+    deposit = approved["depositPayment"]
+    assert deposit["amount"] == {"amount": 10500, "currency": "USD"}  # 25 % of 420.00
+    assert approved["estimate"]["decision"]["deposit"]["amount"] == 10500
+    intent = paying.last_intent()
+    assert intent["metadata"]["portico_kind"] == "deposit"
+    await paying.succeed(intent["id"])
+    made = await paying.gql.data(
+        INVOICE_ESTIMATE, {"id": estimate["id"]}, token=paying.tenant.staff_token
+    )
+    invoice = made["invoiceEstimate"]["invoice"]
+    assert invoice["amountPaid"]["amount"] == 10500 and invoice["status"] == "DRAFT"
+    sent = await paying.gql.data(
+        SEND_INVOICE, {"id": invoice["id"]}, token=paying.tenant.staff_token
+    )
+    assert sent["sendInvoice"]["invoice"]["status"] == "PARTIALLY_PAID"
+    assert sent["sendInvoice"]["invoice"]["amountDue"]["amount"] == 31500
+
+
+async def test_approval_is_not_recorded_when_the_deposit_cannot_be_asked_for(paying: Paying):
+    await paying.set_options(estimate_deposit_bp=1000)
+    estimate = await sent_estimate(paying.gql, paying.tenant, paying.customer_id)
+    paying.stub.fail_next(503)
+    variables = {"input": {"estimateId": estimate["id"], "version": 1}}
+    down = (await paying.gql.data(APPROVE, variables, token=paying.portal_token))["approveEstimate"]
+    assert user_errors(down) == [(["input", "estimateId"], "PAYMENT_PROVIDER_UNAVAILABLE")]
+    retried = (await paying.gql.data(APPROVE, variables, token=paying.portal_token))[
+        "approveEstimate"
+    ]
+    assert retried["estimate"]["status"] == "APPROVED"
