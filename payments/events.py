@@ -17,7 +17,16 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models import Customer, Estimate, Invoice, Organization, Payment, ProviderEvent, Refund
+from models import (
+    Contact,
+    Customer,
+    Estimate,
+    Invoice,
+    Organization,
+    Payment,
+    ProviderEvent,
+    Refund,
+)
 from models.currency import format_money
 from models.db import Database
 from models.enums import NotificationKind, PaymentMethod, PaymentStatus
@@ -49,7 +58,6 @@ class Settlement:
     currency: str
     metadata: dict[str, str]
     charge_id: str | None = None
-    receipt_email: str | None = None
 
 
 def settlement_of(intent: dict[str, Any]) -> Settlement:
@@ -63,7 +71,6 @@ def settlement_of(intent: dict[str, Any]) -> Settlement:
         currency=str(intent["currency"]).upper(),
         metadata=dict(intent.get("metadata") or {}),
         charge_id=charge if isinstance(charge, str) else None,
-        receipt_email=intent.get("receipt_email"),
     )
 
 
@@ -252,12 +259,12 @@ async def _tell_everyone(
 ) -> None:
     customer = await session.get(Customer, customer_id)
     name = customer.name if customer else "Customer"
-    email = paid.receipt_email or (customer.email if customer else None)
-    if email:
+    payer = await session.get(Contact, payer_id) if payer_id else customer
+    if payer is not None and payer.email:  # receipts go to the payer, whatever they prefer
         await send_receipt(
             session,
             org,
-            Recipient(name=name, email=email),
+            Recipient(name=payer.name, email=payer.email),
             amount,
             paid.currency,
             f"your account with {org.name}",

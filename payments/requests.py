@@ -67,12 +67,13 @@ async def request_payment(
     metadata: dict[str, str],
     key: str,
     description: str,
-    receipt_email: str | None,
 ) -> PaymentRequest:
     """A PaymentIntent (or a hosted Checkout page) as a direct charge on the organization's
     connected account. Raises the gateway's ProviderUnavailable / ProviderRejected."""
     account = org.stripe_account_id or ""
-    metadata = {"portico_org": str(org.id), **metadata}
+    # The description rides in the metadata; Portico sends its own receipts, so Stripe is
+    # not given a receipt address (the customer would get two).
+    metadata = {"portico_org": str(org.id), "portico_description": description[:500], **metadata}
     async with StripeGateway(settings) as gateway:
         if options is not None and options.hosted_checkout:
             checkout = await gateway.create_checkout_session(
@@ -94,7 +95,5 @@ async def request_payment(
             currency=currency,
             metadata=metadata,
             idempotency_key=key,
-            description=description,
-            receipt_email=receipt_email,
         )
     return PaymentRequest(account, intent.id, intent.client_secret, None, amount, currency)

@@ -227,7 +227,6 @@ async def _deposit(
             # after a timeout finds the same PaymentIntent.
             key=idempotency_key("deposit", estimate.id, estimate.version, amount),
             description=f"Deposit for estimate #{estimate.number}",
-            receipt_email=viewer.email,
         )
     except (ProviderUnavailable, ProviderRejected) as error:
         raise Rejected(provider_problem(error, "estimateId")) from error

@@ -165,7 +165,6 @@ async def _request(
             # same PaymentIntent; the same key for a different payment is refused.
             key=idempotency_key("pay", org.id, viewer.customer_id, viewer.contact_id, client_key),
             description=f"{org.name}: invoice {numbers}",
-            receipt_email=viewer.email,
         )
     except (ProviderUnavailable, ProviderRejected) as error:
         if isinstance(error, ProviderRejected) and error.code == "idempotency_error":

@@ -22,7 +22,7 @@ PAY = """
 mutation P($input: PayInvoiceInput!) {
   payInvoice(input: $input) {
     payment { amount { amount currency } clientSecret checkoutUrl stripeAccount }
-    userErrors { field code }
+    userErrors { field code message }
   }
 }
 """

@@ -32,7 +32,9 @@ from tests.portal import make_customer, sign_in_by_invite
 
 
 @pytest.fixture(scope="session")
-async def stripe_db(database_url: str, _stripe_stub_server: Any) -> AsyncIterator[Database]:
+async def stripe_db(
+    db: Database, database_url: str, _stripe_stub_server: Any
+) -> AsyncIterator[Database]:
     """The test database, seen by a server whose Stripe is the stub."""
     database = Database(
         settings_from_env(
