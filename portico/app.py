@@ -24,7 +24,12 @@ from mail.sender import mailer_from_settings
 from mail.worker import run_worker
 from models.db import Database
 from planner import fast
-from portico.pages import reset_password_page, sign_in_page
+from portico.pages import (
+    reset_password_page,
+    sign_in_page,
+    stripe_onboarding_done,
+    stripe_onboarding_refresh,
+)
 from portico.settings import Settings, get_settings
 from portico.webhooks import stripe_webhook
 from schema import build_schema
@@ -186,6 +191,8 @@ def create_app(
             Route("/portal/sign-in", sign_in_page, methods=["GET"]),
             Route("/portal/reset-password", reset_password_page, methods=["GET"]),
             Route("/webhooks/stripe", stripe_webhook(db, settings), methods=["POST"]),
+            Route("/stripe/onboarding/done", stripe_onboarding_done, methods=["GET"]),
+            Route("/stripe/onboarding/refresh", stripe_onboarding_refresh, methods=["GET"]),
         ],
         lifespan=lifespan,
     )

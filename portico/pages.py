@@ -104,3 +104,22 @@ async def reset_password_page(request: Request) -> HTMLResponse:
         "<button onclick='reset()'>Save and sign in</button>",
         RESET_SCRIPT,
     )
+
+
+async def stripe_onboarding_done(request: Request) -> HTMLResponse:
+    """Where Stripe sends the owner back after onboarding."""
+    return _page(
+        "Stripe account connected",
+        "<p>Thank you. Stripe will confirm your account shortly; online payments switch on "
+        "by themselves once it can take charges. You can close this window.</p>",
+        "",
+    )
+
+
+async def stripe_onboarding_refresh(request: Request) -> HTMLResponse:
+    """Where Stripe sends the owner when an onboarding link has expired."""
+    return _page(
+        "This onboarding link has expired",
+        "<p>Start Stripe onboarding again from your dashboard to get a fresh link.</p>",
+        "",
+    )

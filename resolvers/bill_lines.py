@@ -7,7 +7,6 @@ the rounding rules of models/money.py, and bills total their rounded lines.
 from __future__ import annotations
 
 import uuid
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import sqlalchemy as sa
@@ -15,7 +14,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.enums import LineKind
 from models.money import (
-    BASIS_POINTS,
     QUANTITY_SCALE,
     BillTotals,
     LineAmounts,
@@ -23,22 +21,11 @@ from models.money import (
     line_amounts,
 )
 from models.writes import add_in_order
-from resolvers.validation import Checks
+from resolvers.validation import Checks, scaled
 
 MAX_LINES = 200
 MAX_QUANTITY_MILLI = 1_000_000 * QUANTITY_SCALE
 MAX_UNIT_AMOUNT = 10**11  # a billion in a two-decimal currency: far above any real line
-
-
-def _scaled(value: Any, scale: int) -> int | None:
-    """value * scale as an exact integer, or None when it has more decimals than that."""
-    try:
-        scaled = Decimal(str(value)) * scale
-    except (InvalidOperation, ValueError):
-        return None
-    if not scaled.is_finite() or scaled != scaled.to_integral_value():
-        return None
-    return int(scaled)
 
 
 def line_values(checks: Checks, lines: Any, *, optional_allowed: bool) -> list[dict[str, Any]]:
@@ -50,14 +37,11 @@ def line_values(checks: Checks, lines: Any, *, optional_allowed: bool) -> list[d
     for index, line in enumerate(lines):
         at = f"lineItems.{index}"
         description = checks.text(f"{at}.description", line.description, 500, required=True)
-        quantity = _scaled(line.quantity, QUANTITY_SCALE)
+        quantity = scaled(line.quantity, QUANTITY_SCALE)
         if quantity is None or not 0 < quantity <= MAX_QUANTITY_MILLI:
             checks.fail(f"{at}.quantity", "Use a positive quantity with up to 3 decimals.")
             quantity = 0
-        tax_rate = _scaled(line.tax_rate if line.tax_rate is not None else 0, 100)
-        if tax_rate is None or not 0 <= tax_rate <= BASIS_POINTS:
-            checks.fail(f"{at}.taxRate", "Use a percentage from 0 to 100 with up to 2 decimals.")
-            tax_rate = 0
+        tax_rate = checks.percent(f"{at}.taxRate", line.tax_rate) or 0
         for name, amount in (("unitPrice", line.unit_price), ("unitCost", line.unit_cost)):
             if amount is not None and not 0 <= amount <= MAX_UNIT_AMOUNT:
                 checks.fail(f"{at}.{name}", "Use a non-negative amount in minor units.")

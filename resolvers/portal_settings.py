@@ -26,6 +26,7 @@ BOOLEAN_SETTINGS = (
     "allow_estimate_approval",
     "allow_profile_updates",
     "auto_invite_with_first_bill",
+    "hosted_checkout",
 )
 
 
@@ -38,7 +39,14 @@ async def update(info: Info, data: Any) -> None:
             "minimumPartialAmount", given(data.minimum_partial_amount)
         ),
         sign_in_method=given(data.sign_in_method),
+        estimate_deposit_bp=checks.percent(
+            "estimateDepositPercent", given(data.estimate_deposit_percent)
+        ),
+        invoice_due_days=given(data.invoice_due_days),
     )
+    days = values.get("invoice_due_days")
+    if days is not None and not 0 <= days <= 365:
+        checks.fail("invoiceDueDays", "Use 0 to 365 days.")
     checks.done()
     ctx = info.context
     async with ctx.write() as session:

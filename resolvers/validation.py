@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -101,6 +102,16 @@ class Checks:
             self.fail(name, "Must not be negative.")
         return value
 
+    def percent(self, name: str, value: Any) -> Any:
+        """A percentage with up to 2 decimals, as basis points (8.25 -> 825)."""
+        if value is UNSET or value is None:
+            return value
+        points = scaled(value, 100)
+        if points is None or not 0 <= points <= 10_000:
+            self.fail(name, "Use a percentage from 0 to 100 with up to 2 decimals.")
+            return 0
+        return points
+
     def color(self, name: str, value: Any) -> Any:
         cleaned = self.text(name, value, 7)
         if isinstance(cleaned, str) and not COLOR.match(cleaned):
@@ -137,6 +148,17 @@ class Checks:
                 self.fail(name, "Use a two-letter ISO country code.")
             return cleaned.upper()
         return cleaned
+
+
+def scaled(value: Any, scale: int) -> int | None:
+    """value * scale as an exact integer, or None when it has more decimals than that."""
+    try:
+        result = Decimal(str(value)) * scale
+    except (InvalidOperation, ValueError):
+        return None
+    if not result.is_finite() or result != result.to_integral_value():
+        return None
+    return int(result)
 
 
 def given(value: Any) -> Any:

@@ -1,6 +1,7 @@
 """The organization (tenant), its portal settings, its staff and its audit log."""
 
 from datetime import datetime
+from decimal import Decimal
 
 import sqlalchemy as sa
 import strawberry
@@ -43,6 +44,16 @@ class PortalSettings(RowType):
         description="Send portal access with the first invoice or estimate."
     )
     sign_in_method: SignInMethod = strawberry.field(description="Magic link or password.")
+    hosted_checkout: bool = strawberry.field(
+        description="Customers pay on Stripe's hosted page rather than in the portal."
+    )
+    invoice_due_days: int = strawberry.field(
+        description="Payment terms in days, for invoices sent without a due date."
+    )
+
+    @strawberry.field(description="Deposit taken when an estimate is approved, in percent.")
+    def estimate_deposit_percent(self) -> Decimal:
+        return Decimal(self.row["estimate_deposit_bp"]) / 100
 
 
 @row_type(OrganizationRow.__table__)

@@ -1,6 +1,7 @@
 """Staff draft, edit, send and void invoices; amounts and numbers come from the server."""
 
 import asyncio
+from datetime import date, timedelta
 
 import sqlalchemy as sa
 
@@ -169,3 +170,39 @@ async def test_other_tenants_invoices_are_not_found(gql, tenant, other_tenant):
         token=other_tenant.staff_token,
     )
     assert other_customer["errors"][0]["extensions"]["code"] == "NOT_FOUND"
+
+
+PAYMENT_SETTINGS = """
+mutation S($input: PortalSettingsInput!) {
+  updatePortalSettings(input: $input) {
+    portalSettings { estimateDepositPercent invoiceDueDays hostedCheckout }
+    userErrors { field code }
+  }
+}
+"""
+
+
+async def test_payment_terms_and_deposit_settings(gql, tenant):
+    bad = await gql.data(
+        PAYMENT_SETTINGS,
+        {"input": {"estimateDepositPercent": "100.5", "invoiceDueDays": 400}},
+        token=tenant.owner_token,
+    )
+    assert user_errors(bad["updatePortalSettings"]) == [
+        (["input", "estimateDepositPercent"], "INVALID"),
+        (["input", "invoiceDueDays"], "INVALID"),
+    ]
+    good = await gql.data(
+        PAYMENT_SETTINGS,
+        {"input": {"estimateDepositPercent": "12.5", "invoiceDueDays": 30}},
+        token=tenant.owner_token,
+    )
+    assert good["updatePortalSettings"]["portalSettings"] == {
+        "estimateDepositPercent": "12.5",
+        "invoiceDueDays": 30,
+        "hostedCheckout": False,
+    }
+    customer_id, _ = await make_customer(gql, tenant)
+    sent = await open_invoice(gql, tenant, customer_id)
+    issued = date.fromisoformat(sent["issueDate"])
+    assert date.fromisoformat(sent["dueDate"]) == issued + timedelta(days=30)

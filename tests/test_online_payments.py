@@ -364,6 +364,7 @@ async def test_an_owner_connects_the_organizations_stripe_account(paying: Paying
     assert error_codes(refused) == ["OWNER_REQUIRED"]
     started = (await paying.gql.data(ONBOARD, token=tenant.owner_token))["startStripeOnboarding"]
     assert started["onboardingUrl"].startswith("http")
+    assert (await paying.http.get("/stripe/onboarding/done")).status_code == 200
     assert started["organization"]["paymentsEnabled"] is False
     async with stripe_db.connect() as conn:
         account = await conn.scalar(

@@ -1,5 +1,6 @@
 """Portal access for staff (invites, revocation, settings) and sign-in for portal viewers."""
 
+from decimal import Decimal
 from typing import Annotated
 
 import strawberry
@@ -87,6 +88,15 @@ class PortalSettingsInput:
     )
     sign_in_method: SignInMethod | None = strawberry.field(
         default=UNSET, description="Magic link or password."
+    )
+    hosted_checkout: bool | None = strawberry.field(
+        default=UNSET, description="Pay on Stripe's hosted page rather than in the portal."
+    )
+    invoice_due_days: int | None = strawberry.field(
+        default=UNSET, description="Payment terms in days, for invoices sent without a due date."
+    )
+    estimate_deposit_percent: Decimal | None = strawberry.field(
+        default=UNSET, description="Deposit taken when an estimate is approved; 0 for none."
     )
 
 
