@@ -24,6 +24,7 @@ from mail.sender import mailer_from_settings
 from mail.worker import run_worker
 from models.db import Database
 from planner import fast
+from portico.downloads import download
 from portico.pages import reset_password_page, sign_in_page
 from portico.settings import Settings, get_settings
 from schema import build_schema
@@ -184,6 +185,7 @@ def create_app(
             Route("/healthz", healthz, methods=["GET"]),
             Route("/portal/sign-in", sign_in_page, methods=["GET"]),
             Route("/portal/reset-password", reset_password_page, methods=["GET"]),
+            Route("/downloads/{token}", download, methods=["GET"]),
         ],
         lifespan=lifespan,
     )

@@ -6,6 +6,7 @@ from decimal import Decimal
 import strawberry
 from strawberry import Info
 
+from auth.downloads import INVOICE_PDF, download_url
 from auth.permissions import staff_only
 from models import Estimate as EstimateRow
 from models import EstimateLine as EstimateLineRow
@@ -140,6 +141,14 @@ class Invoice(Billed, Node):
     async def line_items(self, info: Info) -> list[InvoiceLine]:
         make = InvoiceLine.with_currency(self.row["currency"])
         return await children_of(info, rel.INVOICE_LINES, self.pk, make)
+
+    @strawberry.field(
+        description="A link to this invoice as a PDF, valid for a few minutes; it checks the "
+        "viewer again when opened."
+    )
+    def pdf_url(self, info: Info) -> str:
+        context = info.context
+        return download_url(context.settings, context.viewer, INVOICE_PDF, self.pk)
 
 
 @row_type(EstimateRow.__table__)
