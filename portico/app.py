@@ -24,6 +24,7 @@ from mail.sender import mailer_from_settings
 from mail.worker import run_worker
 from models.db import Database
 from planner import fast
+from portico.downloads import download
 from portico.pages import (
     reset_password_page,
     sign_in_page,
@@ -193,6 +194,7 @@ def create_app(
             Route("/webhooks/stripe", stripe_webhook(db, settings), methods=["POST"]),
             Route("/stripe/onboarding/done", stripe_onboarding_done, methods=["GET"]),
             Route("/stripe/onboarding/refresh", stripe_onboarding_refresh, methods=["GET"]),
+            Route("/downloads/{token}", download, methods=["GET"]),
         ],
         lifespan=lifespan,
     )

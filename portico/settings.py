@@ -40,6 +40,7 @@ class Settings:
     allow_sqlite_in_production: bool = False
     statement_timeout_ms: int = 5000
     magic_link_minutes: int = 15
+    download_url_seconds: int = 300  # how long a signed download link works
 
     @property
     def production(self) -> bool:
@@ -94,6 +95,7 @@ def settings_from_env(environ: dict[str, str] | os._Environ[str] = os.environ) -
         allow_sqlite_in_production=_flag(get("PORTICO_ALLOW_SQLITE")),
         statement_timeout_ms=int(get("STATEMENT_TIMEOUT_MS", defaults.statement_timeout_ms)),
         magic_link_minutes=int(get("MAGIC_LINK_MINUTES", defaults.magic_link_minutes)),
+        download_url_seconds=int(get("DOWNLOAD_URL_SECONDS", defaults.download_url_seconds)),
     )
 
 

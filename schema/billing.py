@@ -7,6 +7,7 @@ from typing import Any, Self
 import strawberry
 from strawberry import Info
 
+from auth.downloads import INVOICE_PDF, download_url
 from auth.permissions import staff_only
 from models import Estimate as EstimateRow
 from models import EstimateDecision as EstimateDecisionRow
@@ -149,6 +150,14 @@ class Invoice(Billed, Node):
     async def line_items(self, info: Info) -> list[InvoiceLine]:
         make = InvoiceLine.with_currency(self.row["currency"])
         return await children_of(info, rel.INVOICE_LINES, self.pk, make)
+
+    @strawberry.field(
+        description="A link to this invoice as a PDF, valid for a few minutes; it checks the "
+        "viewer again when opened."
+    )
+    def pdf_url(self, info: Info) -> str:
+        context = info.context
+        return download_url(context.settings, context.viewer, INVOICE_PDF, self.pk)
 
 
 @row_type(EstimateDecisionRow.__table__, node=False)

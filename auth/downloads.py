@@ -1,0 +1,68 @@
+"""Short-lived signed download links: `/downloads/<token>`.
+
+A token names the session that asked for the link, what kind of file it is and the row it
+is made from; nothing else (no email, no customer), since links end up in browser
+histories and logs. It is signed with the rotating SECRET_KEYS (newest signs, all verify)
+and expires after DOWNLOAD_URL_SECONDS. A valid token is not a permission: the download
+endpoint checks the session and the row's visibility again when the link is opened.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from itsdangerous import BadData, URLSafeTimedSerializer
+
+from auth.viewer import Viewer
+from portico.settings import Settings
+
+SALT = "portico-download-link"
+INVOICE_PDF = "invoice-pdf"
+KINDS = frozenset({INVOICE_PDF})
+
+
+@dataclass(frozen=True, slots=True)
+class DownloadGrant:
+    session_id: uuid.UUID
+    kind: str
+    row_id: uuid.UUID
+
+
+def _serializer(settings: Settings) -> URLSafeTimedSerializer:
+    # itsdangerous signs with the last key and verifies with all: newest goes last.
+    return URLSafeTimedSerializer(list(reversed(settings.secret_keys)), salt=SALT)
+
+
+def download_token(settings: Settings, viewer: Viewer, kind: str, row_id: uuid.UUID) -> str:
+    if viewer.session_id is None:
+        raise ValueError("download links are made for a signed-in session")
+    if kind not in KINDS:
+        raise ValueError(f"unknown download kind {kind!r}")
+    return _serializer(settings).dumps([viewer.session_id.hex, kind, row_id.hex])
+
+
+def download_url(settings: Settings, viewer: Viewer, kind: str, row_id: uuid.UUID) -> str:
+    """The absolute link, on PUBLIC_URL."""
+    return f"{settings.public_url}/downloads/{download_token(settings, viewer, kind, row_id)}"
+
+
+def read_download_token(settings: Settings, token: str) -> DownloadGrant | None:
+    """What a token grants, or None when it is malformed, tampered with or expired."""
+    try:
+        payload = _serializer(settings).loads(token, max_age=settings.download_url_seconds)
+    except BadData:  # bad signature, expired, undecodable
+        return None
+    if not isinstance(payload, list) or len(payload) != 3:
+        return None
+    if not all(isinstance(part, str) for part in payload):
+        return None
+    session, kind, row = payload
+    if kind not in KINDS:
+        return None
+    try:
+        return DownloadGrant(
+            session_id=uuid.UUID(hex=session), kind=kind, row_id=uuid.UUID(hex=row)
+        )
+    except ValueError:
+        return None
