@@ -17,8 +17,8 @@ from models.organization import Counter
 
 counters: sa.Table = Counter.__table__  # type: ignore[attr-defined]
 
-INVOICE = "invoice"
-ESTIMATE = "estimate"
+INVOICE_COUNTER = "invoice"
+ESTIMATE_COUNTER = "estimate"
 
 
 async def next_number(session: AsyncSession, organization_id: uuid.UUID, name: str) -> int:

@@ -34,6 +34,7 @@ from models import (
     Customer,
     Document,
     Estimate,
+    EstimateDecision,
     EstimateLine,
     EstimateVersion,
     Invoice,
@@ -44,6 +45,7 @@ from models import (
     PortalSettings,
     StaffUser,
 )
+from models.calendar import end_of_day
 from models.db import Database
 from models.enums import (
     ActorKind,
@@ -54,6 +56,7 @@ from models.enums import (
     ContactRole,
     ContractStatus,
     DocumentKind,
+    EstimateDecisionKind,
     EstimateStatus,
     InvoiceStatus,
     LineKind,
@@ -67,6 +70,7 @@ from models.money import LineAmounts, bill_totals, line_amounts
 from models.types import utcnow
 from models.writes import add_in_order
 from portico.settings import Settings
+from resolvers.estimates import estimate_snapshot
 
 DEMO_SLUG = "demo"
 DEMO_NAME = "Harbor Classic Car Storage"
@@ -333,6 +337,11 @@ INVOICE_NOTES = [
     "Payment is due within 30 days.",
     None,
     None,
+]
+DECLINE_REASONS = [
+    "We will wait until spring.",
+    "Too expensive for now; please quote the essentials only.",
+    "The car is being sold.",
 ]
 ESTIMATE_NOTES = [
     "Prices include pick-up from and return to our facility.",
@@ -904,54 +913,47 @@ def estimate(demo: Demo, account: Account, status: EstimateStatus) -> Estimate:
         created = demo.days_ago(*sent_days[status])
         row.sent_at = created + timedelta(minutes=rng.randint(5, 90))
         row.valid_until = demo.local_day(row.sent_at) + timedelta(days=30)
-    if status in (EstimateStatus.APPROVED, EstimateStatus.DECLINED):
-        assert row.sent_at is not None
-        row.decided_at = row.sent_at + timedelta(days=rng.randint(1, 5), hours=rng.randint(0, 8))
+        row.expires_at = end_of_day(row.valid_until, demo.org.timezone)
+    if status is EstimateStatus.EXPIRED:
+        row.status = EstimateStatus.SENT  # sent, unanswered, past its expiry: read as EXPIRED
     for line in lines:
         line.created_at = line.updated_at = created
     row.created_at = row.updated_at = created
     demo.add(row, *lines)
-    if status in (EstimateStatus.SENT, EstimateStatus.APPROVED):
-        assert row.sent_at is not None
+    if row.sent_at is None:
+        return row
+    snapshot = estimate_snapshot(row, lines)
+    demo.add(
+        EstimateVersion(
+            organization_id=demo.org_id,
+            estimate_id=row.id,
+            version=1,
+            snapshot=snapshot,
+            **stamped(row.sent_at),
+        )
+    )
+    if status in (EstimateStatus.APPROVED, EstimateStatus.DECLINED):
+        row.decided_at = row.sent_at + timedelta(days=rng.randint(1, 5), hours=rng.randint(0, 8))
+        approved = status is EstimateStatus.APPROVED
+        line_ids = [str(line.id) for line in lines]
         demo.add(
-            EstimateVersion(
+            EstimateDecision(
                 organization_id=demo.org_id,
                 estimate_id=row.id,
                 version=1,
-                snapshot=estimate_snapshot(row, lines),
-                **stamped(row.sent_at),
+                decision=EstimateDecisionKind.APPROVED
+                if approved
+                else EstimateDecisionKind.DECLINED,
+                approved_line_ids=line_ids if approved else [],
+                declined_line_ids=[] if approved else line_ids,
+                approved_total=row.total if approved else 0,
+                reason=None if approved else rng.choice(DECLINE_REASONS),
+                customer_id=account.customer.id,
+                snapshot=snapshot,
+                **stamped(row.decided_at),
             )
         )
     return row
-
-
-def estimate_snapshot(row: Estimate, lines: list[EstimateLine]) -> dict[str, Any]:
-    """What the customer was shown, as plain JSON values (no staff-only unit costs)."""
-    return {
-        "version": row.version,
-        "currency": row.currency,
-        "valid_until": row.valid_until.isoformat() if row.valid_until else None,
-        "notes": row.notes,
-        "recommendations": row.recommendations,
-        "lines": [
-            {
-                "position": line.position,
-                "kind": line.kind.value,
-                "description": line.description,
-                "quantity_milli": line.quantity_milli,
-                "unit_price": line.unit_price,
-                "tax_rate_bp": line.tax_rate_bp,
-                "optional": line.optional,
-                "subtotal": line.subtotal,
-                "tax": line.tax,
-                "total": line.total,
-            }
-            for line in lines
-        ],
-        "subtotal": row.subtotal,
-        "tax_total": row.tax_total,
-        "total": row.total,
-    }
 
 
 def counters(demo: Demo, bills: list[Invoice], quotes: list[Estimate]) -> None:

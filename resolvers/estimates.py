@@ -8,14 +8,14 @@ shown; the old version can no longer be approved.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
-from strawberry import UNSET, Info
+from strawberry import Info
 
 from models import (
-    Customer,
     Estimate,
     EstimateDecision,
     EstimateLine,
@@ -28,14 +28,14 @@ from models import (
 from models.calendar import end_of_day, local_today
 from models.enums import EstimateDecisionKind, EstimateStatus
 from models.ledger import settle
-from models.numbering import ESTIMATE, next_number
+from models.numbering import ESTIMATE_COUNTER, next_number
 from models.types import utcnow
-from models.writes import add_in_order, apply
+from models.writes import add_in_order
 from portico.errors import NotFound
 from resolvers.audit import audit
-from resolvers.bill_lines import line_values, replace_lines
+from resolvers.bill_lines import replace_lines
 from resolvers.billing_mail import notify_customer_of_estimate
-from resolvers.invoices import car_of, tenant_row
+from resolvers.bills import BillKind, create_bill, revise_bill, tenant_row, with_lines
 from resolvers.outcome import Rejected, mutation_outcome
 from resolvers.portal_access import invite_with_first_bill
 from resolvers.validation import Checks, Problem, changes
@@ -49,6 +49,9 @@ LINE_COLUMNS = ("position", "kind", "description", "quantity_milli", "unit_price
 LINE_COLUMNS += ("tax_rate_bp", "subtotal", "tax", "total", "optional")
 
 
+ESTIMATE = BillKind(Estimate, EstimateLine, "estimate_id", optional_lines=True)
+
+
 def _details(checks: Checks, data: Any) -> dict[str, Any]:
     values = changes(
         notes=checks.text("notes", data.notes, 5000),
@@ -56,43 +59,15 @@ def _details(checks: Checks, data: Any) -> dict[str, Any]:
         internal_notes=checks.text("internalNotes", data.internal_notes, 10000),
         valid_until=data.valid_until,
     )
-    if data.line_items is not UNSET and data.line_items is not None:
-        values["lines"] = line_values(checks, data.line_items, optional_allowed=True)
-    return values
+    return with_lines(checks, data, ESTIMATE, values)
 
 
 @mutation_outcome
 async def create_estimate(info: Info, data: Any) -> uuid.UUID:
     checks = Checks(creating=True)
     values = _details(checks, data)
-    currency = checks.currency("currency", data.currency) if data.currency else None
     checks.done()
-    org_id = info.context.viewer.organization_id
-    async with info.context.write() as session:
-        customer = await tenant_row(session, Customer, org_id, data.customer_id)
-        org = await session.get(Organization, org_id)
-        car_id = await car_of(session, org_id, customer.id, data.car_id)
-        lines = values.pop("lines", [])
-        estimate = Estimate(
-            organization_id=org_id,
-            customer_id=customer.id,
-            car_id=None if car_id is UNSET else car_id,
-            currency=currency or org.currency,
-            **values,
-        )
-        session.add(estimate)
-        await session.flush()
-        await replace_lines(session, EstimateLine, "estimate_id", estimate, lines)
-        session.add(
-            audit(
-                info.context,
-                "estimate.created",
-                customer_id=customer.id,
-                subject_type="Estimate",
-                subject_id=estimate.id,
-            )
-        )
-    return estimate.id
+    return await create_bill(info, data, ESTIMATE, values)
 
 
 @mutation_outcome
@@ -106,14 +81,7 @@ async def update_estimate(info: Info, data: Any) -> uuid.UUID:
         estimate = await tenant_row(session, Estimate, org_id, data.id)
         if estimate.status not in REVISABLE:
             raise Rejected(Problem("id", "An approved estimate cannot change.", "NOT_EDITABLE"))
-        car_id = await car_of(session, org_id, estimate.customer_id, data.car_id)
-        if car_id is not UNSET:
-            values["car_id"] = car_id
-        lines = values.pop("lines", None)
-        changed = apply(estimate, values)
-        if lines is not None:
-            await replace_lines(session, EstimateLine, "estimate_id", estimate, lines)
-            changed = True
+        changed = await revise_bill(session, estimate, ESTIMATE, data, values)
         if changed and estimate.status is not EstimateStatus.DRAFT:
             estimate.version += 1
             estimate.status = EstimateStatus.DRAFT
@@ -122,23 +90,9 @@ async def update_estimate(info: Info, data: Any) -> uuid.UUID:
     return estimate.id
 
 
-async def _snapshot(session: AsyncSession, estimate: Estimate) -> dict[str, Any]:
-    """What the customer is shown for this version, and what an approval will lock."""
-    found = await session.execute(
-        sa.select(estimate_lines.c.id, *(estimate_lines.c[c] for c in LINE_COLUMNS))
-        .where(estimate_lines.c.estimate_id == estimate.id)
-        .order_by(estimate_lines.c.position, estimate_lines.c.id)
-    )
-    lines = [
-        {
-            "id": str(row.id),
-            **{c: getattr(row, c) for c in LINE_COLUMNS if c != "unit_cost"},
-            "unit_cost": row.unit_cost,
-        }
-        for row in found.all()
-    ]
-    for line in lines:
-        line["kind"] = str(line["kind"])
+def estimate_snapshot(estimate: Estimate, lines: Iterable[Any]) -> dict[str, Any]:
+    """What the customer is shown for this version, and what an approval will lock. The
+    snapshot stays inside Portico (it keeps unit costs so an invoice can be made from it)."""
     return {
         "version": estimate.version,
         "currency": estimate.currency,
@@ -148,8 +102,22 @@ async def _snapshot(session: AsyncSession, estimate: Estimate) -> dict[str, Any]
         "valid_until": estimate.valid_until.isoformat() if estimate.valid_until else None,
         "notes": estimate.notes,
         "recommendations": estimate.recommendations,
-        "lines": lines,
+        "lines": [
+            {
+                "id": str(line.id),
+                **{c: getattr(line, c) for c in LINE_COLUMNS if c != "kind"},
+                "kind": str(line.kind),
+            }
+            for line in sorted(lines, key=lambda x: (x.position, str(x.id)))
+        ],
     }
+
+
+async def _snapshot(session: AsyncSession, estimate: Estimate) -> dict[str, Any]:
+    found = await session.execute(
+        sa.select(estimate_lines).where(estimate_lines.c.estimate_id == estimate.id)
+    )
+    return estimate_snapshot(estimate, found.all())
 
 
 @mutation_outcome
@@ -171,7 +139,7 @@ async def send_estimate(info: Info, data: Any) -> uuid.UUID:
                 raise Rejected(Problem("validUntil", "This date has passed.", "EXPIRED"))
             estimate.expires_at = end_of_day(estimate.valid_until, org.timezone)
         if estimate.number is None:
-            estimate.number = await next_number(session, org_id, ESTIMATE)
+            estimate.number = await next_number(session, org_id, ESTIMATE_COUNTER)
         estimate.status = EstimateStatus.SENT
         estimate.sent_at = estimate.updated_at = utcnow()
         session.add(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from typing import Any
 
@@ -131,12 +132,40 @@ async def test_demo_loads_once_and_resets(
         "SELECT last_value FROM counters WHERE organization_id = :org AND name = 'invoice'"
     ) == max(numbers)
 
+    now = utcnow()
+    # Estimates follow the real rules: every sent one has its frozen version (naming its
+    # lines), every answered one its decision, and expired ones are sent ones past expiry.
+    estimates = await _query(
+        settings,
+        "SELECT e.status, e.expires_at,"
+        " (SELECT count(*) FROM estimate_versions v WHERE v.estimate_id = e.id) AS versions,"
+        " (SELECT count(*) FROM estimate_decisions d WHERE d.estimate_id = e.id) AS decisions"
+        " FROM estimates e WHERE e.organization_id = :org",
+        org=org_id,
+    )
+    assert {row.status for row in estimates} == {"DRAFT", "SENT", "APPROVED", "DECLINED"}
+    for row in estimates:
+        assert row.versions == (0 if row.status == "DRAFT" else 1)
+        assert row.decisions == (1 if row.status in ("APPROVED", "DECLINED") else 0)
+        assert (row.expires_at is None) == (row.status == "DRAFT")
+    assert any(row.status == "SENT" and _utc(row.expires_at) < now for row in estimates)
+    assert any(row.status == "SENT" and _utc(row.expires_at) > now for row in estimates)
+    snapshots = await _query(
+        settings,
+        "SELECT v.snapshot, (SELECT count(*) FROM estimate_lines l"
+        " WHERE l.estimate_id = v.estimate_id) AS lines"
+        " FROM estimate_versions v WHERE v.organization_id = :org",
+        org=org_id,
+    )
+    for row in snapshots:
+        snapshot = json.loads(row.snapshot) if isinstance(row.snapshot, str) else row.snapshot
+        assert len(snapshot["lines"]) == row.lines and all(x["id"] for x in snapshot["lines"])
+
     appointments = await _query(
         settings,
         "SELECT starts_at, ends_at FROM appointments WHERE organization_id = :org",
         org=org_id,
     )
-    now = utcnow()
     assert any(_utc(row.starts_at) > now for row in appointments)
     assert all(_utc(row.ends_at) > _utc(row.starts_at) for row in appointments)
 
