@@ -103,60 +103,69 @@ def _customer_notification(
     )
 
 
+@dataclass(frozen=True, slots=True)
+class BillNews:
+    """How one kind of bill is announced to the customer."""
+
+    preference: str  # the contact column that says they want it
+    mail: MailKind
+    notification: NotificationKind
+    button: str
+    page: str
+
+
+INVOICE_NEWS = BillNews(
+    "wants_invoices", MailKind.INVOICES, NotificationKind.INVOICE_NEW, "View invoice", "invoices"
+)
+ESTIMATE_NEWS = BillNews(
+    "wants_estimates",
+    MailKind.ESTIMATES,
+    NotificationKind.ESTIMATE_NEW,
+    "Review estimate",
+    "estimates",
+)
+
+
+async def _announce(
+    session: AsyncSession,
+    settings: Settings,
+    org: Organization,
+    bill: Invoice | Estimate,
+    news: BillNews,
+    subject: str,
+    paragraphs: list[str],
+) -> None:
+    to = await bill_recipients(session, bill.customer_id, news.preference)
+    button = (news.button, f"{settings.portal_base}/{news.page}")
+    await _send(session, org, news.mail, to, subject, paragraphs, button)
+    session.add(_customer_notification(org, bill.customer_id, news.notification, subject, bill))
+
+
 async def notify_customer_of_invoice(
     session: AsyncSession, settings: Settings, org: Organization, invoice: Invoice
 ) -> None:
     total = format_money(invoice.total, invoice.currency)
-    subject = f"Invoice #{invoice.number} from {org.name}"
+    due = invoice.due_date.isoformat() if invoice.due_date else "receipt"
     paragraphs = [
-        f"{org.name} has sent you invoice #{invoice.number} for {total}, "
-        f"due on {invoice.due_date.isoformat() if invoice.due_date else 'receipt'}.",
+        f"{org.name} has sent you invoice #{invoice.number} for {total}, due on {due}.",
         "You can see the details, download it and pay it in your customer portal.",
     ]
-    to = await bill_recipients(session, invoice.customer_id, "wants_invoices")
-    await _send(
-        session,
-        org,
-        MailKind.INVOICES,
-        to,
-        subject,
-        paragraphs,
-        ("View invoice", f"{settings.portal_base}/invoices"),
-    )
-    session.add(
-        _customer_notification(
-            org, invoice.customer_id, NotificationKind.INVOICE_NEW, subject, invoice
-        )
-    )
+    subject = f"Invoice #{invoice.number} from {org.name}"
+    await _announce(session, settings, org, invoice, INVOICE_NEWS, subject, paragraphs)
 
 
 async def notify_customer_of_estimate(
     session: AsyncSession, settings: Settings, org: Organization, estimate: Estimate
 ) -> None:
     total = format_money(estimate.total, estimate.currency)
-    subject = f"Estimate #{estimate.number} from {org.name}"
-    valid = (
-        f" It is valid until {estimate.valid_until.isoformat()}." if estimate.valid_until else ""
-    )
+    until = estimate.valid_until
+    valid = f" It is valid until {until.isoformat()}." if until else ""
     paragraphs = [
         f"{org.name} has prepared estimate #{estimate.number} for you, totalling {total}.{valid}",
         "You can review it line by line and approve or decline it in your customer portal.",
     ]
-    to = await bill_recipients(session, estimate.customer_id, "wants_estimates")
-    await _send(
-        session,
-        org,
-        MailKind.ESTIMATES,
-        to,
-        subject,
-        paragraphs,
-        ("Review estimate", f"{settings.portal_base}/estimates"),
-    )
-    session.add(
-        _customer_notification(
-            org, estimate.customer_id, NotificationKind.ESTIMATE_NEW, subject, estimate
-        )
-    )
+    subject = f"Estimate #{estimate.number} from {org.name}"
+    await _announce(session, settings, org, estimate, ESTIMATE_NEWS, subject, paragraphs)
 
 
 async def send_receipt(

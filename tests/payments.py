@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from models import Organization, PortalSettings
 from models.db import Database
 from payments.signature import sign_payload
+from portico.settings import settings_from_env
 from tests.helpers import GraphQLClient, Tenant
 from tests.stripe_stub import StripeStub
 
@@ -89,6 +90,21 @@ class Paying:
                 .where(PortalSettings.organization_id == self.tenant.organization_id)
                 .values(**values)
             )
+
+
+def stripe_database(database_url: str, api_base: str) -> Database:
+    """The test database, seen by a server whose Stripe is at `api_base`."""
+    return Database(
+        settings_from_env(
+            {
+                "DATABASE_URL": database_url,
+                "STRIPE_SECRET_KEY": "sk_test_portico",
+                "STRIPE_API_BASE": api_base,
+                "STRIPE_WEBHOOK_SECRET": WEBHOOK_SECRET,
+                "STRIPE_TIMEOUT_SECONDS": "1",
+            }
+        )
+    )
 
 
 async def connect(db: Database, stub: StripeStub, organization_id: uuid.UUID) -> str:

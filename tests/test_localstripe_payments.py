@@ -15,10 +15,9 @@ import stripe
 from models import AuditEvent, Organization
 from models.db import Database
 from portico.app import create_app
-from portico.settings import settings_from_env
 from tests.billing import open_invoice
 from tests.helpers import GraphQLClient, make_tenant
-from tests.payments import INVOICE_STATE, PAY, WEBHOOK_SECRET
+from tests.payments import INVOICE_STATE, PAY, stripe_database
 from tests.portal import make_customer, sign_in_by_invite
 
 ACCOUNT = "acct_localstripe"
@@ -28,16 +27,7 @@ ACCOUNT = "acct_localstripe"
 async def localstripe_db(
     db: Database, database_url: str, _localstripe_server: Any
 ) -> AsyncIterator[Database]:
-    database = Database(
-        settings_from_env(
-            {
-                "DATABASE_URL": database_url,
-                "STRIPE_SECRET_KEY": "sk_test_portico",
-                "STRIPE_API_BASE": _localstripe_server.url,
-                "STRIPE_WEBHOOK_SECRET": WEBHOOK_SECRET,
-            }
-        )
-    )
+    database = stripe_database(database_url, _localstripe_server.url)
     yield database
     await database.dispose()
 

@@ -16,7 +16,6 @@ from models.db import Database
 from payments.events import handle_event
 from payments.reconcile import reconcile
 from portico.app import create_app
-from portico.settings import settings_from_env
 from tests.billing import (
     APPROVE,
     INVOICE_ESTIMATE,
@@ -27,7 +26,7 @@ from tests.billing import (
     sent_estimate,
 )
 from tests.helpers import GraphQLClient, error_codes, make_tenant, user_errors
-from tests.payments import WEBHOOK_SECRET, Paying, connect
+from tests.payments import WEBHOOK_SECRET, Paying, connect, stripe_database
 from tests.portal import make_customer, sign_in_by_invite
 
 
@@ -36,17 +35,7 @@ async def stripe_db(
     db: Database, database_url: str, _stripe_stub_server: Any
 ) -> AsyncIterator[Database]:
     """The test database, seen by a server whose Stripe is the stub."""
-    database = Database(
-        settings_from_env(
-            {
-                "DATABASE_URL": database_url,
-                "STRIPE_SECRET_KEY": "sk_test_portico",
-                "STRIPE_API_BASE": _stripe_stub_server.url,
-                "STRIPE_WEBHOOK_SECRET": WEBHOOK_SECRET,
-                "STRIPE_TIMEOUT_SECONDS": "1",
-            }
-        )
-    )
+    database = stripe_database(database_url, _stripe_stub_server.url)
     yield database
     await database.dispose()
 
