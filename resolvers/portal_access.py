@@ -12,10 +12,11 @@ from strawberry import Info
 
 from auth.portal import Person, issue_link, load_person, portal_enabled, revoke_links
 from auth.sessions import end_sessions_of
-from models import Car, Contact, Customer, Organization
+from models import Car, Contact, Customer, Organization, PortalSettings
 from models.enums import LinkPurpose, PortalStatus
 from models.types import utcnow
 from models.writes import get_for_update
+from payments.requests import payments_enabled
 from portico.errors import NotFound
 from portico.settings import Settings
 from resolvers.audit import audit_person
@@ -95,11 +96,12 @@ async def invite_preview(
             )
         ).first() is not None
         enabled = await portal_enabled(session, person.organization_id)
+        options = await session.get(PortalSettings, person.organization_id)
     return InvitePreview(
         name=person.name,
         email=person.email,
         has_cars=has_cars,
-        payments_enabled=bool(org and org.stripe_account_id and org.stripe_charges_enabled),
+        payments_enabled=org is not None and payments_enabled(org, options),
         last_invited_at=row.portal_invited_at,
         status=person.status,
         problems=_invite_problems(person, _field(kind), enabled),
@@ -150,8 +152,6 @@ async def invite_with_first_bill(
 ) -> bool:
     """Where the organization asks for it, the first invoice or estimate sent to a customer
     who was never invited brings a portal invite with it. True when one was sent."""
-    from models import PortalSettings
-
     options = await session.get(PortalSettings, organization_id)
     if options is None or not (options.enabled and options.auto_invite_with_first_bill):
         return False

@@ -206,3 +206,36 @@ async def test_payment_terms_and_deposit_settings(gql, tenant):
     sent = await open_invoice(gql, tenant, customer_id)
     issued = date.fromisoformat(sent["issueDate"])
     assert date.fromisoformat(sent["dueDate"]) == issued + timedelta(days=30)
+
+
+async def test_the_first_invoice_brings_portal_access_where_the_organization_wants_it(
+    gql, tenant, db
+):
+    await gql.data(
+        "mutation { updatePortalSettings(input: {autoInviteWithFirstBill: true}) "
+        "{ userErrors { code } } }",
+        token=tenant.owner_token,
+    )
+    customer_id, email = await make_customer(gql, tenant)
+    await open_invoice(gql, tenant, customer_id)
+    state = await gql.data(
+        "query C($id: ID!) { node(id: $id) { ... on Customer { portalStatus } } }",
+        {"id": customer_id},
+        token=tenant.staff_token,
+    )
+    assert state["node"]["portalStatus"] == "INVITED"
+    async with db.connect() as conn:
+        kinds = (
+            (await conn.execute(sa.select(OutboxEmail.kind).where(OutboxEmail.to_address == email)))
+            .scalars()
+            .all()
+        )
+    assert sorted(kinds) == ["INVOICES", "SIGN_IN"]
+    await open_invoice(gql, tenant, customer_id)  # the second one does not invite again
+    async with db.connect() as conn:
+        invites = await conn.scalar(
+            sa.select(sa.func.count())
+            .select_from(OutboxEmail)
+            .where(OutboxEmail.to_address == email, OutboxEmail.kind == "SIGN_IN")
+        )
+    assert invites == 1
