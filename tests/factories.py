@@ -5,9 +5,29 @@ from __future__ import annotations
 import uuid
 from datetime import timedelta
 
-from models import Car, CarEvent, Contact, Customer, Invoice, InvoiceLine
+from models import (
+    Car,
+    CarEvent,
+    Contact,
+    Customer,
+    Estimate,
+    EstimateDecision,
+    EstimateLine,
+    Invoice,
+    InvoiceLine,
+    Payment,
+)
 from models.db import Database
-from models.enums import CarEventKind, ContactRole, InvoiceStatus, LineKind
+from models.enums import (
+    CarEventKind,
+    ContactRole,
+    EstimateDecisionKind,
+    EstimateStatus,
+    InvoiceStatus,
+    LineKind,
+    PaymentMethod,
+    PaymentStatus,
+)
 from models.money import bill_totals, line_amounts
 from models.types import utcnow
 from models.writes import add_in_order
@@ -16,7 +36,8 @@ from models.writes import add_in_order
 async def seed_customers(
     db: Database, organization_id: uuid.UUID, count: int, *, prefix: str = "Customer"
 ) -> list[uuid.UUID]:
-    """`count` customers, each with 2 contacts, 2 cars with 3 events, 2 invoices of 3 lines."""
+    """`count` customers, each with 2 contacts, 2 cars with 3 events, 2 invoices of 3 lines
+    and one payment, and an approved estimate of 2 lines."""
     now = utcnow()
     customers, level2, level3 = [], [], []
     for i in range(count):
@@ -55,7 +76,10 @@ async def seed_customers(
             ]
             invoice, *lines = _invoice(organization_id, customer.id, number=i * 2 + j + 1)
             level2.append(invoice)
-            level3 += lines
+            level3 += [*lines, _payment(invoice)]
+        estimate, *estimate_rows = _estimate(organization_id, customer.id, number=i + 1)
+        level2.append(estimate)
+        level3 += estimate_rows
     async with db.write() as session:
         await add_in_order(session, [*customers, *level2, *level3])
     return [c.id for c in customers]
@@ -96,3 +120,58 @@ def _invoice(
         totals.total,
     )
     return [invoice, *lines]
+
+
+def _payment(invoice: Invoice) -> Payment:
+    return Payment(
+        organization_id=invoice.organization_id,
+        customer_id=invoice.customer_id,
+        invoice_id=invoice.id,
+        amount=1000,
+        currency=invoice.currency,
+        method=PaymentMethod.CASH,
+        status=PaymentStatus.SUCCEEDED,
+        received_at=utcnow(),
+    )
+
+
+def _estimate(
+    organization_id: uuid.UUID, customer_id: uuid.UUID, number: int
+) -> list[Estimate | EstimateLine | EstimateDecision]:
+    estimate = Estimate(
+        organization_id=organization_id,
+        customer_id=customer_id,
+        currency="USD",
+        status=EstimateStatus.APPROVED,
+        number=number,
+    )
+    lines = []
+    for position in range(2):
+        amounts = line_amounts(1000, 5000, 0)
+        lines.append(
+            EstimateLine(
+                organization_id=organization_id,
+                estimate_id=estimate.id,
+                position=position,
+                kind=LineKind.PARTS,
+                description=f"Part {position}",
+                unit_price=5000,
+                subtotal=amounts.subtotal,
+                total=amounts.total,
+            )
+        )
+    estimate.subtotal = estimate.total = 10000
+    decision = EstimateDecision(
+        organization_id=organization_id,
+        estimate_id=estimate.id,
+        version=1,
+        decision=EstimateDecisionKind.APPROVED,
+        approved_line_ids=[str(line.id) for line in lines],
+        approved_total=10000,
+        customer_id=customer_id,
+        snapshot={
+            "currency": "USD",
+            "lines": [{"id": str(line.id), "position": line.position} for line in lines],
+        },
+    )
+    return [estimate, *lines, decision]
