@@ -4,6 +4,7 @@ Stripe's signed webhooks, each payment recorded once whatever Stripe repeats."""
 import asyncio
 import json
 import time
+import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -11,7 +12,7 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
-from models import AuditEvent, Notification, Organization, OutboxEmail, Payment
+from models import AuditEvent, Notification, Organization, OutboxEmail, Payment, ProviderEvent
 from models.db import Database
 from payments.events import handle_event
 from payments.reconcile import reconcile
@@ -413,3 +414,22 @@ async def test_approval_is_not_recorded_when_the_deposit_cannot_be_asked_for(pay
         "approveEstimate"
     ]
     assert retried["estimate"]["status"] == "APPROVED"
+
+
+async def test_an_event_that_cannot_be_applied_gets_5xx_and_leaves_nothing(paying: Paying):
+    invoice = await open_invoice(paying.gql, paying.tenant, paying.customer_id)
+    await paying.pay([invoice["id"]])
+    intent = paying.stub.set_status(paying.last_intent()["id"], "succeeded")
+    broken = {**intent, "metadata": {**intent["metadata"], "portico_customer": str(uuid.uuid4())}}
+    body = paying.stub.event("payment_intent.succeeded", broken, paying.account)
+    response = await paying.deliver(body)
+    assert response.status_code == 500  # Stripe will deliver it again
+    event_id = json.loads(body)["id"]
+    async with paying.db.connect() as conn:
+        recorded = await conn.scalar(
+            sa.select(sa.func.count())
+            .select_from(ProviderEvent)
+            .where(ProviderEvent.id == event_id)
+        )
+    assert recorded == 0 and await _payments(paying.db, paying.tenant.organization_id) == []
+    assert (await paying.invoice(invoice["id"]))["status"] == "OPEN"
