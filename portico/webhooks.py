@@ -10,12 +10,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 
-from payments.signature import BadSignature, verify_event
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from models.db import Database
 from payments.events import WrongAccount, handle_event
+from payments.signature import BadSignature, verify_event
 from portico.settings import Settings
 
 log = logging.getLogger("portico.webhooks")
