@@ -28,6 +28,7 @@ CUSTOMER_COLUMN: dict[str, str] = {
     "payments": "customer_id",
     "appointments": "customer_id",
     "messages": "customer_id",
+    "jobs": "customer_id",
 }
 # Tables reached only through a parent the viewer may already see.
 THROUGH_PARENT: dict[str, tuple[str, str]] = {
@@ -36,18 +37,29 @@ THROUGH_PARENT: dict[str, tuple[str, str]] = {
     "estimate_decisions": ("estimate_id", "estimates"),
     "car_events": ("car_id", "cars"),
     "condition_reports": ("car_id", "cars"),
+    "car_photos": ("car_id", "cars"),
+    "maintenance_schedules": ("car_id", "cars"),
+    "telematics_readings": ("car_id", "cars"),
+    "job_photos": ("job_id", "jobs"),
+    "message_attachments": ("message_id", "messages"),
 }
 BILLING_TABLES = {"customers", "contacts", "invoices", "estimates", "payments"}
 BILLING_TABLES |= {"invoice_lines", "estimate_lines", "estimate_decisions"}
-CAR_SCOPED = {"cars": "id", "documents": "car_id", "appointments": "car_id"}
+CAR_SCOPED = {"cars": "id", "documents": "car_id", "appointments": "car_id", "jobs": "car_id"}
 # A contact scoped to some cars (a driver) sees those cars and what hangs off them.
 CARS_TABLES = {"customers", "contacts", "cars", "car_events", "condition_reports"}
-CARS_TABLES |= {"documents", "appointments"}
+CARS_TABLES |= {"documents", "appointments", "jobs", "car_photos", "maintenance_schedules"}
+CARS_TABLES |= {"telematics_readings", "job_photos"}
 # Portal sections (organization settings) and the tables each one opens.
 SECTION_OF = {
     "cars": "cars",
     "car_events": "cars",
     "condition_reports": "cars",
+    "car_photos": "cars",
+    "maintenance_schedules": "cars",
+    "jobs": "cars",
+    "job_photos": "cars",
+    "telematics_readings": "telematics",
     "invoices": "invoices",
     "invoice_lines": "invoices",
     "payments": "invoices",
@@ -58,6 +70,7 @@ SECTION_OF = {
     "contracts": "documents",
     "appointments": "appointments",
     "messages": "messages",
+    "message_attachments": "messages",
 }
 
 
@@ -150,6 +163,8 @@ def _released(table: sa.Table) -> list[sa.ColumnElement[bool]]:
             return [table.c.visible_in_portal.is_(True), table.c.archived_at.is_(None)]
         case "car_events":
             return [table.c.internal.is_(False)]
+        case "car_photos":
+            return [table.c.visible_in_portal.is_(True)]
         case "contacts" | "cars" | "customers":
             return [table.c.archived_at.is_(None)]
     return []

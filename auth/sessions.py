@@ -37,6 +37,7 @@ settings_table: sa.Table = PortalSettings.__table__  # type: ignore[attr-defined
 contact_cars: sa.Table = ContactCar.__table__  # type: ignore[attr-defined]
 
 SECTIONS = ("cars", "invoices", "estimates", "documents", "appointments", "messages", "profile")
+SECTIONS += ("telematics",)  # shown where the organization connected a telematics provider
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,6 @@
 """Tables and database access. Importing this package registers every table."""
 
+from models.access_log import AccessLog
 from models.audit import AuditEvent
 from models.base import index_foreign_keys, metadata
 from models.billing import (
@@ -13,9 +14,18 @@ from models.billing import (
     ProviderEvent,
     Refund,
 )
-from models.cars import Car, CarEvent, ConditionReport
+from models.cars import (
+    Car,
+    CarEvent,
+    CarPhoto,
+    ConditionReport,
+    MaintenanceSchedule,
+    TelematicsReading,
+)
 from models.documents import Contract, Document
-from models.messaging import Message, Notification, OutboxEmail
+from models.integrations import IntegrationKey
+from models.jobs import Job, JobPhoto
+from models.messaging import Message, MessageAttachment, Notification, OutboxEmail
 from models.organization import Counter, Organization, PortalSettings
 from models.people import Contact, ContactCar, Customer, StaffUser
 from models.rate_limits import RateLimit
@@ -25,11 +35,13 @@ from models.sessions import AuthSession, MagicLink
 index_foreign_keys(metadata)
 
 __all__ = [
+    "AccessLog",
     "Appointment",
     "AuditEvent",
     "AuthSession",
     "Car",
     "CarEvent",
+    "CarPhoto",
     "ConditionReport",
     "Contact",
     "ContactCar",
@@ -41,10 +53,15 @@ __all__ = [
     "EstimateDecision",
     "EstimateLine",
     "EstimateVersion",
+    "IntegrationKey",
     "Invoice",
     "InvoiceLine",
+    "Job",
+    "JobPhoto",
     "MagicLink",
+    "MaintenanceSchedule",
     "Message",
+    "MessageAttachment",
     "Notification",
     "Organization",
     "OutboxEmail",
@@ -54,5 +71,6 @@ __all__ = [
     "RateLimit",
     "Refund",
     "StaffUser",
+    "TelematicsReading",
     "metadata",
 ]

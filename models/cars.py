@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Field
 
 from models.base import TenantRow, enum_field, utc_field
-from models.enums import CarEventKind, CarStatus
+from models.enums import CarEventKind, CarStatus, InspectionKind
+from models.files import FileColumns
 from models.types import PortableJSON, UTCDateTime
 
 
@@ -56,3 +57,56 @@ class ConditionReport(TenantRow, table=True):
     summary: str | None = Field(default=None, max_length=5000)
     # [{"area": "Front bumper", "rating": 1-5, "notes": "..."}]
     items: list[dict[str, Any]] = Field(default_factory=list, sa_type=PortableJSON)
+    kind: InspectionKind = enum_field(InspectionKind, default=InspectionKind.CONDITION)
+    internal_notes: str | None = Field(default=None, max_length=10000)
+    submitted_by_contact_id: uuid.UUID | None = Field(default=None, foreign_key="contacts.id")
+    defects_found: bool = Field(default=False)
+
+
+class CarPhoto(TenantRow, FileColumns, table=True):
+    """A photo of a car, in the car's gallery or attached to one of its condition reports."""
+
+    __tablename__ = "car_photos"
+    __table_args__ = (sa.Index("ix_car_photos_car_id_position", "car_id", "position"),)
+
+    car_id: uuid.UUID = Field(foreign_key="cars.id")
+    condition_report_id: uuid.UUID | None = Field(
+        default=None, foreign_key="condition_reports.id", index=True
+    )
+    caption: str | None = Field(default=None, max_length=500)
+    taken_at: datetime | None = utc_field()
+    position: int = Field(default=0)
+    visible_in_portal: bool = Field(default=True)
+    uploaded_by_staff_id: uuid.UUID | None = Field(default=None, foreign_key="staff_users.id")
+    uploaded_by_contact_id: uuid.UUID | None = Field(default=None, foreign_key="contacts.id")
+
+
+class MaintenanceSchedule(TenantRow, table=True):
+    """Recurring work on a car: every N months and/or every N miles."""
+
+    __tablename__ = "maintenance_schedules"
+
+    car_id: uuid.UUID = Field(foreign_key="cars.id", index=True)
+    name: str = Field(max_length=200)
+    every_months: int | None = Field(default=None, ge=1)
+    every_miles: int | None = Field(default=None, ge=1)
+    last_done_on: date | None = Field(default=None)
+    last_done_mileage: int | None = Field(default=None, ge=0)
+
+
+class TelematicsReading(TenantRow, table=True):
+    """What a connected device reported for a car."""
+
+    __tablename__ = "telematics_readings"
+    __table_args__ = (
+        sa.Index("ix_telematics_readings_car_id_recorded_at", "car_id", "recorded_at"),
+    )
+
+    car_id: uuid.UUID = Field(foreign_key="cars.id")
+    recorded_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    odometer: int | None = Field(default=None, ge=0)
+    engine_hours_tenths: int | None = Field(default=None, ge=0)  # 1234 is 123.4 hours
+    latitude: float | None = Field(default=None, ge=-90, le=90)
+    longitude: float | None = Field(default=None, ge=-180, le=180)
+    fault_codes: list[str] = Field(default_factory=list, sa_type=PortableJSON)
+    integration_key_id: uuid.UUID | None = Field(default=None, foreign_key="integration_keys.id")

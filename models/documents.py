@@ -24,6 +24,8 @@ class Document(TenantRow, table=True):
     storage_key: str | None = Field(default=None, max_length=500)
     visible_in_portal: bool = Field(default=False)
     uploaded_by_staff_id: uuid.UUID | None = Field(default=None, foreign_key="staff_users.id")
+    uploaded_by_contact_id: uuid.UUID | None = Field(default=None, foreign_key="contacts.id")
+    uploaded_by_customer: bool = Field(default=False)  # a portal viewer uploaded it
     archived_at: datetime | None = utc_field()
 
 
@@ -45,3 +47,5 @@ class Contract(TenantRow, table=True):
     signer_ip: str | None = Field(default=None, max_length=64)
     signer_user_agent: str | None = Field(default=None, max_length=500)
     signed_sha256: str | None = Field(default=None, max_length=64)
+    signed_document_id: uuid.UUID | None = Field(default=None, foreign_key="documents.id")
+    superseded_by_id: uuid.UUID | None = Field(default=None, foreign_key="contracts.id")

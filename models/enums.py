@@ -65,6 +65,41 @@ class ContractStatus(StrEnum):
     SENT = "SENT"
     SIGNED = "SIGNED"
     VOID = "VOID"
+    SUPERSEDED = "SUPERSEDED"
+
+
+class InspectionKind(StrEnum):
+    CONDITION = "CONDITION"  # staff's condition report
+    PRE_TRIP = "PRE_TRIP"  # a driver's inspection before a trip (DVIR)
+    POST_TRIP = "POST_TRIP"
+
+
+class JobKind(StrEnum):
+    SERVICE = "SERVICE"
+    REPAIR = "REPAIR"
+    DETAILING = "DETAILING"
+    STORAGE_CHECK_IN = "STORAGE_CHECK_IN"
+    STORAGE_CHECK_OUT = "STORAGE_CHECK_OUT"
+    INSPECTION = "INSPECTION"
+    OTHER = "OTHER"
+
+
+class JobStatus(StrEnum):
+    SCHEDULED = "SCHEDULED"
+    IN_PROGRESS = "IN_PROGRESS"
+    COMPLETED = "COMPLETED"
+    CANCELLED = "CANCELLED"
+
+
+class PhotoStage(StrEnum):
+    BEFORE = "BEFORE"
+    PROGRESS = "PROGRESS"
+    AFTER = "AFTER"
+
+
+class AccessAction(StrEnum):
+    VIEW = "VIEW"
+    DOWNLOAD = "DOWNLOAD"
 
 
 class InvoiceStatus(StrEnum):
@@ -123,6 +158,7 @@ class AppointmentKind(StrEnum):
 
 
 class AppointmentStatus(StrEnum):
+    REQUESTED = "REQUESTED"  # asked for in the portal, waiting for staff
     SCHEDULED = "SCHEDULED"
     CONFIRMED = "CONFIRMED"
     COMPLETED = "COMPLETED"
@@ -147,6 +183,10 @@ class NotificationKind(StrEnum):
     CAR_UPDATE = "CAR_UPDATE"
     CONTRACT_TO_SIGN = "CONTRACT_TO_SIGN"
     MESSAGE_NEW = "MESSAGE_NEW"
+    CONTRACT_SIGNED = "CONTRACT_SIGNED"
+    APPOINTMENT_REQUESTED = "APPOINTMENT_REQUESTED"
+    CAR_READY = "CAR_READY"
+    PAYMENT_FAILED = "PAYMENT_FAILED"
 
 
 class MailKind(StrEnum):
@@ -179,6 +219,7 @@ class SessionKind(StrEnum):
 class LinkPurpose(StrEnum):
     SIGN_IN = "SIGN_IN"
     PASSWORD_RESET = "PASSWORD_RESET"
+    EMAIL_CHANGE = "EMAIL_CHANGE"
 
 
 class SignInMethod(StrEnum):

@@ -9,6 +9,7 @@ from sqlmodel import Field
 
 from models.base import Row, TenantRow, enum_field, utc_field
 from models.enums import ActorKind, MailKind, NotificationKind, OutboxStatus
+from models.files import FileColumns
 from models.types import UTCDateTime, utcnow
 
 
@@ -22,6 +23,12 @@ class Message(TenantRow, table=True):
     body: str = Field(max_length=10000)
     read_by_staff_at: datetime | None = utc_field()
     read_by_customer_at: datetime | None = utc_field()
+
+
+class MessageAttachment(TenantRow, FileColumns, table=True):
+    __tablename__ = "message_attachments"
+
+    message_id: uuid.UUID = Field(foreign_key="messages.id", index=True)
 
 
 class Notification(TenantRow, table=True):

@@ -51,6 +51,9 @@ class PortalSettings(SQLModel, table=True):
     hosted_checkout: bool = Field(default=False)  # pay on Stripe's page, not in the portal
     invoice_due_days: int = Field(default=14, ge=0, le=365)  # due date when none is given
     auto_invite_with_first_bill: bool = Field(default=False)
+    allow_document_uploads: bool = Field(default=False)  # portal viewers upload their papers
+    allow_appointment_requests: bool = Field(default=False)
+    show_telematics: bool = Field(default=False)  # latest readings of connected cars
     sign_in_method: SignInMethod = enum_field(SignInMethod, default=SignInMethod.MAGIC_LINK)
 
 

@@ -8,7 +8,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlmodel import Field
 
-from models.base import TenantRow, enum_field
+from models.base import TenantRow, enum_field, utc_field
 from models.enums import AppointmentKind, AppointmentStatus
 from models.types import UTCDateTime
 
@@ -29,3 +29,6 @@ class Appointment(TenantRow, table=True):
     title: str = Field(max_length=200)
     notes: str | None = Field(default=None, max_length=5000)
     internal_notes: str | None = Field(default=None, max_length=10000)
+    requested_by_contact_id: uuid.UUID | None = Field(default=None, foreign_key="contacts.id")
+    requested_at: datetime | None = utc_field()
+    cancelled_at: datetime | None = utc_field()

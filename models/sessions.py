@@ -37,6 +37,9 @@ class MagicLink(TenantRow, table=True):
     customer_id: uuid.UUID = Field(foreign_key="customers.id", index=True)
     contact_id: uuid.UUID | None = Field(default=None, foreign_key="contacts.id", index=True)
     email: str = Field(max_length=254)
+    new_email: str | None = Field(
+        default=None, max_length=254
+    )  # EMAIL_CHANGE: the address to confirm
     sent_at: datetime | None = utc_field()
     expires_at: datetime | None = utc_field()  # set when the email actually leaves
     used_at: datetime | None = utc_field()
