@@ -19,11 +19,14 @@ from models import (
     EstimateLine,
     Invoice,
     InvoiceLine,
+    Job,
+    MaintenanceSchedule,
     Message,
     Payment,
+    TelematicsReading,
 )
 from models.clock import db_now
-from models.enums import ActorKind, EstimateStatus, InvoiceStatus
+from models.enums import ActorKind, EstimateStatus, InvoiceStatus, JobStatus
 from models.loaders import Relation
 from models.pagination import Ordering
 
@@ -43,6 +46,9 @@ payments: sa.Table = Payment.__table__  # type: ignore[attr-defined]
 appointments: sa.Table = Appointment.__table__  # type: ignore[attr-defined]
 messages: sa.Table = Message.__table__  # type: ignore[attr-defined]
 audit_events: sa.Table = AuditEvent.__table__  # type: ignore[attr-defined]
+jobs: sa.Table = Job.__table__  # type: ignore[attr-defined]
+schedules: sa.Table = MaintenanceSchedule.__table__  # type: ignore[attr-defined]
+readings: sa.Table = TelematicsReading.__table__  # type: ignore[attr-defined]
 
 NEWEST_FIRST = {
     t.name: Ordering.of((t.c.created_at, True), (t.c.id, True))
@@ -141,4 +147,29 @@ CUSTOMER_UPCOMING_APPOINTMENTS = Relation(
 )
 CUSTOMER_UNREAD_MESSAGES = Relation(
     "customer_unread_messages", messages, "customer_id", NEWEST_FIRST["messages"], _unread
+)
+
+
+JOBS_NEWEST = Ordering.of((jobs.c.created_at, True), (jobs.c.id, True))
+JOBS_LAST_COMPLETED = Ordering.of((jobs.c.completed_at, True), (jobs.c.id, True))
+
+
+def _completed(table: sa.Table) -> list[sa.ColumnElement[bool]]:
+    return [table.c.status == JobStatus.COMPLETED]
+
+
+CAR_JOBS = Relation("car_jobs", jobs, "car_id", JOBS_NEWEST)
+CUSTOMER_JOBS = Relation("customer_jobs", jobs, "customer_id", JOBS_NEWEST)
+# A car's maintenance history is its completed jobs.
+CAR_MAINTENANCE_HISTORY = Relation(
+    "car_maintenance_history", jobs, "car_id", JOBS_NEWEST, _completed
+)
+CAR_SCHEDULES = Relation(
+    "car_schedules", schedules, "car_id", Ordering.of(schedules.c.name, schedules.c.id)
+)
+CAR_READINGS = Relation(
+    "car_readings",
+    readings,
+    "car_id",
+    Ordering.of((readings.c.recorded_at, True), (readings.c.id, True)),
 )

@@ -36,9 +36,10 @@ def one_line(text: str) -> str:
 
 
 async def bill_recipients(
-    session: AsyncSession, customer_id: uuid.UUID, wants: str
+    session: AsyncSession, customer_id: uuid.UUID, wants: str, *, drivers: bool = False
 ) -> list[Recipient]:
-    """The customer and its contacts who want `wants` emails (e.g. "wants_invoices")."""
+    """The customer and its contacts who want `wants` emails (e.g. "wants_invoices");
+    contacts scoped to some cars (drivers) only with `drivers`."""
     own = sa.select(customers.c.name, customers.c.email).where(
         customers.c.id == customer_id,
         customers.c.archived_at.is_(None),
@@ -50,8 +51,9 @@ async def bill_recipients(
         contacts.c.archived_at.is_(None),
         contacts.c[wants].is_(True),
         contacts.c.email.is_not(None),
-        contacts.c.portal_scope != PortalScope.CARS,  # a driver does not handle the bills
     )
+    if not drivers:
+        others = others.where(contacts.c.portal_scope != PortalScope.CARS)
     found = await session.execute(sa.union_all(own, others))
     seen: set[str] = set()
     people = []
@@ -62,7 +64,7 @@ async def bill_recipients(
     return people
 
 
-async def _send(
+async def send_to(
     session: AsyncSession,
     org: Organization,
     kind: MailKind,
@@ -137,7 +139,7 @@ async def _announce(
 ) -> None:
     to = await bill_recipients(session, bill.customer_id, news.preference)
     button = (news.button, f"{settings.portal_base}/{news.page}")
-    await _send(session, org, news.mail, to, subject, paragraphs, button)
+    await send_to(session, org, news.mail, to, subject, paragraphs, button)
     session.add(_customer_notification(org, bill.customer_id, news.notification, subject, bill))
 
 
@@ -181,4 +183,4 @@ async def send_receipt(
     paragraphs = [
         f"Thank you: we received your payment of {format_money(amount, currency)} for {what}."
     ]
-    await _send(session, org, MailKind.RECEIPT, [payer], subject, paragraphs, None)
+    await send_to(session, org, MailKind.RECEIPT, [payer], subject, paragraphs, None)

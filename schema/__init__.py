@@ -16,7 +16,7 @@ from planner.extension import PlannedReads
 from portico.errors import should_mask
 
 # Importing the type modules registers every Node type with `node`.
-from schema import billing, cars, customers, documents, messaging, organization, schedule
+from schema import billing, cars, customers, documents, jobs, messaging, organization, schedule
 from schema.limits import limit_rules, limit_tokens
 from schema.mutations.auth import AuthMutations
 from schema.mutations.billing import InvoiceMutations
@@ -29,6 +29,7 @@ from schema.mutations.portal import (
     PortalAccessMutations,
     PortalSignInMutations,
 )
+from schema.mutations.work import WorkMutations
 from schema.queries import AccessQueries, Query
 
 
@@ -44,6 +45,7 @@ class Mutation(
     PaymentMutations,
     OnlinePaymentMutations,
     EstimateMutations,
+    WorkMutations,
 ):
     pass
 
@@ -56,6 +58,9 @@ class RootQuery(Query, AccessQueries):
 # Every type reachable only through `node` must still be in the schema.
 NODE_ONLY_TYPES = [
     billing.Payment,
+    jobs.Job,
+    jobs.MaintenanceSchedule,
+    jobs.TelematicsReading,
     cars.CarEvent,
     cars.ConditionReport,
     documents.Contract,

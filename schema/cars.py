@@ -1,19 +1,24 @@
 """Cars, their history and their inspections."""
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
+from strawberry import Info
 from strawberry.scalars import JSON
 
-from auth.permissions import staff_only
+from auth.permissions import portal_section, staff_only
 from models import Car as CarRow
 from models import CarEvent as CarEventRow
 from models import ConditionReport as ConditionReportRow
 from models import relations as rel
-from schema.enums import CarEventKind, CarStatus
+from resolvers.relations import children_of
+from schema.enums import CarEventKind, CarStatus, InspectionKind
 from schema.fields import connection_field, object_field
 from schema.node import Node, RowType, row_type
+
+if TYPE_CHECKING:
+    from schema.jobs import MaintenanceSchedule
 
 
 @row_type(CarRow.__table__)
@@ -47,6 +52,29 @@ class Car(RowType, Node):
     appointments = connection_field(
         rel.CAR_APPOINTMENTS, "Appointment", "schema.schedule", "Appointments for this car."
     )
+    jobs = connection_field(rel.CAR_JOBS, "Job", "schema.jobs", "Jobs on this car, newest first.")
+    maintenance_history = connection_field(
+        rel.CAR_MAINTENANCE_HISTORY,
+        "Job",
+        "schema.jobs",
+        "The car's maintenance history: its completed jobs, newest first.",
+    )
+    telematics_readings = connection_field(
+        rel.CAR_READINGS,
+        "TelematicsReading",
+        "schema.jobs",
+        "Readings from the car's connected device, newest first; in the portal only where "
+        "the organization shows them.",
+        extensions=portal_section("telematics"),
+    )
+
+    @strawberry.field(description="What is due on the car, by schedule.")
+    async def maintenance_schedules(
+        self, info: Info
+    ) -> list[Annotated["MaintenanceSchedule", strawberry.lazy("schema.jobs")]]:
+        from schema.jobs import MaintenanceSchedule
+
+        return await children_of(info, rel.CAR_SCHEDULES, self.pk, MaintenanceSchedule.from_row)
 
 
 @row_type(CarEventRow.__table__)
@@ -77,8 +105,18 @@ class ConditionReport(RowType, Node):
     inspector_name: str | None = strawberry.field(description="Who inspected.")
     mileage: int | None = strawberry.field(description="Odometer reading at inspection.")
     summary: str | None = strawberry.field(description="Overall findings.")
+    kind: InspectionKind = strawberry.field(
+        description="A staff condition report, or a driver's pre- or post-trip inspection."
+    )
+    defects_found: bool = strawberry.field(description="The inspection found a defect.")
+    internal_notes: str | None = strawberry.field(
+        description="Notes for staff only.", extensions=staff_only()
+    )
 
     car = object_field("car_id", "Car", __name__, "The inspected car.")
+    submitted_by = object_field(
+        "submitted_by_contact_id", "Contact", "schema.customers", "The driver who submitted it."
+    )
 
     @strawberry.field(description="The inspected items with their ratings.")
     def items(self) -> list[ConditionItem]:

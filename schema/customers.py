@@ -119,6 +119,13 @@ class Customer(RowType, Node):
         "Estimates sent and awaiting a decision, newest first.",
         extensions=portal_section("estimates"),
     )
+    jobs = connection_field(
+        rel.CUSTOMER_JOBS,
+        "Job",
+        "schema.jobs",
+        "Work orders on the customer's cars, newest first.",
+        extensions=portal_section("cars"),
+    )
     upcoming_appointments = connection_field(
         rel.CUSTOMER_UPCOMING_APPOINTMENTS,
         "Appointment",

@@ -30,3 +30,9 @@ SignInMethod = strawberry.enum(enums.SignInMethod, description="How portal viewe
 EstimateDecisionKind = strawberry.enum(
     enums.EstimateDecisionKind, description="The customer's answer to an estimate."
 )
+InspectionKind = strawberry.enum(
+    enums.InspectionKind, description="A staff condition report, or a driver's trip inspection."
+)
+JobKind = strawberry.enum(enums.JobKind, description="What a job (work order) is for.")
+JobStatus = strawberry.enum(enums.JobStatus, description="Where a job stands.")
+PhotoStage = strawberry.enum(enums.PhotoStage, description="Before, during or after the work.")

@@ -1,0 +1,25 @@
+"""When recurring maintenance is next due: by months from the last time, by miles, or both."""
+
+from __future__ import annotations
+
+import calendar
+from collections.abc import Mapping
+from datetime import date
+from typing import Any
+
+
+def add_months(day: date, months: int) -> date:
+    """The same day `months` later, or the month's last day when it has fewer days."""
+    index = day.month - 1 + months
+    year, month = day.year + index // 12, index % 12 + 1
+    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+def next_due_on(schedule: Mapping[str, Any]) -> date | None:
+    last, months = schedule["last_done_on"], schedule["every_months"]
+    return add_months(last, months) if last is not None and months else None
+
+
+def next_due_mileage(schedule: Mapping[str, Any]) -> int | None:
+    last, miles = schedule["last_done_mileage"], schedule["every_miles"]
+    return last + miles if last is not None and miles else None
