@@ -25,6 +25,7 @@ from mail.worker import run_worker
 from models.db import Database
 from planner import fast
 from portico.downloads import download
+from portico.integrations import telematics_readings
 from portico.pages import (
     reset_password_page,
     sign_in_page,
@@ -195,6 +196,7 @@ def create_app(
             Route("/stripe/onboarding/done", stripe_onboarding_done, methods=["GET"]),
             Route("/stripe/onboarding/refresh", stripe_onboarding_refresh, methods=["GET"]),
             Route("/downloads/{token}", download, methods=["GET"]),
+            Route("/integrations/telematics/readings", telematics_readings(db), methods=["POST"]),
         ],
         lifespan=lifespan,
     )

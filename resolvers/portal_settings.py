@@ -21,6 +21,7 @@ BOOLEAN_SETTINGS = (
     "show_appointments",
     "show_messages",
     "show_profile",
+    "show_telematics",
     "allow_online_payment",
     "allow_partial_payment",
     "allow_estimate_approval",

@@ -16,13 +16,24 @@ from planner.extension import PlannedReads
 from portico.errors import should_mask
 
 # Importing the type modules registers every Node type with `node`.
-from schema import billing, cars, customers, documents, jobs, messaging, organization, schedule
+from schema import (
+    billing,
+    cars,
+    customers,
+    documents,
+    integrations,
+    jobs,
+    messaging,
+    organization,
+    schedule,
+)
 from schema.limits import limit_rules, limit_tokens
 from schema.mutations.auth import AuthMutations
 from schema.mutations.billing import InvoiceMutations
 from schema.mutations.cars import CarMutations
 from schema.mutations.customers import CustomerMutations
 from schema.mutations.estimates import EstimateMutations
+from schema.mutations.integrations import IntegrationMutations
 from schema.mutations.payments import OnlinePaymentMutations, PaymentMutations
 from schema.mutations.portal import (
     OrganizationMutations,
@@ -46,6 +57,7 @@ class Mutation(
     OnlinePaymentMutations,
     EstimateMutations,
     WorkMutations,
+    IntegrationMutations,
 ):
     pass
 
@@ -61,6 +73,7 @@ NODE_ONLY_TYPES = [
     jobs.Job,
     jobs.MaintenanceSchedule,
     jobs.TelematicsReading,
+    integrations.IntegrationKey,
     cars.CarEvent,
     cars.ConditionReport,
     documents.Contract,

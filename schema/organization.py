@@ -2,13 +2,14 @@
 
 from datetime import datetime
 from decimal import Decimal
+from typing import TYPE_CHECKING, Annotated
 
 import sqlalchemy as sa
 import strawberry
 from strawberry import Info
 from strawberry.scalars import JSON
 
-from auth.permissions import staff_only
+from auth.permissions import owner_only, staff_only
 from models import AuditEvent as AuditEventRow
 from models import Organization as OrganizationRow
 from models import PortalSettings as PortalSettingsRow
@@ -16,6 +17,9 @@ from models import StaffUser as StaffUserRow
 from schema.enums import ActorKind, SignInMethod, StaffRole
 from schema.fields import object_field
 from schema.node import Node, RowType, row_type
+
+if TYPE_CHECKING:
+    from schema.integrations import IntegrationKey
 
 portal_settings_table: sa.Table = PortalSettingsRow.__table__  # type: ignore[attr-defined]
 
@@ -31,6 +35,9 @@ class PortalSettings(RowType):
     show_appointments: bool = strawberry.field(description="Customers see appointments.")
     show_messages: bool = strawberry.field(description="Customers can message the business.")
     show_profile: bool = strawberry.field(description="Customers see their profile.")
+    show_telematics: bool = strawberry.field(
+        description="Customers see their cars' latest telematics readings."
+    )
     allow_online_payment: bool = strawberry.field(description="Invoices can be paid online.")
     allow_partial_payment: bool = strawberry.field(description="Customers may pay in part.")
     minimum_partial_amount: int = strawberry.field(
@@ -73,6 +80,23 @@ class Organization(RowType, Node):
     @strawberry.field(description="Online payments are set up (Stripe account with charges).")
     def payments_enabled(self) -> bool:
         return bool(self.row["stripe_account_id"] and self.row["stripe_charges_enabled"])
+
+    @strawberry.field(
+        description="Keys of the organization's integrations (OWNER only).",
+        extensions=owner_only(),
+    )
+    async def integration_keys(
+        self, info: Info
+    ) -> list[Annotated["IntegrationKey", strawberry.lazy("schema.integrations")]]:
+        from schema.integrations import IntegrationKey
+
+        table = IntegrationKey.__table__
+        stmt = (
+            sa.select(table)
+            .where(table.c.organization_id == self.pk)
+            .order_by(table.c.created_at, table.c.id)
+        )
+        return [IntegrationKey.from_row(row) for row in await info.context.reader.rows(stmt)]
 
     @strawberry.field(description="What the customer portal offers.", extensions=staff_only())
     async def portal_settings(self, info: Info) -> PortalSettings | None:

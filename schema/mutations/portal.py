@@ -72,6 +72,9 @@ class PortalSettingsInput:
     show_appointments: bool | None = strawberry.field(default=UNSET, description="Schedule.")
     show_messages: bool | None = strawberry.field(default=UNSET, description="Messages.")
     show_profile: bool | None = strawberry.field(default=UNSET, description="Profile.")
+    show_telematics: bool | None = strawberry.field(
+        default=UNSET, description="Latest telematics readings of connected cars."
+    )
     allow_online_payment: bool | None = strawberry.field(default=UNSET, description="Pay online.")
     allow_partial_payment: bool | None = strawberry.field(default=UNSET, description="Pay part.")
     minimum_partial_amount: int | None = strawberry.field(
