@@ -14,7 +14,7 @@ from functools import lru_cache
 import sqlalchemy as sa
 
 from auth.viewer import Viewer
-from models.enums import EstimateStatus, InvoiceStatus, PortalScope
+from models.enums import ContractStatus, EstimateStatus, InvoiceStatus, PortalScope
 
 # Tables a portal viewer may read, each through the column naming its customer.
 CUSTOMER_COLUMN: dict[str, str] = {
@@ -165,6 +165,8 @@ def _released(table: sa.Table) -> list[sa.ColumnElement[bool]]:
             return [table.c.internal.is_(False)]
         case "car_photos":
             return [table.c.visible_in_portal.is_(True)]
+        case "contracts":
+            return [table.c.status != ContractStatus.DRAFT]
         case "contacts" | "cars" | "customers":
             return [table.c.archived_at.is_(None)]
     return []

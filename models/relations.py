@@ -12,6 +12,7 @@ from models import (
     ConditionReport,
     Contact,
     ContactCar,
+    Contract,
     Customer,
     Document,
     Estimate,
@@ -26,7 +27,7 @@ from models import (
     TelematicsReading,
 )
 from models.clock import db_now
-from models.enums import ActorKind, EstimateStatus, InvoiceStatus, JobStatus
+from models.enums import ActorKind, ContractStatus, EstimateStatus, InvoiceStatus, JobStatus
 from models.loaders import Relation
 from models.pagination import Ordering
 
@@ -37,6 +38,7 @@ cars: sa.Table = Car.__table__  # type: ignore[attr-defined]
 car_events: sa.Table = CarEvent.__table__  # type: ignore[attr-defined]
 condition_reports: sa.Table = ConditionReport.__table__  # type: ignore[attr-defined]
 documents: sa.Table = Document.__table__  # type: ignore[attr-defined]
+contracts: sa.Table = Contract.__table__  # type: ignore[attr-defined]
 invoices: sa.Table = Invoice.__table__  # type: ignore[attr-defined]
 invoice_lines: sa.Table = InvoiceLine.__table__  # type: ignore[attr-defined]
 estimates: sa.Table = Estimate.__table__  # type: ignore[attr-defined]
@@ -52,7 +54,7 @@ readings: sa.Table = TelematicsReading.__table__  # type: ignore[attr-defined]
 
 NEWEST_FIRST = {
     t.name: Ordering.of((t.c.created_at, True), (t.c.id, True))
-    for t in (invoices, estimates, payments, documents, messages, audit_events)
+    for t in (invoices, estimates, payments, documents, messages, audit_events, contracts)
 }
 BY_NAME = Ordering.of(customers.c.name, customers.c.id)
 CONTACTS_BY_NAME = Ordering.of(contacts.c.name, contacts.c.id)
@@ -172,4 +174,16 @@ CAR_READINGS = Relation(
     readings,
     "car_id",
     Ordering.of((readings.c.recorded_at, True), (readings.c.id, True)),
+)
+
+
+def _to_sign(table: sa.Table) -> list[sa.ColumnElement[bool]]:
+    return [table.c.status == ContractStatus.SENT]
+
+
+CUSTOMER_CONTRACTS = Relation(
+    "customer_contracts", contracts, "customer_id", NEWEST_FIRST["contracts"]
+)
+CUSTOMER_CONTRACTS_TO_SIGN = Relation(
+    "customer_contracts_to_sign", contracts, "customer_id", NEWEST_FIRST["contracts"], _to_sign
 )

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from strawberry import Info
 
 from models import relations as rel
-from models.enums import AppointmentStatus, CarStatus, EstimateStatus, InvoiceStatus
+from models.enums import AppointmentStatus, CarStatus
 from models.search import car_search, customer_search
 from resolvers.relations import root_connection
 from schema.connections import Connection
@@ -48,11 +48,11 @@ async def by_status(
     info: Info,
     table: sa.Table,
     make: Any,
-    status: list[InvoiceStatus] | list[EstimateStatus] | None,
+    status: list[Any] | None,
     first: int,
     after: str | None,
 ) -> Connection[Any]:
-    """Invoices or estimates, newest first, optionally of some statuses only."""
+    """Invoices, estimates or contracts, newest first, optionally of some statuses only."""
     conditions = [table.c.status.in_(status)] if status else []
     ordering = rel.NEWEST_FIRST[table.name]
     return await root_connection(info, table, ordering, conditions, make, first, after)

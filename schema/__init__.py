@@ -31,6 +31,7 @@ from schema.limits import limit_rules, limit_tokens
 from schema.mutations.auth import AuthMutations
 from schema.mutations.billing import InvoiceMutations
 from schema.mutations.cars import CarMutations
+from schema.mutations.contracts import ContractMutations
 from schema.mutations.customers import CustomerMutations
 from schema.mutations.estimates import EstimateMutations
 from schema.mutations.integrations import IntegrationMutations
@@ -58,6 +59,7 @@ class Mutation(
     EstimateMutations,
     WorkMutations,
     IntegrationMutations,
+    ContractMutations,
 ):
     pass
 

@@ -119,6 +119,20 @@ class Customer(RowType, Node):
         "Estimates sent and awaiting a decision, newest first.",
         extensions=portal_section("estimates"),
     )
+    contracts = connection_field(
+        rel.CUSTOMER_CONTRACTS,
+        "Contract",
+        "schema.documents",
+        "Contracts sent to the customer, newest first.",
+        extensions=portal_section("documents"),
+    )
+    contracts_to_sign = connection_field(
+        rel.CUSTOMER_CONTRACTS_TO_SIGN,
+        "Contract",
+        "schema.documents",
+        "Contracts waiting for the customer's signature.",
+        extensions=portal_section("documents"),
+    )
     jobs = connection_field(
         rel.CUSTOMER_JOBS,
         "Job",

@@ -4,6 +4,7 @@ from datetime import datetime
 
 import strawberry
 
+from auth.permissions import staff_only
 from models import Contract as ContractRow
 from models import Document as DocumentRow
 from schema.enums import ContractStatus, DocumentKind
@@ -40,3 +41,15 @@ class Contract(RowType, Node):
     customer = object_field("customer_id", "Customer", "schema.customers", "Who signs.")
     car = object_field("car_id", "Car", "schema.cars", "The car it concerns, if any.")
     document = object_field("document_id", "Document", __name__, "The contract file, if any.")
+    signer = object_field(
+        "signer_contact_id", "Contact", "schema.customers", "The contact who signed, if any."
+    )
+    superseded_by = object_field(
+        "superseded_by_id", "Contract", __name__, "The contract that replaced this one."
+    )
+    signer_ip: str | None = strawberry.field(
+        description="Where the signature came from (staff only).", extensions=staff_only()
+    )
+    signer_user_agent: str | None = strawberry.field(
+        description="The browser that signed (staff only).", extensions=staff_only()
+    )

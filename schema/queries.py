@@ -15,7 +15,14 @@ from schema.billing import Estimate, Invoice
 from schema.cars import Car
 from schema.connections import Connection
 from schema.customers import Customer
-from schema.enums import AppointmentStatus, CarStatus, EstimateStatus, InvoiceStatus
+from schema.documents import Contract
+from schema.enums import (
+    AppointmentStatus,
+    CarStatus,
+    ContractStatus,
+    EstimateStatus,
+    InvoiceStatus,
+)
 from schema.fields import AFTER, FIRST
 from schema.ids import decode_id_of
 from schema.node import Node, find_node, load_row, resolve_node
@@ -116,6 +123,22 @@ class Query:
         after: Annotated[str | None, AFTER] = None,
     ) -> Connection[Estimate]:
         return await lists.by_status(info, rel.estimates, Estimate.from_row, status, first, after)
+
+    @strawberry.field(
+        description="Contracts, newest first; `status: [SENT]` lists those waiting for a "
+        "signature.",
+        extensions=staff_only(),
+    )
+    async def contracts(
+        self,
+        info: Info,
+        status: Annotated[
+            list[ContractStatus] | None, strawberry.argument(description="Only these statuses.")
+        ] = None,
+        first: Annotated[int, FIRST] = 20,
+        after: Annotated[str | None, AFTER] = None,
+    ) -> Connection[Contract]:
+        return await lists.by_status(info, rel.contracts, Contract.from_row, status, first, after)
 
     @strawberry.field(description="Appointments, earliest first.", extensions=staff_only())
     async def appointments(

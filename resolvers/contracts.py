@@ -1,0 +1,238 @@
+"""Contracts: staff draft and send them; a portal viewer signs once, after reading the terms.
+
+A signature records who (typed name and person), when, from where (address and browser)
+and the sha256 of exactly what was signed: the attached file's stored hash, or the terms
+text. A signed contract never changes; a new one can supersede it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from strawberry import UNSET, Info
+
+from auth.access import row_scope
+from models import Contract, Customer, Document, Notification, Organization
+from models.enums import ContractStatus, MailKind, NotificationKind
+from models.types import utcnow
+from models.writes import apply, visible_for_update
+from portico.errors import Forbidden, NotFound
+from resolvers.audit import audit
+from resolvers.billing_mail import bill_recipients, send_to
+from resolvers.bills import car_of, tenant_row
+from resolvers.notifications import notify_staff
+from resolvers.outcome import Rejected, mutation_outcome
+from resolvers.validation import Checks, Problem, changes
+from schema.ids import decode_id_of
+
+EDITABLE = (ContractStatus.DRAFT, ContractStatus.SENT)
+SIGNED = Problem("id", "A signed contract cannot change; supersede it.", "NOT_EDITABLE")
+
+
+def _values(checks: Checks, data: Any) -> dict[str, Any]:
+    return changes(
+        title=checks.text("title", data.title, 255, required=True),
+        terms=checks.text("terms", data.terms, 100_000, required=True),
+    )
+
+
+async def _document(session: AsyncSession, contract: Contract, gid: Any) -> Any:
+    """The customer's file to sign with the contract: None clears it, UNSET keeps it."""
+    if gid is UNSET or gid is None:
+        return gid
+    document = await tenant_row(session, Document, contract.organization_id, gid)
+    if document.customer_id != contract.customer_id or not document.sha256:
+        raise Rejected(Problem("documentId", "Attach a stored file of this customer.", "INVALID"))
+    return document.id
+
+
+@mutation_outcome
+async def create_contract(info: Info, data: Any) -> uuid.UUID:
+    checks = Checks(creating=True)
+    values = _values(checks, data)
+    checks.done()
+    ctx = info.context
+    org_id = ctx.viewer.organization_id
+    async with ctx.write() as session:
+        customer = await tenant_row(session, Customer, org_id, data.customer_id)
+        car_id = await car_of(session, org_id, customer.id, data.car_id)
+        contract = Contract(
+            organization_id=org_id,
+            customer_id=customer.id,
+            car_id=None if car_id is UNSET else car_id,
+            **values,
+        )
+        document_id = await _document(session, contract, data.document_id)
+        contract.document_id = None if document_id is UNSET else document_id
+        session.add(contract)
+    return contract.id
+
+
+@mutation_outcome
+async def update_contract(info: Info, data: Any) -> uuid.UUID:
+    checks = Checks(creating=False)
+    values = _values(checks, data)
+    checks.done()
+    ctx = info.context
+    async with ctx.write() as session:
+        contract = await tenant_row(session, Contract, ctx.viewer.organization_id, data.id)
+        if contract.status not in EDITABLE:
+            raise Rejected(SIGNED)
+        document_id = await _document(session, contract, data.document_id)
+        if document_id is not UNSET:
+            values["document_id"] = document_id
+        apply(contract, values)
+    return contract.id
+
+
+@mutation_outcome
+async def send_contract(info: Info, data: Any) -> uuid.UUID:
+    """Ask the customer to sign: a notification, and an email to those who want contracts."""
+    ctx = info.context
+    async with ctx.write() as session:
+        contract = await tenant_row(session, Contract, ctx.viewer.organization_id, data.id)
+        if contract.status is not ContractStatus.DRAFT:
+            raise Rejected(Problem("id", "Only a draft can be sent.", "NOT_EDITABLE"))
+        apply(contract, {"status": ContractStatus.SENT, "sent_at": utcnow()})
+        org = await session.get(Organization, contract.organization_id)
+        title = f"Please sign: {contract.title}"
+        session.add(
+            Notification(
+                organization_id=org.id,
+                kind=NotificationKind.CONTRACT_TO_SIGN,
+                recipient_customer_id=contract.customer_id,
+                subject_type="Contract",
+                subject_id=contract.id,
+                title=title[:200],
+            )
+        )
+        people = await bill_recipients(session, contract.customer_id, "wants_contracts")
+        paragraphs = [f"{org.name} asks you to read and sign “{contract.title}” in your portal."]
+        await send_to(
+            session,
+            org,
+            MailKind.CONTRACTS,
+            people,
+            title,
+            paragraphs,
+            ("Read and sign", f"{ctx.settings.portal_base}/contracts"),
+        )
+        session.add(
+            audit(
+                ctx,
+                "contract.sent",
+                customer_id=contract.customer_id,
+                subject_type="Contract",
+                subject_id=contract.id,
+            )
+        )
+    return contract.id
+
+
+@mutation_outcome
+async def supersede_contract(info: Info, data: Any) -> uuid.UUID:
+    """A new draft replacing a contract; the old one, signed or not, stays as it was."""
+    checks = Checks(creating=False)
+    values = _values(checks, data)
+    checks.done()
+    ctx = info.context
+    async with ctx.write() as session:
+        old = await tenant_row(session, Contract, ctx.viewer.organization_id, data.id)
+        if old.superseded_by_id is not None or old.status is ContractStatus.VOID:
+            raise Rejected(Problem("id", "This contract is no longer current.", "NOT_EDITABLE"))
+        new = Contract(
+            organization_id=old.organization_id,
+            customer_id=old.customer_id,
+            car_id=old.car_id,
+            title=values.get("title", old.title),
+            terms=values.get("terms", old.terms),
+        )
+        session.add(new)
+        await session.flush()
+        old.superseded_by_id = new.id
+        old.status = ContractStatus.SUPERSEDED
+        old.updated_at = utcnow()
+        session.add(
+            audit(
+                ctx,
+                "contract.superseded",
+                customer_id=old.customer_id,
+                subject_type="Contract",
+                subject_id=old.id,
+                data={"by": str(new.id)},
+            )
+        )
+    return new.id
+
+
+def signed_hash(contract: Contract, document: Document | None) -> str:
+    """What the signature covers: the attached file's bytes, else the terms shown."""
+    if document is not None and document.sha256:
+        return document.sha256
+    return hashlib.sha256(contract.terms.encode()).hexdigest()
+
+
+@mutation_outcome
+async def sign_contract(info: Info, data: Any) -> uuid.UUID:
+    viewer = info.context.viewer
+    if viewer.preview:
+        raise Forbidden("A preview cannot act for the customer.")
+    checks = Checks(creating=True)
+    name = checks.text("signerName", data.signer_name, 200, required=True)
+    if data.consent is not True:
+        checks.fail("consent", "Confirm that you have read and agree to the terms.", "REQUIRED")
+    checks.done()
+    ctx = info.context
+    async with ctx.write() as session:
+        found = await visible_for_update(
+            session, Contract, row_scope(viewer), [decode_id_of("Contract", data.contract_id)]
+        )
+        if not found:
+            raise NotFound()
+        contract = found[0]
+        if contract.status is not ContractStatus.SENT:
+            raise Rejected(
+                Problem(
+                    "contractId",
+                    "This contract cannot be signed now.",
+                    "ALREADY_SIGNED" if contract.signed_at else "NOT_EDITABLE",
+                )
+            )
+        document = (
+            await session.get(Document, contract.document_id) if contract.document_id else None
+        )
+        apply(
+            contract,
+            {
+                "status": ContractStatus.SIGNED,
+                "signed_at": utcnow(),
+                "signer_name": name,
+                "signer_contact_id": viewer.contact_id,
+                "signer_ip": ctx.client_ip,
+                "signer_user_agent": (ctx.user_agent or "")[:500] or None,
+                "signed_sha256": signed_hash(contract, document),
+            },
+        )
+        org = await session.get(Organization, contract.organization_id)
+        await notify_staff(
+            session,
+            org,
+            NotificationKind.CONTRACT_SIGNED,
+            f"{name} signed “{contract.title}”",
+            "The signed copy is on file.",
+            subject_type="Contract",
+            subject_id=contract.id,
+        )
+        session.add(
+            audit(
+                ctx,
+                "contract.signed",
+                subject_type="Contract",
+                subject_id=contract.id,
+                data={"sha256": contract.signed_sha256},
+            )
+        )
+    return contract.id
