@@ -29,7 +29,11 @@ CUSTOMER_COLUMN: dict[str, str] = {
     "appointments": "customer_id",
     "messages": "customer_id",
     "jobs": "customer_id",
+    "payment_methods": "customer_id",
+    "event_rsvps": "customer_id",
 }
+# Tables of the whole organization that portal viewers may read (what it published).
+ORGANIZATION_WIDE = {"community_events"}
 # Tables reached only through a parent the viewer may already see.
 THROUGH_PARENT: dict[str, tuple[str, str]] = {
     "invoice_lines": ("invoice_id", "invoices"),
@@ -44,7 +48,7 @@ THROUGH_PARENT: dict[str, tuple[str, str]] = {
     "message_attachments": ("message_id", "messages"),
 }
 BILLING_TABLES = {"customers", "contacts", "invoices", "estimates", "payments"}
-BILLING_TABLES |= {"invoice_lines", "estimate_lines", "estimate_decisions"}
+BILLING_TABLES |= {"invoice_lines", "estimate_lines", "estimate_decisions", "payment_methods"}
 CAR_SCOPED = {"cars": "id", "documents": "car_id", "appointments": "car_id", "jobs": "car_id"}
 # A contact scoped to some cars (a driver) sees those cars and what hangs off them.
 CARS_TABLES = {"customers", "contacts", "cars", "car_events", "condition_reports"}
@@ -71,6 +75,7 @@ SECTION_OF = {
     "appointments": "appointments",
     "messages": "messages",
     "message_attachments": "messages",
+    "payment_methods": "invoices",
 }
 
 
@@ -124,6 +129,8 @@ def _portal(
     name = table.name
     if name == "organizations":
         return []
+    if name in ORGANIZATION_WIDE:
+        return _released(table)
     if name in SECTION_OF and SECTION_OF[name] not in sections:
         return [sa.false()]
     if name == "contacts":  # a viewer sees their own contact record, not the others
@@ -167,6 +174,10 @@ def _released(table: sa.Table) -> list[sa.ColumnElement[bool]]:
             return [table.c.visible_in_portal.is_(True)]
         case "contracts":
             return [table.c.status != ContractStatus.DRAFT]
+        case "payment_methods":
+            return [table.c.removed_at.is_(None)]
+        case "community_events":
+            return [table.c.published_at.is_not(None), table.c.cancelled_at.is_(None)]
         case "contacts" | "cars" | "customers":
             return [table.c.archived_at.is_(None)]
     return []

@@ -23,14 +23,17 @@ from models.cars import (
     TelematicsReading,
 )
 from models.documents import Contract, Document
+from models.events import CommunityEvent, EventRsvp
 from models.integrations import IntegrationKey
 from models.jobs import Job, JobPhoto
 from models.messaging import Message, MessageAttachment, Notification, OutboxEmail
+from models.onboarding import OnboardingStep
 from models.organization import Counter, Organization, PortalSettings
 from models.people import Contact, ContactCar, Customer, StaffUser
 from models.rate_limits import RateLimit
 from models.schedule import Appointment
 from models.sessions import AuthSession, MagicLink
+from models.wallet import AutopayCharge, SavedPaymentMethod
 
 index_foreign_keys(metadata)
 
@@ -39,9 +42,11 @@ __all__ = [
     "Appointment",
     "AuditEvent",
     "AuthSession",
+    "AutopayCharge",
     "Car",
     "CarEvent",
     "CarPhoto",
+    "CommunityEvent",
     "ConditionReport",
     "Contact",
     "ContactCar",
@@ -53,6 +58,7 @@ __all__ = [
     "EstimateDecision",
     "EstimateLine",
     "EstimateVersion",
+    "EventRsvp",
     "IntegrationKey",
     "Invoice",
     "InvoiceLine",
@@ -63,6 +69,7 @@ __all__ = [
     "Message",
     "MessageAttachment",
     "Notification",
+    "OnboardingStep",
     "Organization",
     "OutboxEmail",
     "Payment",
@@ -70,6 +77,7 @@ __all__ = [
     "ProviderEvent",
     "RateLimit",
     "Refund",
+    "SavedPaymentMethod",
     "StaffUser",
     "TelematicsReading",
     "metadata",

@@ -225,3 +225,21 @@ class LinkPurpose(StrEnum):
 class SignInMethod(StrEnum):
     MAGIC_LINK = "MAGIC_LINK"
     PASSWORD = "PASSWORD"
+
+
+class OnboardingStepKind(StrEnum):
+    SIGN_CONTRACT = "SIGN_CONTRACT"
+    ADD_PAYMENT_METHOD = "ADD_PAYMENT_METHOD"
+    COMPLETE_PROFILE = "COMPLETE_PROFILE"
+    CONFIRM_PREFERENCES = "CONFIRM_PREFERENCES"
+
+
+class AutopayStatus(StrEnum):
+    PENDING = "PENDING"
+    SUCCEEDED = "SUCCEEDED"
+    FAILED = "FAILED"
+
+
+class RsvpStatus(StrEnum):
+    GOING = "GOING"
+    NOT_GOING = "NOT_GOING"

@@ -54,6 +54,7 @@ class PortalSettings(SQLModel, table=True):
     allow_document_uploads: bool = Field(default=False)  # portal viewers upload their papers
     allow_appointment_requests: bool = Field(default=False)
     show_telematics: bool = Field(default=False)  # latest readings of connected cars
+    allow_autopay: bool = Field(default=False)  # charge saved cards on due dates
     sign_in_method: SignInMethod = enum_field(SignInMethod, default=SignInMethod.MAGIC_LINK)
 
 

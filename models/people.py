@@ -40,6 +40,7 @@ class CommunicationPreferences(SQLModel):
 class PortalAccess(SQLModel):
     """Where a person stands with the customer portal."""
 
+    preferences_confirmed_at: datetime | None = utc_field()  # an onboarding step
     portal_status: PortalStatus = enum_field(PortalStatus, default=PortalStatus.NOT_INVITED)
     portal_invited_at: datetime | None = utc_field()
     portal_activated_at: datetime | None = utc_field()
@@ -64,6 +65,7 @@ class Customer(TenantRow, CommunicationPreferences, PortalAccess, table=True):
     country: str | None = Field(default=None, max_length=2)
     internal_notes: str | None = Field(default=None, max_length=10000)
     stripe_customer_id: str | None = Field(default=None, max_length=255)
+    autopay_enabled: bool = Field(default=False)
     archived_at: datetime | None = utc_field()
 
 

@@ -27,6 +27,8 @@ class AuthSession(TenantRow, table=True):
     revoked_at: datetime | None = utc_field()
     ip: str | None = Field(default=None, max_length=64)
     user_agent: str | None = Field(default=None, max_length=500)
+    # PREVIEW sessions: the staff member looking at the portal as this person.
+    previewed_by_staff_id: uuid.UUID | None = Field(default=None, foreign_key="staff_users.id")
 
 
 class MagicLink(TenantRow, table=True):

@@ -1,0 +1,18 @@
+"""The steps an organization asks new portal customers to complete."""
+
+from __future__ import annotations
+
+from sqlmodel import Field
+
+from models.base import TenantRow, enum_field
+from models.enums import OnboardingStepKind
+
+
+class OnboardingStep(TenantRow, table=True):
+    __tablename__ = "onboarding_steps"
+
+    position: int = Field(default=0)
+    kind: OnboardingStepKind = enum_field(OnboardingStepKind)
+    title: str = Field(max_length=200)
+    # SIGN_CONTRACT: the step is done once the customer signed a contract of this title.
+    contract_title: str | None = Field(default=None, max_length=255)
