@@ -58,6 +58,8 @@ async def start_session(
     email: str | None = None,
     ip: str | None = None,
     user_agent: str | None = None,
+    previewed_by_staff_id: uuid.UUID | None = None,
+    lifetime: timedelta = ABSOLUTE_TIMEOUT,
 ) -> IssuedSession:
     """A new session with a new random token (never reused across sign-ins)."""
     token = new_token()
@@ -76,7 +78,8 @@ async def start_session(
             created_at=db_now(),
             updated_at=db_now(),
             last_used_at=db_now(),
-            expires_at=db_now(int(ABSOLUTE_TIMEOUT.total_seconds())),
+            expires_at=db_now(int(min(lifetime, ABSOLUTE_TIMEOUT).total_seconds())),
+            previewed_by_staff_id=previewed_by_staff_id,
             ip=ip,
             user_agent=(user_agent or "")[:500] or None,
         )

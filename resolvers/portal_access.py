@@ -52,6 +52,18 @@ async def _person(
     return person, row
 
 
+async def person_named(
+    session: AsyncSession,
+    organization_id: uuid.UUID | None,
+    customer_gid: str | None,
+    contact_gid: str | None,
+) -> Person:
+    """The portal person a staff mutation names (exactly one of the two IDs)."""
+    kind, row_id = _ids(customer_gid, contact_gid)
+    person, _ = await _person(session, organization_id, kind, row_id)
+    return person
+
+
 def _invite_problems(person: Person, field: str, enabled: bool) -> list[Problem]:
     problems = []
     if not person.email:

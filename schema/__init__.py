@@ -39,9 +39,11 @@ from schema.mutations.payments import OnlinePaymentMutations, PaymentMutations
 from schema.mutations.portal import (
     OrganizationMutations,
     PortalAccessMutations,
+    PortalPreviewMutations,
     PortalSignInMutations,
 )
 from schema.mutations.work import WorkMutations
+from schema.preview import PreviewReadOnly
 from schema.queries import AccessQueries, Query
 
 
@@ -60,6 +62,7 @@ class Mutation(
     WorkMutations,
     IntegrationMutations,
     ContractMutations,
+    PortalPreviewMutations,
 ):
     pass
 
@@ -103,6 +106,7 @@ def build_schema(*, introspection: bool = True) -> strawberry.Schema:
             limit_tokens,
             lambda: MaskErrors(should_mask_error=should_mask),
             PlannedReads,
+            PreviewReadOnly,
             *hide_schema,
         ],
         config=StrawberryConfig(disable_field_suggestions=True),

@@ -1,5 +1,6 @@
 """Portal access for staff (invites, revocation, settings) and sign-in for portal viewers."""
 
+from datetime import datetime
 from decimal import Decimal
 from typing import Annotated
 
@@ -12,6 +13,7 @@ from auth.remember import remember
 from models.enums import LinkPurpose
 from resolvers import organization, portal_access, portal_settings, portal_sign_in
 from resolvers.outcome import Outcome, Rejected
+from resolvers.preview import start_preview
 from resolvers.validation import Problem
 from schema.common import INPUT, input_path
 from schema.customers import Contact, Customer
@@ -399,3 +401,25 @@ class OrganizationMutations:
         return OrganizationPayload(
             organization=await load_row(info, "Organization", outcome.row_id), user_errors=[]
         )
+
+
+@strawberry.type(description="A session that shows the portal exactly as one person sees it.")
+class PortalPreview:
+    token: str = strawberry.field(
+        description="Bearer token of the preview session: read-only, valid for an hour."
+    )
+    expires_at: datetime = strawberry.field(description="When the preview ends (UTC).")
+
+
+@strawberry.type
+class PortalPreviewMutations:
+    @strawberry.mutation(
+        description="Preview the portal as a customer or contact sees it. The preview refuses "
+        "every mutation, is audited and is not counted in the customer's access log.",
+        extensions=staff_only(),
+    )
+    async def start_portal_preview(
+        self, info: Info, input: Annotated[PortalPersonInput, INPUT]
+    ) -> PortalPreview:
+        started = await start_preview(info, input.customer_id, input.contact_id)
+        return PortalPreview(token=started.token, expires_at=started.expires_at)
