@@ -24,6 +24,7 @@ from models import (
     MaintenanceSchedule,
     Message,
     Payment,
+    SavedPaymentMethod,
     TelematicsReading,
 )
 from models.clock import db_now
@@ -186,4 +187,24 @@ CUSTOMER_CONTRACTS = Relation(
 )
 CUSTOMER_CONTRACTS_TO_SIGN = Relation(
     "customer_contracts_to_sign", contracts, "customer_id", NEWEST_FIRST["contracts"], _to_sign
+)
+
+
+saved_methods: sa.Table = SavedPaymentMethod.__table__  # type: ignore[attr-defined]
+
+
+def _not_removed(table: sa.Table) -> list[sa.ColumnElement[bool]]:
+    return [table.c.removed_at.is_(None)]
+
+
+CUSTOMER_PAYMENT_METHODS = Relation(
+    "customer_payment_methods",
+    saved_methods,
+    "customer_id",
+    Ordering.of(
+        (saved_methods.c.is_default, True),
+        (saved_methods.c.created_at, True),
+        (saved_methods.c.id, True),
+    ),
+    _not_removed,
 )

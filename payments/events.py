@@ -33,7 +33,7 @@ from models.enums import NotificationKind, PaymentMethod, PaymentStatus
 from models.ledger import RECEIVED, refund_status, settle
 from models.types import utcnow
 from models.writes import get_for_update
-from payments.requests import Allocation, decode_allocations
+from payments.requests import Allocation, PaymentRequest, decode_allocations
 from resolvers.audit import system_audit
 from resolvers.billing_mail import Recipient, send_receipt
 from resolvers.notifications import notify_staff
@@ -71,6 +71,16 @@ def settlement_of(intent: dict[str, Any]) -> Settlement:
         currency=str(intent["currency"]).upper(),
         metadata=dict(intent.get("metadata") or {}),
         charge_id=charge if isinstance(charge, str) else None,
+    )
+
+
+def settlement_of_request(request: PaymentRequest) -> Settlement:
+    """A PaymentIntent Stripe answered `succeeded` to at once (a saved card)."""
+    return Settlement(
+        payment_intent_id=request.payment_intent_id or "",
+        amount=request.amount,
+        currency=request.currency.upper(),
+        metadata=dict(request.metadata or {}),
     )
 
 

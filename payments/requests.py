@@ -32,6 +32,17 @@ class PaymentRequest:
     checkout_url: str | None
     amount: int
     currency: str
+    status: str = "requires_payment_method"  # Stripe's; "succeeded" when charged at once
+    metadata: dict[str, str] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SavedCard:
+    """Charge a saved card at once: Stripe's customer and payment method ids."""
+
+    customer: str
+    payment_method: str
+    off_session: bool = False  # the customer is not present (autopay)
 
 
 def payments_enabled(org: Organization, options: PortalSettings | None) -> bool:
@@ -67,6 +78,7 @@ async def request_payment(
     metadata: dict[str, str],
     key: str,
     description: str,
+    card: SavedCard | None = None,
 ) -> PaymentRequest:
     """A PaymentIntent (or a hosted Checkout page) as a direct charge on the organization's
     connected account. Raises the gateway's ProviderUnavailable / ProviderRejected."""
@@ -75,6 +87,28 @@ async def request_payment(
     # not given a receipt address (the customer would get two).
     metadata = {"portico_org": str(org.id), "portico_description": description[:500], **metadata}
     async with StripeGateway(settings) as gateway:
+        if card is not None:
+            intent = await gateway.create_payment_intent(
+                account=account,
+                amount=amount,
+                currency=currency,
+                metadata=metadata,
+                idempotency_key=key,
+                customer=card.customer,
+                payment_method=card.payment_method,
+                confirm=True,
+                off_session=card.off_session,
+            )
+            return PaymentRequest(
+                account,
+                intent.id,
+                intent.client_secret,
+                None,
+                amount,
+                currency,
+                intent.status,
+                metadata,
+            )
         if options is not None and options.hosted_checkout:
             checkout = await gateway.create_checkout_session(
                 account=account,

@@ -64,6 +64,30 @@ class AccountInfo:
 
 
 @dataclass(frozen=True)
+class SetupIntentInfo:
+    """A SetupIntent: how a card is saved for later without charging it."""
+
+    id: str
+    client_secret: str | None
+    status: str
+    customer: str | None
+    payment_method: str | None
+    metadata: dict[str, str]
+
+
+@dataclass(frozen=True)
+class CardInfo:
+    """A saved card as Portico keeps it: Stripe's id and what a person recognises it by."""
+
+    id: str
+    customer: str | None
+    brand: str
+    last4: str
+    exp_month: int
+    exp_year: int
+
+
+@dataclass(frozen=True)
 class RefundInfo:
     id: str
     status: str
@@ -176,6 +200,8 @@ class StripeGateway:
         receipt_email: str | None = None,
         payment_method: str | None = None,
         confirm: bool = False,
+        customer: str | None = None,
+        off_session: bool = False,
     ) -> PaymentIntentInfo:
         """A card PaymentIntent on the business's account.
 
@@ -197,6 +223,10 @@ class StripeGateway:
             params["payment_method"] = payment_method
         if confirm:
             params["confirm"] = True
+        if customer is not None:
+            params["customer"] = customer
+        if off_session:
+            params["off_session"] = True  # the customer is not present (autopay)
         obj = await self._call(
             lambda c: c.v1.payment_intents.create_async(
                 params=params,  # type: ignore[arg-type]
@@ -311,6 +341,75 @@ class StripeGateway:
             details_submitted=bool(obj.get("details_submitted")),
         )
 
+    async def create_customer(
+        self,
+        *,
+        account: str,
+        email: str | None,
+        name: str,
+        metadata: Mapping[str, str],
+        idempotency_key: str,
+    ) -> str:
+        """A Stripe customer on the business's account, to save cards to; returns its id."""
+        params: dict[str, Any] = {"name": name, "metadata": dict(metadata)}
+        if email:
+            params["email"] = email
+        obj = await self._call(
+            lambda c: c.v1.customers.create_async(
+                params=params,  # type: ignore[arg-type]
+                options={"stripe_account": account, "idempotency_key": idempotency_key},
+            )
+        )
+        return str(obj["id"])
+
+    async def create_setup_intent(
+        self, *, account: str, customer: str, metadata: Mapping[str, str], idempotency_key: str
+    ) -> SetupIntentInfo:
+        """Collect a card for later (off-session) use, without charging it."""
+        obj = await self._call(
+            lambda c: c.v1.setup_intents.create_async(
+                params={
+                    "customer": customer,
+                    "metadata": dict(metadata),
+                    "payment_method_types": ["card"],
+                    "usage": "off_session",
+                },
+                options={"stripe_account": account, "idempotency_key": idempotency_key},
+            )
+        )
+        return _setup_intent(obj)
+
+    async def retrieve_setup_intent(self, *, account: str, setup_intent_id: str) -> SetupIntentInfo:
+        obj = await self._call(
+            lambda c: c.v1.setup_intents.retrieve_async(
+                setup_intent_id, options={"stripe_account": account}
+            )
+        )
+        return _setup_intent(obj)
+
+    async def retrieve_card(self, *, account: str, payment_method_id: str) -> CardInfo:
+        obj = await self._call(
+            lambda c: c.v1.payment_methods.retrieve_async(
+                payment_method_id, options={"stripe_account": account}
+            )
+        )
+        card = obj.get("card") or {}
+        return CardInfo(
+            id=str(obj["id"]),
+            customer=_expandable_id(obj.get("customer")),
+            brand=str(card.get("brand") or "card"),
+            last4=str(card.get("last4") or "????")[-4:],
+            exp_month=int(card.get("exp_month") or 0),
+            exp_year=int(card.get("exp_year") or 0),
+        )
+
+    async def detach_card(self, *, account: str, payment_method_id: str) -> None:
+        await self._call(
+            lambda c: c.v1.payment_methods.detach_async(
+                payment_method_id, options={"stripe_account": account}
+            )
+        )
+
     async def create_refund(
         self, *, account: str, payment_intent_id: str, amount: int, idempotency_key: str
     ) -> RefundInfo:
@@ -321,6 +420,17 @@ class StripeGateway:
             )
         )
         return RefundInfo(id=obj["id"], status=str(obj["status"]), amount=int(obj["amount"]))
+
+
+def _setup_intent(obj: Any) -> SetupIntentInfo:
+    return SetupIntentInfo(
+        id=str(obj["id"]),
+        client_secret=obj.get("client_secret"),
+        status=str(obj.get("status")),
+        customer=_expandable_id(obj.get("customer")),
+        payment_method=_expandable_id(obj.get("payment_method")),
+        metadata={str(k): str(v) for k, v in (obj.get("metadata") or {}).items()},
+    )
 
 
 def _base_addresses(api_base: str | None) -> dict[str, str] | None:

@@ -26,6 +26,7 @@ from models.db import Database
 from planner import fast
 from portico.downloads import download
 from portico.integrations import telematics_readings
+from portico.jobs import run_jobs
 from portico.pages import (
     reset_password_page,
     sign_in_page,
@@ -173,16 +174,19 @@ def create_app(
         gc.set_threshold(GC_GENERATION_0, 20, 20)
         # The outbox is delivered by this process unless a separate worker does it.
         stop = asyncio.Event()
-        worker = None
+        tasks = []
         if run_mail_worker:
             mailer = mailer_from_settings(settings)
-            worker = asyncio.create_task(run_worker(db, mailer, stop), name="mail-worker")
+            tasks.append(asyncio.create_task(run_worker(db, mailer, stop), name="mail-worker"))
+            if settings.stripe_secret_key:
+                jobs = run_jobs(db, stop, settings.jobs_interval_seconds)
+                tasks.append(asyncio.create_task(jobs, name="scheduled-jobs"))
         try:
             yield
         finally:
             stop.set()
-            if worker is not None:
-                await worker
+            for task in tasks:
+                await task
             if owns_db:
                 await db.dispose()
 

@@ -1,5 +1,5 @@
 """The `portico` command: serve, migrate, demo, create-staff, export-schema,
-reconcile-payments."""
+reconcile-payments, run-autopay."""
 
 from __future__ import annotations
 
@@ -106,6 +106,20 @@ def _reconcile(args: argparse.Namespace) -> None:
     asyncio.run(run())
 
 
+def _autopay(args: argparse.Namespace) -> None:
+    from models.db import Database
+    from payments.autopay import run_autopay
+
+    async def run() -> None:
+        db = Database(get_settings())
+        try:
+            print(await run_autopay(db))
+        finally:
+            await db.dispose()
+
+    asyncio.run(run())
+
+
 def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("alembic").setLevel(logging.WARNING)  # one line per migration is noise
@@ -143,6 +157,11 @@ def main(argv: list[str] | None = None) -> None:
     )
     reconcile.add_argument("--since-hours", type=int, default=72, help="how far back to look")
     reconcile.set_defaults(run=_reconcile)
+
+    autopay = commands.add_parser(
+        "run-autopay", help="charge today's due invoices of customers with autopay"
+    )
+    autopay.set_defaults(run=_autopay)
 
     args = parser.parse_args(argv)
     args.run(args)

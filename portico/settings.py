@@ -36,6 +36,7 @@ class Settings:
     stripe_webhook_secret: str | None = None
     stripe_api_base: str | None = None
     stripe_timeout_seconds: float = 10.0
+    jobs_interval_seconds: float = 3600.0  # autopay and payment reconciliation
     storage_dir: Path = Path("var/storage")
     allow_sqlite_in_production: bool = False
     statement_timeout_ms: int = 5000
@@ -88,6 +89,7 @@ def settings_from_env(environ: dict[str, str] | os._Environ[str] = os.environ) -
         stripe_secret_key=get("STRIPE_SECRET_KEY") or None,
         stripe_webhook_secret=get("STRIPE_WEBHOOK_SECRET") or None,
         stripe_api_base=get("STRIPE_API_BASE") or None,
+        jobs_interval_seconds=float(get("JOBS_INTERVAL_SECONDS", defaults.jobs_interval_seconds)),
         stripe_timeout_seconds=float(
             get("STRIPE_TIMEOUT_SECONDS", defaults.stripe_timeout_seconds)
         ),

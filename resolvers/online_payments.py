@@ -16,12 +16,14 @@ import sqlalchemy as sa
 from strawberry import Info
 
 from auth.access import row_scope
-from models import Invoice, Organization, PortalSettings
+from models import Customer, Invoice, Organization, PortalSettings, SavedPaymentMethod
 from models.money import amount_due
+from payments.events import apply_success, settlement_of_request
 from payments.requests import (
     MAX_INVOICES,
     Allocation,
     PaymentRequest,
+    SavedCard,
     encode_allocations,
     idempotency_key,
     payments_enabled,
@@ -37,6 +39,8 @@ from schema.ids import decode_id_of
 invoices: sa.Table = Invoice.__table__  # type: ignore[attr-defined]
 organizations: sa.Table = Organization.__table__  # type: ignore[attr-defined]
 portal_settings: sa.Table = PortalSettings.__table__  # type: ignore[attr-defined]
+methods: sa.Table = SavedPaymentMethod.__table__  # type: ignore[attr-defined]
+customers: sa.Table = Customer.__table__  # type: ignore[attr-defined]
 CLIENT_KEY = re.compile(r"^[A-Za-z0-9_\-:.]{8,200}$")
 
 
@@ -101,12 +105,15 @@ async def pay_invoices(info: Info, data: Any) -> PayOutcome:
             )
         amount = payable_amount(bills, data.amount, options)
         allocations = allocate(bills, amount)
+        card = await _saved_card(ctx, data.payment_method_id)
         request = await _request(
-            ctx, org, options, bills, allocations, amount, data.idempotency_key
+            ctx, org, options, bills, allocations, amount, data.idempotency_key, card
         )
     except Rejected as rejected:
         return PayOutcome(problems=rejected.problems)
     async with ctx.write() as session:
+        if request.status == "succeeded":  # a saved card, charged at once
+            await apply_success(session, org, settlement_of_request(request))
         session.add(
             audit(
                 ctx,
@@ -117,6 +124,23 @@ async def pay_invoices(info: Info, data: Any) -> PayOutcome:
             )
         )
     return PayOutcome(request=request)
+
+
+async def _saved_card(ctx: Any, gid: str | None) -> SavedCard | None:
+    """The viewer's customer's saved card named by `paymentMethodId`, if any."""
+    if gid is None:
+        return None
+    card_id = decode_id_of("SavedPaymentMethod", gid)
+    scope = row_scope(ctx.viewer)
+    rows = await ctx.reader.rows(
+        sa.select(methods.c.stripe_payment_method_id, customers.c.stripe_customer_id)
+        .join(customers, customers.c.id == methods.c.customer_id)
+        .where(methods.c.id == card_id, *scope.conditions(methods)),
+        scope.params,
+    )
+    if not rows or not rows[0]["stripe_customer_id"]:
+        raise NotFound()
+    return SavedCard(rows[0]["stripe_customer_id"], rows[0]["stripe_payment_method_id"])
 
 
 async def _read(
@@ -145,6 +169,7 @@ async def _request(
     allocations: list[Allocation],
     amount: int,
     client_key: str,
+    card: SavedCard | None = None,
 ) -> PaymentRequest:
     viewer = ctx.viewer
     numbers = ", ".join(f"#{b['number']}" for b in sorted(bills, key=lambda b: b["number"]))
@@ -165,8 +190,13 @@ async def _request(
             # same PaymentIntent; the same key for a different payment is refused.
             key=idempotency_key("pay", org.id, viewer.customer_id, viewer.contact_id, client_key),
             description=f"{org.name}: invoice {numbers}",
+            card=card,
         )
     except (ProviderUnavailable, ProviderRejected) as error:
+        if isinstance(error, ProviderRejected) and error.code == "card_declined":
+            raise Rejected(
+                Problem("paymentMethodId", "The card was declined.", "CARD_DECLINED")
+            ) from error
         if isinstance(error, ProviderRejected) and error.code == "idempotency_error":
             raise Rejected(
                 Problem(

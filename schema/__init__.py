@@ -26,6 +26,7 @@ from schema import (
     messaging,
     organization,
     schedule,
+    wallet,
 )
 from schema.limits import limit_rules, limit_tokens
 from schema.mutations.auth import AuthMutations
@@ -35,7 +36,11 @@ from schema.mutations.contracts import ContractMutations
 from schema.mutations.customers import CustomerMutations
 from schema.mutations.estimates import EstimateMutations
 from schema.mutations.integrations import IntegrationMutations
-from schema.mutations.payments import OnlinePaymentMutations, PaymentMutations
+from schema.mutations.payments import (
+    OnlinePaymentMutations,
+    PaymentMutations,
+    WalletMutations,
+)
 from schema.mutations.portal import (
     OrganizationMutations,
     PortalAccessMutations,
@@ -63,6 +68,7 @@ class Mutation(
     IntegrationMutations,
     ContractMutations,
     PortalPreviewMutations,
+    WalletMutations,
 ):
     pass
 
@@ -79,6 +85,7 @@ NODE_ONLY_TYPES = [
     jobs.MaintenanceSchedule,
     jobs.TelematicsReading,
     integrations.IntegrationKey,
+    wallet.SavedPaymentMethod,
     cars.CarEvent,
     cars.ConditionReport,
     documents.Contract,

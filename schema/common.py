@@ -23,7 +23,7 @@ class UserError:
 
 def input_path(name: str | None) -> list[str] | None:
     """ "lineItems.0.quantity" -> ["input", "lineItems", "0", "quantity"]."""
-    return None if name is None else ["input", *name.split(".")]
+    return None if not name else ["input", *name.split(".")]
 
 
 INPUT = strawberry.argument(description="What to do; see the input type.")

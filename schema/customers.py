@@ -61,6 +61,9 @@ class Customer(RowType, Node):
         description="Notes for staff only; never shown in the portal.", extensions=staff_only()
     )
     portal_status: PortalStatus = strawberry.field(description="Portal access state.")
+    autopay_enabled: bool = strawberry.field(
+        description="Open invoices are charged to the default card on their due date."
+    )
     portal_invited_at: datetime | None = strawberry.field(
         description="When the last portal invite was sent (UTC)."
     )
@@ -118,6 +121,13 @@ class Customer(RowType, Node):
         "schema.billing",
         "Estimates sent and awaiting a decision, newest first.",
         extensions=portal_section("estimates"),
+    )
+    payment_methods = connection_field(
+        rel.CUSTOMER_PAYMENT_METHODS,
+        "SavedPaymentMethod",
+        "schema.wallet",
+        "Cards saved for later, the default first.",
+        extensions=portal_section("invoices"),
     )
     contracts = connection_field(
         rel.CUSTOMER_CONTRACTS,

@@ -32,6 +32,9 @@ POSTGRES_ADMIN_URL = os.environ.get(
 IN_CI = os.environ.get("CI", "").lower() == "true"
 _postgres_skipped: list[str] = []
 
+# Fixtures shared by the payment test modules.
+pytest_plugins = ["tests.payments"]
+
 
 def _pg_url(database: str) -> str:
     base = POSTGRES_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")

@@ -1,20 +1,25 @@
-"""Helpers for online-payment tests: an app wired to the stub Stripe API, signed webhooks."""
+"""Helpers and fixtures for online-payment tests: an app wired to the stub Stripe API, signed
+webhooks. Test modules import the fixtures they use (`paying`, `stripe_db`)."""
 
 from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
+import pytest
 import sqlalchemy as sa
 
 from models import Organization, PortalSettings
 from models.db import Database
 from payments.signature import sign_payload
+from portico.app import create_app
 from portico.settings import settings_from_env
-from tests.helpers import GraphQLClient, Tenant
+from tests.helpers import GraphQLClient, Tenant, make_tenant
+from tests.portal import make_customer, sign_in_by_invite
 from tests.stripe_stub import StripeStub
 
 WEBHOOK_SECRET = "whsec_test_portico"
@@ -22,7 +27,7 @@ WEBHOOK_SECRET = "whsec_test_portico"
 PAY = """
 mutation P($input: PayInvoiceInput!) {
   payInvoice(input: $input) {
-    payment { amount { amount currency } clientSecret checkoutUrl stripeAccount }
+    payment { amount { amount currency } clientSecret checkoutUrl stripeAccount paid }
     userErrors { field code message }
   }
 }
@@ -51,6 +56,7 @@ class Paying:
     customer_id: str
     customer_email: str
     portal_token: str
+    smtp: Any = None
 
     async def pay(self, invoice_ids: list[str], key: str | None = None, **extra: Any) -> Any:
         variables = {
@@ -118,3 +124,28 @@ async def connect(db: Database, stub: StripeStub, organization_id: uuid.UUID) ->
             .values(stripe_account_id=account, stripe_charges_enabled=True)
         )
     return account
+
+
+@pytest.fixture(scope="session")
+async def stripe_db(
+    db: Database, database_url: str, _stripe_stub_server: Any
+) -> AsyncIterator[Database]:
+    """The test database, seen by a server whose Stripe is the stub."""
+    database = stripe_database(database_url, _stripe_stub_server.url)
+    yield database
+    await database.dispose()
+
+
+@pytest.fixture
+async def paying(db, stripe_db, stripe_stub, smtp) -> AsyncIterator[Paying]:
+    app = create_app(db=stripe_db, run_mail_worker=False)
+    transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 50001))
+    async with httpx.AsyncClient(transport=transport, base_url="http://portico.test") as http:
+        gql = GraphQLClient(http)
+        tenant = await make_tenant(stripe_db, gql)
+        account = await connect(stripe_db, stripe_stub, tenant.organization_id)
+        customer_id, email = await make_customer(gql, tenant)
+        token = await sign_in_by_invite(gql, stripe_db, smtp, tenant, email, customerId=customer_id)
+        yield Paying(
+            stripe_db, gql, http, stripe_stub, tenant, account, customer_id, email, token, smtp
+        )

@@ -12,7 +12,8 @@ A `Stripe-Account` must be an account the stub knows: made through `POST /v1/acc
 platform cannot reach.
 
 Test controls: `requests`, `delay_seconds`, `fail_next()`, `set_status()`, `set_account()`,
-`complete_checkout()`, `event()`, `get()`, `objects()`, `max_list_limit`, `reset()`.
+`complete_checkout()`, `complete_setup()`, `event()`, `get()`, `objects()`, `max_list_limit`,
+`reset()`.
 """
 
 from __future__ import annotations
@@ -315,6 +316,27 @@ class StripeStub:
             session.update(status="complete", payment_status="paid", payment_intent=intent["id"])
             return self._public(session)
 
+    def complete_setup(self, setup_intent_id: str, *, declines_charges: bool = False) -> str:
+        """The customer enters a card in the browser: the SetupIntent succeeds with a new
+        card attached to its customer. `declines_charges`: a card later charges decline on
+        (as Stripe's 4000000000000341). Returns the payment method's id."""
+        with self._lock:
+            stored = self._objects[setup_intent_id]
+            last4 = "0341" if declines_charges else "4242"
+            method = {
+                "id": _new_id("pm_"),
+                "object": "payment_method",
+                "type": "card",
+                "customer": stored.data["customer"],
+                "card": {"brand": "visa", "last4": last4, "exp_month": 12, "exp_year": 2030},
+                "created": int(time.time()),
+                "livemode": False,
+                "_declines": declines_charges,
+            }
+            self._store(stored.owner, method)
+            stored.data.update(status="succeeded", payment_method=method["id"])
+            return method["id"]
+
     def get(self, object_id: str) -> dict[str, Any]:
         """A stored object as Stripe would return it."""
         with self._lock:
@@ -554,6 +576,7 @@ class StripeStub:
                 "payment_method",
                 "confirm",
                 "customer",
+                "off_session",
             },
         )
         amount = _int(params, "amount")
@@ -586,7 +609,9 @@ class StripeStub:
         return self._public(data)
 
     def _confirm(self, data: dict[str, Any]) -> None:
-        if data["payment_method"] in DECLINING_PAYMENT_METHODS:
+        method = self._objects.get(data["payment_method"] or "")
+        declines = method is not None and method.data.get("_declines", False)
+        if data["payment_method"] in DECLINING_PAYMENT_METHODS or declines:
             error = {"code": "card_declined", "decline_code": "generic_decline"}
             data.update(
                 status="requires_payment_method",
@@ -693,6 +718,56 @@ class StripeStub:
         self._store(call.account, data)
         return self._public(data)
 
+    def _create_customer(self, call: _Call) -> dict[str, Any]:
+        _only(call.params, {"email", "name", "metadata"})
+        data = {
+            "id": _new_id("cus_"),
+            "object": "customer",
+            "email": call.params.get("email"),
+            "name": call.params.get("name"),
+            "metadata": _metadata(call.params),
+            "created": int(time.time()),
+            "livemode": False,
+        }
+        self._store(call.account, data)
+        return self._public(data)
+
+    def _create_setup_intent(self, call: _Call) -> dict[str, Any]:
+        params = call.params
+        _only(params, {"customer", "metadata", "payment_method_types", "usage"})
+        _require(params, "customer")
+        self._visible(call, str(params["customer"]), "customer", param="customer")
+        setup_id = _new_id("seti_")
+        data = {
+            "id": setup_id,
+            "object": "setup_intent",
+            "client_secret": f"{setup_id}_secret_{secrets.token_hex(12)}",
+            "customer": params["customer"],
+            "metadata": _metadata(params),
+            "payment_method": None,
+            "payment_method_types": params.get("payment_method_types") or ["card"],
+            "status": "requires_payment_method",
+            "usage": params.get("usage", "off_session"),
+            "created": int(time.time()),
+            "livemode": False,
+        }
+        self._store(call.account, data)
+        return self._public(data)
+
+    def _retrieve_setup_intent(self, call: _Call) -> dict[str, Any]:
+        assert call.object_id is not None
+        return self._public(self._visible(call, call.object_id, "setup_intent").data)
+
+    def _retrieve_payment_method(self, call: _Call) -> dict[str, Any]:
+        assert call.object_id is not None
+        return self._public(self._visible(call, call.object_id, "payment_method").data)
+
+    def _detach_payment_method(self, call: _Call) -> dict[str, Any]:
+        assert call.object_id is not None
+        stored = self._visible(call, call.object_id, "payment_method")
+        stored.data["customer"] = None
+        return self._public(stored.data)
+
     def _create_refund(self, call: _Call) -> dict[str, Any]:
         params = call.params
         _only(params, {"payment_intent", "amount", "reason", "metadata"})
@@ -774,4 +849,9 @@ _ROUTES: list[tuple[str, re.Pattern[str], Handler]] = [
     _route("GET", f"/v1/payment_intents/{_ID}", StripeStub._retrieve_payment_intent),
     _route("POST", "/v1/checkout/sessions", StripeStub._create_checkout_session),
     _route("POST", "/v1/refunds", StripeStub._create_refund),
+    _route("POST", "/v1/customers", StripeStub._create_customer),
+    _route("POST", "/v1/setup_intents", StripeStub._create_setup_intent),
+    _route("GET", f"/v1/setup_intents/{_ID}", StripeStub._retrieve_setup_intent),
+    _route("GET", f"/v1/payment_methods/{_ID}", StripeStub._retrieve_payment_method),
+    _route("POST", f"/v1/payment_methods/{_ID}/detach", StripeStub._detach_payment_method),
 ]

@@ -5,18 +5,14 @@ import asyncio
 import json
 import time
 import uuid
-from collections.abc import AsyncIterator
 from typing import Any
 
-import httpx
-import pytest
 import sqlalchemy as sa
 
 from models import AuditEvent, Notification, Organization, OutboxEmail, Payment, ProviderEvent
 from models.db import Database
 from payments.events import handle_event
 from payments.reconcile import reconcile
-from portico.app import create_app
 from tests.billing import (
     APPROVE,
     INVOICE_ESTIMATE,
@@ -26,32 +22,9 @@ from tests.billing import (
     open_invoice,
     sent_estimate,
 )
-from tests.helpers import GraphQLClient, error_codes, make_tenant, user_errors
-from tests.payments import WEBHOOK_SECRET, Paying, connect, stripe_database
-from tests.portal import make_customer, sign_in_by_invite
-
-
-@pytest.fixture(scope="session")
-async def stripe_db(
-    db: Database, database_url: str, _stripe_stub_server: Any
-) -> AsyncIterator[Database]:
-    """The test database, seen by a server whose Stripe is the stub."""
-    database = stripe_database(database_url, _stripe_stub_server.url)
-    yield database
-    await database.dispose()
-
-
-@pytest.fixture
-async def paying(db, stripe_db, stripe_stub, smtp) -> AsyncIterator[Paying]:
-    app = create_app(db=stripe_db, run_mail_worker=False)
-    transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 50001))
-    async with httpx.AsyncClient(transport=transport, base_url="http://portico.test") as http:
-        gql = GraphQLClient(http)
-        tenant = await make_tenant(stripe_db, gql)
-        account = await connect(stripe_db, stripe_stub, tenant.organization_id)
-        customer_id, email = await make_customer(gql, tenant)
-        token = await sign_in_by_invite(gql, stripe_db, smtp, tenant, email, customerId=customer_id)
-        yield Paying(stripe_db, gql, http, stripe_stub, tenant, account, customer_id, email, token)
+from tests.helpers import error_codes, make_tenant, user_errors
+from tests.payments import WEBHOOK_SECRET, Paying
+from tests.portal import make_customer
 
 
 async def _payments(db: Database, organization_id) -> list[Any]:

@@ -40,6 +40,10 @@ class BillingErrorCode(Enum):
     ALREADY_DECIDED = "ALREADY_DECIDED"
     VERSION_CHANGED = "VERSION_CHANGED"
     APPROVAL_NOT_ALLOWED = "APPROVAL_NOT_ALLOWED"
+    CARD_DECLINED = "CARD_DECLINED"
+    NOT_CONFIRMED = "NOT_CONFIRMED"
+    NOT_ALLOWED = "NOT_ALLOWED"
+    NO_CARD = "NO_CARD"
 
 
 @strawberry.type(description="A problem with a billing or payment mutation's input.")

@@ -9,15 +9,18 @@ from strawberry import Info
 from auth.permissions import owner_only, portal_only, staff_only
 from payments.requests import PaymentRequest as PaymentRequestRow
 from resolvers import payments as actions
+from resolvers import wallet
 from resolvers.online_payments import pay_invoices
 from resolvers.outcome import Outcome
 from resolvers.stripe_connect import OnboardingOutcome, refresh_account, start_onboarding
 from schema.billing import Payment
 from schema.common import INPUT, Money
+from schema.customers import Customer
 from schema.enums import PaymentMethod
 from schema.mutations.billing import BillingError, billing_errors, billing_payload
 from schema.node import load_row
 from schema.organization import Organization
+from schema.wallet import SavedPaymentMethod
 
 
 @strawberry.input(description="Money received outside the portal.")
@@ -90,6 +93,9 @@ class PaymentRequest:
     stripe_account: str = strawberry.field(
         description="The connected account to initialise Stripe.js with (`stripeAccount`)."
     )
+    paid: bool = strawberry.field(
+        description="Charged already (a saved card): nothing is left for the client to do."
+    )
 
 
 def payment_request(request: PaymentRequestRow | None) -> PaymentRequest | None:
@@ -100,6 +106,7 @@ def payment_request(request: PaymentRequestRow | None) -> PaymentRequest | None:
         client_secret=request.client_secret,
         checkout_url=request.checkout_url,
         stripe_account=request.account,
+        paid=request.status == "succeeded",
     )
 
 
@@ -116,6 +123,9 @@ class PayInvoiceInput:
     idempotency_key: str = strawberry.field(
         description="A key the client makes for this payment (8-200 characters) and sends "
         "again when it retries: a retry never asks for the money twice."
+    )
+    payment_method_id: strawberry.ID | None = strawberry.field(
+        default=None, description="A saved card to charge now instead of entering one."
     )
 
 
@@ -174,3 +184,101 @@ class OnlinePaymentMutations:
     )
     async def refresh_stripe_account(self, info: Info) -> StripeAccountPayload:
         return await _account_payload(info, await refresh_account(info))
+
+
+@strawberry.type(description="What the portal client needs to collect a card with Stripe.js.")
+class CardSetup:
+    client_secret: str = strawberry.field(description="The SetupIntent's client secret.")
+    setup_intent_id: str = strawberry.field(description="Send it to `saveCard` when confirmed.")
+    stripe_account: str = strawberry.field(description="Initialise Stripe.js with it.")
+
+
+@strawberry.type(description="The result of starting to save a card.")
+class CardSetupPayload:
+    setup: CardSetup | None = strawberry.field(description="What to collect the card with.")
+    user_errors: list[BillingError] = strawberry.field(description="Problems.")
+
+
+@strawberry.input(description="A confirmed SetupIntent whose card to keep.")
+class SaveCardInput:
+    setup_intent_id: str = strawberry.field(description="From `startCardSetup`.")
+
+
+@strawberry.input(description="A saved card.")
+class CardInput:
+    id: strawberry.ID = strawberry.field(description="The saved card's global ID.")
+
+
+@strawberry.input(description="Turn autopay on or off.")
+class SetAutopayInput:
+    enabled: bool = strawberry.field(description="On: open invoices are charged when due.")
+
+
+@strawberry.type(description="The result of a saved-card mutation.")
+class SavedCardPayload:
+    payment_method: SavedPaymentMethod | None = strawberry.field(description="The card.")
+    user_errors: list[BillingError] = strawberry.field(description="Problems with the input.")
+
+
+@strawberry.type(description="The result of changing autopay.")
+class AutopayPayload:
+    customer: Customer | None = strawberry.field(description="The customer account.")
+    user_errors: list[BillingError] = strawberry.field(description="Problems with the input.")
+
+
+async def _card_payload(info: Info, outcome: Outcome) -> SavedCardPayload:
+    return await billing_payload(  # type: ignore[return-value]
+        info, SavedCardPayload, outcome, "SavedPaymentMethod", "payment_method"
+    )
+
+
+@strawberry.type
+class WalletMutations:
+    @strawberry.mutation(
+        description="Start saving a card for later: returns what Stripe.js needs to collect "
+        "it on the organization's account.",
+        extensions=portal_only(),
+    )
+    async def start_card_setup(self, info: Info) -> CardSetupPayload:
+        outcome = await wallet.start_card_setup(info)
+        setup = None
+        if not outcome.problems:
+            setup = CardSetup(
+                client_secret=outcome.client_secret or "",
+                setup_intent_id=outcome.setup_intent_id or "",
+                stripe_account=outcome.account or "",
+            )
+        return CardSetupPayload(setup=setup, user_errors=billing_errors(outcome.problems))
+
+    @strawberry.mutation(
+        description="Keep the card of a confirmed SetupIntent; only its brand, last four "
+        "digits and expiry are stored.",
+        extensions=portal_only(),
+    )
+    async def save_card(
+        self, info: Info, input: Annotated[SaveCardInput, INPUT]
+    ) -> SavedCardPayload:
+        return await _card_payload(info, await wallet.save_card(info, input))
+
+    @strawberry.mutation(description="Make a saved card the default.", extensions=portal_only())
+    async def set_default_card(
+        self, info: Info, input: Annotated[CardInput, INPUT]
+    ) -> SavedCardPayload:
+        return await _card_payload(info, await wallet.set_default_card(info, input))
+
+    @strawberry.mutation(description="Remove a saved card.", extensions=portal_only())
+    async def remove_card(self, info: Info, input: Annotated[CardInput, INPUT]) -> SavedCardPayload:
+        return await _card_payload(info, await wallet.remove_card(info, input))
+
+    @strawberry.mutation(
+        description="Turn autopay on (needs a default card, where the organization offers it) "
+        "or off.",
+        extensions=portal_only(),
+    )
+    async def set_autopay(
+        self, info: Info, input: Annotated[SetAutopayInput, INPUT]
+    ) -> AutopayPayload:
+        outcome = await wallet.set_autopay(info, input)
+        return await billing_payload(  # type: ignore[return-value]
+            info, AutopayPayload, outcome, "Customer", "customer"
+        )
