@@ -86,6 +86,10 @@ class Loaders:
     async def _rows(self, statement: sa.Select[Any], **params: Any) -> Sequence[Row]:
         return await self.reader.rows(statement, {**self.scope.params, **params})
 
+    def batched(self, key: Hashable, batch: Callable[[list[Any]], Any]) -> DataLoader[Any, Any]:
+        """A loader of the request for computed values (one batch function per `key`)."""
+        return self._memo(key, batch)
+
     def clear(self) -> None:
         """Forget every cached row (after a mutation changed some)."""
         self._loaders.clear()

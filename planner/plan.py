@@ -232,7 +232,15 @@ class Planner:
                 raise Unplannable(f"viewer.{name}")
         return sql.json_object(pairs)
 
+    @staticmethod
+    def only_arguments(node: FieldNode, known: set[str]) -> None:
+        """An argument the planner does not apply must not be silently dropped."""
+        for argument in node.arguments:
+            if argument.name.value not in known:
+                raise Unplannable(f"argument {argument.name.value}")
+
     def root_list(self, name: str, node: FieldNode, gql_field: Any) -> Expr:
+        self.only_arguments(node, {"search", "status", "includeArchived", "first", "after"})
         first = self.page_size(node, gql_field)
         table = rel.customers if name == "customers" else rel.cars
         search = self.argument(node, "search", gql_field)
@@ -256,6 +264,7 @@ class Planner:
 
     def bills(self, name: str, node: FieldNode, gql_field: Any) -> Expr:
         """Invoices or estimates, newest first (resolvers.lists.by_status)."""
+        self.only_arguments(node, {"status", "first", "after"})
         first = self.page_size(node, gql_field)
         table = rel.invoices if name == "invoices" else rel.estimates
         status = self.argument(node, "status", gql_field)

@@ -21,10 +21,17 @@ def _archived(table: sa.Table, include_archived: bool) -> list[sa.ColumnElement[
 
 
 async def customers(
-    info: Info, make: Any, search: str | None, include_archived: bool, first: int, after: str | None
+    info: Info,
+    make: Any,
+    search: str | None,
+    include_archived: bool,
+    first: int,
+    after: str | None,
+    extra: list[sa.ColumnElement[bool]] | None = None,
 ) -> Connection[Any]:
     table = rel.customers
     conditions = [*customer_search(table, search), *_archived(table, include_archived)]
+    conditions += extra or []
     return await root_connection(info, table, rel.BY_NAME, conditions, make, first, after)
 
 

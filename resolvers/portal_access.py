@@ -83,6 +83,7 @@ def _invite_problems(person: Person, field: str, enabled: bool) -> list[Problem]
 
 @dataclass(frozen=True)
 class InvitePreview:
+    customer_id: uuid.UUID
     name: str
     email: str | None
     has_cars: bool
@@ -110,6 +111,7 @@ async def invite_preview(
         enabled = await portal_enabled(session, person.organization_id)
         options = await session.get(PortalSettings, person.organization_id)
     return InvitePreview(
+        customer_id=person.customer_id,
         name=person.name,
         email=person.email,
         has_cars=has_cars,

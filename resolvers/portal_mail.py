@@ -56,7 +56,8 @@ async def send_link_email(
             "documents and schedule in one place, without a password to remember.",
             f"The button signs you in. It works once and for {minutes} minutes; you can "
             "always ask for a new link on the sign-in page.",
-            "After signing in you will find any onboarding steps your facility has set up.",
+            "After signing in you will find any onboarding steps your facility has set up: "
+            f"{settings.portal_base}/onboarding",
         ]
         button = ("Open my portal", url)
     else:

@@ -36,6 +36,7 @@ from schema.mutations.contracts import ContractMutations
 from schema.mutations.customers import CustomerMutations
 from schema.mutations.estimates import EstimateMutations
 from schema.mutations.integrations import IntegrationMutations
+from schema.mutations.onboarding import OnboardingMutations
 from schema.mutations.payments import (
     OnlinePaymentMutations,
     PaymentMutations,
@@ -69,6 +70,7 @@ class Mutation(
     ContractMutations,
     PortalPreviewMutations,
     WalletMutations,
+    OnboardingMutations,
 ):
     pass
 

@@ -17,6 +17,7 @@ from schema.node import Node, RowType, load_row, row_type
 
 if TYPE_CHECKING:
     from schema.cars import Car
+    from schema.onboarding import Onboarding
 
 
 @strawberry.type(description="Which kinds of email a person wants to receive.")
@@ -64,6 +65,15 @@ class Customer(RowType, Node):
     autopay_enabled: bool = strawberry.field(
         description="Open invoices are charged to the default card on their due date."
     )
+
+    @strawberry.field(description="Progress through the organization's onboarding checklist.")
+    async def onboarding(
+        self, info: Info
+    ) -> Annotated["Onboarding", strawberry.lazy("schema.onboarding")]:
+        from schema.onboarding import onboarding_of
+
+        return await onboarding_of(info, self.pk)
+
     portal_invited_at: datetime | None = strawberry.field(
         description="When the last portal invite was sent (UTC)."
     )

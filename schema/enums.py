@@ -36,3 +36,6 @@ InspectionKind = strawberry.enum(
 JobKind = strawberry.enum(enums.JobKind, description="What a job (work order) is for.")
 JobStatus = strawberry.enum(enums.JobStatus, description="Where a job stands.")
 PhotoStage = strawberry.enum(enums.PhotoStage, description="Before, during or after the work.")
+OnboardingStepKind = strawberry.enum(
+    enums.OnboardingStepKind, description="What an onboarding step asks of a customer."
+)

@@ -20,6 +20,7 @@ from schema.node import Node, RowType, row_type
 
 if TYPE_CHECKING:
     from schema.integrations import IntegrationKey
+    from schema.onboarding import OnboardingStepDefinition
 
 portal_settings_table: sa.Table = PortalSettingsRow.__table__  # type: ignore[attr-defined]
 
@@ -80,6 +81,23 @@ class Organization(RowType, Node):
     @strawberry.field(description="Online payments are set up (Stripe account with charges).")
     def payments_enabled(self) -> bool:
         return bool(self.row["stripe_account_id"] and self.row["stripe_charges_enabled"])
+
+    @strawberry.field(
+        description="The onboarding checklist new portal customers see, in order.",
+        extensions=staff_only(),
+    )
+    async def onboarding_steps(
+        self, info: Info
+    ) -> list[Annotated["OnboardingStepDefinition", strawberry.lazy("schema.onboarding")]]:
+        from resolvers.onboarding import steps
+        from schema.onboarding import OnboardingStepDefinition
+
+        return [
+            OnboardingStepDefinition(
+                kind=s["kind"], title=s["title"], contract_title=s["contract_title"]
+            )
+            for s in await steps(info)
+        ]
 
     @strawberry.field(
         description="Keys of the organization's integrations (OWNER only).",

@@ -2,11 +2,15 @@
 
 from datetime import datetime
 from enum import Enum
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
 from schema.common import UserError
 from schema.enums import ContactRole, PortalStatus
+
+if TYPE_CHECKING:
+    from schema.onboarding import Onboarding
 
 
 @strawberry.enum(description="Why a portal access or sign-in request was refused.")
@@ -39,6 +43,9 @@ class PortalInvitePreview:
     )
     portal_status: PortalStatus = strawberry.field(description="Portal access state now.")
     can_send: bool = strawberry.field(description="An invite can be sent as things stand.")
+    onboarding: Annotated["Onboarding", strawberry.lazy("schema.onboarding")] = strawberry.field(
+        description="Where the customer stands with the onboarding checklist."
+    )
     problems: list[PortalError] = strawberry.field(
         description="What stops the invite (missing email, access off, ...)."
     )

@@ -11,6 +11,7 @@ from auth.permissions import staff_only
 from models import relations as rel
 from models.pagination import InvalidPageSize
 from resolvers import lists, portal_access
+from resolvers.onboarding import customers_filter
 from schema.billing import Estimate, Invoice
 from schema.cars import Car
 from schema.connections import Connection
@@ -26,6 +27,7 @@ from schema.enums import (
 from schema.fields import AFTER, FIRST
 from schema.ids import decode_id_of
 from schema.node import Node, find_node, load_row, resolve_node
+from schema.onboarding import OnboardingFilter, onboarding_of
 from schema.organization import AuditEvent, Organization
 from schema.portal import PortalError, PortalErrorCode, PortalInvitePreview
 from schema.schedule import Appointment
@@ -76,11 +78,17 @@ class Query:
         info: Info,
         search: Annotated[str | None, SEARCH] = None,
         include_archived: Annotated[bool, ARCHIVED] = False,
+        onboarding: Annotated[
+            OnboardingFilter | None,
+            strawberry.argument(description="Only customers who finished onboarding, or not."),
+        ] = None,
         first: Annotated[int, FIRST] = 20,
         after: Annotated[str | None, AFTER] = None,
     ) -> Connection[Customer]:
+        complete = None if onboarding is None else onboarding is OnboardingFilter.COMPLETE
+        extra = await customers_filter(info, complete)
         return await lists.customers(
-            info, Customer.from_row, search, include_archived, first, after
+            info, Customer.from_row, search, include_archived, first, after, extra
         )
 
     @strawberry.field(
@@ -191,6 +199,7 @@ class AccessQueries:
             portal_status=preview.status,
             can_send=not problems,
             problems=problems,
+            onboarding=await onboarding_of(info, preview.customer_id),
         )
 
     @strawberry.field(
