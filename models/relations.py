@@ -20,6 +20,7 @@ from models import (
     Invoice,
     InvoiceLine,
     Message,
+    Notification,
     Payment,
 )
 from models.clock import db_now
@@ -142,3 +143,19 @@ CUSTOMER_UPCOMING_APPOINTMENTS = Relation(
 CUSTOMER_UNREAD_MESSAGES = Relation(
     "customer_unread_messages", messages, "customer_id", NEWEST_FIRST["messages"], _unread
 )
+
+
+def _past(table: sa.Table) -> list[sa.ColumnElement[bool]]:
+    return [table.c.ends_at < db_now()]
+
+
+APPOINTMENTS_LATEST_FIRST = Ordering.of((appointments.c.starts_at, True), (appointments.c.id, True))
+CUSTOMER_PAST_APPOINTMENTS = Relation(
+    "customer_past_appointments",
+    appointments,
+    "customer_id",
+    APPOINTMENTS_LATEST_FIRST,
+    _past,
+)
+notifications: sa.Table = Notification.__table__  # type: ignore[attr-defined]
+NOTIFICATIONS_NEWEST = Ordering.of((notifications.c.created_at, True), (notifications.c.id, True))

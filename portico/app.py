@@ -26,6 +26,7 @@ from models.db import Database
 from planner import fast
 from portico.downloads import download
 from portico.pages import (
+    confirm_email_page,
     reset_password_page,
     sign_in_page,
     stripe_onboarding_done,
@@ -191,6 +192,7 @@ def create_app(
             Route("/healthz", healthz, methods=["GET"]),
             Route("/portal/sign-in", sign_in_page, methods=["GET"]),
             Route("/portal/reset-password", reset_password_page, methods=["GET"]),
+            Route("/portal/confirm-email", confirm_email_page, methods=["GET"]),
             Route("/webhooks/stripe", stripe_webhook(db, settings), methods=["POST"]),
             Route("/stripe/onboarding/done", stripe_onboarding_done, methods=["GET"]),
             Route("/stripe/onboarding/refresh", stripe_onboarding_refresh, methods=["GET"]),

@@ -18,17 +18,20 @@ from portico.errors import should_mask
 # Importing the type modules registers every Node type with `node`.
 from schema import billing, cars, customers, documents, messaging, organization, schedule
 from schema.limits import limit_rules, limit_tokens
+from schema.mutations.appointments import AppointmentMutations
 from schema.mutations.auth import AuthMutations
 from schema.mutations.billing import InvoiceMutations
 from schema.mutations.cars import CarMutations
 from schema.mutations.customers import CustomerMutations
 from schema.mutations.estimates import EstimateMutations
+from schema.mutations.notifications import NotificationMutations
 from schema.mutations.payments import OnlinePaymentMutations, PaymentMutations
 from schema.mutations.portal import (
     OrganizationMutations,
     PortalAccessMutations,
     PortalSignInMutations,
 )
+from schema.mutations.profile import ProfileMutations
 from schema.queries import AccessQueries, Query
 
 
@@ -44,6 +47,9 @@ class Mutation(
     PaymentMutations,
     OnlinePaymentMutations,
     EstimateMutations,
+    AppointmentMutations,
+    ProfileMutations,
+    NotificationMutations,
 ):
     pass
 
