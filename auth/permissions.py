@@ -71,6 +71,16 @@ class IsPortalViewer(ViewerRule):
         return viewer.is_portal
 
 
+class ActsForThemselves(ViewerRule):
+    """A portal viewer acting as themself: a staff preview only looks, it never acts."""
+
+    message = "A preview cannot act for the customer."
+    error_extensions = {"code": "FORBIDDEN"}
+
+    def allows(self, viewer: Viewer) -> bool:
+        return not viewer.preview
+
+
 class ViewerPermissionExtension(PermissionExtension):
     """Decides a field's permission once per request; later rows reuse the decision."""
 
@@ -116,3 +126,11 @@ def portal_section(section: str) -> list[FieldExtension]:
 
 def portal_only() -> list[FieldExtension]:
     return _guard(IsPortalViewer())
+
+
+def portal_action(section: str | None = None) -> list[FieldExtension]:
+    """For portal mutations: signed-in portal viewers, not previews, in `section` if given."""
+    rules: list[BasePermission] = [IsPortalViewer(), ActsForThemselves()]
+    if section is not None:
+        rules.append(InPortalSection(section))
+    return [ViewerPermissionExtension(permissions=rules, use_directives=False)]

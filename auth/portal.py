@@ -173,8 +173,11 @@ class IssuedLink:
     token: str
 
 
-async def issue_link(session: AsyncSession, person: Person, purpose: LinkPurpose) -> IssuedLink:
-    """A new link for this person; earlier unused links of the same purpose die."""
+async def issue_link(
+    session: AsyncSession, person: Person, purpose: LinkPurpose, *, new_email: str | None = None
+) -> IssuedLink:
+    """A new link for this person; earlier unused links of the same purpose die.
+    An EMAIL_CHANGE link carries the address it confirms (`new_email`)."""
     if not person.email:
         raise ValueError("a link needs an email address")
     await revoke_links(session, person, purpose)
@@ -189,6 +192,7 @@ async def issue_link(session: AsyncSession, person: Person, purpose: LinkPurpose
             customer_id=person.customer_id,
             contact_id=person.contact_id,
             email=person.email,
+            new_email=new_email,
             created_at=db_now(),
             updated_at=db_now(),
         )
@@ -266,5 +270,8 @@ async def _why_not(session: AsyncSession, hashed: str, purpose: LinkPurpose) -> 
 
 def link_url(settings: Settings, purpose: LinkPurpose, token: str) -> str:
     """Where the email's button goes: the portal client, or Portico's own minimal page."""
-    page = "reset-password" if purpose is LinkPurpose.PASSWORD_RESET else "sign-in"
+    page = {
+        LinkPurpose.PASSWORD_RESET: "reset-password",
+        LinkPurpose.EMAIL_CHANGE: "confirm-email",
+    }.get(purpose, "sign-in")
     return f"{settings.portal_base}/{page}?{urlencode({'token': token})}"

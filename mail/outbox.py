@@ -7,10 +7,13 @@ worker will deliver it (or mark it DEAD where staff can see it), whatever the SM
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models import OutboxEmail
+from mail.recipients import Recipient
+from mail.templates import branded
+from models import Organization, OutboxEmail
 from models.enums import MailKind
 
 
@@ -46,3 +49,38 @@ async def enqueue(
     await session.flush()
     session.add(row)
     return row
+
+
+def one_line(text: str) -> str:
+    """Names go into subjects: no line breaks, which would break the header."""
+    return " ".join(text.split())
+
+
+async def enqueue_to(
+    session: AsyncSession,
+    org: Organization,
+    kind: MailKind,
+    people: Sequence[Recipient],
+    subject: str,
+    paragraphs: list[str],
+    button: tuple[str, str] | None = None,
+) -> None:
+    """One branded email per person, greeting each by name. Choose `people` with
+    `mail.recipients` so that preferences decide who gets it."""
+    for person in people:
+        text, html = branded(
+            org.model_dump(),
+            subject=subject,
+            heading=subject,
+            paragraphs=[f"Hello {one_line(person.name)},", *paragraphs],
+            button=button,
+        )
+        await enqueue(
+            session,
+            kind=kind,
+            to=person.email,
+            subject=one_line(subject)[:300],
+            text=text,
+            html=html,
+            organization_id=org.id,
+        )

@@ -23,6 +23,7 @@ from models import (
     Job,
     MaintenanceSchedule,
     Message,
+    Notification,
     Payment,
     SavedPaymentMethod,
     TelematicsReading,
@@ -208,3 +209,19 @@ CUSTOMER_PAYMENT_METHODS = Relation(
     ),
     _not_removed,
 )
+
+
+def _past(table: sa.Table) -> list[sa.ColumnElement[bool]]:
+    return [table.c.ends_at < db_now()]
+
+
+APPOINTMENTS_LATEST_FIRST = Ordering.of((appointments.c.starts_at, True), (appointments.c.id, True))
+CUSTOMER_PAST_APPOINTMENTS = Relation(
+    "customer_past_appointments",
+    appointments,
+    "customer_id",
+    APPOINTMENTS_LATEST_FIRST,
+    _past,
+)
+notifications: sa.Table = Notification.__table__  # type: ignore[attr-defined]
+NOTIFICATIONS_NEWEST = Ordering.of((notifications.c.created_at, True), (notifications.c.id, True))

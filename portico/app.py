@@ -28,6 +28,7 @@ from portico.downloads import download
 from portico.integrations import telematics_readings
 from portico.jobs import run_jobs
 from portico.pages import (
+    confirm_email_page,
     reset_password_page,
     sign_in_page,
     stripe_onboarding_done,
@@ -196,6 +197,7 @@ def create_app(
             Route("/healthz", healthz, methods=["GET"]),
             Route("/portal/sign-in", sign_in_page, methods=["GET"]),
             Route("/portal/reset-password", reset_password_page, methods=["GET"]),
+            Route("/portal/confirm-email", confirm_email_page, methods=["GET"]),
             Route("/webhooks/stripe", stripe_webhook(db, settings), methods=["POST"]),
             Route("/stripe/onboarding/done", stripe_onboarding_done, methods=["GET"]),
             Route("/stripe/onboarding/refresh", stripe_onboarding_refresh, methods=["GET"]),

@@ -80,6 +80,17 @@ async function reset() {
   outcome(r);
 }
 """
+CONFIRM_EMAIL_SCRIPT = """
+async function confirmEmail() {
+  const d = await call("mutation($input: ConfirmEmailChangeInput!) { " +
+    "confirmEmailChange(input: $input) { outcome email userErrors { message } } }", {token});
+  const r = d.confirmEmailChange;
+  if (r.outcome === "CHANGED") return show("<p>Done: your portal now uses this address.</p>");
+  if (r.userErrors.length) return show("<p>" + r.userErrors.map(e => e.message).join(" ") +
+    "</p>");
+  show("<p>This link cannot be used any more. Ask again from your portal's profile.</p>");
+}
+"""
 
 
 def _page(title: str, body: str, script: str) -> HTMLResponse:
@@ -103,6 +114,15 @@ async def reset_password_page(request: Request) -> HTMLResponse:
         "<input id='password' type='password' autocomplete='new-password'></label>"
         "<button onclick='reset()'>Save and sign in</button>",
         RESET_SCRIPT,
+    )
+
+
+async def confirm_email_page(request: Request) -> HTMLResponse:
+    return _page(
+        "Confirm your new email address",
+        "<p>Press the button to use this address for your portal. The link works once.</p>"
+        "<button onclick='confirmEmail()'>Confirm</button>",
+        CONFIRM_EMAIL_SCRIPT,
     )
 
 

@@ -1,7 +1,7 @@
 """Emails and notifications about bills and payments, by each person's preferences.
 
-Invoices and estimates go to the customer and to contacts who want that kind of email and
-whose portal scope covers billing; receipts go to the payer whatever their preferences.
+Who gets which email is decided in `mail/recipients.py`: invoices and estimates go to the
+customer and the contacts who want that kind; receipts go to the payer whatever they chose.
 """
 
 from __future__ import annotations
@@ -10,86 +10,14 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from mail.outbox import enqueue
-from mail.templates import branded
-from models import Contact, Customer, Estimate, Invoice, Notification, Organization
+from mail.outbox import enqueue_to, one_line
+from mail.recipients import Recipient, recipients
+from models import Estimate, Invoice, Notification, Organization
 from models.currency import format_money
-from models.enums import MailKind, NotificationKind, PortalScope
+from models.enums import MailKind, NotificationKind
 from portico.settings import Settings
-
-customers: sa.Table = Customer.__table__  # type: ignore[attr-defined]
-contacts: sa.Table = Contact.__table__  # type: ignore[attr-defined]
-
-
-@dataclass(frozen=True, slots=True)
-class Recipient:
-    name: str
-    email: str
-
-
-def one_line(text: str) -> str:
-    """Names go into subjects: no line breaks, which would break the header."""
-    return " ".join(text.split())
-
-
-async def bill_recipients(
-    session: AsyncSession, customer_id: uuid.UUID, wants: str, *, drivers: bool = False
-) -> list[Recipient]:
-    """The customer and its contacts who want `wants` emails (e.g. "wants_invoices");
-    contacts scoped to some cars (drivers) only with `drivers`."""
-    own = sa.select(customers.c.name, customers.c.email).where(
-        customers.c.id == customer_id,
-        customers.c.archived_at.is_(None),
-        customers.c[wants].is_(True),
-        customers.c.email.is_not(None),
-    )
-    others = sa.select(contacts.c.name, contacts.c.email).where(
-        contacts.c.customer_id == customer_id,
-        contacts.c.archived_at.is_(None),
-        contacts.c[wants].is_(True),
-        contacts.c.email.is_not(None),
-    )
-    if not drivers:
-        others = others.where(contacts.c.portal_scope != PortalScope.CARS)
-    found = await session.execute(sa.union_all(own, others))
-    seen: set[str] = set()
-    people = []
-    for name, email in found.all():
-        if email.lower() not in seen:
-            seen.add(email.lower())
-            people.append(Recipient(name=name, email=email))
-    return people
-
-
-async def send_to(
-    session: AsyncSession,
-    org: Organization,
-    kind: MailKind,
-    to: list[Recipient],
-    subject: str,
-    paragraphs: list[str],
-    button: tuple[str, str] | None,
-) -> None:
-    for person in to:
-        text, html = branded(
-            org.model_dump(),
-            subject=subject,
-            heading=subject,
-            paragraphs=[f"Hello {one_line(person.name)},", *paragraphs],
-            button=button,
-        )
-        await enqueue(
-            session,
-            kind=kind,
-            to=person.email,
-            subject=one_line(subject)[:300],
-            text=text,
-            html=html,
-            organization_id=org.id,
-        )
 
 
 def _customer_notification(
@@ -109,18 +37,14 @@ def _customer_notification(
 class BillNews:
     """How one kind of bill is announced to the customer."""
 
-    preference: str  # the contact column that says they want it
-    mail: MailKind
+    mail: MailKind  # its kind decides who gets it
     notification: NotificationKind
     button: str
     page: str
 
 
-INVOICE_NEWS = BillNews(
-    "wants_invoices", MailKind.INVOICES, NotificationKind.INVOICE_NEW, "View invoice", "invoices"
-)
+INVOICE_NEWS = BillNews(MailKind.INVOICES, NotificationKind.INVOICE_NEW, "View invoice", "invoices")
 ESTIMATE_NEWS = BillNews(
-    "wants_estimates",
     MailKind.ESTIMATES,
     NotificationKind.ESTIMATE_NEW,
     "Review estimate",
@@ -137,9 +61,9 @@ async def _announce(
     subject: str,
     paragraphs: list[str],
 ) -> None:
-    to = await bill_recipients(session, bill.customer_id, news.preference)
+    to = await recipients(session, bill.customer_id, news.mail)
     button = (news.button, f"{settings.portal_base}/{news.page}")
-    await send_to(session, org, news.mail, to, subject, paragraphs, button)
+    await enqueue_to(session, org, news.mail, to, subject, paragraphs, button)
     session.add(_customer_notification(org, bill.customer_id, news.notification, subject, bill))
 
 
@@ -183,4 +107,4 @@ async def send_receipt(
     paragraphs = [
         f"Thank you: we received your payment of {format_money(amount, currency)} for {what}."
     ]
-    await send_to(session, org, MailKind.RECEIPT, [payer], subject, paragraphs, None)
+    await enqueue_to(session, org, MailKind.RECEIPT, [payer], subject, paragraphs)

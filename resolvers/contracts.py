@@ -15,13 +15,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry import UNSET, Info
 
 from auth.access import row_scope
+from mail.outbox import enqueue_to
+from mail.recipients import recipients
 from models import Contract, Customer, Document, Notification, Organization
 from models.enums import ContractStatus, MailKind, NotificationKind
 from models.types import utcnow
 from models.writes import apply, visible_for_update
 from portico.errors import Forbidden, NotFound
 from resolvers.audit import audit
-from resolvers.billing_mail import bill_recipients, send_to
 from resolvers.bills import car_of, tenant_row
 from resolvers.notifications import notify_staff
 from resolvers.outcome import Rejected, mutation_outcome
@@ -109,9 +110,9 @@ async def send_contract(info: Info, data: Any) -> uuid.UUID:
                 title=title[:200],
             )
         )
-        people = await bill_recipients(session, contract.customer_id, "wants_contracts")
+        people = await recipients(session, contract.customer_id, MailKind.CONTRACTS)
         paragraphs = [f"{org.name} asks you to read and sign “{contract.title}” in your portal."]
-        await send_to(
+        await enqueue_to(
             session,
             org,
             MailKind.CONTRACTS,

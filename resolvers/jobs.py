@@ -14,13 +14,14 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry import UNSET, Info
 
+from mail.outbox import enqueue_to
+from mail.recipients import recipients
 from models import Car, CarEvent, Customer, Job, MaintenanceSchedule, Notification, Organization
 from models.calendar import local_today
 from models.enums import CarEventKind, JobKind, JobStatus, MailKind, NotificationKind
 from models.types import utcnow
 from models.writes import apply
 from resolvers.audit import audit
-from resolvers.billing_mail import bill_recipients, send_to
 from resolvers.bills import car_of, tenant_row
 from resolvers.outcome import Rejected, mutation_outcome
 from resolvers.validation import Checks, Problem, changes, given
@@ -221,11 +222,11 @@ async def _tell_customer_car_is_ready(
             title=title[:200],
         )
     )
-    people = await bill_recipients(session, job.customer_id, "wants_car_updates", drivers=True)
+    people = await recipients(session, job.customer_id, MailKind.CAR_UPDATES, car_id=job.car_id)
     paragraphs = [f"{org.name} has finished: {job.title}."]
     if job.customer_notes:
         paragraphs.append(job.customer_notes)
-    await send_to(
+    await enqueue_to(
         session,
         org,
         MailKind.CAR_UPDATES,

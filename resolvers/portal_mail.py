@@ -1,4 +1,7 @@
-"""The emails of portal access: invites, sign-in links, password resets."""
+"""The emails of portal access: invites, sign-in links, password resets, address changes.
+
+All of them are kind SIGN_IN: they answer something the person did, so they always go,
+and only to that person."""
 
 from __future__ import annotations
 
@@ -81,4 +84,64 @@ async def send_link_email(
         html=html,
         organization_id=person.organization_id,
         magic_link_id=link.link_id,
+    )
+
+
+async def send_email_change_link(
+    session: AsyncSession, settings: Settings, person: Person, new_email: str, link: IssuedLink
+) -> None:
+    """The link that proves the person reads `new_email`: sent there, and only there."""
+    org = await organization_row(session, person.organization_id)
+    minutes = settings.magic_link_minutes
+    subject = f"Confirm your new email address for {org['name']}"
+    text, html = branded(
+        org,
+        subject=subject,
+        heading="Confirm your new address",
+        paragraphs=[
+            f"Hello {person.name},",
+            f"You asked to use this address for your {org['name']} customer portal. The "
+            f"button confirms it; it works once and for {minutes} minutes.",
+            "If you did not ask for this, ignore this email: nothing changes without it.",
+        ],
+        button=("Confirm this address", link_url(settings, LinkPurpose.EMAIL_CHANGE, link.token)),
+    )
+    await enqueue(
+        session,
+        kind=MailKind.SIGN_IN,
+        to=new_email,
+        subject=subject,
+        text=text,
+        html=html,
+        organization_id=person.organization_id,
+        magic_link_id=link.link_id,
+    )
+
+
+async def send_email_changed_notice(
+    session: AsyncSession, person: Person, old_email: str, new_email: str
+) -> None:
+    """Tell the old address that the portal now uses another one, so a change the person
+    did not make does not go unnoticed."""
+    org = await organization_row(session, person.organization_id)
+    subject = f"Your email address for {org['name']} was changed"
+    text, html = branded(
+        org,
+        subject=subject,
+        heading="Your email address was changed",
+        paragraphs=[
+            f"Hello {person.name},",
+            f"Your {org['name']} customer portal now uses {new_email} instead of this "
+            "address. Sign-in links and emails go there from now on.",
+            f"If you did not make this change, contact {org['name']} straight away.",
+        ],
+    )
+    await enqueue(
+        session,
+        kind=MailKind.SIGN_IN,
+        to=old_email,
+        subject=subject,
+        text=text,
+        html=html,
+        organization_id=person.organization_id,
     )

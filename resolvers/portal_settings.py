@@ -26,6 +26,7 @@ BOOLEAN_SETTINGS = (
     "allow_partial_payment",
     "allow_estimate_approval",
     "allow_profile_updates",
+    "allow_appointment_requests",
     "auto_invite_with_first_bill",
     "hosted_checkout",
 )

@@ -23,7 +23,7 @@ MIN_YEAR = 1885
 
 @dataclass(frozen=True, slots=True)
 class Problem:
-    field: str
+    field: str | None  # None: about the request as a whole
     message: str
     code: str  # REQUIRED, INVALID, TOO_LONG, ... (each domain's enum has these)
 
@@ -140,6 +140,23 @@ class Checks:
                 self.fail(name, "Use a three-letter ISO 4217 code such as USD.")
             return cleaned.upper()
         return cleaned
+
+    def moment(self, name: str, value: Any, *, required: bool = False) -> Any:
+        """A point in time that names its offset (2025-06-03T09:00:00-05:00), as UTC."""
+        if value is UNSET or value is None:
+            if required and (self.creating or value is None):
+                self.fail(name, "This field is required.", "REQUIRED")
+            return value
+        if value.tzinfo is None or value.utcoffset() is None:
+            self.fail(name, "Give the time with its UTC offset, e.g. 2025-06-03T09:00:00-05:00.")
+            return UNSET
+        return value.astimezone(UTC)
+
+    def ends_after_start(self, name: str, starts_at: Any, ends_at: Any) -> None:
+        """`ends_at` strictly after `starts_at`, when both are known."""
+        both = isinstance(starts_at, datetime) and isinstance(ends_at, datetime)
+        if both and ends_at <= starts_at:
+            self.fail(name, "The end must be after the start.", "ENDS_BEFORE_START")
 
     def country(self, name: str, value: Any) -> Any:
         cleaned = self.text(name, value, 2)

@@ -29,6 +29,7 @@ from schema import (
     wallet,
 )
 from schema.limits import limit_rules, limit_tokens
+from schema.mutations.appointments import AppointmentMutations
 from schema.mutations.auth import AuthMutations
 from schema.mutations.billing import InvoiceMutations
 from schema.mutations.cars import CarMutations
@@ -36,6 +37,7 @@ from schema.mutations.contracts import ContractMutations
 from schema.mutations.customers import CustomerMutations
 from schema.mutations.estimates import EstimateMutations
 from schema.mutations.integrations import IntegrationMutations
+from schema.mutations.notifications import NotificationMutations
 from schema.mutations.onboarding import OnboardingMutations
 from schema.mutations.payments import (
     OnlinePaymentMutations,
@@ -48,6 +50,7 @@ from schema.mutations.portal import (
     PortalPreviewMutations,
     PortalSignInMutations,
 )
+from schema.mutations.profile import ProfileMutations
 from schema.mutations.work import WorkMutations
 from schema.preview import PreviewReadOnly
 from schema.queries import AccessQueries, Query
@@ -71,6 +74,9 @@ class Mutation(
     PortalPreviewMutations,
     WalletMutations,
     OnboardingMutations,
+    AppointmentMutations,
+    ProfileMutations,
+    NotificationMutations,
 ):
     pass
 

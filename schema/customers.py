@@ -167,6 +167,13 @@ class Customer(RowType, Node):
         "Appointments not yet over, earliest first.",
         extensions=portal_section("appointments"),
     )
+    past_appointments = connection_field(
+        rel.CUSTOMER_PAST_APPOINTMENTS,
+        "Appointment",
+        "schema.schedule",
+        "Appointments that are over, latest first.",
+        extensions=portal_section("appointments"),
+    )
     unread_messages = connection_field(
         rel.CUSTOMER_UNREAD_MESSAGES,
         "Message",

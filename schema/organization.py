@@ -48,6 +48,9 @@ class PortalSettings(RowType):
         description="Customers may approve or decline estimates."
     )
     allow_profile_updates: bool = strawberry.field(description="Customers may edit their profile.")
+    allow_appointment_requests: bool = strawberry.field(
+        description="Customers may ask for appointments in the portal."
+    )
     auto_invite_with_first_bill: bool = strawberry.field(
         description="Send portal access with the first invoice or estimate."
     )

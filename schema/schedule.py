@@ -23,6 +23,16 @@ class Appointment(RowType, Node):
     internal_notes: str | None = strawberry.field(
         description="Notes for staff only.", extensions=staff_only()
     )
+    requested_at: datetime | None = strawberry.field(
+        description="When it was asked for in the portal (UTC), if it was."
+    )
+    cancelled_at: datetime | None = strawberry.field(description="When it was cancelled (UTC).")
 
     customer = object_field("customer_id", "Customer", "schema.customers", "Who it is for.")
     car = object_field("car_id", "Car", "schema.cars", "The car, if any.")
+    requested_by = object_field(
+        "requested_by_contact_id",
+        "Contact",
+        "schema.customers",
+        "The contact who asked for it in the portal (null when the customer did, or staff).",
+    )

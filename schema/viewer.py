@@ -6,9 +6,13 @@ from typing import TYPE_CHECKING, Annotated
 import strawberry
 from strawberry import Info
 
+from auth.permissions import staff_only
 from auth.viewer import ViewerKind as ViewerKindValue
-from resolvers import portal_sign_in
+from resolvers import notifications, portal_sign_in
+from schema.connections import Connection
+from schema.fields import AFTER, FIRST
 from schema.ids import encode_id
+from schema.messaging import Notification
 from schema.node import load_row
 from schema.portal import PortalAccount
 
@@ -85,3 +89,27 @@ class Viewer:
         self, info: Info
     ) -> Annotated["Contact", strawberry.lazy("schema.customers")] | None:
         return await load_row(info, "Contact", info.context.viewer.contact_id)
+
+    @strawberry.field(
+        description="The signed-in staff member's notifications, newest first (staff).",
+        extensions=staff_only(),
+    )
+    async def notifications(
+        self,
+        info: Info,
+        unread_only: Annotated[
+            bool, strawberry.argument(description="Only those not yet marked read.")
+        ] = False,
+        first: Annotated[int, FIRST] = 20,
+        after: Annotated[str | None, AFTER] = None,
+    ) -> Connection[Notification]:
+        return await notifications.staff_notifications(
+            info, Notification.from_row, unread_only, first, after
+        )
+
+    @strawberry.field(
+        description="How many of the staff member's notifications are unread (staff).",
+        extensions=staff_only(),
+    )
+    async def unread_notification_count(self, info: Info) -> int:
+        return await notifications.unread_count(info)

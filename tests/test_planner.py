@@ -41,6 +41,9 @@ EXTRA = [
     """{ viewer { customer { invoices(first: 50) { nodes { number status issueDate
           subtotal { amount } taxTotal { currency amount } amountPaid { amount }
           payments(first: 5) { nodes { method status amount { amount } receivedAt } } } } } } }""",
+    """{ viewer { customer { pastAppointments(first: 3) { totalCount pageInfo { endCursor }
+          nodes { title status startsAt requestedAt cancelledAt car { make } } }
+          upcomingAppointments(first: 3) { nodes { title kind requestedBy { name } } } } } }""",
 ]
 
 

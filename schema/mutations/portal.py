@@ -88,6 +88,9 @@ class PortalSettingsInput:
     allow_profile_updates: bool | None = strawberry.field(
         default=UNSET, description="Edit own profile."
     )
+    allow_appointment_requests: bool | None = strawberry.field(
+        default=UNSET, description="Ask for appointments."
+    )
     auto_invite_with_first_bill: bool | None = strawberry.field(
         default=UNSET, description="Invite with the first invoice or estimate."
     )

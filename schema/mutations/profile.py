@@ -1,0 +1,184 @@
+"""Portal viewers change their own profile, email preferences and email address."""
+
+from enum import Enum
+from typing import Annotated
+
+import strawberry
+from strawberry import UNSET, Info
+
+from auth.permissions import portal_action
+from auth.portal import Redemption
+from resolvers import profile as actions
+from resolvers.outcome import Rejected
+from resolvers.validation import Problem
+from schema.common import INPUT, UserError, input_path
+from schema.customers import CommunicationPreferences, Contact, Customer
+from schema.mutations.customers import CommunicationPreferencesInput
+from schema.node import load_row
+
+
+@strawberry.enum(description="Why a change to your own profile was refused.")
+class ProfileErrorCode(Enum):
+    REQUIRED = "REQUIRED"
+    INVALID = "INVALID"
+    TOO_LONG = "TOO_LONG"
+    DUPLICATE = "DUPLICATE"
+    NOT_ALLOWED = "NOT_ALLOWED"
+
+
+@strawberry.type(description="A problem with a change to your own profile.")
+class ProfileError(UserError):
+    code: ProfileErrorCode = strawberry.field(description="Machine-readable reason.")
+
+
+def _errors(problems: list[Problem]) -> list[ProfileError]:
+    return [
+        ProfileError(field=input_path(p.field), message=p.message, code=ProfileErrorCode[p.code])
+        for p in problems
+    ]
+
+
+@strawberry.input(description="Your details; omitted fields keep their value.")
+class UpdateMyProfileInput:
+    name: str | None = strawberry.field(default=UNSET, description="Your full name.")
+    phone: str | None = strawberry.field(default=UNSET, description="Phone number.")
+    address_line1: str | None = strawberry.field(
+        default=UNSET, description="Street address (the customer account only)."
+    )
+    address_line2: str | None = strawberry.field(
+        default=UNSET, description="Apartment, suite (the customer account only)."
+    )
+    city: str | None = strawberry.field(default=UNSET, description="City (customer only).")
+    region: str | None = strawberry.field(default=UNSET, description="Region (customer only).")
+    postal_code: str | None = strawberry.field(
+        default=UNSET, description="Postal code (customer only)."
+    )
+    country: str | None = strawberry.field(
+        default=UNSET, description="ISO alpha-2 country (customer only)."
+    )
+
+
+@strawberry.type(description="Your record after the change.")
+class ProfilePayload:
+    customer: Customer | None = strawberry.field(description="The account, when you are it.")
+    contact: Contact | None = strawberry.field(description="Your contact record, for contacts.")
+    user_errors: list[ProfileError] = strawberry.field(description="Why nothing changed.")
+
+
+@strawberry.type(description="Your email preferences after the change.")
+class PreferencesPayload:
+    communication_preferences: CommunicationPreferences | None = strawberry.field(
+        description="Which kinds of email you now get."
+    )
+    user_errors: list[ProfileError] = strawberry.field(description="Why nothing changed.")
+
+
+@strawberry.input(description="The address you want to use from now on.")
+class RequestEmailChangeInput:
+    new_email: str = strawberry.field(description="It gets a link that confirms the change.")
+
+
+@strawberry.type(description="Whether a confirmation link is on its way to the new address.")
+class RequestEmailChangePayload:
+    sent: bool = strawberry.field(description="The email with the link was queued.")
+    user_errors: list[ProfileError] = strawberry.field(description="Why it was not.")
+
+
+@strawberry.input(description="The token of an email-change link.")
+class ConfirmEmailChangeInput:
+    token: str = strawberry.field(description="The `token` parameter of the link.")
+
+
+@strawberry.enum(description="What became of an email-change link.")
+class EmailChangeOutcome(Enum):
+    CHANGED = "CHANGED"
+    EXPIRED = "EXPIRED"
+    INVALID = "INVALID"
+
+
+EMAIL_CHANGE_OUTCOME = {
+    Redemption.OK: EmailChangeOutcome.CHANGED,
+    Redemption.EXPIRED: EmailChangeOutcome.EXPIRED,
+    Redemption.INVALID: EmailChangeOutcome.INVALID,
+}
+
+
+@strawberry.type(description="The result of confirming a new email address.")
+class ConfirmEmailChangePayload:
+    outcome: EmailChangeOutcome = strawberry.field(
+        description="CHANGED; EXPIRED (ask again from the portal); INVALID (used, replaced or "
+        "unknown)."
+    )
+    email: str | None = strawberry.field(description="The address now in use, when CHANGED.")
+    user_errors: list[ProfileError] = strawberry.field(description="Why nothing changed.")
+
+
+async def _own_records(info: Info) -> ProfilePayload:
+    viewer = info.context.viewer
+    contact = await load_row(info, "Contact", viewer.contact_id)
+    customer = None if contact else await load_row(info, "Customer", viewer.customer_id)
+    return ProfilePayload(customer=customer, contact=contact, user_errors=[])
+
+
+@strawberry.type
+class ProfileMutations:
+    @strawberry.mutation(
+        description="Change your own name, phone or (for the customer account) address, where "
+        "the business allows profile updates.",
+        extensions=portal_action("profile"),
+    )
+    async def update_my_profile(
+        self, info: Info, input: Annotated[UpdateMyProfileInput, INPUT]
+    ) -> ProfilePayload:
+        try:
+            await actions.update_profile(info, input)
+        except Rejected as rejected:
+            return ProfilePayload(
+                customer=None, contact=None, user_errors=_errors(rejected.problems)
+            )
+        return await _own_records(info)
+
+    @strawberry.mutation(
+        description="Choose which kinds of email you get. Sign-in links and receipts always come.",
+        extensions=portal_action(),
+    )
+    async def update_my_preferences(
+        self, info: Info, input: Annotated[CommunicationPreferencesInput, INPUT]
+    ) -> PreferencesPayload:
+        wanted = await actions.update_preferences(info, input)
+        return PreferencesPayload(
+            communication_preferences=CommunicationPreferences.of(wanted), user_errors=[]
+        )
+
+    @strawberry.mutation(
+        description="Ask to change your email address: a link goes to the new address, and "
+        "nothing changes until it is used (`confirmEmailChange`).",
+        extensions=portal_action("profile"),
+    )
+    async def request_email_change(
+        self, info: Info, input: Annotated[RequestEmailChangeInput, INPUT]
+    ) -> RequestEmailChangePayload:
+        try:
+            await actions.request_email_change(info, input.new_email)
+        except Rejected as rejected:
+            return RequestEmailChangePayload(sent=False, user_errors=_errors(rejected.problems))
+        return RequestEmailChangePayload(sent=True, user_errors=[])
+
+    @strawberry.mutation(
+        description="Confirm a new email address with the link sent to it. A link works once; "
+        "the old address is told of the change."
+    )
+    async def confirm_email_change(
+        self, info: Info, input: Annotated[ConfirmEmailChangeInput, INPUT]
+    ) -> ConfirmEmailChangePayload:
+        try:
+            done = await actions.confirm_email_change(info, input.token)
+        except Rejected as rejected:
+            return ConfirmEmailChangePayload(
+                outcome=EmailChangeOutcome.INVALID,
+                email=None,
+                user_errors=_errors(rejected.problems),
+            )
+        return ConfirmEmailChangePayload(
+            outcome=EMAIL_CHANGE_OUTCOME[done.outcome], email=done.email, user_errors=[]
+        )
