@@ -27,6 +27,7 @@ BOOLEAN_SETTINGS = (
     "allow_profile_updates",
     "auto_invite_with_first_bill",
     "hosted_checkout",
+    "allow_document_uploads",
 )
 
 

@@ -22,8 +22,10 @@ from schema.mutations.auth import AuthMutations
 from schema.mutations.billing import InvoiceMutations
 from schema.mutations.cars import CarMutations
 from schema.mutations.customers import CustomerMutations
+from schema.mutations.documents import DocumentMutations
 from schema.mutations.estimates import EstimateMutations
 from schema.mutations.payments import OnlinePaymentMutations, PaymentMutations
+from schema.mutations.photos import CarPhotoMutations
 from schema.mutations.portal import (
     OrganizationMutations,
     PortalAccessMutations,
@@ -44,6 +46,8 @@ class Mutation(
     PaymentMutations,
     OnlinePaymentMutations,
     EstimateMutations,
+    DocumentMutations,
+    CarPhotoMutations,
 ):
     pass
 

@@ -47,6 +47,9 @@ class Car(RowType, Node):
     appointments = connection_field(
         rel.CAR_APPOINTMENTS, "Appointment", "schema.schedule", "Appointments for this car."
     )
+    photos = connection_field(
+        rel.CAR_PHOTOS, "CarPhoto", "schema.photos", "Photos of the car, in gallery order."
+    )
 
 
 @row_type(CarEventRow.__table__)
@@ -79,6 +82,9 @@ class ConditionReport(RowType, Node):
     summary: str | None = strawberry.field(description="Overall findings.")
 
     car = object_field("car_id", "Car", __name__, "The inspected car.")
+    photos = connection_field(
+        rel.REPORT_PHOTOS, "CarPhoto", "schema.photos", "Photos taken at the inspection."
+    )
 
     @strawberry.field(description="The inspected items with their ratings.")
     def items(self) -> list[ConditionItem]:

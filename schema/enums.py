@@ -30,3 +30,6 @@ SignInMethod = strawberry.enum(enums.SignInMethod, description="How portal viewe
 EstimateDecisionKind = strawberry.enum(
     enums.EstimateDecisionKind, description="The customer's answer to an estimate."
 )
+AccessAction = strawberry.enum(
+    enums.AccessAction, description="What a portal viewer did with a file: saw its link, opened it."
+)
