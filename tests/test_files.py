@@ -20,6 +20,7 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
+from auth.cookies import COOKIE_NAME, sign_session_token
 from auth.downloads import CAR_PHOTO, DOCUMENT, download_url
 from auth.sessions import start_session, viewer_for_token
 from models import AccessLog, Car, Contact, Customer, Invoice
@@ -174,6 +175,7 @@ async def upload(
     filename: str = "file.pdf",
     content_type: str = "application/pdf",
     headers: dict[str, str] | None = None,
+    auth: bool = True,
 ) -> httpx.Response:
     """A request as the GraphQL multipart request spec lays it out: operations, map, file."""
     operations = {"query": query, "variables": {"input": {**input, "file": None}}}
@@ -185,7 +187,10 @@ async def upload(
         "/graphql",
         data=form,
         files={"0": (filename, content, content_type)},
-        headers={"Authorization": f"Bearer {token}", **(PREFLIGHT if headers is None else headers)},
+        headers={
+            **({"Authorization": f"Bearer {token}"} if auth else {}),
+            **(PREFLIGHT if headers is None else headers),
+        },
     )
 
 
@@ -323,7 +328,18 @@ async def test_a_multipart_request_without_the_preflight_header_is_refused(
     assert response.status_code == 400
     assert error_codes(response.json()) == ["UPLOAD_HEADER_REQUIRED"]
     assert "X-Portico-Upload" in response.json()["errors"][0]["message"]
-    # Nor does a session cookie make a cross-site form count: multipart never reads it.
+    # Nor does a session cookie make a multipart request count: only the bearer token does.
+    cookie = sign_session_token(db.settings, world.tenant.staff_token)
+    http.cookies.set(COOKIE_NAME, cookie, domain="portico.test")
+    try:
+        json_post = await http.post("/graphql", json={"query": "{ viewer { kind } }"})
+        assert json_post.json()["data"]["viewer"]["kind"] == "STAFF"  # the cookie is sent
+        with_cookie = await upload(
+            http, "", UPLOAD_DOCUMENT, {"customerId": world.alex}, PDF_BYTES, auth=False
+        )
+    finally:
+        http.cookies.clear()
+    assert error_codes(with_cookie.json()) == ["FORBIDDEN"]
     assert stored_files(db) == before
     count = await _count(db, "documents", world.alex_id)
     assert count == 0
