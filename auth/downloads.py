@@ -5,6 +5,8 @@ is made from; nothing else (no email, no customer), since links end up in browse
 histories and logs. It is signed with the rotating SECRET_KEYS (newest signs, all verify)
 and expires after DOWNLOAD_URL_SECONDS. A valid token is not a permission: the download
 endpoint checks the session and the row's visibility again when the link is opened.
+
+Each kind names one table; portico/downloads.py says how a kind is served (DOWNLOADS).
 """
 
 from __future__ import annotations
@@ -19,7 +21,9 @@ from portico.settings import Settings
 
 SALT = "portico-download-link"
 INVOICE_PDF = "invoice-pdf"
-KINDS = frozenset({INVOICE_PDF})
+DOCUMENT = "document"
+CAR_PHOTO = "car-photo"
+KINDS = frozenset({INVOICE_PDF, DOCUMENT, CAR_PHOTO})
 
 
 @dataclass(frozen=True, slots=True)

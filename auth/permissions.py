@@ -71,16 +71,6 @@ class IsPortalViewer(ViewerRule):
         return viewer.is_portal
 
 
-class ActsForThemselves(ViewerRule):
-    """A portal viewer acting as themself: a staff preview only looks, it never acts."""
-
-    message = "A preview cannot act for the customer."
-    error_extensions = {"code": "FORBIDDEN"}
-
-    def allows(self, viewer: Viewer) -> bool:
-        return not viewer.preview
-
-
 class ViewerPermissionExtension(PermissionExtension):
     """Decides a field's permission once per request; later rows reuse the decision."""
 
@@ -129,8 +119,9 @@ def portal_only() -> list[FieldExtension]:
 
 
 def portal_action(section: str | None = None) -> list[FieldExtension]:
-    """For portal mutations: signed-in portal viewers, not previews, in `section` if given."""
-    rules: list[BasePermission] = [IsPortalViewer(), ActsForThemselves()]
+    """For portal mutations: signed-in portal viewers, in `section` if given. (Previews are
+    refused for every mutation by schema/preview.py.)"""
+    rules: list[BasePermission] = [IsPortalViewer()]
     if section is not None:
         rules.append(InPortalSection(section))
     return [ViewerPermissionExtension(permissions=rules, use_directives=False)]

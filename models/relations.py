@@ -5,10 +5,12 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from models import (
+    AccessLog,
     Appointment,
     AuditEvent,
     Car,
     CarEvent,
+    CarPhoto,
     ConditionReport,
     Contact,
     ContactCar,
@@ -225,3 +227,21 @@ CUSTOMER_PAST_APPOINTMENTS = Relation(
 )
 notifications: sa.Table = Notification.__table__  # type: ignore[attr-defined]
 NOTIFICATIONS_NEWEST = Ordering.of((notifications.c.created_at, True), (notifications.c.id, True))
+# --- files: car photos and the portal's access log ------------------------------------
+
+car_photos: sa.Table = CarPhoto.__table__  # type: ignore[attr-defined]
+access_logs: sa.Table = AccessLog.__table__  # type: ignore[attr-defined]
+PHOTO_ORDER = Ordering.of(car_photos.c.position, car_photos.c.id)
+ACCESS_NEWEST = Ordering.of((access_logs.c.created_at, True), (access_logs.c.id, True))
+
+
+def _about_documents(table: sa.Table) -> list[sa.ColumnElement[bool]]:
+    return [table.c.subject_type == "Document"]
+
+
+CAR_PHOTOS = Relation("car_photos", car_photos, "car_id", PHOTO_ORDER)
+REPORT_PHOTOS = Relation("report_photos", car_photos, "condition_report_id", PHOTO_ORDER)
+DOCUMENT_ACCESS = Relation(
+    "document_access", access_logs, "subject_id", ACCESS_NEWEST, _about_documents
+)
+CUSTOMER_ACCESS = Relation("customer_access", access_logs, "customer_id", ACCESS_NEWEST)

@@ -35,6 +35,7 @@ from portico.pages import (
     stripe_onboarding_refresh,
 )
 from portico.settings import Settings, get_settings
+from portico.uploads import multipart_refusal
 from portico.webhooks import stripe_webhook
 from schema import build_schema
 from schema.context import Context, make_context
@@ -100,6 +101,9 @@ class PorticoGraphQL(GraphQL):
     async def run(self, request: Any, *args: Any, **kwargs: Any) -> Any:
         try:
             if isinstance(request, Request) and request.method == "POST":
+                refused = multipart_refusal(request, self.db.settings)
+                if refused is not None:
+                    return refused
                 sub_response = await self.get_sub_response(request)
                 context = await self.get_context(request, sub_response)
                 try:
@@ -121,6 +125,8 @@ class PorticoGraphQL(GraphQL):
             context: Context | None = getattr(request.state, "portico_context", None)
             if context is not None:
                 await context.reader.close()
+            if isinstance(request, Request):
+                await request.close()  # uploaded files spooled to disk
 
 
 def session_ended() -> Response:
@@ -162,7 +168,7 @@ def create_app(
         schema=schema,
         graphql_ide=None if settings.production else "graphiql",
         allow_queries_via_get=False,
-        multipart_uploads_enabled=False,
+        multipart_uploads_enabled=True,  # guarded: portico/uploads.py
     )
 
     @asynccontextmanager

@@ -1,25 +1,46 @@
 """`GET /downloads/{token}`: a file behind a signed, short-lived link.
 
-The token only says which session asked for which row. The viewer is decided again from
-that session (an ended or revoked session answers 401) and the row is read under the
-viewer's scope as it is now (a row they may no longer see answers the same 404 as a token
-that was never valid), so a leaked link is worth nothing once access ends.
+The token only says which session asked for which row of which kind. The viewer is decided
+again from that session (an ended or revoked session answers 401) and the row is read under
+the viewer's scope as it is now (a row they may no longer see answers the same 404 as a
+token that was never valid), so a leaked link is worth nothing once access ends.
+
+Every kind of file is one entry of DOWNLOADS: a stored file (a table with the file columns:
+storage_key, content_type, size_bytes) or a document drawn on demand (invoice PDFs). Adding
+a kind is a name in auth/downloads.py and one entry here.
 """
 
 from __future__ import annotations
 
+import logging
+import re
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+from urllib.parse import quote
+
+import sqlalchemy as sa
+from sqlalchemy.engine import RowMapping
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, Response, StreamingResponse
 
 from auth.access import row_scope
-from auth.downloads import INVOICE_PDF, read_download_token
+from auth.downloads import CAR_PHOTO, DOCUMENT, INVOICE_PDF, KINDS, read_download_token
 from auth.sessions import viewer_for_session
-from auth.viewer import ViewerKind
-from models.db import Database
+from auth.viewer import Viewer, ViewerKind
+from models import CarPhoto, Document
+from models.db import Database, ReadScope
+from models.enums import AccessAction
 from models.invoice_documents import load_invoice_document
+from models.loaders import Loaders
 from pdf.invoice import render_invoice
 from portico.settings import Settings
+from resolvers.access_log import record_access
+from storage import FileMissing, storage_from_settings
+
+log = logging.getLogger("portico.downloads")
 
 # The link is a credential: keep it out of caches, referrers and content sniffing.
 PRIVATE = {
@@ -27,6 +48,117 @@ PRIVATE = {
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
 }
+EXTENSIONS = {
+    "application/pdf": "pdf",
+    "image/jpeg": "jpg",
+    "image/png": "png",
+    "image/heic": "heic",
+    "image/webp": "webp",
+}
+
+
+@dataclass(frozen=True)
+class Served:
+    """A file ready to send."""
+
+    body: bytes | AsyncIterator[bytes]
+    content_type: str
+    filename: str
+    size: int | None = None
+
+
+class Downloadable(Protocol):
+    inline: bool  # shown in the browser (images) rather than saved
+    log_as: str | None  # the access log's subject type when a portal viewer downloads
+
+    async def serve(
+        self, reads: ReadScope, viewer: Viewer, row_id: uuid.UUID, settings: Settings
+    ) -> Served | None: ...
+
+
+@dataclass(frozen=True)
+class StoredFile:
+    """Rows of `table` that name a file in storage."""
+
+    table: sa.Table
+    filename: Callable[[RowMapping], str]
+    inline: bool = False
+    log_as: str | None = None
+
+    async def serve(
+        self, reads: ReadScope, viewer: Viewer, row_id: uuid.UUID, settings: Settings
+    ) -> Served | None:
+        row = await Loaders(reads, row_scope(viewer)).get(self.table, row_id)
+        if row is None or not row["storage_key"]:
+            return None
+        stream = storage_from_settings(settings).open(row["storage_key"])
+        try:
+            first = await anext(stream, b"")
+        except FileMissing:
+            log.error("%s %s names a file that is not in storage", self.table.name, row_id)
+            return None
+        body = _chain(first, stream)
+        return Served(body, row["content_type"], self.filename(row), row["size_bytes"])
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """A document drawn from rows when it is asked for."""
+
+    render: Callable[[ReadScope, Viewer, uuid.UUID], Awaitable[Served | None]]
+    inline: bool = False
+    log_as: str | None = None
+
+    async def serve(
+        self, reads: ReadScope, viewer: Viewer, row_id: uuid.UUID, settings: Settings
+    ) -> Served | None:
+        return await self.render(reads, viewer, row_id)
+
+
+async def _chain(first: bytes, rest: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+    if first:
+        yield first
+    async for chunk in rest:
+        yield chunk
+
+
+async def invoice_pdf(reads: ReadScope, viewer: Viewer, row_id: uuid.UUID) -> Served | None:
+    assert viewer.organization_id is not None
+    doc = await load_invoice_document(reads, viewer.organization_id, row_id, row_scope(viewer))
+    if doc is None:
+        return None
+    # Laying out a long invoice takes a while: keep the event loop free meanwhile.
+    body = await run_in_threadpool(render_invoice, doc)
+    name = f"invoice-{doc.number}.pdf" if doc.number is not None else "invoice-draft.pdf"
+    return Served(body, "application/pdf", name)
+
+
+def titled(column: str) -> Callable[[RowMapping], str]:
+    """A download name from a title column, with the extension of the stored type."""
+
+    def name(row: RowMapping) -> str:
+        extension = EXTENSIONS.get(row["content_type"], "bin")
+        title = row[column] or "file"
+        return title if title.lower().endswith(f".{extension}") else f"{title}.{extension}"
+
+    return name
+
+
+DOWNLOADS: dict[str, Downloadable] = {
+    INVOICE_PDF: Rendered(invoice_pdf, log_as="Invoice"),
+    DOCUMENT: StoredFile(Document.__table__, titled("name"), log_as="Document"),  # type: ignore[attr-defined]
+    CAR_PHOTO: StoredFile(CarPhoto.__table__, titled("filename"), inline=True),  # type: ignore[attr-defined]
+}
+assert set(DOWNLOADS) == KINDS, "every download kind needs an entry in DOWNLOADS"
+
+
+def content_disposition(filename: str, *, inline: bool = False) -> str:
+    """`attachment; filename="..."`, with an RFC 6266 UTF-8 form when the name needs it."""
+    kind = "inline" if inline else "attachment"
+    plain = re.sub(r"[^A-Za-z0-9 ._()+-]", "_", filename)[:150] or "file"
+    if plain == filename:
+        return f'{kind}; filename="{plain}"'
+    return f"{kind}; filename=\"{plain}\"; filename*=UTF-8''{quote(filename, safe='')}"
 
 
 def not_found() -> Response:
@@ -45,22 +177,32 @@ async def download(request: Request) -> Response:
     settings: Settings = request.app.state.settings
     db: Database = request.app.state.db
     grant = read_download_token(settings, request.path_params["token"])
-    if grant is None or grant.kind != INVOICE_PDF:
+    kind = DOWNLOADS.get(grant.kind) if grant is not None else None
+    if grant is None or kind is None:
         return not_found()
     reads = db.reader()
     try:
         viewer = await viewer_for_session(reads, grant.session_id)
         if viewer.kind is ViewerKind.ANONYMOUS or viewer.organization_id is None:
             return unauthenticated()
-        doc = await load_invoice_document(
-            reads, viewer.organization_id, grant.row_id, row_scope(viewer)
-        )
+        served = await kind.serve(reads, viewer, grant.row_id, settings)
     finally:
         await reads.close()
-    if doc is None:
+    if served is None:
         return not_found()
-    # Laying out a long invoice takes a while: keep the event loop free meanwhile.
-    body = await run_in_threadpool(render_invoice, doc)
-    name = f"invoice-{doc.number}.pdf" if doc.number is not None else "invoice-draft.pdf"
-    headers = {**PRIVATE, "Content-Disposition": f'attachment; filename="{name}"'}
-    return Response(body, media_type="application/pdf", headers=headers)
+    if kind.log_as is not None:
+        client = request.client.host if request.client else None
+        subjects = [(kind.log_as, grant.row_id)]
+        user_agent = request.headers.get("user-agent")
+        await record_access(
+            db, viewer, AccessAction.DOWNLOAD, subjects, ip=client, user_agent=user_agent
+        )
+    headers: dict[str, Any] = {
+        **PRIVATE,
+        "Content-Disposition": content_disposition(served.filename, inline=kind.inline),
+    }
+    if isinstance(served.body, bytes):
+        return Response(served.body, media_type=served.content_type, headers=headers)
+    if served.size is not None:
+        headers["Content-Length"] = str(served.size)
+    return StreamingResponse(served.body, media_type=served.content_type, headers=headers)

@@ -38,6 +38,7 @@ class Settings:
     stripe_timeout_seconds: float = 10.0
     jobs_interval_seconds: float = 3600.0  # autopay and payment reconciliation
     storage_dir: Path = Path("var/storage")
+    max_upload_bytes: int = 20 * 1024 * 1024  # the largest file one upload may carry
     allow_sqlite_in_production: bool = False
     statement_timeout_ms: int = 5000
     magic_link_minutes: int = 15
@@ -94,6 +95,7 @@ def settings_from_env(environ: dict[str, str] | os._Environ[str] = os.environ) -
             get("STRIPE_TIMEOUT_SECONDS", defaults.stripe_timeout_seconds)
         ),
         storage_dir=Path(get("STORAGE_DIR", str(defaults.storage_dir))),
+        max_upload_bytes=int(get("MAX_UPLOAD_BYTES", defaults.max_upload_bytes)),
         allow_sqlite_in_production=_flag(get("PORTICO_ALLOW_SQLITE")),
         statement_timeout_ms=int(get("STATEMENT_TIMEOUT_MS", defaults.statement_timeout_ms)),
         magic_link_minutes=int(get("MAGIC_LINK_MINUTES", defaults.magic_link_minutes)),

@@ -35,6 +35,7 @@ from schema.mutations.billing import InvoiceMutations
 from schema.mutations.cars import CarMutations
 from schema.mutations.contracts import ContractMutations
 from schema.mutations.customers import CustomerMutations
+from schema.mutations.documents import DocumentMutations
 from schema.mutations.estimates import EstimateMutations
 from schema.mutations.integrations import IntegrationMutations
 from schema.mutations.notifications import NotificationMutations
@@ -44,6 +45,7 @@ from schema.mutations.payments import (
     PaymentMutations,
     WalletMutations,
 )
+from schema.mutations.photos import CarPhotoMutations
 from schema.mutations.portal import (
     OrganizationMutations,
     PortalAccessMutations,
@@ -77,6 +79,8 @@ class Mutation(
     AppointmentMutations,
     ProfileMutations,
     NotificationMutations,
+    DocumentMutations,
+    CarPhotoMutations,
 ):
     pass
 

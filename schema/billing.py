@@ -17,6 +17,7 @@ from models import InvoiceLine as InvoiceLineRow
 from models import Payment as PaymentRow
 from models import relations as rel
 from models.money import QUANTITY_SCALE, amount_due, estimate_status, is_overdue
+from resolvers.access_log import record_view
 from resolvers.relations import children_of
 from schema.common import Money, money
 from schema.enums import (
@@ -153,9 +154,10 @@ class Invoice(Billed, Node):
 
     @strawberry.field(
         description="A link to this invoice as a PDF, valid for a few minutes; it checks the "
-        "viewer again when opened."
+        "viewer again when opened. Recorded in the access log when a portal viewer asks for it."
     )
-    def pdf_url(self, info: Info) -> str:
+    async def pdf_url(self, info: Info) -> str:
+        await record_view(info, "Invoice", self.pk)
         context = info.context
         return download_url(context.settings, context.viewer, INVOICE_PDF, self.pk)
 

@@ -76,6 +76,10 @@ class Car(RowType, Node):
 
         return await children_of(info, rel.CAR_SCHEDULES, self.pk, MaintenanceSchedule.from_row)
 
+    photos = connection_field(
+        rel.CAR_PHOTOS, "CarPhoto", "schema.photos", "Photos of the car, in gallery order."
+    )
+
 
 @row_type(CarEventRow.__table__)
 @strawberry.type(description="Something that happened to a car: check-in, service, detailing...")
@@ -116,6 +120,9 @@ class ConditionReport(RowType, Node):
     car = object_field("car_id", "Car", __name__, "The inspected car.")
     submitted_by = object_field(
         "submitted_by_contact_id", "Contact", "schema.customers", "The driver who submitted it."
+    )
+    photos = connection_field(
+        rel.REPORT_PHOTOS, "CarPhoto", "schema.photos", "Photos taken at the inspection."
     )
 
     @strawberry.field(description="The inspected items with their ratings.")

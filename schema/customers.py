@@ -209,6 +209,14 @@ class Customer(RowType, Node):
         "The conversation, newest first.",
         extensions=portal_section("messages"),
     )
+    access_log = connection_field(
+        rel.CUSTOMER_ACCESS,
+        "AccessLogEntry",
+        "schema.access_log",
+        "What the customer and their contacts saw or opened in the portal, newest first "
+        "(staff only).",
+        extensions=staff_only(),
+    )
 
 
 @row_type(ContactRow.__table__)

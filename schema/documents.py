@@ -3,12 +3,16 @@
 from datetime import datetime
 
 import strawberry
+from strawberry import Info
 
+from auth.downloads import DOCUMENT, download_url
 from auth.permissions import staff_only
 from models import Contract as ContractRow
 from models import Document as DocumentRow
+from models import relations as rel
+from resolvers.access_log import record_view
 from schema.enums import ContractStatus, DocumentKind
-from schema.fields import object_field
+from schema.fields import connection_field, object_field
 from schema.node import Node, RowType, row_type
 
 
@@ -22,9 +26,34 @@ class Document(RowType, Node):
     sha256: str | None = strawberry.field(description="SHA-256 of the content, hex.")
     visible_in_portal: bool = strawberry.field(description="Shown to the customer in the portal.")
     created_at: datetime = strawberry.field(description="When it was added (UTC).")
+    uploaded_by_customer: bool = strawberry.field(
+        description="Uploaded by the customer or one of their contacts in the portal."
+    )
+    archived_at: datetime | None = strawberry.field(
+        description="When archived (UTC); archived documents leave the portal."
+    )
 
     customer = object_field("customer_id", "Customer", "schema.customers", "Whose document.")
     car = object_field("car_id", "Car", "schema.cars", "The car it concerns, if any.")
+    access_log = connection_field(
+        rel.DOCUMENT_ACCESS,
+        "AccessLogEntry",
+        "schema.access_log",
+        "Who in the portal saw or opened this document, newest first (staff only).",
+        extensions=staff_only(),
+    )
+
+    @strawberry.field(
+        description="A link to the file, valid for a few minutes; it checks the viewer again "
+        "when opened. Null when the document has no file. Recorded in the access log when a "
+        "portal viewer asks for it."
+    )
+    async def download_url(self, info: Info) -> str | None:
+        if not self.row["storage_key"]:
+            return None
+        await record_view(info, "Document", self.pk)
+        context = info.context
+        return download_url(context.settings, context.viewer, DOCUMENT, self.pk)
 
 
 @row_type(ContractRow.__table__)

@@ -39,3 +39,6 @@ PhotoStage = strawberry.enum(enums.PhotoStage, description="Before, during or af
 OnboardingStepKind = strawberry.enum(
     enums.OnboardingStepKind, description="What an onboarding step asks of a customer."
 )
+AccessAction = strawberry.enum(
+    enums.AccessAction, description="What a portal viewer did with a file: saw its link, opened it."
+)

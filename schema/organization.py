@@ -58,6 +58,9 @@ class PortalSettings(RowType):
     hosted_checkout: bool = strawberry.field(
         description="Customers pay on Stripe's hosted page rather than in the portal."
     )
+    allow_document_uploads: bool = strawberry.field(
+        description="Customers may upload their own papers (insurance card, registration)."
+    )
     invoice_due_days: int = strawberry.field(
         description="Payment terms in days, for invoices sent without a due date."
     )

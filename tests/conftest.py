@@ -115,12 +115,17 @@ def _run_admin(sql: str) -> None:
 
 
 @pytest.fixture(scope="session")
-async def db(database_url: str) -> AsyncIterator[Database]:
-    """A migrated database of the dialect under test, shared by the session.
+async def db(
+    database_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[Database]:
+    """A migrated database of the dialect under test, shared by the session, with a
+    storage directory of its own (`db.settings.storage_dir`).
 
     Tests keep out of each other's way by working in tenants of their own.
     """
-    database = Database(settings_from_env({"DATABASE_URL": database_url}))
+    storage_dir = tmp_path_factory.mktemp("storage")
+    env = {"DATABASE_URL": database_url, "STORAGE_DIR": str(storage_dir)}
+    database = Database(settings_from_env(env))
     await upgrade(database.engine)
     yield database
     await database.dispose()

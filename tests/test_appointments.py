@@ -312,11 +312,11 @@ async def test_preview_sessions_cannot_request(gql: GraphQLClient, db: Database,
         )
     asked = {"startsAt": offset(30), "endsAt": offset(31)}
     refused = await gql(REQUEST, {"input": asked}, token=issued.token)
-    assert error_codes(refused) == ["FORBIDDEN"]
+    assert error_codes(refused) == ["PREVIEW_READ_ONLY"]
     for mutation in (
         "mutation { updateMyPreferences(input: {marketing: true}) { userErrors { code } } }",
         'mutation { updateMyProfile(input: {name: "Previewed"}) { userErrors { code } } }',
         'mutation { requestEmailChange(input: {newEmail: "p@example.test"}) { sent } }',
     ):
-        assert error_codes(await gql(mutation, token=issued.token)) == ["FORBIDDEN"]
+        assert error_codes(await gql(mutation, token=issued.token)) == ["PREVIEW_READ_ONLY"]
     assert await _appointment_rows(db, customer_id) == 0

@@ -100,6 +100,9 @@ class PortalSettingsInput:
     hosted_checkout: bool | None = strawberry.field(
         default=UNSET, description="Pay on Stripe's hosted page rather than in the portal."
     )
+    allow_document_uploads: bool | None = strawberry.field(
+        default=UNSET, description="Customers may upload their own papers (insurance card...)."
+    )
     invoice_due_days: int | None = strawberry.field(
         default=UNSET, description="Payment terms in days, for invoices sent without a due date."
     )
