@@ -23,7 +23,8 @@ SALT = "portico-download-link"
 INVOICE_PDF = "invoice-pdf"
 DOCUMENT = "document"
 CAR_PHOTO = "car-photo"
-KINDS = frozenset({INVOICE_PDF, DOCUMENT, CAR_PHOTO})
+JOB_PHOTO = "job-photo"
+KINDS = frozenset({INVOICE_PDF, DOCUMENT, CAR_PHOTO, JOB_PHOTO})
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,6 +23,7 @@ from models import (
     Invoice,
     InvoiceLine,
     Job,
+    JobPhoto,
     MaintenanceSchedule,
     Message,
     Notification,
@@ -245,3 +246,12 @@ DOCUMENT_ACCESS = Relation(
     "document_access", access_logs, "subject_id", ACCESS_NEWEST, _about_documents
 )
 CUSTOMER_ACCESS = Relation("customer_access", access_logs, "customer_id", ACCESS_NEWEST)
+
+
+job_photos: sa.Table = JobPhoto.__table__  # type: ignore[attr-defined]
+JOB_PHOTOS = Relation(
+    "job_photos",
+    job_photos,
+    "job_id",
+    Ordering.of(job_photos.c.stage, job_photos.c.position, job_photos.c.id),
+)

@@ -27,10 +27,17 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
 from auth.access import row_scope
-from auth.downloads import CAR_PHOTO, DOCUMENT, INVOICE_PDF, KINDS, read_download_token
+from auth.downloads import (
+    CAR_PHOTO,
+    DOCUMENT,
+    INVOICE_PDF,
+    JOB_PHOTO,
+    KINDS,
+    read_download_token,
+)
 from auth.sessions import viewer_for_session
 from auth.viewer import Viewer, ViewerKind
-from models import CarPhoto, Document
+from models import CarPhoto, Document, JobPhoto
 from models.db import Database, ReadScope
 from models.enums import AccessAction
 from models.invoice_documents import load_invoice_document
@@ -148,6 +155,7 @@ DOWNLOADS: dict[str, Downloadable] = {
     INVOICE_PDF: Rendered(invoice_pdf, log_as="Invoice"),
     DOCUMENT: StoredFile(Document.__table__, titled("name"), log_as="Document"),  # type: ignore[attr-defined]
     CAR_PHOTO: StoredFile(CarPhoto.__table__, titled("filename"), inline=True),  # type: ignore[attr-defined]
+    JOB_PHOTO: StoredFile(JobPhoto.__table__, titled("filename"), inline=True),  # type: ignore[attr-defined]
 }
 assert set(DOWNLOADS) == KINDS, "every download kind needs an entry in DOWNLOADS"
 

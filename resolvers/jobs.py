@@ -16,16 +16,28 @@ from strawberry import UNSET, Info
 
 from mail.outbox import enqueue_to
 from mail.recipients import recipients
-from models import Car, CarEvent, Customer, Job, MaintenanceSchedule, Notification, Organization
+from models import (
+    Car,
+    CarEvent,
+    Customer,
+    Job,
+    JobPhoto,
+    MaintenanceSchedule,
+    Notification,
+    Organization,
+)
 from models.calendar import local_today
 from models.enums import CarEventKind, JobKind, JobStatus, MailKind, NotificationKind
 from models.types import utcnow
-from models.writes import apply
+from models.writes import apply, get_for_update
+from portico.errors import NotFound
 from resolvers.audit import audit
 from resolvers.bills import car_of, tenant_row
 from resolvers.outcome import Rejected, mutation_outcome
+from resolvers.uploads import Purpose, kept, receive
 from resolvers.validation import Checks, Problem, changes, given
 from schema.ids import decode_id_of
+from storage import storage_from_settings
 
 # What a completed job adds to the car's history.
 HISTORY_KIND = {
@@ -272,3 +284,45 @@ async def set_maintenance_schedule(info: Info, data: Any) -> uuid.UUID:
             schedule = MaintenanceSchedule(organization_id=org_id, car_id=car.id, **values)
             session.add(schedule)
     return schedule.id
+
+
+@mutation_outcome
+async def upload_job_photo(info: Info, data: Any) -> uuid.UUID:
+    """A photo for the job's gallery, last of its stage."""
+    job_id = decode_id_of("Job", data.job_id)
+    checks = Checks(creating=True)
+    caption = checks.text("caption", data.caption, 500)
+    checks.done()
+    ctx = info.context
+    org = ctx.viewer.organization_id
+    storage = storage_from_settings(ctx.settings)
+    received = await receive(
+        storage,
+        data.file,
+        Purpose.PHOTO,
+        field="file",
+        max_bytes=ctx.settings.max_upload_bytes,
+        organization_id=org,
+        folder="job-photos",
+    )
+    async with kept(storage, received), ctx.write() as session:
+        job = await get_for_update(session, Job, org, job_id)
+        if job is None:
+            raise NotFound()
+        count = await session.execute(
+            sa.select(sa.func.count()).where(
+                JobPhoto.job_id == job.id, JobPhoto.stage == data.stage
+            )
+        )
+        photo = JobPhoto(
+            organization_id=org,
+            job_id=job.id,
+            stage=data.stage,
+            caption=caption,
+            taken_at=data.taken_at,
+            position=int(count.scalar_one()),
+            uploaded_by_staff_id=ctx.viewer.staff_user_id,
+            **received.columns(),
+        )
+        session.add(photo)
+    return photo.id

@@ -6,13 +6,16 @@ from decimal import Decimal
 import strawberry
 from strawberry import Info
 
+from auth.downloads import JOB_PHOTO, download_url
 from auth.permissions import staff_only
 from models import Job as JobRow
+from models import JobPhoto as JobPhotoRow
 from models import MaintenanceSchedule as MaintenanceScheduleRow
 from models import TelematicsReading as TelematicsReadingRow
+from models import relations as rel
 from models.maintenance import next_due_mileage, next_due_on
-from schema.enums import JobKind, JobStatus
-from schema.fields import object_field
+from schema.enums import JobKind, JobStatus, PhotoStage
+from schema.fields import connection_field, object_field
 from schema.node import Node, RowType, load_row, row_type
 
 
@@ -35,6 +38,30 @@ class Job(RowType, Node):
 
     customer = object_field("customer_id", "Customer", "schema.customers", "Whose car it is.")
     car = object_field("car_id", "Car", "schema.cars", "The car worked on.")
+    photos = connection_field(
+        rel.JOB_PHOTOS, "JobPhoto", __name__, "The job's gallery: before, progress, after."
+    )
+
+
+@row_type(JobPhotoRow.__table__)
+@strawberry.type(description="A photo of the work on a job, with its stage and caption.")
+class JobPhoto(RowType, Node):
+    stage: PhotoStage = strawberry.field(description="Before, progress or after.")
+    caption: str | None = strawberry.field(description="What the photo shows.")
+    taken_at: datetime | None = strawberry.field(description="When it was taken (UTC).")
+    position: int = strawberry.field(description="Order within its stage, from 0.")
+    content_type: str = strawberry.field(description="MIME type, e.g. image/jpeg.")
+    created_at: datetime = strawberry.field(description="When it was uploaded (UTC).")
+
+    job = object_field("job_id", "Job", __name__, "The job.")
+
+    @strawberry.field(
+        description="A link to the image, valid for a few minutes; it checks the viewer again "
+        "when opened."
+    )
+    def url(self, info: Info) -> str:
+        context = info.context
+        return download_url(context.settings, context.viewer, JOB_PHOTO, self.pk)
 
 
 @row_type(MaintenanceScheduleRow.__table__)

@@ -750,7 +750,7 @@ async def test_portal_uploads_only_where_the_business_allows_them(
     assert settings["organization"]["portalSettings"]["allowDocumentUploads"] is True
 
     preview = await upload(http, world.preview_token, UPLOAD_MY_DOCUMENT, card, PNG_BYTES)
-    assert error_codes(preview.json()) == ["FORBIDDEN"]
+    assert error_codes(preview.json()) == ["PREVIEW_READ_ONLY"]
     staff = await upload(http, world.tenant.staff_token, UPLOAD_MY_DOCUMENT, card, PNG_BYTES)
     assert error_codes(staff.json()) == ["UNAUTHENTICATED"]
     wrong_kind = await mutate(

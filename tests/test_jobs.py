@@ -60,11 +60,17 @@ mutation I($input: SubmitInspectionInput!) {
 
 async def test_a_completed_job_joins_the_history_and_tells_the_customer(gql, db, tenant):
     customer_id, customer_email = await make_customer(gql, tenant)
-    _, driver_email = await make_contact(gql, tenant, customer_id, portalScope="CARS")
+    driver_id, driver_email = await make_contact(gql, tenant, customer_id, portalScope="CARS")
     _, quiet = await make_contact(
         gql, tenant, customer_id, communicationPreferences={"carUpdates": False}
     )
     car_id = await make_car(gql, tenant, customer_id, "911")
+    await gql.data(  # the driver hears about the car they drive
+        "mutation U($input: UpdateContactInput!) "
+        "{ updateContact(input: $input) { userErrors { code } } }",
+        {"input": {"id": driver_id, "carIds": [car_id]}},
+        token=tenant.staff_token,
+    )
     schedule = (
         await gql.data(
             SCHEDULE,
@@ -268,3 +274,62 @@ async def test_a_driver_inspects_the_car_they_drive_and_only_that_one(gql, db, s
             .where(Notification.subject_id == row_id, Notification.recipient_staff_id.is_not(None))
         )
     assert told == 2  # owner and staff member
+
+
+UPLOAD_JOB_PHOTO = """
+mutation U($input: UploadJobPhotoInput!) {
+  uploadJobPhoto(input: $input) { photo { id stage caption url } userErrors { field code } }
+}
+"""
+
+
+async def test_a_job_gallery_takes_photos_by_stage(gql, http, db, smtp, tenant):
+    from tests.test_files import EXE_BYTES, PNG_BYTES, upload
+
+    customer_id, email = await make_customer(gql, tenant)
+    other_id, other_email = await make_customer(gql, tenant)
+    job = (
+        await gql.data(
+            CREATE_JOB,
+            {"input": {"customerId": customer_id, "title": "Paint correction"}},
+            token=tenant.staff_token,
+        )
+    )["createJob"]["job"]
+    before = await upload(
+        http,
+        tenant.staff_token,
+        UPLOAD_JOB_PHOTO,
+        {"jobId": job["id"], "stage": "BEFORE", "caption": "Swirls"},
+        PNG_BYTES,
+        filename="before.png",
+        content_type="image/png",
+    )
+    photo = before.json()["data"]["uploadJobPhoto"]["photo"]
+    assert photo["stage"] == "BEFORE" and photo["caption"] == "Swirls"
+    bad = await upload(
+        http,
+        tenant.staff_token,
+        UPLOAD_JOB_PHOTO,
+        {"jobId": job["id"]},
+        EXE_BYTES,
+        filename="x.png",
+        content_type="image/png",
+    )
+    assert user_errors(bad.json()["data"]["uploadJobPhoto"]) == [
+        (["input", "file"], "UNSUPPORTED_TYPE")
+    ]
+    token = await sign_in_by_invite(gql, db, smtp, tenant, email, customerId=customer_id)
+    seen = await gql.data(
+        "{ viewer { customer { jobs(first: 5) { nodes { photos(first: 5) { nodes { url } } } } } } "
+        "}",
+        token=token,
+    )
+    url = seen["viewer"]["customer"]["jobs"]["nodes"][0]["photos"]["nodes"][0]["url"]
+    path = url.split("://", 1)[1].split("/", 1)[1]
+    got = await http.get("/" + path)
+    assert got.status_code == 200 and got.content == PNG_BYTES
+    stranger = await sign_in_by_invite(gql, db, smtp, tenant, other_email, customerId=other_id)
+    hidden = await gql(
+        "query P($id: ID!) { node(id: $id) { id } }", {"id": photo["id"]}, token=stranger
+    )
+    assert hidden["errors"][0]["extensions"]["code"] == "NOT_FOUND"

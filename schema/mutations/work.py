@@ -7,14 +7,15 @@ from typing import Annotated
 
 import strawberry
 from strawberry import UNSET, Info
+from strawberry.file_uploads import Upload
 
 from auth.permissions import portal_only, staff_only
 from resolvers import inspections, jobs
 from resolvers.outcome import Outcome
 from schema.cars import CarEvent, ConditionReport
 from schema.common import INPUT, UserError
-from schema.enums import CarEventKind, InspectionKind, JobKind
-from schema.jobs import Job, MaintenanceSchedule
+from schema.enums import CarEventKind, InspectionKind, JobKind, PhotoStage
+from schema.jobs import Job, JobPhoto, MaintenanceSchedule
 from schema.payloads import payload
 
 
@@ -24,6 +25,8 @@ class WorkErrorCode(Enum):
     INVALID = "INVALID"
     TOO_LONG = "TOO_LONG"
     NOT_EDITABLE = "NOT_EDITABLE"
+    TOO_LARGE = "TOO_LARGE"
+    UNSUPPORTED_TYPE = "UNSUPPORTED_TYPE"
 
 
 @strawberry.type(description="A problem with the input of a mutation on cars' work.")
@@ -120,6 +123,25 @@ class RecordCarEventInput:
     internal: bool = strawberry.field(default=False, description="Keep it from the portal.")
 
 
+@strawberry.input(description="A photo for a job's gallery.")
+class UploadJobPhotoInput:
+    job_id: strawberry.ID = strawberry.field(description="The job's global ID.")
+    file: Upload = strawberry.field(
+        description="The image, as a multipart upload: JPEG, PNG, HEIC or WebP."
+    )
+    stage: PhotoStage = strawberry.field(
+        default=PhotoStage.PROGRESS, description="Before, progress or after."
+    )
+    caption: str | None = strawberry.field(default=None, description="What it shows.")
+    taken_at: datetime | None = strawberry.field(default=None, description="When (UTC).")
+
+
+@strawberry.type(description="The result of a job photo upload.")
+class JobPhotoPayload:
+    photo: JobPhoto | None = strawberry.field(description="The photo, when it worked.")
+    user_errors: list[WorkError] = strawberry.field(description="Problems with the input.")
+
+
 @strawberry.type(description="The result of a job mutation.")
 class JobPayload:
     job: Job | None = strawberry.field(description="The job, when it worked.")
@@ -183,6 +205,16 @@ class WorkMutations:
         self, info: Info, input: Annotated[CompleteJobInput, INPUT]
     ) -> JobPayload:
         return await _job(info, await jobs.complete_job(info, input))
+
+    @strawberry.mutation(
+        description="Add a photo to a job's gallery (send as a multipart upload).",
+        extensions=staff_only(),
+    )
+    async def upload_job_photo(
+        self, info: Info, input: Annotated[UploadJobPhotoInput, INPUT]
+    ) -> JobPhotoPayload:
+        outcome = await jobs.upload_job_photo(info, input)
+        return await _payload(info, JobPhotoPayload, outcome, "JobPhoto", "photo")  # type: ignore[return-value]
 
     @strawberry.mutation(description="Cancel an open job.", extensions=staff_only())
     async def cancel_job(self, info: Info, input: Annotated[JobInput, INPUT]) -> JobPayload:
