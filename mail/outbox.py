@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -15,6 +16,15 @@ from mail.recipients import Recipient
 from mail.templates import branded
 from models import Organization, OutboxEmail
 from models.enums import MailKind
+
+
+@dataclass(frozen=True, slots=True)
+class Attachment:
+    """A stored file to send with an email."""
+
+    storage_key: str
+    filename: str
+    content_type: str
 
 
 async def enqueue(
@@ -27,6 +37,7 @@ async def enqueue(
     html: str | None = None,
     organization_id: uuid.UUID | None = None,
     magic_link_id: uuid.UUID | None = None,
+    attachment: Attachment | None = None,
 ) -> OutboxEmail:
     """Add one email to the caller's transaction; nothing is sent here."""
     for name, value in (("to", to), ("subject", subject)):
@@ -43,6 +54,9 @@ async def enqueue(
         body_text=text,
         body_html=html,
         magic_link_id=magic_link_id,
+        attachment_key=attachment.storage_key if attachment else None,
+        attachment_filename=attachment.filename if attachment else None,
+        attachment_type=attachment.content_type if attachment else None,
     )
     # The tables have no ORM relationships, so the unit of work cannot order a new
     # MagicLink before the outbox row that points at it: insert pending parents first.

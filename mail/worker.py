@@ -27,6 +27,7 @@ from models import OutboxEmail
 from models.clock import db_now
 from models.db import Database
 from models.enums import OutboxStatus
+from storage import FileMissing, read_bytes, storage_from_settings
 
 logger = logging.getLogger("portico.mail")
 
@@ -62,6 +63,18 @@ def build_message(row: Mapping[str, Any], mail_from: str) -> email.message.Email
     return message
 
 
+async def _attach(
+    db: Database, row: Mapping[str, Any], message: email.message.EmailMessage
+) -> None:
+    if not row["attachment_key"]:
+        return
+    data = await read_bytes(storage_from_settings(db.settings), row["attachment_key"])
+    maintype, _, subtype = (row["attachment_type"] or "application/octet-stream").partition("/")
+    message.add_attachment(
+        data, maintype=maintype, subtype=subtype, filename=row["attachment_filename"] or "file"
+    )
+
+
 async def deliver_due(
     db: Database,
     mailer: Mailer,
@@ -89,7 +102,8 @@ async def deliver_due(
         attempt = row["attempts"] + 1
         try:
             message = build_message(row, sender)
-        except (ValueError, TypeError) as exc:  # a header no retry will make valid
+            await _attach(db, row, message)
+        except (ValueError, TypeError, FileMissing) as exc:  # no retry will make it valid
             failure = PermanentMailError(f"cannot build the message: {exc}")
             await _record_failure(db, row, attempt, max_attempts, failure)
             continue

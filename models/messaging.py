@@ -68,3 +68,7 @@ class OutboxEmail(Row, table=True):
     last_error: str | None = Field(default=None, max_length=2000)
     sent_at: datetime | None = utc_field()
     magic_link_id: uuid.UUID | None = Field(default=None, foreign_key="magic_links.id")
+    # One stored file sent along (a signed contract); the bytes stay in storage/.
+    attachment_key: str | None = Field(default=None, max_length=500)
+    attachment_filename: str | None = Field(default=None, max_length=255)
+    attachment_type: str | None = Field(default=None, max_length=100)

@@ -15,12 +15,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry import UNSET, Info
 
 from auth.access import row_scope
-from mail.outbox import enqueue_to
+from mail.outbox import Attachment, enqueue, enqueue_to, one_line
 from mail.recipients import recipients
+from mail.templates import branded
 from models import Contract, Customer, Document, Notification, Organization
-from models.enums import ContractStatus, MailKind, NotificationKind
+from models.enums import ContractStatus, DocumentKind, MailKind, NotificationKind
 from models.types import utcnow
 from models.writes import apply, visible_for_update
+from pdf.contract import SignedContract, render_signed_contract
 from portico.errors import NotFound
 from resolvers.audit import audit
 from resolvers.bills import car_of, tenant_row
@@ -28,6 +30,7 @@ from resolvers.notifications import notify_staff
 from resolvers.outcome import Rejected, mutation_outcome
 from resolvers.validation import Checks, Problem, changes
 from schema.ids import decode_id_of
+from storage import new_key, storage_from_settings, store_bytes
 
 EDITABLE = (ContractStatus.DRAFT, ContractStatus.SENT)
 SIGNED = Problem("id", "A signed contract cannot change; supersede it.", "NOT_EDITABLE")
@@ -176,6 +179,68 @@ def signed_hash(contract: Contract, document: Document | None) -> str:
     return hashlib.sha256(contract.terms.encode()).hexdigest()
 
 
+async def _file_signed_copy(
+    ctx: Any, session: AsyncSession, org: Organization, contract: Contract
+) -> None:
+    """The signed copy as a PDF: a portal document both sides can download, and an email
+    to the signer with it attached (sent whatever their preferences, like a receipt)."""
+    customer = await session.get(Customer, contract.customer_id)
+    data = render_signed_contract(
+        SignedContract(
+            organization=org.name,
+            customer=customer.name if customer else "",
+            title=contract.title,
+            terms=contract.terms,
+            signer_name=contract.signer_name or "",
+            signed_at=contract.signed_at or utcnow(),
+            signer_ip=contract.signer_ip,
+            signed_sha256=contract.signed_sha256 or "",
+        )
+    )
+    storage = storage_from_settings(ctx.settings)
+    stored = await store_bytes(
+        storage, new_key(org.id, "contracts"), data, content_type="application/pdf"
+    )
+    filename = f"{contract.title} (signed).pdf"
+    document = Document(
+        organization_id=org.id,
+        customer_id=contract.customer_id,
+        car_id=contract.car_id,
+        name=f"{contract.title} (signed)"[:255],
+        kind=DocumentKind.PDF,
+        content_type="application/pdf",
+        size_bytes=stored.size_bytes,
+        sha256=stored.sha256,
+        storage_key=stored.key,
+        visible_in_portal=True,
+    )
+    session.add(document)
+    await session.flush()
+    contract.signed_document_id = document.id
+    email = ctx.viewer.email
+    if email:
+        subject = f"Your signed copy: {contract.title}"
+        text, html = branded(
+            org.model_dump(),
+            subject=subject,
+            heading=subject,
+            paragraphs=[
+                f"Hello {contract.signer_name},",
+                "Attached is the contract you signed. It is also in your portal.",
+            ],
+        )
+        await enqueue(
+            session,
+            kind=MailKind.RECEIPT,
+            to=email,
+            subject=one_line(subject)[:300],
+            text=text,
+            html=html,
+            organization_id=org.id,
+            attachment=Attachment(stored.key, filename[:255], "application/pdf"),
+        )
+
+
 @mutation_outcome
 async def sign_contract(info: Info, data: Any) -> uuid.UUID:
     viewer = info.context.viewer
@@ -216,6 +281,7 @@ async def sign_contract(info: Info, data: Any) -> uuid.UUID:
             },
         )
         org = await session.get(Organization, contract.organization_id)
+        await _file_signed_copy(ctx, session, org, contract)
         await notify_staff(
             session,
             org,

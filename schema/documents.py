@@ -73,6 +73,9 @@ class Contract(RowType, Node):
     signer = object_field(
         "signer_contact_id", "Contact", "schema.customers", "The contact who signed, if any."
     )
+    signed_copy = object_field(
+        "signed_document_id", "Document", __name__, "The signed copy (a PDF), once signed."
+    )
     superseded_by = object_field(
         "superseded_by_id", "Contract", __name__, "The contract that replaced this one."
     )

@@ -8,9 +8,12 @@ import sqlalchemy as sa
 from models import AuditEvent, Notification
 from schema.ids import decode_id
 from tests.helpers import error_codes, user_errors
-from tests.portal import make_customer, sign_in_by_invite
+from tests.portal import deliver, make_customer, sign_in_by_invite
 
-FIELDS = "id status title signerName signedAt signedSha256 supersededBy { id }"
+FIELDS = (
+    "id status title signerName signedAt signedSha256 supersededBy { id } "
+    "signedCopy { id name contentType }"
+)
 CREATE = f"""
 mutation C($input: CreateContractInput!) {{
   createContract(input: $input) {{ contract {{ {FIELDS} }} userErrors {{ field code }} }}
@@ -102,6 +105,14 @@ async def test_a_contract_is_signed_once_and_never_changes(gql, db, smtp, tenant
         for r in results
         if r["signContract"]["userErrors"]
     )
+    copy = contract["signedCopy"]
+    assert copy["contentType"] == "application/pdf" and copy["name"].endswith("(signed)")
+    await deliver(db, smtp)
+    mailed = [m for m in smtp.messages if email in str(m["To"]) and "signed copy" in m["Subject"]]
+    assert len(mailed) == 1
+    attachments = list(mailed[0].iter_attachments())
+    assert [a.get_content_type() for a in attachments] == ["application/pdf"]
+    assert attachments[0].get_content().startswith(b"%PDF")
     edit = await gql.data(
         UPDATE, {"input": {"id": contract_id, "terms": "Changed"}}, token=tenant.staff_token
     )
