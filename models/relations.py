@@ -9,6 +9,7 @@ from models import (
     AuditEvent,
     Car,
     CarEvent,
+    CommunityEvent,
     ConditionReport,
     Contact,
     ContactCar,
@@ -18,6 +19,7 @@ from models import (
     Estimate,
     EstimateDecision,
     EstimateLine,
+    EventRsvp,
     Invoice,
     InvoiceLine,
     Job,
@@ -207,4 +209,17 @@ CUSTOMER_PAYMENT_METHODS = Relation(
         (saved_methods.c.id, True),
     ),
     _not_removed,
+)
+
+
+community_events: sa.Table = CommunityEvent.__table__  # type: ignore[attr-defined]
+event_rsvps: sa.Table = EventRsvp.__table__  # type: ignore[attr-defined]
+
+COMMUNITY_EVENTS_BY_START = Ordering.of(community_events.c.starts_at, community_events.c.id)
+# Everyone who answered, first answers first (the viewer's scope decides whose answers).
+EVENT_RSVPS = Relation(
+    "event_rsvps",
+    event_rsvps,
+    "event_id",
+    Ordering.of(event_rsvps.c.created_at, event_rsvps.c.id),
 )

@@ -35,6 +35,7 @@ from schema.mutations.cars import CarMutations
 from schema.mutations.contracts import ContractMutations
 from schema.mutations.customers import CustomerMutations
 from schema.mutations.estimates import EstimateMutations
+from schema.mutations.events import EventMutations
 from schema.mutations.integrations import IntegrationMutations
 from schema.mutations.payments import (
     OnlinePaymentMutations,
@@ -69,6 +70,7 @@ class Mutation(
     ContractMutations,
     PortalPreviewMutations,
     WalletMutations,
+    EventMutations,
 ):
     pass
 

@@ -36,3 +36,4 @@ InspectionKind = strawberry.enum(
 JobKind = strawberry.enum(enums.JobKind, description="What a job (work order) is for.")
 JobStatus = strawberry.enum(enums.JobStatus, description="Where a job stands.")
 PhotoStage = strawberry.enum(enums.PhotoStage, description="Before, during or after the work.")
+RsvpStatus = strawberry.enum(enums.RsvpStatus, description="An answer to an event invitation.")

@@ -7,7 +7,10 @@ import strawberry
 from strawberry import Info
 
 from auth.viewer import ViewerKind as ViewerKindValue
-from resolvers import portal_sign_in
+from resolvers import events, portal_sign_in
+from schema.connections import Connection
+from schema.events import CommunityEvent
+from schema.fields import AFTER, FIRST
 from schema.ids import encode_id
 from schema.node import load_row
 from schema.portal import PortalAccount
@@ -85,3 +88,15 @@ class Viewer:
         self, info: Info
     ) -> Annotated["Contact", strawberry.lazy("schema.customers")] | None:
         return await load_row(info, "Contact", info.context.viewer.contact_id)
+
+    @strawberry.field(
+        description="Community events the business has published, not cancelled and not yet "
+        "over, earliest first."
+    )
+    async def upcoming_events(
+        self,
+        info: Info,
+        first: Annotated[int, FIRST] = 20,
+        after: Annotated[str | None, AFTER] = None,
+    ) -> Connection[CommunityEvent]:
+        return await events.upcoming(info, CommunityEvent.from_row, first, after)
