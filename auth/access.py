@@ -54,6 +54,8 @@ CAR_SCOPED = {"cars": "id", "documents": "car_id", "appointments": "car_id", "jo
 CARS_TABLES = {"customers", "contacts", "cars", "car_events", "condition_reports"}
 CARS_TABLES |= {"documents", "appointments", "jobs", "car_photos", "maintenance_schedules"}
 CARS_TABLES |= {"telematics_readings", "job_photos"}
+# A contact's own answers to events, whatever their scope.
+ANY_SCOPE = {"event_rsvps"}
 # Portal sections (organization settings) and the tables each one opens.
 SECTION_OF = {
     "cars": "cars",
@@ -148,10 +150,12 @@ def _portal(
         return [sa.false()]  # staff-only tables: staff users, audit, outbox, sessions, ...
     customer = sa.bindparam("scope_customer", type_=sa.Uuid())
     conditions = [table.c[CUSTOMER_COLUMN[name]] == customer, *_released(table)]
-    if scope is PortalScope.BILLING and name not in BILLING_TABLES:
+    if name == "event_rsvps" and has_contact:  # a contact answers for themselves
+        conditions.append(table.c.contact_id == sa.bindparam("scope_contact", type_=sa.Uuid()))
+    if scope is PortalScope.BILLING and name not in BILLING_TABLES | ANY_SCOPE:
         conditions.append(sa.false())
     if scope is PortalScope.CARS:
-        if name not in CARS_TABLES:
+        if name not in CARS_TABLES | ANY_SCOPE:
             conditions.append(sa.false())
         elif name in CAR_SCOPED:
             cars = sa.bindparam("scope_cars", expanding=True, type_=sa.Uuid())

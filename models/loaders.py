@@ -194,6 +194,25 @@ class Loaders:
 
         return self._memo(("count", relation), batch)
 
+    def figures(
+        self, name: str, build: Callable[[], sa.Select[Any]]
+    ) -> DataLoader[uuid.UUID, list[Row]]:
+        """Rows of a statement that scopes itself, grouped by its first column: for figures
+        about rows the viewer sees drawn from rows they may not (how full an event is).
+        The statement filters that column by `KEYS` and names the viewer's organization
+        (`scope_org`) itself; nothing but the figures may leave it."""
+        statement = _statement(("figures", name), build)
+
+        async def batch(keys: list[uuid.UUID]) -> list[list[Row]]:
+            if "scope_org" not in self.scope.params:
+                return [[] for _ in keys]
+            grouped: dict[uuid.UUID, list[Row]] = defaultdict(list)
+            for row in await self._rows(statement, **{KEYS: list(set(keys))}):
+                grouped[next(iter(row.values()))].append(row)
+            return [grouped.get(k, []) for k in keys]
+
+        return self._memo(("figures", name), batch)
+
     # --- root lists -----------------------------------------------------------------
 
     async def root_page(

@@ -11,6 +11,7 @@ from models import (
     Car,
     CarEvent,
     CarPhoto,
+    CommunityEvent,
     ConditionReport,
     Contact,
     ContactCar,
@@ -20,6 +21,7 @@ from models import (
     Estimate,
     EstimateDecision,
     EstimateLine,
+    EventRsvp,
     Invoice,
     InvoiceLine,
     Job,
@@ -254,4 +256,17 @@ JOB_PHOTOS = Relation(
     job_photos,
     "job_id",
     Ordering.of(job_photos.c.stage, job_photos.c.position, job_photos.c.id),
+)
+
+
+community_events: sa.Table = CommunityEvent.__table__  # type: ignore[attr-defined]
+event_rsvps: sa.Table = EventRsvp.__table__  # type: ignore[attr-defined]
+
+COMMUNITY_EVENTS_BY_START = Ordering.of(community_events.c.starts_at, community_events.c.id)
+# Everyone who answered, first answers first (the viewer's scope decides whose answers).
+EVENT_RSVPS = Relation(
+    "event_rsvps",
+    event_rsvps,
+    "event_id",
+    Ordering.of(event_rsvps.c.created_at, event_rsvps.c.id),
 )

@@ -37,6 +37,7 @@ from schema.mutations.contracts import ContractMutations
 from schema.mutations.customers import CustomerMutations
 from schema.mutations.documents import DocumentMutations
 from schema.mutations.estimates import EstimateMutations
+from schema.mutations.events import EventMutations
 from schema.mutations.integrations import IntegrationMutations
 from schema.mutations.notifications import NotificationMutations
 from schema.mutations.onboarding import OnboardingMutations
@@ -81,6 +82,7 @@ class Mutation(
     NotificationMutations,
     DocumentMutations,
     CarPhotoMutations,
+    EventMutations,
 ):
     pass
 

@@ -42,3 +42,4 @@ OnboardingStepKind = strawberry.enum(
 AccessAction = strawberry.enum(
     enums.AccessAction, description="What a portal viewer did with a file: saw its link, opened it."
 )
+RsvpStatus = strawberry.enum(enums.RsvpStatus, description="An answer to an event invitation.")

@@ -10,7 +10,7 @@ from strawberry import Info
 from auth.permissions import staff_only
 from models import relations as rel
 from models.pagination import InvalidPageSize
-from resolvers import lists, portal_access
+from resolvers import events, lists, portal_access
 from resolvers.onboarding import customers_filter
 from schema.billing import Estimate, Invoice
 from schema.cars import Car
@@ -24,6 +24,7 @@ from schema.enums import (
     EstimateStatus,
     InvoiceStatus,
 )
+from schema.events import CommunityEvent
 from schema.fields import AFTER, FIRST
 from schema.ids import decode_id_of
 from schema.node import Node, find_node, load_row, resolve_node
@@ -167,6 +168,21 @@ class Query:
         return await lists.appointments(
             info, Appointment.from_row, starts_after, starts_before, status, first, after
         )
+
+    @strawberry.field(
+        description="Community events, drafts and cancelled ones included, earliest first.",
+        extensions=staff_only(),
+    )
+    async def events(
+        self,
+        info: Info,
+        upcoming_only: Annotated[
+            bool, strawberry.argument(description="Only events not yet over.")
+        ] = False,
+        first: Annotated[int, FIRST] = 20,
+        after: Annotated[str | None, AFTER] = None,
+    ) -> Connection[CommunityEvent]:
+        return await events.staff_list(info, CommunityEvent.from_row, upcoming_only, first, after)
 
 
 @strawberry.type(description="Staff views of portal access and the audit log.")

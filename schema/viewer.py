@@ -8,8 +8,9 @@ from strawberry import Info
 
 from auth.permissions import staff_only
 from auth.viewer import ViewerKind as ViewerKindValue
-from resolvers import notifications, portal_sign_in
+from resolvers import events, notifications, portal_sign_in
 from schema.connections import Connection
+from schema.events import CommunityEvent
 from schema.fields import AFTER, FIRST
 from schema.ids import encode_id
 from schema.messaging import Notification
@@ -113,3 +114,15 @@ class Viewer:
     )
     async def unread_notification_count(self, info: Info) -> int:
         return await notifications.unread_count(info)
+
+    @strawberry.field(
+        description="Community events the business has published, not cancelled and not yet "
+        "over, earliest first."
+    )
+    async def upcoming_events(
+        self,
+        info: Info,
+        first: Annotated[int, FIRST] = 20,
+        after: Annotated[str | None, AFTER] = None,
+    ) -> Connection[CommunityEvent]:
+        return await events.upcoming(info, CommunityEvent.from_row, first, after)
