@@ -37,8 +37,8 @@ from portico.pages import (
 from portico.settings import Settings, get_settings
 from portico.uploads import multipart_refusal
 from portico.webhooks import stripe_webhook
-from schema import build_schema
 from schema.context import Context, make_context
+from schema.root import build_schema
 
 log = logging.getLogger("portico")
 GC_GENERATION_0 = 20_000

@@ -79,7 +79,7 @@ def _create_staff(args: argparse.Namespace) -> None:
 
 
 def _export_schema(args: argparse.Namespace) -> None:
-    from schema import schema
+    from schema.root import schema
 
     text = schema.as_str() + "\n"
     if args.output:

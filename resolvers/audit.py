@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from models import AuditEvent
 from models.enums import ActorKind
-from schema.context import Context
+
+if TYPE_CHECKING:
+    from schema.context import Context
 
 
 def audit(

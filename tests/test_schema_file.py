@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from schema import schema
+from schema.root import schema
 
 SCHEMA_FILE = Path(__file__).parent.parent / "schema.graphql"
 BUILT_IN = {"String", "Int", "Boolean", "ID", "Float"}

@@ -1,1 +1,1 @@
-"""Root mutation fields, one module per domain, merged in schema/__init__.py."""
+"""Root mutation fields, one module per domain, merged in schema/root.py."""

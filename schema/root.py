@@ -1,0 +1,139 @@
+"""The GraphQL schema: root types merged from each domain, with the server's limits.
+
+`schema` here is what `/graphql` serves and what `portico export-schema` prints.
+"""
+
+import strawberry
+from strawberry.extensions import (
+    DisableIntrospection,
+    MaskErrors,
+    ParserCache,
+    ValidationCache,
+)
+from strawberry.schema.config import StrawberryConfig
+
+from planner.extension import PlannedReads
+from portico.errors import should_mask
+
+# Importing the type modules registers every Node type with `node`.
+from schema import (
+    billing,
+    cars,
+    customers,
+    documents,
+    integrations,
+    jobs,
+    messaging,
+    organization,
+    schedule,
+    wallet,
+)
+from schema.limits import limit_rules, limit_tokens
+from schema.mutations.appointments import AppointmentMutations
+from schema.mutations.auth import AuthMutations
+from schema.mutations.billing import InvoiceMutations
+from schema.mutations.cars import CarMutations
+from schema.mutations.contracts import ContractMutations
+from schema.mutations.customers import CustomerMutations
+from schema.mutations.documents import DocumentMutations
+from schema.mutations.estimates import EstimateMutations
+from schema.mutations.events import EventMutations
+from schema.mutations.integrations import IntegrationMutations
+from schema.mutations.notifications import NotificationMutations
+from schema.mutations.onboarding import OnboardingMutations
+from schema.mutations.payments import (
+    OnlinePaymentMutations,
+    PaymentMutations,
+    WalletMutations,
+)
+from schema.mutations.photos import CarPhotoMutations
+from schema.mutations.portal import (
+    OrganizationMutations,
+    PortalAccessMutations,
+    PortalPreviewMutations,
+    PortalSignInMutations,
+)
+from schema.mutations.profile import ProfileMutations
+from schema.mutations.work import WorkMutations
+from schema.preview import PreviewReadOnly
+from schema.queries import AccessQueries, Query
+
+
+@strawberry.type(description="Everything that changes data. Each mutation takes one `input`.")
+class Mutation(
+    AuthMutations,
+    PortalSignInMutations,
+    PortalAccessMutations,
+    OrganizationMutations,
+    CustomerMutations,
+    CarMutations,
+    InvoiceMutations,
+    PaymentMutations,
+    OnlinePaymentMutations,
+    EstimateMutations,
+    WorkMutations,
+    IntegrationMutations,
+    ContractMutations,
+    PortalPreviewMutations,
+    WalletMutations,
+    OnboardingMutations,
+    AppointmentMutations,
+    ProfileMutations,
+    NotificationMutations,
+    DocumentMutations,
+    CarPhotoMutations,
+    EventMutations,
+):
+    pass
+
+
+@strawberry.type(name="Query", description="Everything that can be read.")
+class RootQuery(Query, AccessQueries):
+    pass
+
+
+# Every type reachable only through `node` must still be in the schema.
+NODE_ONLY_TYPES = [
+    billing.Payment,
+    jobs.Job,
+    jobs.MaintenanceSchedule,
+    jobs.TelematicsReading,
+    integrations.IntegrationKey,
+    wallet.SavedPaymentMethod,
+    cars.CarEvent,
+    cars.ConditionReport,
+    documents.Contract,
+    messaging.Notification,
+    organization.AuditEvent,
+    organization.StaffUser,
+    schedule.Appointment,
+    customers.Contact,
+]
+
+
+def build_schema(*, introspection: bool = True) -> strawberry.Schema:
+
+    # Production hides the schema tour from strangers; schema.graphql is the documentation.
+    hide_schema = [] if introspection else [DisableIntrospection]
+    return strawberry.Schema(
+        query=RootQuery,
+        mutation=Mutation,
+        types=NODE_ONLY_TYPES,
+        # Extensions are passed as factories so no state is shared between requests.
+        extensions=[
+            lambda: ParserCache(maxsize=256),
+            lambda: ValidationCache(maxsize=256),
+            limit_rules,
+            limit_tokens,
+            lambda: MaskErrors(should_mask_error=should_mask),
+            PlannedReads,
+            PreviewReadOnly,
+            *hide_schema,
+        ],
+        config=StrawberryConfig(disable_field_suggestions=True),
+    )
+
+
+schema = build_schema()
+
+__all__ = ["schema"]
