@@ -142,3 +142,13 @@ CUSTOMER_UPCOMING_APPOINTMENTS = Relation(
 CUSTOMER_UNREAD_MESSAGES = Relation(
     "customer_unread_messages", messages, "customer_id", NEWEST_FIRST["messages"], _unread
 )
+
+
+def _unread_by_staff(table: sa.Table) -> list[sa.ColumnElement[bool]]:
+    """Written by the customer's side (the customer or a contact), not yet read by staff."""
+    return [table.c.author_kind != ActorKind.STAFF, table.c.read_by_staff_at.is_(None)]
+
+
+CUSTOMER_UNREAD_FOR_STAFF = Relation(
+    "customer_unread_for_staff", messages, "customer_id", NEWEST_FIRST["messages"], _unread_by_staff
+)

@@ -23,6 +23,7 @@ from schema.mutations.billing import InvoiceMutations
 from schema.mutations.cars import CarMutations
 from schema.mutations.customers import CustomerMutations
 from schema.mutations.estimates import EstimateMutations
+from schema.mutations.messaging import MessagingMutations
 from schema.mutations.payments import OnlinePaymentMutations, PaymentMutations
 from schema.mutations.portal import (
     OrganizationMutations,
@@ -44,12 +45,13 @@ class Mutation(
     PaymentMutations,
     OnlinePaymentMutations,
     EstimateMutations,
+    MessagingMutations,
 ):
     pass
 
 
 @strawberry.type(name="Query", description="Everything that can be read.")
-class RootQuery(Query, AccessQueries):
+class RootQuery(Query, AccessQueries, messaging.MessagingQueries):
     pass
 
 
@@ -74,6 +76,7 @@ def build_schema(*, introspection: bool = True) -> strawberry.Schema:
     return strawberry.Schema(
         query=RootQuery,
         mutation=Mutation,
+        subscription=messaging.Subscription,
         types=NODE_ONLY_TYPES,
         # Extensions are passed as factories so no state is shared between requests.
         extensions=[
