@@ -185,3 +185,17 @@ def _released(table: sa.Table) -> list[sa.ColumnElement[bool]]:
         case "contacts" | "cars" | "customers":
             return [table.c.archived_at.is_(None)]
     return []
+
+
+def portal_opens(viewer: Viewer, table_name: str) -> bool:
+    """Whether a portal viewer's sections and contact scope open a table at all (its rows
+    are still narrowed by `row_scope`): what a viewer may write to, as to what they read."""
+    if not viewer.is_portal:
+        return False
+    if table_name in SECTION_OF and SECTION_OF[table_name] not in viewer.sections:
+        return False
+    if viewer.scope is PortalScope.BILLING and table_name not in BILLING_TABLES:
+        return False
+    if viewer.scope is PortalScope.CARS and table_name not in CARS_TABLES:
+        return False
+    return table_name in CUSTOMER_COLUMN or table_name in THROUGH_PARENT

@@ -203,6 +203,8 @@ class MailKind(StrEnum):
     SOCIAL_EVENTS = "SOCIAL_EVENTS"
     MARKETING = "MARKETING"
     STAFF = "STAFF"
+    # "You have a new message": no preference turns it off (resolvers/messages.py says why).
+    MESSAGES = "MESSAGES"
 
 
 class OutboxStatus(StrEnum):

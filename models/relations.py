@@ -270,3 +270,13 @@ EVENT_RSVPS = Relation(
     "event_id",
     Ordering.of(event_rsvps.c.created_at, event_rsvps.c.id),
 )
+
+
+def _unread_by_staff(table: sa.Table) -> list[sa.ColumnElement[bool]]:
+    """Written by the customer's side (the customer or a contact), not yet read by staff."""
+    return [table.c.author_kind != ActorKind.STAFF, table.c.read_by_staff_at.is_(None)]
+
+
+CUSTOMER_UNREAD_FOR_STAFF = Relation(
+    "customer_unread_for_staff", messages, "customer_id", NEWEST_FIRST["messages"], _unread_by_staff
+)

@@ -13,9 +13,11 @@ import orjson
 from starlette.applications import Starlette
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+from strawberry.types.unset import UNSET, UnsetType
 
 from auth.cookies import COOKIE_NAME, read_session_cookie
 from auth.sessions import viewer_for_token
@@ -24,6 +26,8 @@ from mail.sender import mailer_from_settings
 from mail.worker import run_worker
 from models.db import Database
 from planner import fast
+from portico import live
+from portico.broker import Broker, InProcessBroker
 from portico.downloads import download
 from portico.integrations import telematics_readings
 from portico.jobs import run_jobs
@@ -71,10 +75,21 @@ def _json_post(request: Request | WebSocket) -> bool:
 class PorticoGraphQL(GraphQL):
     """Strawberry's ASGI view with Portico's per-request context."""
 
-    def __init__(self, db: Database, *, plan_reads: bool = True, **kwargs: Any) -> None:
+    graphql_transport_ws_handler_class = live.SubscriptionsOnlyHandler
+    websocket_adapter_class = live.TextFrames
+
+    def __init__(
+        self,
+        db: Database,
+        *,
+        plan_reads: bool = True,
+        broker: Broker | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
         self.db = db
         self.plan_reads = plan_reads
+        self.broker = broker
 
     def encode_json(self, data: object) -> bytes:
         return orjson.dumps(data)
@@ -88,8 +103,12 @@ class PorticoGraphQL(GraphQL):
 
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
         bearer = bearer_token(request)
-        context = make_context(self.db, ANONYMOUS, request, response, plan_reads=self.plan_reads)
+        context = make_context(
+            self.db, ANONYMOUS, request, response, plan_reads=self.plan_reads, broker=self.broker
+        )
         request.state.portico_context = context
+        if isinstance(request, WebSocket):
+            return context  # signed in by on_ws_connect, from the connection_init payload
         token = bearer or cookie_token(request, self.db.settings)
         viewer = await viewer_for_token(context.reader, token)
         if bearer and viewer.kind is ViewerKind.ANONYMOUS:
@@ -97,6 +116,10 @@ class PorticoGraphQL(GraphQL):
             raise SessionEnded()
         context.as_viewer(viewer)
         return context
+
+    async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
+        await live.authenticate(context)
+        return UNSET
 
     async def run(self, request: Any, *args: Any, **kwargs: Any) -> Any:
         try:
@@ -162,13 +185,19 @@ def create_app(
     owns_db = db is None
     db = db or Database(settings)
     schema = build_schema(introspection=not settings.production)
+    broker = InProcessBroker()
     graphql = PorticoGraphQL(
         db,
         plan_reads=plan_reads,
+        broker=broker,
         schema=schema,
         graphql_ide=None if settings.production else "graphiql",
         allow_queries_via_get=False,
         multipart_uploads_enabled=True,  # guarded: portico/uploads.py
+        subscription_protocols=[GRAPHQL_TRANSPORT_WS_PROTOCOL],
+        max_subscriptions_per_connection=live.MAX_SUBSCRIPTIONS_PER_CONNECTION,
+        connection_init_wait_timeout=live.CONNECTION_INIT_TIMEOUT,
+        allowed_origins=live.ALLOWED_ORIGINS,
     )
 
     @asynccontextmanager
@@ -200,6 +229,7 @@ def create_app(
     app = Starlette(
         routes=[
             Route("/graphql", graphql, methods=["GET", "POST"]),
+            WebSocketRoute("/graphql", graphql),
             Route("/healthz", healthz, methods=["GET"]),
             Route("/portal/sign-in", sign_in_page, methods=["GET"]),
             Route("/portal/reset-password", reset_password_page, methods=["GET"]),
@@ -214,4 +244,5 @@ def create_app(
     )
     app.state.db = db
     app.state.settings = settings
+    app.state.broker = broker
     return app

@@ -102,3 +102,29 @@ async def audit_events(
         conditions.append(table.c.customer_id == customer_id)
     ordering = rel.NEWEST_FIRST["audit_events"]
     return await root_connection(info, table, ordering, conditions, make, first, after)
+
+
+async def conversations(
+    info: Info, make: Any, unread_only: bool, first: int, after: str | None
+) -> Connection[Any]:
+    """Each customer's newest message, newest first: one row per conversation."""
+    table = rel.messages
+    newer = table.alias("newer")
+    later = sa.exists().where(
+        newer.c.customer_id == table.c.customer_id,
+        sa.or_(
+            newer.c.created_at > table.c.created_at,
+            sa.and_(newer.c.created_at == table.c.created_at, newer.c.id > table.c.id),
+        ),
+    )
+    conditions: list[sa.ColumnElement[bool]] = [~later]
+    if unread_only:
+        unread = table.alias("unread")
+        conditions.append(
+            sa.exists().where(
+                unread.c.customer_id == table.c.customer_id,
+                *rel.CUSTOMER_UNREAD_FOR_STAFF.where(unread),  # type: ignore[arg-type]
+            )
+        )
+    ordering = rel.NEWEST_FIRST["messages"]
+    return await root_connection(info, table, ordering, conditions, make, first, after)

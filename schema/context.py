@@ -15,6 +15,7 @@ from auth.access import row_scope
 from auth.viewer import Viewer
 from models.db import Database, ReadScope
 from models.loaders import Loaders
+from portico.broker import Broker
 from portico.settings import Settings
 
 
@@ -28,6 +29,9 @@ class Context:
     loaders: Loaders
     extras: dict[str, Any] = field(default_factory=dict)
     plan_reads: bool = False  # answer queries with one planned statement (PostgreSQL)
+    broker: Broker | None = None  # live events (portico/broker.py); None: nobody listens
+    # The WebSocket `connection_init` payload (graphql-transport-ws), set by Strawberry.
+    connection_params: dict[str, Any] | None = None
 
     @property
     def settings(self) -> Settings:
@@ -65,6 +69,7 @@ def make_context(
     response: Response | None = None,
     *,
     plan_reads: bool = False,
+    broker: Broker | None = None,
 ) -> Context:
     reader = db.reader()
     return Context(
@@ -75,4 +80,5 @@ def make_context(
         reader=reader,
         loaders=Loaders(reader, row_scope(viewer)),
         plan_reads=plan_reads and db.dialect == "postgresql",
+        broker=broker,
     )

@@ -181,6 +181,14 @@ class Customer(RowType, Node):
         "Messages from the business the customer has not read, newest first.",
         extensions=portal_section("messages"),
     )
+
+    @strawberry.field(
+        description="How many messages from the customer's side staff have not read.",
+        extensions=staff_only(),
+    )
+    async def unread_message_count_for_staff(self, info: Info) -> int:
+        return await info.context.loaders.count(rel.CUSTOMER_UNREAD_FOR_STAFF).load(self.pk)
+
     payments = connection_field(
         rel.CUSTOMER_PAYMENTS,
         "Payment",

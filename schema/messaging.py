@@ -1,14 +1,24 @@
-"""Messages between the business and a customer, and notifications."""
+"""Messages between the business and a customer, conversations, and notifications."""
 
+from collections.abc import AsyncGenerator, Mapping
 from datetime import datetime
+from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
+from strawberry import Info
 
+from auth.permissions import staff_only
 from models import Message as MessageRow
 from models import Notification as NotificationRow
+from models import relations as rel
+from resolvers import lists, live
+from schema.connections import Connection
 from schema.enums import ActorKind, NotificationKind
-from schema.fields import object_field
-from schema.node import Node, RowType, row_type
+from schema.fields import AFTER, FIRST, object_field
+from schema.node import Node, RowType, load_row, row_type
+
+if TYPE_CHECKING:
+    from schema.customers import Customer
 
 
 @row_type(MessageRow.__table__)
@@ -28,6 +38,78 @@ class Message(RowType, Node):
     author_contact = object_field(
         "author_contact_id", "Contact", "schema.customers", "The contact who wrote it, if any."
     )
+    author_staff = object_field(
+        "author_staff_id",
+        "StaffUser",
+        "schema.organization",
+        "The staff member who wrote it (null for portal viewers, who do not see staff).",
+    )
+
+
+@strawberry.type(description="A customer's conversation with the business, as staff list them.")
+class Conversation:
+    latest: strawberry.Private[Mapping[str, Any]]
+
+    @strawberry.field(description="The customer the conversation is with.")
+    async def customer(
+        self, info: Info
+    ) -> Annotated["Customer", strawberry.lazy("schema.customers")] | None:
+        return await load_row(info, "Customer", self.latest["customer_id"])
+
+    @strawberry.field(description="The newest message, from either side.")
+    def latest_message(self) -> Message:
+        return Message.from_row(self.latest)
+
+    @strawberry.field(description="Messages from the customer's side that staff have not read.")
+    async def unread_count(self, info: Info) -> int:
+        unread = info.context.loaders.count(rel.CUSTOMER_UNREAD_FOR_STAFF)
+        return await unread.load(self.latest["customer_id"])
+
+
+UNREAD_ONLY = strawberry.argument(
+    description="Only conversations with messages from the customer's side staff have not read."
+)
+
+
+@strawberry.type(description="Conversations with customers.")
+class MessagingQueries:
+    @strawberry.field(
+        description="Every customer's conversation, by its newest message, newest first.",
+        extensions=staff_only(),
+    )
+    async def conversations(
+        self,
+        info: Info,
+        unread_only: Annotated[bool, UNREAD_ONLY] = False,
+        first: Annotated[int, FIRST] = 20,
+        after: Annotated[str | None, AFTER] = None,
+    ) -> Connection[Conversation]:
+        return await lists.conversations(info, _conversation, unread_only, first, after)
+
+
+def _conversation(row: Mapping[str, Any]) -> Conversation:
+    return Conversation(latest=row)
+
+
+CUSTOMER_TO_WATCH = strawberry.argument(
+    description="Staff: only this customer's conversation (all of the organization's without "
+    "it). Portal viewers always get their own and may pass only their own customer's ID."
+)
+
+
+@strawberry.type(description="Live updates, over WebSocket with the graphql-transport-ws protocol.")
+class Subscription:
+    @strawberry.subscription(
+        description="Each new message, as it is posted, in the conversations the viewer may "
+        "read. Ends with UNAUTHENTICATED when the session ends."
+    )
+    async def message_added(
+        self,
+        info: Info,
+        customer_id: Annotated[strawberry.ID | None, CUSTOMER_TO_WATCH] = None,
+    ) -> AsyncGenerator[Message, None]:
+        async for row in live.message_added(info, customer_id):
+            yield Message.from_row(row)
 
 
 @row_type(NotificationRow.__table__)

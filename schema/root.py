@@ -39,6 +39,7 @@ from schema.mutations.documents import DocumentMutations
 from schema.mutations.estimates import EstimateMutations
 from schema.mutations.events import EventMutations
 from schema.mutations.integrations import IntegrationMutations
+from schema.mutations.messaging import MessagingMutations
 from schema.mutations.notifications import NotificationMutations
 from schema.mutations.onboarding import OnboardingMutations
 from schema.mutations.payments import (
@@ -83,12 +84,13 @@ class Mutation(
     DocumentMutations,
     CarPhotoMutations,
     EventMutations,
+    MessagingMutations,
 ):
     pass
 
 
 @strawberry.type(name="Query", description="Everything that can be read.")
-class RootQuery(Query, AccessQueries):
+class RootQuery(Query, AccessQueries, messaging.MessagingQueries):
     pass
 
 
@@ -118,6 +120,7 @@ def build_schema(*, introspection: bool = True) -> strawberry.Schema:
     return strawberry.Schema(
         query=RootQuery,
         mutation=Mutation,
+        subscription=messaging.Subscription,
         types=NODE_ONLY_TYPES,
         # Extensions are passed as factories so no state is shared between requests.
         extensions=[

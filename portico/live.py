@@ -1,0 +1,128 @@
+"""GraphQL over WebSocket on `/graphql`: subscriptions only, graphql-transport-ws only.
+
+A connection is signed in once, in `on_ws_connect`, from the `connection_init` payload
+(`{"authorization": "Bearer <token>"}`), else an `Authorization` header on the handshake,
+else the session cookie; without a live session it is closed with 4403. Each subscription
+then checks the session again when it starts, for every event it delivers and at least
+every `RECHECK_SECONDS` (resolvers/live.py), so sign-out, expiry and revocation stop it.
+
+Queries and mutations are refused over the socket: they would run for the viewer decided
+when the connection opened, and HTTP already serves them with a check per request.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from graphql import GraphQLError, OperationType, get_operation_ast, parse
+from graphql.error import GraphQLSyntaxError
+from starlette.websockets import WebSocket, WebSocketDisconnect
+from strawberry.asgi import ASGIWebSocketAdapter
+from strawberry.exceptions import ConnectionRejectionError
+from strawberry.http.exceptions import WebSocketDisconnected
+from strawberry.http.websocket_origin import is_same_origin, normalize_origin
+from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
+    BaseGraphQLTransportWSHandler,
+)
+from strawberry.subscriptions.protocols.graphql_transport_ws.types import SubscribeMessage
+
+from auth.cookies import COOKIE_NAME, read_session_cookie
+from auth.sessions import viewer_for_token
+from portico.settings import Settings
+from schema.context import Context
+
+MAX_SUBSCRIPTIONS_PER_CONNECTION = 10
+CONNECTION_INIT_TIMEOUT = timedelta(seconds=10)
+# Bearer tokens are no ambient credential: any origin may open a socket and present one.
+# The cookie is honoured only from Portico's own origin or the portal's (see _cookie).
+ALLOWED_ORIGINS = ("*",)
+
+
+def _bearer(value: Any) -> str | None:
+    if not isinstance(value, str):
+        return None
+    scheme, _, token = value.partition(" ")
+    return token.strip() or None if scheme.lower() == "bearer" else None
+
+
+def _cookie(websocket: WebSocket, settings: Settings) -> str | None:
+    """The session cookie, where the handshake cannot be a cross-site page's.
+
+    Browsers send cookies with any page's WebSocket handshake; a page of another site must
+    not act with them, so the cookie counts only without an Origin (not a browser), from
+    the same origin, or from the portal client's.
+    """
+    cookie = websocket.cookies.get(COOKIE_NAME)
+    if not cookie:
+        return None
+    origin = websocket.headers.get("origin")
+    portal = normalize_origin(settings.portal_url) if settings.portal_url else None
+    trusted = (
+        origin is None
+        or is_same_origin(origin, websocket.headers.get("host"))
+        or (portal is not None and normalize_origin(origin) == portal)
+    )
+    return read_session_cookie(settings, cookie) if trusted else None
+
+
+def connection_token(context: Context) -> str | None:
+    params = context.connection_params or {}
+    token = _bearer(params.get("authorization", params.get("Authorization")))
+    websocket = context.request
+    if token is None and isinstance(websocket, WebSocket):
+        token = _bearer(websocket.headers.get("authorization"))
+        token = token or _cookie(websocket, context.settings)
+    return token
+
+
+async def authenticate(context: Context) -> None:
+    """Sign the connection in, or refuse it (Strawberry closes it with 4403)."""
+    try:
+        viewer = await viewer_for_token(context.reader, connection_token(context))
+    finally:
+        # A socket lives for hours: hold a pool connection only while an event is read.
+        await context.reader.close()
+    if not (viewer.is_staff or viewer.is_portal):
+        raise ConnectionRejectionError({"message": "Sign in to continue."})
+    context.as_viewer(viewer)
+
+
+class TextFrames(ASGIWebSocketAdapter):
+    """graphql-transport-ws messages are text frames; the view encodes JSON as bytes (for
+    HTTP), which Strawberry would send as binary frames that clients do not parse."""
+
+    async def send_json(self, message: Any) -> None:
+        encoded = self.view.encode_json(message)
+        try:
+            await self.ws.send_text(encoded.decode() if isinstance(encoded, bytes) else encoded)
+        except WebSocketDisconnect as exc:
+            raise WebSocketDisconnected from exc
+
+
+def _is_subscription(message: SubscribeMessage) -> bool | None:
+    """Whether the operation is a subscription; None when Strawberry should judge it."""
+    try:
+        payload = message["payload"]
+        document = parse(payload["query"])
+    except (KeyError, TypeError, GraphQLSyntaxError):
+        return None
+    operation = get_operation_ast(document, payload.get("operationName"))
+    return None if operation is None else operation.operation is OperationType.SUBSCRIPTION
+
+
+class SubscriptionsOnlyHandler(BaseGraphQLTransportWSHandler[Context, None]):
+    """graphql-transport-ws, answering queries and mutations with an error."""
+
+    async def handle_subscribe(self, message: SubscribeMessage) -> None:
+        if self.connection_acknowledged and _is_subscription(message) is False:
+            error = GraphQLError(
+                "Only subscriptions are served over WebSocket; send queries and mutations "
+                "as HTTP POST requests.",
+                extensions={"code": "BAD_REQUEST"},
+            )
+            await self.send_message(
+                {"id": message["id"], "type": "error", "payload": [error.formatted]}
+            )
+            return
+        await super().handle_subscribe(message)
