@@ -24,7 +24,9 @@ from mail.sender import mailer_from_settings
 from mail.worker import run_worker
 from models.db import Database
 from planner import fast
+from portico import request_id
 from portico.downloads import download
+from portico.http_security import healthz, middleware, readyz
 from portico.integrations import telematics_readings
 from portico.pages import (
     reset_password_page,
@@ -36,6 +38,7 @@ from portico.settings import Settings, get_settings
 from portico.webhooks import stripe_webhook
 from schema import build_schema
 from schema.context import Context, make_context
+from schema.introspection import may_introspect
 
 log = logging.getLogger("portico")
 GC_GENERATION_0 = 20_000
@@ -68,10 +71,13 @@ def _json_post(request: Request | WebSocket) -> bool:
 class PorticoGraphQL(GraphQL):
     """Strawberry's ASGI view with Portico's per-request context."""
 
-    def __init__(self, db: Database, *, plan_reads: bool = True, **kwargs: Any) -> None:
+    def __init__(
+        self, db: Database, *, plan_reads: bool = True, introspection: str = "on", **kwargs: Any
+    ) -> None:
         super().__init__(**kwargs)
         self.db = db
         self.plan_reads = plan_reads
+        self.introspection = introspection
 
     def encode_json(self, data: object) -> bytes:
         return orjson.dumps(data)
@@ -86,6 +92,8 @@ class PorticoGraphQL(GraphQL):
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
         bearer = bearer_token(request)
         context = make_context(self.db, ANONYMOUS, request, response, plan_reads=self.plan_reads)
+        # Plans are kept per schema: an app with other limits never answers from this one's.
+        context.extras["schema"] = id(self.schema)
         request.state.portico_context = context
         token = bearer or cookie_token(request, self.db.settings)
         viewer = await viewer_for_token(context.reader, token)
@@ -94,6 +102,17 @@ class PorticoGraphQL(GraphQL):
             raise SessionEnded()
         context.as_viewer(viewer)
         return context
+
+    async def render_graphql_ide(self, request: Request) -> Response:
+        """GraphiQL only for those who may introspect (in production: signed-in staff)."""
+        context: Context = request.state.portico_context
+        viewer = context.viewer
+        cookie = read_session_cookie(self.db.settings, request.cookies.get(COOKIE_NAME))
+        if viewer.kind is ViewerKind.ANONYMOUS and cookie:  # a page view, so no JSON POST
+            viewer = await viewer_for_token(context.reader, cookie)
+        if not may_introspect(self.introspection, viewer):
+            return Response("Not Found", status_code=404)
+        return await super().render_graphql_ide(request)
 
     async def run(self, request: Any, *args: Any, **kwargs: Any) -> Any:
         try:
@@ -134,13 +153,6 @@ def session_ended() -> Response:
     return JSONResponse(body, status_code=401, headers={"WWW-Authenticate": "Bearer"})
 
 
-async def healthz(request: Request) -> Response:
-    db: Database = request.app.state.db
-    async with db.connect() as conn:
-        await conn.exec_driver_sql("SELECT 1")
-    return JSONResponse({"status": "ok"})
-
-
 def create_app(
     settings: Settings | None = None,
     db: Database | None = None,
@@ -153,12 +165,14 @@ def create_app(
     settings.check()
     owns_db = db is None
     db = db or Database(settings)
-    schema = build_schema(introspection=not settings.production)
+    request_id.install_log_field()
+    schema = build_schema(settings)
     graphql = PorticoGraphQL(
         db,
         plan_reads=plan_reads,
+        introspection=settings.introspection_mode,
         schema=schema,
-        graphql_ide=None if settings.production else "graphiql",
+        graphql_ide=None if settings.introspection_mode == "off" else "graphiql",
         allow_queries_via_get=False,
         multipart_uploads_enabled=False,
     )
@@ -190,6 +204,7 @@ def create_app(
         routes=[
             Route("/graphql", graphql, methods=["GET", "POST"]),
             Route("/healthz", healthz, methods=["GET"]),
+            Route("/readyz", readyz(db), methods=["GET"]),
             Route("/portal/sign-in", sign_in_page, methods=["GET"]),
             Route("/portal/reset-password", reset_password_page, methods=["GET"]),
             Route("/webhooks/stripe", stripe_webhook(db, settings), methods=["POST"]),
@@ -199,6 +214,7 @@ def create_app(
             Route("/integrations/telematics/readings", telematics_readings(db), methods=["POST"]),
         ],
         lifespan=lifespan,
+        middleware=middleware(settings),
     )
     app.state.db = db
     app.state.settings = settings

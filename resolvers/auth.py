@@ -16,6 +16,7 @@ from models.enums import SessionKind
 from models.types import utcnow
 from resolvers.audit import audit
 from resolvers.outcome import Rejected
+from resolvers.rate_limits import limit
 from resolvers.validation import Checks, Problem
 
 BAD_CREDENTIALS = Problem("password", "Email or password is wrong.", "INVALID_CREDENTIALS")
@@ -33,6 +34,8 @@ async def sign_in(info: Info, email: str, password: str, organization: str | Non
     email = checks.email("email", email) or ""
     checks.done()
     ctx = info.context
+    allowed = ctx.settings.staff_sign_ins_per_hour
+    await limit(info, "staff-sign-in", email, per_email=allowed, per_client=allowed * 10)
     async with ctx.write() as session:
         stmt = sa.select(StaffUser).where(StaffUser.email == email, StaffUser.is_active.is_(True))
         if organization:

@@ -22,6 +22,7 @@ from portico.settings import Settings
 from resolvers.audit import audit_person
 from resolvers.outcome import Rejected, mutation_outcome
 from resolvers.portal_mail import send_link_email
+from resolvers.rate_limits import limit_session
 from resolvers.validation import Problem
 from schema.ids import decode_id_of
 
@@ -129,6 +130,8 @@ async def invite(
 async def send_invite(info: Info, customer_gid: str | None, contact_gid: str | None) -> uuid.UUID:
     kind, row_id = _ids(customer_gid, contact_gid)
     ctx = info.context
+    allowed = ctx.settings.invites_per_hour
+    await limit_session(info, "invite", per_session=allowed, per_client=allowed)
     async with ctx.write() as session:
         person, row = await _person(session, ctx.viewer.organization_id, kind, row_id)
         enabled = await portal_enabled(session, person.organization_id)
