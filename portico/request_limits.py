@@ -1,8 +1,8 @@
 """The overall request rate, per client address and per session, counted in this process.
 
 Counting every request in the database would add a round trip to every read, planned
-ones included. These counters live in memory instead: fixed one-minute windows, one
-dict per window, so memory is bounded by the clients seen in a minute. The trade-off:
+ones included. These counters live in memory instead (token buckets,
+refilled over a minute). The trade-off:
 with several server processes each counts alone, so a client may make up to that many
 times the limit; sign-in, link and invite limits stay in the database, shared by all
 (resolvers/rate_limits.py).
@@ -26,26 +26,38 @@ WINDOW_SECONDS = 60
 UNLIMITED_PATHS = frozenset({"/healthz", "/readyz"})
 
 
-class FixedWindow:
-    """At most `limit` hits per key in each window; `limit <= 0` counts nothing."""
+class TokenBucket:
+    """At most `limit` hits per key per minute, refilled evenly; `limit <= 0` counts nothing.
+
+    A bucket refills continuously, so there is no window edge at which a client may
+    spend two windows' worth at once. A bucket left alone for a minute is full again and
+    is dropped, so memory is bounded by the clients seen in the last minute.
+    """
 
     def __init__(self, limit: int, seconds: int = WINDOW_SECONDS) -> None:
         self.limit = limit
+        self.rate = limit / seconds if limit > 0 else 0.0
         self.seconds = seconds
-        self.window = -1
-        self.hits: dict[str, int] = {}
+        self.buckets: dict[str, tuple[float, float]] = {}  # key -> (tokens, when)
+        self.swept = 0.0
 
     def hit(self, key: str, now: float) -> int | None:
-        """None when allowed, else the seconds until the window ends."""
+        """None when allowed, else the seconds until the next hit would be."""
         if self.limit <= 0:
             return None
-        window = int(now // self.seconds)
-        if window != self.window:
-            self.window, self.hits = window, {}
-        count = self.hits[key] = self.hits.get(key, 0) + 1
-        if count <= self.limit:
-            return None
-        return max(1, math.ceil((window + 1) * self.seconds - now))
+        if now - self.swept > self.seconds:
+            self._sweep(now)
+        tokens, when = self.buckets.get(key, (float(self.limit), now))
+        tokens = min(float(self.limit), tokens + (now - when) * self.rate)
+        if tokens < 1:
+            self.buckets[key] = (tokens, now)
+            return max(1, math.ceil((1 - tokens) / self.rate))
+        self.buckets[key] = (tokens - 1, now)
+        return None
+
+    def _sweep(self, now: float) -> None:
+        self.swept = now
+        self.buckets = {k: v for k, v in self.buckets.items() if now - v[1] < self.seconds}
 
 
 def session_key(headers: Headers) -> str | None:
@@ -67,8 +79,8 @@ class RequestRate:
         self, app: ASGIApp, settings: Settings, clock: Callable[[], float] = time.monotonic
     ) -> None:
         self.app = app
-        self.clients = FixedWindow(settings.requests_per_minute_per_client)
-        self.sessions = FixedWindow(settings.requests_per_minute_per_session)
+        self.clients = TokenBucket(settings.requests_per_minute_per_client)
+        self.sessions = TokenBucket(settings.requests_per_minute_per_session)
         self.clock = clock
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
