@@ -19,7 +19,8 @@ def words_match(
     for word in (text or "").split()[:MAX_WORDS]:
         pattern = f"%{_escape(word)}%"
         alternatives = [col.ilike(pattern, escape="\\") for col in columns]
-        if numeric is not None and word.isdigit() and len(word) <= 4:
+        # isascii: "²" and other Unicode digits pass isdigit() but not int().
+        if numeric is not None and word.isascii() and word.isdigit() and len(word) <= 4:
             alternatives.append(numeric == int(word))
         conditions.append(sa.or_(*alternatives))
     return conditions

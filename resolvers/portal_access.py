@@ -17,7 +17,7 @@ from models.enums import LinkPurpose, PortalStatus
 from models.types import utcnow
 from models.writes import get_for_update
 from payments.requests import payments_enabled
-from portico.errors import NotFound
+from portico.errors import InvalidInput, NotFound
 from portico.settings import Settings
 from resolvers.audit import audit_person
 from resolvers.outcome import Rejected, mutation_outcome
@@ -84,7 +84,10 @@ class InvitePreview:
 async def invite_preview(
     info: Info, customer_gid: str | None, contact_gid: str | None
 ) -> InvitePreview:
-    kind, row_id = _ids(customer_gid, contact_gid)
+    try:
+        kind, row_id = _ids(customer_gid, contact_gid)
+    except Rejected as rejected:  # a query has no userErrors: the problem is a coded error
+        raise InvalidInput(rejected.problems[0].message) from None
     org_id = info.context.viewer.organization_id
     async with info.context.db.write() as session:
         person, row = await _person(session, org_id, kind, row_id)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from strawberry import Info
 
-from models.rate_limits import hit
+from models.rate_limits import hit, hits_now
 from portico.errors import ClientError
 
 HOUR = 3600
@@ -44,4 +44,12 @@ async def limit_keys(info: Info, keys: list[tuple[str, int]]) -> None:
     async with info.context.db.write() as session:
         allowed = [await hit(session, key, allowance, HOUR) for key, allowance in keys]
     if not all(allowed):
+        raise RateLimited(retryAfterSeconds=HOUR)
+
+
+async def refuse_when_spent(info: Info, key: str, allowance: int) -> None:
+    """Refuse before trying when `key` has used its allowance (failures counted apart)."""
+    async with info.context.db.write() as session:
+        spent = await hits_now(session, key, HOUR) >= allowance
+    if spent:
         raise RateLimited(retryAfterSeconds=HOUR)

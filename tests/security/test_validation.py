@@ -40,3 +40,10 @@ async def test_a_wrong_check_digit_is_a_user_error_unless_unchecked(
         CREATE_CAR, {"input": {**car, "vinUnchecked": True}}, token=tenant.staff_token
     )
     assert kept["createCar"]["userErrors"] == []
+
+
+async def test_unicode_digits_in_a_search_are_text(gql: GraphQLClient, tenant: Tenant):
+    """Found by the fuzzer: "²" passed str.isdigit() and then failed int()."""
+    await gql.data(
+        '{ cars(search: "² 1995") { pageInfo { hasNextPage } } }', token=tenant.staff_token
+    )
