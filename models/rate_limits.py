@@ -42,3 +42,11 @@ async def hit(session: AsyncSession, key: str, limit: int, window_seconds: int) 
     )
     hits = (await session.execute(stmt)).scalar_one()
     return hits <= limit
+
+
+async def hits_now(session: AsyncSession, key: str, window_seconds: int) -> int:
+    """How many attempts `key` has in the current window, counting none."""
+    stmt = sa.select(rate_limits.c.hits).where(
+        rate_limits.c.key == key, rate_limits.c.window_start >= db_now(-window_seconds)
+    )
+    return (await session.execute(stmt)).scalar() or 0

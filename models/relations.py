@@ -255,7 +255,7 @@ JOB_PHOTOS = Relation(
     "job_photos",
     job_photos,
     "job_id",
-    Ordering.of(job_photos.c.stage, job_photos.c.position, job_photos.c.id),
+    Ordering.of(job_photos.c.position, job_photos.c.id),
 )
 
 

@@ -16,10 +16,11 @@ def words_match(
 ) -> list[sa.ColumnElement[bool]]:
     """AND over words, OR over columns; a number also matches `numeric` exactly (years)."""
     conditions: list[sa.ColumnElement[bool]] = []
-    for word in (text or "").split()[:MAX_WORDS]:
+    for word in (text or "").replace("\x00", " ").split()[:MAX_WORDS]:
         pattern = f"%{_escape(word)}%"
         alternatives = [col.ilike(pattern, escape="\\") for col in columns]
-        if numeric is not None and word.isdigit() and len(word) <= 4:
+        # isascii: "²" and other Unicode digits pass isdigit() but not int().
+        if numeric is not None and word.isascii() and word.isdigit() and len(word) <= 4:
             alternatives.append(numeric == int(word))
         conditions.append(sa.or_(*alternatives))
     return conditions

@@ -54,8 +54,10 @@ def _remember(key: Any, plan: Plan | None) -> None:
 def cache_key(
     query: str | None, operation_name: str | None, context: Any, variables: dict[str, Any]
 ) -> Any:
-    """Plans are shared by requests with the same text, variables and shape of viewer."""
+    """Plans are shared by requests with the same text, variables and shape of viewer,
+    served by the same schema (whose limits the text passed)."""
     return (
+        context.extras.get("schema"),
         query,
         operation_name,
         viewer_shape(context.viewer, context.loaders.scope),

@@ -26,9 +26,10 @@ from mail.sender import mailer_from_settings
 from mail.worker import run_worker
 from models.db import Database
 from planner import fast
-from portico import live
+from portico import live, request_id
 from portico.broker import Broker, InProcessBroker
 from portico.downloads import download
+from portico.http_security import healthz, middleware, readyz
 from portico.integrations import telematics_readings
 from portico.jobs import run_jobs
 from portico.pages import (
@@ -42,6 +43,7 @@ from portico.settings import Settings, get_settings
 from portico.uploads import multipart_refusal
 from portico.webhooks import stripe_webhook
 from schema.context import Context, make_context
+from schema.introspection import may_introspect
 from schema.root import build_schema
 
 log = logging.getLogger("portico")
@@ -84,12 +86,14 @@ class PorticoGraphQL(GraphQL):
         *,
         plan_reads: bool = True,
         broker: Broker | None = None,
+        introspection: str = "on",
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.db = db
         self.plan_reads = plan_reads
         self.broker = broker
+        self.introspection = introspection
 
     def encode_json(self, data: object) -> bytes:
         return orjson.dumps(data)
@@ -106,6 +110,8 @@ class PorticoGraphQL(GraphQL):
         context = make_context(
             self.db, ANONYMOUS, request, response, plan_reads=self.plan_reads, broker=self.broker
         )
+        # Plans are kept per schema: an app with other limits never answers from this one's.
+        context.extras["schema"] = id(self.schema)
         request.state.portico_context = context
         if isinstance(request, WebSocket):
             return context  # signed in by on_ws_connect, from the connection_init payload
@@ -120,6 +126,17 @@ class PorticoGraphQL(GraphQL):
     async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
         await live.authenticate(context)
         return UNSET
+
+    async def render_graphql_ide(self, request: Request) -> Response:
+        """GraphiQL only for those who may introspect (in production: signed-in staff)."""
+        context: Context = request.state.portico_context
+        viewer = context.viewer
+        cookie = read_session_cookie(self.db.settings, request.cookies.get(COOKIE_NAME))
+        if viewer.kind is ViewerKind.ANONYMOUS and cookie:  # a page view, so no JSON POST
+            viewer = await viewer_for_token(context.reader, cookie)
+        if not may_introspect(self.introspection, viewer):
+            return Response("Not Found", status_code=404)
+        return await super().render_graphql_ide(request)
 
     async def run(self, request: Any, *args: Any, **kwargs: Any) -> Any:
         try:
@@ -165,13 +182,6 @@ def session_ended() -> Response:
     return JSONResponse(body, status_code=401, headers={"WWW-Authenticate": "Bearer"})
 
 
-async def healthz(request: Request) -> Response:
-    db: Database = request.app.state.db
-    async with db.connect() as conn:
-        await conn.exec_driver_sql("SELECT 1")
-    return JSONResponse({"status": "ok"})
-
-
 def create_app(
     settings: Settings | None = None,
     db: Database | None = None,
@@ -184,14 +194,16 @@ def create_app(
     settings.check()
     owns_db = db is None
     db = db or Database(settings)
-    schema = build_schema(introspection=not settings.production)
+    request_id.install_log_field()
+    schema = build_schema(settings)
     broker = InProcessBroker()
     graphql = PorticoGraphQL(
         db,
         plan_reads=plan_reads,
         broker=broker,
+        introspection=settings.introspection_mode,
         schema=schema,
-        graphql_ide=None if settings.production else "graphiql",
+        graphql_ide=None if settings.introspection_mode == "off" else "graphiql",
         allow_queries_via_get=False,
         multipart_uploads_enabled=True,  # guarded: portico/uploads.py
         subscription_protocols=[GRAPHQL_TRANSPORT_WS_PROTOCOL],
@@ -231,6 +243,7 @@ def create_app(
             Route("/graphql", graphql, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql),
             Route("/healthz", healthz, methods=["GET"]),
+            Route("/readyz", readyz(db), methods=["GET"]),
             Route("/portal/sign-in", sign_in_page, methods=["GET"]),
             Route("/portal/reset-password", reset_password_page, methods=["GET"]),
             Route("/portal/confirm-email", confirm_email_page, methods=["GET"]),
@@ -241,6 +254,7 @@ def create_app(
             Route("/integrations/telematics/readings", telematics_readings(db), methods=["POST"]),
         ],
         lifespan=lifespan,
+        middleware=middleware(settings),
     )
     app.state.db = db
     app.state.settings = settings

@@ -11,6 +11,7 @@ import os
 import sys
 from pathlib import Path
 
+from portico import request_id
 from portico.settings import get_settings
 
 
@@ -121,7 +122,10 @@ def _autopay(args: argparse.Namespace) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    request_id.install_log_field()  # every line names its request ("-" outside one)
+    logging.basicConfig(
+        level=logging.INFO, format="%(levelname)s %(name)s [%(request_id)s]: %(message)s"
+    )
     logging.getLogger("alembic").setLevel(logging.WARNING)  # one line per migration is noise
     parser = argparse.ArgumentParser(prog="portico", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)

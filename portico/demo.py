@@ -71,6 +71,7 @@ from models.types import utcnow
 from models.writes import add_in_order
 from portico.settings import Settings
 from resolvers.estimates import estimate_snapshot
+from resolvers.validation import vin_check_digit
 
 DEMO_SLUG = "demo"
 DEMO_NAME = "Harbor Classic Car Storage"
@@ -418,8 +419,6 @@ SIGNER_USER_AGENT = (
 
 VIN_CHARACTERS = "ABCDEFGHJKLMNPRSTUVWXYZ0123456789"
 VIN_YEAR_CODES = "ABCDEFGHJKLMNPRSTVWXY123456789"  # 1980, 1981, ... repeating every 30 years
-VIN_WEIGHTS = [8, 7, 6, 5, 4, 3, 2, 10, 0, 9, 8, 7, 6, 5, 4, 3, 2]
-VIN_VALUES = dict(zip("ABCDEFGHJKLMNPRSTUVWXYZ", "12345678123457923456789", strict=True))
 
 
 @dataclass
@@ -496,15 +495,6 @@ def car_label(car: Car) -> str:
     return f"{car.year} {car.make} {car.model}"
 
 
-def check_digit(vin: str) -> str:
-    """The ninth character of a 17-character VIN (ISO 3779 / 49 CFR 565)."""
-    total = sum(
-        int(VIN_VALUES.get(ch, ch)) * weight for ch, weight in zip(vin, VIN_WEIGHTS, strict=True)
-    )
-    remainder = total % 11
-    return "X" if remainder == 10 else str(remainder)
-
-
 def make_vin(rng: random.Random, model: CarModel, year: int) -> str:
     """A chassis number for pre-1981 cars, else a 17-character VIN with a valid check digit."""
     if year < 1981:
@@ -514,7 +504,7 @@ def make_vin(rng: random.Random, model: CarModel, year: int) -> str:
     plant = rng.choice("ABCDEFGHJKLMNPRSTUVWXYZ")
     serial = "".join(rng.choices("0123456789", k=6))
     draft = f"{model.vin_prefix}{descriptor}0{year_code}{plant}{serial}"
-    return draft[:8] + check_digit(draft) + draft[9:]
+    return draft[:8] + vin_check_digit(draft) + draft[9:]
 
 
 def priced_line(rng: random.Random, template: LineTemplate) -> dict[str, Any]:

@@ -3,6 +3,14 @@
 from __future__ import annotations
 
 from graphql import GraphQLError
+from strawberry.extensions import MaskErrors
+
+from portico import request_id
+
+# Stable codes of refusals made outside a resolver (the others live on their classes).
+QUERY_TOO_COMPLEX = "QUERY_TOO_COMPLEX"
+INTERNAL_SERVER_ERROR = "INTERNAL_SERVER_ERROR"
+UNEXPECTED = "Unexpected error."
 
 
 class ClientError(Exception):
@@ -50,3 +58,26 @@ def is_client_error(error: GraphQLError) -> bool:
 
 def should_mask(error: GraphQLError) -> bool:
     return not is_client_error(error)
+
+
+class MaskUnexpected(MaskErrors):
+    """Unexpected errors reach the client as "Unexpected error." with the request id.
+
+    The full error, with its stack, is logged by Strawberry before this runs, on a record
+    that carries the same request id (portico/request_id.py).
+    """
+
+    def __init__(self) -> None:
+        super().__init__(should_mask_error=should_mask, error_message=UNEXPECTED)
+
+    def anonymise_error(self, error: GraphQLError) -> GraphQLError:
+        masked = super().anonymise_error(error)
+        masked.extensions = unexpected_extensions()
+        return masked
+
+
+def unexpected_extensions() -> dict[str, object]:
+    extensions: dict[str, object] = {"code": INTERNAL_SERVER_ERROR}
+    if rid := request_id.current.get():
+        extensions["requestId"] = rid
+    return extensions

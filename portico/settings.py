@@ -7,9 +7,11 @@ Every value has a development default so that `portico serve` works with nothing
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 DEV_SECRET = "portico-development-secret-do-not-use-in-production"
 
@@ -43,10 +45,27 @@ class Settings:
     statement_timeout_ms: int = 5000
     magic_link_minutes: int = 15
     download_url_seconds: int = 300  # how long a signed download link works
+    # Hostile-input limits (portico/http_security.py, schema/limits.py, portico/request_limits.py).
+    max_query_depth: int = 10
+    max_query_aliases: int = 30
+    max_query_tokens: int = 5000
+    max_query_cost: int = 50_000
+    max_body_bytes: int = 1_048_576
+    requests_per_minute_per_client: int = 1200  # 0 turns the in-process limit off
+    requests_per_minute_per_session: int = 600
+    invites_per_hour: int = 200  # per session and per client address
+    staff_sign_ins_per_hour: int = 20  # per email address; 10x that per client address
+    cors_origins: tuple[str, ...] = ()
+    introspection: str | None = None  # "on", "staff" or "off"; None: by environment
 
     @property
     def production(self) -> bool:
         return self.env == "production"
+
+    @property
+    def introspection_mode(self) -> str:
+        """Who may introspect the schema and open GraphiQL: everyone, staff, or nobody."""
+        return self.introspection or ("staff" if self.production else "on")
 
     @property
     def portal_base(self) -> str:
@@ -100,7 +119,31 @@ def settings_from_env(environ: dict[str, str] | os._Environ[str] = os.environ) -
         statement_timeout_ms=int(get("STATEMENT_TIMEOUT_MS", defaults.statement_timeout_ms)),
         magic_link_minutes=int(get("MAGIC_LINK_MINUTES", defaults.magic_link_minutes)),
         download_url_seconds=int(get("DOWNLOAD_URL_SECONDS", defaults.download_url_seconds)),
+        **_limits(get, defaults),
     )
+
+
+def _limits(get: Callable[..., Any], defaults: Settings) -> dict[str, Any]:
+    """The hostile-input limits: integers named like their settings, in capitals."""
+    numbers = {
+        name: int(get(name.upper(), getattr(defaults, name)))
+        for name in (
+            "max_query_depth",
+            "max_query_aliases",
+            "max_query_tokens",
+            "max_query_cost",
+            "max_body_bytes",
+            "requests_per_minute_per_client",
+            "requests_per_minute_per_session",
+            "invites_per_hour",
+            "staff_sign_ins_per_hour",
+        )
+    }
+    origins = tuple(o.strip().rstrip("/") for o in get("CORS_ORIGINS", "").split(",") if o.strip())
+    introspection = (get("INTROSPECTION") or "").strip().lower() or None
+    if introspection not in (None, "on", "staff", "off"):
+        raise ConfigurationError("INTROSPECTION is on, staff or off")
+    return {**numbers, "cors_origins": origins, "introspection": introspection}
 
 
 @lru_cache(maxsize=1)

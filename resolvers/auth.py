@@ -16,6 +16,7 @@ from models.enums import SessionKind
 from models.types import utcnow
 from resolvers.audit import audit
 from resolvers.outcome import Rejected
+from resolvers.rate_limits import limit_keys, refuse_when_spent
 from resolvers.validation import Checks, Problem
 
 BAD_CREDENTIALS = Problem("password", "Email or password is wrong.", "INVALID_CREDENTIALS")
@@ -32,6 +33,21 @@ async def sign_in(info: Info, email: str, password: str, organization: str | Non
     checks = Checks()
     email = checks.email("email", email) or ""
     checks.done()
+    ctx = info.context
+    allowed = ctx.settings.staff_sign_ins_per_hour
+    # Every attempt counts against the address; only failures against the client, so one
+    # office behind one address is not locked out by its own successful sign-ins.
+    await limit_keys(info, [(f"staff-sign-in:email:{email}", allowed)])
+    failures = (f"staff-sign-in-failed:client:{ctx.client_ip or 'unknown'}", allowed * 10)
+    await refuse_when_spent(info, *failures)
+    try:
+        return await _sign_in(info, email, password, organization)
+    except Rejected:
+        await limit_keys(info, [failures])
+        raise
+
+
+async def _sign_in(info: Info, email: str, password: str, organization: str | None) -> SignedIn:
     ctx = info.context
     async with ctx.write() as session:
         stmt = sa.select(StaffUser).where(StaffUser.email == email, StaffUser.is_active.is_(True))

@@ -288,7 +288,7 @@ async def set_maintenance_schedule(info: Info, data: Any) -> uuid.UUID:
 
 @mutation_outcome
 async def upload_job_photo(info: Info, data: Any) -> uuid.UUID:
-    """A photo for the job's gallery, last of its stage."""
+    """A photo for the job's gallery, last in the gallery (its stage says before or after)."""
     job_id = decode_id_of("Job", data.job_id)
     checks = Checks(creating=True)
     caption = checks.text("caption", data.caption, 500)
@@ -309,11 +309,7 @@ async def upload_job_photo(info: Info, data: Any) -> uuid.UUID:
         job = await get_for_update(session, Job, org, job_id)
         if job is None:
             raise NotFound()
-        count = await session.execute(
-            sa.select(sa.func.count()).where(
-                JobPhoto.job_id == job.id, JobPhoto.stage == data.stage
-            )
-        )
+        count = await session.execute(sa.select(sa.func.count()).where(JobPhoto.job_id == job.id))
         photo = JobPhoto(
             organization_id=org,
             job_id=job.id,

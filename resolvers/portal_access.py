@@ -17,11 +17,12 @@ from models.enums import LinkPurpose, PortalStatus
 from models.types import utcnow
 from models.writes import get_for_update
 from payments.requests import payments_enabled
-from portico.errors import NotFound
+from portico.errors import InvalidInput, NotFound
 from portico.settings import Settings
 from resolvers.audit import audit_person
 from resolvers.outcome import Rejected, mutation_outcome
 from resolvers.portal_mail import send_link_email
+from resolvers.rate_limits import limit_session
 from resolvers.validation import Problem
 from schema.ids import decode_id_of
 
@@ -96,7 +97,10 @@ class InvitePreview:
 async def invite_preview(
     info: Info, customer_gid: str | None, contact_gid: str | None
 ) -> InvitePreview:
-    kind, row_id = _ids(customer_gid, contact_gid)
+    try:
+        kind, row_id = _ids(customer_gid, contact_gid)
+    except Rejected as rejected:  # a query has no userErrors: the problem is a coded error
+        raise InvalidInput(rejected.problems[0].message) from None
     org_id = info.context.viewer.organization_id
     async with info.context.db.write() as session:
         person, row = await _person(session, org_id, kind, row_id)
@@ -143,6 +147,8 @@ async def invite(
 async def send_invite(info: Info, customer_gid: str | None, contact_gid: str | None) -> uuid.UUID:
     kind, row_id = _ids(customer_gid, contact_gid)
     ctx = info.context
+    allowed = ctx.settings.invites_per_hour
+    await limit_session(info, "invite", per_session=allowed, per_client=allowed)
     async with ctx.write() as session:
         person, row = await _person(session, ctx.viewer.organization_id, kind, row_id)
         enabled = await portal_enabled(session, person.organization_id)

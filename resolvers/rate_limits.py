@@ -1,10 +1,15 @@
-"""Rate limits of the sign-in doors, per address and per client."""
+"""Rate limits of the sign-in doors and invites, per address, per client and per session.
+
+Kept in the database (models/rate_limits.py) so that every server process shares them;
+only actions that write anyway are counted here. The overall request rate is limited in
+process, without a database round trip (portico/request_limits.py).
+"""
 
 from __future__ import annotations
 
 from strawberry import Info
 
-from models.rate_limits import hit
+from models.rate_limits import hit, hits_now
 from portico.errors import ClientError
 
 HOUR = 3600
@@ -23,7 +28,28 @@ async def limit(
     keys = [(f"{door}:client:{ctx.client_ip or 'unknown'}", per_client)]
     if email:
         keys.append((f"{door}:email:{email.strip().lower()}", per_email))
-    async with ctx.db.write() as session:
+    await limit_keys(info, keys)
+
+
+async def limit_session(info: Info, door: str, *, per_session: int, per_client: int) -> None:
+    """Count an action of the signed-in viewer, per session and per client address."""
+    ctx = info.context
+    keys = [(f"{door}:client:{ctx.client_ip or 'unknown'}", per_client)]
+    if ctx.viewer.session_id is not None:
+        keys.append((f"{door}:session:{ctx.viewer.session_id}", per_session))
+    await limit_keys(info, keys)
+
+
+async def limit_keys(info: Info, keys: list[tuple[str, int]]) -> None:
+    async with info.context.db.write() as session:
         allowed = [await hit(session, key, allowance, HOUR) for key, allowance in keys]
     if not all(allowed):
+        raise RateLimited(retryAfterSeconds=HOUR)
+
+
+async def refuse_when_spent(info: Info, key: str, allowance: int) -> None:
+    """Refuse before trying when `key` has used its allowance (failures counted apart)."""
+    async with info.context.db.write() as session:
+        spent = await hits_now(session, key, HOUR) >= allowance
+    if spent:
         raise RateLimited(retryAfterSeconds=HOUR)

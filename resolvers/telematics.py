@@ -115,7 +115,7 @@ def _reading(checks: Checks, index: int, raw: Any) -> dict[str, Any]:
         values["engine_hours_tenths"] = round(values.pop("engine_hours") * 10)
     codes = raw.get("faultCodes") or []
     if not isinstance(codes, list) or not all(
-        isinstance(c, str) and 0 < len(c) <= FAULT_CODE_LENGTH for c in codes
+        isinstance(c, str) and 0 < len(c) <= FAULT_CODE_LENGTH and c.isprintable() for c in codes
     ):
         checks.fail(f"{at}.faultCodes", "Use a list of short codes such as P0301.")
         codes = []

@@ -17,6 +17,15 @@ from strawberry import UNSET
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 PHONE = re.compile(r"^\+?[0-9 ().\-]{5,40}$")
 VIN = re.compile(r"^[A-HJ-NPR-Z0-9]{17}$")  # no I, O or Q
+# ISO 3779 check digit (position 9), required of North American VINs (first character 1-5).
+VIN_VALUES = dict(
+    zip(
+        "ABCDEFGHJKLMNPRSTUVWXYZ",
+        [1, 2, 3, 4, 5, 6, 7, 8, 1, 2, 3, 4, 5, 7, 9, 2, 3, 4, 5, 6, 7, 8, 9],
+        strict=True,
+    )
+)
+VIN_WEIGHTS = (8, 7, 6, 5, 4, 3, 2, 10, 0, 9, 8, 7, 6, 5, 4, 3, 2)
 COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
 MIN_YEAR = 1885
 
@@ -64,6 +73,8 @@ class Checks:
             return None
         if len(cleaned) > max_length:
             self.fail(name, f"At most {max_length} characters.", "TOO_LONG")
+        if "\x00" in cleaned:  # no database stores it as text; it is never meant
+            self.fail(name, "Contains a character that is not allowed (NUL).")
         return cleaned
 
     def email(self, name: str, value: Any) -> Any:
@@ -87,6 +98,12 @@ class Checks:
             cleaned = cleaned.upper().replace(" ", "")
             if strict and not VIN.match(cleaned):
                 self.fail(name, "A VIN has 17 letters and digits, without I, O or Q.")
+            elif strict and cleaned[0] in "12345" and cleaned[8] != vin_check_digit(cleaned):
+                self.fail(
+                    name,
+                    "The VIN's check digit (9th character) does not match; set vinUnchecked "
+                    "to store it as written.",
+                )
         return cleaned
 
     def year(self, name: str, value: Any) -> Any:
@@ -165,6 +182,15 @@ class Checks:
                 self.fail(name, "Use a two-letter ISO country code.")
             return cleaned.upper()
         return cleaned
+
+
+def vin_check_digit(vin: str) -> str:
+    """The 9th character a valid North American VIN must have."""
+    total = sum(
+        (int(c) if c.isdigit() else VIN_VALUES[c]) * w
+        for c, w in zip(vin, VIN_WEIGHTS, strict=True)
+    )
+    return "X" if total % 11 == 10 else str(total % 11)
 
 
 def scaled(value: Any, scale: int) -> int | None:

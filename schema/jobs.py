@@ -49,7 +49,7 @@ class JobPhoto(RowType, Node):
     stage: PhotoStage = strawberry.field(description="Before, progress or after.")
     caption: str | None = strawberry.field(description="What the photo shows.")
     taken_at: datetime | None = strawberry.field(description="When it was taken (UTC).")
-    position: int = strawberry.field(description="Order within its stage, from 0.")
+    position: int = strawberry.field(description="Order in the job's gallery, from 0.")
     content_type: str = strawberry.field(description="MIME type, e.g. image/jpeg.")
     created_at: datetime = strawberry.field(description="When it was uploaded (UTC).")
 

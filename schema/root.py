@@ -4,16 +4,12 @@
 """
 
 import strawberry
-from strawberry.extensions import (
-    DisableIntrospection,
-    MaskErrors,
-    ParserCache,
-    ValidationCache,
-)
+from strawberry.extensions import ValidationCache
 from strawberry.schema.config import StrawberryConfig
 
 from planner.extension import PlannedReads
-from portico.errors import should_mask
+from portico.errors import MaskUnexpected
+from portico.settings import Settings
 
 # Importing the type modules registers every Node type with `node`.
 from schema import (
@@ -28,7 +24,9 @@ from schema import (
     schedule,
     wallet,
 )
-from schema.limits import limit_rules, limit_tokens
+from schema.cost import QueryCost
+from schema.introspection import IntrospectionGate
+from schema.limits import CachedParse, Limits, limit_rules
 from schema.mutations.appointments import AppointmentMutations
 from schema.mutations.auth import AuthMutations
 from schema.mutations.billing import InvoiceMutations
@@ -113,10 +111,10 @@ NODE_ONLY_TYPES = [
 ]
 
 
-def build_schema(*, introspection: bool = True) -> strawberry.Schema:
-
-    # Production hides the schema tour from strangers; schema.graphql is the documentation.
-    hide_schema = [] if introspection else [DisableIntrospection]
+def build_schema(settings: Settings | None = None) -> strawberry.Schema:
+    """The schema with the limits and introspection rule of `settings` (defaults if None)."""
+    limits = Limits.of(settings) if settings else Limits()
+    introspection = settings.introspection_mode if settings else "on"
     return strawberry.Schema(
         query=RootQuery,
         mutation=Mutation,
@@ -124,14 +122,15 @@ def build_schema(*, introspection: bool = True) -> strawberry.Schema:
         types=NODE_ONLY_TYPES,
         # Extensions are passed as factories so no state is shared between requests.
         extensions=[
-            lambda: ParserCache(maxsize=256),
+            lambda: CachedParse(limits),
             lambda: ValidationCache(maxsize=256),
-            limit_rules,
-            limit_tokens,
-            lambda: MaskErrors(should_mask_error=should_mask),
+            lambda: limit_rules(limits),
+            lambda: QueryCost(limits),  # after ValidationCache: it measures valid documents
+            # Production hides the schema tour from strangers; schema.graphql documents it.
+            lambda: IntrospectionGate(introspection),
+            MaskUnexpected,
             PlannedReads,
             PreviewReadOnly,
-            *hide_schema,
         ],
         config=StrawberryConfig(disable_field_suggestions=True),
     )

@@ -1,0 +1,51 @@
+"""Who may read the schema by introspection: everyone, signed-in staff, or nobody.
+
+`INTROSPECTION` decides (development: everyone; production: staff). The refusal is a
+validation rule, so a refused document never runs; the rule set differs only by viewer
+kind, so the validation cache holds one entry per text for each.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from graphql import GraphQLError, ValidationContext, ValidationRule
+from graphql.validation import NoSchemaIntrospectionCustomRule
+from strawberry.extensions import SchemaExtension
+
+from auth.viewer import ViewerKind
+from portico.errors import Forbidden
+
+
+def may_introspect(mode: str, viewer: Any) -> bool:
+    if mode == "on":
+        return True
+    return mode == "staff" and getattr(viewer, "kind", None) is ViewerKind.STAFF
+
+
+class NoIntrospection(NoSchemaIntrospectionCustomRule):
+    """graphql-core's rule, its error given the FORBIDDEN code."""
+
+    def __init__(self, context: ValidationContext) -> None:
+        report = context.on_error
+
+        def coded(error: GraphQLError) -> None:
+            report(GraphQLError(error.message, error.nodes, extensions={"code": Forbidden.code}))
+
+        context.on_error = coded  # type: ignore[method-assign]
+        super().__init__(context)
+
+
+class IntrospectionGate(SchemaExtension):
+    def __init__(self, mode: str) -> None:
+        super().__init__()
+        self.mode = mode
+
+    def on_operation(self) -> Iterator[None]:
+        execution = self.execution_context
+        viewer = getattr(execution.context, "viewer", None)
+        if not may_introspect(self.mode, viewer):
+            rules: list[type[ValidationRule]] = list(execution.validation_rules)
+            execution.validation_rules = (*rules, NoIntrospection)
+        yield

@@ -1,0 +1,79 @@
+"""Issue 7 part 2 and SECURITY.md C32: limited clients get 429 or RATE_LIMITED with a retry.
+
+Per-address link requests:
+tests/test_portal_sign_in.py::test_request_link_is_rate_limited_per_address.
+"""
+
+from __future__ import annotations
+
+import httpx
+
+from models.db import Database
+from portico.request_limits import TokenBucket
+from tests.helpers import PASSWORD, SIGN_IN, Tenant, error_codes
+from tests.portal import INVITE, make_customer
+from tests.security.apps import app_with, client, fresh_address, post
+
+QUERY = "{ customers(first: 5) { nodes { name } } }"
+
+
+def assert_429(response: httpx.Response) -> None:
+    assert response.status_code == 429
+    retry = int(response.headers["retry-after"])
+    (error,) = response.json()["errors"]
+    assert error["extensions"] == {"code": "RATE_LIMITED", "retryAfterSeconds": retry}
+    assert 1 <= retry <= 60
+
+
+def test_token_bucket_refills_evenly_per_key():
+    bucket = TokenBucket(2, seconds=60)  # one hit back every 30 s
+    assert bucket.hit("a", 0.0) is None and bucket.hit("a", 1.0) is None
+    assert bucket.hit("a", 2.0) == 28
+    assert bucket.hit("b", 2.0) is None
+    assert bucket.hit("a", 31.0) is None and bucket.hit("a", 31.5) == 29
+    assert bucket.hit("a", 200.0) is None and set(bucket.buckets) == {"a"}  # "b" swept
+    assert TokenBucket(0).hit("a", 0.0) is None  # 0 turns the limit off
+
+
+async def test_requests_per_client_address(db: Database, tenant: Tenant):
+    async with app_with(db, REQUESTS_PER_MINUTE_PER_CLIENT="3") as app:
+        address = fresh_address()
+        async with client(app, address) as http:
+            for _ in range(3):  # planned reads too, on PostgreSQL
+                assert (await post(http, QUERY, token=tenant.staff_token)).status_code == 200
+            assert_429(await post(http, QUERY, token=tenant.staff_token))
+            assert (await http.get("/healthz")).status_code == 200  # probes are not counted
+        async with client(app) as other:
+            assert (await post(other, QUERY, token=tenant.staff_token)).status_code == 200
+
+
+async def test_requests_per_session_across_addresses(db: Database, tenant: Tenant):
+    async with app_with(db, REQUESTS_PER_MINUTE_PER_SESSION="2") as app:
+        for _ in range(2):
+            async with client(app) as http:
+                assert (await post(http, QUERY, token=tenant.owner_token)).status_code == 200
+        async with client(app) as http:
+            assert_429(await post(http, QUERY, token=tenant.owner_token))
+            assert (await post(http, QUERY, token=tenant.staff_token)).status_code == 200
+
+
+async def test_invite_sends_are_limited_per_session(db: Database, gql, tenant: Tenant):
+    customers = [(await make_customer(gql, tenant))[0] for _ in range(3)]
+    async with app_with(db, INVITES_PER_HOUR="2") as app, client(app) as http:
+        results = [
+            (await post(http, INVITE, {"input": {"customerId": c}}, tenant.owner_token)).json()
+            for c in customers
+        ]
+    assert [error_codes(r) for r in results] == [[], [], ["RATE_LIMITED"]]
+    assert results[2]["errors"][0]["extensions"]["retryAfterSeconds"] == 3600
+
+
+async def test_staff_sign_in_attempts_per_email_address(db: Database, tenant: Tenant):
+    wrong = {"input": {"email": tenant.owner_email, "password": "not the password"}}
+    # Three per address: the fixture's own sign-in counted one of them.
+    async with app_with(db, STAFF_SIGN_INS_PER_HOUR="3") as app, client(app) as http:
+        for _ in range(2):
+            assert error_codes((await post(http, SIGN_IN, wrong)).json()) == []
+        right = {"input": {"email": tenant.owner_email, "password": PASSWORD}}
+        refused = (await post(http, SIGN_IN, right)).json()
+    assert error_codes(refused) == ["RATE_LIMITED"]
