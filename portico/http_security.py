@@ -28,6 +28,7 @@ from portico import request_id
 from portico.errors import UNEXPECTED, Forbidden, unexpected_extensions
 from portico.request_limits import RequestRate
 from portico.settings import Settings
+from portico.uploads import ENVELOPE_BYTES
 
 log = logging.getLogger("portico.http")
 
@@ -62,6 +63,8 @@ class Guard:
         self.settings = settings
         self.origins = allowed_origins(settings)
         self.max_body = settings.max_body_bytes
+        # Uploads are bounded by their own limit (portico/uploads.py checks them exactly).
+        self.max_upload_body = max(self.max_body, settings.max_upload_bytes + ENVELOPE_BYTES)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -100,29 +103,34 @@ class Guard:
         self, scope: Scope, headers: Headers, receive: Receive
     ) -> tuple[Response | None, Receive]:
         declared = headers.get("content-length")
+        limit = self._limit(headers)
         if declared is not None:
-            if not declared.isdigit() or int(declared) > self.max_body:
-                return self._too_large(), receive
+            if not declared.isdigit() or int(declared) > limit:
+                return self._too_large(limit), receive
         elif "transfer-encoding" in headers:
             # No length given: read up to the limit, then hand the app what was read.
-            messages = await self._read_up_to_limit(receive)
+            messages = await self._read_up_to_limit(receive, limit)
             if messages is None:
-                return self._too_large(), receive
+                return self._too_large(limit), receive
             receive = _replay(messages, receive)
         if self._cross_site_cookie(scope, headers):
             body = error_body("Cross-origin request refused.", code=Forbidden.code)
             return Response(body, status_code=403, media_type="application/json"), receive
         return None, receive
 
-    def _too_large(self) -> Response:
+    def _limit(self, headers: Headers) -> int:
+        multipart = headers.get("content-type", "").startswith("multipart/form-data")
+        return self.max_upload_body if multipart else self.max_body
+
+    def _too_large(self, limit: int) -> Response:
         body = error_body(
-            f"The request body is over {self.max_body} bytes.",
+            f"The request body is over {limit} bytes.",
             code="PAYLOAD_TOO_LARGE",
-            maxBytes=self.max_body,
+            maxBytes=limit,
         )
         return Response(body, status_code=413, media_type="application/json")
 
-    async def _read_up_to_limit(self, receive: Receive) -> list[Message] | None:
+    async def _read_up_to_limit(self, receive: Receive, limit: int) -> list[Message] | None:
         messages: list[Message] = []
         size = 0
         while True:
@@ -131,7 +139,7 @@ class Guard:
             if message["type"] != "http.request":
                 return messages
             size += len(message.get("body", b""))
-            if size > self.max_body:
+            if size > limit:
                 return None
             if not message.get("more_body", False):
                 return messages
