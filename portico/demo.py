@@ -26,6 +26,8 @@ from models import (
     Appointment,
     Car,
     CarEvent,
+    CarPhoto,
+    CommunityEvent,
     ConditionReport,
     Contact,
     ContactCar,
@@ -37,13 +39,20 @@ from models import (
     EstimateDecision,
     EstimateLine,
     EstimateVersion,
+    EventRsvp,
     Invoice,
     InvoiceLine,
+    Job,
+    JobPhoto,
+    MaintenanceSchedule,
     Message,
+    OnboardingStep,
     Organization,
     Payment,
     PortalSettings,
+    SavedPaymentMethod,
     StaffUser,
+    TelematicsReading,
 )
 from models.calendar import end_of_day
 from models.db import Database
@@ -59,19 +68,34 @@ from models.enums import (
     EstimateDecisionKind,
     EstimateStatus,
     InvoiceStatus,
+    JobKind,
+    JobStatus,
     LineKind,
+    OnboardingStepKind,
     PaymentMethod,
     PaymentStatus,
+    PhotoStage,
     PortalScope,
     PortalStatus,
+    RsvpStatus,
     StaffRole,
 )
 from models.money import LineAmounts, bill_totals, line_amounts
 from models.types import utcnow
 from models.writes import add_in_order
+from portico.demo_files import (
+    DemoFile,
+    car_picture,
+    card_picture,
+    hex_colour,
+    paint,
+    paper,
+)
 from portico.settings import Settings
 from resolvers.estimates import estimate_snapshot
+from resolvers.jobs import HISTORY_KIND
 from resolvers.validation import vin_check_digit
+from storage import Storage, new_key, storage_from_settings, store_bytes
 
 DEMO_SLUG = "demo"
 DEMO_NAME = "Harbor Classic Car Storage"
@@ -417,6 +441,111 @@ SIGNER_USER_AGENT = (
     "(KHTML, like Gecko) Version/17.5 Safari/605.1.15"
 )
 
+# One title for every storage agreement, so the onboarding step can name it (titles match
+# exactly; the car is on the contract itself).
+AGREEMENT_TITLE = "Storage agreement"
+WAIVER_TEXT = """\
+Liability Waiver between {org} ("the Facility") and {customer} ("the Owner").
+
+1. The Owner allows the Facility's staff to move, start and briefly drive the Owner's
+   vehicles within the premises and on test drives of up to five miles after service.
+2. The Facility is not liable for wear consistent with normal storage, such as tyre
+   flat-spotting or the ageing of rubber seals.
+3. The Owner keeps the vehicles insured for their agreed value while they are stored.
+"""
+PICTURED_DOCUMENTS = (DocumentKind.INSURANCE_CARD, DocumentKind.PHOTO)
+
+PHOTO_CAPTIONS = [
+    "Driver side on arrival",
+    "Passenger side, in the bay",
+    "Under the studio lights for the insurance file",
+    "After the seasonal detail",
+    "Ready for the weekend",
+]
+
+
+class JobPlan(NamedTuple):
+    """A job to show: what it is, and what the customer is told about it."""
+
+    kind: JobKind
+    title: str
+    customer_notes: str
+    hours: int
+
+
+COMPLETED_JOBS = [
+    JobPlan(
+        JobKind.DETAILING,
+        "Full detail before the concours",
+        "Hand wash, clay bar, two-stage polish and carnauba wax. The paint came up "
+        "beautifully; the before and after photos are in the gallery.",
+        6,
+    ),
+    JobPlan(
+        JobKind.SERVICE,
+        "Annual service",
+        "Oil and filter changed, brakes inspected (pads at 70%), fluids topped up. "
+        "Ready for the season.",
+        3,
+    ),
+    JobPlan(
+        JobKind.DETAILING,
+        "Interior refresh",
+        "Leather cleaned and conditioned, carpets shampooed, brightwork polished.",
+        4,
+    ),
+    JobPlan(
+        JobKind.SERVICE,
+        "Carburettor tune-up",
+        "Carburettors balanced and the idle set; it starts first time and pulls cleanly.",
+        3,
+    ),
+]
+OPEN_JOB = JobPlan(
+    JobKind.REPAIR,
+    "Brake system overhaul",
+    "The calipers are off for rebuilding; we expect to finish this week.",
+    8,
+)
+SCHEDULED_JOB = JobPlan(
+    JobKind.SERVICE,
+    "Spring recommissioning",
+    "Fluids, tyre pressures and a short road test before the car goes back to you.",
+    3,
+)
+JOB_CAPTIONS = {
+    PhotoStage.BEFORE: ["On arrival", "Swirl marks under the inspection light"],
+    PhotoStage.PROGRESS: ["Halfway there"],
+    PhotoStage.AFTER: ["Finished", "Back in the bay"],
+}
+DIRT = {PhotoStage.BEFORE: 1.0, PhotoStage.PROGRESS: 0.5, PhotoStage.AFTER: 0.0}
+
+# (name, every months, every miles)
+SCHEDULES = [
+    ("Oil and filter change", 12, 3000),
+    ("Brake fluid flush", 24, None),
+    ("Tyre inspection", 6, None),
+    ("Coolant replacement", 24, None),
+    ("Battery check", 3, None),
+]
+FACILITY = (41.8868, -87.6813)  # 2150 W Fulton St, Chicago
+
+ONBOARDING = [
+    (OnboardingStepKind.SIGN_CONTRACT, "Sign the storage agreement"),
+    (OnboardingStepKind.ADD_PAYMENT_METHOD, "Save a card for your bills"),
+    (OnboardingStepKind.COMPLETE_PROFILE, "Check your contact details"),
+    (OnboardingStepKind.CONFIRM_PREFERENCES, "Choose the emails you get"),
+]
+UPCOMING_EVENT = (
+    "Cars & Coffee at the Harbor",
+    "Coffee, pastries and the collection out of storage for the morning. Bring a friend; "
+    "the cars stay behind the ropes.",
+)
+PAST_EVENT = (
+    "Autumn drive to Lake Geneva",
+    "A gentle 80-mile run up the lakeshore with lunch at the Riviera.",
+)
+
 VIN_CHARACTERS = "ABCDEFGHJKLMNPRSTUVWXYZ0123456789"
 VIN_YEAR_CODES = "ABCDEFGHJKLMNPRSTVWXY123456789"  # 1980, 1981, ... repeating every 30 years
 
@@ -431,6 +560,7 @@ class Demo:
     owner: StaffUser
     staff: StaffUser
     rows: list[SQLModel] = field(default_factory=list)
+    files: list[DemoFile] = field(default_factory=list)
     vins: set[str] = field(default_factory=set)
     emails: set[str] = field(default_factory=set)
     bays: set[str] = field(default_factory=set)
@@ -470,6 +600,24 @@ class Demo:
 
     def add(self, *rows: SQLModel) -> None:
         self.rows.extend(rows)
+
+    def store(self, folder: str, data: bytes, content_type: str) -> dict[str, Any]:
+        """A new file for `replace_demo` to store, as the columns of the row naming it."""
+        key = new_key(self.org_id, folder)
+        self.files.append(DemoFile(key, data, content_type))
+        return {
+            "content_type": content_type,
+            "size_bytes": len(data),
+            "sha256": hashlib.sha256(data).hexdigest(),
+            "storage_key": key,
+        }
+
+
+class Built(NamedTuple):
+    """The demo: its rows, and the files they name."""
+
+    rows: list[SQLModel]
+    files: list[DemoFile]
 
 
 @dataclass
@@ -1009,33 +1157,45 @@ def documents(demo: Demo, account: Account) -> list[Document]:
     owner = account.customer
     kinds = [DocumentKind.STORAGE_AGREEMENT, DocumentKind.LIABILITY_WAIVER]
     if account.cars:
-        kinds += [DocumentKind.INSURANCE_CARD, DocumentKind.PHOTO]
+        kinds += list(PICTURED_DOCUMENTS)
     made = []
     for kind in rng.sample(kinds, k=rng.randint(1, min(3, len(kinds)))):
         title = kind.value.replace("_", " ").title()
-        if kind in (DocumentKind.INSURANCE_CARD, DocumentKind.PHOTO):
-            subject = rng.choice(account.cars)
-            name, car_id = f"{title} - {car_label(subject)}", subject.id
-            content_type, size = "image/jpeg", rng.randint(900_000, 4_500_000)
-        else:
-            name, car_id = f"{title} - {owner.name}", None
-            content_type, size = "application/pdf", rng.randint(80_000, 600_000)
+        subject = rng.choice(account.cars) if kind in PICTURED_DOCUMENTS else None
+        name = f"{title} - {car_label(subject) if subject else owner.name}"
+        created = demo.days_ago(5, 380)
+        data, content_type = document_file(demo, kind, name, owner, subject, created)
         made.append(
             Document(
                 organization_id=demo.org_id,
                 customer_id=owner.id,
-                car_id=car_id,
+                car_id=subject.id if subject else None,
                 name=name,
                 kind=kind,
-                content_type=content_type,
-                size_bytes=size,
                 visible_in_portal=rng.random() < 0.8,
                 uploaded_by_staff_id=demo.staff_member().id,
-                **stamped(demo.days_ago(5, 380)),
+                **demo.store("documents", data, content_type),
+                **stamped(created),
             )
         )
     demo.add(*made)
     return made
+
+
+def document_file(
+    demo: Demo, kind: DocumentKind, name: str, owner: Customer, subject: Car | None, when: datetime
+) -> tuple[bytes, str]:
+    """The bytes of a document and their type: a picture for cards and photos, else a PDF."""
+    if kind is DocumentKind.INSURANCE_CARD:
+        return card_picture(hex_colour(demo.org.brand_color)), "image/png"
+    if kind is DocumentKind.PHOTO and subject is not None:
+        return car_picture(paint(subject.color), sky=demo.rng.randrange(4)), "image/png"
+    text = CONTRACT_TERMS if kind is DocumentKind.STORAGE_AGREEMENT else WAIVER_TEXT
+    body = text.format(org=demo.org.name, customer=owner.name, car="vehicles on its invoices")
+    data = paper(
+        title=name, issuer=demo.org.name, subject=f"For {owner.name}", body=body, when=when
+    )
+    return data, "application/pdf"
 
 
 def messages(demo: Demo, account: Account) -> None:
@@ -1063,38 +1223,390 @@ def messages(demo: Demo, account: Account) -> None:
         when += timedelta(hours=rng.randint(1, 20))
 
 
-def contract(demo: Demo, account: Account, status: ContractStatus) -> None:
+def contract(
+    demo: Demo, account: Account, status: ContractStatus, sent: datetime | None = None
+) -> Contract:
     """A storage agreement sent for signature, and signed when `status` is SIGNED."""
     rng = demo.rng
     owner = account.customer
     subject = account.cars[0]
     terms = CONTRACT_TERMS.format(org=demo.org.name, customer=owner.name, car=car_label(subject))
-    sent = demo.days_ago(15, 200)
+    sent = sent or demo.days_ago(15, 200)
     row = Contract(
         organization_id=demo.org_id,
         customer_id=owner.id,
         car_id=subject.id,
-        title=f"Storage Agreement - {car_label(subject)}",
+        title=AGREEMENT_TITLE,
         terms=terms,
         status=status,
         sent_at=sent,
         **stamped(sent - timedelta(hours=1)),
     )
     if status is ContractStatus.SIGNED:
-        row.signed_at = sent + timedelta(days=rng.randint(1, 10), hours=rng.randint(0, 8))
+        row.signed_at = sent + timedelta(days=rng.randint(1, 3), hours=rng.randint(0, 8))
         row.signer_name = owner.name
         row.signer_ip = f"203.0.113.{rng.randint(2, 250)}"
         row.signer_user_agent = SIGNER_USER_AGENT
         row.signed_sha256 = hashlib.sha256(terms.encode()).hexdigest()
         row.updated_at = row.signed_at
+        signed_copy(demo, row, owner)
     demo.add(row)
+    return row
+
+
+def signed_copy(demo: Demo, row: Contract, owner: Customer) -> None:
+    """The signed copy a signature files (resolvers/contracts.py): the terms, then the
+    signature record, as a portal document."""
+    assert row.signed_at is not None
+    record = "\n".join(
+        [
+            f"Signed electronically by {row.signer_name} on {row.signed_at:%Y-%m-%d %H:%M:%S} UTC",
+            f"From {row.signer_ip}",
+            f"SHA-256 of what was signed: {row.signed_sha256}",
+        ]
+    )
+    data = paper(
+        title=row.title,
+        issuer=demo.org.name,
+        subject=f"For {owner.name}",
+        body=row.terms,
+        when=row.signed_at,
+        signature=record,
+    )
+    document = Document(
+        organization_id=demo.org_id,
+        customer_id=owner.id,
+        car_id=row.car_id,
+        name=f"{row.title} (signed)",
+        kind=DocumentKind.PDF,
+        visible_in_portal=True,
+        **demo.store("contracts", data, "application/pdf"),
+        **stamped(row.signed_at),
+    )
+    row.signed_document_id = document.id
+    demo.add(document)
+
+
+# Photos, jobs and the care of cars
+
+
+def car_photos(demo: Demo, car: Car) -> None:
+    """2-4 gallery photos taken while the car was in our care, in order."""
+    rng = demo.rng
+    count = rng.randint(2, 4)
+    moments = sorted(demo.days_ago(2, 300) for _ in range(count))
+    colour = paint(car.color)
+    for position, (caption, taken) in enumerate(
+        zip(rng.sample(PHOTO_CAPTIONS, k=count), moments, strict=True)
+    ):
+        data = car_picture(colour, sky=rng.randrange(4), shift=rng.randint(-12, 12))
+        demo.add(
+            CarPhoto(
+                organization_id=demo.org_id,
+                car_id=car.id,
+                caption=caption,
+                taken_at=taken,
+                position=position,
+                filename=f"car-photo-{position + 1}.png",
+                uploaded_by_staff_id=demo.staff_member().id,
+                **demo.store("car-photos", data, "image/png"),
+                **stamped(taken + timedelta(minutes=rng.randint(5, 90))),
+            )
+        )
+
+
+def job(demo: Demo, customer: Customer, car: Car, plan: JobPlan, status: JobStatus) -> Job:
+    """A job on `car`: completed some days ago, started yesterday, or coming up."""
+    rng = demo.rng
+    if status is JobStatus.SCHEDULED:
+        day = demo.today + timedelta(days=rng.randint(3, 10))
+    elif status is JobStatus.IN_PROGRESS:
+        day = demo.today - timedelta(days=1)
+    else:
+        day = demo.today - timedelta(days=rng.randint(5, 60))
+    start = demo.at(day, rng.choice((8, 9, 10)))
+    row = Job(
+        organization_id=demo.org_id,
+        customer_id=customer.id,
+        car_id=car.id,
+        kind=plan.kind,
+        status=status,
+        title=plan.title,
+        scheduled_start=start,
+        scheduled_end=start + timedelta(hours=plan.hours),
+        customer_notes=plan.customer_notes,
+        **stamped(start - timedelta(days=rng.randint(3, 10))),
+    )
+    if status is not JobStatus.SCHEDULED:
+        row.started_at = start + timedelta(minutes=rng.randint(0, 20))
+        row.updated_at = row.started_at
+    if status is JobStatus.COMPLETED:
+        assert row.started_at is not None
+        row.completed_at = row.started_at + timedelta(hours=plan.hours, minutes=rng.randint(0, 50))
+        row.updated_at = row.completed_at
+        row.mileage = car.mileage
+        demo.add(completion_event(demo, car, row))
+    demo.add(row)
+    stages = {
+        JobStatus.COMPLETED: [PhotoStage.BEFORE, PhotoStage.AFTER],
+        JobStatus.IN_PROGRESS: [PhotoStage.BEFORE, PhotoStage.PROGRESS],
+        JobStatus.SCHEDULED: [],
+    }[status]
+    if status is JobStatus.COMPLETED and plan.kind is JobKind.DETAILING:
+        stages.insert(1, PhotoStage.PROGRESS)
+    job_photos(demo, car, row, stages)
+    return row
+
+
+def completion_event(demo: Demo, car: Car, row: Job) -> CarEvent:
+    """The history entry completing a job writes (resolvers/jobs.py)."""
+    assert row.completed_at is not None
+    return CarEvent(
+        organization_id=demo.org_id,
+        car_id=car.id,
+        kind=HISTORY_KIND.get(row.kind, CarEventKind.SERVICE),
+        occurred_at=row.completed_at,
+        notes=row.customer_notes or row.title,
+        staff_user_id=None,
+        data={"job_id": str(row.id), "title": row.title},
+        **stamped(row.completed_at),
+    )
+
+
+def job_photos(demo: Demo, car: Car, row: Job, stages: list[PhotoStage]) -> None:
+    """Before, progress and after photos, numbered within their stage, over the job's time."""
+    if row.started_at is None:
+        return
+    end = row.completed_at or demo.now - timedelta(hours=1)
+    step = (end - row.started_at) / (len(stages) + 1)
+    sky = demo.rng.randrange(4)
+    for index, stage in enumerate(stages):
+        taken = row.started_at + step * (index + 1)
+        for position, caption in enumerate(JOB_CAPTIONS[stage]):
+            data = car_picture(paint(car.color), sky=sky, shift=position * 8, dirt=DIRT[stage])
+            demo.add(
+                JobPhoto(
+                    organization_id=demo.org_id,
+                    job_id=row.id,
+                    stage=stage,
+                    caption=caption,
+                    taken_at=taken,
+                    position=position,
+                    filename=f"{stage.value.lower()}-{position + 1}.png",
+                    uploaded_by_staff_id=demo.staff_member().id,
+                    **demo.store("job-photos", data, "image/png"),
+                    **stamped(taken + timedelta(minutes=5)),
+                )
+            )
+
+
+def jobs(demo: Demo, accounts: list[Account], first: list[Account]) -> list[Job]:
+    """Completed jobs for `first` and others, one in progress and one scheduled."""
+    rng = demo.rng
+    current = [a for a in accounts if a.customer.archived_at is None]
+    others = [a for a in current if a not in first]
+    done_for = first[:2] + rng.sample(others, k=len(COMPLETED_JOBS) - 2)
+    made = [
+        job(demo, account.customer, rng.choice(account.cars), plan, JobStatus.COMPLETED)
+        for account, plan in zip(done_for, COMPLETED_JOBS, strict=True)
+    ]
+    on_site = [(a, c) for a in others for c in a.cars if c.status in ON_SITE]
+    account, car = rng.choice(on_site)
+    car.status = CarStatus.IN_SERVICE  # it is on the lift
+    made.append(job(demo, account.customer, car, OPEN_JOB, JobStatus.IN_PROGRESS))
+    account = first[2]
+    made.append(job(demo, account.customer, account.cars[0], SCHEDULED_JOB, JobStatus.SCHEDULED))
+    return made
+
+
+def maintenance(demo: Demo, cars: list[Car], serviced: list[Job]) -> None:
+    """1-2 schedules on each of `cars`, alternately due and not; an oil change on every
+    serviced car, moved on by its job as completing it would."""
+    rng = demo.rng
+    for index, car in enumerate(cars):
+        for name, months, miles in rng.sample(SCHEDULES, k=rng.randint(1, 2)):
+            due = index % 2 == 0
+            days = months * 31 + rng.randint(10, 60) if due else rng.randint(15, months * 28)
+            demo.add(
+                MaintenanceSchedule(
+                    organization_id=demo.org_id,
+                    car_id=car.id,
+                    name=name,
+                    every_months=months,
+                    every_miles=miles,
+                    last_done_on=demo.today - timedelta(days=days),
+                    last_done_mileage=max((car.mileage or 0) - rng.randint(50, 900), 0),
+                    **stamped(demo.days_ago(200, 400)),
+                )
+            )
+    for row in serviced:
+        assert row.completed_at is not None and row.car_id is not None
+        name, months, miles = SCHEDULES[0]
+        demo.add(
+            MaintenanceSchedule(
+                organization_id=demo.org_id,
+                car_id=row.car_id,
+                name=name,
+                every_months=months,
+                every_miles=miles,
+                last_done_on=demo.local_day(row.completed_at),
+                last_done_mileage=row.mileage,
+                created_at=row.created_at,
+                updated_at=row.completed_at,
+            )
+        )
+
+
+def telematics(demo: Demo, car: Car, weeks: int = 8) -> None:
+    """Weekly readings from a connected car in its bay: a few miles moved, the engine run."""
+    rng = demo.rng
+    odometer = (car.mileage or 0) - weeks * 2
+    hours = rng.randint(3000, 9000)
+    for week in range(weeks, 0, -1):
+        odometer += rng.randint(0, 3)
+        hours += rng.randint(1, 4)
+        when = demo.now - timedelta(days=7 * week - 1, hours=rng.randint(0, 12))
+        demo.add(
+            TelematicsReading(
+                organization_id=demo.org_id,
+                car_id=car.id,
+                recorded_at=when,
+                odometer=min(odometer, car.mileage or odometer),
+                engine_hours_tenths=hours,
+                latitude=round(FACILITY[0] + rng.uniform(-0.0004, 0.0004), 6),
+                longitude=round(FACILITY[1] + rng.uniform(-0.0004, 0.0004), 6),
+                fault_codes=["P0562"] if week == 3 else [],  # low voltage before the tender
+                **stamped(when),
+            )
+        )
+
+
+# Onboarding, wallet and community events
+
+
+def onboarding_steps(demo: Demo) -> None:
+    signing = OnboardingStepKind.SIGN_CONTRACT
+    demo.add(
+        *(
+            OnboardingStep(
+                organization_id=demo.org_id,
+                position=position,
+                kind=kind,
+                title=title,
+                contract_title=AGREEMENT_TITLE if kind is signing else None,
+                **stamped(demo.org.created_at),
+            )
+            for position, (kind, title) in enumerate(ONBOARDING)
+        )
+    )
+
+
+def confirm_preferences(demo: Demo, customer: Customer) -> None:
+    """The customer kept their email preferences soon after first signing in."""
+    assert customer.portal_activated_at is not None
+    customer.preferences_confirmed_at = customer.portal_activated_at + timedelta(
+        minutes=demo.rng.randint(2, 30)
+    )
+
+
+def saved_card(demo: Demo, customer: Customer, when: datetime) -> None:
+    """A Visa saved on the organization's Stripe account, charged by autopay."""
+    rng = demo.rng
+    customer.stripe_customer_id = f"cus_demo{rng.getrandbits(48):012x}"
+    customer.autopay_enabled = True
+    demo.add(
+        SavedPaymentMethod(
+            organization_id=demo.org_id,
+            customer_id=customer.id,
+            stripe_payment_method_id=f"pm_demo{rng.getrandbits(64):016x}",
+            brand="visa",
+            last4="4242",
+            exp_month=rng.randint(1, 12),
+            exp_year=demo.today.year + rng.randint(2, 4),
+            is_default=True,
+            **stamped(when),
+        )
+    )
+
+
+def community_events(demo: Demo, accounts: list[Account]) -> None:
+    """A published event coming up on a Saturday morning, and one that took place."""
+    rng = demo.rng
+    social = [
+        a.customer
+        for a in accounts
+        if a.customer.wants_social_events and a.customer.archived_at is None
+    ]
+    saturday = demo.today + timedelta(days=(5 - demo.today.weekday()) % 7 + 14)
+    upcoming = community_event(demo, UPCOMING_EVENT, demo.at(saturday, 9), 3, 40)
+    contact = social_contact(demo, {a.customer.id for a in accounts if a.customer in social})
+    rsvps(demo, upcoming, rng.sample(social, k=min(5, len(social))), contact)
+    past_day = demo.today - timedelta(days=rng.randint(40, 60))
+    past = community_event(demo, PAST_EVENT, demo.at(past_day, 8, 30), 7, 24)
+    past.reminded_at = past.starts_at - timedelta(days=1)
+    rsvps(demo, past, rng.sample(social, k=min(4, len(social))), None)
+
+
+def community_event(
+    demo: Demo, text: tuple[str, str], starts: datetime, hours: int, capacity: int
+) -> CommunityEvent:
+    title, description = text
+    published = starts - timedelta(days=demo.rng.randint(20, 30))
+    row = CommunityEvent(
+        organization_id=demo.org_id,
+        title=title,
+        description=description,
+        place=demo.org.address,
+        starts_at=starts,
+        ends_at=starts + timedelta(hours=hours),
+        capacity=capacity,
+        published_at=published,
+        **stamped(published - timedelta(hours=2)),
+    )
+    demo.add(row)
+    return row
+
+
+def social_contact(demo: Demo, customer_ids: set[uuid.UUID]) -> Contact | None:
+    """A portal contact of one of `customer_ids` who wants social events too, and answers
+    for themselves."""
+    for row in demo.rows:
+        if isinstance(row, Contact) and row.can_access_portal and row.customer_id in customer_ids:
+            row.wants_social_events = True
+            return row
+    return None
+
+
+def rsvps(
+    demo: Demo, event: CommunityEvent, customers: list[Customer], contact: Contact | None
+) -> None:
+    """Answers from `customers` (the last declines) and from `contact`, after publishing."""
+    assert event.published_at is not None
+    answers: list[tuple[uuid.UUID, Contact | None]] = [(c.id, None) for c in customers]
+    if contact is not None:
+        answers.append((contact.customer_id, contact))
+    for index, (customer_id, person) in enumerate(answers):
+        going = index != len(customers) - 1
+        when = min(event.published_at + timedelta(days=index + 1), demo.now)
+        demo.add(
+            EventRsvp(
+                organization_id=demo.org_id,
+                event_id=event.id,
+                customer_id=customer_id,
+                contact_id=person.id if person else None,
+                person_key=str(person.id if person else customer_id),
+                status=RsvpStatus.GOING if going else RsvpStatus.NOT_GOING,
+                guests=demo.rng.randint(0, 2) if going else 0,
+                **stamped(when),
+            )
+        )
 
 
 # The whole organization
 
 
-def build(now: datetime, owner_hash: str, staff_hash: str) -> list[SQLModel]:
-    """Every row of the demo organization."""
+def build(now: datetime, owner_hash: str, staff_hash: str) -> Built:
+    """Every row of the demo organization, and the files its rows name."""
     org = organization(now)
     demo = Demo(
         rng=random.Random(SEED),
@@ -1105,7 +1617,11 @@ def build(now: datetime, owner_hash: str, staff_hash: str) -> list[SQLModel]:
     )
     rng = demo.rng
     portal = PortalSettings(
-        organization_id=org.id, allow_partial_payment=True, minimum_partial_amount=5000
+        organization_id=org.id,
+        allow_partial_payment=True,
+        minimum_partial_amount=5000,
+        allow_autopay=True,
+        show_telematics=True,
     )
     demo.add(org, portal, demo.owner, demo.staff)
 
@@ -1137,10 +1653,44 @@ def build(now: datetime, owner_hash: str, staff_hash: str) -> list[SQLModel]:
         documents(demo, account)
     for account in rng.sample(current, k=8):
         messages(demo, account)
-    signing = rng.sample([a for a in current if a.cars], k=5)
-    for position, account in enumerate(signing):
-        contract(demo, account, ContractStatus.SIGNED if position % 2 else ContractStatus.SENT)
-    return demo.rows
+    portal_content(demo, accounts, active=invited[:5])
+    return Built(demo.rows, demo.files)
+
+
+def portal_content(demo: Demo, accounts: list[Account], active: list[Account]) -> None:
+    """What the portal shows beyond the records: agreements to sign, onboarding under way,
+    galleries, finished and open jobs, a saved card and events. Of the ACTIVE portal
+    customers the first has finished onboarding, the second is midway (signed, preferences
+    confirmed, no card yet) and the third has an agreement waiting."""
+    rng = demo.rng
+    current = [a for a in accounts if a.customer.archived_at is None]
+    finished, midway, waiting = active[:3]
+    onboarding_steps(demo)
+    signed = contract(demo, finished, ContractStatus.SIGNED, sent=demo.days_ago(5, 12))
+    contract(demo, midway, ContractStatus.SIGNED, sent=demo.days_ago(5, 12))
+    contract(demo, waiting, ContractStatus.SENT, sent=demo.days_ago(1, 4))
+    others = rng.sample([a for a in current if a not in active[:3]], k=3)
+    for position, account in enumerate(others):
+        contract(demo, account, ContractStatus.SIGNED if position == 1 else ContractStatus.SENT)
+    for account in (finished, midway):
+        confirm_preferences(demo, account.customer)
+    assert signed.signed_at is not None
+    saved_card(demo, finished.customer, signed.signed_at + timedelta(minutes=rng.randint(3, 20)))
+
+    owned = [c for a in current for c in a.cars]
+    pictured = [a.cars[0] for a in active] + rng.sample(
+        [c for c in owned if all(c is not a.cars[0] for a in active)], k=6
+    )
+    for each in pictured:
+        car_photos(demo, each)
+    made = jobs(demo, accounts, active)
+    serviced = [j for j in made if j.kind is JobKind.SERVICE and j.status is JobStatus.COMPLETED]
+    unserviced = [c for c in owned if all(c.id != j.car_id for j in serviced)]
+    maintenance(demo, rng.sample(unserviced, k=6), serviced)
+    connected = [c for c in owned if (c.year or 0) >= 1990 and c.status in ON_SITE]
+    if connected:
+        telematics(demo, rng.choice(connected))
+    community_events(demo, accounts)
 
 
 async def delete_organization(session: AsyncSession, organization_id: uuid.UUID) -> None:
@@ -1195,15 +1745,51 @@ async def load_demo(settings: Settings, *, reset: bool = False) -> None:
 
 
 async def replace_demo(db: Database, *, reset: bool) -> bool:
-    """Write the demo in one transaction, deleting an old one when `reset`; False if kept."""
-    rows = build(utcnow(), hash_password(OWNER_PASSWORD), hash_password(STAFF_PASSWORD))
-    async with db.write() as session:
-        existing = await session.scalar(
-            sa.select(Organization.id).where(Organization.slug == DEMO_SLUG)
-        )
-        if existing is not None:
-            if not reset:
-                return False
-            await delete_organization(session, existing)
-        await add_in_order(session, rows)
+    """Write the demo in one transaction, deleting an old one when `reset`; False if kept.
+
+    The files are stored before the rows commit and deleted again if they do not; the old
+    demo's files go once the new demo is committed."""
+    built = build(utcnow(), hash_password(OWNER_PASSWORD), hash_password(STAFF_PASSWORD))
+    storage = storage_from_settings(db.settings)
+    old_keys: list[str] = []
+    try:
+        async with db.write() as session:
+            existing = await session.scalar(
+                sa.select(Organization.id).where(Organization.slug == DEMO_SLUG)
+            )
+            if existing is not None:
+                if not reset:
+                    return False
+                old_keys = await stored_keys(session, existing)
+                await delete_organization(session, existing)
+            await add_in_order(session, built.rows)
+            await store_files(storage, built.files)
+    except BaseException:
+        await delete_files(storage, [file.key for file in built.files])
+        raise
+    await delete_files(storage, old_keys)
     return True
+
+
+async def stored_keys(session: AsyncSession, organization_id: uuid.UUID) -> list[str]:
+    """The storage keys every row of the organization names (documents, photos, ...)."""
+    keys: list[str] = []
+    for table in models.metadata.sorted_tables:
+        if "storage_key" in table.c and "organization_id" in table.c:
+            found = await session.scalars(
+                sa.select(table.c.storage_key).where(
+                    table.c.organization_id == organization_id, table.c.storage_key.is_not(None)
+                )
+            )
+            keys.extend(found)
+    return keys
+
+
+async def store_files(storage: Storage, files: list[DemoFile]) -> None:
+    for file in files:
+        await store_bytes(storage, file.key, file.data, content_type=file.content_type)
+
+
+async def delete_files(storage: Storage, keys: list[str]) -> None:
+    for key in keys:
+        await storage.delete(key)

@@ -1,11 +1,17 @@
-"""`portico demo`: loads once, is a no-op when loaded, and `reset` replaces only the demo."""
+"""`portico demo`: loads once, is a no-op when loaded, and `reset` replaces only the demo;
+its photos and documents are real stored files, and the portal has content to show."""
 
 from __future__ import annotations
 
+import hashlib
 import json
+import uuid
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
+import httpx
 import pytest
 import sqlalchemy as sa
 
@@ -13,13 +19,18 @@ from models.db import Database
 from models.enums import InvoiceStatus
 from models.migrate import upgrade
 from models.types import utcnow
-from portico.demo import load_demo
+from portico.app import create_app
+from portico.demo import OWNER_EMAIL, OWNER_PASSWORD, load_demo
 from portico.settings import Settings, settings_from_env
 from portico.staff import create_owner
+from storage import read_bytes, storage_from_settings
+from tests.helpers import GraphQLClient
+
+FILE_TABLES = ("documents", "car_photos", "job_photos")
 
 
-async def _migrated_settings(url: str) -> Settings:
-    settings = settings_from_env({"DATABASE_URL": url})
+async def _migrated_settings(url: str, storage_dir: Path) -> Settings:
+    settings = settings_from_env({"DATABASE_URL": url, "STORAGE_DIR": str(storage_dir)})
     db = Database(settings)
     try:
         await upgrade(db.engine)
@@ -53,10 +64,21 @@ async def _invoice_summary(settings: Settings, org_id: str) -> list[tuple[Any, .
     return [tuple(row) for row in rows]
 
 
+async def _stored_keys(settings: Settings, org_id: str) -> list[str]:
+    keys = []
+    for table in FILE_TABLES:
+        rows = await _query(
+            settings, f"SELECT storage_key FROM {table} WHERE organization_id = :org", org=org_id
+        )
+        keys += [row.storage_key for row in rows]
+    return keys
+
+
 async def test_demo_loads_once_and_resets(
-    scratch_database_url: str, capsys: pytest.CaptureFixture[str]
+    scratch_database_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ):
-    settings = await _migrated_settings(scratch_database_url)
+    settings = await _migrated_settings(scratch_database_url, tmp_path / "storage")
+    storage = storage_from_settings(settings)
     await create_owner(
         settings,
         organization="Other Garage",
@@ -69,6 +91,8 @@ async def test_demo_loads_once_and_resets(
     await load_demo(settings)
     first_id = await _demo_id(settings)
     first_invoices = await _invoice_summary(settings, first_id)
+    first_keys = await _stored_keys(settings, first_id)
+    assert len(first_keys) > 50
     out = capsys.readouterr().out
     assert "http://127.0.0.1:8000/graphql" in out
     assert 'signIn(input: {email: "owner@demo.portico.test"' in out
@@ -83,6 +107,11 @@ async def test_demo_loads_once_and_resets(
     org_id = await _demo_id(settings)
     assert org_id != first_id
     assert await _invoice_summary(settings, org_id) == first_invoices  # same seed, same bills
+    # The old demo's files went with it; the new demo's are all there.
+    keys = await _stored_keys(settings, org_id)
+    assert len(keys) == len(first_keys)
+    assert not [key for key in first_keys if await storage.exists(key)]
+    assert all([await storage.exists(key) for key in keys])
 
     async def count(sql: str) -> int:
         return (await _query(settings, sql, org=org_id))[0][0]
@@ -175,3 +204,166 @@ def _utc(value: str | datetime) -> datetime:
     if isinstance(value, str):
         value = datetime.fromisoformat(value)
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+
+
+async def test_demo_portal_content(scratch_database_url: str, tmp_path: Path):
+    settings = await _migrated_settings(scratch_database_url, tmp_path / "storage")
+    await load_demo(settings)
+    org_id = await _demo_id(settings)
+
+    async def rows(sql: str) -> list[sa.Row[Any]]:
+        return await _query(settings, sql, org=org_id)
+
+    # Every photo and document names a stored file whose bytes match its size and hash.
+    storage = storage_from_settings(settings)
+    for table in FILE_TABLES:
+        files = await rows(
+            f"SELECT storage_key, sha256, size_bytes, content_type FROM {table}"
+            " WHERE organization_id = :org"
+        )
+        assert files, table
+        for row in files:
+            data = await read_bytes(storage, row.storage_key)
+            assert (len(data), hashlib.sha256(data).hexdigest()) == (row.size_bytes, row.sha256)
+            magic = b"%PDF-" if row.content_type == "application/pdf" else b"\x89PNG\r\n\x1a\n"
+            assert data.startswith(magic), row.content_type
+
+    # Galleries: a few photos on some cars, numbered 0..n-1 with captions and times.
+    photos = await rows(
+        "SELECT car_id, position, caption, taken_at FROM car_photos WHERE organization_id = :org"
+    )
+    by_car: dict[Any, list[int]] = {}
+    for photo in photos:
+        by_car.setdefault(photo.car_id, []).append(photo.position)
+        assert photo.caption and photo.taken_at
+    assert len(by_car) >= 5
+    assert all(sorted(p) == list(range(len(p))) for p in by_car.values())
+
+    # Jobs: completed ones with before and after photos, customer notes and the history
+    # entry completing writes; one in progress, one scheduled.
+    jobs = await rows(
+        "SELECT j.id, j.status, j.kind, j.customer_notes,"
+        " (SELECT count(*) FROM job_photos p WHERE p.job_id = j.id AND p.stage = 'BEFORE') b,"
+        " (SELECT count(*) FROM job_photos p WHERE p.job_id = j.id AND p.stage = 'AFTER') a"
+        " FROM jobs j WHERE j.organization_id = :org"
+    )
+    statuses = [row.status for row in jobs]
+    assert statuses.count("IN_PROGRESS") == 1 and statuses.count("SCHEDULED") == 1
+    completed = [row for row in jobs if row.status == "COMPLETED"]
+    assert {row.kind for row in completed} >= {"SERVICE", "DETAILING"}
+    assert all(row.b and row.a and row.customer_notes for row in completed)
+    events = await rows(
+        "SELECT kind, data FROM car_events WHERE organization_id = :org AND staff_user_id IS NULL"
+    )
+    recorded = {}
+    for event in events:
+        data = json.loads(event.data) if isinstance(event.data, str) else event.data
+        if "job_id" in data:
+            recorded[data["job_id"]] = event.kind
+    kinds = {"DETAILING": "DETAILING", "SERVICE": "SERVICE", "REPAIR": "SERVICE"}
+    assert recorded == {str(_uuid(row.id)): kinds[row.kind] for row in completed}
+
+    # Contracts: one title for the onboarding step, a signed copy for each signed one, and
+    # an agreement waiting for an ACTIVE portal customer.
+    contracts = await rows(
+        "SELECT c.title, c.status, c.signed_document_id, cu.portal_status,"
+        " (SELECT d.content_type FROM documents d WHERE d.id = c.signed_document_id) copy"
+        " FROM contracts c JOIN customers cu ON cu.id = c.customer_id"
+        " WHERE c.organization_id = :org"
+    )
+    assert {row.title for row in contracts} == {"Storage agreement"}
+    assert any(row.status == "SENT" and row.portal_status == "ACTIVE" for row in contracts)
+    signed = [row for row in contracts if row.status == "SIGNED"]
+    assert signed and all(row.copy == "application/pdf" for row in signed)
+
+    cards = await rows(
+        "SELECT m.brand, m.last4, c.stripe_customer_id, c.autopay_enabled"
+        " FROM payment_methods m JOIN customers c ON c.id = m.customer_id"
+        " WHERE m.organization_id = :org"
+    )
+    assert [(r.brand, r.last4, bool(r.autopay_enabled)) for r in cards] == [("visa", "4242", True)]
+    assert cards[0].stripe_customer_id.startswith("cus_")
+
+    now = utcnow()
+    events = await rows(
+        "SELECT e.starts_at, e.capacity, e.published_at,"
+        " (SELECT count(*) FROM event_rsvps r WHERE r.event_id = e.id) answers"
+        " FROM community_events e WHERE e.organization_id = :org"
+    )
+    upcoming = [e for e in events if _utc(e.starts_at) > now]
+    assert len(upcoming) == 1 and len(events) == 2
+    assert upcoming[0].capacity and upcoming[0].published_at and upcoming[0].answers >= 3
+    assert (await rows("SELECT count(*) FROM messages WHERE organization_id = :org"))[0][0] > 0
+
+    await _check_as_owner(settings)
+
+
+async def _check_as_owner(settings: Settings) -> None:
+    """What staff see through the API: onboarding progress as computed from the rows,
+    due maintenance, and a photo downloaded through its link."""
+    db = Database(settings)
+    app = create_app(db=db, run_mail_worker=False)
+    transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 50000))
+    try:
+        async with httpx.AsyncClient(transport=transport, base_url="http://portico.test") as http:
+            gql = GraphQLClient(http)
+            signed_in = await gql.data(
+                "mutation($input: SignInInput!) { signIn(input: $input) { token } }",
+                {"input": {"email": OWNER_EMAIL, "password": OWNER_PASSWORD}},
+            )
+            token = signed_in["signIn"]["token"]
+            data = await gql.data(OWNER_QUERY, token=token)
+            _check_onboarding(data)
+            _check_cars(data)
+            pictured = next(c for c in data["cars"]["nodes"] if c["photos"]["nodes"])
+            url = pictured["photos"]["nodes"][0]["url"]
+            response = await http.get(urlsplit(url).path)
+            assert response.status_code == 200, response.text
+            assert response.content.startswith(b"\x89PNG")
+    finally:
+        await db.dispose()
+
+
+OWNER_QUERY = """
+{
+  customers(first: 100) { nodes { name portalStatus
+    onboarding { completed total isComplete steps { kind done } } } }
+  complete: customers(first: 100, onboarding: COMPLETE) { nodes { name } }
+  cars(first: 100) { nodes {
+    maintenanceSchedules { name isDue }
+    photos(first: 10) { nodes { position caption url } }
+    jobs(first: 10) { nodes { status photos(first: 10) { nodes { stage } } } } } }
+}
+"""
+
+
+def _check_onboarding(data: dict[str, Any]) -> None:
+    active = [c for c in data["customers"]["nodes"] if c["portalStatus"] == "ACTIVE"]
+    progress = {
+        c["name"]: {step["kind"]: step["done"] for step in c["onboarding"]["steps"]} for c in active
+    }
+    midway = {
+        "SIGN_CONTRACT": True,
+        "ADD_PAYMENT_METHOD": False,
+        "COMPLETE_PROFILE": True,
+        "CONFIRM_PREFERENCES": True,
+    }
+    assert midway in progress.values()
+    finished = [c["name"] for c in active if c["onboarding"]["isComplete"]]
+    assert len(finished) == 1
+    assert finished[0] in {c["name"] for c in data["complete"]["nodes"]}
+    assert all(c["onboarding"]["total"] == 4 for c in active)
+
+
+def _check_cars(data: dict[str, Any]) -> None:
+    cars = data["cars"]["nodes"]
+    schedules = [s for car in cars for s in car["maintenanceSchedules"]]
+    assert any(s["isDue"] for s in schedules) and not all(s["isDue"] for s in schedules)
+    jobs = [job for car in cars for job in car["jobs"]["nodes"]]
+    stages = {photo["stage"] for job in jobs for photo in job["photos"]["nodes"]}
+    assert stages == {"BEFORE", "PROGRESS", "AFTER"}
+
+
+def _uuid(value: Any) -> uuid.UUID:
+    """SQLite returns the stored UUIDs as hex text, PostgreSQL as UUIDs."""
+    return value if isinstance(value, uuid.UUID) else uuid.UUID(value)
