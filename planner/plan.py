@@ -51,6 +51,9 @@ Expr = sa.ColumnElement[Any]
 Source = sa.Table | sa.Subquery | sa.Alias
 
 
+PAGE_FIELDS = frozenset({"nodes", "edges", "pageInfo"})
+
+
 class Unplannable(Exception):
     """The executor answers this query instead."""
 
@@ -465,7 +468,15 @@ class Planner:
                 pairs.append((key, counted.scalar_subquery()))
             else:
                 raise Unplannable(f"connection.{name}")
-        return sa.select(sql.json_object(pairs)).select_from(rows).scalar_subquery()
+        # Only nodes, edges and pageInfo read the page (as aggregates, so an empty page
+        # still gives one row); a connection asked only for its count must not read the
+        # page at all, or an empty page would make the whole connection null.
+        reads_page = any(
+            child.name.value in PAGE_FIELDS
+            for _, child in self.fields(connection, node.selection_set)
+        )
+        answer = sa.select(sql.json_object(pairs))
+        return (answer.select_from(rows) if reads_page else answer).scalar_subquery()
 
     def aggregate(self, body: Expr, rows: sa.Subquery, in_page: Expr) -> Expr:
         aggregated = sa.func.json_agg(aggregate_order_by(body, rows.c._rank)).filter(in_page)

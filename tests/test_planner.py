@@ -143,6 +143,14 @@ def _cases(world: dict[str, Any]) -> list[tuple[str, dict[str, Any], str]]:
         (STAFF_LIST, {"search": "a"}, staff),
         (STAFF_LIST, {"search": "morgan"}, staff),
         (DEEP_PAGE, {}, staff),
+        # Nothing found: a count alone, and a count with an empty page.
+        ('{ cars(search: "zz-nothing") { totalCount } }', {}, staff),
+        (
+            '{ customers(search: "zz-nothing") { totalCount pageInfo { hasNextPage } '
+            "nodes { id } } }",
+            {},
+            staff,
+        ),
     ]
     cases += [
         (STAFF_DETAIL, {"id": encode_id("Customer", customer)}, staff)
