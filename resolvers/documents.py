@@ -16,7 +16,7 @@ from models.enums import DocumentKind, PortalScope
 from models.writes import apply, get_for_update, visible_for_update
 from portico.errors import Forbidden, NotFound
 from resolvers.outcome import Rejected, mutation_outcome
-from resolvers.uploads import Purpose, kept, receive
+from resolvers.uploads import Purpose, kept, receive_file
 from resolvers.validation import Checks, Problem, changes, given
 from schema.ids import decode_id_of
 from storage import storage_from_settings
@@ -33,16 +33,8 @@ UPLOADS_DISABLED = Problem(
 
 
 async def _receive(info: Info, upload: Any) -> Any:
-    ctx = info.context
-    return await receive(
-        storage_from_settings(ctx.settings),
-        upload,
-        Purpose.DOCUMENT,
-        field="file",
-        max_bytes=ctx.settings.max_upload_bytes,
-        organization_id=ctx.viewer.organization_id,
-        folder="documents",
-    )
+    _, received = await receive_file(info.context, upload, Purpose.DOCUMENT, "documents")
+    return received
 
 
 def _document_values(checks: Checks, data: Any) -> dict[str, Any]:

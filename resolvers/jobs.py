@@ -34,10 +34,9 @@ from portico.errors import NotFound
 from resolvers.audit import audit
 from resolvers.bills import car_of, tenant_row
 from resolvers.outcome import Rejected, mutation_outcome
-from resolvers.uploads import Purpose, kept, receive
+from resolvers.uploads import Purpose, kept, receive_file
 from resolvers.validation import Checks, Problem, changes, given
 from schema.ids import decode_id_of
-from storage import storage_from_settings
 
 # What a completed job adds to the car's history.
 HISTORY_KIND = {
@@ -295,16 +294,7 @@ async def upload_job_photo(info: Info, data: Any) -> uuid.UUID:
     checks.done()
     ctx = info.context
     org = ctx.viewer.organization_id
-    storage = storage_from_settings(ctx.settings)
-    received = await receive(
-        storage,
-        data.file,
-        Purpose.PHOTO,
-        field="file",
-        max_bytes=ctx.settings.max_upload_bytes,
-        organization_id=org,
-        folder="job-photos",
-    )
+    storage, received = await receive_file(ctx, data.file, Purpose.PHOTO, "job-photos")
     async with kept(storage, received), ctx.write() as session:
         job = await get_for_update(session, Job, org, job_id)
         if job is None:

@@ -17,7 +17,7 @@ from models import Car, CarPhoto, ConditionReport
 from models.writes import apply, get_for_update
 from portico.errors import NotFound
 from resolvers.outcome import Rejected, mutation_outcome
-from resolvers.uploads import Purpose, kept, receive
+from resolvers.uploads import Purpose, kept, receive_file
 from resolvers.validation import Checks, Problem, changes, given
 from schema.ids import decode_id_of
 from storage import storage_from_settings
@@ -60,16 +60,7 @@ async def upload_car_photo(info: Info, data: Any) -> uuid.UUID:
     checks.done()
     ctx = info.context
     org = ctx.viewer.organization_id
-    storage = storage_from_settings(ctx.settings)
-    received = await receive(
-        storage,
-        data.file,
-        Purpose.PHOTO,
-        field="file",
-        max_bytes=ctx.settings.max_upload_bytes,
-        organization_id=org,
-        folder="car-photos",
-    )
+    storage, received = await receive_file(ctx, data.file, Purpose.PHOTO, "car-photos")
     async with kept(storage, received), ctx.write() as session:
         car = await get_for_update(session, Car, org, car_id)
         if car is None:

@@ -20,7 +20,7 @@ from typing import Any
 from starlette.datastructures import UploadFile
 
 from resolvers.validation import Problem, Rejected
-from storage import CHUNK_SIZE, Storage, StoredFile, TooLarge, new_key
+from storage import CHUNK_SIZE, Storage, StoredFile, TooLarge, new_key, storage_from_settings
 
 PDF, JPEG, PNG = "application/pdf", "image/jpeg", "image/png"
 HEIC, WEBP = "image/heic", "image/webp"
@@ -126,3 +126,21 @@ async def kept(storage: Storage, received: Received) -> AsyncIterator[Received]:
     except BaseException:
         await storage.delete(received.stored.key)
         raise
+
+
+async def receive_file(
+    ctx: Any, upload: Any, purpose: Purpose, folder: str
+) -> tuple[Storage, Received]:
+    """The request's `file` part stored for the viewer's organization under the upload limit:
+    the storage it went to (to drop it again with `kept` if the write fails) and what it is."""
+    storage = storage_from_settings(ctx.settings)
+    received = await receive(
+        storage,
+        upload,
+        purpose,
+        field="file",
+        max_bytes=ctx.settings.max_upload_bytes,
+        organization_id=ctx.viewer.organization_id,
+        folder=folder,
+    )
+    return storage, received
