@@ -24,7 +24,8 @@ INVOICE_PDF = "invoice-pdf"
 DOCUMENT = "document"
 CAR_PHOTO = "car-photo"
 JOB_PHOTO = "job-photo"
-KINDS = frozenset({INVOICE_PDF, DOCUMENT, CAR_PHOTO, JOB_PHOTO})
+MESSAGE_ATTACHMENT = "message-attachment"
+KINDS = frozenset({INVOICE_PDF, DOCUMENT, CAR_PHOTO, JOB_PHOTO, MESSAGE_ATTACHMENT})
 
 
 @dataclass(frozen=True, slots=True)

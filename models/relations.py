@@ -28,6 +28,7 @@ from models import (
     JobPhoto,
     MaintenanceSchedule,
     Message,
+    MessageAttachment,
     Notification,
     Payment,
     SavedPaymentMethod,
@@ -279,4 +280,13 @@ def _unread_by_staff(table: sa.Table) -> list[sa.ColumnElement[bool]]:
 
 CUSTOMER_UNREAD_FOR_STAFF = Relation(
     "customer_unread_for_staff", messages, "customer_id", NEWEST_FIRST["messages"], _unread_by_staff
+)
+
+
+message_attachments: sa.Table = MessageAttachment.__table__  # type: ignore[attr-defined]
+MESSAGE_ATTACHMENTS = Relation(
+    "message_attachments",
+    message_attachments,
+    "message_id",
+    Ordering.of(message_attachments.c.created_at, message_attachments.c.id),
 )

@@ -33,11 +33,12 @@ from auth.downloads import (
     INVOICE_PDF,
     JOB_PHOTO,
     KINDS,
+    MESSAGE_ATTACHMENT,
     read_download_token,
 )
 from auth.sessions import viewer_for_session
 from auth.viewer import Viewer, ViewerKind
-from models import CarPhoto, Document, JobPhoto
+from models import CarPhoto, Document, JobPhoto, MessageAttachment
 from models.db import Database, ReadScope
 from models.enums import AccessAction
 from models.invoice_documents import load_invoice_document
@@ -156,6 +157,7 @@ DOWNLOADS: dict[str, Downloadable] = {
     DOCUMENT: StoredFile(Document.__table__, titled("name"), log_as="Document"),  # type: ignore[attr-defined]
     CAR_PHOTO: StoredFile(CarPhoto.__table__, titled("filename"), inline=True),  # type: ignore[attr-defined]
     JOB_PHOTO: StoredFile(JobPhoto.__table__, titled("filename"), inline=True),  # type: ignore[attr-defined]
+    MESSAGE_ATTACHMENT: StoredFile(MessageAttachment.__table__, titled("filename")),  # type: ignore[attr-defined]
 }
 assert set(DOWNLOADS) == KINDS, "every download kind needs an entry in DOWNLOADS"
 

@@ -37,7 +37,7 @@ from auth.access import portal_opens
 from auth.viewer import Viewer
 from mail.outbox import enqueue
 from mail.templates import branded
-from models import Contact, Customer, Message, Organization, PortalSettings
+from models import Contact, Customer, Message, MessageAttachment, Organization, PortalSettings
 from models import relations as rel
 from models.enums import ActorKind, MailKind, NotificationKind, PortalScope, PortalStatus
 from models.loaders import Relation
@@ -48,6 +48,7 @@ from portico.settings import Settings
 from resolvers.billing_mail import Recipient, one_line
 from resolvers.notifications import notify_staff
 from resolvers.outcome import mutation_outcome
+from resolvers.uploads import Purpose, kept_all, receive_file
 from resolvers.validation import Checks, Problem, Rejected
 from schema.context import Context
 from schema.ids import decode_id_of
@@ -102,13 +103,49 @@ async def _locked_customer(
     return customer
 
 
+MAX_ATTACHMENTS = 5
+
+
+async def _attachments(ctx: Context, uploads: list[Any] | None) -> list[tuple[Any, Any]]:
+    """Store each attached file (photos and documents); any refusal stores none."""
+    if not uploads:
+        return []
+    if len(uploads) > MAX_ATTACHMENTS:
+        raise Rejected(
+            Problem("attachments", f"At most {MAX_ATTACHMENTS} files.", "TOO_MANY_FILES")
+        )
+    stored: list[tuple[Any, Any]] = []
+    try:
+        for upload in uploads:
+            stored.append(
+                await receive_file(ctx, upload, Purpose.DOCUMENT, "attachments", "attachments")
+            )
+    except Rejected:
+        for storage, received in stored:
+            await storage.delete(received.stored.key)
+        raise
+    return stored
+
+
+def _attach(message: Message, files: list[tuple[Any, Any]]) -> list[MessageAttachment]:
+    return [
+        MessageAttachment(
+            organization_id=message.organization_id,
+            message_id=message.id,
+            **received.columns(),
+        )
+        for _, received in files
+    ]
+
+
 @mutation_outcome
 async def send_message(info: Info, data: Any) -> uuid.UUID:
     """Staff write to a customer."""
     ctx: Context = info.context
     customer_id = decode_id_of("Customer", data.customer_id)
     body = _body(data.body)
-    async with ctx.write() as session:
+    files = await _attachments(ctx, data.attachments)
+    async with kept_all(files), ctx.write() as session:
         customer = await _locked_customer(session, ctx.viewer.organization_id, customer_id)
         announce = not await _has_unread(session, customer.id, rel.CUSTOMER_UNREAD_MESSAGES)
         message = Message(
@@ -118,7 +155,7 @@ async def send_message(info: Info, data: Any) -> uuid.UUID:
             author_staff_id=ctx.viewer.staff_user_id,
             body=body,
         )
-        await add_in_order(session, [message])
+        await add_in_order(session, [message, *_attach(message, files)])
         if announce:
             await _tell_customer_side(session, ctx.settings, customer)
     await publish(ctx, message)
@@ -132,7 +169,8 @@ async def send_my_message(info: Info, data: Any) -> uuid.UUID:
     viewer = ctx.viewer
     check_portal_writer(viewer)
     body = _body(data.body)
-    async with ctx.write() as session:
+    files = await _attachments(ctx, data.attachments)
+    async with kept_all(files), ctx.write() as session:
         customer = await _locked_customer(session, viewer.organization_id, viewer.customer_id)
         announce = not await _has_unread(session, customer.id, rel.CUSTOMER_UNREAD_FOR_STAFF)
         message = Message(
@@ -142,7 +180,7 @@ async def send_my_message(info: Info, data: Any) -> uuid.UUID:
             author_contact_id=viewer.contact_id,
             body=body,
         )
-        await add_in_order(session, [message])
+        await add_in_order(session, [message, *_attach(message, files)])
         if announce:
             org = await session.get(Organization, customer.organization_id)
             assert org is not None

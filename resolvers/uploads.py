@@ -128,8 +128,19 @@ async def kept(storage: Storage, received: Received) -> AsyncIterator[Received]:
         raise
 
 
+@asynccontextmanager
+async def kept_all(files: list[tuple[Storage, Received]]) -> AsyncIterator[None]:
+    """`kept` for several files at once."""
+    try:
+        yield
+    except BaseException:
+        for storage, received in files:
+            await storage.delete(received.stored.key)
+        raise
+
+
 async def receive_file(
-    ctx: Any, upload: Any, purpose: Purpose, folder: str
+    ctx: Any, upload: Any, purpose: Purpose, folder: str, field: str = "file"
 ) -> tuple[Storage, Received]:
     """The request's `file` part stored for the viewer's organization under the upload limit:
     the storage it went to (to drop it again with `kept` if the write fails) and what it is."""
@@ -138,7 +149,7 @@ async def receive_file(
         storage,
         upload,
         purpose,
-        field="file",
+        field=field,
         max_bytes=ctx.settings.max_upload_bytes,
         organization_id=ctx.viewer.organization_id,
         folder=folder,

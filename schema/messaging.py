@@ -7,11 +7,14 @@ from typing import TYPE_CHECKING, Annotated, Any
 import strawberry
 from strawberry import Info
 
+from auth.downloads import MESSAGE_ATTACHMENT, download_url
 from auth.permissions import staff_only
 from models import Message as MessageRow
+from models import MessageAttachment as MessageAttachmentRow
 from models import Notification as NotificationRow
 from models import relations as rel
 from resolvers import lists, live
+from resolvers.relations import children_of
 from schema.connections import Connection
 from schema.enums import ActorKind, NotificationKind
 from schema.fields import AFTER, FIRST, object_field
@@ -19,6 +22,22 @@ from schema.node import Node, RowType, load_row, row_type
 
 if TYPE_CHECKING:
     from schema.customers import Customer
+
+
+@row_type(MessageAttachmentRow.__table__, node=False)
+@strawberry.type(description="A file sent with a message.")
+class MessageAttachment(RowType):
+    filename: str = strawberry.field(description="The name it was sent with.")
+    content_type: str = strawberry.field(description="MIME type, e.g. application/pdf.")
+    size_bytes: int = strawberry.field(description="File size in bytes.")
+
+    @strawberry.field(
+        description="A link to the file, valid for a few minutes; it checks the viewer again "
+        "when opened."
+    )
+    def url(self, info: Info) -> str:
+        context = info.context
+        return download_url(context.settings, context.viewer, MESSAGE_ATTACHMENT, self.pk)
 
 
 @row_type(MessageRow.__table__)
@@ -44,6 +63,10 @@ class Message(RowType, Node):
         "schema.organization",
         "The staff member who wrote it (null for portal viewers, who do not see staff).",
     )
+
+    @strawberry.field(description="Files sent with the message.")
+    async def attachments(self, info: Info) -> list[MessageAttachment]:
+        return await children_of(info, rel.MESSAGE_ATTACHMENTS, self.pk, MessageAttachment.from_row)
 
 
 @strawberry.type(description="A customer's conversation with the business, as staff list them.")

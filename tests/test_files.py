@@ -181,12 +181,15 @@ async def upload(
     content_type: str = "application/pdf",
     headers: dict[str, str] | None = None,
     auth: bool = True,
+    path: str = "file",
 ) -> httpx.Response:
-    """A request as the GraphQL multipart request spec lays it out: operations, map, file."""
-    operations = {"query": query, "variables": {"input": {**input, "file": None}}}
+    """A request as the GraphQL multipart request spec lays it out: operations, map, file.
+    `path` is where the file goes in the input ("file", or "attachments.0")."""
+    placeholder: dict[str, Any] = {"file": None} if path == "file" else {}
+    operations = {"query": query, "variables": {"input": {**input, **placeholder}}}
     form = {
         "operations": json.dumps(operations),
-        "map": json.dumps({"0": ["variables.input.file"]}),
+        "map": json.dumps({"0": [f"variables.input.{path}"]}),
     }
     return await http.post(
         "/graphql",

@@ -368,3 +368,58 @@ async def test_the_customer_side_gets_a_short_email_without_the_text(gql, db, te
     quiet, _ = await make_customer(gql, tenant)
     await send(gql, tenant, quiet, "Nobody can read this in the portal.")
     assert len(await _emails(db, tenant, MailKind.MESSAGES)) == 4
+
+
+SEND_WITH_FILES = """
+mutation S($input: SendMyMessageInput!) {
+  sendMyMessage(input: $input) {
+    message { id attachments { filename contentType sizeBytes url } }
+    userErrors { field code }
+  }
+}
+"""
+
+
+async def test_messages_carry_attachments_both_sides_can_open(gql, http, db, tenant):
+    from tests.test_files import EXE_BYTES, PNG_BYTES, upload
+
+    customer, _ = await make_customer(gql, tenant)
+    token = await portal_token(db, tenant, customer)
+    sent = await upload(
+        http,
+        token,
+        SEND_WITH_FILES,
+        {"body": "Photo of the scratch", "attachments": [None]},
+        PNG_BYTES,
+        filename="scratch.png",
+        content_type="image/png",
+        path="attachments.0",
+    )
+    assert sent.status_code == 200, sent.text
+    message = sent.json()["data"]["sendMyMessage"]["message"]
+    files = message["attachments"]
+    assert [(f["filename"], f["contentType"], f["sizeBytes"]) for f in files] == [
+        ("scratch.png", "image/png", len(PNG_BYTES))
+    ]
+    staff_view = await gql(
+        "query M($id: ID!) { node(id: $id) { ... on Message { attachments { url } } } }",
+        {"id": message["id"]},
+        token=tenant.staff_token,
+    )
+    url = staff_view["data"]["node"]["attachments"][0]["url"]
+    opened = await http.get("/" + url.split("://", 1)[1].split("/", 1)[1])
+    assert opened.status_code == 200 and opened.content == PNG_BYTES
+    refused = await upload(
+        http,
+        token,
+        SEND_WITH_FILES,
+        {"body": "x", "attachments": [None]},
+        EXE_BYTES,
+        filename="x.pdf",
+        content_type="application/pdf",
+        path="attachments.0",
+    )
+    payload = refused.json()["data"]["sendMyMessage"]
+    assert payload["userErrors"] == [
+        {"field": ["input", "attachments"], "code": "UNSUPPORTED_TYPE"}
+    ]

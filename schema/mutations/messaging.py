@@ -5,6 +5,7 @@ from typing import Annotated
 
 import strawberry
 from strawberry import Info
+from strawberry.file_uploads import Upload
 
 from auth.permissions import portal_only, portal_section, staff_only
 from resolvers import messages as actions
@@ -20,6 +21,9 @@ class MessageErrorCode(Enum):
     REQUIRED = "REQUIRED"
     TOO_LONG = "TOO_LONG"
     NOT_IN_CONVERSATION = "NOT_IN_CONVERSATION"
+    TOO_MANY_FILES = "TOO_MANY_FILES"
+    TOO_LARGE = "TOO_LARGE"
+    UNSUPPORTED_TYPE = "UNSUPPORTED_TYPE"
 
 
 @strawberry.type(description="A problem with a message mutation's input.")
@@ -34,15 +38,22 @@ UP_TO = (
 )
 
 
+ATTACHMENTS = (
+    "Up to 5 files (PDF, JPEG, PNG, HEIC, WebP) sent as multipart uploads with the message."
+)
+
+
 @strawberry.input(description="A message from staff to a customer.")
 class SendMessageInput:
     customer_id: strawberry.ID = strawberry.field(description="The customer's global ID.")
     body: str = strawberry.field(description=BODY)
+    attachments: list[Upload] | None = strawberry.field(default=None, description=ATTACHMENTS)
 
 
 @strawberry.input(description="A message from the portal viewer to the business.")
 class SendMyMessageInput:
     body: str = strawberry.field(description=BODY)
+    attachments: list[Upload] | None = strawberry.field(default=None, description=ATTACHMENTS)
 
 
 @strawberry.input(description="Staff have read a customer's conversation.")
