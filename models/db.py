@@ -24,6 +24,14 @@ from sqlalchemy.ext.asyncio import (
 
 from portico.settings import Settings
 
+# An unreachable server must fail a request quickly, not hold it for asyncpg's default minute.
+CONNECT_TIMEOUT_SECONDS = 5
+# Waiting for a free pooled connection longer than this means the database is not keeping up.
+POOL_TIMEOUT_SECONDS = 10
+# The client-side bound on one statement, beyond the server's statement_timeout, for a link
+# that died without closing (the server cannot cancel what it never hears of).
+COMMAND_TIMEOUT_MARGIN_SECONDS = 5
+
 
 def _configure_sqlite(engine: AsyncEngine) -> None:
     sync_engine = engine.sync_engine
@@ -55,6 +63,12 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
             conn.exec_driver_sql("BEGIN")
 
 
+def _command_timeout(settings: Settings) -> float | None:
+    if settings.statement_timeout_ms <= 0:  # no server-side bound asked for
+        return None
+    return settings.statement_timeout_ms / 1000 + COMMAND_TIMEOUT_MARGIN_SECONDS
+
+
 def make_engine(settings: Settings) -> AsyncEngine:
     url = sa.make_url(settings.database_url)
     if url.get_backend_name() == "sqlite":
@@ -66,12 +80,15 @@ def make_engine(settings: Settings) -> AsyncEngine:
         pool_size=10,
         max_overflow=10,
         pool_pre_ping=True,
+        pool_timeout=POOL_TIMEOUT_SECONDS,
         connect_args={
+            "timeout": CONNECT_TIMEOUT_SECONDS,
+            "command_timeout": _command_timeout(settings),
             "server_settings": {
                 "statement_timeout": str(settings.statement_timeout_ms),
                 "idle_in_transaction_session_timeout": "60000",
                 "timezone": "UTC",
-            }
+            },
         },
     )
 

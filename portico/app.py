@@ -11,6 +11,7 @@ from typing import Any
 
 import orjson
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
@@ -22,16 +23,16 @@ from strawberry.types.unset import UNSET, UnsetType
 from auth.cookies import COOKIE_NAME, read_session_cookie
 from auth.sessions import viewer_for_token
 from auth.viewer import ANONYMOUS, ViewerKind
-from mail.sender import mailer_from_settings
-from mail.worker import run_worker
 from models.db import Database
 from planner import fast
 from portico import live, request_id
 from portico.broker import Broker, InProcessBroker
+from portico.db_faults import database_unavailable
 from portico.downloads import download
 from portico.http_security import healthz, middleware, readyz
 from portico.integrations import telematics_readings
-from portico.jobs import run_jobs
+from portico.jobs import run_background
+from portico.outage import DatabaseOutage, unavailable_graphql
 from portico.pages import (
     confirm_email_page,
     reset_password_page,
@@ -39,6 +40,7 @@ from portico.pages import (
     stripe_onboarding_done,
     stripe_onboarding_refresh,
 )
+from portico.pg_broker import PostgresBroker
 from portico.settings import Settings, get_settings
 from portico.uploads import multipart_refusal
 from portico.webhooks import stripe_webhook
@@ -150,7 +152,9 @@ class PorticoGraphQL(GraphQL):
                     planned = await fast.answer(request, context)
                 except ClientDisconnect:
                     raise
-                except Exception:  # never lose a response to the short way
+                except Exception as exc:  # never lose a response to the short way
+                    if database_unavailable(exc):
+                        raise  # the executor would fail the same way
                     log.exception("planned short way failed; the executor answers")
                     planned = None
                 if planned is not None:
@@ -161,6 +165,11 @@ class PorticoGraphQL(GraphQL):
             return session_ended()
         except ClientDisconnect:
             return Response(status_code=400)  # nobody is left to read it
+        except Exception as exc:
+            if not database_unavailable(exc):
+                raise
+            log.warning("database unavailable: GraphQL request refused (%s)", exc)
+            return unavailable_graphql()
         finally:
             context: Context | None = getattr(request.state, "portico_context", None)
             if context is not None:
@@ -196,7 +205,8 @@ def create_app(
     db = db or Database(settings)
     request_id.install_log_field()
     schema = build_schema(settings)
-    broker = InProcessBroker()
+    # Several processes share PostgreSQL, so live events go through it; SQLite is one process.
+    broker: Broker = PostgresBroker(db) if db.dialect == "postgresql" else InProcessBroker()
     graphql = PorticoGraphQL(
         db,
         plan_reads=plan_reads,
@@ -220,21 +230,21 @@ def create_app(
         gc.collect()
         gc.freeze()
         gc.set_threshold(GC_GENERATION_0, 20, 20)
-        # The outbox is delivered by this process unless a separate worker does it.
+        # The outbox is delivered by this process unless a separate `portico worker` does it.
         stop = asyncio.Event()
-        tasks = []
-        if run_mail_worker:
-            mailer = mailer_from_settings(settings)
-            tasks.append(asyncio.create_task(run_worker(db, mailer, stop), name="mail-worker"))
-            if settings.stripe_secret_key:
-                jobs = run_jobs(db, stop, settings.jobs_interval_seconds)
-                tasks.append(asyncio.create_task(jobs, name="scheduled-jobs"))
+        background = None
+        if run_mail_worker and settings.run_worker_in_server:
+            background = asyncio.create_task(run_background(db, stop), name="background")
+        if isinstance(broker, PostgresBroker):
+            broker.start()
         try:
             yield
         finally:
             stop.set()
-            for task in tasks:
-                await task
+            if background is not None:
+                await background
+            if isinstance(broker, PostgresBroker):
+                await broker.close()
             if owns_db:
                 await db.dispose()
 
@@ -254,7 +264,7 @@ def create_app(
             Route("/integrations/telematics/readings", telematics_readings(db), methods=["POST"]),
         ],
         lifespan=lifespan,
-        middleware=middleware(settings),
+        middleware=[*middleware(settings), Middleware(DatabaseOutage)],
     )
     app.state.db = db
     app.state.settings = settings

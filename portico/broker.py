@@ -18,6 +18,7 @@ live subscribers; a client that reconnects re-reads what it missed.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections import defaultdict
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
@@ -31,6 +32,14 @@ QUEUE_SIZE = 256
 
 class SubscriberOverflow(Exception):
     """A subscriber fell too far behind; its stream ends rather than silently skip events."""
+
+
+class BrokerInterrupted(SubscriberOverflow):
+    """The broker lost its link to other processes and may have missed events: the stream
+    ends, as for a subscriber that fell behind, so that the client reconnects and re-reads."""
+
+
+_END = "\x00end"  # never a payload: payloads are JSON text
 
 
 class Broker(Protocol):
@@ -54,6 +63,7 @@ class _Subscriber:
     def __init__(self, size: int) -> None:
         self.queue: asyncio.Queue[str] = asyncio.Queue(size)
         self.overflowed = False
+        self.interrupted = False
 
     def offer(self, payload: str) -> None:
         try:
@@ -61,13 +71,25 @@ class _Subscriber:
         except asyncio.QueueFull:
             self.overflowed = True
 
+    def interrupt(self) -> None:
+        """End the stream once what is queued has been read; wakes a waiting reader."""
+        self.interrupted = True
+        with contextlib.suppress(asyncio.QueueFull):  # a full queue is read before the end
+            self.queue.put_nowait(_END)
+
     def __aiter__(self) -> _Subscriber:
         return self
 
     async def __anext__(self) -> str:
-        if self.overflowed and self.queue.empty():
-            raise SubscriberOverflow()
-        return await self.queue.get()
+        if self.queue.empty():
+            if self.interrupted:
+                raise BrokerInterrupted()
+            if self.overflowed:
+                raise SubscriberOverflow()
+        payload = await self.queue.get()
+        if payload == _END:
+            raise BrokerInterrupted()
+        return payload
 
 
 class InProcessBroker:

@@ -1,4 +1,4 @@
-"""The `portico` command: serve, migrate, demo, create-staff, export-schema,
+"""The `portico` command: serve, worker, migrate, demo, create-staff, export-schema,
 reconcile-payments, run-autopay."""
 
 from __future__ import annotations
@@ -8,6 +8,7 @@ import asyncio
 import getpass
 import logging
 import os
+import signal
 import sys
 from pathlib import Path
 
@@ -51,6 +52,30 @@ def _serve(args: argparse.Namespace) -> None:
         log_level="info",
         access_log=args.access_log,
     )
+
+
+def _worker(_args: argparse.Namespace) -> None:
+    """The outbox and the scheduled jobs without HTTP, until SIGTERM or SIGINT, which let
+    the batch in hand finish."""
+    from models.db import Database
+    from portico.jobs import run_background
+
+    async def run() -> None:
+        settings = get_settings()
+        settings.check()
+        db = Database(settings)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, stop.set)
+        logging.getLogger("portico").info("worker started")
+        try:
+            await run_background(db, stop)
+        finally:
+            await db.dispose()
+        logging.getLogger("portico").info("worker stopped")
+
+    asyncio.run(run())
 
 
 def _demo(args: argparse.Namespace) -> None:
@@ -136,6 +161,11 @@ def main(argv: list[str] | None = None) -> None:
     serve.add_argument("--workers", type=int, default=1)
     serve.add_argument("--access-log", action="store_true", help="log every request")
     serve.set_defaults(run=_serve)
+
+    worker = commands.add_parser(
+        "worker", help="deliver the outbox and run scheduled jobs, without serving HTTP"
+    )
+    worker.set_defaults(run=_worker)
 
     migrate = commands.add_parser("migrate", help="apply database migrations")
     migrate.set_defaults(run=lambda _args: _migrate())

@@ -6,6 +6,7 @@ from graphql import GraphQLError
 from strawberry.extensions import MaskErrors
 
 from portico import request_id
+from portico.db_faults import database_unavailable
 
 # Stable codes of refusals made outside a resolver (the others live on their classes).
 QUERY_TOO_COMPLEX = "QUERY_TOO_COMPLEX"
@@ -41,6 +42,13 @@ class Forbidden(ClientError):
     message = "You do not have permission to do this."
 
 
+class ServiceUnavailable(ClientError):
+    """The database cannot be reached just now; the same request may be sent again."""
+
+    code = "SERVICE_UNAVAILABLE"
+    message = "The service is briefly unavailable. Try again shortly."
+
+
 class InvalidInput(ClientError):
     code = "INVALID_INPUT"
     message = "Invalid input."
@@ -71,6 +79,14 @@ class MaskUnexpected(MaskErrors):
         super().__init__(should_mask_error=should_mask, error_message=UNEXPECTED)
 
     def anonymise_error(self, error: GraphQLError) -> GraphQLError:
+        if error.original_error is not None and database_unavailable(error.original_error):
+            return GraphQLError(
+                ServiceUnavailable.message,
+                nodes=error.nodes,
+                path=error.path,
+                original_error=None,
+                extensions={"code": ServiceUnavailable.code},
+            )
         masked = super().anonymise_error(error)
         masked.extensions = unexpected_extensions()
         return masked

@@ -1,5 +1,7 @@
-"""Scheduled work run by the server process: autopay, reconciling online payments, and
-reminding event attendees."""
+"""Background work: delivering the outbox, and the scheduled jobs (autopay, reconciling
+online payments, reminding event attendees). It runs inside `portico serve` by default, or
+alone in `portico worker` (RUN_WORKER_IN_SERVER=false); every part is safe to run in several
+processes at once."""
 
 from __future__ import annotations
 
@@ -7,6 +9,8 @@ import asyncio
 import contextlib
 import logging
 
+from mail.sender import mailer_from_settings
+from mail.worker import run_worker
 from models.db import Database
 from payments.autopay import run_autopay
 from payments.reconcile import reconcile
@@ -31,3 +35,13 @@ async def run_jobs(db: Database, stop: asyncio.Event, interval: float) -> None:
                 log.exception("%s failed; it runs again in %s s", name, interval)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), timeout=interval)
+
+
+async def run_background(db: Database, stop: asyncio.Event) -> None:
+    """The outbox worker, and the scheduled jobs where Stripe is configured, until `stop`;
+    returns once both have finished what they had in hand."""
+    settings = db.settings
+    tasks = [asyncio.create_task(run_worker(db, mailer_from_settings(settings), stop))]
+    if settings.stripe_secret_key:
+        tasks.append(asyncio.create_task(run_jobs(db, stop, settings.jobs_interval_seconds)))
+    await asyncio.gather(*tasks)

@@ -39,6 +39,7 @@ class Settings:
     stripe_api_base: str | None = None
     stripe_timeout_seconds: float = 10.0
     jobs_interval_seconds: float = 3600.0  # autopay and payment reconciliation
+    run_worker_in_server: bool = True  # false where `portico worker` runs on its own
     storage_dir: Path = Path("var/storage")
     max_upload_bytes: int = 20 * 1024 * 1024  # the largest file one upload may carry
     allow_sqlite_in_production: bool = False
@@ -110,6 +111,7 @@ def settings_from_env(environ: dict[str, str] | os._Environ[str] = os.environ) -
         stripe_webhook_secret=get("STRIPE_WEBHOOK_SECRET") or None,
         stripe_api_base=get("STRIPE_API_BASE") or None,
         jobs_interval_seconds=float(get("JOBS_INTERVAL_SECONDS", defaults.jobs_interval_seconds)),
+        run_worker_in_server=_flag(get("RUN_WORKER_IN_SERVER") or "true"),
         stripe_timeout_seconds=float(
             get("STRIPE_TIMEOUT_SECONDS", defaults.stripe_timeout_seconds)
         ),

@@ -1,0 +1,46 @@
+"""Telling an unreachable database apart from a failing statement.
+
+Kept free of the models package so that the error layer (portico/errors.py) can use it.
+"""
+
+from __future__ import annotations
+
+import errno
+import socket
+
+import asyncpg
+import sqlalchemy as sa
+
+_UNREACHABLE_ERRNOS = {errno.EHOSTUNREACH, errno.ENETUNREACH, errno.ETIMEDOUT, errno.ECONNRESET}
+# SQLSTATEs of a server that is shutting down, starting up or full (classes 08, 57P, 53300).
+_UNAVAILABLE_ERRORS: tuple[type[BaseException], ...] = (
+    asyncpg.PostgresConnectionError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.AdminShutdownError,
+    asyncpg.CrashShutdownError,
+    asyncpg.TooManyConnectionsError,
+    asyncpg.ConnectionDoesNotExistError,
+)
+
+
+def database_unavailable(exc: BaseException) -> bool:
+    """Whether `exc` says the database cannot be reached now (down, restarting, cut off),
+    as opposed to a fault of the statement: such requests are refused as unavailable."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, sa.exc.DBAPIError) and current.connection_invalidated:
+            return True
+        if isinstance(current, sa.exc.TimeoutError | TimeoutError | ConnectionError):
+            return True  # pool checkout, connect timeout, refused or reset connection
+        if isinstance(current, (socket.gaierror, *_UNAVAILABLE_ERRORS)):
+            return True
+        if isinstance(current, OSError) and current.errno in _UNREACHABLE_ERRNOS:
+            return True
+        orig = getattr(current, "orig", None)  # the driver's error under SQLAlchemy's
+        if isinstance(orig, BaseException):
+            current = orig
+        else:
+            current = current.__cause__ or current.__context__
+    return False
