@@ -32,7 +32,7 @@ from portico.downloads import download
 from portico.http_security import healthz, middleware, readyz
 from portico.integrations import telematics_readings
 from portico.jobs import run_background
-from portico.outage import DatabaseOutage, unavailable_graphql
+from portico.outage import DatabaseOutage, request_timed_out, unavailable_graphql
 from portico.pages import (
     confirm_email_page,
     reset_password_page,
@@ -141,6 +141,18 @@ class PorticoGraphQL(GraphQL):
         return await super().render_graphql_ide(request)
 
     async def run(self, request: Any, *args: Any, **kwargs: Any) -> Any:
+        if isinstance(request, WebSocket):  # a subscription lives as long as it is open
+            return await self._run(request, *args, **kwargs)
+        try:
+            # One budget for the whole request: cancelling it rolls back its transaction
+            # and returns its pooled connection.
+            async with asyncio.timeout(self.db.settings.request_timeout_seconds):
+                return await self._run(request, *args, **kwargs)
+        except TimeoutError:
+            log.warning("request over its %ss budget", self.db.settings.request_timeout_seconds)
+            return request_timed_out()
+
+    async def _run(self, request: Any, *args: Any, **kwargs: Any) -> Any:
         try:
             if isinstance(request, Request) and request.method == "POST":
                 refused = multipart_refusal(request, self.db.settings)

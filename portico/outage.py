@@ -58,3 +58,9 @@ class DatabaseOutage:
                 raise
             log.warning("database unavailable: %s answered 503 (%s)", scope.get("path"), exc)
             await unavailable_http()(scope, receive, send)
+
+
+def request_timed_out() -> Response:
+    """A GraphQL request that ran out of its time budget (REQUEST_TIMEOUT_SECONDS)."""
+    error = {"message": "The request took too long.", "extensions": {"code": "REQUEST_TIMEOUT"}}
+    return JSONResponse({"data": None, "errors": [error]}, status_code=504)
