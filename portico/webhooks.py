@@ -16,6 +16,7 @@ from starlette.responses import JSONResponse
 from models.db import Database
 from payments.events import WrongAccount, handle_event
 from payments.signature import BadSignature, verify_event
+from portico.db_faults import database_unavailable
 from portico.settings import Settings
 
 log = logging.getLogger("portico.webhooks")
@@ -48,7 +49,10 @@ def stripe_webhook(
         except WrongAccount as error:
             log.warning("refused Stripe event %s: %s", event.get("id"), error)
             return _answer(400, "WRONG_ACCOUNT")
-        except Exception:
+        except Exception as exc:
+            if database_unavailable(exc):  # Stripe delivers it again once we are back
+                log.warning("database unavailable: Stripe event %s refused", event.get("id"))
+                return _answer(503, "SERVICE_UNAVAILABLE")
             log.exception("could not apply Stripe event %s; Stripe will retry", event.get("id"))
             return _answer(500, "RETRY")
         return _answer(200, "APPLIED" if applied else "IGNORED")

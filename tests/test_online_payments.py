@@ -7,12 +7,14 @@ import time
 import uuid
 from typing import Any
 
+import httpx
 import sqlalchemy as sa
 
 from models import AuditEvent, Notification, Organization, OutboxEmail, Payment, ProviderEvent
 from models.db import Database
 from payments.events import handle_event
 from payments.reconcile import reconcile
+from portico.app import create_app
 from tests.billing import (
     APPROVE,
     INVOICE_ESTIMATE,
@@ -22,7 +24,7 @@ from tests.billing import (
     open_invoice,
     sent_estimate,
 )
-from tests.helpers import error_codes, make_tenant, user_errors
+from tests.helpers import GraphQLClient, error_codes, make_tenant, user_errors
 from tests.payments import WEBHOOK_SECRET, Paying
 from tests.portal import make_customer
 
@@ -406,3 +408,39 @@ async def test_an_event_that_cannot_be_applied_gets_5xx_and_leaves_nothing(payin
         )
     assert recorded == 0 and await _payments(paying.db, paying.tenant.organization_id) == []
     assert (await paying.invoice(invoice["id"]))["status"] == "OPEN"
+
+
+async def test_two_processes_receiving_one_event_at_once_record_one_payment(
+    paying: Paying, stripe_db: Database, database_url: str, _stripe_stub_server: Any
+):
+    """Two server processes (two apps, two connection pools) get the same delivery."""
+    from tests.payments import stripe_database
+
+    invoice = await open_invoice(paying.gql, paying.tenant, paying.customer_id)
+    await paying.pay([invoice["id"]])
+    intent = paying.stub.set_status(paying.last_intent()["id"], "succeeded")
+    body = paying.stub.event("payment_intent.succeeded", intent, paying.account)
+    other_db = stripe_database(database_url, _stripe_stub_server.url)
+    try:
+        other = create_app(db=other_db, run_mail_worker=False)
+        transport = httpx.ASGITransport(app=other, client=("127.0.0.1", 50003))
+        async with httpx.AsyncClient(transport=transport, base_url="http://portico.test") as http:
+            second = Paying(
+                other_db,
+                GraphQLClient(http),
+                http,
+                paying.stub,
+                paying.tenant,
+                paying.account,
+                paying.customer_id,
+                paying.customer_email,
+                paying.portal_token,
+            )
+            answers = await asyncio.gather(
+                *(side.deliver(body) for side in (paying, second, paying, second))
+            )
+    finally:
+        await other_db.dispose()
+    assert {a.status_code for a in answers} == {200}
+    assert len(await _payments(paying.db, paying.tenant.organization_id)) == 1
+    assert (await paying.invoice(invoice["id"]))["amountPaid"]["amount"] == 25000
