@@ -61,3 +61,16 @@ async def test_a_preview_sees_as_the_person_and_changes_nothing(gql, db, tenant)
             )
         )
     assert audited == 1
+
+
+async def test_a_preview_names_exactly_one_person(gql, tenant):
+    customer_id, _ = await make_customer(gql, tenant)
+    contact_id, _ = await make_contact(gql, tenant, customer_id)
+    both = await gql(
+        PREVIEW,
+        {"input": {"customerId": customer_id, "contactId": contact_id}},
+        token=tenant.staff_token,
+    )
+    assert error_codes(both) == ["INVALID_INPUT"]
+    neither = await gql(PREVIEW, {"input": {}}, token=tenant.staff_token)
+    assert error_codes(neither) == ["INVALID_INPUT"]
