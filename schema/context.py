@@ -49,10 +49,13 @@ class Context:
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncSession]:
         """One write transaction; reads after it see what it wrote."""
+        # Give the read connection back first: a request holding one pooled connection
+        # while it waits for another would, under load, leave the pool with nothing but
+        # waiters. (It reopens lazily for the reads after the write.)
+        await self.reader.close()
         async with self.db.write() as session:
             yield session
-        # The read connection may hold a snapshot from before the write (SQLite keeps
-        # one per transaction), and the loaders may hold rows it changed.
+        # The loaders may hold rows the write changed.
         await self.reader.close()
         self.loaders.clear()
 
