@@ -41,6 +41,7 @@ from portico.pages import (
     stripe_onboarding_refresh,
 )
 from portico.pg_broker import PostgresBroker
+from portico.request_limits import shared_store
 from portico.settings import Settings, get_settings
 from portico.uploads import multipart_refusal
 from portico.webhooks import stripe_webhook
@@ -234,6 +235,8 @@ def create_app(
         allowed_origins=live.ALLOWED_ORIGINS,
     )
 
+    rate_store = shared_store(settings)
+
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         # Everything built at start-up (schema, statements, modules) lives as long as the
@@ -257,6 +260,8 @@ def create_app(
                 await background
             if isinstance(broker, PostgresBroker):
                 await broker.close()
+            if rate_store is not None:
+                await rate_store.aclose()
             if owns_db:
                 await db.dispose()
 
@@ -276,9 +281,10 @@ def create_app(
             Route("/integrations/telematics/readings", telematics_readings(db), methods=["POST"]),
         ],
         lifespan=lifespan,
-        middleware=[*middleware(settings), Middleware(DatabaseOutage)],
+        middleware=[*middleware(settings, rate_store), Middleware(DatabaseOutage)],
     )
     app.state.db = db
     app.state.settings = settings
     app.state.broker = broker
+    app.state.rate_store = rate_store
     return app

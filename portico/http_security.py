@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from typing import Any
 from urllib.parse import urlsplit
 
 import orjson
@@ -175,7 +176,7 @@ def _replay(messages: list[Message], receive: Receive) -> Receive:
     return replay
 
 
-def middleware(settings: Settings) -> list[Middleware]:
+def middleware(settings: Settings, rate_store: Any = None) -> list[Middleware]:
     """Outermost first: the guard sees every response, CORS answers preflights and adds
     its headers to refusals, and the rate limit runs before any route, planned reads too."""
     return [
@@ -189,7 +190,7 @@ def middleware(settings: Settings) -> list[Middleware]:
             expose_headers=["x-request-id", "retry-after"],
             max_age=600,
         ),
-        Middleware(RequestRate, settings=settings),
+        Middleware(RequestRate, settings=settings, store=rate_store),
     ]
 
 

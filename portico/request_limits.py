@@ -1,19 +1,21 @@
-"""The overall request rate, per client address and per session, counted in this process.
+"""The overall request rate, per client address and per session.
 
 Counting every request in the database would add a round trip to every read, planned
-ones included. These counters live in memory instead (token buckets,
-refilled over a minute). The trade-off:
-with several server processes each counts alone, so a client may make up to that many
-times the limit; sign-in, link and invite limits stay in the database, shared by all
-(resolvers/rate_limits.py).
+ones included. One process counts in memory (token buckets, refilled over a minute);
+several processes share counters in Redis when `RATE_LIMIT_URL` names one (fixed
+one-minute windows, one round trip of INCR and EXPIRE). Without it, each process counts
+alone, so a client may make up to that many times the limit. Sign-in, link and invite
+limits are always in the database, shared by all (resolvers/rate_limits.py).
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import math
 import time
 from collections.abc import Callable
+from typing import Any
 
 import orjson
 from starlette.datastructures import Headers
@@ -22,6 +24,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from auth.cookies import COOKIE_NAME
 from portico.settings import Settings
 
+log = logging.getLogger("portico.limits")
 WINDOW_SECONDS = 60
 UNLIMITED_PATHS = frozenset({"/healthz", "/readyz"})
 
@@ -72,16 +75,67 @@ def session_key(headers: Headers) -> str | None:
     return hashlib.sha256(credential.encode()).hexdigest() if credential else None
 
 
+class SharedWindow:
+    """At most `limit` hits per key per minute across every process, counted in Redis.
+
+    If Redis cannot be reached the request goes through (and the failure is logged): the
+    limiter protects the service, it must not take it down.
+    """
+
+    def __init__(self, store: Any, limit: int, prefix: str) -> None:
+        self.redis = store
+        self.limit = limit
+        self.prefix = prefix
+
+    async def hit(self, key: str, now: float) -> int | None:
+        if self.limit <= 0:
+            return None
+        window = int(now // WINDOW_SECONDS)
+        name = f"portico:rate:{self.prefix}:{window}:{key}"
+        try:
+            async with self.redis.pipeline(transaction=True) as pipe:
+                count, _ = await pipe.incr(name).expire(name, WINDOW_SECONDS * 2).execute()
+        except Exception as error:
+            log.warning("rate limit store unavailable: %s", error)
+            return None
+        if int(count) <= self.limit:
+            return None
+        return max(1, int(WINDOW_SECONDS - now % WINDOW_SECONDS))
+
+
+def shared_store(settings: Settings) -> Any:
+    """The Redis client behind shared counters, or None to count in this process.
+    The app closes it when it stops."""
+    if not settings.rate_limit_url:
+        return None
+    import redis.asyncio
+
+    return redis.asyncio.from_url(
+        settings.rate_limit_url, socket_timeout=0.5, socket_connect_timeout=0.5
+    )
+
+
 class RequestRate:
     """ASGI middleware: 429 with Retry-After once a client or a session is over its rate."""
 
     def __init__(
-        self, app: ASGIApp, settings: Settings, clock: Callable[[], float] = time.monotonic
+        self,
+        app: ASGIApp,
+        settings: Settings,
+        clock: Callable[[], float] = time.monotonic,
+        store: Any = None,
     ) -> None:
         self.app = app
-        self.clients = TokenBucket(settings.requests_per_minute_per_client)
-        self.sessions = TokenBucket(settings.requests_per_minute_per_session)
-        self.clock = clock
+        if store is not None:
+            self.clients: Any = SharedWindow(store, settings.requests_per_minute_per_client, "ip")
+            self.sessions: Any = SharedWindow(
+                store, settings.requests_per_minute_per_session, "session"
+            )
+            self.clock = time.time if clock is time.monotonic else clock  # windows of wall time
+        else:
+            self.clients = TokenBucket(settings.requests_per_minute_per_client)
+            self.sessions = TokenBucket(settings.requests_per_minute_per_session)
+            self.clock = clock
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"] in UNLIMITED_PATHS:
@@ -89,14 +143,22 @@ class RequestRate:
             return
         now = self.clock()
         client = scope.get("client")
-        retry = self.clients.hit(client[0] if client else "unknown", now)
+        retry = await self._hit(self.clients, client[0] if client else "unknown", now)
         session = session_key(Headers(scope=scope))
         if retry is None and session is not None:
-            retry = self.sessions.hit(session, now)
+            retry = await self._hit(self.sessions, session, now)
         if retry is None:
             await self.app(scope, receive, send)
             return
         await too_many_requests(retry, send)
+
+    async def _hit(self, counter: Any, key: str, now: float) -> int | None:
+        return await _hit_any(counter, key, now)
+
+
+async def _hit_any(counter: Any, key: str, now: float) -> int | None:
+    found = counter.hit(key, now)
+    return await found if hasattr(found, "__await__") else found
 
 
 async def too_many_requests(retry_after: int, send: Send) -> None:

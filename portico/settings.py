@@ -45,6 +45,7 @@ class Settings:
     allow_sqlite_in_production: bool = False
     statement_timeout_ms: int = 5000
     request_timeout_seconds: float = 30.0  # a whole GraphQL request, SQL and Python alike
+    rate_limit_url: str | None = None  # redis://...: request rates shared by every process
     magic_link_minutes: int = 15
     download_url_seconds: int = 300  # how long a signed download link works
     # Hostile-input limits (portico/http_security.py, schema/limits.py, portico/request_limits.py).
@@ -120,6 +121,7 @@ def settings_from_env(environ: dict[str, str] | os._Environ[str] = os.environ) -
         max_upload_bytes=int(get("MAX_UPLOAD_BYTES", defaults.max_upload_bytes)),
         allow_sqlite_in_production=_flag(get("PORTICO_ALLOW_SQLITE")),
         statement_timeout_ms=int(get("STATEMENT_TIMEOUT_MS", defaults.statement_timeout_ms)),
+        rate_limit_url=get("RATE_LIMIT_URL") or None,
         request_timeout_seconds=float(
             get("REQUEST_TIMEOUT_SECONDS", defaults.request_timeout_seconds)
         ),

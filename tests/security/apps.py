@@ -37,9 +37,12 @@ async def app_with(db: Database, **env: str) -> AsyncIterator[Starlette]:
     """An app (and its own engine) over the same database, with `env` as its settings."""
     settings = settings_from_env({"DATABASE_URL": db.settings.database_url, **env})
     database = Database(settings)
+    app = create_app(settings, db=database, run_mail_worker=False)
     try:
-        yield create_app(settings, db=database, run_mail_worker=False)
+        yield app
     finally:
+        if app.state.rate_store is not None:  # no lifespan runs under the test transport
+            await app.state.rate_store.aclose()
         await database.dispose()
 
 

@@ -77,3 +77,18 @@ async def test_staff_sign_in_attempts_per_email_address(db: Database, tenant: Te
         right = {"input": {"email": tenant.owner_email, "password": PASSWORD}}
         refused = (await post(http, SIGN_IN, right)).json()
     assert error_codes(refused) == ["RATE_LIMITED"]
+
+
+async def test_several_processes_share_request_counts_through_redis(db: Database, tenant: Tenant):
+    """Two apps (two processes) with RATE_LIMIT_URL: the limit holds across both."""
+    import uuid
+
+    shared = {"RATE_LIMIT_URL": "redis://127.0.0.1:6379/0", "REQUESTS_PER_MINUTE_PER_CLIENT": "4"}
+    address = f"10.250.{uuid.uuid4().int % 250}.{uuid.uuid4().int % 250}"
+    async with app_with(db, **shared) as first, app_with(db, **shared) as second:
+        answers = []
+        for app in (first, second, first, second, first):
+            async with client(app, address) as http:
+                answers.append(await post(http, QUERY, token=tenant.staff_token))
+    assert [a.status_code for a in answers[:4]] == [200] * 4
+    assert_429(answers[4])  # each app alone has seen only 3 or 2
