@@ -23,7 +23,6 @@ from models import (
     AutopayCharge,
     Customer,
     Invoice,
-    Notification,
     Organization,
     PortalSettings,
     SavedPaymentMethod,
@@ -43,7 +42,7 @@ from payments.requests import (
     request_payment,
 )
 from payments.stripe_api import ProviderRejected, ProviderUnavailable
-from resolvers.notifications import notify_staff
+from resolvers.notifications import for_customer, notify_staff
 
 log = logging.getLogger("portico.autopay")
 
@@ -219,13 +218,12 @@ async def _failed(
             .values(status=AutopayStatus.FAILED, error_code=code[:100], updated_at=utcnow())
         )
         session.add(
-            Notification(
-                organization_id=org.id,
-                kind=NotificationKind.PAYMENT_FAILED,
-                recipient_customer_id=customer.id,
-                subject_type="Customer",
-                subject_id=customer.id,
-                title=title,
+            for_customer(
+                org,
+                customer.id,
+                NotificationKind.PAYMENT_FAILED,
+                title,
+                customer,
                 body="Update your card in the portal, or pay the invoice another way.",
             )
         )

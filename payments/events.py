@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from mail.recipients import Recipient
 from models import (
     Contact,
     Customer,
@@ -35,7 +36,7 @@ from models.types import utcnow
 from models.writes import get_for_update
 from payments.requests import Allocation, PaymentRequest, decode_allocations
 from resolvers.audit import system_audit
-from resolvers.billing_mail import Recipient, send_receipt
+from resolvers.billing_mail import send_receipt
 from resolvers.notifications import notify_staff
 
 log = logging.getLogger("portico.payments")

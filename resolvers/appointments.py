@@ -24,6 +24,7 @@ from resolvers.appointment_mail import ScheduleNews, tell_customer, when
 from resolvers.audit import audit
 from resolvers.notifications import notify_staff
 from resolvers.outcome import Rejected, mutation_outcome
+from resolvers.rows import tenant_row
 from resolvers.validation import Checks, Problem, changes, given
 from schema.context import Context
 from schema.ids import decode_id_of
@@ -124,11 +125,7 @@ async def create_appointment(info: Info, data: Any) -> uuid.UUID:
 
 
 async def _staff_open(session: AsyncSession, ctx: Context, gid: str) -> Appointment:
-    appointment = await get_for_update(
-        session, Appointment, ctx.viewer.organization_id, decode_id_of("Appointment", gid)
-    )
-    if appointment is None:
-        raise NotFound()
+    appointment = await tenant_row(session, Appointment, ctx.viewer.organization_id, gid)
     if appointment.status is S.CANCELLED:
         raise Rejected(WAS_CANCELLED)
     return appointment

@@ -6,31 +6,17 @@ customer and the contacts who want that kind; receipts go to the payer whatever 
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from mail.outbox import enqueue_to, one_line
+from mail.outbox import enqueue_to
 from mail.recipients import Recipient, recipients
-from models import Estimate, Invoice, Notification, Organization
+from models import Estimate, Invoice, Organization
 from models.currency import format_money
 from models.enums import MailKind, NotificationKind
 from portico.settings import Settings
-
-
-def _customer_notification(
-    org: Organization, customer_id: uuid.UUID, kind: NotificationKind, title: str, subject: Any
-) -> Notification:
-    return Notification(
-        organization_id=org.id,
-        kind=kind,
-        recipient_customer_id=customer_id,
-        subject_type=type(subject).__name__,
-        subject_id=subject.id,
-        title=one_line(title)[:200],
-    )
+from resolvers.notifications import for_customer
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,7 +50,7 @@ async def _announce(
     to = await recipients(session, bill.customer_id, news.mail)
     button = (news.button, f"{settings.portal_base}/{news.page}")
     await enqueue_to(session, org, news.mail, to, subject, paragraphs, button)
-    session.add(_customer_notification(org, bill.customer_id, news.notification, subject, bill))
+    session.add(for_customer(org, bill.customer_id, news.notification, subject, bill))
 
 
 async def notify_customer_of_invoice(

@@ -12,12 +12,11 @@ from strawberry import UNSET, Info
 
 from models import Car, Customer, Organization
 from models.types import utcnow
-from models.writes import apply, get_for_update
-from portico.errors import NotFound
+from models.writes import apply
 from resolvers.audit import audit
 from resolvers.bill_lines import line_values, replace_lines
+from resolvers.rows import tenant_row
 from resolvers.validation import Checks, Problem, Rejected
-from schema.ids import decode_id_of
 
 
 @dataclass(frozen=True)
@@ -26,14 +25,6 @@ class BillKind:
     line_model: type[Any]
     parent_column: str  # the lines' foreign key: invoice_id, estimate_id
     optional_lines: bool  # lines the customer may decline one by one
-
-
-async def tenant_row(session: AsyncSession, model: type[Any], org: uuid.UUID, gid: str) -> Any:
-    """The organization's row named by a global ID, locked; NOT_FOUND otherwise."""
-    row = await get_for_update(session, model, org, decode_id_of(model.__name__, gid))
-    if row is None:
-        raise NotFound()
-    return row
 
 
 async def car_of(session: AsyncSession, org: uuid.UUID, customer_id: uuid.UUID, gid: Any) -> Any:

@@ -18,16 +18,17 @@ from auth.access import row_scope
 from mail.outbox import Attachment, enqueue, enqueue_to, one_line
 from mail.recipients import recipients
 from mail.templates import branded
-from models import Contract, Customer, Document, Notification, Organization
+from models import Contract, Customer, Document, Organization
 from models.enums import ContractStatus, DocumentKind, MailKind, NotificationKind
 from models.types import utcnow
 from models.writes import apply, visible_for_update
 from pdf.contract import SignedContract, render_signed_contract
 from portico.errors import NotFound
 from resolvers.audit import audit
-from resolvers.bills import car_of, tenant_row
-from resolvers.notifications import notify_staff
+from resolvers.bills import car_of
+from resolvers.notifications import for_customer, notify_staff
 from resolvers.outcome import Rejected, mutation_outcome
+from resolvers.rows import tenant_row
 from resolvers.validation import Checks, Problem, changes
 from schema.ids import decode_id_of
 from storage import new_key, storage_from_settings, store_bytes
@@ -104,13 +105,8 @@ async def send_contract(info: Info, data: Any) -> uuid.UUID:
         org = await session.get(Organization, contract.organization_id)
         title = f"Please sign: {contract.title}"
         session.add(
-            Notification(
-                organization_id=org.id,
-                kind=NotificationKind.CONTRACT_TO_SIGN,
-                recipient_customer_id=contract.customer_id,
-                subject_type="Contract",
-                subject_id=contract.id,
-                title=title[:200],
+            for_customer(
+                org, contract.customer_id, NotificationKind.CONTRACT_TO_SIGN, title, contract
             )
         )
         people = await recipients(session, contract.customer_id, MailKind.CONTRACTS)

@@ -13,9 +13,10 @@ from strawberry import UNSET, Info
 from auth.access import row_scope
 from models import Car, Customer, Document, PortalSettings
 from models.enums import DocumentKind, PortalScope
-from models.writes import apply, get_for_update, visible_for_update
+from models.writes import apply, visible_for_update
 from portico.errors import Forbidden, NotFound
 from resolvers.outcome import Rejected, mutation_outcome
+from resolvers.rows import locked
 from resolvers.uploads import Purpose, kept, receive_file
 from resolvers.validation import Checks, Problem, changes, given
 from schema.ids import decode_id_of
@@ -56,13 +57,9 @@ async def upload_document(info: Info, data: Any) -> uuid.UUID:
     viewer = ctx.viewer
     received = await _receive(info, data.file)
     async with kept(storage_from_settings(ctx.settings), received), ctx.write() as session:
-        customer = await get_for_update(session, Customer, viewer.organization_id, customer_id)
-        if customer is None:
-            raise NotFound()
+        await locked(session, Customer, viewer.organization_id, customer_id)
         if car_id is not None:
-            car = await get_for_update(session, Car, viewer.organization_id, car_id)
-            if car is None:
-                raise NotFound()
+            car = await locked(session, Car, viewer.organization_id, car_id)
             if car.customer_id != customer_id:
                 raise Rejected(Problem("carId", "This car is not the customer's.", "INVALID"))
         document = Document(
@@ -86,9 +83,7 @@ async def update_document(info: Info, data: Any) -> uuid.UUID:
     checks.done()
     ctx = info.context
     async with ctx.write() as session:
-        document = await get_for_update(session, Document, ctx.viewer.organization_id, row_id)
-        if document is None:
-            raise NotFound()
+        document = await locked(session, Document, ctx.viewer.organization_id, row_id)
         apply(document, values)
     return row_id
 

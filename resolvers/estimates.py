@@ -35,9 +35,10 @@ from portico.errors import NotFound
 from resolvers.audit import audit
 from resolvers.bill_lines import replace_lines
 from resolvers.billing_mail import notify_customer_of_estimate
-from resolvers.bills import BillKind, create_bill, revise_bill, tenant_row, with_lines
+from resolvers.bills import BillKind, create_bill, revise_bill, with_lines
 from resolvers.outcome import Rejected, mutation_outcome
 from resolvers.portal_access import invite_with_first_bill
+from resolvers.rows import tenant_row
 from resolvers.validation import Checks, Problem, changes
 
 estimate_lines: sa.Table = EstimateLine.__table__  # type: ignore[attr-defined]

@@ -25,10 +25,10 @@ from models.types import utcnow
 from models.writes import apply, visible_for_update
 from portico.errors import NotFound
 from resolvers.audit import audit
-from resolvers.bills import tenant_row
 from resolvers.event_mail import send_cancellations, send_invitations
 from resolvers.outcome import Rejected, mutation_outcome
 from resolvers.relations import root_connection
+from resolvers.rows import tenant_row
 from resolvers.validation import Checks, Problem, changes
 from schema.connections import Connection
 from schema.ids import decode_id_of

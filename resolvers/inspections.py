@@ -16,9 +16,9 @@ from models.types import utcnow
 from models.writes import visible_for_update
 from portico.errors import NotFound
 from resolvers.audit import audit
-from resolvers.bills import tenant_row
 from resolvers.notifications import notify_staff
 from resolvers.outcome import mutation_outcome
+from resolvers.rows import tenant_row
 from resolvers.validation import Checks
 from schema.ids import decode_id_of
 

@@ -16,9 +16,10 @@ from models.numbering import INVOICE_COUNTER, next_number
 from models.types import utcnow
 from resolvers.audit import audit
 from resolvers.billing_mail import notify_customer_of_invoice
-from resolvers.bills import BillKind, create_bill, revise_bill, tenant_row, with_lines
+from resolvers.bills import BillKind, create_bill, revise_bill, with_lines
 from resolvers.outcome import Rejected, mutation_outcome
 from resolvers.portal_access import invite_with_first_bill
+from resolvers.rows import tenant_row
 from resolvers.validation import Checks, Problem, changes
 
 NOT_DRAFT = Problem("id", "Only draft invoices can be changed.", "NOT_EDITABLE")

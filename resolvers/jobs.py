@@ -23,17 +23,17 @@ from models import (
     Job,
     JobPhoto,
     MaintenanceSchedule,
-    Notification,
     Organization,
 )
 from models.calendar import local_today
 from models.enums import CarEventKind, JobKind, JobStatus, MailKind, NotificationKind
 from models.types import utcnow
-from models.writes import apply, get_for_update
-from portico.errors import NotFound
+from models.writes import apply
 from resolvers.audit import audit
-from resolvers.bills import car_of, tenant_row
+from resolvers.bills import car_of
+from resolvers.notifications import for_customer
 from resolvers.outcome import Rejected, mutation_outcome
+from resolvers.rows import locked, tenant_row
 from resolvers.uploads import Purpose, kept, receive_file
 from resolvers.validation import Checks, Problem, changes, given
 from schema.ids import decode_id_of
@@ -223,16 +223,7 @@ async def _tell_customer_car_is_ready(
     session: AsyncSession, settings: Any, org: Organization, job: Job
 ) -> None:
     title = f"Your car is ready: {job.title}"
-    session.add(
-        Notification(
-            organization_id=org.id,
-            kind=NotificationKind.CAR_READY,
-            recipient_customer_id=job.customer_id,
-            subject_type="Job",
-            subject_id=job.id,
-            title=title[:200],
-        )
-    )
+    session.add(for_customer(org, job.customer_id, NotificationKind.CAR_READY, title, job))
     people = await recipients(session, job.customer_id, MailKind.CAR_UPDATES, car_id=job.car_id)
     paragraphs = [f"{org.name} has finished: {job.title}."]
     if job.customer_notes:
@@ -296,9 +287,7 @@ async def upload_job_photo(info: Info, data: Any) -> uuid.UUID:
     org = ctx.viewer.organization_id
     storage, received = await receive_file(ctx, data.file, Purpose.PHOTO, "job-photos")
     async with kept(storage, received), ctx.write() as session:
-        job = await get_for_update(session, Job, org, job_id)
-        if job is None:
-            raise NotFound()
+        job = await locked(session, Job, org, job_id)
         count = await session.execute(sa.select(sa.func.count()).where(JobPhoto.job_id == job.id))
         photo = JobPhoto(
             organization_id=org,

@@ -35,7 +35,8 @@ from strawberry import Info
 
 from auth.access import portal_opens
 from auth.viewer import Viewer
-from mail.outbox import enqueue
+from mail.outbox import enqueue, one_line
+from mail.recipients import Recipient
 from mail.templates import branded
 from models import Contact, Customer, Message, MessageAttachment, Organization, PortalSettings
 from models import relations as rel
@@ -45,7 +46,6 @@ from models.types import utcnow
 from models.writes import add_in_order, get_for_update
 from portico.errors import Forbidden, NotFound
 from portico.settings import Settings
-from resolvers.billing_mail import Recipient, one_line
 from resolvers.notifications import notify_staff
 from resolvers.outcome import mutation_outcome
 from resolvers.uploads import Purpose, kept_all, receive_file

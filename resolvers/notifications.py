@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry import Info
 
-from mail.outbox import enqueue
+from mail.outbox import enqueue, one_line
 from mail.templates import branded
 from models import Notification, Organization, StaffUser
 from models import relations as rel
@@ -23,6 +23,26 @@ from schema.connections import Connection
 from schema.ids import decode_id_of
 
 staff_users: sa.Table = StaffUser.__table__  # type: ignore[attr-defined]
+
+
+def for_customer(
+    org: Organization,
+    customer_id: uuid.UUID,
+    kind: NotificationKind,
+    title: str,
+    subject: Any,
+    body: str | None = None,
+) -> Notification:
+    """An in-app notification for the customer's portal, about `subject` (a row)."""
+    return Notification(
+        organization_id=org.id,
+        kind=kind,
+        recipient_customer_id=customer_id,
+        subject_type=type(subject).__name__,
+        subject_id=subject.id,
+        title=one_line(title)[:200],
+        body=body,
+    )
 
 
 async def notify_staff(

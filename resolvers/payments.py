@@ -16,11 +16,10 @@ from models.money import amount_due
 from models.types import utcnow
 from models.writes import get_for_update
 from payments.stripe_api import ProviderRejected, ProviderUnavailable, StripeGateway
-from portico.errors import NotFound
 from resolvers.audit import audit
 from resolvers.outcome import Rejected, mutation_outcome
+from resolvers.rows import tenant_row
 from resolvers.validation import Checks, Problem
-from schema.ids import decode_id_of
 
 PAYABLE = (InvoiceStatus.OPEN, InvoiceStatus.PARTIALLY_PAID)
 
@@ -34,13 +33,6 @@ def provider_problem(error: Exception, field: str) -> Problem:
         message = "The payment provider could not be reached; nothing was done. Try again."
         return Problem(field, message, "PAYMENT_PROVIDER_UNAVAILABLE")
     return Problem(field, f"The payment provider refused: {error}", "PAYMENT_PROVIDER_ERROR")
-
-
-async def locked(session: AsyncSession, model: type[Any], org: uuid.UUID | None, gid: str) -> Any:
-    row = await get_for_update(session, model, org, decode_id_of(model.__name__, gid))
-    if row is None:
-        raise NotFound()
-    return row
 
 
 @mutation_outcome
@@ -58,7 +50,7 @@ async def record_payment(info: Info, data: Any) -> uuid.UUID:
     checks.done()
     ctx = info.context
     async with ctx.write() as session:
-        invoice = await locked(session, Invoice, ctx.viewer.organization_id, data.invoice_id)
+        invoice = await tenant_row(session, Invoice, ctx.viewer.organization_id, data.invoice_id)
         if invoice.status not in PAYABLE:
             raise Rejected(not_payable("invoiceId"))
         if data.amount > amount_due(invoice.model_dump()):
@@ -100,7 +92,7 @@ async def refund_payment(info: Info, data: Any) -> uuid.UUID:
     checks.done()
     ctx = info.context
     async with ctx.write() as session:
-        payment = await locked(session, Payment, ctx.viewer.organization_id, data.payment_id)
+        payment = await tenant_row(session, Payment, ctx.viewer.organization_id, data.payment_id)
         invoice = None
         if payment.invoice_id is not None:
             invoice = await get_for_update(

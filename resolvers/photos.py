@@ -14,9 +14,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry import Info
 
 from models import Car, CarPhoto, ConditionReport
-from models.writes import apply, get_for_update
-from portico.errors import NotFound
+from models.writes import apply
 from resolvers.outcome import Rejected, mutation_outcome
+from resolvers.rows import locked
 from resolvers.uploads import Purpose, kept, receive_file
 from resolvers.validation import Checks, Problem, changes, given
 from schema.ids import decode_id_of
@@ -62,13 +62,9 @@ async def upload_car_photo(info: Info, data: Any) -> uuid.UUID:
     org = ctx.viewer.organization_id
     storage, received = await receive_file(ctx, data.file, Purpose.PHOTO, "car-photos")
     async with kept(storage, received), ctx.write() as session:
-        car = await get_for_update(session, Car, org, car_id)
-        if car is None:
-            raise NotFound()
+        await locked(session, Car, org, car_id)
         if report_id is not None:
-            report = await get_for_update(session, ConditionReport, org, report_id)
-            if report is None:
-                raise NotFound()
+            report = await locked(session, ConditionReport, org, report_id)
             if report.car_id != car_id:
                 problem = Problem("conditionReportId", "This report is of another car.", "INVALID")
                 raise Rejected(problem)
@@ -96,9 +92,7 @@ async def update_car_photo(info: Info, data: Any) -> uuid.UUID:
     checks.done()
     ctx = info.context
     async with ctx.write() as session:
-        photo = await get_for_update(session, CarPhoto, ctx.viewer.organization_id, row_id)
-        if photo is None:
-            raise NotFound()
+        photo = await locked(session, CarPhoto, ctx.viewer.organization_id, row_id)
         apply(photo, values)
         if isinstance(position, int):
             gallery = [p for p in await _gallery(session, photo.car_id) if p.id != photo.id]
@@ -113,9 +107,7 @@ async def delete_car_photo(info: Info, global_id: str) -> uuid.UUID:
     row_id = decode_id_of("CarPhoto", global_id)
     ctx = info.context
     async with ctx.write() as session:
-        photo = await get_for_update(session, CarPhoto, ctx.viewer.organization_id, row_id)
-        if photo is None:
-            raise NotFound()
+        photo = await locked(session, CarPhoto, ctx.viewer.organization_id, row_id)
         car_id, key = photo.car_id, photo.storage_key
         await session.delete(photo)
         await session.flush()

@@ -18,7 +18,7 @@ from models.integrations import TELEMATICS_WRITE
 from models.types import utcnow
 from portico.errors import NotFound
 from resolvers.audit import audit
-from resolvers.bills import tenant_row
+from resolvers.rows import tenant_row
 from resolvers.validation import Checks, Problem, Rejected
 from schema.ids import decode_id_of
 
