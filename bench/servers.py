@@ -177,7 +177,13 @@ def _environment(**extra: str) -> dict[str, str]:
 
 def start_portico(database_url: str, workers: int) -> Server:
     port = free_port()
-    env = _environment(DATABASE_URL=sqlalchemy_url(database_url))
+    # The load comes from one loopback client through 100 sessions: per-client and
+    # per-session request rates stay counted (their cost is measured) but never refuse.
+    env = _environment(
+        DATABASE_URL=sqlalchemy_url(database_url),
+        REQUESTS_PER_MINUTE_PER_CLIENT=str(10**9),
+        REQUESTS_PER_MINUTE_PER_SESSION=str(10**9),
+    )
     command = [_venv_bin("portico"), "serve", "--host", "127.0.0.1", "--port", str(port)]
     return _start("portico", [*command, "--workers", str(workers)], env, port, workers)
 

@@ -14,6 +14,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import RowMapping
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
     AsyncEngine,
@@ -21,6 +22,7 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.util import await_
 
 from portico.settings import Settings
 
@@ -63,6 +65,21 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
             conn.exec_driver_sql("BEGIN")
 
 
+def _ping_on_checkout(engine: AsyncEngine) -> None:
+    """Every checkout proves its connection alive (a server restarted since it was pooled
+    fails the ping, not the request) with one round trip. SQLAlchemy's own pre-ping wraps
+    it in a transaction for pgbouncer's transaction mode: three round trips, which were a
+    fifth of a planned read's CPU."""
+
+    @event.listens_for(engine.sync_engine, "checkout")
+    def on_checkout(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+        try:
+            await_(dbapi_connection.driver_connection.fetchrow(";"))
+        except Exception as exc:
+            # The pool drops this connection and checks out (or opens) another.
+            raise DisconnectionError("pooled connection is gone") from exc
+
+
 def _command_timeout(settings: Settings) -> float | None:
     if settings.statement_timeout_ms <= 0:  # no server-side bound asked for
         return None
@@ -75,11 +92,10 @@ def make_engine(settings: Settings) -> AsyncEngine:
         engine = create_async_engine(url, connect_args={"timeout": 5})
         _configure_sqlite(engine)
         return engine
-    return create_async_engine(
+    engine = create_async_engine(
         url,
         pool_size=10,
         max_overflow=10,
-        pool_pre_ping=True,
         pool_timeout=POOL_TIMEOUT_SECONDS,
         connect_args={
             "timeout": CONNECT_TIMEOUT_SECONDS,
@@ -91,6 +107,8 @@ def make_engine(settings: Settings) -> AsyncEngine:
             },
         },
     )
+    _ping_on_checkout(engine)
+    return engine
 
 
 class Database:
