@@ -2,14 +2,15 @@
 
 A session ends 7 days after its last use, 30 days after sign-in in any case, at sign-out,
 or when the person's access is revoked. There is no cache: every request reads the row,
-and every deadline is measured by the database's clock.
+and every deadline is measured by the database's clock. (The planned short way reads the
+row in the same statement as the answer: planner/fast.py.)
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
@@ -21,7 +22,7 @@ from auth.tokens import new_token, token_hash
 from auth.viewer import ANONYMOUS, Viewer, ViewerKind
 from models import AuthSession, Contact, ContactCar, Customer, PortalSettings, StaffUser
 from models.clock import db_now
-from models.enums import PortalScope, PortalStatus, SessionKind
+from models.enums import PortalScope, PortalStatus, SessionKind, StaffRole
 
 IDLE_TIMEOUT = timedelta(days=7)
 ABSOLUTE_TIMEOUT = timedelta(days=30)
@@ -141,14 +142,15 @@ def _lookup(which: sa.ColumnElement[bool]) -> sa.Select[tuple[object, ...]]:
     )
 
 
-def portal_may_enter(row: RowMapping) -> bool:
+def portal_may_enter(row: Mapping[str, Any]) -> bool:
     """The person behind a portal session still has access, checked on every request."""
     if not row["enabled"] or row["customer_archived_at"] is not None:
         return False
+    # Compared by value: rows read as SQL text carry the enums' names as plain strings.
     if row["contact_id"] is None:
-        return row["customer_status"] is not PortalStatus.REVOKED
+        return row["customer_status"] != PortalStatus.REVOKED
     return (
-        row["contact_status"] is not PortalStatus.REVOKED
+        row["contact_status"] != PortalStatus.REVOKED
         and bool(row["can_access_portal"])
         and row["contact_archived_at"] is None
     )
@@ -189,43 +191,51 @@ async def viewer_for_session(reads: Reads, session_id: uuid.UUID) -> Viewer:
 
 async def _viewer(reads: Reads, statement: sa.Select[Any], params: dict[str, Any]) -> Viewer:
     found = await reads.rows(statement, params)
-    row = found[0] if found else None
-    if row is None:
+    if not found:
         return ANONYMOUS
-    if row["kind"] is SessionKind.STAFF:
+    row = found[0]
+    viewer = viewer_from_row(row)
+    if viewer.kind is ViewerKind.ANONYMOUS:
+        return ANONYMOUS
+    if viewer.scope is PortalScope.CARS:
+        cars = await reads.rows(SCOPED_CARS, {"contact": viewer.contact_id})
+        viewer = replace(viewer, car_ids=frozenset(r["car_id"] for r in cars))
+    await touch_if_due(reads, row)
+    return viewer
+
+
+def viewer_from_row(row: Mapping[str, Any]) -> Viewer:
+    """The viewer a live session row (`_lookup`) stands for, ANONYMOUS when its person lost
+    access. A contact limited to chosen cars still needs their cars read (`_viewer`)."""
+    kind = SessionKind(row["kind"])
+    if kind is SessionKind.STAFF:
         if not row["is_active"]:
             return ANONYMOUS
-        viewer = Viewer(
+        return Viewer(
             kind=ViewerKind.STAFF,
             organization_id=row["organization_id"],
             session_id=row["id"],
             staff_user_id=row["staff_user_id"],
-            role=row["role"],
+            role=StaffRole(row["role"]),
         )
-    else:
-        if not portal_may_enter(row):
-            return ANONYMOUS
-        viewer = await _portal_viewer(reads, row)
-    if row["now"] - row["last_used_at"] > TOUCH_INTERVAL:
-        await reads.rows(TOUCH, {"touched": row["id"]})
-    return viewer
-
-
-async def _portal_viewer(reads: Reads, row: RowMapping) -> Viewer:
-    scope = row["portal_scope"] if row["contact_id"] is not None else PortalScope.EVERYTHING
-    car_ids: frozenset[uuid.UUID] = frozenset()
-    if scope is PortalScope.CARS:
-        found = await reads.rows(SCOPED_CARS, {"contact": row["contact_id"]})
-        car_ids = frozenset(r["car_id"] for r in found)
+    if not portal_may_enter(row):
+        return ANONYMOUS
+    contact_scope = row["portal_scope"]
+    has_contact = row["contact_id"] is not None
     return Viewer(
         kind=ViewerKind.PORTAL,
         organization_id=row["organization_id"],
         session_id=row["id"],
         customer_id=row["customer_id"],
         contact_id=row["contact_id"],
-        scope=scope,
-        car_ids=car_ids,
+        scope=PortalScope(contact_scope) if has_contact else PortalScope.EVERYTHING,
         sections=frozenset(s for s in SECTIONS if row[f"show_{s}"]),
         email=row["email"],
-        preview=row["kind"] is SessionKind.PREVIEW,
+        preview=kind is SessionKind.PREVIEW,
     )
+
+
+async def touch_if_due(reads: Reads, row: Mapping[str, Any]) -> None:
+    """Slide the idle window, at most once a minute (TOUCH_INTERVAL)."""
+    if row["now"] - row["last_used_at"] > TOUCH_INTERVAL:
+        await reads.rows(TOUCH, {"touched": row["id"]})

@@ -95,7 +95,7 @@ query StaffDetail($id: ID!) {
 
 DEEP_PAGE = """
 query Page($after: String) {
-  customers(first: 20, after: $after) {
+  customers(first: 4, after: $after) {
     pageInfo { hasNextPage endCursor }
     nodes { id name email }
   }

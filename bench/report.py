@@ -38,12 +38,14 @@ load generator saw them at that concurrency (closed loop: a higher concurrency q
 so latency grows with it). *p99/p50* shows how wide the tail is. *CPU ms/req* is the user + system
 CPU time of the server's processes (supervisor and workers) during the run, divided by the
 requests served: the steadiest figure on a shared machine, and the one to compare across runs.
-*DB CPU ms/req* is the same for every PostgreSQL process on the machine (so it includes anything
-else the database did meanwhile): the baseline moves its JSON building into the database.
+*DB CPU ms/req* is the same for the PostgreSQL backends connected to the benchmark's database
+(other databases on the machine and PostgreSQL's background writers are not counted): the
+baseline moves its JSON building into the database, and so do Portico's planned reads.
 *SQL/req* counts the statements Portico's engine executed for one request, measured in process
-(transaction control not counted; the session check is one of them); the baseline sends one
-statement per request by construction. Portico runs as `portico serve` (its mail worker polls
-the outbox once a second in each worker); the baseline as `uvicorn bench.baseline:create_app`.
+(transaction control not counted; a planned read checks the session in its own statement);
+the baseline sends one statement per request by construction. Portico runs as `portico serve`
+(its mail worker polls the outbox once a second in each worker); the baseline as
+`uvicorn bench.baseline:create_app`.
 Absolute figures move with the machine; compare ratios and CPU per request within one report."""
 
 
@@ -251,7 +253,7 @@ def deep_page_section(
     lines = [
         f"### deep page: page {deep_page} vs page 1",
         "",
-        f"DEEP_PAGE (first: 20) with `after` = null and with the cursor that reaches page "
+        f"DEEP_PAGE (first: 4) with `after` = null and with the cursor that reaches page "
         f"{deep_page}. Ratios are page {deep_page} / page 1."
         + (
             f" The deep page is page 100 when a list is that long, else its last page: "

@@ -109,9 +109,11 @@ class Bench:
         reads = Load(url, items, concurrency, self.args.duration)
         warm_reads = Load(url, items, concurrency, WARM_UP_SECONDS)
         self._together(warm_reads, self._next_writes(writes, WARM_UP_SECONDS))
-        before, db_before = server.cpu_seconds(), postgres_cpu_seconds()
+        database = self.tokens["database_url"].rsplit("/", 1)[-1]
+        before, db_before = server.cpu_seconds(), postgres_cpu_seconds(database)
         read, write = self._together(reads, self._next_writes(writes, self.args.duration))
-        return read, write, server.cpu_seconds() - before, postgres_cpu_seconds() - db_before
+        db_cpu = postgres_cpu_seconds(database) - db_before
+        return read, write, server.cpu_seconds() - before, db_cpu
 
     def _together(self, reads: Load, writes: Load | None) -> tuple[LoadResult, LoadResult | None]:
         if writes is None:

@@ -100,14 +100,25 @@ def tree_cpu_seconds(root: int) -> float:
     return total / CLOCK_TICKS
 
 
-def postgres_cpu_seconds() -> float:
-    """CPU of every PostgreSQL process on this machine (the postmaster counting backends that
-    ended): all of the database's work, the benchmark's and anyone else's."""
-    stats = _all_stats()
-    postgres = {pid: s for pid, s in stats.items() if s.command == "postgres"}
-    total = sum(s.ticks for s in postgres.values())
-    total += sum(s.children_ticks for s in postgres.values() if s.parent not in postgres)
+def postgres_cpu_seconds(database: str) -> float:
+    """CPU of the PostgreSQL backends serving `database` (their process titles name it).
+
+    Other databases' work on a shared machine is left out, and so are the server's own
+    background processes (WAL writer, checkpointer), which no request waits for. A backend
+    that ends during a run takes its CPU with it: both servers keep theirs for the run.
+    """
+    total = 0
+    for pid, stat in _all_stats().items():
+        if stat.command == "postgres" and f" {database} " in _title(pid):
+            total += stat.ticks
     return total / CLOCK_TICKS
+
+
+def _title(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except OSError:
+        return ""
 
 
 def _venv_bin(name: str) -> str:

@@ -76,10 +76,10 @@ WORKLOADS = {
         Workload("dashboard", "A portal viewer's dashboard (DASHBOARD)", "/dashboard"),
         Workload("staff_list", "Staff list of 50 customers, no search (STAFF_LIST)", "/staff-list"),
         Workload("staff_detail", "One customer with everything (STAFF_DETAIL)"),
-        Workload("deep_page_1", "Customer list, 20 per page, first page (DEEP_PAGE)"),
+        Workload("deep_page_1", "Customer list, 4 per page, first page (DEEP_PAGE)"),
         Workload(
             "deep_page_100",
-            "Customer list, 20 per page, the deep page (DEEP_PAGE; see the deep-page table)",
+            "Customer list, 4 per page, the deep page (DEEP_PAGE; see the deep-page table)",
         ),
         Workload(
             "write_mix",

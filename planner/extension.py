@@ -19,6 +19,8 @@ from strawberry.extensions import SchemaExtension
 from planner.viewer import viewer_params, viewer_shape
 
 if TYPE_CHECKING:
+    from auth.access import RowScope
+    from auth.viewer import Viewer
     from planner.plan import Plan
 
 log = logging.getLogger("portico.planner")
@@ -52,15 +54,21 @@ def _remember(key: Any, plan: Plan | None) -> None:
 
 
 def cache_key(
-    query: str | None, operation_name: str | None, context: Any, variables: dict[str, Any]
+    query: str | None,
+    operation_name: str | None,
+    context: Any,
+    variables: dict[str, Any],
+    viewer: tuple[Viewer, RowScope] | None = None,
 ) -> Any:
     """Plans are shared by requests with the same text, variables and shape of viewer,
-    served by the same schema (whose limits the text passed)."""
+    served by the same schema (whose limits the text passed). The viewer is the context's
+    unless another is named."""
+    who, scope = viewer or (context.viewer, context.loaders.scope)
     return (
         context.extras.get("schema"),
         query,
         operation_name,
-        viewer_shape(context.viewer, context.loaders.scope),
+        viewer_shape(who, scope),
         orjson.dumps(variables, option=orjson.OPT_SORT_KEYS),
     )
 

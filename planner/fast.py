@@ -4,40 +4,125 @@ A plan exists only for a document that went the whole way once (parsing, validat
 limits, permissions for this shape of viewer) and was answered by the plan. The same text,
 operation, variables and viewer shape meet the same verdicts, so a repeat skips the GraphQL
 machinery and sends PostgreSQL's JSON as the response body, untouched.
+
+Two ways in:
+- `answer_with_session`, before the session is checked: the viewer this token stood for
+  last time picks the plan, and one statement checks the session and computes the answer.
+  The answer is sent only when the session row gives exactly that viewer again; otherwise
+  the request goes the ordinary way, which checks the session on its own.
+- `answer`, after the ordinary session check.
 """
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from typing import Any
 
 import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
+from auth.access import RowScope, row_scope
+from auth.sessions import touch_if_due, viewer_from_row
+from auth.tokens import token_hash
+from auth.viewer import Viewer
 from planner.extension import _cached, _missing, cache_key
+from planner.plan import PLANNED, Plan
 from planner.viewer import viewer_params
 from schema.context import Context
 
+# Which viewer each recent token stood for: only a guess of the plan to try. It grants
+# nothing: the session row read with the answer decides.
+KNOWN_TOKENS = 10_000
+_known: OrderedDict[str, tuple[Viewer, RowScope]] = OrderedDict()
 
-async def answer(request: Request, context: Context) -> Response | None:
-    """The planned response, or None when the request must take the ordinary way."""
-    if not context.plan_reads or request.method != "POST":
-        return None
+
+def remember(token: str | None, viewer: Viewer) -> None:
+    """After an ordinary session check: the viewer this token stands for."""
+    if not token:
+        return
+    hashed = token_hash(token)
+    _known[hashed] = (viewer, row_scope(viewer))
+    _known.move_to_end(hashed)
+    if len(_known) > KNOWN_TOKENS:
+        _known.popitem(last=False)
+
+
+_UNREAD = object()
+
+
+async def _body(request: Request) -> dict[str, Any] | None:
+    """The JSON body of a GraphQL POST, read once per request."""
+    read = getattr(request.state, "portico_body", _UNREAD)
+    if read is not _UNREAD:
+        return read  # type: ignore[no-any-return]
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if content_type != "application/json":
-        return None
+    json_post = request.method == "POST" and content_type == "application/json"
+    body = _graphql_body(await request.body()) if json_post else None
+    request.state.portico_body = body
+    return body
+
+
+def _graphql_body(raw: bytes) -> dict[str, Any] | None:
     try:
-        body = orjson.loads(await request.body())
+        parsed = orjson.loads(raw)
     except orjson.JSONDecodeError:
         return None
-    if not isinstance(body, dict) or not isinstance(body.get("query"), str):
+    if not isinstance(parsed, dict) or not isinstance(parsed.get("query"), str):
         return None
+    return parsed if isinstance(parsed.get("variables") or {}, dict) else None
+
+
+def _plan(body: dict[str, Any], context: Context, viewer: tuple[Viewer, RowScope]) -> Plan | None:
     variables = body.get("variables") or {}
-    if not isinstance(variables, dict):
+    key = cache_key(body["query"], body.get("operationName"), context, variables, viewer)
+    return _cached(key)[1]
+
+
+def _response(raw: Any, plan: Plan) -> Response | None:
+    text = raw.encode() if isinstance(raw, str) else orjson.dumps(raw)
+    if plan.required and any(_missing(orjson.loads(text), path) for path in plan.required):
+        return None  # the executor raises the error that belongs there
+    return Response(b'{"data":' + text + b"}", media_type="application/json")
+
+
+async def answer_with_session(
+    request: Request, context: Context, token: str | None
+) -> Response | None:
+    """The planned response with the session checked in the same statement, or None."""
+    if not context.plan_reads or not token:
         return None
-    key = cache_key(body["query"], body.get("operationName"), context, variables)
-    known, plan = _cached(key)
-    if not known or plan is None:
+    hashed = token_hash(token)
+    known = _known.get(hashed)
+    body = await _body(request)
+    if known is None or body is None:
+        return None
+    plan = _plan(body, context, known)
+    if plan is None:
+        return None
+    viewer, scope = known
+    params = {**plan.params, **viewer_params(viewer, scope), "token_hash": hashed}
+    text_form = plan.with_session_text(context.db.engine.dialect, params)
+    if text_form is None:
+        return None
+    row = await context.reader.text_row(*text_form)
+    if row is None or viewer_from_row(row) != viewer:
+        _known.pop(hashed, None)  # ended or changed: the ordinary way decides
+        return None
+    await touch_if_due(context.reader, row)
+    context.as_viewer(viewer)
+    return _response(row[PLANNED], plan)
+
+
+async def answer(request: Request, context: Context) -> Response | None:
+    """The planned response for the viewer already checked, or None for the ordinary way."""
+    if not context.plan_reads:
+        return None
+    body = await _body(request)
+    if body is None:
+        return None
+    plan = _plan(body, context, (context.viewer, context.loaders.scope))
+    if plan is None:
         return None
     params = {**plan.params, **viewer_params(context.viewer, context.loaders.scope)}
     text_form = plan.as_text(context.db.engine.dialect, params)
@@ -46,7 +131,4 @@ async def answer(request: Request, context: Context) -> Response | None:
         raw = (await context.reader.rows(plan.statement, params))[0]["data"]
     else:
         raw = await context.reader.text_value(*text_form)
-    text = raw.encode() if isinstance(raw, str) else orjson.dumps(raw)
-    if plan.required and any(_missing(orjson.loads(text), path) for path in plan.required):
-        return None  # the executor raises the error that belongs there
-    return Response(b'{"data":' + text + b"}", media_type="application/json")
+    return _response(raw, plan)

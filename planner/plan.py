@@ -36,6 +36,7 @@ from sqlalchemy.dialects.postgresql import aggregate_order_by
 
 from auth.access import RowScope
 from auth.permissions import rules_of
+from auth.sessions import BY_TOKEN as SESSION_BY_TOKEN
 from auth.viewer import Viewer
 from models import relations as rel
 from models.loaders import Relation
@@ -58,6 +59,10 @@ class Unplannable(Exception):
     """The executor answers this query instead."""
 
 
+# The column of the session-checked statement that holds the plan's JSON.
+PLANNED = "planned"
+
+
 @dataclass
 class Plan:
     statement: sa.Select[Any]
@@ -65,7 +70,7 @@ class Plan:
     # Response paths that may not be null: a null there means the executor must answer
     # (it raises the right error, e.g. NOT_FOUND from `node`).
     required: list[tuple[str, ...]] = field(default_factory=list)
-    _text: Any = None
+    _texts: dict[str, Any] = field(default_factory=dict)
 
     def as_text(self, dialect: Any, params: dict[str, Any]) -> tuple[str, tuple[Any, ...]] | None:
         """The statement as SQL text with positional values, compiled once.
@@ -74,19 +79,42 @@ class Plan:
         which for a whole response's statement costs more than the rest of the request.
         Lists that change per viewer (a driver's chosen cars) keep the ordinary way.
         """
-        if self._text is None:
-            compiled = self.statement.compile(dialect=dialect)
+        return self._text("plain", lambda: self.statement, dialect, params)
+
+    def with_session_text(
+        self, dialect: Any, params: dict[str, Any]
+    ) -> tuple[str, tuple[Any, ...]] | None:
+        """The session check by token (auth/sessions.py) and the plan in one statement: one
+        row of the session's columns and PLANNED, or no row when there is no live session.
+        The plan is not correlated with the session, so PostgreSQL computes it once, and
+        only when there is a row to put it in."""
+
+        def build() -> sa.Select[Any]:
+            session = SESSION_BY_TOKEN.subquery("session")
+            return sa.select(session, self.statement.scalar_subquery().label(PLANNED))
+
+        return self._text("with_session", build, dialect, params)
+
+    def _text(
+        self,
+        name: str,
+        build: Callable[[], sa.Select[Any]],
+        dialect: Any,
+        params: dict[str, Any],
+    ) -> tuple[str, tuple[Any, ...]] | None:
+        if name not in self._texts:
+            compiled = build().compile(dialect=dialect)
             if any(b.expanding and b.key in params for b in compiled.binds.values()):
-                self._text = False
+                self._texts[name] = None
             else:
                 # Constant lists (statuses) are spelled out into single parameters once;
                 # values that change per request are taken from `params` each time.
                 expanded = compiled.construct_expanded_state(params)
                 names = tuple(expanded.positiontup or ())
-                self._text = (expanded.statement, names, dict(expanded.parameters))
-        if not self._text:
+                self._texts[name] = (expanded.statement, names, dict(expanded.parameters))
+        if self._texts[name] is None:
             return None
-        sql, names, fixed = self._text
+        sql, names, fixed = self._texts[name]
         return sql, tuple(params[n] if n in params else fixed[n] for n in names)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Coroutine
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -109,22 +109,35 @@ class PorticoGraphQL(GraphQL):
         return existing
 
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
-        bearer = bearer_token(request)
+        context = self._new_context(request, response)
+        if isinstance(request, WebSocket):
+            return context  # signed in by on_ws_connect, from the connection_init payload
+        await self._sign_in(context, request)
+        return context
+
+    def _new_context(self, request: Request | WebSocket, response: Any) -> Context:
         context = make_context(
             self.db, ANONYMOUS, request, response, plan_reads=self.plan_reads, broker=self.broker
         )
         # Plans are kept per schema: an app with other limits never answers from this one's.
         context.extras["schema"] = id(self.schema)
         request.state.portico_context = context
-        if isinstance(request, WebSocket):
-            return context  # signed in by on_ws_connect, from the connection_init payload
-        token = bearer or cookie_token(request, self.db.settings)
-        viewer = await viewer_for_token(context.reader, token)
-        if bearer and viewer.kind is ViewerKind.ANONYMOUS:
-            # Revocation, sign-out and expiry take effect on the very next request.
-            raise SessionEnded()
-        context.as_viewer(viewer)
         return context
+
+    def _token(self, request: Request) -> str | None:
+        return bearer_token(request) or cookie_token(request, self.db.settings)
+
+    async def _sign_in(self, context: Context, request: Request) -> None:
+        token = self._token(request)
+        viewer = await viewer_for_token(context.reader, token)
+        if viewer.kind is ViewerKind.ANONYMOUS:
+            if bearer_token(request):
+                # Revocation, sign-out and expiry take effect on the very next request.
+                raise SessionEnded()
+            return
+        context.as_viewer(viewer)
+        if context.plan_reads:
+            fast.remember(token, viewer)
 
     async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
         await live.authenticate(context)
@@ -160,16 +173,12 @@ class PorticoGraphQL(GraphQL):
                 if refused is not None:
                     return refused
                 sub_response = await self.get_sub_response(request)
-                context = await self.get_context(request, sub_response)
-                try:
-                    planned = await fast.answer(request, context)
-                except ClientDisconnect:
-                    raise
-                except Exception as exc:  # never lose a response to the short way
-                    if database_unavailable(exc):
-                        raise  # the executor would fail the same way
-                    log.exception("planned short way failed; the executor answers")
-                    planned = None
+                context = self._new_context(request, sub_response)
+                token = self._token(request)
+                planned = await _short_way(fast.answer_with_session(request, context, token))
+                if planned is None:
+                    await self._sign_in(context, request)
+                    planned = await _short_way(fast.answer(request, context))
                 if planned is not None:
                     return planned
                 kwargs["context"] = context
@@ -189,6 +198,19 @@ class PorticoGraphQL(GraphQL):
                 await context.reader.close()
             if isinstance(request, Request):
                 await request.close()  # uploaded files spooled to disk
+
+
+async def _short_way(answering: Coroutine[Any, Any, Response | None]) -> Response | None:
+    """A planned answer, or None: a fault of the short way never costs a response."""
+    try:
+        return await answering
+    except ClientDisconnect:
+        raise
+    except Exception as exc:
+        if database_unavailable(exc):
+            raise  # the executor would fail the same way
+        log.exception("planned short way failed; the executor answers")
+        return None
 
 
 def session_ended() -> Response:

@@ -44,6 +44,7 @@ class Settings:
     max_upload_bytes: int = 20 * 1024 * 1024  # the largest file one upload may carry
     allow_sqlite_in_production: bool = False
     statement_timeout_ms: int = 5000
+    database_pool_size: int = 20  # connections per process; requests beyond it wait
     request_timeout_seconds: float = 30.0  # a whole GraphQL request, SQL and Python alike
     rate_limit_url: str | None = None  # redis://...: request rates shared by every process
     magic_link_minutes: int = 15
@@ -121,6 +122,7 @@ def settings_from_env(environ: dict[str, str] | os._Environ[str] = os.environ) -
         max_upload_bytes=int(get("MAX_UPLOAD_BYTES", defaults.max_upload_bytes)),
         allow_sqlite_in_production=_flag(get("PORTICO_ALLOW_SQLITE")),
         statement_timeout_ms=int(get("STATEMENT_TIMEOUT_MS", defaults.statement_timeout_ms)),
+        database_pool_size=int(get("DATABASE_POOL_SIZE", defaults.database_pool_size)),
         rate_limit_url=get("RATE_LIMIT_URL") or None,
         request_timeout_seconds=float(
             get("REQUEST_TIMEOUT_SECONDS", defaults.request_timeout_seconds)

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from auth.sessions import start_session
 from bench.baseline import first_difference
 from bench.queries import DASHBOARD, DEEP_PAGE, STAFF_DETAIL, STAFF_LIST
-from models import Contact, Customer, Organization, StaffUser
+from models import AuthSession, Contact, Customer, Organization, PortalSettings, StaffUser
 from models.db import Database
 from models.enums import PortalScope, SessionKind
 from portico.app import create_app
@@ -99,7 +99,7 @@ async def _world(db: Database) -> dict[str, Any]:
                     )
                     tokens.append(issued.token)
                     break
-    return {"staff": tokens[0], "portal": tokens[1:], "customers": customers}
+    return {"staff": tokens[0], "portal": tokens[1:], "customers": customers, "org": org}
 
 
 async def _post_raw(app: Any, query: str, variables: dict[str, Any], token: str) -> bytes:
@@ -167,9 +167,14 @@ async def test_planned_answers_equal_executed_answers(apps: Any, dialect: str, c
         answer = await _post(planned, query, variables, token)
         assert answer == expected, (query[:60], variables, first_difference(answer, expected))
         if dialect == "postgresql" and "errors" not in expected:
-            reads = [s for s in count_statements.statements if "auth_sessions" not in s]
+            reads = [s for s in count_statements.statements if not _session_check(s)]
             reads = [s for s in reads if not s.startswith("SELECT contact_cars.car_id")]
             assert len(reads) == 1, [s[:60] for s in reads]  # the planned statement alone
+
+
+def _session_check(statement: str) -> bool:
+    """The session check on its own (not the planned statement that starts with it)."""
+    return "FROM auth_sessions" in statement and "json_build_object" not in statement
 
 
 async def test_a_page_after_a_cursor_is_planned_too(apps: Any):
@@ -213,7 +218,59 @@ async def test_repeated_queries_take_the_short_way_with_the_same_answer(
         raw = await _post_raw(planned, query, variables, token)  # the short way
         assert orjson.loads(raw) == expected
         if dialect == "postgresql" and token == staff:
-            # The session check and the plan, whose JSON is sent as PostgreSQL wrote it.
-            assert len(count_statements.statements) == 2
+            # The session check and the plan in one statement, whose JSON is sent as
+            # PostgreSQL wrote it.
+            (statement,) = count_statements.statements
+            assert "FROM auth_sessions" in statement and "json_build_object" in statement
             assert b'" : ' in raw
     assert "short way failed" not in caplog.text
+
+
+async def test_the_short_way_rereads_the_session_with_every_answer(apps: Any, db: Database):
+    """A token's last viewer only picks the plan: a section switched off since, or a
+    session revoked since, is seen by the very next request."""
+    world, planned, executed = apps
+    org = world["org"]
+    async with db.write() as session:
+        issued = await start_session(
+            session,
+            kind=SessionKind.PORTAL,
+            organization_id=org,
+            customer_id=world["customers"][0],
+        )
+    token = issued.token
+    before = await _post(executed, DASHBOARD, {}, token)
+    assert before["data"]["viewer"]["customer"]["openInvoices"]
+    for _ in range(2):  # the second takes the short way
+        assert await _post(planned, DASHBOARD, {}, token) == before
+
+    settings = PortalSettings.__table__
+    show = sa.update(settings).where(settings.c.organization_id == org)
+    async with db.write() as session:
+        await session.execute(show.values(show_invoices=False))
+    try:
+        hidden = await _post(executed, DASHBOARD, {}, token)
+        assert hidden != before
+        assert await _post(planned, DASHBOARD, {}, token) == hidden
+        assert await _post(planned, DASHBOARD, {}, token) == hidden
+    finally:
+        async with db.write() as session:
+            await session.execute(show.values(show_invoices=True))
+    assert await _post(planned, DASHBOARD, {}, token) == before
+
+    async with db.write() as session:
+        await session.execute(
+            sa.update(AuthSession.__table__)
+            .where(AuthSession.__table__.c.id == issued.session_id)
+            .values(revoked_at=sa.func.now())
+        )
+    transport = httpx.ASGITransport(app=planned)
+    async with httpx.AsyncClient(transport=transport, base_url="http://portico.test") as client:
+        response = await client.post(
+            "/graphql",
+            json={"query": DASHBOARD},
+            headers={"Authorization": f"Bearer {token}"},
+        )
+    assert response.status_code == 401
+    assert response.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+    assert response.json()["data"] is None
