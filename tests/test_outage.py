@@ -28,12 +28,15 @@ from starlette.applications import Starlette
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
+from mail.sender import FileMailer
+from mail.worker import run_worker
 from models import Customer
 from models.db import Database
 from models.migrate import upgrade
 from portico.app import create_app
 from portico.broker import BrokerInterrupted
 from portico.live import UNAVAILABLE_CLOSE_CODE
+from portico.outage_watch import OutageWatch
 from portico.pg_broker import PostgresBroker
 from portico.settings import settings_from_env
 from tests.conftest import IN_CI, SUITE_LIMITS
@@ -287,3 +290,59 @@ async def test_websocket_sign_in_is_refused_with_a_code_during_an_outage_and_wor
         while (await socket_sign_in(socket_url, tenant.staff_token))[0] != "connection_ack":
             assert time.monotonic() - back < RECOVERY_SECONDS, "sign-in did not recover"
             await asyncio.sleep(0.1)
+
+
+async def test_the_mail_worker_logs_an_outage_once_and_backs_off(
+    postgres: PrivatePostgres,
+    app_on: tuple[Database, Starlette],
+    caplog: pytest.LogCaptureFixture,
+    tmp_path: Path,
+):
+    db, _app = app_on
+    stop = asyncio.Event()
+    mail_log = logging.getLogger("portico.mail")
+
+    def said(text: str) -> list[logging.LogRecord]:
+        return [r for r in caplog.records if r.name == mail_log.name and text in r.getMessage()]
+
+    with caplog.at_level(logging.INFO, logger=mail_log.name):
+        # Polling every 50 ms, a stack trace per round would be dozens in the outage.
+        worker = asyncio.create_task(
+            run_worker(db, FileMailer(tmp_path), stop, interval=0.05, outage_max_wait=0.5)
+        )
+        try:
+            async with asyncio.timeout(TEST_BOUND):
+                await asyncio.sleep(0.3)
+                await asyncio.to_thread(postgres.stop, "immediate")
+                await asyncio.sleep(2.5)
+                await asyncio.to_thread(postgres.start)
+                for _ in range(int(RECOVERY_SECONDS / 0.05)):
+                    if said("resumed"):
+                        break
+                    await asyncio.sleep(0.05)
+        finally:
+            stop.set()
+            await worker
+    records = [r for r in caplog.records if r.name == mail_log.name]
+    assert len(said("database unavailable: mail delivery paused")) == 1, records
+    assert len(said("database reachable again: mail delivery resumed")) == 1, records
+    assert not [r for r in records if r.exc_info or r.levelno >= logging.ERROR]
+
+
+def test_an_outage_watch_waits_longer_while_down_and_logs_both_ends(
+    caplog: pytest.LogCaptureFixture,
+):
+    log = logging.getLogger("tests.outage_watch")
+    watch = OutageWatch(log, "polling", interval=1.0, max_wait=10.0)
+    waits = []
+    with caplog.at_level(logging.INFO, logger=log.name):
+        assert not watch.failed(ValueError("a statement's own fault"))
+        assert watch.wait == 1.0
+        for _ in range(5):
+            assert watch.failed(ConnectionRefusedError("connection refused"))
+            waits.append(watch.wait)
+        watch.succeeded()
+        watch.succeeded()
+    assert waits == [2.0, 4.0, 8.0, 10.0, 10.0]
+    assert watch.wait == 1.0
+    assert [r.levelno for r in caplog.records] == [logging.WARNING, logging.INFO]
