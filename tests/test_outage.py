@@ -1,6 +1,8 @@
 """PostgreSQL stopped and started under a steady load: requests during the outage are refused
 quickly as SERVICE_UNAVAILABLE, the app serves again once the database is back without a
-restart, and every acknowledged write is there.
+restart, and every acknowledged write is there. A WebSocket sign-in is refused with close
+code 4503 while it is down and acknowledged again after; the mail worker logs the outage
+once, and its end once, with no stack trace.
 
 The test runs its own PostgreSQL (tests/private_postgres.py) so that it may stop it; it is
 skipped only where the server binaries are missing, and fails then under CI=true.
