@@ -27,6 +27,7 @@ from models import OutboxEmail
 from models.clock import db_now
 from models.db import Database
 from models.enums import OutboxStatus
+from portico.outage_watch import MAX_WAIT_SECONDS, OutageWatch
 from storage import FileMissing, read_bytes, storage_from_settings
 
 logger = logging.getLogger("portico.mail")
@@ -200,12 +201,16 @@ async def run_worker(
     max_attempts: int = 8,
     link_minutes: int | None = None,
     mail_from: str | None = None,
+    outage_max_wait: float = MAX_WAIT_SECONDS,
 ) -> None:
     """Deliver until `stop` is set; a failing round is logged and the next one tries again.
+    While the database is unreachable the outage is logged once, when it starts and when
+    it ends, and rounds come less often (up to `outage_max_wait` apart).
 
     Meant as an application lifespan task: set `stop` and await the task to finish the
     batch in hand.
     """
+    watch = OutageWatch(logger, "mail delivery", interval, outage_max_wait)
     while not stop.is_set():
         try:
             sent = await deliver_due(
@@ -216,11 +221,14 @@ async def run_worker(
                 link_minutes=link_minutes,
                 mail_from=mail_from,
             )
-        except Exception:
-            logger.exception("mail delivery round failed")
+        except Exception as exc:
+            if not watch.failed(exc):
+                logger.exception("mail delivery round failed")
             sent = 0
+        else:
+            watch.succeeded()
         if sent >= batch:
             continue  # a full batch went out: more may be waiting
         with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(interval):
+            async with asyncio.timeout(watch.wait):
                 await stop.wait()

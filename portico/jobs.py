@@ -14,6 +14,7 @@ from mail.worker import run_worker
 from models.db import Database
 from payments.autopay import run_autopay
 from payments.reconcile import reconcile
+from portico.db_faults import database_unavailable
 from resolvers.event_mail import remind_event_attendees
 
 log = logging.getLogger("portico.jobs")
@@ -31,8 +32,11 @@ async def run_jobs(db: Database, stop: asyncio.Event, interval: float) -> None:
             try:
                 done = await job(db)
                 log.info("%s: %s", name, done)
-            except Exception:
-                log.exception("%s failed; it runs again in %s s", name, interval)
+            except Exception as exc:
+                if database_unavailable(exc):  # an outage needs no stack trace
+                    log.warning("%s skipped: database unavailable (%s)", name, exc)
+                else:
+                    log.exception("%s failed; it runs again in %s s", name, interval)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), timeout=interval)
 

@@ -8,10 +8,15 @@ every `RECHECK_SECONDS` (resolvers/live.py), so sign-out, expiry and revocation 
 
 Queries and mutations are refused over the socket: they would run for the viewer decided
 when the connection opened, and HTTP already serves them with a check per request.
+
+While the database cannot be reached the session cannot be read either: `connection_init`
+is then answered by closing the socket with 4503 `SERVICE_UNAVAILABLE` (as HTTP answers
+503), which graphql-ws clients retry; the next connection after the outage is served.
 """
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 from typing import Any
 
@@ -25,10 +30,15 @@ from strawberry.http.websocket_origin import is_same_origin, normalize_origin
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler,
 )
-from strawberry.subscriptions.protocols.graphql_transport_ws.types import SubscribeMessage
+from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
+    ConnectionInitMessage,
+    SubscribeMessage,
+)
 
 from auth.cookies import COOKIE_NAME, read_session_cookie
 from auth.sessions import viewer_for_token
+from portico.db_faults import database_unavailable
+from portico.errors import ServiceUnavailable
 from portico.settings import Settings
 from schema.context import Context
 
@@ -37,6 +47,11 @@ CONNECTION_INIT_TIMEOUT = timedelta(seconds=10)
 # Bearer tokens are no ambient credential: any origin may open a socket and present one.
 # The cookie is honoured only from Portico's own origin or the portal's (see _cookie).
 ALLOWED_ORIGINS = ("*",)
+# The 4xxx counterpart of HTTP 503. graphql-ws treats only a few 4xxx codes as fatal (4400,
+# 4401, 4409, 4429, 4500 ...), so its clients reconnect after this one with their backoff.
+UNAVAILABLE_CLOSE_CODE = 4503
+
+log = logging.getLogger("portico.outage")
 
 
 def _bearer(value: Any) -> str | None:
@@ -112,7 +127,17 @@ def _is_subscription(message: SubscribeMessage) -> bool | None:
 
 
 class SubscriptionsOnlyHandler(BaseGraphQLTransportWSHandler[Context, None]):
-    """graphql-transport-ws, answering queries and mutations with an error."""
+    """graphql-transport-ws, answering queries and mutations with an error, and a sign-in
+    the database cannot answer with a coded close."""
+
+    async def handle_connection_init(self, message: ConnectionInitMessage) -> None:
+        try:
+            await super().handle_connection_init(message)
+        except Exception as exc:
+            if not database_unavailable(exc):
+                raise
+            log.warning("database unavailable: WebSocket connection refused (%s)", exc)
+            await self.websocket.close(code=UNAVAILABLE_CLOSE_CODE, reason=ServiceUnavailable.code)
 
     async def handle_subscribe(self, message: SubscribeMessage) -> None:
         if self.connection_acknowledged and _is_subscription(message) is False:

@@ -1,6 +1,8 @@
 """PostgreSQL stopped and started under a steady load: requests during the outage are refused
 quickly as SERVICE_UNAVAILABLE, the app serves again once the database is back without a
-restart, and every acknowledged write is there.
+restart, and every acknowledged write is there. A WebSocket sign-in is refused with close
+code 4503 while it is down and acknowledged again after; the mail worker logs the outage
+once, and its end once, with no stack trace.
 
 The test runs its own PostgreSQL (tests/private_postgres.py) so that it may stop it; it is
 skipped only where the server binaries are missing, and fails then under CI=true.
@@ -10,6 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
+import logging
 import tempfile
 import time
 import uuid
@@ -21,17 +25,26 @@ from typing import Any
 import httpx
 import pytest
 import sqlalchemy as sa
+import uvicorn
+from starlette.applications import Starlette
+from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed
 
+from mail.sender import FileMailer
+from mail.worker import run_worker
 from models import Customer
 from models.db import Database
 from models.migrate import upgrade
 from portico.app import create_app
 from portico.broker import BrokerInterrupted
+from portico.live import UNAVAILABLE_CLOSE_CODE
+from portico.outage_watch import OutageWatch
 from portico.pg_broker import PostgresBroker
 from portico.settings import settings_from_env
 from tests.conftest import IN_CI, SUITE_LIMITS
 from tests.helpers import GraphQLClient, Tenant, make_tenant
 from tests.private_postgres import BIN, PrivatePostgres, available
+from tests.smtp import free_port
 
 # A refused request must come back well within this; a hang would take the connect timeout.
 REFUSAL_SECONDS = 3.0
@@ -71,14 +84,39 @@ async def postgres() -> AsyncIterator[PrivatePostgres]:
 
 
 @pytest.fixture
-async def served(postgres: PrivatePostgres) -> AsyncIterator[tuple[Database, GraphQLClient]]:
+async def app_on(postgres: PrivatePostgres) -> AsyncIterator[tuple[Database, Starlette]]:
+    """The app on the private PostgreSQL, migrated."""
     db = Database(settings_from_env({"DATABASE_URL": postgres.url, **SUITE_LIMITS}))
     await upgrade(db.engine)
-    app = create_app(db=db, run_mail_worker=False)
+    yield db, create_app(db=db, run_mail_worker=False)
+    await db.dispose()
+
+
+@pytest.fixture
+async def served(
+    app_on: tuple[Database, Starlette],
+) -> AsyncIterator[tuple[Database, GraphQLClient]]:
+    db, app = app_on
     transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 50000))
     async with httpx.AsyncClient(transport=transport, base_url="http://portico.test") as http:
         yield db, GraphQLClient(http)
-    await db.dispose()
+
+
+@pytest.fixture
+async def socket_url(app_on: tuple[Database, Starlette]) -> AsyncIterator[str]:
+    """The same app behind a real uvicorn on a loopback port (a WebSocket needs a socket),
+    logging through pytest's handlers (log_config=None); its WebSocket URL."""
+    port = free_port()
+    config = uvicorn.Config(app_on[1], host="127.0.0.1", port=port, log_config=None)
+    server = uvicorn.Server(config)
+    serving = asyncio.create_task(server.serve())
+    async with asyncio.timeout(TEST_BOUND):
+        while not server.started:
+            assert not serving.done(), "uvicorn did not start"
+            await asyncio.sleep(0.05)
+    yield f"ws://127.0.0.1:{port}/graphql"
+    server.should_exit = True
+    await asyncio.wait_for(serving, TEST_BOUND)
 
 
 @dataclass
@@ -209,3 +247,104 @@ async def test_the_broker_ends_streams_on_an_outage_and_listens_again_after_it(
                 assert await asyncio.wait_for(anext(events), REFUSAL_SECONDS) == "after"
     finally:
         await broker.close()
+
+
+async def socket_sign_in(url: str, token: str) -> tuple[str, int | None, str]:
+    """What answers a graphql-transport-ws `connection_init` with a bearer token:
+    ("connection_ack", None, "") or ("closed", code, reason). A hang fails the test."""
+    async with connect(url, subprotocols=["graphql-transport-ws"], open_timeout=5) as ws:
+        init = {"type": "connection_init", "payload": {"authorization": f"Bearer {token}"}}
+        await ws.send(json.dumps(init))
+        try:
+            async with asyncio.timeout(REFUSAL_SECONDS):
+                frame = json.loads(await ws.recv())
+        except ConnectionClosed as closed:
+            code = closed.rcvd.code if closed.rcvd else None
+            return "closed", code, closed.rcvd.reason if closed.rcvd else ""
+        return frame["type"], None, ""
+
+
+async def test_websocket_sign_in_is_refused_with_a_code_during_an_outage_and_works_after(
+    postgres: PrivatePostgres,
+    served: tuple[Database, GraphQLClient],
+    socket_url: str,
+    caplog: pytest.LogCaptureFixture,
+):
+    db, gql = served
+    async with asyncio.timeout(TEST_BOUND):
+        tenant = await make_tenant(db, gql)
+        assert await socket_sign_in(socket_url, tenant.staff_token) == ("connection_ack", None, "")
+
+        await asyncio.to_thread(postgres.stop, "immediate")
+        caplog.clear()
+        with caplog.at_level(logging.INFO):
+            for _ in range(2):  # the pool's broken connections, then a refused new one
+                started = time.monotonic()
+                refused = await socket_sign_in(socket_url, tenant.staff_token)
+                assert time.monotonic() - started < REFUSAL_SECONDS
+                assert refused == ("closed", UNAVAILABLE_CLOSE_CODE, "SERVICE_UNAVAILABLE")
+        # A warning says why; nothing logs a stack trace for an outage.
+        assert any("WebSocket connection refused" in r.getMessage() for r in caplog.records)
+        assert not [r for r in caplog.records if r.exc_info or r.levelno >= logging.ERROR]
+
+        await asyncio.to_thread(postgres.start)
+        back = time.monotonic()
+        while (await socket_sign_in(socket_url, tenant.staff_token))[0] != "connection_ack":
+            assert time.monotonic() - back < RECOVERY_SECONDS, "sign-in did not recover"
+            await asyncio.sleep(0.1)
+
+
+async def test_the_mail_worker_logs_an_outage_once_and_backs_off(
+    postgres: PrivatePostgres,
+    app_on: tuple[Database, Starlette],
+    caplog: pytest.LogCaptureFixture,
+    tmp_path: Path,
+):
+    db, _app = app_on
+    stop = asyncio.Event()
+    mail_log = logging.getLogger("portico.mail")
+
+    def said(text: str) -> list[logging.LogRecord]:
+        return [r for r in caplog.records if r.name == mail_log.name and text in r.getMessage()]
+
+    with caplog.at_level(logging.INFO, logger=mail_log.name):
+        # Polling every 50 ms, a stack trace per round would be dozens in the outage.
+        worker = asyncio.create_task(
+            run_worker(db, FileMailer(tmp_path), stop, interval=0.05, outage_max_wait=0.5)
+        )
+        try:
+            async with asyncio.timeout(TEST_BOUND):
+                await asyncio.sleep(0.3)
+                await asyncio.to_thread(postgres.stop, "immediate")
+                await asyncio.sleep(2.5)
+                await asyncio.to_thread(postgres.start)
+                for _ in range(int(RECOVERY_SECONDS / 0.05)):
+                    if said("resumed"):
+                        break
+                    await asyncio.sleep(0.05)
+        finally:
+            stop.set()
+            await worker
+    records = [r for r in caplog.records if r.name == mail_log.name]
+    assert len(said("database unavailable: mail delivery paused")) == 1, records
+    assert len(said("database reachable again: mail delivery resumed")) == 1, records
+    assert not [r for r in records if r.exc_info or r.levelno >= logging.ERROR]
+
+
+def test_an_outage_watch_waits_longer_while_down_and_logs_both_ends(
+    caplog: pytest.LogCaptureFixture,
+):
+    log = logging.getLogger("tests.outage_watch")
+    watch = OutageWatch(log, "polling", interval=1.0, max_wait=10.0)
+    waits = []
+    with caplog.at_level(logging.INFO, logger=log.name):
+        assert not watch.failed(ValueError("a statement's own fault"))
+        assert watch.wait == 1.0
+        for _ in range(5):
+            assert watch.failed(ConnectionRefusedError("connection refused"))
+            waits.append(watch.wait)
+        watch.succeeded()
+        watch.succeeded()
+    assert waits == [2.0, 4.0, 8.0, 10.0, 10.0]
+    assert watch.wait == 1.0
+    assert [r.levelno for r in caplog.records] == [logging.WARNING, logging.INFO]

@@ -6,10 +6,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import httpx
@@ -19,6 +15,7 @@ from models import Contact, Customer
 from models.db import Database
 from portico.settings import settings_from_env
 from schema.ids import decode_id
+from tests.served import portico, sign_in, start_server, stop_server
 
 BOUND = 30.0  # seconds for the whole test
 OWNER = "owner@shutdown.test"
@@ -29,17 +26,6 @@ mutation C($input: CreateCustomerInput!) { createCustomer(input: $input) { custo
 ADD_CONTACT = """
 mutation C($input: CreateContactInput!) { createContact(input: $input) { contact { id } } }
 """
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _portico(env: dict[str, str], *args: str) -> None:
-    command = [sys.executable, "-m", "portico.cli", *args]
-    subprocess.run(command, env=env, check=True, capture_output=True, timeout=BOUND)
 
 
 async def _customer_with_contact(http: httpx.AsyncClient, token: str, n: int) -> str | None:
@@ -65,7 +51,6 @@ async def _customer_with_contact(http: httpx.AsyncClient, token: str, n: int) ->
 
 
 async def test_sigterm_during_a_burst_keeps_every_acknowledged_mutation(tmp_path: Path):
-    port = _free_port()
     database = tmp_path / "shutdown.db"
     env = {
         **os.environ,
@@ -75,8 +60,8 @@ async def test_sigterm_during_a_burst_keeps_every_acknowledged_mutation(tmp_path
         "REQUESTS_PER_MINUTE_PER_SESSION": "0",
         "PORTICO_STAFF_PASSWORD": PASSWORD,
     }
-    _portico(env, "migrate")
-    _portico(
+    portico(env, "migrate")
+    portico(
         env,
         "create-staff",
         "--organization",
@@ -88,39 +73,11 @@ async def test_sigterm_during_a_burst_keeps_every_acknowledged_mutation(tmp_path
         "--email",
         OWNER,
     )
-    server = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "portico.cli",
-        "serve",
-        "--port",
-        str(port),
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
+    server, base_url = await start_server(env)
     acknowledged: list[str] = []
     try:
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10) as http:
-            deadline = time.monotonic() + BOUND
-            while True:
-                try:
-                    if (await http.get("/healthz")).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                assert time.monotonic() < deadline, "the server did not start"
-                await asyncio.sleep(0.1)
-            sign_in = (
-                'mutation { signIn(input: {email: "'
-                + OWNER
-                + '", password: "'
-                + PASSWORD
-                + '"}) { token } }'
-            )
-            token = (await http.post("/graphql", json={"query": sign_in})).json()["data"]["signIn"][
-                "token"
-            ]
+        async with httpx.AsyncClient(base_url=base_url, timeout=10) as http:
+            token = await sign_in(http, OWNER, PASSWORD)
             burst = [asyncio.create_task(_customer_with_contact(http, token, n)) for n in range(60)]
             await asyncio.sleep(0.8)  # some done, some in flight, some not yet sent
             server.send_signal(signal.SIGTERM)
@@ -132,9 +89,7 @@ async def test_sigterm_during_a_burst_keeps_every_acknowledged_mutation(tmp_path
         errors = (await server.stderr.read()).decode() if server.stderr else ""
         assert "Finished server process" in errors, errors[-2000:]
     finally:
-        if server.returncode is None:
-            server.kill()
-            await server.wait()
+        await stop_server(server)
     assert acknowledged, "the burst should have been partly served before the signal"
     db = Database(settings_from_env({"DATABASE_URL": f"sqlite+aiosqlite:///{database}"}))
     try:

@@ -1,0 +1,55 @@
+"""Background loops while the database is down: one warning when an outage starts, one info
+line when it ends, and a growing pause between tries, instead of a stack trace per poll."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from portico.db_faults import database_unavailable
+
+# The longest pause between tries while the database stays down: a returning database is
+# noticed within this, and a long outage costs a few attempts a minute.
+MAX_WAIT_SECONDS = 30.0
+MIN_WAIT_SECONDS = 0.1  # never a busy loop, even with no interval
+
+
+class OutageWatch:
+    """Follows one loop's rounds. `failed` says whether an error was an outage (logged
+    only when it starts; the caller logs any other error itself); `wait` is the pause
+    before the next round: `interval` normally, doubling up to `max_wait` while down."""
+
+    def __init__(
+        self,
+        logger: logging.Logger,
+        what: str,
+        interval: float,
+        max_wait: float = MAX_WAIT_SECONDS,
+    ) -> None:
+        self.logger = logger
+        self.what = what
+        self.interval = interval
+        self.max_wait = max(max_wait, interval)
+        self.wait = interval
+        self.down_since: float | None = None
+
+    def failed(self, exc: BaseException) -> bool:
+        if not database_unavailable(exc):
+            return False
+        if self.down_since is None:
+            self.down_since = time.monotonic()
+            self.logger.warning(
+                "database unavailable: %s paused, trying again with backoff up to %g s (%s)",
+                self.what,
+                self.max_wait,
+                exc,
+            )
+        self.wait = min(max(self.wait * 2, MIN_WAIT_SECONDS), self.max_wait)
+        return True
+
+    def succeeded(self) -> None:
+        self.wait = self.interval
+        if self.down_since is not None:
+            down = time.monotonic() - self.down_since
+            self.down_since = None
+            self.logger.info("database reachable again: %s resumed after %.1f s", self.what, down)
