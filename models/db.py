@@ -111,11 +111,13 @@ def make_engine(settings: Settings) -> AsyncEngine:
         return engine
     engine = create_async_engine(
         url,
-        # A fixed set: connections opened for a burst and closed after it cost a backend
-        # start each (and its statements planned anew), which under steady load above the
-        # pool's size was more database CPU than the requests' own statements.
+        # Requests are admitted to the pool's size (Database.admission), so under steady
+        # load the same connections serve them: a connection opened for a burst and closed
+        # after it costs a backend start (and its statements planned anew), which was more
+        # database CPU than the requests' own statements. The overflow is for background
+        # work and the few paths that write while holding a read.
         pool_size=settings.database_pool_size,
-        max_overflow=0,
+        max_overflow=10,
         pool_timeout=POOL_TIMEOUT_SECONDS,
         connect_args={
             "timeout": CONNECT_TIMEOUT_SECONDS,
@@ -131,6 +133,18 @@ def make_engine(settings: Settings) -> AsyncEngine:
     return engine
 
 
+async def admit(admission: asyncio.Semaphore) -> None:
+    """Take a turn at the pool, waiting at most as long as for a pooled connection."""
+    if not admission.locked():
+        await admission.acquire()  # free: no wait, no timer
+        return
+    try:
+        async with asyncio.timeout(POOL_TIMEOUT_SECONDS):
+            await admission.acquire()
+    except TimeoutError as exc:
+        raise sa.exc.TimeoutError("no database connection came free in time") from exc
+
+
 class Database:
     """The process's engines and session factory."""
 
@@ -142,6 +156,24 @@ class Database:
         self._sessions = async_sessionmaker(
             self._write_engine, expire_on_commit=False, autoflush=False
         )
+        # Requests take pooled connections in the order they asked: the pool's own queue
+        # lets a newcomer take a connection a waiter was woken for, which under load kept
+        # some requests waiting for a second and more. A request holds one at a time.
+        self.admission: asyncio.Semaphore | None = None
+        if self.dialect != "sqlite":
+            self.admission = asyncio.Semaphore(settings.database_pool_size)
+
+    @asynccontextmanager
+    async def admitted(self) -> AsyncIterator[None]:
+        """Wait for the request's turn at the pool (first come, first served)."""
+        if self.admission is None:
+            yield
+            return
+        await admit(self.admission)
+        try:
+            yield
+        finally:
+            self.admission.release()
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncSession]:
@@ -155,7 +187,7 @@ class Database:
             yield conn
 
     def reader(self) -> ReadScope:
-        return ReadScope(self.engine)
+        return ReadScope(self.engine, self.admission)
 
     async def dispose(self) -> None:
         await self.engine.dispose()
@@ -171,8 +203,9 @@ class ReadScope:
     `last_used_at` update commits on its own.
     """
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, admission: asyncio.Semaphore | None = None) -> None:
         self._engine = engine
+        self._admission = admission
         self._conn: AsyncConnection | None = None
         self._lock = asyncio.Lock()
         self.statements = 0
@@ -180,8 +213,15 @@ class ReadScope:
     async def _connection(self) -> AsyncConnection:
         """Called with the lock held: the request's connection, opened on first use."""
         if self._conn is None:
-            conn = await self._engine.connect()
-            self._conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
+            if self._admission is not None:
+                await admit(self._admission)
+            try:
+                conn = await self._engine.connect()
+                self._conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
+            except BaseException:
+                if self._admission is not None:
+                    self._admission.release()
+                raise
         self.statements += 1
         return self._conn
 
@@ -208,4 +248,8 @@ class ReadScope:
         async with self._lock:
             if self._conn is not None:
                 conn, self._conn = self._conn, None
-                await conn.close()
+                try:
+                    await conn.close()
+                finally:
+                    if self._admission is not None:
+                        self._admission.release()

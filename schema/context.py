@@ -53,7 +53,7 @@ class Context:
         # while it waits for another would, under load, leave the pool with nothing but
         # waiters. (It reopens lazily for the reads after the write.)
         await self.reader.close()
-        async with self.db.write() as session:
+        async with self.db.admitted(), self.db.write() as session:
             yield session
         # The loaders may hold rows the write changed.
         await self.reader.close()
