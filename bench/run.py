@@ -32,7 +32,13 @@ from bench.baseline import check
 from bench.common import PROJECT_DIR, RAW_DIR, RESULTS_DIR, SIZES, database_url, load_tokens
 from bench.load import WRK_INSTALL_HINT, Load, LoadResult, run, wrk_available
 from bench.report import machine_info, render
-from bench.servers import Server, Servers, postgres_cpu_seconds, running_servers
+from bench.servers import (
+    Server,
+    Servers,
+    postgres_backends,
+    postgres_cpu_seconds,
+    running_servers,
+)
 from bench.statements import count_statements
 from bench.workloads import WORKLOADS, Workload
 
@@ -110,9 +116,9 @@ class Bench:
         warm_reads = Load(url, items, concurrency, WARM_UP_SECONDS)
         self._together(warm_reads, self._next_writes(writes, WARM_UP_SECONDS))
         database = self.tokens["database_url"].rsplit("/", 1)[-1]
-        before, db_before = server.cpu_seconds(), postgres_cpu_seconds(database)
+        before, db_before = server.cpu_seconds(), postgres_backends(database)
         read, write = self._together(reads, self._next_writes(writes, self.args.duration))
-        db_cpu = postgres_cpu_seconds(database) - db_before
+        db_cpu = postgres_cpu_seconds(db_before, postgres_backends(database))
         return read, write, server.cpu_seconds() - before, db_cpu
 
     def _together(self, reads: Load, writes: Load | None) -> tuple[LoadResult, LoadResult | None]:

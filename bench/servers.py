@@ -100,18 +100,21 @@ def tree_cpu_seconds(root: int) -> float:
     return total / CLOCK_TICKS
 
 
-def postgres_cpu_seconds(database: str) -> float:
-    """CPU of the PostgreSQL backends serving `database` (their process titles name it).
+def postgres_backends(database: str) -> dict[int, int]:
+    """CPU ticks so far of each PostgreSQL backend serving `database` (its process title
+    names it). Other databases' work on a shared machine is left out, and so are the
+    server's own background processes (WAL writer, checkpointer), which no request waits for."""
+    return {
+        pid: stat.ticks
+        for pid, stat in _all_stats().items()
+        if stat.command == "postgres" and f" {database} " in _title(pid)
+    }
 
-    Other databases' work on a shared machine is left out, and so are the server's own
-    background processes (WAL writer, checkpointer), which no request waits for. A backend
-    that ends during a run takes its CPU with it: both servers keep theirs for the run.
-    """
-    total = 0
-    for pid, stat in _all_stats().items():
-        if stat.command == "postgres" and f" {database} " in _title(pid):
-            total += stat.ticks
-    return total / CLOCK_TICKS
+
+def postgres_cpu_seconds(before: dict[int, int], after: dict[int, int]) -> float:
+    """The backends' CPU between two readings: backends that started meanwhile count whole;
+    one that ended meanwhile is lost (rare: both servers keep their pools for the run)."""
+    return sum(ticks - before.get(pid, 0) for pid, ticks in after.items()) / CLOCK_TICKS
 
 
 def _title(pid: int) -> str:

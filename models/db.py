@@ -34,6 +34,8 @@ POOL_TIMEOUT_SECONDS = 10
 # The client-side bound on one statement, beyond the server's statement_timeout, for a link
 # that died without closing (the server cannot cancel what it never hears of).
 COMMAND_TIMEOUT_MARGIN_SECONDS = 5
+# Pooled beyond the requests' share, for the in-server worker and scheduled jobs.
+BACKGROUND_CONNECTIONS = 2
 # A pooled connection left unused this long is pinged before use (_check_on_checkout).
 PING_AFTER_IDLE_SECONDS = 10
 
@@ -111,12 +113,13 @@ def make_engine(settings: Settings) -> AsyncEngine:
         return engine
     engine = create_async_engine(
         url,
-        # Requests are admitted to the pool's size (Database.admission), so under steady
+        # Requests are admitted to DATABASE_POOL_SIZE (Database.admission), so under steady
         # load the same connections serve them: a connection opened for a burst and closed
         # after it costs a backend start (and its statements planned anew), which was more
-        # database CPU than the requests' own statements. The overflow is for background
-        # work and the few paths that write while holding a read.
-        pool_size=settings.database_pool_size,
+        # database CPU than the requests' own statements. A few more stay pooled for the
+        # worker and the jobs; the overflow is for the rare path that writes while holding
+        # a read.
+        pool_size=settings.database_pool_size + BACKGROUND_CONNECTIONS,
         max_overflow=10,
         pool_timeout=POOL_TIMEOUT_SECONDS,
         connect_args={

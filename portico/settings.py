@@ -45,7 +45,7 @@ class Settings:
     allow_sqlite_in_production: bool = False
     statement_timeout_ms: int = 5000
     # Statements a process runs at once; requests beyond it wait their turn. Near the
-    # database's cores is best: on 2 cores, 8 served 15% more than 20 (bench/results).
+    # database's cores is best: on 2 cores, 8 served a third more than 20 (bench/results).
     database_pool_size: int = 8
     request_timeout_seconds: float = 30.0  # a whole GraphQL request, SQL and Python alike
     rate_limit_url: str | None = None  # redis://...: request rates shared by every process
