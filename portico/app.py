@@ -112,7 +112,7 @@ class PorticoGraphQL(GraphQL):
         context = self._new_context(request, response)
         if isinstance(request, WebSocket):
             return context  # signed in by on_ws_connect, from the connection_init payload
-        await self._sign_in(context, request)
+        await self._sign_in(context, request, self._token(request))
         return context
 
     def _new_context(self, request: Request | WebSocket, response: Any) -> Context:
@@ -127,8 +127,7 @@ class PorticoGraphQL(GraphQL):
     def _token(self, request: Request) -> str | None:
         return bearer_token(request) or cookie_token(request, self.db.settings)
 
-    async def _sign_in(self, context: Context, request: Request) -> None:
-        token = self._token(request)
+    async def _sign_in(self, context: Context, request: Request, token: str | None) -> None:
         viewer = await viewer_for_token(context.reader, token)
         if viewer.kind is ViewerKind.ANONYMOUS:
             if bearer_token(request):
@@ -177,7 +176,7 @@ class PorticoGraphQL(GraphQL):
                 token = self._token(request)
                 planned = await _short_way(fast.answer_with_session(request, context, token))
                 if planned is None:
-                    await self._sign_in(context, request)
+                    await self._sign_in(context, request, token)
                     planned = await _short_way(fast.answer(request, context))
                 if planned is not None:
                     return planned
