@@ -99,7 +99,8 @@ def row_scope(viewer: Viewer) -> RowScope:
         return RowScope(("nobody",), {})
     params: dict[str, object] = {"scope_org": viewer.organization_id}
     if viewer.is_staff:
-        return RowScope(("staff",), params)
+        params["scope_staff"] = viewer.staff_user_id
+        return RowScope(("staff", viewer.is_owner), params)
     params |= {
         "scope_customer": viewer.customer_id,
         "scope_contact": viewer.contact_id,
@@ -115,7 +116,7 @@ def _conditions(shape: tuple[object, ...], table: sa.Table) -> tuple[sa.ColumnEl
         return (sa.false(),)
     tenant = _tenant(table)
     if shape[0] == "staff":
-        return (tenant,)
+        return (tenant, *_staff(table, is_owner=bool(shape[1])))
     _, scope, sections, has_contact = shape
     return (tenant, *_portal(table, scope, sections, has_contact))
 
@@ -123,6 +124,17 @@ def _conditions(shape: tuple[object, ...], table: sa.Table) -> tuple[sa.ColumnEl
 def _tenant(table: sa.Table) -> sa.ColumnElement[bool]:
     column = table.c.id if table.name == "organizations" else table.c.organization_id
     return column == sa.bindparam("scope_org", type_=sa.Uuid())
+
+
+def _staff(table: sa.Table, *, is_owner: bool) -> list[sa.ColumnElement[bool]]:
+    """Staff see their organization, but the same roles as the root fields hold for rows
+    reached by ID (`node`): notifications are their recipient's, integration keys OWNER's."""
+    match table.name:
+        case "notifications":
+            return [table.c.recipient_staff_id == sa.bindparam("scope_staff", type_=sa.Uuid())]
+        case "integration_keys" if not is_owner:
+            return [sa.false()]
+    return []
 
 
 def _portal(

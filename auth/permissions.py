@@ -7,13 +7,15 @@ guard fields; they never filter lists (queries do that, see auth/access.py).
 
 from __future__ import annotations
 
+from inspect import isawaitable
 from typing import Any
 
 from strawberry import Info
 from strawberry.extensions.field_extension import FieldExtension
 from strawberry.permission import BasePermission, PermissionExtension
 
-from auth.viewer import Viewer
+from auth.viewer import Viewer, ViewerKind
+from portico.errors import ClientError, Unauthenticated
 
 
 def viewer_of(info: Info) -> Viewer:
@@ -21,10 +23,21 @@ def viewer_of(info: Info) -> Viewer:
 
 
 class ViewerRule(BasePermission):
-    """A permission decided by who the viewer is, not by the object or arguments."""
+    """A permission decided by who the viewer is, not by the object or arguments.
+
+    A refusal says what happened: UNAUTHENTICATED to a request nobody signed in, the rule's
+    own code (FORBIDDEN, OWNER_REQUIRED, ...) to a viewer who lacks the right."""
+
+    code = "FORBIDDEN"
+    message = "You do not have permission to do this."
 
     def allows(self, viewer: Viewer) -> bool:
         raise NotImplementedError
+
+    def refusal(self, viewer: Viewer) -> ClientError:
+        if viewer.kind is ViewerKind.ANONYMOUS:
+            return Unauthenticated()
+        return ClientError(self.message, code=self.code)
 
     async def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
         return self.allows(viewer_of(info))
@@ -34,7 +47,6 @@ class IsStaff(ViewerRule):
     """Staff of the organization: internal notes, costs, audit, staff root fields."""
 
     message = "Only staff can see this."
-    error_extensions = {"code": "FORBIDDEN"}
 
     def allows(self, viewer: Viewer) -> bool:
         return viewer.is_staff
@@ -44,7 +56,7 @@ class IsOwner(ViewerRule):
     """The organization's OWNER: portal and payment settings, staff management."""
 
     message = "Only the organization's owner can do this."
-    error_extensions = {"code": "OWNER_REQUIRED"}
+    code = "OWNER_REQUIRED"
 
     def allows(self, viewer: Viewer) -> bool:
         return viewer.is_owner
@@ -53,7 +65,7 @@ class IsOwner(ViewerRule):
 class InPortalSection(ViewerRule):
     """Portal viewers reach a section only while the organization has it switched on."""
 
-    error_extensions = {"code": "SECTION_DISABLED"}
+    code = "SECTION_DISABLED"
 
     def __init__(self, section: str) -> None:
         self.section = section
@@ -64,24 +76,43 @@ class InPortalSection(ViewerRule):
 
 
 class IsPortalViewer(ViewerRule):
-    message = "Sign in to the portal to continue."
-    error_extensions = {"code": "UNAUTHENTICATED"}
+    message = "Only portal viewers can do this."
 
     def allows(self, viewer: Viewer) -> bool:
         return viewer.is_portal
 
+    def refusal(self, viewer: Viewer) -> ClientError:
+        if viewer.kind is ViewerKind.ANONYMOUS:
+            return Unauthenticated("Sign in to the portal to continue.")
+        return super().refusal(viewer)
+
 
 class ViewerPermissionExtension(PermissionExtension):
-    """Decides a field's permission once per request; later rows reuse the decision."""
+    """Decides a field's permission once per viewer per request; later rows reuse the
+    decision. Decisions are kept for the viewer they were made for: after a sign-in
+    mutation changes the request's viewer, every field is decided again."""
+
+    permissions: list[ViewerRule]  # type: ignore[assignment]
 
     async def resolve_async(self, next_: Any, source: Any, info: Info, **kwargs: Any) -> Any:
-        decided = info.context.extras.setdefault("permissions", set())
-        if id(self) in decided:
-            result = next_(source, info, **kwargs)
-            return await result if hasattr(result, "__await__") else result
-        result = await super().resolve_async(next_, source, info, **kwargs)
-        decided.add(id(self))  # reached only when allowed: refusals raise every time
-        return result
+        viewer = viewer_of(info)
+        allowed = _allowed_for(info.context.extras, viewer)
+        if id(self) not in allowed:
+            for rule in self.permissions:
+                if not rule.allows(viewer):
+                    raise rule.refusal(viewer)
+            allowed.add(id(self))
+        result = next_(source, info, **kwargs)
+        return await result if isawaitable(result) else result
+
+
+def _allowed_for(extras: dict[str, Any], viewer: Viewer) -> set[int]:
+    """The fields already allowed in this request, for this very viewer (by identity:
+    a new viewer object, however alike, starts with nothing allowed)."""
+    held = extras.get("permissions")
+    if held is None or held[0] is not viewer:
+        held = extras["permissions"] = (viewer, set())
+    return held[1]
 
 
 def rules_of(extensions: list[FieldExtension]) -> list[ViewerRule]:
@@ -121,7 +152,7 @@ def portal_only() -> list[FieldExtension]:
 def portal_action(section: str | None = None) -> list[FieldExtension]:
     """For portal mutations: signed-in portal viewers, in `section` if given. (Previews are
     refused for every mutation by schema/preview.py.)"""
-    rules: list[BasePermission] = [IsPortalViewer()]
+    rules: list[ViewerRule] = [IsPortalViewer()]
     if section is not None:
         rules.append(InPortalSection(section))
     return [ViewerPermissionExtension(permissions=rules, use_directives=False)]

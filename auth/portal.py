@@ -8,13 +8,16 @@ die at first use, on expiry, on revocation, or when a newer link replaces them.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 from urllib.parse import urlencode
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from auth.sessions import end_portal_sessions, end_sessions_of
 from auth.tokens import new_token, token_hash
 from models import Contact, Customer, MagicLink, PortalSettings
 from models.clock import db_now
@@ -41,6 +44,7 @@ class Person:
     status: PortalStatus
     can_access_portal: bool  # always true for the customer themself
     archived: bool
+    portal_email: str | None = None  # the address access belongs to (models/people.py)
 
     @property
     def may_sign_in(self) -> bool:
@@ -51,31 +55,49 @@ class Person:
             and not self.archived
         )
 
+    def reachable_with(self, proven: str | None) -> bool:
+        """Whether a session that proved `proven` may act for this person: their address
+        is that one, and it is the address they were invited at or signed in with."""
+        return (
+            self.may_sign_in
+            and proven is not None
+            and self.email == proven
+            and self.portal_email == proven
+        )
 
-def _person_from_customer(row: sa.RowMapping) -> Person:
+
+def customer_person(row: Any) -> Person:
+    """The customer themself as a portal person (a Core row or an ORM object)."""
     return Person(
-        organization_id=row["organization_id"],
-        customer_id=row["id"],
+        organization_id=row.organization_id,
+        customer_id=row.id,
         contact_id=None,
-        name=row["name"],
-        email=row["email"],
-        status=row["portal_status"],
+        name=row.name,
+        email=row.email,
+        status=row.portal_status,
         can_access_portal=True,
-        archived=row["archived_at"] is not None,
+        archived=row.archived_at is not None,
+        portal_email=row.portal_email,
     )
 
 
-def _person_from_contact(row: sa.RowMapping, customer_archived: bool) -> Person:
+def contact_person(row: Any, customer_archived: bool = False) -> Person:
+    """A contact as a portal person (a Core row or an ORM object)."""
     return Person(
-        organization_id=row["organization_id"],
-        customer_id=row["customer_id"],
-        contact_id=row["id"],
-        name=row["name"],
-        email=row["email"],
-        status=row["portal_status"],
-        can_access_portal=row["can_access_portal"],
-        archived=row["archived_at"] is not None or customer_archived,
+        organization_id=row.organization_id,
+        customer_id=row.customer_id,
+        contact_id=row.id,
+        name=row.name,
+        email=row.email,
+        status=row.portal_status,
+        can_access_portal=row.can_access_portal,
+        archived=row.archived_at is not None or customer_archived,
+        portal_email=row.portal_email,
     )
+
+
+def person_of(row: Customer | Contact) -> Person:
+    return contact_person(row) if isinstance(row, Contact) else customer_person(row)
 
 
 async def load_person(
@@ -85,41 +107,35 @@ async def load_person(
     contact_id: uuid.UUID | None,
 ) -> Person | None:
     customer = (
-        (
-            await session.execute(
-                sa.select(customers).where(
-                    customers.c.id == customer_id, customers.c.organization_id == organization_id
-                )
+        await session.execute(
+            sa.select(customers).where(
+                customers.c.id == customer_id, customers.c.organization_id == organization_id
             )
         )
-        .mappings()
-        .first()
-    )
+    ).first()
     if customer is None:
         return None
     if contact_id is None:
-        return _person_from_customer(customer)
+        return customer_person(customer)
     contact = (
-        (
-            await session.execute(
-                sa.select(contacts).where(
-                    contacts.c.id == contact_id, contacts.c.customer_id == customer_id
-                )
+        await session.execute(
+            sa.select(contacts).where(
+                contacts.c.id == contact_id, contacts.c.customer_id == customer_id
             )
         )
-        .mappings()
-        .first()
-    )
+    ).first()
     if contact is None:
         return None
-    return _person_from_contact(contact, customer["archived_at"] is not None)
+    return contact_person(contact, customer.archived_at is not None)
 
 
 async def people_with_email(
     session: AsyncSession, email: str, organization_id: uuid.UUID | None = None
 ) -> list[Person]:
     """Everyone who may sign in with this address, customers first, in every organization
-    (or one). One address can be a customer here and a bookkeeper for two companies there."""
+    (or one). One address can be a customer here and a bookkeeper for two companies there.
+    The address is the editable `email`: only a link sent to it proves it (see
+    `accounts_of_address` for what a proven address reaches)."""
     email = email.strip().lower()
     found_customers = await session.execute(
         sa.select(customers)
@@ -127,7 +143,7 @@ async def people_with_email(
         .where(*([customers.c.organization_id == organization_id] if organization_id else []))
         .order_by(customers.c.created_at, customers.c.id)
     )
-    people = [_person_from_customer(r) for r in found_customers.mappings()]
+    people = [customer_person(r) for r in found_customers]
     found_contacts = await session.execute(
         sa.select(contacts, customers.c.archived_at.label("customer_archived_at"))
         .join(customers, customers.c.id == contacts.c.customer_id)
@@ -135,11 +151,15 @@ async def people_with_email(
         .where(*([contacts.c.organization_id == organization_id] if organization_id else []))
         .order_by(contacts.c.created_at, contacts.c.id)
     )
-    people += [
-        _person_from_contact(r, r["customer_archived_at"] is not None)
-        for r in found_contacts.mappings()
-    ]
+    people += [contact_person(r, r.customer_archived_at is not None) for r in found_contacts]
     return [p for p in people if p.may_sign_in]
+
+
+async def accounts_of_address(session: AsyncSession, proven: str) -> list[Person]:
+    """The people a session that proved `proven` may act for, in every organization: those
+    whose address it is and whose access belongs to it (`Person.reachable_with`)."""
+    people = await people_with_email(session, proven)
+    return [p for p in people if p.reachable_with(proven.strip().lower())]
 
 
 async def portal_enabled(session: AsyncSession, organization_id: uuid.UUID) -> bool:
@@ -149,6 +169,51 @@ async def portal_enabled(session: AsyncSession, organization_id: uuid.UUID) -> b
         )
     )
     return bool(found.scalar())
+
+
+async def cut_off(session: AsyncSession, person: Person) -> None:
+    """End a person's portal sessions and unused links at once, for good: revocation, a new
+    address, access switched off. Getting back in takes a new link."""
+    await revoke_links(session, person)
+    await end_sessions_of(session, person.customer_id, person.contact_id)
+
+
+async def close_portal(session: AsyncSession, organization_id: uuid.UUID) -> None:
+    """The business switched its portal off: every portal session and unused link of the
+    organization ends for good; switching it on again needs new links."""
+    await session.execute(
+        sa.update(links)
+        .where(
+            links.c.organization_id == organization_id,
+            links.c.used_at.is_(None),
+            links.c.revoked_at.is_(None),
+        )
+        .values(revoked_at=db_now())
+    )
+    await end_portal_sessions(session, organization_id)
+
+
+async def follow_edit(
+    session: AsyncSession, row: Customer | Contact, values: Mapping[str, Any]
+) -> None:
+    """What an edit of a person's record (`values`, about to be applied to `row`) ends.
+
+    A new address is not yet proven: the access, password, sessions and links that belong
+    to the old one end, and only a link sent to the new address and redeemed restores it.
+    Portal access switched off for a contact ends their sessions and links too."""
+    new_email = values.get("email", row.email)
+    readdressed = (new_email or None) != (row.email or None)
+    switched_off = (
+        isinstance(row, Contact)
+        and row.can_access_portal
+        and not values.get("can_access_portal", True)
+    )
+    if not (readdressed or switched_off):
+        return
+    if readdressed:
+        row.portal_email = None
+        row.portal_password_hash = None
+    await cut_off(session, person_of(row))
 
 
 def _same_person(person: Person) -> sa.ColumnElement[bool]:
@@ -211,6 +276,7 @@ class Redeemed:
     outcome: Redemption
     person: Person | None = None
     link_id: uuid.UUID | None = None
+    email: str | None = None  # the address the link was sent to: what redeeming it proves
 
 
 async def redeem_link(session: AsyncSession, token: str, purpose: LinkPurpose) -> Redeemed:
@@ -227,7 +293,13 @@ async def redeem_link(session: AsyncSession, token: str, purpose: LinkPurpose) -
             links.c.expires_at > db_now(),
         )
         .values(used_at=db_now(), updated_at=db_now())
-        .returning(links.c.id, links.c.organization_id, links.c.customer_id, links.c.contact_id)
+        .returning(
+            links.c.id,
+            links.c.organization_id,
+            links.c.customer_id,
+            links.c.contact_id,
+            links.c.email,
+        )
     )
     row = used.mappings().first()
     if row is None:
@@ -237,9 +309,13 @@ async def redeem_link(session: AsyncSession, token: str, purpose: LinkPurpose) -
     )
     if person is None or not person.may_sign_in:
         return Redeemed(Redemption.INVALID, person, row["id"])
+    # A link signs in only the person it was sent to, at the address it was sent to.
+    # (Changing the address revokes its links; this holds even if a change ever didn't.)
+    if person.email != row["email"]:
+        return Redeemed(Redemption.INVALID, person, row["id"])
     if not await portal_enabled(session, person.organization_id):
         return Redeemed(Redemption.INVALID, person, row["id"])
-    return Redeemed(Redemption.OK, person, row["id"])
+    return Redeemed(Redemption.OK, person, row["id"], row["email"])
 
 
 async def _why_not(session: AsyncSession, hashed: str, purpose: LinkPurpose) -> Redeemed:

@@ -105,6 +105,15 @@ async def end_sessions_of(
     await db.execute(sa.delete(sessions).where(sessions.c.kind != SessionKind.STAFF, person))
 
 
+async def end_portal_sessions(db: AsyncSession, organization_id: uuid.UUID) -> None:
+    """End every portal session (and preview) of one organization."""
+    await db.execute(
+        sa.delete(sessions).where(
+            sessions.c.organization_id == organization_id, sessions.c.kind != SessionKind.STAFF
+        )
+    )
+
+
 def _lookup(which: sa.ColumnElement[bool]) -> sa.Select[tuple[object, ...]]:
     """The live session with its person, in one statement."""
     return (

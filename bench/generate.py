@@ -304,6 +304,7 @@ class Generator:
             internal_notes="Prefers phone calls." if rng.random() < 0.3 else None,
             portal_status=status,
             portal_invited_at=invited if status is not PortalStatus.NOT_INVITED else None,
+            portal_email=email if status is not PortalStatus.NOT_INVITED else None,
             portal_activated_at=invited + timedelta(hours=5)
             if status is PortalStatus.ACTIVE
             else None,

@@ -45,7 +45,13 @@ class PortalAccess(SQLModel):
     portal_invited_at: datetime | None = utc_field()
     portal_activated_at: datetime | None = utc_field()
     portal_revoked_at: datetime | None = utc_field()
-    # Only where the organization lets portal viewers sign in with a password.
+    # The address this person's portal access belongs to: the one an invite was sent to,
+    # or a link was redeemed from. A new `email` clears it (and the password, sessions and
+    # links); only a link sent to the new address and redeemed sets it again. Accounts are
+    # joined across organizations by this proven address, never by the editable `email`.
+    portal_email: str | None = Field(default=None, max_length=254)
+    # Only where the organization lets portal viewers sign in with a password; it belongs
+    # to `portal_email`, and dies with it.
     portal_password_hash: str | None = Field(default=None, max_length=255)
 
 

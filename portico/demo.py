@@ -746,6 +746,7 @@ def set_portal_access(demo: Demo, person: Customer | Contact, status: PortalStat
     invited = demo.days_ago(20, 300)
     person.portal_status = status
     person.portal_invited_at = invited
+    person.portal_email = person.email  # invited at this address
     if status is PortalStatus.ACTIVE:
         person.portal_activated_at = invited + timedelta(hours=demo.rng.randint(1, 72))
 

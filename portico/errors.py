@@ -21,7 +21,9 @@ class ClientError(Exception):
     message = "Bad request."
 
     def __init__(self, message: str | None = None, **extensions: object) -> None:
-        super().__init__(message or self.message)
+        # graphql-core shows an exception's `message` attribute when it has one.
+        self.message = message or self.message
+        super().__init__(self.message)
         self.extensions: dict[str, object] = {"code": self.code, **extensions}
 
 

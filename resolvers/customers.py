@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry import UNSET, Info
 
+from auth.portal import follow_edit
 from models import Car, Contact, ContactCar, Customer
 from models.writes import add_in_order, apply, get_for_update, value_taken
 from portico.errors import NotFound
@@ -95,6 +96,7 @@ async def update_customer(info: Info, data: Any) -> uuid.UUID:
             session, Customer, Customer.organization_id == org_id, values.get("email"), row_id
         ):
             raise Rejected(DUPLICATE_EMAIL)
+        await follow_edit(session, customer, values)
         apply(customer, values)
     return row_id
 
@@ -151,6 +153,7 @@ async def update_contact(info: Info, data: Any) -> uuid.UUID:
             row_id,
         ):
             raise Rejected(DUPLICATE_CONTACT_EMAIL)
+        await follow_edit(session, contact, values)
         apply(contact, values)
         await _set_cars(session, contact, data.car_ids)
     return row_id

@@ -10,8 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry import Info
 
-from auth.portal import Person, issue_link, load_person, portal_enabled, revoke_links
-from auth.sessions import end_sessions_of
+from auth.portal import Person, cut_off, issue_link, load_person, portal_enabled
 from models import Car, Contact, Customer, Organization, PortalSettings
 from models.enums import LinkPurpose, PortalStatus
 from models.types import utcnow
@@ -136,6 +135,7 @@ async def invite(
     """Send the invite (again): a fresh link, the invite time recorded. True on a resend."""
     resend = row.portal_invited_at is not None
     row.portal_invited_at = utcnow()
+    row.portal_email = person.email  # the access now belongs to the address invited
     if row.portal_status is PortalStatus.NOT_INVITED:
         row.portal_status = PortalStatus.INVITED
     link = await issue_link(session, person, LinkPurpose.SIGN_IN)
@@ -198,8 +198,7 @@ async def set_access(
         if revoked:
             row.portal_status = PortalStatus.REVOKED
             row.portal_revoked_at = utcnow()
-            await end_sessions_of(session, person.customer_id, person.contact_id)
-            await revoke_links(session, person)
+            await cut_off(session, person)
         elif row.portal_status is PortalStatus.REVOKED:
             activated = row.portal_activated_at is not None
             row.portal_status = PortalStatus.ACTIVE if activated else PortalStatus.INVITED

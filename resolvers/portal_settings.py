@@ -6,6 +6,7 @@ from typing import Any
 
 from strawberry import Info
 
+from auth.portal import close_portal
 from models import PortalSettings
 from models.writes import apply
 from resolvers.audit import audit
@@ -59,6 +60,8 @@ async def update(info: Info, data: Any) -> None:
         if settings is None:
             raise Rejected()
         before = {name: getattr(settings, name) for name in values}
+        if before.get("enabled") and values.get("enabled") is False:
+            await close_portal(session, settings.organization_id)
         apply(settings, values)
         changed = {k: [str(before[k]), str(v)] for k, v in values.items() if before[k] != v}
         if changed:

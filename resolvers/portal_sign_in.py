@@ -15,7 +15,9 @@ from auth.portal import (
     Person,
     Redeemed,
     Redemption,
+    accounts_of_address,
     issue_link,
+    load_person,
     people_with_email,
     portal_enabled,
     redeem_link,
@@ -76,19 +78,25 @@ async def _row_of(session: AsyncSession, person: Person) -> Customer | Contact |
     return await session.get(Customer, person.customer_id)
 
 
-async def _open_session(ctx: Context, session: AsyncSession, person: Person) -> IssuedSession:
-    """A fresh session for a person who just proved who they are."""
+async def _open_session(
+    ctx: Context, session: AsyncSession, person: Person, proven: str
+) -> IssuedSession:
+    """A fresh session for a person who just proved `proven` is their address (by a link
+    sent to it, or the password that belongs to it). The session names that address,
+    never the record's editable `email`."""
     row = await _row_of(session, person)
-    if row is not None and row.portal_status is not PortalStatus.ACTIVE:
-        row.portal_status = PortalStatus.ACTIVE
-        row.portal_activated_at = row.portal_activated_at or utcnow()
+    if row is not None:
+        row.portal_email = proven
+        if row.portal_status is not PortalStatus.ACTIVE:
+            row.portal_status = PortalStatus.ACTIVE
+            row.portal_activated_at = row.portal_activated_at or utcnow()
     issued = await start_session(
         session,
         kind=SessionKind.PORTAL,
         organization_id=person.organization_id,
         customer_id=person.customer_id,
         contact_id=person.contact_id,
-        email=person.email,
+        email=proven,
         ip=ctx.client_ip,
         user_agent=ctx.user_agent,
     )
@@ -118,7 +126,7 @@ async def redeem(info: Info, token: str) -> SignedIn:
             _audit_failure(ctx, session, redeemed)
             return SignedIn(outcome=redeemed.outcome)
         person = redeemed.person
-        issued = await _open_session(ctx, session, person)
+        issued = await _open_session(ctx, session, person, redeemed.email or "")
         method = await _sign_in_method(session, person.organization_id)
         row = await _row_of(session, person)
         needs_password = method is SignInMethod.PASSWORD and not (row and row.portal_password_hash)
@@ -219,7 +227,14 @@ async def password_sign_in(info: Info, email: str, password: str, organization: 
                 and await portal_enabled(session, org_id)
                 and await _sign_in_method(session, org_id) is SignInMethod.PASSWORD
             ):
-                people = await people_with_email(session, email, org_id)
+                # The password belongs to the address it was set under (`portal_email`):
+                # a record re-pointed at another address has no password until a link
+                # sent to that address is redeemed.
+                people = [
+                    p
+                    for p in await people_with_email(session, email, org_id)
+                    if p.reachable_with(email)
+                ]
             match = None
             for person in people or [None]:
                 row = await _row_of(session, person) if person else None
@@ -235,7 +250,7 @@ async def password_sign_in(info: Info, email: str, password: str, organization: 
                     )
                 issued = None
             else:
-                issued = await _open_session(ctx, session, match)
+                issued = await _open_session(ctx, session, match, email)
     if match is None or issued is None:
         raise Rejected(BAD_PASSWORD)
     await _act_as(ctx, issued)
@@ -285,7 +300,7 @@ async def reset_password(info: Info, token: str, password: str) -> SignedIn:
         row.portal_password_hash = hash_password(password)
         await end_sessions_of(session, person.customer_id, person.contact_id)
         session.add(audit_person(ctx, "portal.password_changed", person, data={"by": "reset link"}))
-        issued = await _open_session(ctx, session, person)
+        issued = await _open_session(ctx, session, person, redeemed.email or "")
     await _act_as(ctx, issued)
     return SignedIn(Redemption.OK, issued, person)
 
@@ -299,13 +314,22 @@ class Account:
 
 
 async def accounts(info: Info) -> list[Account]:
-    """Every account the signed-in address may act for, in any organization."""
+    """Every account the address this session proved may act for, in any organization; a
+    staff preview shows the previewed account alone."""
     ctx: Context = info.context
-    if not ctx.viewer.is_portal or not ctx.viewer.email:
+    viewer = ctx.viewer
+    if not viewer.is_portal or viewer.organization_id is None or viewer.customer_id is None:
         return []
     found = []
     async with ctx.db.write() as session:
-        for person in await people_with_email(session, ctx.viewer.email):
+        if viewer.preview:
+            person = await load_person(
+                session, viewer.organization_id, viewer.customer_id, viewer.contact_id
+            )
+            people = [person] if person is not None else []
+        else:
+            people = await accounts_of_address(session, viewer.email) if viewer.email else []
+        for person in people:
             if not await portal_enabled(session, person.organization_id):
                 continue
             org = await session.get(Organization, person.organization_id)
@@ -326,7 +350,7 @@ async def switch_account(info: Info, account_gid: str) -> Person:
         raise Forbidden()
     type_name, row_id = decode_id(account_gid)
     async with ctx.write() as session:
-        people = await people_with_email(session, viewer.email)
+        people = await accounts_of_address(session, viewer.email)
         target = next(
             (
                 p

@@ -43,7 +43,7 @@ async def start_preview(info: Info, customer_gid: str | None, contact_gid: str |
             organization_id=person.organization_id,
             customer_id=person.customer_id,
             contact_id=person.contact_id,
-            email=person.email,
+            email=None,  # a preview proves no address: it reaches no other account
             ip=ctx.client_ip,
             user_agent=ctx.user_agent,
             previewed_by_staff_id=ctx.viewer.staff_user_id,

@@ -15,10 +15,9 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry import UNSET, Info
 
-from auth.portal import Person, Redemption, issue_link, load_person, redeem_link, revoke_links
-from auth.sessions import sessions
+from auth.portal import Person, Redemption, cut_off, issue_link, load_person, person_of, redeem_link
 from models import Contact, Customer, MagicLink, PortalSettings
-from models.enums import LinkPurpose, SessionKind
+from models.enums import LinkPurpose
 from models.types import utcnow
 from models.writes import value_taken
 from portico.errors import Forbidden
@@ -195,7 +194,7 @@ async def confirm_email_change(info: Info, token: str) -> EmailChanged:
             raise Rejected(TAKEN)
         old_email = row.email
         _changed(row, {"email": new_email})
-        await _follow_the_address(session, person, new_email)
+        await _follow_the_address(session, row, new_email)
         if old_email:
             await send_email_changed_notice(session, person, old_email, new_email)
         data = {"from": old_email, "to": new_email}
@@ -203,18 +202,11 @@ async def confirm_email_change(info: Info, token: str) -> EmailChanged:
     return EmailChanged(Redemption.OK, new_email)
 
 
-async def _follow_the_address(session: AsyncSession, person: Person, new_email: str) -> None:
-    """Links still out to the old address die; the person's sessions name the new one
-    (the address a session proved decides which accounts it may switch to)."""
-    await revoke_links(session, person)
-    if person.contact_id is not None:
-        mine = sessions.c.contact_id == person.contact_id
-    else:
-        mine = sa.and_(
-            sessions.c.customer_id == person.customer_id, sessions.c.contact_id.is_(None)
-        )
-    await session.execute(
-        sa.update(sessions)
-        .where(mine, sessions.c.kind == SessionKind.PORTAL)
-        .values(email=new_email)
-    )
+async def _follow_the_address(
+    session: AsyncSession, row: Customer | Contact, new_email: str
+) -> None:
+    """The link sent to the new address proved it: the access belongs to it from now on.
+    Sessions and links of the old address end; the viewer signs in again at the new one."""
+    person = person_of(row)
+    row.portal_email = new_email
+    await cut_off(session, person)

@@ -347,7 +347,7 @@ async def test_a_multipart_request_without_the_preflight_header_is_refused(
         )
     finally:
         http.cookies.clear()
-    assert error_codes(with_cookie.json()) == ["FORBIDDEN"]
+    assert error_codes(with_cookie.json()) == ["UNAUTHENTICATED"]  # the cookie did not count
     assert stored_files(db) == before
     count = await _count(db, "documents", world.alex_id)
     assert count == 0
@@ -760,7 +760,7 @@ async def test_portal_uploads_only_where_the_business_allows_them(
     preview = await upload(http, world.preview_token, UPLOAD_MY_DOCUMENT, card, PNG_BYTES)
     assert error_codes(preview.json()) == ["PREVIEW_READ_ONLY"]
     staff = await upload(http, world.tenant.staff_token, UPLOAD_MY_DOCUMENT, card, PNG_BYTES)
-    assert error_codes(staff.json()) == ["UNAUTHENTICATED"]
+    assert error_codes(staff.json()) == ["FORBIDDEN"]  # a portal mutation
     wrong_kind = await mutate(
         http, world.robin_token, UPLOAD_MY_DOCUMENT, {"kind": "STORAGE_AGREEMENT"}, PNG_BYTES
     )
@@ -927,3 +927,35 @@ async def test_photo_and_document_lists_cost_the_same_statements_whatever_their_
     await staff_document(http, world, shared=False)
     await staff_document(http, world, shared=True)
     assert await statements() == few
+
+
+async def test_a_download_link_dies_when_the_file_stops_being_shown(
+    world: World, http: httpx.AsyncClient, gql: GraphQLClient
+):
+    """A link is a bearer URL for a few minutes; taking the file out of the portal (or
+    hiding the photo) ends it at once, as ending the session does."""
+    document = await staff_document(http, world, shared=True)
+    await staff_photo(http, world, "Front")
+    data = await gql.data(PORTAL_FILES, token=world.alex_token)
+    [shown] = data["viewer"]["customer"]["documents"]["nodes"]
+    [photo] = data["viewer"]["customer"]["cars"]["nodes"][0]["photos"]["nodes"]
+    assert (await http.get(path_of(shown["downloadUrl"]))).status_code == 200
+    assert (await http.get(path_of(photo["url"]))).status_code == 200
+    hide_document = """mutation U($input: UpdateDocumentInput!) {
+      updateDocument(input: $input) { userErrors { code } } }"""
+    await gql.data(
+        hide_document,
+        {"input": {"id": document["id"], "visibleInPortal": False}},
+        token=world.tenant.staff_token,
+    )
+    hide_photo = """mutation U($input: UpdateCarPhotoInput!) {
+      updateCarPhoto(input: $input) { userErrors { code } } }"""
+    await gql.data(
+        hide_photo,
+        {"input": {"id": photo["id"], "visibleInPortal": False}},
+        token=world.tenant.staff_token,
+    )
+    forged = await http.get("/downloads/not-a-token")
+    for url in (shown["downloadUrl"], photo["url"]):
+        gone = await http.get(path_of(url))
+        assert gone.status_code == 404 and gone.content == forged.content

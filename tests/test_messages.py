@@ -272,7 +272,7 @@ async def test_portal_viewers_write_only_to_their_own_conversation(gql, db, tena
     assert await staff_unread(gql, tenant, theirs) == 0
 
     staff = await gql(SEND_MINE, {"input": {"body": "Hi"}}, tenant.staff_token)
-    assert error_codes(staff) == ["UNAUTHENTICATED"]  # a portal mutation
+    assert error_codes(staff) == ["FORBIDDEN"]  # a portal mutation
 
 
 async def test_previews_narrow_scopes_and_a_closed_section_cannot_write(gql, db, tenant):

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from models.db import Database
 from tests.helpers import GraphQLClient, Tenant, error_codes, user_errors
-from tests.portal import TOKEN, WHOAMI, deliver, make_contact, make_customer, sign_in_by_invite
+from tests.portal import (
+    REDEEM,
+    TOKEN,
+    WHOAMI,
+    deliver,
+    make_contact,
+    make_customer,
+    sign_in_by_invite,
+)
 from tests.smtp import SmtpServer
 
 PROFILE = """
@@ -31,6 +39,11 @@ mutation C($token: String!) {
 """
 UPDATE_CUSTOMER = """
 mutation U($input: UpdateCustomerInput!) { updateCustomer(input: $input) { userErrors { code } } }
+"""
+REQUEST_LINK = """
+mutation R($email: String!, $org: String!) {
+  requestPortalLink(input: {email: $email, organization: $org}) { message }
+}
 """
 AUDIT = '{ auditEvents(action: "portal.profile_updated") { nodes { actorKind data } } }'
 
@@ -142,7 +155,12 @@ async def test_email_change_is_confirmed_only_by_the_link_sent_to_the_new_addres
     assert len(notices) == 1
     body = notices[0].get_body(preferencelist=("plain",)).get_content()
     assert new in body and "token=" not in body
-    # The session goes on, and now names the new address.
+    # Sessions of the old address end; signing in again at the new one reaches the account.
+    assert (await gql.post(WHOAMI, token=session)).status_code == 401
+    await gql.data(REQUEST_LINK, {"email": new, "org": tenant.slug})
+    await deliver(db, smtp)
+    signed = await gql.data(REDEEM, {"token": tokens_for(smtp, new)[-1]})
+    session = signed["redeemMagicLink"]["token"]
     accounts = await gql.data("{ viewer { accounts { current } } }", token=session)
     assert accounts["viewer"]["accounts"] == [{"current": True}]
 

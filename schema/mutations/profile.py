@@ -166,7 +166,8 @@ class ProfileMutations:
 
     @strawberry.mutation(
         description="Confirm a new email address with the link sent to it. A link works once; "
-        "the old address is told of the change."
+        "the old address is told of the change. The person's sessions and links end: they "
+        "sign in again at the new address."
     )
     async def confirm_email_change(
         self, info: Info, input: Annotated[ConfirmEmailChangeInput, INPUT]

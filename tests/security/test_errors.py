@@ -82,7 +82,7 @@ async def test_a9_unexpected_errors_carry_the_code_and_request_id_into_the_log(
 
 async def test_deliberate_errors_keep_their_message(gql: GraphQLClient):
     result = await gql("{ customers { totalCount } }")
-    assert error_codes(result) == ["FORBIDDEN"]
+    assert error_codes(result) == ["UNAUTHENTICATED"]
     assert result["errors"][0]["message"] != "Unexpected error."
 
 
