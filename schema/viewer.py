@@ -65,8 +65,9 @@ class Viewer:
         return [PortalSection(s.upper()) for s in sorted(info.context.viewer.sections)]
 
     @strawberry.field(
-        description="Every account the signed-in address may act for, across businesses; "
-        "switch with `switchPortalAccount`."
+        description="Every account the address this session proved may act for, across "
+        "businesses (people invited at it or signed in from it); a staff preview lists the "
+        "previewed account alone. Switch with `switchPortalAccount`."
     )
     async def accounts(self, info: Info) -> list[PortalAccount]:
         viewer = info.context.viewer
