@@ -211,3 +211,13 @@ def portal_opens(viewer: Viewer, table_name: str) -> bool:
     if viewer.scope is PortalScope.CARS and table_name not in CARS_TABLES:
         return False
     return table_name in CUSTOMER_COLUMN or table_name in THROUGH_PARENT
+
+
+def open_sections(viewer: Viewer) -> frozenset[str]:
+    """The portal sections a viewer can use: switched on by the business and opened by
+    the contact's scope (a billing contact has no cars section). Profile has no tables of
+    its own: it is open wherever the business shows it."""
+    if not viewer.is_portal:
+        return frozenset()
+    opened = {SECTION_OF[name] for name in SECTION_OF if portal_opens(viewer, name)}
+    return frozenset(s for s in viewer.sections if s in opened or s not in SECTION_OF.values())

@@ -36,16 +36,21 @@ def _maker(type_name: str, module: str) -> Callable[[RowMapping], Any]:
 def connection_field(
     relation: Relation, type_name: str, module: str, description: str, **kwargs: Any
 ) -> Any:
-    """A paged list of `relation`'s rows under the parent object."""
+    """A paged list of `relation`'s rows under the parent object. A guarded list (one with
+    permission `extensions`: a portal section, staff only) is nullable, so that its refusal
+    answers at its own path and the rest of the query still answers."""
     node = _lazy(type_name, module)
     make = _maker(type_name, module)
+    answer: Any = Connection[node]  # type: ignore[valid-type]
+    if kwargs.get("extensions"):
+        answer = answer | None
 
     async def resolve(
         root: Any,
         info: Info,
         first: Annotated[int, FIRST] = 20,
         after: Annotated[str | None, AFTER] = None,
-    ) -> Connection[node]:  # type: ignore[valid-type]
+    ) -> answer:  # type: ignore[valid-type]
         return await page_of(info, relation, root.pk, make, first, after)
 
     field = strawberry.field(resolver=resolve, description=description, **kwargs)

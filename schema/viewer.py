@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Annotated
 import strawberry
 from strawberry import Info
 
+from auth.access import open_sections
 from auth.permissions import staff_only
 from auth.viewer import ViewerKind as ViewerKindValue
 from resolvers import events, notifications, portal_sign_in
@@ -60,9 +61,12 @@ class Viewer:
     ) -> Annotated["Customer", strawberry.lazy("schema.customers")] | None:
         return await load_row(info, "Customer", info.context.viewer.customer_id)
 
-    @strawberry.field(description="Portal sections the business has switched on (portal viewers).")
+    @strawberry.field(
+        description="Portal sections this viewer can use: switched on by the business and "
+        "open to the contact's scope (portal viewers). Build the portal's navigation from it."
+    )
     def sections(self, info: Info) -> list[PortalSection]:
-        return [PortalSection(s.upper()) for s in sorted(info.context.viewer.sections)]
+        return [PortalSection(s.upper()) for s in sorted(open_sections(info.context.viewer))]
 
     @strawberry.field(
         description="Every account the address this session proved may act for, across "

@@ -11,6 +11,7 @@ from tests.portal import (
     WHOAMI,
     deliver,
     invite,
+    make_car,
     make_contact,
     make_customer,
     sign_in_by_invite,
@@ -103,6 +104,60 @@ async def test_sections_switched_off_are_refused_to_portal_viewers(
         token=tenant.staff_token,
     )
     assert staff["node"]["invoices"]["totalCount"] == 0  # staff are never refused
+
+
+DASHBOARD = """
+{ viewer { sections customer { name
+    cars { nodes { make model } }
+    openInvoices { nodes { number } }
+    appointments { nodes { title } } } } }
+"""
+
+
+async def test_a_switched_off_section_answers_at_its_own_path_only(
+    gql: GraphQLClient, db: Database, tenant: Tenant, smtp: SmtpServer
+):
+    customer_id, email = await make_customer(gql, tenant, "Dash Board")
+    await make_car(gql, tenant, customer_id, "Carrera")
+    session = await sign_in_by_invite(gql, db, smtp, tenant, email, customerId=customer_id)
+    await _settings(gql, tenant, showInvoices=False)
+    result = await gql(DASHBOARD, token=session)
+    customer = result["data"]["viewer"]["customer"]
+    assert customer == {
+        "name": "Dash Board",
+        "cars": {"nodes": [{"make": "Porsche", "model": "Carrera"}]},
+        "openInvoices": None,
+        "appointments": {"nodes": []},
+    }
+    [refused] = result["errors"]
+    assert refused["path"] == ["viewer", "customer", "openInvoices"]
+    assert refused["extensions"]["code"] == "SECTION_DISABLED"
+
+
+async def test_sections_follow_the_contacts_scope_as_well_as_the_switches(
+    gql: GraphQLClient, db: Database, tenant: Tenant, smtp: SmtpServer
+):
+    customer_id, _ = await make_customer(gql, tenant)
+    sections = {}
+    for scope in ("EVERYTHING", "BILLING", "CARS"):
+        contact_id, email = await make_contact(gql, tenant, customer_id, portalScope=scope)
+        session = await sign_in_by_invite(gql, db, smtp, tenant, email, contactId=contact_id)
+        sections[scope] = session
+    await _settings(gql, tenant, showEstimates=False)
+
+    async def listed(scope: str) -> list[str]:
+        found = await gql.data("{ viewer { sections } }", token=sections[scope])
+        return found["viewer"]["sections"]
+
+    everything = ["APPOINTMENTS", "CARS", "DOCUMENTS", "INVOICES", "MESSAGES", "PROFILE"]
+    assert [s for s in await listed("EVERYTHING") if s != "TELEMATICS"] == everything
+    assert await listed("BILLING") == ["INVOICES", "PROFILE"]
+    assert [s for s in await listed("CARS") if s != "TELEMATICS"] == [
+        "APPOINTMENTS",
+        "CARS",
+        "DOCUMENTS",
+        "PROFILE",
+    ]
 
 
 async def test_switching_the_portal_off_ends_portal_sessions(gql, db, tenant, smtp):
