@@ -31,6 +31,7 @@ class PortalSection(Enum):
     INVOICES = "INVOICES"
     MESSAGES = "MESSAGES"
     PROFILE = "PROFILE"
+    TELEMATICS = "TELEMATICS"
 
 
 ViewerKind = strawberry.enum(
