@@ -154,4 +154,9 @@ def _use_the_server(base_url: str) -> dict[str, dict]:
         assert url.startswith(base_url)  # PUBLIC_URL follows PORTICO_PORT
         download = http.get(url)
         assert download.status_code == 200 and download.content.startswith(b"%PDF")
+        # GraphiQL's page and every file it loads come from the installed package.
+        page = http.get("/graphql", headers={"Accept": "text/html"})
+        assets = re.findall(r'(?:src|href)="(/static/[^"]+)"', page.text)
+        assert len(assets) == 8, page.text
+        assert all(http.get(url).status_code == 200 for url in assets)
         return body["data"]
