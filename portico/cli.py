@@ -154,12 +154,8 @@ def _autopay(args: argparse.Namespace) -> None:
     asyncio.run(run())
 
 
-def main(argv: list[str] | None = None) -> None:
-    request_id.install_log_field()  # every line names its request ("-" outside one)
-    logging.basicConfig(
-        level=logging.INFO, format="%(levelname)s %(name)s [%(request_id)s]: %(message)s"
-    )
-    logging.getLogger("alembic").setLevel(logging.WARNING)  # one line per migration is noise
+def build_parser() -> argparse.ArgumentParser:
+    """The command line (tests/test_readme_commands.py parses the README's commands)."""
     parser = argparse.ArgumentParser(prog="portico", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
 
@@ -205,7 +201,16 @@ def main(argv: list[str] | None = None) -> None:
     )
     autopay.set_defaults(run=_autopay)
 
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    request_id.install_log_field()  # every line names its request ("-" outside one)
+    logging.basicConfig(
+        level=logging.INFO, format="%(levelname)s %(name)s [%(request_id)s]: %(message)s"
+    )
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # one line per migration is noise
+    args = build_parser().parse_args(argv)
     args.run(args)
 
 

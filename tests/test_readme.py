@@ -38,7 +38,7 @@ from graphql import (
 from models.db import Database
 from models.migrate import upgrade
 from portico.app import create_app
-from portico.demo import OWNER_EMAIL, OWNER_PASSWORD, load_demo
+from portico.demo import OWNER_EMAIL, OWNER_PASSWORD, load_demo, sign_in_help
 from portico.settings import settings_from_env
 from tests.conftest import SUITE_LIMITS
 from tests.portal import REDEEM, deliver, tokens_for
@@ -123,6 +123,7 @@ class Demo:
         self.tokens: dict[str, str | None] = {"anonymous": None}
         self.ids: dict[str, str] = {}
         self.portal_email = ""
+        self.settings = db.settings
 
     async def post(self, document: str, variables: dict[str, Any], role: str) -> dict[str, Any]:
         token = self.tokens[role] if role == "anonymous" else await self.token(role)
@@ -231,3 +232,7 @@ async def test_every_readme_graphql_example_answers_without_errors(demo: Demo):
             if answer.get("errors") or not answer.get("data"):
                 failures.append(f"{example}:\n{document}\n-> {json.dumps(answer)}")
     assert failures == [], "\n\n".join(failures)
+    # The sign-in `portico demo` prints (and the README repeats) works as printed.
+    (printed,) = [line for line in sign_in_help(demo.settings).splitlines() if "signIn" in line]
+    answer = await demo.post(printed.strip(), {}, "anonymous")
+    assert "errors" not in answer and answer["data"]["signIn"]["token"], answer
