@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -24,6 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 LOCK = ROOT / "requirements.lock"
 INSTALL_SECONDS = 600  # a cold pip cache downloads every dependency once
 START_SECONDS = 60.0
+NOT_SOURCE = (".git", ".venv", "var", "build", "dist", "*.egg-info", "__pycache__", ".*_cache")
 
 CUSTOMERS = """
 query { customers(first: 3) { totalCount nodes { id name cars(first: 2) { nodes { make } } } } }
@@ -54,6 +56,10 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """A venv with the wheel and its locked dependencies, nothing else; yields its bin/."""
     tmp = tmp_path_factory.mktemp("wheel")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "VIRTUAL_ENV"))}
+    # From a clean copy: setuptools builds in the source folder, and a build/ left there
+    # by an earlier build would lend the wheel files that the package list misses.
+    source = tmp / "source"
+    shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(*NOT_SOURCE))
     run(
         [
             sys.executable,
@@ -64,7 +70,7 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
             "-q",
             "-w",
             str(tmp / "dist"),
-            str(ROOT),
+            str(source),
         ],
         env,
         tmp,
@@ -88,9 +94,9 @@ def test_wheel_installs_a_server_that_migrates_loads_the_demo_and_answers(
         "STORAGE_DIR": str(tmp_path / "storage"),
         "MAIL_DIR": str(tmp_path / "mail"),
     }
-    # The modules come from the venv, not from the checkout.
+    # The whole app imports, from the venv, not from the checkout.
     where = run(
-        [str(installed / "python"), "-c", "import schema.mutations, pdf; print(pdf.__file__)"],
+        [str(installed / "python"), "-c", "import portico.app, pdf; print(pdf.__file__)"],
         env,
         tmp_path,
         START_SECONDS,
