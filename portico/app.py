@@ -25,7 +25,7 @@ from auth.sessions import viewer_for_token
 from auth.viewer import ANONYMOUS, ViewerKind
 from models.db import Database
 from planner import fast
-from portico import live, request_id
+from portico import ide, live, request_id
 from portico.broker import Broker, InProcessBroker
 from portico.db_faults import database_unavailable
 from portico.downloads import download
@@ -151,7 +151,7 @@ class PorticoGraphQL(GraphQL):
             viewer = await viewer_for_token(context.reader, cookie)
         if not may_introspect(self.introspection, viewer):
             return Response("Not Found", status_code=404)
-        return await super().render_graphql_ide(request)
+        return ide.page(request)  # from the package's own files: no CDN, works offline
 
     async def run(self, request: Any, *args: Any, **kwargs: Any) -> Any:
         if isinstance(request, WebSocket):  # a subscription lives as long as it is open
@@ -286,8 +286,11 @@ def create_app(
             if owns_db:
                 await db.dispose()
 
+    # GraphiQL's files, where its page is served.
+    ide_routes = [Route(f"{ide.PREFIX}{{name}}", ide.asset, methods=["GET"])]
     app = Starlette(
         routes=[
+            *(ide_routes if settings.introspection_mode != "off" else []),
             Route("/graphql", graphql, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql),
             Route("/healthz", healthz, methods=["GET"]),

@@ -42,12 +42,20 @@ def _ensure_sqlite_dir() -> None:
 def _serve(args: argparse.Namespace) -> None:
     import uvicorn
 
-    get_settings().check()
+    # The flags win over PORTICO_HOST/PORTICO_PORT; through the environment they reach the
+    # app factory (and every worker process), so an unset PUBLIC_URL follows them too.
+    if args.host:
+        os.environ["PORTICO_HOST"] = args.host
+    if args.port:
+        os.environ["PORTICO_PORT"] = str(args.port)
+    get_settings.cache_clear()
+    settings = get_settings()
+    settings.check()
     uvicorn.run(
         "portico.app:create_app",
         factory=True,
-        host=args.host,
-        port=args.port,
+        host=settings.host,
+        port=settings.port,
         workers=args.workers,
         log_level="info",
         access_log=args.access_log,
@@ -146,18 +154,14 @@ def _autopay(args: argparse.Namespace) -> None:
     asyncio.run(run())
 
 
-def main(argv: list[str] | None = None) -> None:
-    request_id.install_log_field()  # every line names its request ("-" outside one)
-    logging.basicConfig(
-        level=logging.INFO, format="%(levelname)s %(name)s [%(request_id)s]: %(message)s"
-    )
-    logging.getLogger("alembic").setLevel(logging.WARNING)  # one line per migration is noise
+def build_parser() -> argparse.ArgumentParser:
+    """The command line (tests/test_readme_commands.py parses the README's commands)."""
     parser = argparse.ArgumentParser(prog="portico", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
 
     serve = commands.add_parser("serve", help="run the HTTP server")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--host", help="listen address (default PORTICO_HOST, or 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="listen port (default PORTICO_PORT, or 8000)")
     serve.add_argument("--workers", type=int, default=1)
     serve.add_argument("--access-log", action="store_true", help="log every request")
     serve.set_defaults(run=_serve)
@@ -197,7 +201,16 @@ def main(argv: list[str] | None = None) -> None:
     )
     autopay.set_defaults(run=_autopay)
 
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    request_id.install_log_field()  # every line names its request ("-" outside one)
+    logging.basicConfig(
+        level=logging.INFO, format="%(levelname)s %(name)s [%(request_id)s]: %(message)s"
+    )
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # one line per migration is noise
+    args = build_parser().parse_args(argv)
     args.run(args)
 
 

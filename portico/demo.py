@@ -1712,7 +1712,7 @@ def sign_in_help(settings: Settings) -> str:
     )
     return "\n".join(
         [
-            f"GraphQL:  {settings.public_url}/graphql  (start the server with `portico serve`)",
+            f"GraphQL:  {settings.local_url}/graphql  (start the server with `portico serve`)",
             f"Owner:    {OWNER_EMAIL} / {OWNER_PASSWORD}",
             f"Staff:    {STAFF_EMAIL} / {STAFF_PASSWORD}",
             "",

@@ -36,7 +36,7 @@ log = logging.getLogger("portico.http")
 READY_TIMEOUT_SECONDS = 2.0
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # Nothing of ours is framed, loads from elsewhere, or posts a form to elsewhere. Pages
-# that need more (portico/pages.py) set their own policy; GraphiQL gets none of it.
+# that need more (portico/pages.py, GraphiQL's in portico/ide.py) set their own policy.
 STRICT_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
 HSTS = "max-age=63072000; includeSubDomains"
 
@@ -159,12 +159,7 @@ class Guard:
         headers.setdefault("x-content-type-options", "nosniff")
         headers.setdefault("referrer-policy", "no-referrer")
         headers.setdefault("x-frame-options", "DENY")
-        ide = scope["path"] == "/graphql" and headers.get("content-type", "").startswith(
-            "text/html"
-        )
-        headers.setdefault(
-            "content-security-policy", "frame-ancestors 'none'" if ide else STRICT_CSP
-        )
+        headers.setdefault("content-security-policy", STRICT_CSP)
         if self.settings.production:
             headers.setdefault("strict-transport-security", HSTS)
 

@@ -30,6 +30,8 @@ class Settings:
     database_url: str = field(default_factory=_default_database_url)
     secret_keys: tuple[str, ...] = (DEV_SECRET,)
     portal_url: str | None = None
+    host: str = "127.0.0.1"  # where `portico serve` listens unless told otherwise
+    port: int = 8000
     public_url: str = "http://127.0.0.1:8000"
     smtp_url: str | None = None
     mail_dir: Path = Path("var/mail")
@@ -79,6 +81,14 @@ class Settings:
         return (self.portal_url or f"{self.public_url}/portal").rstrip("/")
 
     @property
+    def local_url(self) -> str:
+        """The address `portico serve` answers at on this machine (a wildcard host is
+        reached through the loopback address)."""
+        host = {"0.0.0.0": "127.0.0.1", "::": "[::1]"}.get(self.host, self.host)
+        host = f"[{host}]" if ":" in host and not host.startswith("[") else host
+        return f"http://{host}:{self.port}"
+
+    @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
 
@@ -103,12 +113,18 @@ def settings_from_env(environ: dict[str, str] | os._Environ[str] = os.environ) -
     get = environ.get
     keys = tuple(k.strip() for k in get("SECRET_KEYS", "").split(",") if k.strip())
     defaults = Settings()
+    host = get("PORTICO_HOST") or defaults.host
+    port = int(get("PORTICO_PORT") or defaults.port)
+    # Unset, PUBLIC_URL is the address the server listens at, so links lead back to it.
+    listening = Settings(host=host, port=port).local_url
     return Settings(
         env=get("PORTICO_ENV", "development"),
         database_url=get("DATABASE_URL") or defaults.database_url,
         secret_keys=keys or defaults.secret_keys,
         portal_url=get("PORTAL_URL") or None,
-        public_url=get("PUBLIC_URL", defaults.public_url).rstrip("/"),
+        host=host,
+        port=port,
+        public_url=(get("PUBLIC_URL") or listening).rstrip("/"),
         smtp_url=get("SMTP_URL") or None,
         mail_dir=Path(get("MAIL_DIR", str(defaults.mail_dir))),
         mail_from=get("MAIL_FROM", defaults.mail_from),

@@ -32,6 +32,7 @@ class PortalSection(Enum):
     INVOICES = "INVOICES"
     MESSAGES = "MESSAGES"
     PROFILE = "PROFILE"
+    TELEMATICS = "TELEMATICS"
 
 
 ViewerKind = strawberry.enum(

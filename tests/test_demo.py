@@ -20,7 +20,7 @@ from models.enums import InvoiceStatus
 from models.migrate import upgrade
 from models.types import utcnow
 from portico.app import create_app
-from portico.demo import OWNER_EMAIL, OWNER_PASSWORD, load_demo
+from portico.demo import OWNER_EMAIL, OWNER_PASSWORD, load_demo, sign_in_help
 from portico.settings import Settings, settings_from_env
 from portico.staff import create_owner
 from storage import read_bytes, storage_from_settings
@@ -367,3 +367,10 @@ def _check_cars(data: dict[str, Any]) -> None:
 def _uuid(value: Any) -> uuid.UUID:
     """SQLite returns the stored UUIDs as hex text, PostgreSQL as UUIDs."""
     return value if isinstance(value, uuid.UUID) else uuid.UUID(value)
+
+
+def test_demo_names_the_address_the_server_listens_at():
+    # It once printed PUBLIC_URL, which is where clients reach the server, not where
+    # `portico serve` listens.
+    listening = settings_from_env({"PORTICO_PORT": "8123", "PUBLIC_URL": "https://api.example"})
+    assert "GraphQL:  http://127.0.0.1:8123/graphql" in sign_in_help(listening)

@@ -1,11 +1,15 @@
 """The HTTP surface: GraphiQL in development, no GET queries, masked internal errors."""
 
+import base64
+import hashlib
 import logging
+import re
 
 import httpx
 import pytest
 
 from models.db import Database
+from portico import ide
 from portico.app import create_app
 from portico.settings import settings_from_env
 from resolvers import lists
@@ -18,6 +22,39 @@ async def test_graphiql_is_served_in_development(http: httpx.AsyncClient):
     response = await http.get("/graphql", headers={"Accept": "text/html"})
     assert response.status_code == 200
     assert "graphiql" in response.text.lower()
+
+
+async def test_graphiql_loads_only_its_own_assets_from_this_server(http: httpx.AsyncClient):
+    # The page once loaded seven files from a CDN and showed "Loading..." forever offline.
+    page = await http.get("/graphql", headers={"Accept": "text/html"})
+    sources = re.findall(r'(?:src|href)="([^"]+)"', page.text)
+    assets = [s for s in sources if not s.startswith("data:")]
+    assert sorted(a.split("?")[0] for a in assets) == sorted(
+        f"/static/graphiql/{name}" for name in (*ide.SCRIPTS, *ide.STYLES)
+    )
+    # The policy names exactly those files, on this origin; nothing else loads.
+    policy = dict(
+        part.split(" ", 1) for part in page.headers["content-security-policy"].split("; ")
+    )
+    assert sorted(policy["script-src"].split() + policy["style-src"].split()) == sorted(
+        f"http://portico.test{a.split('?')[0]}" for a in assets
+    )
+    assert policy["default-src"] == "'none'" and policy["connect-src"] == "'self'"
+    assert page.headers["cache-control"] == "no-store"
+    for url in assets:
+        asset = await http.get(url)
+        assert asset.status_code == 200, url
+        assert asset.headers["cache-control"] == "public, max-age=31536000, immutable"
+        kind = "text/javascript" if url.split("?")[0].endswith(".js") else "text/css"
+        assert asset.headers["content-type"].startswith(kind)
+        digest = base64.b64encode(hashlib.sha384(asset.content).digest()).decode()
+        assert f'src="{url}" integrity="sha384-{digest}"' in page.text or (
+            f'href="{url}" integrity="sha384-{digest}"' in page.text
+        )
+        again = await http.get(url, headers={"If-None-Match": asset.headers["etag"]})
+        assert again.status_code == 304 and not again.content
+    assert (await http.get("/static/graphiql/VENDOR.txt")).status_code == 404
+    assert (await http.get("/static/graphiql/..%2Fide.py")).status_code == 404
 
 
 async def test_queries_over_get_are_refused(http: httpx.AsyncClient):

@@ -2,9 +2,11 @@
 
 import sqlalchemy as sa
 
+from auth.sessions import SECTIONS
 from models.db import Database
 from resolvers.portal_access import invite_with_first_bill
 from schema.ids import decode_id
+from schema.viewer import PortalSection
 from tests.helpers import GraphQLClient, Tenant, error_codes
 from tests.portal import (
     REDEEM,
@@ -158,6 +160,19 @@ async def test_sections_follow_the_contacts_scope_as_well_as_the_switches(
         "DOCUMENTS",
         "PROFILE",
     ]
+
+
+async def test_every_section_a_business_can_show_is_listed(
+    gql: GraphQLClient, db: Database, tenant: Tenant, smtp: SmtpServer
+):
+    # `sections` once answered `data: null` whenever telematics were shown: the enum had
+    # no value for that section.
+    customer_id, email = await make_customer(gql, tenant)
+    session = await sign_in_by_invite(gql, db, smtp, tenant, email, customerId=customer_id)
+    await _settings(gql, tenant, showTelematics=True)
+    sections = await gql.data("{ viewer { sections } }", token=session)
+    assert "TELEMATICS" in sections["viewer"]["sections"]
+    assert {s.lower() for s in SECTIONS} == {s.value.lower() for s in PortalSection}
 
 
 async def test_switching_the_portal_off_ends_portal_sessions(gql, db, tenant, smtp):

@@ -30,3 +30,19 @@ def test_production_refuses_sqlite_unless_told():
 def test_secret_keys_keep_their_order_newest_first():
     settings = settings_from_env({"SECRET_KEYS": " new , old ,"})
     assert settings.secret_keys == ("new", "old")
+
+
+def test_listen_address_defaults_and_public_url_follows_it():
+    settings = settings_from_env({})
+    assert (settings.host, settings.port) == ("127.0.0.1", 8000)
+    assert settings.local_url == settings.public_url == "http://127.0.0.1:8000"
+
+    moved = settings_from_env({"PORTICO_HOST": "0.0.0.0", "PORTICO_PORT": "8123"})
+    assert (moved.host, moved.port) == ("0.0.0.0", 8123)
+    # A wildcard address is opened through the loopback one; links follow the port.
+    assert moved.local_url == moved.public_url == "http://127.0.0.1:8123"
+
+    proxied = settings_from_env({"PORTICO_PORT": "9000", "PUBLIC_URL": "https://api.example/"})
+    assert proxied.local_url == "http://127.0.0.1:9000"
+    assert proxied.public_url == "https://api.example"
+    assert settings_from_env({"PORTICO_HOST": "::1"}).local_url == "http://[::1]:8000"
