@@ -200,7 +200,8 @@ async def follow_edit(
 
     A new address is not yet proven: the access, password, sessions and links that belong
     to the old one end, and only a link sent to the new address and redeemed restores it.
-    Portal access switched off for a contact ends their sessions and links too."""
+    Portal access switched off for a contact ends their sessions and links too, and they
+    read NOT_INVITED until invited again."""
     new_email = values.get("email", row.email)
     readdressed = (new_email or None) != (row.email or None)
     switched_off = (
@@ -210,10 +211,13 @@ async def follow_edit(
     )
     if not (readdressed or switched_off):
         return
+    person = person_of(row)
     if readdressed:
         row.portal_email = None
         row.portal_password_hash = None
-    await cut_off(session, person_of(row))
+    if switched_off and row.portal_status is not PortalStatus.REVOKED:
+        row.portal_status = PortalStatus.NOT_INVITED  # back in only by a new invite
+    await cut_off(session, person)
 
 
 def _same_person(person: Person) -> sa.ColumnElement[bool]:

@@ -30,6 +30,7 @@ BOOLEAN_SETTINGS = (
     "allow_appointment_requests",
     "auto_invite_with_first_bill",
     "hosted_checkout",
+    "allow_autopay",
     "allow_document_uploads",
 )
 

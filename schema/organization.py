@@ -61,6 +61,9 @@ class PortalSettings(RowType):
     allow_document_uploads: bool = strawberry.field(
         description="Customers may upload their own papers (insurance card, registration)."
     )
+    allow_autopay: bool = strawberry.field(
+        description="Customers may turn on autopay of open invoices on their due date."
+    )
     invoice_due_days: int = strawberry.field(
         description="Payment terms in days, for invoices sent without a due date."
     )

@@ -106,7 +106,12 @@ async def _due_today(paying: Paying, invoice_id: str) -> None:
 async def test_autopay_charges_each_due_invoice_once(paying: Paying):
     refused = await paying.gql.data(AUTOPAY, {"on": True}, token=paying.portal_token)
     assert user_errors(refused["setAutopay"]) == [(["input", "enabled"], "NOT_ALLOWED")]
-    await paying.set_options(allow_autopay=True)
+    allowed = await paying.gql.data(
+        "mutation { updatePortalSettings(input: {allowAutopay: true}) { "
+        "portalSettings { allowAutopay } userErrors { code } } }",
+        token=paying.tenant.owner_token,
+    )
+    assert allowed["updatePortalSettings"]["portalSettings"] == {"allowAutopay": True}
     no_card = await paying.gql.data(AUTOPAY, {"on": True}, token=paying.portal_token)
     assert user_errors(no_card["setAutopay"]) == [(["input", "enabled"], "NO_CARD")]
     await _save_card(paying)

@@ -100,6 +100,11 @@ class PortalSettingsInput:
     hosted_checkout: bool | None = strawberry.field(
         default=UNSET, description="Pay on Stripe's hosted page rather than in the portal."
     )
+    allow_autopay: bool | None = strawberry.field(
+        default=UNSET,
+        description="Customers may turn on autopay: open invoices charged to their default "
+        "card on the due date.",
+    )
     allow_document_uploads: bool | None = strawberry.field(
         default=UNSET, description="Customers may upload their own papers (insurance card...)."
     )

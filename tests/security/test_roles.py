@@ -116,6 +116,12 @@ async def test_contact_access_switched_off_ends_sessions_and_links_for_good(
 
     await access(False)
     assert (await gql.post(WHOAMI, token=session)).status_code == 401
+    status = await gql.data(
+        "query($id: ID!) { node(id: $id) { ... on Contact { portalStatus } } }",
+        {"id": contact_id},
+        token=tenant.staff_token,
+    )
+    assert status["node"]["portalStatus"] == "NOT_INVITED"  # not ACTIVE while switched off
     await access(True)
     assert (await gql.post(WHOAMI, token=session)).status_code == 401  # ended, not paused
     redeemed = await gql.data(REDEEM, {"token": unused_link})
