@@ -75,6 +75,8 @@ async def set_steps(info: Info, data: Any) -> uuid.UUID:
     checks = Checks(creating=True)
     if len(data.steps) > MAX_STEPS:
         checks.fail("steps", f"At most {MAX_STEPS} steps.", "TOO_LONG")
+    if not data.steps and not data.remove_all:  # an empty list is too easy to send by mistake
+        checks.fail("steps", "Give at least one step, or set removeAll.", "REQUIRED")
     cleaned = []
     for index, step in enumerate(data.steps):
         title = checks.text(f"steps.{index}.title", step.title, 200, required=True)

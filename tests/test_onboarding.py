@@ -47,6 +47,11 @@ async def test_steps_complete_from_the_real_actions(paying: Paying):
     ]
     made = await gql.data(STEPS, {"input": {"steps": steps}}, token=tenant.owner_token)
     assert len(made["setOnboardingSteps"]["organization"]["onboardingSteps"]) == 4
+    # An empty list no longer wipes the checklist by accident; removeAll says it is meant.
+    empty = await gql.data(STEPS, {"input": {"steps": []}}, token=tenant.owner_token)
+    assert user_errors(empty["setOnboardingSteps"]) == [(["input", "steps"], "REQUIRED")]
+    kept = await gql.data("{ organization { onboardingSteps { kind } } }", token=tenant.owner_token)
+    assert len(kept["organization"]["onboardingSteps"]) == 4
     start = await gql.data(MINE, token=token)
     assert start["viewer"]["customer"]["onboarding"]["completed"] == 0
     incomplete = await gql.data(LIST, {"f": "INCOMPLETE"}, token=tenant.staff_token)

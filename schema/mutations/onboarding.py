@@ -18,7 +18,13 @@ from schema.payloads import payload
 
 @strawberry.input(description="The onboarding checklist, in order; replaces the current one.")
 class SetOnboardingStepsInput:
-    steps: list[OnboardingStepInput] = strawberry.field(description="Up to 20 steps.")
+    steps: list[OnboardingStepInput] = strawberry.field(
+        description="Up to 20 steps. An empty list is refused unless `removeAll` is true."
+    )
+    remove_all: bool = strawberry.field(
+        default=False,
+        description="Say so to remove the whole checklist: new portal customers then have none.",
+    )
 
 
 @strawberry.type(description="The organization after its onboarding steps changed.")
