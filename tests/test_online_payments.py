@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 from models import AuditEvent, Notification, Organization, OutboxEmail, Payment, ProviderEvent
 from models.db import Database
-from payments.events import handle_event
+from payments.events import Outcome, handle_event
 from payments.reconcile import reconcile
 from portico.app import create_app
 from tests.billing import (
@@ -222,9 +222,9 @@ async def test_test_mode_events_are_ignored_in_production(paying: Paying):
     await paying.pay([invoice["id"]])
     intent = paying.stub.set_status(paying.last_intent()["id"], "succeeded")
     event = json.loads(paying.stub.event("payment_intent.succeeded", intent, paying.account))
-    assert await handle_event(paying.db, event, production=True) is False
+    assert await handle_event(paying.db, event, production=True) == Outcome.IGNORED
     assert await _payments(paying.db, paying.tenant.organization_id) == []
-    assert await handle_event(paying.db, event, production=False) is True
+    assert await handle_event(paying.db, event, production=False) == Outcome.APPLIED
 
 
 async def test_refunds_at_stripe_and_by_staff_keep_totals_consistent(paying: Paying):
