@@ -626,3 +626,27 @@ async def test_reconciliation_applies_refunds_and_disputes_whose_webhooks_never_
             )
         )
     assert refunds == 8000
+
+
+async def test_a_refund_and_its_payment_arriving_at_once_leave_nothing_waiting(paying: Paying):
+    """Delivered at the same moment, each sees the other or waits for it: never a refund
+    kept for a payment that the other transaction recorded without seeing it."""
+    invoices = []
+    for _ in range(8):
+        invoice = await open_invoice(paying.gql, paying.tenant, paying.customer_id)
+        await paying.pay([invoice["id"]])
+        intent_id = paying.last_intent()["id"]
+        intent = paying.stub.set_status(intent_id, "succeeded")
+        paying.stub.refund_at_stripe(intent_id, 25000)
+        bodies = [
+            paying.stub.event("charge.refunded", paying.stub.charge(intent_id), paying.account),
+            paying.stub.event("payment_intent.succeeded", intent, paying.account),
+        ]
+        invoices.append((invoice["id"], bodies))
+    answers = await asyncio.gather(
+        *(paying.deliver(body) for _, bodies in invoices for body in bodies)
+    )
+    assert {a.status_code for a in answers} <= {200, 202}
+    for invoice_id, _ in invoices:
+        state = await paying.invoice(invoice_id)
+        assert (state["status"], state["payments"]["nodes"][0]["status"]) == ("OPEN", "REFUNDED")
