@@ -18,7 +18,7 @@ from starlette.responses import JSONResponse
 from models.db import Database
 from payments.events import Outcome, WrongAccount, handle_event
 from payments.signature import BadSignature, verify_event
-from portico.db_faults import database_unavailable
+from portico.db_faults import database_busy, database_unavailable
 from portico.settings import Settings
 
 log = logging.getLogger("portico.webhooks")
@@ -55,6 +55,9 @@ def stripe_webhook(
             if database_unavailable(exc):  # Stripe delivers it again once we are back
                 log.warning("database unavailable: Stripe event %s refused", event.get("id"))
                 return _answer(503, "SERVICE_UNAVAILABLE")
+            if database_busy(exc):  # a locked row or a slow statement: Stripe retries
+                log.warning("database busy: Stripe event %s timed out (%s)", event.get("id"), exc)
+                return _answer(504, "REQUEST_TIMEOUT")
             log.exception("could not apply Stripe event %s; Stripe will retry", event.get("id"))
             return _answer(500, "RETRY")
         # 202: kept, not applied yet; Stripe counts any 2xx as delivered, which it is.
