@@ -11,6 +11,7 @@ from sqlmodel import Field, SQLModel
 
 from models.base import TenantRow, enum_field, utc_field
 from models.enums import (
+    DisputeStatus,
     EstimateDecisionKind,
     EstimateStatus,
     InvoiceStatus,
@@ -146,6 +147,10 @@ class Payment(TenantRow, table=True):
     method: PaymentMethod = enum_field(PaymentMethod)
     status: PaymentStatus = enum_field(PaymentStatus, default=PaymentStatus.PENDING)
     refunded_amount: int = Field(default=0, ge=0)
+    # A card dispute: its share of this payment, and where it stands. Only a LOST dispute
+    # takes money off what the invoice has been paid (models/ledger.py).
+    disputed_amount: int = Field(default=0, ge=0)
+    dispute_status: DisputeStatus | None = enum_field(DisputeStatus, default=None, nullable=True)
     provider_payment_intent_id: str | None = Field(default=None, max_length=255, index=True)
     provider_charge_id: str | None = Field(default=None, max_length=255)
     reference: str | None = Field(default=None, max_length=200)  # cheque number, transfer ref
@@ -175,3 +180,7 @@ class ProviderEvent(SQLModel, table=True):
     )
     type: str = Field(max_length=100)
     received_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    # An event about a payment not recorded yet (a refund before its success): kept with
+    # the PaymentIntent it waits for and applied when that payment is recorded.
+    waiting_for: str | None = Field(default=None, max_length=255, index=True)
+    payload: str | None = Field(default=None, sa_type=sa.Text)

@@ -148,6 +148,14 @@ class PaymentStatus(StrEnum):
     PARTIALLY_REFUNDED = "PARTIALLY_REFUNDED"
 
 
+class DisputeStatus(StrEnum):
+    """Where a card payment's dispute (chargeback) stands; WON and LOST are final."""
+
+    OPEN = "OPEN"
+    WON = "WON"
+    LOST = "LOST"
+
+
 class AppointmentKind(StrEnum):
     DROP_OFF = "DROP_OFF"
     PICK_UP = "PICK_UP"
@@ -188,6 +196,7 @@ class NotificationKind(StrEnum):
     APPOINTMENT_REQUESTED = "APPOINTMENT_REQUESTED"
     CAR_READY = "CAR_READY"
     PAYMENT_FAILED = "PAYMENT_FAILED"
+    PAYMENT_DISPUTED = "PAYMENT_DISPUTED"
 
 
 class MailKind(StrEnum):

@@ -1,8 +1,8 @@
 """What an invoice has been paid, and the status that follows. The only place either changes.
 
-`amount_paid` is always recomputed from the invoice's payments (net of refunds) rather than
-incremented, so applying the same provider event twice, or events in any order, cannot
-count money twice.
+`amount_paid` is always recomputed from the invoice's payments (net of refunds and of
+disputes lost) rather than incremented, so applying the same provider event twice, or
+events in any order, cannot count money twice.
 """
 
 from __future__ import annotations
@@ -11,13 +11,25 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.billing import Invoice, Payment
-from models.enums import InvoiceStatus, PaymentStatus
+from models.enums import DisputeStatus, InvoiceStatus, PaymentStatus
 from models.types import utcnow
 
 payments: sa.Table = Payment.__table__  # type: ignore[attr-defined]
 
 # Payments whose money arrived (some of it may since have been refunded).
 RECEIVED = (PaymentStatus.SUCCEEDED, PaymentStatus.PARTIALLY_REFUNDED, PaymentStatus.REFUNDED)
+
+
+# What a received payment still counts for: its amount less refunds, and less the disputed
+# share once the dispute is lost (an open dispute may still be won: the invoice is not
+# chased again meanwhile).
+NET_RECEIVED = (
+    payments.c.amount
+    - payments.c.refunded_amount
+    - sa.case(
+        (payments.c.dispute_status == DisputeStatus.LOST, payments.c.disputed_amount), else_=0
+    )
+)
 
 
 def status_for(total: int, amount_paid: int, current: InvoiceStatus) -> InvoiceStatus:
@@ -39,9 +51,9 @@ async def settle(session: AsyncSession, invoice: Invoice) -> None:
     """Recompute the invoice's paid amount and status from its payments (locked by caller)."""
     await session.flush()
     paid = await session.execute(
-        sa.select(
-            sa.func.coalesce(sa.func.sum(payments.c.amount - payments.c.refunded_amount), 0)
-        ).where(payments.c.invoice_id == invoice.id, payments.c.status.in_(RECEIVED))
+        sa.select(sa.func.coalesce(sa.func.sum(NET_RECEIVED), 0)).where(
+            payments.c.invoice_id == invoice.id, payments.c.status.in_(RECEIVED)
+        )
     )
     invoice.amount_paid = int(paid.scalar_one())
     invoice.status = status_for(invoice.total, invoice.amount_paid, invoice.status)

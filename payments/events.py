@@ -2,8 +2,9 @@
 
 Every effect is idempotent and monotonic. An event id is recorded once, in the same
 transaction as its effect; a PaymentIntent's money is recorded once per invoice however
-often it is reported (webhook, replay, reconciliation); refunds follow Stripe's cumulative
-`amount_refunded`, never adding deltas twice; a failure never undoes a success.
+often it is reported (webhook, replay, reconciliation); refunds and disputes follow Stripe's
+cumulative state (payments/charges.py), and one reported before its payment is kept and
+applied with it; a failure never undoes a success.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import logging
 import uuid
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
 import sqlalchemy as sa
@@ -26,14 +28,22 @@ from models import (
     Organization,
     Payment,
     ProviderEvent,
-    Refund,
 )
 from models.currency import format_money
 from models.db import Database
 from models.enums import NotificationKind, PaymentMethod, PaymentStatus
-from models.ledger import RECEIVED, refund_status, settle
+from models.ledger import settle
 from models.types import utcnow
 from models.writes import get_for_update
+from payments.charges import (
+    CHARGE_EVENTS,
+    Applied,
+    apply_charge_change,
+    apply_waiting,
+    charge_change_of,
+    keep_waiting,
+    lock_payment,
+)
 from payments.requests import Allocation, PaymentRequest, decode_allocations
 from resolvers.audit import system_audit
 from resolvers.billing_mail import send_receipt
@@ -85,38 +95,52 @@ def settlement_of_request(request: PaymentRequest) -> Settlement:
     )
 
 
-async def handle_event(db: Database, event: dict[str, Any], *, production: bool) -> bool:
-    """Apply one verified event. False when it was ignored (test mode in production, a
-    duplicate, or a type Portico does not act on). Raises WrongAccount."""
+class Outcome(StrEnum):
+    """What became of a verified event."""
+
+    APPLIED = "APPLIED"  # its effect is recorded
+    PENDING = "PENDING"  # kept, and applied when the payment it is about is recorded
+    IGNORED = "IGNORED"  # a repeat, test mode in production, or not about Portico's money
+
+
+async def handle_event(db: Database, event: dict[str, Any], *, production: bool) -> Outcome:
+    """Apply one verified event, or keep it until it can be. Raises WrongAccount."""
     if production and not event.get("livemode", False):
         log.info("ignored test-mode event %s in production", event.get("id"))
-        return False
+        return Outcome.IGNORED
     kind = event.get("type")
     obj = event["data"]["object"]
     async with db.write() as session:
         org = await _organization(session, kind, obj, event.get("account"))
         if org is None:
-            return False
+            return Outcome.IGNORED
         if not await _first_delivery(session, event["id"], org.id, kind):
-            return False
+            return Outcome.IGNORED
         match kind:
             case "payment_intent.succeeded":
                 await apply_success(session, org, settlement_of(obj))
             case "payment_intent.payment_failed":
                 await _record_failure(session, org, obj)
-            case "charge.refunded":
-                await _apply_refunds(session, org, obj)
             case "account.updated":
                 org.stripe_charges_enabled = bool(obj.get("charges_enabled"))
                 org.updated_at = utcnow()
-    return True
+            case _:  # a refund or dispute (CHARGE_EVENTS)
+                change = charge_change_of(kind, obj)
+                if change.key is None:
+                    log.warning("event %s names no payment: ignored", event["id"])
+                elif await apply_charge_change(session, org, change) is Applied.NO_PAYMENT:
+                    # Its payment is not recorded yet: acknowledged only once it is kept.
+                    await keep_waiting(session, event["id"], kind, change, obj)
+                    log.info("event %s waits for payment %s", event["id"], change.key)
+                    return Outcome.PENDING
+    return Outcome.APPLIED
 
 
 HANDLED = {
     "payment_intent.succeeded",
     "payment_intent.payment_failed",
-    "charge.refunded",
     "account.updated",
+    *CHARGE_EVENTS,
 }
 
 
@@ -139,26 +163,19 @@ async def _organization(
     org = None
     if org_id:
         org = await session.get(Organization, _uuid(org_id))
-    elif kind == "charge.refunded":
-        org = await _organization_of_intent(session, obj.get("payment_intent"))
+    elif kind in CHARGE_EVENTS and account:
+        # Charges and disputes need not carry the PaymentIntent's metadata, and may come
+        # before it: the connected account they happened on names the organization.
+        found = await session.execute(
+            sa.select(Organization).where(Organization.stripe_account_id == account)
+        )
+        org = found.scalar_one_or_none()
     if org is None:
         log.info("event about an object Portico did not create: ignored")
         return None
     if not account or account != org.stripe_account_id:
         raise WrongAccount(f"event account {account} is not organization {org.id}'s")
     return org
-
-
-async def _organization_of_intent(session: AsyncSession, intent_id: Any) -> Organization | None:
-    if not intent_id:
-        return None
-    found = await session.execute(
-        sa.select(payments.c.organization_id)
-        .where(payments.c.provider_payment_intent_id == intent_id)
-        .limit(1)
-    )
-    org_id = found.scalar_one_or_none()
-    return None if org_id is None else await session.get(Organization, org_id)
 
 
 def _uuid(value: str) -> uuid.UUID | None:
@@ -185,6 +202,7 @@ async def _first_delivery(
 async def apply_success(session: AsyncSession, org: Organization, paid: Settlement) -> bool:
     """Record the money of a succeeded PaymentIntent once per invoice (or estimate deposit).
     True when anything new was recorded."""
+    await lock_payment(session, paid.payment_intent_id, paid.charge_id)
     meta = paid.metadata
     customer_id = _uuid(meta.get("portico_customer", ""))
     if customer_id is None:
@@ -219,6 +237,8 @@ async def apply_success(session: AsyncSession, org: Organization, paid: Settleme
         recorded += amount
     if recorded:
         await _tell_everyone(session, org, customer_id, payer_id, paid, recorded)
+    # Refunds and disputes Stripe reported before this success apply now.
+    await apply_waiting(session, org, paid.payment_intent_id, paid.charge_id)
     return recorded > 0
 
 
@@ -312,36 +332,3 @@ async def _record_failure(session: AsyncSession, org: Organization, intent: dict
             data={"payment_intent": intent["id"], "code": error.get("code")},
         )
     )
-
-
-async def _apply_refunds(session: AsyncSession, org: Organization, charge: dict[str, Any]) -> None:
-    """Bring the PaymentIntent's payments up to Stripe's cumulative refunded amount."""
-    intent_id = charge.get("payment_intent")
-    refunded_total = int(charge.get("amount_refunded") or 0)
-    found = await session.execute(
-        sa.select(Payment)
-        .where(Payment.organization_id == org.id, Payment.provider_payment_intent_id == intent_id)
-        .order_by(Payment.created_at, Payment.id)
-        .with_for_update()
-    )
-    left = refunded_total
-    for payment in found.scalars():
-        target = min(payment.amount, left)
-        left -= target
-        if target <= payment.refunded_amount or payment.status not in RECEIVED:
-            continue  # never undo a refund already counted
-        session.add(
-            Refund(
-                organization_id=org.id,
-                payment_id=payment.id,
-                amount=target - payment.refunded_amount,
-                reason="Refunded at Stripe",
-            )
-        )
-        payment.refunded_amount = target
-        payment.status = refund_status(payment.amount, target)
-        payment.updated_at = utcnow()
-        if payment.invoice_id is not None:
-            invoice = await get_for_update(session, Invoice, org.id, payment.invoice_id)
-            if invoice is not None:
-                await settle(session, invoice)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import stripe
 
@@ -19,6 +19,7 @@ from portico.settings import Settings
 
 NOT_CONFIGURED = "Online payment is not configured."
 _PAGE_SIZE = 100
+_T = TypeVar("_T")
 
 
 class ProviderUnavailable(Exception):
@@ -92,6 +93,18 @@ class RefundInfo:
     id: str
     status: str
     amount: int
+    payment_intent_id: str | None = None
+
+
+@dataclass(frozen=True)
+class DisputeInfo:
+    """A card dispute (chargeback); `status` is Stripe's (`needs_response`, `won`, `lost`...)."""
+
+    id: str
+    status: str
+    amount: int
+    payment_intent_id: str | None
+    charge_id: str | None
 
 
 class _HTTPXClient(stripe.HTTPXClient):
@@ -249,20 +262,71 @@ class StripeGateway:
         self, *, account: str, created_gte: int
     ) -> list[PaymentIntentInfo]:
         """Every PaymentIntent created at or after `created_gte` (Unix time), all pages."""
-        found: list[PaymentIntentInfo] = []
+        return await self._list_all(
+            lambda c, p: c.v1.payment_intents.list_async(
+                params=p,  # type: ignore[arg-type]
+                options={"stripe_account": account},
+            ),
+            {"created": {"gte": created_gte}},
+            _payment_intent,
+        )
+
+    async def list_refunds(
+        self, *, account: str, created_gte: int | None = None, payment_intent: str | None = None
+    ) -> list[RefundInfo]:
+        """Refunds created at or after `created_gte`, or every refund of one PaymentIntent."""
+        params: dict[str, Any] = {}
+        if created_gte is not None:
+            params["created"] = {"gte": created_gte}
+        if payment_intent is not None:
+            params["payment_intent"] = payment_intent
+        return await self._list_all(
+            lambda c, p: c.v1.refunds.list_async(
+                params=p,  # type: ignore[arg-type]
+                options={"stripe_account": account},
+            ),
+            params,
+            lambda obj: RefundInfo(
+                id=obj["id"],
+                status=str(obj["status"]),
+                amount=int(obj["amount"]),
+                payment_intent_id=_expandable_id(obj.get("payment_intent")),
+            ),
+        )
+
+    async def list_disputes(self, *, account: str, created_gte: int) -> list[DisputeInfo]:
+        """Disputes opened at or after `created_gte` (Unix time), all pages."""
+        return await self._list_all(
+            lambda c, p: c.v1.disputes.list_async(
+                params=p,  # type: ignore[arg-type]
+                options={"stripe_account": account},
+            ),
+            {"created": {"gte": created_gte}},
+            lambda obj: DisputeInfo(
+                id=obj["id"],
+                status=str(obj["status"]),
+                amount=int(obj["amount"]),
+                payment_intent_id=_expandable_id(obj.get("payment_intent")),
+                charge_id=_expandable_id(obj.get("charge")),
+            ),
+        )
+
+    async def _list_all(
+        self,
+        list_page: Callable[[stripe.StripeClient, dict[str, Any]], Awaitable[Any]],
+        params: dict[str, Any],
+        convert: Callable[[Any], _T],
+    ) -> list[_T]:
+        """Every item of a Stripe list, following `starting_after` page by page."""
+        found: list[_T] = []
         starting_after: str | None = None
         while True:
-            params: dict[str, Any] = {"created": {"gte": created_gte}, "limit": _PAGE_SIZE}
+            page_params: dict[str, Any] = {**params, "limit": _PAGE_SIZE}
             if starting_after is not None:
-                params["starting_after"] = starting_after
-            page = await self._call(
-                lambda c, p=params: c.v1.payment_intents.list_async(
-                    params=p,  # type: ignore[arg-type]
-                    options={"stripe_account": account},
-                )
-            )
+                page_params["starting_after"] = starting_after
+            page = await self._call(lambda c, p=page_params: list_page(c, p))
             items = page["data"]
-            found.extend(_payment_intent(obj) for obj in items)
+            found.extend(convert(obj) for obj in items)
             if not page["has_more"] or not items:
                 return found
             starting_after = items[-1]["id"]

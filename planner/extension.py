@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
 import orjson
-from graphql import ExecutionResult, OperationDefinitionNode
+from graphql import ExecutionResult, OperationDefinitionNode, OperationType
 from strawberry.extensions import SchemaExtension
 
 from planner.viewer import viewer_params, viewer_shape
@@ -96,7 +96,9 @@ class PlannedReads(SchemaExtension):
 
     async def _answer(self, execution: Any, context: Any) -> dict[str, Any] | None:
         operation = _operation(execution.graphql_document, execution.operation_name)
-        if operation is None:
+        if operation is None or operation.operation is not OperationType.QUERY:
+            # Only queries are planned; a mutation's variables may hold uploaded files,
+            # which have no place in a plan's cache key.
             return None
         variables = execution.variables or {}
         key = cache_key(execution.query, execution.operation_name, context, variables)

@@ -27,7 +27,7 @@ from models.db import Database
 from planner import fast
 from portico import ide, live, request_id
 from portico.broker import Broker, InProcessBroker
-from portico.db_faults import database_unavailable
+from portico.db_faults import database_busy, database_unavailable
 from portico.downloads import download
 from portico.http_security import healthz, middleware, readyz
 from portico.integrations import telematics_readings
@@ -187,6 +187,9 @@ class PorticoGraphQL(GraphQL):
         except ClientDisconnect:
             return Response(status_code=400)  # nobody is left to read it
         except Exception as exc:
+            if database_busy(exc):  # a held lock or a slow statement: retryable, no trace
+                log.warning("database statement stopped: GraphQL request timed out (%s)", exc)
+                return request_timed_out()
             if not database_unavailable(exc):
                 raise
             log.warning("database unavailable: GraphQL request refused (%s)", exc)
@@ -206,8 +209,8 @@ async def _short_way(answering: Coroutine[Any, Any, Response | None]) -> Respons
     except ClientDisconnect:
         raise
     except Exception as exc:
-        if database_unavailable(exc):
-            raise  # the executor would fail the same way
+        if database_unavailable(exc) or database_busy(exc):
+            raise  # the executor would fail (or wait) the same way
         log.exception("planned short way failed; the executor answers")
         return None
 

@@ -133,7 +133,9 @@ def _reconcile(args: argparse.Namespace) -> None:
         finally:
             await db.dispose()
         print(
-            f"checked {done.checked} payments, settled {done.settled}; "
+            f"checked {done.checked} payments, settled {done.settled}, "
+            f"refunds brought up to date on {done.refunds_applied}, "
+            f"disputes on {done.disputes_applied}; "
             f"{done.accounts_failed} accounts could not be read"
         )
 
@@ -191,7 +193,8 @@ def build_parser() -> argparse.ArgumentParser:
     export.set_defaults(run=_export_schema)
 
     reconcile = commands.add_parser(
-        "reconcile-payments", help="settle online payments whose confirmation never arrived"
+        "reconcile-payments",
+        help="settle online payments, refunds and disputes whose webhook never arrived",
     )
     reconcile.add_argument("--since-hours", type=int, default=72, help="how far back to look")
     reconcile.set_defaults(run=_reconcile)

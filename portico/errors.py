@@ -6,7 +6,7 @@ from graphql import GraphQLError
 from strawberry.extensions import MaskErrors
 
 from portico import request_id
-from portico.db_faults import database_unavailable
+from portico.db_faults import database_busy, database_unavailable
 
 # Stable codes of refusals made outside a resolver (the others live on their classes).
 QUERY_TOO_COMPLEX = "QUERY_TOO_COMPLEX"
@@ -51,6 +51,16 @@ class ServiceUnavailable(ClientError):
     message = "The service is briefly unavailable. Try again shortly."
 
 
+class RequestTimedOut(ClientError):
+    """The request ran out of time: its budget (REQUEST_TIMEOUT_SECONDS), or a statement
+    stopped by the database's statement or lock timeout. Sending it again is safe and will
+    likely succeed once the data is free."""
+
+    code = "REQUEST_TIMEOUT"
+    message = "The request took too long. Try again shortly."
+    status = 504
+
+
 class InvalidInput(ClientError):
     code = "INVALID_INPUT"
     message = "Invalid input."
@@ -88,6 +98,17 @@ class MaskUnexpected(MaskErrors):
                 path=error.path,
                 original_error=None,
                 extensions={"code": ServiceUnavailable.code},
+            )
+        if error.original_error is not None and database_busy(error.original_error):
+            response = getattr(self.execution_context.context, "response", None)
+            if response is not None:  # the same status as a request over its budget
+                response.status_code = RequestTimedOut.status
+            return GraphQLError(
+                RequestTimedOut.message,
+                nodes=error.nodes,
+                path=error.path,
+                original_error=None,
+                extensions={"code": RequestTimedOut.code},
             )
         masked = super().anonymise_error(error)
         masked.extensions = unexpected_extensions()

@@ -30,6 +30,7 @@ from portico.errors import UNEXPECTED, Forbidden, unexpected_extensions
 from portico.request_limits import RequestRate
 from portico.settings import Settings
 from portico.uploads import ENVELOPE_BYTES
+from storage import StorageUnavailable, storage_from_settings
 
 log = logging.getLogger("portico.http")
 
@@ -195,7 +196,9 @@ async def healthz(request: Request) -> Response:
 
 
 def readyz(db: Database) -> Callable[[Request], Awaitable[Response]]:
-    """The database answers `SELECT 1` within a short time; 503 when it does not."""
+    """The database answers `SELECT 1` and file storage takes a small write, each within a
+    short time; 503 naming what failed (`reason`) when not."""
+    storage = storage_from_settings(db.settings)
 
     async def ready(request: Request) -> Response:
         try:
@@ -203,7 +206,13 @@ def readyz(db: Database) -> Callable[[Request], Awaitable[Response]]:
                 await conn.exec_driver_sql("SELECT 1")
         except Exception:  # any failure means "not ready"; the reason goes to the log
             log.warning("readiness check failed", exc_info=True)
-            return JSONResponse({"status": "unavailable"}, status_code=503)
+            return JSONResponse({"status": "unavailable", "reason": "database"}, status_code=503)
+        try:
+            async with asyncio.timeout(READY_TIMEOUT_SECONDS):
+                await storage.check_writable()
+        except (StorageUnavailable, TimeoutError) as exc:
+            log.warning("readiness check failed: storage cannot be written (%s)", exc)
+            return JSONResponse({"status": "unavailable", "reason": "storage"}, status_code=503)
         return JSONResponse({"status": "ok"})
 
     return ready

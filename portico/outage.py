@@ -11,7 +11,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from portico.db_faults import database_unavailable
-from portico.errors import ServiceUnavailable
+from portico.errors import RequestTimedOut, ServiceUnavailable
 
 log = logging.getLogger("portico.outage")
 
@@ -61,6 +61,7 @@ class DatabaseOutage:
 
 
 def request_timed_out() -> Response:
-    """A GraphQL request that ran out of its time budget (REQUEST_TIMEOUT_SECONDS)."""
-    error = {"message": "The request took too long.", "extensions": {"code": "REQUEST_TIMEOUT"}}
-    return JSONResponse({"data": None, "errors": [error]}, status_code=504)
+    """A GraphQL request that ran out of its time budget (REQUEST_TIMEOUT_SECONDS), or whose
+    statement the database stopped for waiting too long (a timeout, a locked row)."""
+    error = {"message": RequestTimedOut.message, "extensions": {"code": RequestTimedOut.code}}
+    return JSONResponse({"data": None, "errors": [error]}, status_code=RequestTimedOut.status)

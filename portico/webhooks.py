@@ -1,8 +1,10 @@
 """POST /webhooks/stripe: Stripe's signed events about payments and connected accounts.
 
 A bad signature, an altered body or a stale timestamp gets 400 and changes nothing; an
-event that cannot be applied now gets 500 so that Stripe delivers it again; repeats are
-answered 200 without a second effect (payments/events.py records each event id once).
+event that fails to apply gets 500 (503 while the database is down) so that Stripe delivers
+it again; a refund or dispute of a payment not recorded yet is kept and answered 202, and
+applied when the payment is; repeats are answered 200 without a second effect
+(payments/events.py records each event id once).
 """
 
 from __future__ import annotations
@@ -14,9 +16,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from models.db import Database
-from payments.events import WrongAccount, handle_event
+from payments.events import Outcome, WrongAccount, handle_event
 from payments.signature import BadSignature, verify_event
-from portico.db_faults import database_unavailable
+from portico.db_faults import database_busy, database_unavailable
 from portico.settings import Settings
 
 log = logging.getLogger("portico.webhooks")
@@ -25,7 +27,7 @@ MAX_BODY = 1_000_000  # Stripe's events are a few kilobytes
 
 
 def _answer(status: int, code: str) -> JSONResponse:
-    return JSONResponse({"received": status == 200, "code": code}, status_code=status)
+    return JSONResponse({"received": status in (200, 202), "code": code}, status_code=status)
 
 
 def stripe_webhook(
@@ -45,7 +47,7 @@ def stripe_webhook(
             log.warning("refused a Stripe webhook: %s", error)
             return _answer(400, "BAD_SIGNATURE")
         try:
-            applied = await handle_event(db, event, production=settings.production)
+            outcome = await handle_event(db, event, production=settings.production)
         except WrongAccount as error:
             log.warning("refused Stripe event %s: %s", event.get("id"), error)
             return _answer(400, "WRONG_ACCOUNT")
@@ -53,8 +55,12 @@ def stripe_webhook(
             if database_unavailable(exc):  # Stripe delivers it again once we are back
                 log.warning("database unavailable: Stripe event %s refused", event.get("id"))
                 return _answer(503, "SERVICE_UNAVAILABLE")
+            if database_busy(exc):  # a locked row or a slow statement: Stripe retries
+                log.warning("database busy: Stripe event %s timed out (%s)", event.get("id"), exc)
+                return _answer(504, "REQUEST_TIMEOUT")
             log.exception("could not apply Stripe event %s; Stripe will retry", event.get("id"))
             return _answer(500, "RETRY")
-        return _answer(200, "APPLIED" if applied else "IGNORED")
+        # 202: kept, not applied yet; Stripe counts any 2xx as delivered, which it is.
+        return _answer(202 if outcome == Outcome.PENDING else 200, outcome.value)
 
     return endpoint

@@ -8,6 +8,7 @@ row is then not written (bad input found later, a rollback) is deleted again (`k
 
 from __future__ import annotations
 
+import logging
 import re
 import unicodedata
 import uuid
@@ -20,7 +21,17 @@ from typing import Any
 from starlette.datastructures import UploadFile
 
 from resolvers.validation import Problem, Rejected
-from storage import CHUNK_SIZE, Storage, StoredFile, TooLarge, new_key, storage_from_settings
+from storage import (
+    CHUNK_SIZE,
+    Storage,
+    StorageUnavailable,
+    StoredFile,
+    TooLarge,
+    new_key,
+    storage_from_settings,
+)
+
+log = logging.getLogger("portico.uploads")
 
 PDF, JPEG, PNG = "application/pdf", "image/jpeg", "image/png"
 HEIC, WEBP = "image/heic", "image/webp"
@@ -108,6 +119,10 @@ async def receive(
     except TooLarge:
         message = f"The file is larger than {readable(max_bytes)}."
         raise Rejected(Problem(field, message, "TOO_LARGE")) from None
+    except StorageUnavailable as exc:  # full or read-only: the operator's, not the client's
+        log.warning("upload refused: storage unavailable (%s)", exc)
+        message = "Files cannot be stored just now. Try again later."
+        raise Rejected(Problem(field, message, "STORAGE_UNAVAILABLE")) from None
     return Received(stored, content_type, label(upload.filename))
 
 

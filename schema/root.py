@@ -3,11 +3,16 @@
 `schema` here is what `/graphql` serves and what `portico export-schema` prints.
 """
 
+import logging
+
 import strawberry
+from graphql import GraphQLError
 from strawberry.extensions import ValidationCache
 from strawberry.schema.config import StrawberryConfig
+from strawberry.types import ExecutionContext
 
 from planner.extension import PlannedReads
+from portico.db_faults import database_busy
 from portico.errors import MaskUnexpected
 from portico.settings import Settings
 
@@ -111,11 +116,34 @@ NODE_ONLY_TYPES = [
 ]
 
 
+log = logging.getLogger("portico.graphql")
+
+
+class PorticoSchema(strawberry.Schema):
+    """Strawberry's schema, logging a statement the database stopped for waiting too long
+    (answered REQUEST_TIMEOUT, portico/errors.py) as one warning line, not a traceback."""
+
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        unexpected = []
+        for error in errors:
+            if error.original_error is not None and database_busy(error.original_error):
+                log.warning(
+                    "database statement stopped at %s: answered REQUEST_TIMEOUT (%s)",
+                    ".".join(str(p) for p in error.path or []),
+                    error.original_error,
+                )
+            else:
+                unexpected.append(error)
+        super().process_errors(unexpected, execution_context)
+
+
 def build_schema(settings: Settings | None = None) -> strawberry.Schema:
     """The schema with the limits and introspection rule of `settings` (defaults if None)."""
     limits = Limits.of(settings) if settings else Limits()
     introspection = settings.introspection_mode if settings else "on"
-    return strawberry.Schema(
+    return PorticoSchema(
         query=RootQuery,
         mutation=Mutation,
         subscription=messaging.Subscription,

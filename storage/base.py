@@ -23,6 +23,10 @@ class StorageError(Exception):
     """A backend could not do what was asked."""
 
 
+class StorageUnavailable(StorageError):
+    """The store cannot take a write now (disk full, read-only, gone); nothing was stored."""
+
+
 class TooLarge(StorageError):
     """The stream went over its byte limit; nothing was stored."""
 
@@ -80,6 +84,10 @@ class Storage(Protocol):
         ...
 
     async def exists(self, key: str) -> bool: ...
+
+    async def check_writable(self) -> None:
+        """Write and remove a small file; StorageUnavailable when the store refuses."""
+        ...
 
     async def delete(self, key: str) -> None:
         """Remove the file; a missing one is not an error."""

@@ -149,3 +149,59 @@ async def paying(db, stripe_db, stripe_stub, smtp) -> AsyncIterator[Paying]:
         yield Paying(
             stripe_db, gql, http, stripe_stub, tenant, account, customer_id, email, token, smtp
         )
+
+
+# -- What Stripe's events should leave behind, whatever order they came in ------------------
+#
+# A model of the product's money rules written apart from the server's code: it sees only
+# which events exist (a set, so no order), and says what the invoice and its payment end as.
+
+
+@dataclass(frozen=True)
+class StripeFact:
+    """One event Stripe sends about an invoice's PaymentIntent, reduced to what matters."""
+
+    kind: str  # succeeded | failed | refunded | dispute_opened | dispute_closed
+    amount: int = 0  # received (succeeded), cumulative refunded, or disputed
+    outcome: str = ""  # won | lost, for dispute_closed
+
+    @property
+    def about_a_charge(self) -> bool:
+        """Refunds and disputes concern money received: they wait for the success."""
+        return self.kind in ("refunded", "dispute_opened", "dispute_closed")
+
+
+@dataclass(frozen=True)
+class ExpectedMoney:
+    invoice_status: str
+    amount_paid: int
+    payment_status: str | None  # None: no payment recorded
+    refunded: int
+    dispute: str | None  # None, OPEN, WON, LOST
+
+
+def expected_money(total: int, facts: set[StripeFact]) -> ExpectedMoney:
+    received = max((f.amount for f in facts if f.kind == "succeeded"), default=0)
+    if received == 0:  # nothing was paid: refunds and disputes of it are still to come
+        return ExpectedMoney("OPEN", 0, None, 0, None)
+    refunded = min(received, max((f.amount for f in facts if f.kind == "refunded"), default=0))
+    closed = [f for f in facts if f.kind == "dispute_closed"]
+    opened = [f for f in facts if f.kind == "dispute_opened"]
+    dispute = closed[0].outcome.upper() if closed else ("OPEN" if opened else None)
+    disputed = max((f.amount for f in opened + closed), default=0)
+    lost = disputed if dispute == "LOST" else 0  # an open dispute may still be won
+    paid = max(0, received - refunded - lost)
+    invoice_status = "PAID" if paid >= total else "PARTIALLY_PAID" if paid > 0 else "OPEN"
+    if refunded >= received:
+        payment_status = "REFUNDED"
+    else:
+        payment_status = "PARTIALLY_REFUNDED" if refunded > 0 else "SUCCEEDED"
+    return ExpectedMoney(invoice_status, paid, payment_status, refunded, dispute)
+
+
+def expected_answer(fact: StripeFact, delivered_before: list[StripeFact]) -> tuple[int, str]:
+    """The webhook's answer to an event's first delivery: kept (202) when it is about a
+    payment not received yet."""
+    if fact.about_a_charge and not any(f.kind == "succeeded" for f in delivered_before):
+        return 202, "PENDING"
+    return 200, "APPLIED"

@@ -337,6 +337,62 @@ class StripeStub:
             stored.data.update(status="succeeded", payment_method=method["id"])
             return method["id"]
 
+    def refund_at_stripe(self, payment_intent_id: str, amount: int) -> dict[str, Any]:
+        """The business refunds in Stripe's dashboard, not through Portico: the refund
+        exists at Stripe and Portico hears of it only by webhook or by reconciliation."""
+        with self._lock:
+            stored = self._objects[payment_intent_id]
+            call = _Call(stored.owner, {"payment_intent": payment_intent_id, "amount": str(amount)})
+            return self._create_refund(call)
+
+    def charge(self, payment_intent_id: str) -> dict[str, Any]:
+        """The succeeded PaymentIntent's charge as `charge.*` events carry it; no metadata
+        (Stripe does not copy the PaymentIntent's onto it for every integration)."""
+        with self._lock:
+            intent = self._objects[payment_intent_id].data
+            refunded = self._refunded.get(payment_intent_id, 0)
+            return {
+                "id": intent["latest_charge"],
+                "object": "charge",
+                "amount": intent["amount_received"],
+                "amount_refunded": refunded,
+                "refunded": refunded >= intent["amount_received"],
+                "currency": intent["currency"],
+                "payment_intent": payment_intent_id,
+                "metadata": {},
+                "created": int(time.time()),
+            }
+
+    def dispute(
+        self, payment_intent_id: str, amount: int, status: str = "needs_response"
+    ) -> dict[str, Any]:
+        """The cardholder disputes the charge (or the dispute moves on to `status`)."""
+        with self._lock:
+            stored = self._objects[payment_intent_id]
+            found = [
+                s
+                for s in self._objects.values()
+                if s.data["object"] == "dispute" and s.data["payment_intent"] == payment_intent_id
+            ]
+            if found:
+                found[0].data.update(status=status)
+                return self._public(found[0].data)
+            data = {
+                "id": _new_id("dp_"),
+                "object": "dispute",
+                "amount": amount,
+                "currency": stored.data["currency"],
+                "charge": stored.data["latest_charge"],
+                "payment_intent": payment_intent_id,
+                "status": status,
+                "reason": "fraudulent",
+                "metadata": {},
+                "created": int(time.time()),
+                "livemode": False,
+            }
+            self._store(stored.owner, data)
+            return self._public(data)
+
     def get(self, object_id: str) -> dict[str, Any]:
         """A stored object as Stripe would return it."""
         with self._lock:
@@ -818,6 +874,44 @@ class StripeStub:
         self._store(call.account, data)
         return self._public(data)
 
+    def _list_refunds(self, call: _Call) -> dict[str, Any]:
+        return self._list(call, "refund", "/v1/refunds", {"payment_intent"})
+
+    def _list_disputes(self, call: _Call) -> dict[str, Any]:
+        return self._list(call, "dispute", "/v1/disputes", {"payment_intent", "charge"})
+
+    def _list(self, call: _Call, kind: str, url: str, filters: set[str]) -> dict[str, Any]:
+        """A list of the account's objects of one kind, newest first, as Stripe pages it."""
+        params = call.params
+        _only(params, {"created", "limit", "starting_after", *filters})
+        limit = _int(params, "limit", required=False) or 10
+        if not 1 <= limit <= 100:
+            raise StripeError(400, "Invalid limit.", code="parameter_invalid_integer")
+        limit = min(limit, self.max_list_limit)
+        created = params.get("created")
+        bounds = created if isinstance(created, dict) else {}
+        mine = [
+            s
+            for s in self._objects.values()
+            if s.owner == call.account
+            and s.data["object"] == kind
+            and all(s.data.get(name) == params[name] for name in filters if name in params)
+        ]
+        mine.sort(key=lambda s: (s.data["created"], s.seq), reverse=True)
+        rows = [s.data for s in mine if _in_bounds(s.data["created"], bounds)]
+        after = params.get("starting_after")
+        if after:
+            ids = [row["id"] for row in rows]
+            if after not in ids:
+                raise _missing(kind, after, param="starting_after", status=400)
+            rows = rows[ids.index(after) + 1 :]
+        return {
+            "object": "list",
+            "url": url,
+            "has_more": len(rows) > limit,
+            "data": [self._public(row) for row in rows[:limit]],
+        }
+
 
 def _same_params(first: str, second: str) -> bool:
     """Stripe compares parameters, not bytes: the order of form fields does not matter."""
@@ -849,6 +943,8 @@ _ROUTES: list[tuple[str, re.Pattern[str], Handler]] = [
     _route("GET", f"/v1/payment_intents/{_ID}", StripeStub._retrieve_payment_intent),
     _route("POST", "/v1/checkout/sessions", StripeStub._create_checkout_session),
     _route("POST", "/v1/refunds", StripeStub._create_refund),
+    _route("GET", "/v1/refunds", StripeStub._list_refunds),
+    _route("GET", "/v1/disputes", StripeStub._list_disputes),
     _route("POST", "/v1/customers", StripeStub._create_customer),
     _route("POST", "/v1/setup_intents", StripeStub._create_setup_intent),
     _route("GET", f"/v1/setup_intents/{_ID}", StripeStub._retrieve_setup_intent),

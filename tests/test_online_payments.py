@@ -2,7 +2,9 @@
 Stripe's signed webhooks, each payment recorded once whatever Stripe repeats."""
 
 import asyncio
+import itertools
 import json
+import random
 import time
 import uuid
 from typing import Any
@@ -10,11 +12,20 @@ from typing import Any
 import httpx
 import sqlalchemy as sa
 
-from models import AuditEvent, Notification, Organization, OutboxEmail, Payment, ProviderEvent
+from models import (
+    AuditEvent,
+    Notification,
+    Organization,
+    OutboxEmail,
+    Payment,
+    ProviderEvent,
+    Refund,
+)
 from models.db import Database
-from payments.events import handle_event
+from payments.events import Outcome, handle_event
 from payments.reconcile import reconcile
 from portico.app import create_app
+from schema.ids import decode_id_of
 from tests.billing import (
     APPROVE,
     INVOICE_ESTIMATE,
@@ -25,7 +36,14 @@ from tests.billing import (
     sent_estimate,
 )
 from tests.helpers import GraphQLClient, error_codes, make_tenant, user_errors
-from tests.payments import WEBHOOK_SECRET, Paying
+from tests.payments import (
+    WEBHOOK_SECRET,
+    ExpectedMoney,
+    Paying,
+    StripeFact,
+    expected_answer,
+    expected_money,
+)
 from tests.portal import make_customer
 
 
@@ -222,9 +240,9 @@ async def test_test_mode_events_are_ignored_in_production(paying: Paying):
     await paying.pay([invoice["id"]])
     intent = paying.stub.set_status(paying.last_intent()["id"], "succeeded")
     event = json.loads(paying.stub.event("payment_intent.succeeded", intent, paying.account))
-    assert await handle_event(paying.db, event, production=True) is False
+    assert await handle_event(paying.db, event, production=True) == Outcome.IGNORED
     assert await _payments(paying.db, paying.tenant.organization_id) == []
-    assert await handle_event(paying.db, event, production=False) is True
+    assert await handle_event(paying.db, event, production=False) == Outcome.APPLIED
 
 
 async def test_refunds_at_stripe_and_by_staff_keep_totals_consistent(paying: Paying):
@@ -444,3 +462,191 @@ async def test_two_processes_receiving_one_event_at_once_record_one_payment(
     assert {a.status_code for a in answers} == {200}
     assert len(await _payments(paying.db, paying.tenant.organization_id)) == 1
     assert (await paying.invoice(invoice["id"]))["amountPaid"]["amount"] == 25000
+
+
+async def _stripe_events(
+    paying: Paying, invoice_id: str, outcome: str
+) -> list[tuple[StripeFact, bytes]]:
+    """An invoice of 250.00 paid online, then at Stripe: 100.00 refunded in the dashboard,
+    and the rest (150.00) disputed by the cardholder, the dispute ending `outcome`; plus an
+    earlier attempt that was declined. Each as the event Stripe sends, signed on delivery."""
+    await paying.pay([invoice_id])
+    intent_id = paying.last_intent()["id"]
+    intent = paying.stub.set_status(intent_id, "succeeded")
+    declined = {
+        **intent,
+        "status": "requires_payment_method",
+        "amount_received": 0,
+        "latest_charge": None,
+        "last_payment_error": {"code": "card_declined"},
+    }
+    paying.stub.refund_at_stripe(intent_id, 10000)
+    charge = paying.stub.charge(intent_id)
+    opened = paying.stub.dispute(intent_id, 15000)
+    closed = paying.stub.dispute(intent_id, 15000, status=outcome)
+    assert (charge["amount_refunded"], opened["status"], closed["status"]) == (
+        10000,
+        "needs_response",
+        outcome,
+    )
+
+    def event(kind: str, obj: dict[str, Any]) -> bytes:
+        return paying.stub.event(kind, obj, paying.account)
+
+    return [
+        (StripeFact("succeeded", 25000), event("payment_intent.succeeded", intent)),
+        (StripeFact("failed"), event("payment_intent.payment_failed", declined)),
+        (StripeFact("refunded", 10000), event("charge.refunded", charge)),
+        (StripeFact("dispute_opened", 15000), event("charge.dispute.created", opened)),
+        (StripeFact("dispute_closed", 15000, outcome), event("charge.dispute.closed", closed)),
+    ]
+
+
+async def _money_of(paying: Paying, invoice_id: str) -> ExpectedMoney:
+    """What the server ends with, in the model's terms."""
+    state = await paying.invoice(invoice_id)
+    async with paying.db.connect() as conn:
+        found = await conn.execute(
+            sa.select(Payment.status, Payment.refunded_amount, Payment.dispute_status).where(
+                Payment.invoice_id == decode_id_of("Invoice", invoice_id)
+            )
+        )
+        rows = found.all()
+    assert len(rows) <= 1 and len(state["payments"]["nodes"]) == len(rows)
+    status, refunded, dispute = rows[0] if rows else (None, 0, None)
+    if rows:  # the API says what the table says
+        node = state["payments"]["nodes"][0]
+        assert (node["status"], node["refundedAmount"]["amount"]) == (status, refunded)
+    return ExpectedMoney(
+        state["status"],
+        state["amountPaid"]["amount"],
+        None if status is None else str(status),
+        refunded,
+        None if dispute is None else str(dispute),
+    )
+
+
+def _with_repeats(order: tuple[int, ...], rng: random.Random) -> list[int]:
+    """The order, with a second delivery of every event somewhere after its first."""
+    sequence = list(order)
+    for index in order:
+        first = sequence.index(index)
+        sequence.insert(rng.randint(first + 1, len(sequence)), index)
+    return sequence
+
+
+async def test_every_order_of_payment_refund_dispute_and_failure_ends_the_same(paying: Paying):
+    """All 120 orders of succeeded / failed / refunded / dispute opened / dispute closed,
+    each event also delivered a second time somewhere later, through the signed webhook:
+    the server ends as the model says, and kept nothing it did not apply."""
+    rng = random.Random(21)
+    cases = []
+    for n, order in enumerate(itertools.permutations(range(5))):
+        outcome = "lost" if n % 2 == 0 else "won"
+        invoice = await open_invoice(paying.gql, paying.tenant, paying.customer_id)
+        events = await _stripe_events(paying, invoice["id"], outcome)
+        delivered: list[StripeFact] = []
+        for index in _with_repeats(order, rng):
+            fact, body = events[index]
+            response = await paying.deliver(body)
+            answer = (response.status_code, response.json()["code"])
+            if fact in delivered:
+                assert answer == (200, "IGNORED"), (order, fact)
+            else:
+                assert answer == expected_answer(fact, delivered), (order, fact)
+                delivered.append(fact)
+        cases.append((order, invoice["id"], expected_money(25000, {f for f, _ in events})))
+    ends = {expected.invoice_status for _, _, expected in cases}
+    assert ends == {"OPEN", "PARTIALLY_PAID"}  # lost: 0 kept of 250.00; won: 150.00
+    for order, invoice_id, expected in cases:
+        assert await _money_of(paying, invoice_id) == expected, order
+    async with paying.db.connect() as conn:
+        waiting = await conn.scalar(
+            sa.select(sa.func.count())
+            .select_from(ProviderEvent)
+            .where(ProviderEvent.waiting_for.is_not(None))  # type: ignore[union-attr]
+        )
+        receipts = await conn.scalar(
+            sa.select(sa.func.count())
+            .select_from(OutboxEmail)
+            .where(OutboxEmail.to_address == paying.customer_email, OutboxEmail.kind == "RECEIPT")
+        )
+    assert (waiting, receipts) == (0, 120)
+    # Stripe's own lists say the same as its events did: reconciliation changes nothing.
+    again = await reconcile(paying.db)
+    assert (again.settled, again.refunds_applied, again.disputes_applied) == (0, 0, 0)
+    assert again.checked == 120
+    for order, invoice_id, expected in cases[:10]:
+        assert await _money_of(paying, invoice_id) == expected, order
+
+
+async def test_a_full_refund_reported_before_its_payment_is_kept_and_applied(paying: Paying):
+    invoice = await open_invoice(paying.gql, paying.tenant, paying.customer_id)
+    await paying.pay([invoice["id"]])
+    intent_id = paying.last_intent()["id"]
+    intent = paying.stub.set_status(intent_id, "succeeded")
+    paying.stub.refund_at_stripe(intent_id, 25000)
+    refunded = paying.stub.event("charge.refunded", paying.stub.charge(intent_id), paying.account)
+    early = await paying.deliver(refunded)
+    assert (early.status_code, early.json()) == (202, {"received": True, "code": "PENDING"})
+    assert (await paying.invoice(invoice["id"]))["payments"]["nodes"] == []
+    succeeded = paying.stub.event("payment_intent.succeeded", intent, paying.account)
+    assert (await paying.deliver(succeeded)).json()["code"] == "APPLIED"
+    state = await paying.invoice(invoice["id"])
+    assert (state["status"], state["amountPaid"]["amount"]) == ("OPEN", 0)
+    assert state["payments"]["nodes"][0]["status"] == "REFUNDED"
+    assert state["payments"]["nodes"][0]["refundedAmount"]["amount"] == 25000
+
+
+async def test_reconciliation_applies_refunds_and_disputes_whose_webhooks_never_came(
+    paying: Paying,
+):
+    invoice = await open_invoice(paying.gql, paying.tenant, paying.customer_id)
+    await paying.pay([invoice["id"]])
+    intent_id = paying.last_intent()["id"]
+    await paying.succeed(intent_id)
+    paying.stub.refund_at_stripe(intent_id, 5000)  # in Stripe's dashboard; no webhook comes
+    first = await reconcile(paying.db)
+    assert (first.refunds_applied, first.disputes_applied) == (1, 0)
+    state = await paying.invoice(invoice["id"])
+    assert (state["status"], state["amountPaid"]["amount"]) == ("PARTIALLY_PAID", 20000)
+    paying.stub.refund_at_stripe(intent_id, 3000)  # a second one: the total is compared
+    paying.stub.dispute(intent_id, 17000, status="lost")
+    second = await reconcile(paying.db)
+    assert (second.refunds_applied, second.disputes_applied) == (1, 1)
+    state = await paying.invoice(invoice["id"])
+    assert (state["status"], state["amountPaid"]["amount"]) == ("OPEN", 0)
+    assert state["payments"]["nodes"][0]["refundedAmount"]["amount"] == 8000
+    third = await reconcile(paying.db)
+    assert (third.settled, third.refunds_applied, third.disputes_applied) == (0, 0, 0)
+    async with paying.db.connect() as conn:
+        refunds = await conn.scalar(
+            sa.select(sa.func.sum(Refund.amount)).where(
+                Refund.organization_id == paying.tenant.organization_id
+            )
+        )
+    assert refunds == 8000
+
+
+async def test_a_refund_and_its_payment_arriving_at_once_leave_nothing_waiting(paying: Paying):
+    """Delivered at the same moment, each sees the other or waits for it: never a refund
+    kept for a payment that the other transaction recorded without seeing it."""
+    invoices = []
+    for _ in range(8):
+        invoice = await open_invoice(paying.gql, paying.tenant, paying.customer_id)
+        await paying.pay([invoice["id"]])
+        intent_id = paying.last_intent()["id"]
+        intent = paying.stub.set_status(intent_id, "succeeded")
+        paying.stub.refund_at_stripe(intent_id, 25000)
+        bodies = [
+            paying.stub.event("charge.refunded", paying.stub.charge(intent_id), paying.account),
+            paying.stub.event("payment_intent.succeeded", intent, paying.account),
+        ]
+        invoices.append((invoice["id"], bodies))
+    answers = await asyncio.gather(
+        *(paying.deliver(body) for _, bodies in invoices for body in bodies)
+    )
+    assert {a.status_code for a in answers} <= {200, 202}
+    for invoice_id, _ in invoices:
+        state = await paying.invoice(invoice_id)
+        assert (state["status"], state["payments"]["nodes"][0]["status"]) == ("OPEN", "REFUNDED")
