@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 from graphql import GraphQLError
 from strawberry.extensions import MaskErrors
 
@@ -28,10 +30,25 @@ class ClientError(Exception):
 
 
 class NotFound(ClientError):
-    """Missing, or not visible to this viewer: the two are indistinguishable on purpose."""
+    """Missing, or not visible to this viewer: the two are indistinguishable on purpose.
+
+    It may say which ID was not found (`global_id`, or the `row` as a type name and row
+    id), so that a mutation can answer it as a user error on the input field that held it
+    (resolvers/outcome.py); clients see nothing of it."""
 
     code = "NOT_FOUND"
     message = "Not found."
+
+    def __init__(
+        self,
+        message: str | None = None,
+        *,
+        global_id: str | None = None,
+        row: tuple[str, uuid.UUID] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.global_id = global_id
+        self.row = row
 
 
 class Unauthenticated(ClientError):

@@ -24,7 +24,7 @@ from resolvers.appointment_mail import ScheduleNews, tell_customer, when
 from resolvers.audit import audit
 from resolvers.notifications import notify_staff
 from resolvers.outcome import Rejected, mutation_outcome
-from resolvers.rows import tenant_row
+from resolvers.rows import locked, tenant_row
 from resolvers.validation import Checks, Problem, changes, given
 from schema.context import Context
 from schema.ids import decode_id_of
@@ -107,9 +107,7 @@ async def create_appointment(info: Info, data: Any) -> uuid.UUID:
     checks.done()
     org_id = ctx.viewer.organization_id
     async with ctx.write() as session:
-        customer = await get_for_update(session, Customer, org_id, customer_id)
-        if customer is None or org_id is None:
-            raise NotFound()
+        await locked(session, Customer, org_id, customer_id)
         appointment = Appointment(
             organization_id=org_id,
             customer_id=customer_id,

@@ -21,7 +21,7 @@ async def set_archived(info: Info, model: Any, global_id: str, archived: bool) -
     async with info.context.write() as session:
         row = await get_for_update(session, model, info.context.viewer.organization_id, row_id)
         if row is None:
-            raise NotFound()
+            raise NotFound(row=(model.__name__, row_id))
         if (row.archived_at is not None) != archived:
             apply(row, {"archived_at": utcnow() if archived else None})
     return row_id

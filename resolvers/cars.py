@@ -11,9 +11,9 @@ from strawberry import Info
 from models import Car, CarEvent, Customer
 from models.enums import CarEventKind
 from models.types import utcnow
-from models.writes import add_in_order, apply, get_for_update, value_taken
-from portico.errors import NotFound
+from models.writes import add_in_order, apply, value_taken
 from resolvers.outcome import Rejected, mutation_outcome
+from resolvers.rows import locked
 from resolvers.validation import Checks, Problem, changes, given
 from schema.ids import decode_id_of
 
@@ -67,8 +67,7 @@ async def create_car(info: Info, data: Any) -> uuid.UUID:
         rows: list[Car | CarEvent] = [car]
         if data.owner_id:
             owner_id = decode_id_of("Customer", data.owner_id)
-            if await get_for_update(session, Customer, viewer.organization_id, owner_id) is None:
-                raise NotFound()
+            await locked(session, Customer, viewer.organization_id, owner_id)
             car.customer_id = owner_id
             rows.append(_event(car, CarEventKind.OWNER_CHANGE, viewer.staff_user_id, to=owner_id))
         await add_in_order(session, rows)
@@ -83,9 +82,7 @@ async def update_car(info: Info, data: Any) -> uuid.UUID:
     checks.done()
     viewer = info.context.viewer
     async with info.context.write() as session:
-        car = await get_for_update(session, Car, viewer.organization_id, row_id)
-        if car is None:
-            raise NotFound()
+        car = await locked(session, Car, viewer.organization_id, row_id)
         old_status = car.status
         apply(car, values)
         if await _vin_taken(session, car):
@@ -117,10 +114,8 @@ async def assign_car(info: Info, car_gid: str, customer_gid: str, transfer: bool
     customer_id = decode_id_of("Customer", customer_gid)
     viewer = info.context.viewer
     async with info.context.write() as session:
-        car = await get_for_update(session, Car, viewer.organization_id, car_id)
-        customer = await get_for_update(session, Customer, viewer.organization_id, customer_id)
-        if car is None or customer is None:
-            raise NotFound()
+        car = await locked(session, Car, viewer.organization_id, car_id)
+        await locked(session, Customer, viewer.organization_id, customer_id)
         previous = car.customer_id
         if previous == customer_id:
             return car_id

@@ -251,7 +251,7 @@ async def sign_contract(info: Info, data: Any) -> uuid.UUID:
             session, Contract, row_scope(viewer), [decode_id_of("Contract", data.contract_id)]
         )
         if not found:
-            raise NotFound()
+            raise NotFound(global_id=data.contract_id)
         contract = found[0]
         if contract.status is not ContractStatus.SENT:
             raise Rejected(

@@ -91,7 +91,7 @@ async def update_customer(info: Info, data: Any) -> uuid.UUID:
     async with info.context.write() as session:
         customer = await get_for_update(session, Customer, org_id, row_id)
         if customer is None:
-            raise NotFound()
+            raise NotFound(row=("Customer", row_id))
         if await _email_taken(
             session, Customer, Customer.organization_id == org_id, values.get("email"), row_id
         ):
@@ -122,7 +122,7 @@ async def create_contact(info: Info, data: Any) -> uuid.UUID:
     org_id = info.context.viewer.organization_id
     async with info.context.write() as session:
         if await get_for_update(session, Customer, org_id, customer_id) is None:
-            raise NotFound()
+            raise NotFound(row=("Customer", customer_id))
         if await _email_taken(
             session, Contact, Contact.customer_id == customer_id, values.get("email"), None
         ):
@@ -144,7 +144,7 @@ async def update_contact(info: Info, data: Any) -> uuid.UUID:
             session, Contact, info.context.viewer.organization_id, row_id
         )
         if contact is None:
-            raise NotFound()
+            raise NotFound(row=("Contact", row_id))
         if await _email_taken(
             session,
             Contact,

@@ -110,7 +110,7 @@ async def upload_my_document(info: Info, data: Any) -> uuid.UUID:
         if car_id is not None and not await visible_for_update(
             session, Car, row_scope(viewer), [car_id]
         ):
-            raise NotFound()
+            raise NotFound(row=("Car", car_id))
         document = Document(
             organization_id=viewer.organization_id,
             customer_id=viewer.customer_id,

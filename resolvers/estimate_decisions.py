@@ -27,6 +27,7 @@ from payments.stripe_api import ProviderRejected, ProviderUnavailable
 from portico.errors import NotFound
 from resolvers.audit import audit
 from resolvers.notifications import notify_staff
+from resolvers.outcome import input_ids
 from resolvers.payments import provider_problem
 from resolvers.validation import Checks, Problem, Rejected
 from schema.ids import decode_id_of
@@ -51,15 +52,16 @@ class Decided:
         return sum(line["total"] for line in self.approved)
 
 
+@input_ids
 async def _open_estimate(
-    session: AsyncSession, info: Info, gid: str, version: int
+    session: AsyncSession, info: Info, estimate_gid: str, version: int
 ) -> tuple[Estimate, dict[str, Any], Organization, PortalSettings | None]:
     viewer = info.context.viewer
     found = await visible_for_update(
-        session, Estimate, row_scope(viewer), [decode_id_of("Estimate", gid)]
+        session, Estimate, row_scope(viewer), [decode_id_of("Estimate", estimate_gid)]
     )
     if not found:
-        raise NotFound()
+        raise NotFound(global_id=estimate_gid)
     estimate = found[0]
     org = await session.get(Organization, estimate.organization_id)
     options = await session.get(PortalSettings, estimate.organization_id)

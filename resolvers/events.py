@@ -238,7 +238,7 @@ async def rsvp_event(info: Info, data: Any) -> uuid.UUID:
         # The lock every answer to this event queues on (SQLite: the write lock).
         found = await visible_for_update(session, CommunityEvent, row_scope(viewer), [event_id])
         if not found:
-            raise NotFound()
+            raise NotFound(row=("CommunityEvent", event_id))
         event = found[0]
         if event.ends_at <= utcnow():
             raise Rejected(Problem("eventId", "This event is over.", "EVENT_OVER"))

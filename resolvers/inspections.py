@@ -146,7 +146,7 @@ async def submit_inspection(info: Info, data: Any) -> uuid.UUID:
             session, Car, row_scope(viewer), [decode_id_of("Car", data.car_id)]
         )
         if not found:
-            raise NotFound()
+            raise NotFound(global_id=data.car_id)
         car = found[0]
         defects = data.defects_found or any(item["rating"] <= 2 for item in items)
         report = ConditionReport(

@@ -99,7 +99,7 @@ async def _locked_customer(
     if customer_id is not None:
         customer = await get_for_update(session, Customer, organization_id, customer_id)
     if customer is None:
-        raise NotFound()
+        raise NotFound(row=("Customer", customer_id) if customer_id else None)
     return customer
 
 

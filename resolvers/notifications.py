@@ -17,6 +17,7 @@ from models import relations as rel
 from models.clock import db_now
 from models.enums import MailKind, NotificationKind
 from portico.errors import Forbidden
+from resolvers.outcome import input_ids
 from resolvers.relations import root_connection
 from resolvers.validation import Problem, Rejected
 from schema.connections import Connection
@@ -115,6 +116,7 @@ async def unread_count(info: Info) -> int:
 MARK_WHICH = Problem("ids", "Give the notifications' ids, or all: true.", "INVALID")
 
 
+@input_ids
 async def mark_read(info: Info, ids: list[str] | None, everything: bool) -> int:
     """Mark some (or all) of the staff member's own notifications read; how many were."""
     if bool(ids) == everything:

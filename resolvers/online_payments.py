@@ -136,7 +136,7 @@ async def _saved_card(ctx: Any, gid: str | None) -> SavedCard | None:
         scope.params,
     )
     if not rows or not rows[0]["stripe_customer_id"]:
-        raise NotFound()
+        raise NotFound(global_id=gid)
     return SavedCard(rows[0]["stripe_customer_id"], rows[0]["stripe_payment_method_id"])
 
 
@@ -146,8 +146,9 @@ async def _read(
     scope = row_scope(ctx.viewer)
     stmt = sa.select(invoices).where(invoices.c.id.in_(sorted(wanted)), *scope.conditions(invoices))
     bills = list(await ctx.reader.rows(stmt, scope.params))
-    if len(bills) != len(wanted):
-        raise NotFound()  # one the viewer may not see is answered like one that does not exist
+    if len(bills) != len(wanted):  # one the viewer may not see is answered like a missing one
+        missing = min(wanted - {bill["id"] for bill in bills})
+        raise NotFound(row=("Invoice", missing))
     org_id = bills[0]["organization_id"]
     org_rows = await ctx.reader.rows(sa.select(organizations).where(organizations.c.id == org_id))
     option_rows = await ctx.reader.rows(

@@ -43,7 +43,7 @@ async def _person(
     model = Contact if kind == "Contact" else Customer
     row = await get_for_update(session, model, organization_id, row_id)
     if row is None or organization_id is None:
-        raise NotFound()
+        raise NotFound(row=(kind, row_id))
     customer_id = row.customer_id if isinstance(row, Contact) else row.id
     contact_id = row.id if isinstance(row, Contact) else None
     person = await load_person(session, organization_id, customer_id, contact_id)

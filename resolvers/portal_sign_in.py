@@ -35,7 +35,7 @@ from models.types import utcnow
 from portico.errors import Forbidden
 from portico.timing import at_least
 from resolvers.audit import audit, audit_person
-from resolvers.outcome import Rejected
+from resolvers.outcome import Rejected, input_ids
 from resolvers.portal_mail import send_link_email
 from resolvers.rate_limits import limit
 from resolvers.validation import Checks, Problem
@@ -342,6 +342,7 @@ async def accounts(info: Info) -> list[Account]:
     return found
 
 
+@input_ids
 async def switch_account(info: Info, account_gid: str) -> Person:
     """Act for another account of the same address from the next request on."""
     ctx: Context = info.context
@@ -361,7 +362,7 @@ async def switch_account(info: Info, account_gid: str) -> Person:
             None,
         )
         if target is None or not await portal_enabled(session, target.organization_id):
-            raise Rejected(Problem("accountId", "No such account for you.", "INVALID"))
+            raise Rejected(Problem("accountId", "No such account for you.", "NOT_FOUND"))
         await session.execute(
             sa.update(sessions)
             .where(sessions.c.id == viewer.session_id)

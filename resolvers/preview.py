@@ -14,10 +14,9 @@ from strawberry import Info
 
 from auth.sessions import start_session
 from models.enums import SessionKind
-from portico.errors import InvalidInput
 from resolvers.audit import audit_person
+from resolvers.outcome import input_ids
 from resolvers.portal_access import person_named
-from resolvers.validation import Rejected
 
 PREVIEW_LIFETIME = timedelta(hours=1)
 
@@ -28,15 +27,11 @@ class Preview:
     expires_at: datetime
 
 
+@input_ids
 async def start_preview(info: Info, customer_gid: str | None, contact_gid: str | None) -> Preview:
     ctx = info.context
     async with ctx.write() as session:
-        try:
-            person = await person_named(
-                session, ctx.viewer.organization_id, customer_gid, contact_gid
-            )
-        except Rejected as rejected:  # both ids, or neither
-            raise InvalidInput(rejected.problems[0].message) from None
+        person = await person_named(session, ctx.viewer.organization_id, customer_gid, contact_gid)
         issued = await start_session(
             session,
             kind=SessionKind.PREVIEW,

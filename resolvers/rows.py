@@ -20,7 +20,7 @@ async def locked(
 ) -> M:
     row = await get_for_update(session, model, org, row_id)  # type: ignore[type-var]
     if row is None:
-        raise NotFound()
+        raise NotFound(row=(model.__name__, row_id))
     return row  # type: ignore[return-value]
 
 

@@ -18,6 +18,7 @@ from models.integrations import TELEMATICS_WRITE
 from models.types import utcnow
 from portico.errors import NotFound
 from resolvers.audit import audit
+from resolvers.outcome import input_ids
 from resolvers.rows import tenant_row
 from resolvers.validation import Checks, Problem, Rejected
 from schema.ids import decode_id_of
@@ -66,6 +67,14 @@ async def create_key(info: Info, data: Any) -> KeyOutcome:
 
 
 async def revoke_key(info: Info, data: Any) -> KeyOutcome:
+    try:
+        return await _revoke_key(info, data)
+    except Rejected as rejected:
+        return KeyOutcome(problems=rejected.problems)
+
+
+@input_ids
+async def _revoke_key(info: Info, data: Any) -> KeyOutcome:
     ctx = info.context
     async with ctx.write() as session:
         key = await tenant_row(session, IntegrationKey, ctx.viewer.organization_id, data.id)

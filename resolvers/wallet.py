@@ -127,7 +127,7 @@ async def _card(session: AsyncSession, info: Info, gid: str) -> tuple[SavedPayme
     )
     card = found.scalar_one_or_none()
     if card is None:
-        raise NotFound()
+        raise NotFound(global_id=gid)
     return card, (customer, org, options)
 
 

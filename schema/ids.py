@@ -24,12 +24,12 @@ def decode_id(global_id: str) -> tuple[str, uuid.UUID]:
         type_name, _, hex_id = base64.urlsafe_b64decode(padded.encode()).decode().partition(":")
         return type_name, uuid.UUID(hex=hex_id)
     except (ValueError, binascii.Error, UnicodeDecodeError) as exc:
-        raise NotFound() from exc
+        raise NotFound(global_id=global_id) from exc
 
 
 def decode_id_of(type_name: str, global_id: str) -> uuid.UUID:
     """The row id of a global ID that must name `type_name`; anything else is NotFound."""
     found_type, row_id = decode_id(global_id)
     if found_type != type_name:
-        raise NotFound()
+        raise NotFound(global_id=global_id)
     return row_id

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
 
 @strawberry.enum(description="Why a portal access or sign-in request was refused.")
 class PortalErrorCode(Enum):
+    NOT_FOUND = "NOT_FOUND"
     REQUIRED = "REQUIRED"
     INVALID = "INVALID"
     TOO_LONG = "TOO_LONG"

@@ -93,3 +93,14 @@ def error_codes(result: dict[str, Any]) -> list[str]:
 
 def user_errors(payload: dict[str, Any]) -> list[tuple[list[str] | None, str]]:
     return [(e["field"], e["code"]) for e in payload["userErrors"]]
+
+
+def not_found_at(result: dict[str, Any], field: str) -> None:
+    """A mutation whose input `field` named nothing the viewer may see: no top-level error,
+    a NOT_FOUND user error (on that field, where the query selects `field`)."""
+    assert "errors" not in result, result["errors"]
+    [payload] = result["data"].values()
+    [error] = payload["userErrors"]
+    assert error["code"] == "NOT_FOUND", error
+    if "field" in error:
+        assert error["field"] == ["input", *field.split(".")], error

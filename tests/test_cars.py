@@ -1,6 +1,6 @@
 """Staff manage cars; ownership moves only on purpose and is recorded."""
 
-from tests.helpers import GraphQLClient, Tenant, error_codes, user_errors
+from tests.helpers import GraphQLClient, Tenant, not_found_at, user_errors
 
 CREATE_CUSTOMER = """
 mutation C($input: CreateCustomerInput!) { createCustomer(input: $input) { customer { id } } }
@@ -131,6 +131,6 @@ async def test_cars_of_another_organization_are_not_found(gql, tenant, other_ten
     result = await gql(
         ASSIGN, {"input": {"carId": theirs["id"], "customerId": mine}}, token=tenant.staff_token
     )
-    assert error_codes(result) == ["NOT_FOUND"]
+    not_found_at(result, "carId")
     listed = await gql.data(CARS, {}, token=tenant.staff_token)
     assert listed["cars"]["totalCount"] == 0

@@ -7,7 +7,7 @@ import sqlalchemy as sa
 
 from models import AuditEvent, Notification
 from schema.ids import decode_id
-from tests.helpers import error_codes, user_errors
+from tests.helpers import not_found_at, user_errors
 from tests.portal import deliver, make_customer, sign_in_by_invite
 
 FIELDS = (
@@ -168,7 +168,7 @@ async def test_other_customers_contracts_cannot_be_signed(gql, db, smtp, tenant)
         {"input": {"contractId": contract_id, "signerName": "X", "consent": True}},
         token=token,
     )
-    assert error_codes(refused) == ["NOT_FOUND"]
+    not_found_at(refused, "contractId")
     still = await gql.data(
         f"query C($id: ID!) {{ node(id: $id) {{ ... on Contract {{ {FIELDS} }} }} }}",
         {"id": contract_id},

@@ -6,7 +6,7 @@ import sqlalchemy as sa
 
 from models import Notification, OutboxEmail
 from schema.ids import decode_id
-from tests.helpers import user_errors
+from tests.helpers import not_found_at, user_errors
 from tests.portal import make_car, make_contact, make_customer, sign_in_by_invite
 
 CREATE_JOB = """
@@ -265,7 +265,7 @@ async def test_a_driver_inspects_the_car_they_drive_and_only_that_one(gql, db, s
     refused = await gql(
         INSPECT, {"input": {"carId": other, "kind": "PRE_TRIP", "items": items}}, token=token
     )
-    assert refused["errors"][0]["extensions"]["code"] == "NOT_FOUND"
+    not_found_at(refused, "carId")
     _, row_id = decode_id(report["id"])
     async with db.connect() as conn:
         told = await conn.scalar(

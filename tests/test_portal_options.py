@@ -268,7 +268,7 @@ async def test_one_address_several_accounts_signs_in_once_and_switches(
 
     stranger_id, _ = await make_customer(gql, other_tenant, "Stranger")
     refused = await gql.data(SWITCH, {"id": stranger_id}, token=session)
-    assert refused["switchPortalAccount"]["userErrors"] == [{"code": "INVALID"}]
+    assert refused["switchPortalAccount"]["userErrors"] == [{"code": "NOT_FOUND"}]
 
 
 async def test_first_bill_brings_a_portal_invite_when_asked(

@@ -20,6 +20,7 @@ NOTIFY = "Email the customer's people who want scheduling emails (default true).
 
 @strawberry.enum(description="Why an appointment mutation was refused.")
 class AppointmentErrorCode(Enum):
+    NOT_FOUND = "NOT_FOUND"
     REQUIRED = "REQUIRED"
     INVALID = "INVALID"
     TOO_LONG = "TOO_LONG"

@@ -17,6 +17,7 @@ from schema.organization import StaffUser
 
 @strawberry.enum(description="Why signing in was refused.")
 class AuthErrorCode(Enum):
+    NOT_FOUND = "NOT_FOUND"
     REQUIRED = "REQUIRED"
     INVALID = "INVALID"
     TOO_LONG = "TOO_LONG"

@@ -16,6 +16,7 @@ from schema.payloads import payload
 
 @strawberry.enum(description="Why a contract mutation was refused.")
 class ContractErrorCode(Enum):
+    NOT_FOUND = "NOT_FOUND"
     REQUIRED = "REQUIRED"
     INVALID = "INVALID"
     TOO_LONG = "TOO_LONG"

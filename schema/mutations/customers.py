@@ -20,6 +20,7 @@ from schema.payloads import payload
 
 @strawberry.enum(description="Why a customer or contact mutation was refused.")
 class CustomerErrorCode(Enum):
+    NOT_FOUND = "NOT_FOUND"
     REQUIRED = "REQUIRED"
     INVALID = "INVALID"
     TOO_LONG = "TOO_LONG"

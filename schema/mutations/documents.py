@@ -26,6 +26,7 @@ FILE_DESCRIPTION = (
 
 @strawberry.enum(description="Why a document mutation was refused.")
 class DocumentErrorCode(Enum):
+    NOT_FOUND = "NOT_FOUND"
     REQUIRED = "REQUIRED"
     INVALID = "INVALID"
     TOO_LONG = "TOO_LONG"

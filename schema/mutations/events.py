@@ -18,6 +18,7 @@ from schema.payloads import payload
 
 @strawberry.enum(description="Why a mutation on an event was refused.")
 class EventErrorCode(Enum):
+    NOT_FOUND = "NOT_FOUND"
     REQUIRED = "REQUIRED"
     INVALID = "INVALID"
     TOO_LONG = "TOO_LONG"

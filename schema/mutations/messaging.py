@@ -18,6 +18,7 @@ from schema.payloads import payload
 
 @strawberry.enum(description="Why a message mutation was refused.")
 class MessageErrorCode(Enum):
+    NOT_FOUND = "NOT_FOUND"
     REQUIRED = "REQUIRED"
     TOO_LONG = "TOO_LONG"
     NOT_IN_CONVERSATION = "NOT_IN_CONVERSATION"

@@ -15,6 +15,7 @@ from schema.viewer import Viewer
 
 @strawberry.enum(description="Why marking notifications read was refused.")
 class NotificationErrorCode(Enum):
+    NOT_FOUND = "NOT_FOUND"
     INVALID = "INVALID"
 
 

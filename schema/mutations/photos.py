@@ -19,6 +19,7 @@ from schema.photos import CarPhoto
 
 @strawberry.enum(description="Why a car photo mutation was refused.")
 class CarPhotoErrorCode(Enum):
+    NOT_FOUND = "NOT_FOUND"
     REQUIRED = "REQUIRED"
     INVALID = "INVALID"
     TOO_LONG = "TOO_LONG"

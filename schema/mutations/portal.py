@@ -217,7 +217,7 @@ class PortalSignInPayload:
     token: str | None = strawberry.field(
         description="Session token for `Authorization: Bearer`; browsers also get a cookie."
     )
-    expires_at: str | None = strawberry.field(description="Latest end of the session (UTC).")
+    expires_at: datetime | None = strawberry.field(description="Latest end of the session (UTC).")
     password_required: bool = strawberry.field(
         description="The business uses passwords and this person has none yet: ask for one "
         "and call `setPortalPassword`."
@@ -258,7 +258,7 @@ def _signed_in(info: Info, done: "portal_sign_in.SignedIn") -> PortalSignInPaylo
     return PortalSignInPayload(
         outcome=LinkOutcome.SIGNED_IN,
         token=done.session.token,
-        expires_at=done.session.expires_at.isoformat(),
+        expires_at=done.session.expires_at,
         password_required=done.password_required,
         viewer=Viewer(kind=info.context.viewer.kind),
         user_errors=[],
@@ -416,10 +416,11 @@ class OrganizationMutations:
 
 @strawberry.type(description="A session that shows the portal exactly as one person sees it.")
 class PortalPreview:
-    token: str = strawberry.field(
+    token: str | None = strawberry.field(
         description="Bearer token of the preview session: read-only, valid for an hour."
     )
-    expires_at: datetime = strawberry.field(description="When the preview ends (UTC).")
+    expires_at: datetime | None = strawberry.field(description="When the preview ends (UTC).")
+    user_errors: list[PortalError] = strawberry.field(description="Why no preview started.")
 
 
 @strawberry.type
@@ -432,5 +433,10 @@ class PortalPreviewMutations:
     async def start_portal_preview(
         self, info: Info, input: Annotated[PortalPersonInput, INPUT]
     ) -> PortalPreview:
-        started = await start_preview(info, input.customer_id, input.contact_id)
-        return PortalPreview(token=started.token, expires_at=started.expires_at)
+        try:
+            started = await start_preview(info, input.customer_id, input.contact_id)
+        except Rejected as rejected:
+            return PortalPreview(
+                token=None, expires_at=None, user_errors=_errors(rejected.problems)
+            )
+        return PortalPreview(token=started.token, expires_at=started.expires_at, user_errors=[])

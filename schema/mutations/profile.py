@@ -19,6 +19,7 @@ from schema.node import load_row
 
 @strawberry.enum(description="Why a change to your own profile was refused.")
 class ProfileErrorCode(Enum):
+    NOT_FOUND = "NOT_FOUND"
     REQUIRED = "REQUIRED"
     INVALID = "INVALID"
     TOO_LONG = "TOO_LONG"

@@ -21,6 +21,7 @@ from schema.payloads import payload
 
 @strawberry.enum(description="Why a mutation on cars' work was refused.")
 class WorkErrorCode(Enum):
+    NOT_FOUND = "NOT_FOUND"
     REQUIRED = "REQUIRED"
     INVALID = "INVALID"
     TOO_LONG = "TOO_LONG"

@@ -134,7 +134,7 @@ async def assert_unreachable(gql: GraphQLClient, session: str, victim: Person) -
     kind = "Contact" if victim.contact_id else "Customer"
     into_nobody = await gql.data(SWITCH, {"id": encode_id(kind, uuid.uuid4())}, token=session)
     assert into_victim == into_nobody
-    assert into_victim["switchPortalAccount"]["userErrors"] == [{"code": "INVALID"}]
+    assert into_victim["switchPortalAccount"]["userErrors"] == [{"code": "NOT_FOUND"}]
 
 
 @pytest.fixture
