@@ -43,6 +43,7 @@ from models.search import car_search, customer_search
 from planner import sql
 from planner.fields import COMPUTED, Context
 from planner.viewer import VIEWER_IDS, viewer_param
+from portico.errors import NotFound
 from schema.ids import decode_id
 from schema.node import NODE_TYPES, ROW_TYPES
 from schema.variables import VariableValues, arguments_of
@@ -221,7 +222,10 @@ class Planner:
             return self.viewer_object(node, gql_field)
         if name == "node":
             self.required.append((key,))
-            type_name, row_id = decode_id(self.argument(node, "id", gql_field))
+            try:
+                type_name, row_id = decode_id(self.argument(node, "id", gql_field))
+            except NotFound as error:
+                raise Unplannable("malformed id: the executor reports it") from error
             if type_name not in NODE_TYPES:
                 raise Unplannable("unknown type")
             return self.row_by_id(type_name, self.bind(row_id, sa.Uuid()), node)
