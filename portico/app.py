@@ -153,6 +153,16 @@ class PorticoGraphQL(GraphQL):
             return Response("Not Found", status_code=404)
         return await super().render_graphql_ide(request)
 
+    async def execute_operation(self, **kwargs: Any) -> Any:
+        """Refuse a subscription sent over HTTP: the executor would run it as a query, its
+        event stream would be no value, and the client would get an internal error."""
+        data = kwargs["request_data"]
+        if not isinstance(data, list) and self._get_stream_transport(data.protocol) is None:
+            tokens = self.db.settings.max_query_tokens
+            if live.is_subscription(data.query, data.operation_name, tokens):
+                raise live.SubscriptionOverHttp()
+        return await super().execute_operation(**kwargs)
+
     async def run(self, request: Any, *args: Any, **kwargs: Any) -> Any:
         if isinstance(request, WebSocket):  # a subscription lives as long as it is open
             return await self._run(request, *args, **kwargs)
@@ -184,6 +194,8 @@ class PorticoGraphQL(GraphQL):
             return await super().run(request, *args, **kwargs)
         except SessionEnded:
             return session_ended()
+        except live.SubscriptionOverHttp:
+            return live.subscription_over_http()
         except ClientDisconnect:
             return Response(status_code=400)  # nobody is left to read it
         except Exception as exc:

@@ -22,6 +22,7 @@ from typing import Any
 
 from graphql import GraphQLError, OperationType, get_operation_ast, parse
 from graphql.error import GraphQLSyntaxError
+from starlette.responses import JSONResponse, Response
 from starlette.websockets import WebSocket, WebSocketDisconnect
 from strawberry.asgi import ASGIWebSocketAdapter
 from strawberry.exceptions import ConnectionRejectionError
@@ -50,6 +51,8 @@ ALLOWED_ORIGINS = ("*",)
 # The 4xxx counterpart of HTTP 503. graphql-ws treats only a few 4xxx codes as fatal (4400,
 # 4401, 4409, 4429, 4500 ...), so its clients reconnect after this one with their backoff.
 UNAVAILABLE_CLOSE_CODE = 4503
+# The code of a subscription sent over HTTP (refused with 400).
+WEBSOCKET_REQUIRED = "WEBSOCKET_REQUIRED"
 
 log = logging.getLogger("portico.outage")
 
@@ -115,15 +118,38 @@ class TextFrames(ASGIWebSocketAdapter):
             raise WebSocketDisconnected from exc
 
 
+def is_subscription(query: Any, operation_name: Any, max_tokens: int | None = None) -> bool | None:
+    """Whether the operation that would run is a subscription; None when Strawberry should
+    judge the request (no query, a syntax error, no operation to pick)."""
+    if not isinstance(query, str) or not isinstance(operation_name, str | None):
+        return None
+    try:
+        document = parse(query, max_tokens=max_tokens)
+    except GraphQLSyntaxError:
+        return None
+    operation = get_operation_ast(document, operation_name)
+    return None if operation is None else operation.operation is OperationType.SUBSCRIPTION
+
+
 def _is_subscription(message: SubscribeMessage) -> bool | None:
-    """Whether the operation is a subscription; None when Strawberry should judge it."""
     try:
         payload = message["payload"]
-        document = parse(payload["query"])
-    except (KeyError, TypeError, GraphQLSyntaxError):
+        return is_subscription(payload["query"], payload.get("operationName"))
+    except (KeyError, TypeError):
         return None
-    operation = get_operation_ast(document, payload.get("operationName"))
-    return None if operation is None else operation.operation is OperationType.SUBSCRIPTION
+
+
+class SubscriptionOverHttp(Exception):
+    """A subscription sent as an HTTP request: it can only be served over the WebSocket."""
+
+
+def subscription_over_http() -> Response:
+    error = {
+        "message": "Subscriptions are served over WebSocket (graphql-transport-ws) on "
+        "/graphql; HTTP serves queries and mutations.",
+        "extensions": {"code": WEBSOCKET_REQUIRED},
+    }
+    return JSONResponse({"data": None, "errors": [error]}, status_code=400)
 
 
 class SubscriptionsOnlyHandler(BaseGraphQLTransportWSHandler[Context, None]):

@@ -335,3 +335,23 @@ async def test_a_subscriber_that_falls_behind_is_cut_off_not_skipped():
         assert [await anext(events), await anext(events)] == ["0", "1"]
         with pytest.raises(SubscriberOverflow):
             await anext(events)
+
+
+async def test_a_subscription_sent_over_http_is_refused_with_a_code(
+    gql: GraphQLClient, tenant: Tenant, caplog: pytest.LogCaptureFixture
+):
+    subscription = "subscription Live { messageAdded { id body } }"
+    for token in (None, tenant.staff_token):
+        response = await gql.post(subscription, token=token)
+        assert response.status_code == 400
+        (error,) = response.json()["errors"]
+        assert error["extensions"] == {"code": "WEBSOCKET_REQUIRED"}
+        assert "WebSocket" in error["message"]
+    assert not [r for r in caplog.records if r.levelname == "ERROR"]  # a refusal, not a bug
+    # The operation that would run decides: a query beside a subscription still runs.
+    both = f"query Name {{ __typename }} {subscription}"
+    body = {"query": both, "operationName": "Name"}
+    answered = await gql.http.post("/graphql", json=body)
+    assert answered.json() == {"data": {"__typename": "Query"}}
+    body["operationName"] = "Live"
+    assert (await gql.http.post("/graphql", json=body)).status_code == 400
