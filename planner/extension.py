@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
 import orjson
-from graphql import ExecutionResult, OperationDefinitionNode
+from graphql import ExecutionResult, OperationDefinitionNode, OperationType
 from strawberry.extensions import SchemaExtension
 
 from planner.viewer import viewer_params, viewer_shape
@@ -97,10 +97,13 @@ class PlannedReads(SchemaExtension):
 
     async def _answer(self, execution: Any, context: Any) -> dict[str, Any] | None:
         operation = _operation(execution.graphql_document, execution.operation_name)
-        if operation is None:
-            return None
+        if operation is None or operation.operation is not OperationType.QUERY:
+            return None  # only queries are planned
         variables = execution.variables or {}
-        key = cache_key(execution.query, execution.operation_name, context, variables)
+        try:
+            key = cache_key(execution.query, execution.operation_name, context, variables)
+        except TypeError:  # values JSON cannot hold (an uploaded file): not planned
+            return None
         known, plan = _cached(key)
         if not known:
             # Imported here: planning reads the finished schema, which imports this module.
