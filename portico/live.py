@@ -20,7 +20,7 @@ import logging
 from datetime import timedelta
 from typing import Any
 
-from graphql import GraphQLError, OperationType, get_operation_ast, parse
+from graphql import GraphQLError, OperationType, get_operation_ast
 from graphql.error import GraphQLSyntaxError
 from starlette.responses import JSONResponse, Response
 from starlette.websockets import WebSocket, WebSocketDisconnect
@@ -42,6 +42,7 @@ from portico.db_faults import database_unavailable
 from portico.errors import ServiceUnavailable
 from portico.settings import Settings
 from schema.context import Context
+from schema.limits import parse_cached
 
 MAX_SUBSCRIPTIONS_PER_CONNECTION = 10
 CONNECTION_INIT_TIMEOUT = timedelta(seconds=10)
@@ -124,17 +125,17 @@ def is_subscription(query: Any, operation_name: Any, max_tokens: int | None = No
     if not isinstance(query, str) or not isinstance(operation_name, str | None):
         return None
     try:
-        document = parse(query, max_tokens=max_tokens)
+        document = parse_cached(query, max_tokens)
     except GraphQLSyntaxError:
         return None
     operation = get_operation_ast(document, operation_name)
     return None if operation is None else operation.operation is OperationType.SUBSCRIPTION
 
 
-def _is_subscription(message: SubscribeMessage) -> bool | None:
+def _is_subscription(message: SubscribeMessage, max_tokens: int) -> bool | None:
     try:
         payload = message["payload"]
-        return is_subscription(payload["query"], payload.get("operationName"))
+        return is_subscription(payload["query"], payload.get("operationName"), max_tokens)
     except (KeyError, TypeError):
         return None
 
@@ -166,7 +167,9 @@ class SubscriptionsOnlyHandler(BaseGraphQLTransportWSHandler[Context, None]):
             await self.websocket.close(code=UNAVAILABLE_CLOSE_CODE, reason=ServiceUnavailable.code)
 
     async def handle_subscribe(self, message: SubscribeMessage) -> None:
-        if self.connection_acknowledged and _is_subscription(message) is False:
+        # Parsed within the token limit, as every document is (schema/limits.py).
+        tokens = self.view.db.settings.max_query_tokens
+        if self.connection_acknowledged and _is_subscription(message, tokens) is False:
             error = GraphQLError(
                 "Only subscriptions are served over WebSocket; send queries and mutations "
                 "as HTTP POST requests.",

@@ -102,7 +102,8 @@ def limit_rules(limits: Limits) -> SchemaExtension:
 
 
 @lru_cache(maxsize=256)
-def _parse(query: str, max_tokens: int) -> DocumentNode:
+def parse_cached(query: str, max_tokens: int | None) -> DocumentNode:
+    """The parsed document (shared: the HTTP edge reads the operation type first)."""
     return parse(query, max_tokens=max_tokens)
 
 
@@ -121,7 +122,7 @@ class CachedParse(SchemaExtension):
         execution = self.execution_context
         if execution.query:
             try:
-                execution.graphql_document = _parse(execution.query, self.limits.tokens)
+                execution.graphql_document = parse_cached(execution.query, self.limits.tokens)
             except GraphQLError as error:
                 if TOKENS_MESSAGE in error.message:
                     error.extensions = too_complex(
