@@ -10,6 +10,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import orjson
+from graphql import GraphQLError
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import ClientDisconnect, Request
@@ -160,9 +161,13 @@ class PorticoGraphQL(GraphQL):
         if not isinstance(data, list) and self._get_stream_transport(data.protocol) is None:
             query, tokens = data.query, self.db.settings.max_query_tokens
             # The keyword test spares queries a parse; the parse is the one execution reuses.
-            maybe = isinstance(query, str) and "subscription" in query
-            if maybe and live.is_subscription(query, data.operation_name, tokens):
-                raise live.SubscriptionOverHttp()
+            if isinstance(query, str) and "subscription" in query:
+                try:
+                    subscription = live.is_subscription(query, data.operation_name, tokens)
+                except GraphQLError:  # Strawberry reports it while parsing
+                    subscription = None
+                if subscription:
+                    raise live.SubscriptionOverHttp()
         return await super().execute_operation(**kwargs)
 
     async def run(self, request: Any, *args: Any, **kwargs: Any) -> Any:

@@ -21,7 +21,6 @@ from datetime import timedelta
 from typing import Any
 
 from graphql import GraphQLError, OperationType, get_operation_ast
-from graphql.error import GraphQLSyntaxError
 from starlette.responses import JSONResponse, Response
 from starlette.websockets import WebSocket, WebSocketDisconnect
 from strawberry.asgi import ASGIWebSocketAdapter
@@ -42,7 +41,7 @@ from portico.db_faults import database_unavailable
 from portico.errors import ServiceUnavailable
 from portico.settings import Settings
 from schema.context import Context
-from schema.limits import parse_cached
+from schema.limits import parse_within
 
 MAX_SUBSCRIPTIONS_PER_CONNECTION = 10
 CONNECTION_INIT_TIMEOUT = timedelta(seconds=10)
@@ -119,25 +118,14 @@ class TextFrames(ASGIWebSocketAdapter):
             raise WebSocketDisconnected from exc
 
 
-def is_subscription(query: Any, operation_name: Any, max_tokens: int | None = None) -> bool | None:
+def is_subscription(query: Any, operation_name: Any, max_tokens: int) -> bool | None:
     """Whether the operation that would run is a subscription; None when Strawberry should
-    judge the request (no query, a syntax error, no operation to pick)."""
+    judge the request (no query, no operation to pick). Raises GraphQLError for a document
+    that cannot be parsed within `max_tokens` (schema/limits.py)."""
     if not isinstance(query, str) or not isinstance(operation_name, str | None):
         return None
-    try:
-        document = parse_cached(query, max_tokens)
-    except GraphQLSyntaxError:
-        return None
-    operation = get_operation_ast(document, operation_name)
+    operation = get_operation_ast(parse_within(query, max_tokens), operation_name)
     return None if operation is None else operation.operation is OperationType.SUBSCRIPTION
-
-
-def _is_subscription(message: SubscribeMessage, max_tokens: int) -> bool | None:
-    try:
-        payload = message["payload"]
-        return is_subscription(payload["query"], payload.get("operationName"), max_tokens)
-    except (KeyError, TypeError):
-        return None
 
 
 class SubscriptionOverHttp(Exception):
@@ -167,16 +155,31 @@ class SubscriptionsOnlyHandler(BaseGraphQLTransportWSHandler[Context, None]):
             await self.websocket.close(code=UNAVAILABLE_CLOSE_CODE, reason=ServiceUnavailable.code)
 
     async def handle_subscribe(self, message: SubscribeMessage) -> None:
-        # Parsed within the token limit, as every document is (schema/limits.py).
-        tokens = self.view.db.settings.max_query_tokens
-        if self.connection_acknowledged and _is_subscription(message, tokens) is False:
-            error = GraphQLError(
+        if self.connection_acknowledged:
+            refusal = self._refusal(message)
+            if refusal is not None:
+                await self.send_message(
+                    {"id": message["id"], "type": "error", "payload": [refusal.formatted]}
+                )
+                return
+        await super().handle_subscribe(message)
+
+    def _refusal(self, message: SubscribeMessage) -> GraphQLError | None:
+        """Why the document is not run: it cannot be parsed within the token limit (the
+        executor's stream would end without a word), or it is no subscription."""
+        try:
+            payload = message["payload"]
+            query, name = payload["query"], payload.get("operationName")
+        except (KeyError, TypeError):
+            return None  # Strawberry answers a malformed message
+        try:
+            subscription = is_subscription(query, name, self.view.db.settings.max_query_tokens)
+        except GraphQLError as error:
+            return error
+        if subscription is False:
+            return GraphQLError(
                 "Only subscriptions are served over WebSocket; send queries and mutations "
                 "as HTTP POST requests.",
                 extensions={"code": "BAD_REQUEST"},
             )
-            await self.send_message(
-                {"id": message["id"], "type": "error", "payload": [error.formatted]}
-            )
-            return
-        await super().handle_subscribe(message)
+        return None
