@@ -112,6 +112,10 @@ def _load(column: sa.Column[Any], value: Any) -> Any:
         kind = kind.impl_instance
     if isinstance(kind, sa.Date):
         return date.fromisoformat(str(value))
+    if isinstance(kind, sa.Boolean):  # e.g. saved cards, the default first
+        if not isinstance(value, bool):
+            raise ValueError(value)
+        return value
     if isinstance(kind, sa.Integer):
         if not isinstance(value, int) or isinstance(value, bool):
             raise ValueError(value)

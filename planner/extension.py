@@ -17,6 +17,7 @@ from graphql import ExecutionResult, OperationDefinitionNode, OperationType
 from strawberry.extensions import SchemaExtension
 
 from planner.viewer import viewer_params, viewer_shape
+from schema.variables import coerce_variables
 
 if TYPE_CHECKING:
     from auth.access import RowScope
@@ -101,17 +102,25 @@ class PlannedReads(SchemaExtension):
             # which have no place in a plan's cache key.
             return None
         variables = execution.variables or {}
-        key = cache_key(execution.query, execution.operation_name, context, variables)
+        try:
+            key = cache_key(execution.query, execution.operation_name, context, variables)
+        except TypeError:  # values JSON cannot hold (an uploaded file): not planned
+            return None
         known, plan = _cached(key)
         if not known:
             # Imported here: planning reads the finished schema, which imports this module.
             from planner.plan import Planner, Unplannable
 
+            # Planned with the values the executor would use (declared defaults, 100.0 as
+            # 100); kept under the raw ones, which always coerce the same way.
+            coerced = coerce_variables(execution.schema._schema, operation, variables)
+            if isinstance(coerced, list):
+                return None  # the executor answers the variable errors
             planner = Planner(
                 execution.schema._schema,
                 execution.graphql_document,
                 operation,
-                variables,
+                coerced,
                 context.viewer,
                 context.loaders.scope,
             )

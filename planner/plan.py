@@ -22,15 +22,13 @@ from graphql import (
     FieldNode,
     FragmentDefinitionNode,
     FragmentSpreadNode,
+    GraphQLError,
     GraphQLObjectType,
     GraphQLSchema,
     InlineFragmentNode,
     OperationDefinitionNode,
     OperationType,
     SelectionSetNode,
-    Undefined,
-    ValueNode,
-    value_from_ast,
 )
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 
@@ -45,8 +43,10 @@ from models.search import car_search, customer_search
 from planner import sql
 from planner.fields import COMPUTED, Context
 from planner.viewer import VIEWER_IDS, viewer_param
+from portico.errors import NotFound
 from schema.ids import decode_id
 from schema.node import NODE_TYPES, ROW_TYPES
+from schema.variables import VariableValues, arguments_of
 
 Expr = sa.ColumnElement[Any]
 Source = sa.Table | sa.Subquery | sa.Alias
@@ -124,7 +124,7 @@ class Planner:
         schema: GraphQLSchema,
         document: DocumentNode,
         operation: OperationDefinitionNode,
-        variables: dict[str, Any],
+        variables: VariableValues,
         viewer: Viewer,
         scope: RowScope,
     ) -> None:
@@ -188,14 +188,11 @@ class Planner:
         return found
 
     def argument(self, node: FieldNode, name: str, gql_field: Any, default: Any = None) -> Any:
-        for argument in node.arguments:
-            if argument.name.value == name:
-                value = self.value(argument.value, gql_field.args[name].type)
-                return default if value is Undefined else value
-        return default
-
-    def value(self, node: ValueNode, type_: Any) -> Any:
-        return value_from_ast(node, type_, self.variables)
+        """The value the resolver receives (coerced variables, schema defaults applied)."""
+        try:
+            return arguments_of(gql_field, node, self.variables).get(name, default)
+        except GraphQLError as error:  # e.g. a null for `first: Int! = 20`
+            raise Unplannable("argument: the executor reports it") from error
 
     def bind(self, value: Any, type_: Any = None) -> sa.BindParameter[Any]:
         name = f"p{next(self._names)}"
@@ -225,7 +222,10 @@ class Planner:
             return self.viewer_object(node, gql_field)
         if name == "node":
             self.required.append((key,))
-            type_name, row_id = decode_id(self.argument(node, "id", gql_field))
+            try:
+                type_name, row_id = decode_id(self.argument(node, "id", gql_field))
+            except NotFound as error:
+                raise Unplannable("malformed id: the executor reports it") from error
             if type_name not in NODE_TYPES:
                 raise Unplannable("unknown type")
             return self.row_by_id(type_name, self.bind(row_id, sa.Uuid()), node)
@@ -266,7 +266,7 @@ class Planner:
     @staticmethod
     def only_arguments(node: FieldNode, known: set[str]) -> None:
         """An argument the planner does not apply must not be silently dropped."""
-        for argument in node.arguments:
+        for argument in node.arguments or ():  # None when the field has none
             if argument.name.value not in known:
                 raise Unplannable(f"argument {argument.name.value}")
 

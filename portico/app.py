@@ -10,6 +10,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import orjson
+from graphql import GraphQLError
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import ClientDisconnect, Request
@@ -153,6 +154,22 @@ class PorticoGraphQL(GraphQL):
             return Response("Not Found", status_code=404)
         return ide.page(request)  # from the package's own files: no CDN, works offline
 
+    async def execute_operation(self, **kwargs: Any) -> Any:
+        """Refuse a subscription sent over HTTP: the executor would run it as a query, its
+        event stream would be no value, and the client would get an internal error."""
+        data = kwargs["request_data"]
+        if not isinstance(data, list) and self._get_stream_transport(data.protocol) is None:
+            query, tokens = data.query, self.db.settings.max_query_tokens
+            # The keyword test spares queries a parse; the parse is the one execution reuses.
+            if isinstance(query, str) and "subscription" in query:
+                try:
+                    subscription = live.is_subscription(query, data.operation_name, tokens)
+                except GraphQLError:  # Strawberry reports it while parsing
+                    subscription = None
+                if subscription:
+                    raise live.SubscriptionOverHttp()
+        return await super().execute_operation(**kwargs)
+
     async def run(self, request: Any, *args: Any, **kwargs: Any) -> Any:
         if isinstance(request, WebSocket):  # a subscription lives as long as it is open
             return await self._run(request, *args, **kwargs)
@@ -184,6 +201,8 @@ class PorticoGraphQL(GraphQL):
             return await super().run(request, *args, **kwargs)
         except SessionEnded:
             return session_ended()
+        except live.SubscriptionOverHttp:
+            return live.subscription_over_http()
         except ClientDisconnect:
             return Response(status_code=400)  # nobody is left to read it
         except Exception as exc:

@@ -29,7 +29,7 @@ from portico import request_id
 from portico.errors import UNEXPECTED, Forbidden, unexpected_extensions
 from portico.request_limits import RequestRate
 from portico.settings import Settings
-from portico.uploads import ENVELOPE_BYTES
+from portico.uploads import ENVELOPE_BYTES, UPLOAD_HEADERS
 from storage import StorageUnavailable, storage_from_settings
 
 log = logging.getLogger("portico.http")
@@ -182,7 +182,9 @@ def middleware(settings: Settings, rate_store: Any = None) -> list[Middleware]:
             allow_origins=sorted(allowed_origins(settings)),
             allow_credentials=True,  # sent back only to an allowed origin
             allow_methods=["GET", "POST"],
-            allow_headers=["authorization", "content-type", "x-request-id"],
+            # The upload headers too: a portal on its own origin sends one with every
+            # upload (portico/uploads.py), so its preflight must allow it.
+            allow_headers=["authorization", "content-type", "x-request-id", *UPLOAD_HEADERS],
             expose_headers=["x-request-id", "retry-after"],
             max_age=600,
         ),

@@ -20,8 +20,8 @@ import logging
 from datetime import timedelta
 from typing import Any
 
-from graphql import GraphQLError, OperationType, get_operation_ast, parse
-from graphql.error import GraphQLSyntaxError
+from graphql import GraphQLError, OperationType, get_operation_ast
+from starlette.responses import JSONResponse, Response
 from starlette.websockets import WebSocket, WebSocketDisconnect
 from strawberry.asgi import ASGIWebSocketAdapter
 from strawberry.exceptions import ConnectionRejectionError
@@ -41,6 +41,7 @@ from portico.db_faults import database_unavailable
 from portico.errors import ServiceUnavailable
 from portico.settings import Settings
 from schema.context import Context
+from schema.limits import parse_within
 
 MAX_SUBSCRIPTIONS_PER_CONNECTION = 10
 CONNECTION_INIT_TIMEOUT = timedelta(seconds=10)
@@ -50,6 +51,8 @@ ALLOWED_ORIGINS = ("*",)
 # The 4xxx counterpart of HTTP 503. graphql-ws treats only a few 4xxx codes as fatal (4400,
 # 4401, 4409, 4429, 4500 ...), so its clients reconnect after this one with their backoff.
 UNAVAILABLE_CLOSE_CODE = 4503
+# The code of a subscription sent over HTTP (refused with 400).
+WEBSOCKET_REQUIRED = "WEBSOCKET_REQUIRED"
 
 log = logging.getLogger("portico.outage")
 
@@ -115,15 +118,27 @@ class TextFrames(ASGIWebSocketAdapter):
             raise WebSocketDisconnected from exc
 
 
-def _is_subscription(message: SubscribeMessage) -> bool | None:
-    """Whether the operation is a subscription; None when Strawberry should judge it."""
-    try:
-        payload = message["payload"]
-        document = parse(payload["query"])
-    except (KeyError, TypeError, GraphQLSyntaxError):
+def is_subscription(query: Any, operation_name: Any, max_tokens: int) -> bool | None:
+    """Whether the operation that would run is a subscription; None when Strawberry should
+    judge the request (no query, no operation to pick). Raises GraphQLError for a document
+    that cannot be parsed within `max_tokens` (schema/limits.py)."""
+    if not isinstance(query, str) or not isinstance(operation_name, str | None):
         return None
-    operation = get_operation_ast(document, payload.get("operationName"))
+    operation = get_operation_ast(parse_within(query, max_tokens), operation_name)
     return None if operation is None else operation.operation is OperationType.SUBSCRIPTION
+
+
+class SubscriptionOverHttp(Exception):
+    """A subscription sent as an HTTP request: it can only be served over the WebSocket."""
+
+
+def subscription_over_http() -> Response:
+    error = {
+        "message": "Subscriptions are served over WebSocket (graphql-transport-ws) on "
+        "/graphql; HTTP serves queries and mutations.",
+        "extensions": {"code": WEBSOCKET_REQUIRED},
+    }
+    return JSONResponse({"data": None, "errors": [error]}, status_code=400)
 
 
 class SubscriptionsOnlyHandler(BaseGraphQLTransportWSHandler[Context, None]):
@@ -140,14 +155,31 @@ class SubscriptionsOnlyHandler(BaseGraphQLTransportWSHandler[Context, None]):
             await self.websocket.close(code=UNAVAILABLE_CLOSE_CODE, reason=ServiceUnavailable.code)
 
     async def handle_subscribe(self, message: SubscribeMessage) -> None:
-        if self.connection_acknowledged and _is_subscription(message) is False:
-            error = GraphQLError(
+        if self.connection_acknowledged:
+            refusal = self._refusal(message)
+            if refusal is not None:
+                await self.send_message(
+                    {"id": message["id"], "type": "error", "payload": [refusal.formatted]}
+                )
+                return
+        await super().handle_subscribe(message)
+
+    def _refusal(self, message: SubscribeMessage) -> GraphQLError | None:
+        """Why the document is not run: it cannot be parsed within the token limit (the
+        executor's stream would end without a word), or it is no subscription."""
+        try:
+            payload = message["payload"]
+            query, name = payload["query"], payload.get("operationName")
+        except (KeyError, TypeError):
+            return None  # Strawberry answers a malformed message
+        try:
+            subscription = is_subscription(query, name, self.view.db.settings.max_query_tokens)
+        except GraphQLError as error:
+            return error
+        if subscription is False:
+            return GraphQLError(
                 "Only subscriptions are served over WebSocket; send queries and mutations "
                 "as HTTP POST requests.",
                 extensions={"code": "BAD_REQUEST"},
             )
-            await self.send_message(
-                {"id": message["id"], "type": "error", "payload": [error.formatted]}
-            )
-            return
-        await super().handle_subscribe(message)
+        return None

@@ -3,10 +3,15 @@
 After Saleor's query-cost validator: every field costs 1, and a field that takes `first`
 (a connection) or `ids` (`nodes`) multiplies the cost of what is selected under it by
 that many items, so `customers(first: 100) { nodes { cars(first: 100) { nodes { vin } } } }`
-costs about 100 x 100. Fragments are followed and variables take their request values,
-so the measure depends on the variables too: it is kept per text, operation and
-variables, and runs as the last step of validation (the other rules stay in the
-validation cache, whose key is the document alone).
+costs about 100 x 100. Only what will run is counted: the operation the executor will
+pick, fragments followed, `@skip`/`@include` applied, and every argument as the resolver
+will receive it, from the variables coerced the way the executor coerces them
+(schema/variables.py: `100.0` is 100, a variable left out takes its declared default).
+Variables that cannot be coerced are refused here with the executor's own errors.
+
+The measure depends on the variables too: it is kept per text, operation and variables,
+and runs as the last step of validation (the other rules stay in the validation cache,
+whose key is the document alone).
 """
 
 from __future__ import annotations
@@ -17,24 +22,28 @@ from typing import Any
 
 import orjson
 from graphql import (
+    DocumentNode,
     FieldNode,
     FragmentDefinitionNode,
     FragmentSpreadNode,
     GraphQLError,
-    GraphQLNamedType,
     GraphQLSchema,
     InlineFragmentNode,
-    IntValueNode,
-    ListValueNode,
     OperationDefinitionNode,
     SelectionSetNode,
-    VariableNode,
     get_named_type,
 )
 from graphql.type import SchemaMetaFieldDef, TypeMetaFieldDef
 from strawberry.extensions import SchemaExtension
 
 from schema.limits import Limits, too_complex
+from schema.variables import (
+    VariableValues,
+    arguments_of,
+    coerce_variables,
+    included,
+    operation_of,
+)
 
 CACHE_SIZE = 512
 _costs: OrderedDict[tuple[str, str | None, bytes], int] = OrderedDict()
@@ -42,24 +51,16 @@ _costs: OrderedDict[tuple[str, str | None, bytes], int] = OrderedDict()
 
 def measure(
     schema: GraphQLSchema,
-    document: Any,
-    operation_name: str | None,
-    variables: Mapping[str, Any] | None,
+    document: DocumentNode,
+    operation: OperationDefinitionNode,
+    variables: VariableValues,
 ) -> int:
-    """The cost of the operation that will run (the largest one if the name is missing)."""
+    """The cost of `operation` with these coerced variables."""
     fragments = {
         d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
     }
-    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
-    if operation_name is not None:
-        operations = [o for o in operations if o.name and o.name.value == operation_name]
-    walk = _Walk(schema, fragments, dict(variables or {}))
-    costs = [walk.selections(o.selection_set, _root(schema, o)) for o in operations]
-    return max(costs, default=0)
-
-
-def _root(schema: GraphQLSchema, operation: OperationDefinitionNode) -> GraphQLNamedType | None:
-    return schema.get_root_type(operation.operation)
+    walk = _Walk(schema, fragments, variables)
+    return walk.selections(operation.selection_set, schema.get_root_type(operation.operation))
 
 
 class _Walk:
@@ -67,7 +68,7 @@ class _Walk:
         self,
         schema: GraphQLSchema,
         fragments: dict[str, FragmentDefinitionNode],
-        variables: dict[str, Any],
+        variables: VariableValues,
     ) -> None:
         self.schema = schema
         self.fragments = fragments
@@ -79,6 +80,8 @@ class _Walk:
             return 0
         total = 0
         for selection in selection_set.selections:
+            if not included(selection, self.variables):  # type: ignore[arg-type]
+                continue
             if isinstance(selection, FieldNode):
                 total += self.field(selection, parent)
             elif isinstance(selection, InlineFragmentNode):
@@ -112,43 +115,46 @@ class _Walk:
         return fields.get(name) if fields else None
 
     def _multiplier(self, node: FieldNode, definition: Any) -> int:
-        given = {a.name.value: a.value for a in node.arguments or ()}
-        if "first" in definition.args:
-            value = self._value(given.get("first"), definition.args["first"].default_value)
-            return value if isinstance(value, int) and value > 1 else 1
-        if "ids" in definition.args:
-            value = self._value(given.get("ids"), None)
-            return len(value) if isinstance(value, list) and value else 1
-        return 1
-
-    def _value(self, node: Any, default: Any) -> Any:
-        if node is None:
-            return default
-        if isinstance(node, VariableNode):
-            return self.variables.get(node.name.value, default)
-        if isinstance(node, IntValueNode):
-            return int(node.value)
-        if isinstance(node, ListValueNode):
-            return list(node.values)
-        return default
+        if "first" not in definition.args and "ids" not in definition.args:
+            return 1
+        try:
+            arguments = arguments_of(definition, node, self.variables)
+        except GraphQLError:  # the executor answers an error for this field: nothing under it
+            return 1
+        first = arguments.get("first")
+        if isinstance(first, int) and first > 1:
+            return first
+        ids = arguments.get("ids")
+        return len(ids) if isinstance(ids, list) and ids else 1
 
 
-def cached_cost(
+def cost_of(
     schema: GraphQLSchema,
-    document: Any,
+    document: DocumentNode,
     query: str,
     operation_name: str | None,
-    variables: Mapping[str, Any] | None,
-) -> int:
+    raw_variables: Mapping[str, Any] | None,
+) -> int | list[GraphQLError]:
+    """The cost of what will run, or the executor's errors for variables it cannot coerce.
+
+    Costs are remembered per text, operation and raw variables: the same raw values
+    always coerce to the same ones.
+    """
+    operation = operation_of(document, operation_name)
+    if operation is None:  # the executor refuses to pick an operation: nothing runs
+        return 0
+    variables = coerce_variables(schema, operation, raw_variables)
+    if isinstance(variables, list):
+        return variables
     try:
-        frozen = orjson.dumps(variables or {}, option=orjson.OPT_SORT_KEYS)
+        frozen = orjson.dumps(raw_variables or {}, option=orjson.OPT_SORT_KEYS)
     except TypeError:  # values orjson cannot encode: measure without remembering
-        return measure(schema, document, operation_name, variables)
+        return measure(schema, document, operation, variables)
     key = (query, operation_name, frozen)
     if key in _costs:
         _costs.move_to_end(key)
         return _costs[key]
-    cost = _costs[key] = measure(schema, document, operation_name, variables)
+    cost = _costs[key] = measure(schema, document, operation, variables)
     if len(_costs) > CACHE_SIZE:
         _costs.popitem(last=False)
     return cost
@@ -168,14 +174,16 @@ class QueryCost(SchemaExtension):
     def on_validate(self) -> Iterator[None]:
         execution = self.execution_context
         if not execution.pre_execution_errors and execution.graphql_document is not None:
-            cost = cached_cost(
+            cost = cost_of(
                 execution.schema._schema,
                 execution.graphql_document,
                 execution.query or "",
                 execution.operation_name,
                 execution.variables,
             )
-            if cost > self.limits.cost:
+            if isinstance(cost, list):  # the variable errors the executor would answer
+                execution.pre_execution_errors = cost
+            elif cost > self.limits.cost:
                 message = f"Query cost {cost} is over the limit of {self.limits.cost}."
                 extensions = too_complex(message, "cost", cost=cost, maxCost=self.limits.cost)
                 execution.pre_execution_errors = [GraphQLError(message, extensions=extensions)]

@@ -106,6 +106,17 @@ def _parse(query: str, max_tokens: int) -> DocumentNode:
     return parse(query, max_tokens=max_tokens)
 
 
+def parse_within(query: str, max_tokens: int) -> DocumentNode:
+    """The parsed document, or a GraphQLError (a syntax error; over `max_tokens`, coded
+    QUERY_TOO_COMPLEX). Shared: the HTTP and WebSocket edges read the operation first."""
+    try:
+        return _parse(query, max_tokens)
+    except GraphQLError as error:
+        if TOKENS_MESSAGE in error.message:
+            error.extensions = too_complex(error.message, "tokens", maxTokens=max_tokens)
+        raise
+
+
 class CachedParse(SchemaExtension):
     """Parse once per text (bounded cache), stopping after `tokens` tokens.
 
@@ -120,12 +131,5 @@ class CachedParse(SchemaExtension):
     def on_parse(self) -> Iterator[None]:
         execution = self.execution_context
         if execution.query:
-            try:
-                execution.graphql_document = _parse(execution.query, self.limits.tokens)
-            except GraphQLError as error:
-                if TOKENS_MESSAGE in error.message:
-                    error.extensions = too_complex(
-                        error.message, "tokens", maxTokens=self.limits.tokens
-                    )
-                raise
+            execution.graphql_document = parse_within(execution.query, self.limits.tokens)
         yield

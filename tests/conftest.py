@@ -8,6 +8,7 @@ the run says so loudly; under CI=true that is a failure instead.
 
 from __future__ import annotations
 
+import logging
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -165,6 +166,31 @@ async def tenant(db: Database, gql: GraphQLClient) -> Tenant:
 @pytest.fixture
 async def other_tenant(db: Database, gql: GraphQLClient) -> Tenant:
     return await make_tenant(db, gql)
+
+
+class _Records(logging.Handler):
+    def __init__(self, level: int) -> None:
+        super().__init__(level)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+@pytest.fixture(autouse=True)
+def planner_faults_fail_the_test() -> Iterator[None]:
+    """A planner exception is a bug, but the executor still answers (planner/extension.py),
+    so the answer alone would pass: any ERROR the planner logs fails the test."""
+    handler = _Records(logging.ERROR)
+    logger = logging.getLogger("portico.planner")
+    logger.addHandler(handler)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+    if handler.records:
+        faults = "\n".join(handler.format(r) for r in handler.records)
+        pytest.fail(f"the planner failed (the executor answered instead):\n{faults}")
 
 
 @pytest.fixture

@@ -47,6 +47,22 @@ EXTRA = [
 ]
 
 
+# Variables the request leaves out take their declared defaults; floats that are whole
+# numbers are Ints; an explicit null is a null (issue 15 item 4).
+WITH_DEFAULTS = """query Page($n: Int = 29, $search: String = "a") {
+  customers(first: $n, search: $search) { totalCount pageInfo { hasNextPage endCursor }
+    nodes { name cars(first: 2) { totalCount } } } }"""
+PORTAL_WITH_DEFAULTS = """query Mine($cars: Int = 2, $events: Int = 3) { viewer { customer {
+  cars(first: $cars) { totalCount nodes { make events(first: $events) { nodes { kind } } } }
+} } }"""
+# Connection fields without `first` (graphql-core gives None for a field's absent arguments).
+WITHOUT_FIRST = [
+    "{ customers { totalCount nodes { name cars { totalCount nodes { make } } } } }",
+    "{ viewer { customer { cars { nodes { make events { totalCount } } }"
+    " invoices { totalCount } } } }",
+]
+
+
 async def _world(db: Database) -> dict[str, Any]:
     await load_demo(db.settings, reset=True)
     async with db.connect() as conn:
@@ -151,6 +167,18 @@ def _cases(world: dict[str, Any]) -> list[tuple[str, dict[str, Any], str]]:
             {},
             staff,
         ),
+    ]
+    cases += [
+        (WITH_DEFAULTS, {}, staff),
+        (WITH_DEFAULTS, {"n": 7.0}, staff),
+        (WITH_DEFAULTS, {"search": None}, staff),  # a null search: everyone, 29 of them
+        (WITH_DEFAULTS, {"n": None}, staff),  # null for `first: Int! = 20`: an error
+        (WITH_DEFAULTS, {"n": "many"}, staff),  # a variable error
+        (WITH_DEFAULTS, {"n": 2.5}, staff),
+        *((PORTAL_WITH_DEFAULTS, {}, token) for token in portal[:2]),
+        (PORTAL_WITH_DEFAULTS, {"cars": 1.0, "events": None}, portal[0]),
+        (WITHOUT_FIRST[0], {}, staff),
+        *((WITHOUT_FIRST[1], {}, token) for token in (staff, *portal[:2])),
     ]
     cases += [
         (STAFF_DETAIL, {"id": encode_id("Customer", customer)}, staff)

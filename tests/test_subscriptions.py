@@ -335,3 +335,46 @@ async def test_a_subscriber_that_falls_behind_is_cut_off_not_skipped():
         assert [await anext(events), await anext(events)] == ["0", "1"]
         with pytest.raises(SubscriberOverflow):
             await anext(events)
+
+
+async def test_a_subscription_sent_over_http_is_refused_with_a_code(
+    gql: GraphQLClient, tenant: Tenant, caplog: pytest.LogCaptureFixture
+):
+    subscription = "subscription Live { messageAdded { id body } }"
+    for token in (None, tenant.staff_token):
+        response = await gql.post(subscription, token=token)
+        assert response.status_code == 400
+        (error,) = response.json()["errors"]
+        assert error["extensions"] == {"code": "WEBSOCKET_REQUIRED"}
+        assert "WebSocket" in error["message"]
+    assert not [r for r in caplog.records if r.levelname == "ERROR"]  # a refusal, not a bug
+    # The operation that would run decides: a query beside a subscription still runs.
+    both = f"query Name {{ __typename }} {subscription}"
+    body = {"query": both, "operationName": "Name"}
+    answered = await gql.http.post("/graphql", json=body)
+    assert answered.json() == {"data": {"__typename": "Query"}}
+    body["operationName"] = "Live"
+    assert (await gql.http.post("/graphql", json=body)).status_code == 400
+
+
+def test_a_document_over_the_token_limit_is_refused_unread(client, people):
+    """The operation type is read within the token limit: a document over it gets the
+    limit's refusal, not a parse of however many tokens it carries."""
+    ws = signed_in(client, people.tenant.staff_token)
+    query = "{ " + " ".join("__typename" for _ in range(5001)) + " }"
+    for document in (query, f"subscription {query}"):
+        ws.send_json({"id": "big", "type": "subscribe", "payload": {"query": document}})
+        frame = receive(ws)
+        assert frame["type"] == "error" and frame["id"] == "big", frame
+        (error,) = frame["payload"]
+        limit = {"code": "QUERY_TOO_COMPLEX", "limit": "tokens", "maxTokens": 5000}
+        assert error["extensions"] == limit
+
+
+def test_a_document_that_does_not_parse_is_answered_with_its_syntax_error(client, people):
+    ws = signed_in(client, people.tenant.staff_token)
+    ws.send_json({"id": "s", "type": "subscribe", "payload": {"query": "subscription { x"}})
+    frame = receive(ws)
+    assert frame["type"] == "error" and frame["id"] == "s", frame
+    (error,) = frame["payload"]
+    assert error["message"].startswith("Syntax Error"), error

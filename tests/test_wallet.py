@@ -178,3 +178,43 @@ async def test_a_declined_autopay_tells_both_sides_and_is_not_retried(paying: Pa
     assert sum(1 for to_customer, _ in kinds if to_customer) == 1
     assert sum(1 for _, to_staff in kinds if to_staff) == 2
     assert mailed == 1
+
+
+async def test_saved_cards_page_after_a_cursor(gql, db, tenant):
+    """The cards' order starts with a boolean (the default first): its cursors decode."""
+    from models import SavedPaymentMethod
+    from models.writes import add_in_order
+    from tests.portal import make_customer
+
+    customer_id, _ = await make_customer(gql, tenant)
+    _, customer_pk = decode_id(customer_id)
+    async with db.write() as session:
+        await add_in_order(
+            session,
+            [
+                SavedPaymentMethod(
+                    organization_id=tenant.organization_id,
+                    customer_id=customer_pk,
+                    stripe_payment_method_id=f"pm_{customer_pk.hex[:8]}_{n}",
+                    brand="visa",
+                    last4=f"{n:04d}",
+                    exp_month=12,
+                    exp_year=2030,
+                    is_default=n == 2,
+                    created_at=datetime(2026, 1, 1 + n, tzinfo=UTC),
+                )
+                for n in range(1, 5)
+            ],
+        )
+    query = """query Cards($id: ID!, $after: String) { node(id: $id) { ... on Customer {
+      paymentMethods(first: 1, after: $after) { pageInfo { hasNextPage endCursor }
+        nodes { last4 isDefault } } } } }"""
+    seen, after = [], None
+    for _ in range(5):
+        data = await gql.data(query, {"id": customer_id, "after": after}, token=tenant.staff_token)
+        page = data["node"]["paymentMethods"]
+        seen += [card["last4"] for card in page["nodes"]]
+        if not page["pageInfo"]["hasNextPage"]:
+            break
+        after = page["pageInfo"]["endCursor"]
+    assert seen == ["0002", "0004", "0003", "0001"]  # the default, then newest first

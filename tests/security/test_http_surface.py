@@ -13,7 +13,7 @@ import pytest
 
 from auth.cookies import COOKIE_NAME
 from models.db import Database
-from tests.helpers import PASSWORD, SIGN_IN, Tenant
+from tests.helpers import PASSWORD, SIGN_IN, GraphQLClient, Tenant
 from tests.security.apps import PRODUCTION, app_with, client, post
 
 WHOAMI = "{ viewer { kind } }"
@@ -63,6 +63,42 @@ async def test_cors_allows_only_listed_origins_with_credentials(portal_app: obje
         assert "access-control-allow-origin" not in refused.headers
         simple = await post(http, WHOAMI, Origin="https://evil.example.test")
         assert "access-control-allow-origin" not in simple.headers
+
+
+async def test_a_portal_on_its_own_origin_can_upload(portal_app: object, tenant: Tenant):
+    from tests.portal import make_customer
+    from tests.test_files import UPLOAD_DOCUMENT, upload
+
+    async with client(portal_app) as http:
+        for header in ("X-Portico-Upload", "Apollo-Require-Preflight"):
+            asked = f"authorization, {header.lower()}, x-request-id"
+            preflight = await http.options(
+                "/graphql",
+                headers={
+                    "Origin": PORTAL,
+                    "Access-Control-Request-Method": "POST",
+                    "Access-Control-Request-Headers": asked,
+                },
+            )
+            assert preflight.status_code == 200, (header, preflight.text)
+            assert preflight.headers["access-control-allow-origin"] == PORTAL
+            allowed = preflight.headers["access-control-allow-headers"].lower()
+            assert header.lower() in allowed.split(", ")
+        # What the browser sends after the preflight, and whether it may read the answer.
+        customer_id, _ = await make_customer(GraphQLClient(http), tenant)
+        document = {"customerId": customer_id, "kind": "OTHER", "visibleInPortal": True}
+        headers = {"Origin": PORTAL, "X-Portico-Upload": "1"}
+        response = await upload(
+            http,
+            tenant.staff_token,
+            UPLOAD_DOCUMENT,
+            document,
+            b"%PDF-1.4\n%%EOF\n",
+            headers=headers,
+        )
+        assert response.headers["access-control-allow-origin"] == PORTAL
+        payload = response.json()["data"]["uploadDocument"]
+        assert payload["userErrors"] == [] and payload["document"]["kind"] == "OTHER"
 
 
 async def test_bodies_over_the_limit_get_413_before_they_are_read(db: Database):

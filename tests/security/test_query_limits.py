@@ -141,3 +141,92 @@ async def test_planned_reads_cannot_bypass_the_limits(
         for _ in range(2):
             result = (await post(http, query, token=tenant.staff_token)).json()
             assert limit_of(result)["cost"] == 11
+
+
+# SECURITY.md E42 (issue 15 item 4): limits are measured on what will execute.
+
+NESTED = """query Nested($n: Int = 100) {
+  customers(first: $n) { nodes { cars(first: $n) { nodes { events(first: $n) {
+    nodes { kind } } } } } }
+}"""
+
+
+def nested_cost(n: int) -> int:
+    # 1 + n x (nodes 1 + cars (1 + n x (nodes 1 + events (1 + n x (nodes 1 + kind 1)))))
+    return 1 + n * (2 + n * (2 + 2 * n))
+
+
+async def test_e42_page_sizes_sent_as_floats_count_as_the_integers_they_are(
+    gql: GraphQLClient, tenant: Tenant, count_statements
+):
+    await gql("{ __typename }", token=tenant.staff_token)
+    baseline = count_statements.count
+    for n in (100, 100.0):
+        before = count_statements.count
+        extensions = limit_of(await gql(NESTED, {"n": n}, token=tenant.staff_token))
+        assert (extensions["cost"], extensions["maxCost"]) == (nested_cost(100), 50_000)
+        assert count_statements.count - before <= baseline  # refused before any resolver
+
+
+async def test_e42_a_variable_left_out_counts_at_its_declared_default(
+    gql: GraphQLClient, tenant: Tenant
+):
+    assert nested_cost(20) < 50_000 < nested_cost(100)  # the argument's own default: 20
+    extensions = limit_of(await gql(NESTED, {}, token=tenant.staff_token))
+    assert extensions["cost"] == nested_cost(100) == 2_020_201
+    assert "errors" not in await gql(NESTED, {"n": 5}, token=tenant.staff_token)
+
+
+async def test_e42_an_explicit_null_is_not_the_default(gql: GraphQLClient, tenant: Tenant):
+    # `first: Int! = 20` given null: the executor refuses that field, so nothing under
+    # it runs, and the refusal is the executor's, not a cost.
+    result = await gql(NESTED, {"n": None}, token=tenant.staff_token)
+    assert result["data"] is None
+    (error,) = result["errors"]
+    assert error["message"].startswith("Argument 'first' has invalid value"), error
+    assert "not to be None" in error["message"] and error["path"] == ["customers"]
+
+
+async def test_e42_variables_that_fail_coercion_get_the_executors_own_errors(
+    gql: GraphQLClient, tenant: Tenant, count_statements
+):
+    from graphql import execute, parse
+
+    from schema.root import schema
+
+    strict = NESTED.replace("$n: Int = 100", "$n: Int!")
+    await gql("{ __typename }", token=tenant.staff_token)
+    baseline = count_statements.count
+    for query, variables in (
+        (NESTED, {"n": "many"}),
+        (NESTED, {"n": 1.5}),
+        (NESTED, {"n": 2**40}),
+        (strict, {}),
+        (strict, {"n": None}),
+    ):
+        # graphql-core's executor alone: it refuses these before resolving anything.
+        expected = execute(schema._schema, parse(query), variable_values=variables)
+        assert expected.data is None and expected.errors  # type: ignore[union-attr]
+        before = count_statements.count
+        result = await gql(query, variables, token=tenant.staff_token)
+        assert result.get("data") is None
+        assert result["errors"] == [e.formatted for e in expected.errors], variables  # type: ignore[union-attr]
+        assert count_statements.count - before <= baseline  # nothing ran
+
+
+async def test_e42_selections_left_out_by_skip_or_include_cost_nothing(
+    db: Database, tenant: Tenant
+):
+    query = """query Maybe($cars: Boolean = false, $lean: Boolean = false) {
+      customers(first: 100) { nodes { name
+        cars(first: 100) @include(if: $cars) { nodes { make } }
+        ... @skip(if: $lean) { openInvoices(first: 100) { nodes { number } } } } }
+    }"""
+    # 1 + 100 x (nodes 1 + name 1 [+ cars 1 + 100 x 2] [+ openInvoices 1 + 100 x 2])
+    async with app_with(db, MAX_QUERY_COST="30000") as app, client(app) as http:
+        lean = (await post(http, query, {"lean": True}, tenant.staff_token)).json()
+        assert "errors" not in lean, lean
+        invoices = (await post(http, query, {}, tenant.staff_token)).json()
+        assert "errors" not in invoices, invoices
+        both = (await post(http, query, {"cars": True}, tenant.staff_token)).json()
+        assert limit_of(both)["cost"] == 1 + 100 * (2 + 201 + 201) == 40_401
