@@ -7,6 +7,7 @@ writes go through a short ORM session (`Database.write`) that commits or rolls b
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator, Sequence
@@ -232,7 +233,10 @@ class Database:
                 yield session
                 await session.flush()  # the work's own statements: a failure here is "not done"
             except BaseException:
-                await session.rollback()
+                # A rollback on a connection the outage broke fails too: the first error
+                # is the one to report (closing the session discards the connection).
+                with contextlib.suppress(Exception):
+                    await session.rollback()
                 raise
             try:
                 await session.commit()

@@ -20,7 +20,7 @@ from models.db import Database
 from models.idempotency import KEEP_SECONDS, expire, idempotency_keys
 from portico.jobs import expire_idempotency_keys
 from tests.helpers import GraphQLClient, Tenant
-from tests.messaging import drain_outbox
+from tests.messaging import drain_outbox, portal_token
 from tests.portal import make_customer
 from tests.smtp import SmtpServer
 
@@ -186,3 +186,42 @@ async def test_keys_expire_after_24_hours(gql, db, tenant):
 def _hours_ago(hours: int) -> datetime:
     assert hours * 3600 > KEEP_SECONDS
     return datetime.now(UTC) - timedelta(hours=hours)
+
+
+SEND_WITH_FILES = """
+mutation S($input: SendMyMessageInput!) {
+  sendMyMessage(input: $input) { message { id attachments { filename } } userErrors { code } }
+}
+"""
+
+
+async def test_an_upload_is_replayed_for_the_same_files_and_refused_for_others(
+    gql, http, db, tenant
+):
+    from tests.test_files import PNG_BYTES, PREFLIGHT, upload
+
+    customer, _ = await make_customer(gql, tenant)
+    token = await portal_token(db, tenant, customer)
+    key = str(uuid.uuid4())
+
+    async def send(content: bytes) -> httpx.Response:
+        return await upload(
+            http,
+            token,
+            SEND_WITH_FILES,
+            {"body": "Photo of the scratch", "attachments": [None]},
+            content,
+            filename="scratch.png",
+            content_type="image/png",
+            path="attachments.0",
+            headers={**PREFLIGHT, "Idempotency-Key": key},
+        )
+
+    first = await send(PNG_BYTES)
+    assert first.json()["data"]["sendMyMessage"]["userErrors"] == [], first.text
+    again = await send(PNG_BYTES)  # a new multipart boundary, the same files
+    assert again.content == first.content and again.headers["idempotent-replayed"] == "true"
+    other = await send(PNG_BYTES + b"\0")
+    assert other.status_code == 422
+    assert other.json()["errors"][0]["extensions"]["code"] == "IDEMPOTENCY_KEY_REUSED"
+    assert await messages(db, tenant) == ["Photo of the scratch"]
