@@ -1,10 +1,19 @@
-"""Delivering the outbox: each email sent once, retried with backoff, never silently lost.
+"""Delivering the outbox: at least once, retried with backoff, never silently lost.
 
 A worker claims due rows in a short transaction by leasing them (`next_attempt_at` pushed
-ahead, `attempts` counted), sends outside any transaction, then records the outcome in a
-second one. Other workers skip leased rows (`FOR UPDATE SKIP LOCKED` on PostgreSQL; SQLite's
-`BEGIN IMMEDIATE` serialises the claims), so several workers never send the same email. A
-worker that dies mid-send leaves its rows to be claimed again when the lease runs out.
+a short lease ahead, `attempts` counted), sends outside any transaction, then records the
+outcome in a second one. While it works through a batch it renews the lease of the rows
+it still holds every fifth of the lease, so a lease only runs out when its worker is gone
+(killed, or cut off from the database): its emails are then claimed again within the lease
+(MAIL_LEASE_SECONDS, 20 s), not minutes later. Other workers skip leased rows (`FOR UPDATE
+SKIP LOCKED` on PostgreSQL; SQLite's `BEGIN IMMEDIATE` serialises the claims).
+
+The guarantee: every email is sent at least once. A worker sends a row only while its lease
+is confirmed for longer than a send may take, and a renewal holds only rows nobody claimed
+since (`attempts` unchanged), so two live workers never send one email; a duplicate is
+possible only across a crash, when a worker dies (or loses the database) after the SMTP
+server accepted an email and before it recorded it sent. The resend carries the same
+`Message-ID` (the outbox row's), so it is recognisably the same message.
 """
 
 from __future__ import annotations
@@ -34,11 +43,9 @@ logger = logging.getLogger("portico.mail")
 
 outbox: sa.Table = OutboxEmail.__table__  # type: ignore[attr-defined]
 
-# A claimed row is invisible to other workers for LEASE_SECONDS. One send may take at most
-# SEND_SECONDS, and no send starts later than LEASE_SECONDS - 2 * SEND_SECONDS after the
-# claim, so a live worker always finishes (and records) a send before its lease runs out.
-LEASE_SECONDS = 300
+# The longest one send may take; within a lease, at most half of it (`_send_bound`).
 SEND_SECONDS = 60.0
+MIN_LEASE_SECONDS = 1.0
 FIRST_RETRY_SECONDS = 30
 MAX_RETRY_SECONDS = 3600
 ERROR_LIMIT = 2000
@@ -84,42 +91,127 @@ async def deliver_due(
     max_attempts: int = 8,
     link_minutes: int | None = None,
     mail_from: str | None = None,
+    lease_seconds: float | None = None,
 ) -> int:
     """Send up to `batch` due emails; returns how many were sent.
 
-    `link_minutes` and `mail_from` default to the database's settings (MAGIC_LINK_MINUTES,
-    MAIL_FROM).
+    `link_minutes`, `mail_from` and `lease_seconds` default to the database's settings
+    (MAGIC_LINK_MINUTES, MAIL_FROM, MAIL_LEASE_SECONDS).
     """
     minutes = db.settings.magic_link_minutes if link_minutes is None else link_minutes
     sender = mail_from or db.settings.mail_from
-    loop = asyncio.get_running_loop()
-    claimed_at = loop.time()
-    rows = await _claim(db, batch)
+    lease = max(lease_seconds or db.settings.mail_lease_seconds, MIN_LEASE_SECONDS)
+    held = Lease(db, lease)
+    rows = await held.claim(batch)
+    if not rows:
+        return 0
+    renewing = asyncio.create_task(held.keep_renewed(), name="mail lease")
     sent = 0
-    for index, row in enumerate(rows):
-        if loop.time() - claimed_at > LEASE_SECONDS - 2 * SEND_SECONDS:
-            await _release(db, rows[index:])
-            break
-        attempt = row["attempts"] + 1
-        try:
-            message = build_message(row, sender)
-            await _attach(db, row, message)
-        except (ValueError, TypeError, FileMissing) as exc:  # no retry will make it valid
-            failure = PermanentMailError(f"cannot build the message: {exc}")
-            await _record_failure(db, row, attempt, max_attempts, failure)
-            continue
-        try:
-            async with asyncio.timeout(SEND_SECONDS):
-                await mailer.send(message)
-        except Exception as exc:
-            await _record_failure(db, row, attempt, max_attempts, exc)
-            continue
-        await _record_sent(db, row, minutes)
-        sent += 1
+    try:
+        for index, row in enumerate(rows):
+            if not held.holds(row["id"]):
+                continue  # its lease ran out and another worker has it now
+            if not held.lasts(_send_bound(lease)):
+                # Not sure the lease outlives a send (the database is not answering):
+                # stop, and hand back what is left if it can still be reached.
+                await _release(db, held.still_held(rows[index:]))
+                break
+            if await _deliver_one(db, mailer, row, sender, minutes, max_attempts, lease):
+                sent += 1
+            held.done(row["id"])
+    finally:
+        renewing.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await renewing
     return sent
 
 
-async def _claim(db: Database, batch: int) -> Sequence[RowMapping]:
+def _send_bound(lease: float) -> float:
+    return min(SEND_SECONDS, lease / 2)
+
+
+async def _deliver_one(
+    db: Database,
+    mailer: Mailer,
+    row: RowMapping,
+    sender: str,
+    minutes: int,
+    max_attempts: int,
+    lease: float,
+) -> bool:
+    attempt = row["attempts"] + 1
+    try:
+        message = build_message(row, sender)
+        await _attach(db, row, message)
+    except (ValueError, TypeError, FileMissing) as exc:  # no retry will make it valid
+        failure = PermanentMailError(f"cannot build the message: {exc}")
+        await _record_failure(db, row, attempt, max_attempts, failure)
+        return False
+    try:
+        async with asyncio.timeout(_send_bound(lease)):
+            await mailer.send(message)
+    except Exception as exc:
+        await _record_failure(db, row, attempt, max_attempts, exc)
+        return False
+    await _record_sent(db, row, minutes)
+    return True
+
+
+class Lease:
+    """The rows one batch claimed, and until when their lease is known to last.
+
+    A row is held under the `attempts` value the claim gave it: a renewal extends only rows
+    still PENDING with that value, so a row another worker claimed after the lease ran out
+    (which counted another attempt) is not taken back.
+    """
+
+    def __init__(self, db: Database, seconds: float) -> None:
+        self.db = db
+        self.seconds = seconds
+        self._held: dict[uuid.UUID, int] = {}
+        self._confirmed_at = 0.0
+
+    async def claim(self, batch: int) -> Sequence[RowMapping]:
+        started = asyncio.get_running_loop().time()
+        rows = await _claim(self.db, batch, self.seconds)
+        self._held = {row["id"]: row["attempts"] + 1 for row in rows}
+        self._confirmed_at = started
+        return rows
+
+    def holds(self, row_id: uuid.UUID) -> bool:
+        return row_id in self._held
+
+    def still_held(self, rows: Sequence[RowMapping]) -> dict[uuid.UUID, int]:
+        return {row["id"]: self._held[row["id"]] for row in rows if row["id"] in self._held}
+
+    def done(self, row_id: uuid.UUID) -> None:
+        self._held.pop(row_id, None)
+
+    def lasts(self, seconds: float) -> bool:
+        """Whether the lease is known to last `seconds` more (from the last renewal)."""
+        now = asyncio.get_running_loop().time()
+        return self._confirmed_at + self.seconds - now >= seconds
+
+    async def keep_renewed(self) -> None:
+        """Renew every fifth of the lease until cancelled; a failed renewal is retried at
+        the next turn (meanwhile `lasts` runs down, and sending stops in time)."""
+        while True:
+            await asyncio.sleep(self.seconds / 5)
+            started = asyncio.get_running_loop().time()
+            wanted = dict(self._held)
+            if not wanted:
+                continue
+            try:
+                kept = await _renew(self.db, wanted, self.seconds)
+            except Exception as exc:
+                logger.debug("mail lease renewal failed: %s", exc)
+                continue
+            for row_id in set(wanted) - kept:
+                self._held.pop(row_id, None)
+            self._confirmed_at = started
+
+
+async def _claim(db: Database, batch: int, lease: float) -> Sequence[RowMapping]:
     async with db.write() as session:
         due = (
             sa.select(outbox)
@@ -135,20 +227,38 @@ async def _claim(db: Database, batch: int) -> Sequence[RowMapping]:
                 .where(outbox.c.id.in_([row["id"] for row in rows]))
                 .values(
                     attempts=outbox.c.attempts + 1,
-                    next_attempt_at=db_now(LEASE_SECONDS),
+                    next_attempt_at=db_now(lease),
                     updated_at=db_now(),
                 )
             )
     return rows
 
 
-async def _release(db: Database, rows: Sequence[RowMapping]) -> None:
-    """Hand back claimed rows this worker has no time left to send, as they were."""
+async def _renew(db: Database, held: dict[uuid.UUID, int], lease: float) -> set[uuid.UUID]:
+    """Extend the lease of the rows still held (PENDING, attempts as claimed); their ids."""
+    async with db.write() as session:
+        renewed = await session.execute(
+            sa.update(outbox)
+            .where(
+                sa.tuple_(outbox.c.id, outbox.c.attempts).in_(list(held.items())),
+                outbox.c.status == OutboxStatus.PENDING,
+            )
+            .values(next_attempt_at=db_now(lease), updated_at=db_now())
+            .returning(outbox.c.id)
+        )
+        return set(renewed.scalars())
+
+
+async def _release(db: Database, held: dict[uuid.UUID, int]) -> None:
+    """Hand back claimed rows this worker has no time left to send, as they were (unless
+    another worker has claimed them since)."""
+    if not held:
+        return
     async with db.write() as session:
         await session.execute(
             sa.update(outbox)
             .where(
-                outbox.c.id.in_([row["id"] for row in rows]),
+                sa.tuple_(outbox.c.id, outbox.c.attempts).in_(list(held.items())),
                 outbox.c.status == OutboxStatus.PENDING,
             )
             .values(attempts=outbox.c.attempts - 1, next_attempt_at=db_now(), updated_at=db_now())
@@ -202,6 +312,7 @@ async def run_worker(
     link_minutes: int | None = None,
     mail_from: str | None = None,
     outage_max_wait: float = MAX_WAIT_SECONDS,
+    lease_seconds: float | None = None,
 ) -> None:
     """Deliver until `stop` is set; a failing round is logged and the next one tries again.
     While the database is unreachable the outage is logged once, when it starts and when
@@ -220,6 +331,7 @@ async def run_worker(
                 max_attempts=max_attempts,
                 link_minutes=link_minutes,
                 mail_from=mail_from,
+                lease_seconds=lease_seconds,
             )
         except Exception as exc:
             if not watch.failed(exc):

@@ -24,6 +24,7 @@ from models.cars import (
 )
 from models.documents import Contract, Document
 from models.events import CommunityEvent, EventRsvp
+from models.idempotency import IdempotencyKey
 from models.integrations import IntegrationKey
 from models.jobs import Job, JobPhoto
 from models.messaging import Message, MessageAttachment, Notification, OutboxEmail
@@ -59,6 +60,7 @@ __all__ = [
     "EstimateLine",
     "EstimateVersion",
     "EventRsvp",
+    "IdempotencyKey",
     "IntegrationKey",
     "Invoice",
     "InvoiceLine",

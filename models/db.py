@@ -7,9 +7,13 @@ writes go through a short ORM session (`Database.write`) that commits or rolls b
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 import time
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
@@ -25,6 +29,8 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.util import await_
 
+from portico.db_faults import CommitUncertain, database_unavailable
+from portico.outage_watch import RequestOutage
 from portico.settings import Settings
 
 # An unreachable server must fail a request quickly, not hold it for asyncpg's default minute.
@@ -38,6 +44,24 @@ COMMAND_TIMEOUT_MARGIN_SECONDS = 5
 BACKGROUND_CONNECTIONS = 2
 # A pooled connection left unused this long is pinged before use (_check_on_checkout).
 PING_AFTER_IDLE_SECONDS = 10
+
+
+@dataclass
+class Pinned:
+    """One transaction a whole request runs in (an idempotent mutation): every write of
+    the request is a savepoint in it, and its reads see them. `open` turns false when the
+    request ends, so a task that outlives it goes back to transactions of its own."""
+
+    connection: AsyncConnection
+    open: bool = True
+
+
+pinned: ContextVar[Pinned | None] = ContextVar("portico_pinned_transaction", default=None)
+
+
+def pinned_here() -> Pinned | None:
+    pin = pinned.get()
+    return pin if pin is not None and pin.open else None
 
 
 def _configure_sqlite(engine: AsyncEngine) -> None:
@@ -165,6 +189,10 @@ class Database:
         self.admission: asyncio.Semaphore | None = None
         if self.dialect != "sqlite":
             self.admission = asyncio.Semaphore(settings.database_pool_size)
+        # Request paths log an outage once when it starts and once when it ends; a
+        # connection the server accepts is the sign that it has ended.
+        self.outage = RequestOutage(logging.getLogger("portico.outage"))
+        event.listen(self.engine.sync_engine, "connect", lambda *_: self.outage.reachable())
 
     @asynccontextmanager
     async def admitted(self) -> AsyncIterator[None]:
@@ -180,9 +208,46 @@ class Database:
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncSession]:
-        """One transaction: committed when the block ends, rolled back if it raises."""
-        async with self._sessions() as session, session.begin():
-            yield session
+        """One transaction: committed when the block ends, rolled back if it raises.
+
+        A database lost before COMMIT raises as it is (nothing was written); one lost
+        during COMMIT raises `CommitUncertain`, since the COMMIT may have landed. Inside a
+        pinned transaction (`Pinned`) the block is a savepoint of it instead.
+        """
+        pin = pinned_here()
+        if pin is not None:
+            async with (
+                AsyncSession(
+                    bind=pin.connection,
+                    expire_on_commit=False,
+                    autoflush=False,
+                    join_transaction_mode="create_savepoint",
+                ) as session,
+                session.begin(),
+            ):
+                yield session
+            return
+        async with self._sessions() as session:
+            await session.begin()
+            try:
+                yield session
+                await session.flush()  # the work's own statements: a failure here is "not done"
+            except BaseException:
+                # A rollback on a connection the outage broke fails too: the first error
+                # is the one to report (closing the session discards the connection).
+                with contextlib.suppress(Exception):
+                    await session.rollback()
+                raise
+            try:
+                await session.commit()
+            except Exception as exc:
+                if database_unavailable(exc):
+                    raise CommitUncertain("the database was lost during COMMIT") from exc
+                raise
+
+    async def write_connection(self) -> AsyncConnection:
+        """A connection for a pinned transaction (on SQLite it begins IMMEDIATE)."""
+        return await self._write_engine.connect()
 
     @asynccontextmanager
     async def connect(self) -> AsyncIterator[AsyncConnection]:
@@ -210,8 +275,21 @@ class ReadScope:
         self._engine = engine
         self._admission = admission
         self._conn: AsyncConnection | None = None
+        self._pinned = False
         self._lock = asyncio.Lock()
         self.statements = 0
+
+    async def pin(self, conn: AsyncConnection) -> None:
+        """Read through `conn` (a pinned transaction's) until `unpin`: the reads then see
+        the request's uncommitted writes."""
+        await self.close()
+        async with self._lock:
+            self._conn, self._pinned = conn, True
+
+    async def unpin(self) -> None:
+        async with self._lock:
+            if self._pinned:
+                self._conn, self._pinned = None, False
 
     async def _connection(self) -> AsyncConnection:
         """Called with the lock held: the request's connection, opened on first use."""
@@ -249,7 +327,7 @@ class ReadScope:
 
     async def close(self) -> None:
         async with self._lock:
-            if self._conn is not None:
+            if self._conn is not None and not self._pinned:
                 conn, self._conn = self._conn, None
                 try:
                     await conn.close()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import gc
 import logging
 from collections.abc import AsyncIterator, Coroutine
@@ -26,14 +27,20 @@ from auth.sessions import viewer_for_token
 from auth.viewer import ANONYMOUS, ViewerKind
 from models.db import Database
 from planner import fast
-from portico import ide, live, request_id
+from portico import ide, idempotency, live, request_id
 from portico.broker import Broker, InProcessBroker
 from portico.db_faults import database_busy, database_unavailable
 from portico.downloads import download
+from portico.errors import may_have_happened
 from portico.http_security import healthz, middleware, readyz
 from portico.integrations import telematics_readings
 from portico.jobs import run_background
-from portico.outage import DatabaseOutage, request_timed_out, unavailable_graphql
+from portico.outage import (
+    DatabaseOutage,
+    outcome_unknown_graphql,
+    request_timed_out,
+    unavailable_graphql,
+)
 from portico.pages import (
     confirm_email_page,
     reset_password_page,
@@ -198,6 +205,12 @@ class PorticoGraphQL(GraphQL):
                 if planned is not None:
                     return planned
                 kwargs["context"] = context
+                claimed = await idempotency.claim_for(request, context.viewer)
+                if isinstance(claimed, Response):
+                    return claimed  # a malformed key
+                if claimed is not None:
+                    execute = functools.partial(super().run, request, *args, **kwargs)
+                    return await idempotency.run_once(claimed, context, execute)
             return await super().run(request, *args, **kwargs)
         except SessionEnded:
             return session_ended()
@@ -211,7 +224,9 @@ class PorticoGraphQL(GraphQL):
                 return request_timed_out()
             if not database_unavailable(exc):
                 raise
-            log.warning("database unavailable: GraphQL request refused (%s)", exc)
+            self.db.outage.failed("GraphQL request refused", exc)
+            if may_have_happened(exc, getattr(request.state, "portico_context", None)):
+                return outcome_unknown_graphql()  # an earlier transaction of it committed
             return unavailable_graphql()
         finally:
             context: Context | None = getattr(request.state, "portico_context", None)
@@ -327,7 +342,7 @@ def create_app(
             Route("/integrations/telematics/readings", telematics_readings(db), methods=["POST"]),
         ],
         lifespan=lifespan,
-        middleware=[*middleware(settings, rate_store), Middleware(DatabaseOutage)],
+        middleware=[*middleware(settings, rate_store), Middleware(DatabaseOutage, watch=db.outage)],
     )
     app.state.db = db
     app.state.settings = settings

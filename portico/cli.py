@@ -12,7 +12,7 @@ import signal
 import sys
 from pathlib import Path
 
-from portico import request_id
+from portico import log_setup
 from portico.settings import get_settings
 
 
@@ -58,6 +58,7 @@ def _serve(args: argparse.Namespace) -> None:
         port=settings.port,
         workers=args.workers,
         log_level="info",
+        log_config=log_setup.config(),  # applied again in every worker process
         access_log=args.access_log,
     )
 
@@ -208,11 +209,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> None:
-    request_id.install_log_field()  # every line names its request ("-" outside one)
-    logging.basicConfig(
-        level=logging.INFO, format="%(levelname)s %(name)s [%(request_id)s]: %(message)s"
-    )
-    logging.getLogger("alembic").setLevel(logging.WARNING)  # one line per migration is noise
+    log_setup.configure()
     args = build_parser().parse_args(argv)
     args.run(args)
 

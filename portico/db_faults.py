@@ -65,3 +65,21 @@ def database_unavailable(exc: BaseException) -> bool:
         if isinstance(current, OSError) and current.errno in _UNREACHABLE_ERRNOS:
             return True
     return False
+
+
+class CommitUncertain(Exception):
+    """The database failed while a transaction was committing: the COMMIT may have landed
+    before the connection went away, or not. Unlike a failure before COMMIT, this one may
+    mean the change was made."""
+
+
+def commit_uncertain(exc: BaseException) -> bool:
+    """Whether `exc` (or what it wraps) is a failure during COMMIT (`CommitUncertain`)."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, CommitUncertain):
+            return True
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return False

@@ -8,7 +8,7 @@ from graphql import GraphQLError
 from strawberry.extensions import MaskErrors
 
 from portico import request_id
-from portico.db_faults import database_busy, database_unavailable
+from portico.db_faults import commit_uncertain, database_busy, database_unavailable
 
 # Stable codes of refusals made outside a resolver (the others live on their classes).
 QUERY_TOO_COMPLEX = "QUERY_TOO_COMPLEX"
@@ -62,10 +62,38 @@ class Forbidden(ClientError):
 
 
 class ServiceUnavailable(ClientError):
-    """The database cannot be reached just now; the same request may be sent again."""
+    """The database could not be reached before the request's work was saved: nothing was
+    changed, and the same request may be sent again."""
 
     code = "SERVICE_UNAVAILABLE"
-    message = "The service is briefly unavailable. Try again shortly."
+    message = "The service is briefly unavailable; nothing was changed. Try again shortly."
+
+
+class OutcomeUnknown(ClientError):
+    """The database failed while saving (during COMMIT, or after an earlier part of the
+    request was saved): the change may have been made. Only a retry with the same
+    Idempotency-Key tells safely (portico/idempotency.py)."""
+
+    code = "OUTCOME_UNKNOWN"
+    message = (
+        "The database stopped while saving this change, so it may or may not have been "
+        "made. Send the request again with the same Idempotency-Key to find out safely."
+    )
+    status = 503
+
+
+class IdempotencyKeyReused(ClientError):
+    """An Idempotency-Key sent again with a different request: never run, never replayed."""
+
+    code = "IDEMPOTENCY_KEY_REUSED"
+    message = "This Idempotency-Key was used with a different request. Use a new key."
+    status = 422
+
+
+class IdempotencyKeyInvalid(ClientError):
+    code = "IDEMPOTENCY_KEY_INVALID"
+    message = "An Idempotency-Key is 1 to 255 printable ASCII characters."
+    status = 400
 
 
 class RequestTimedOut(ClientError):
@@ -108,6 +136,16 @@ class MaskUnexpected(MaskErrors):
         super().__init__(should_mask_error=should_mask, error_message=UNEXPECTED)
 
     def anonymise_error(self, error: GraphQLError) -> GraphQLError:
+        if error.original_error is not None and may_have_happened(
+            error.original_error, self.execution_context.context
+        ):
+            return GraphQLError(
+                OutcomeUnknown.message,
+                nodes=error.nodes,
+                path=error.path,
+                original_error=None,
+                extensions={"code": OutcomeUnknown.code},
+            )
         if error.original_error is not None and database_unavailable(error.original_error):
             return GraphQLError(
                 ServiceUnavailable.message,
@@ -130,6 +168,15 @@ class MaskUnexpected(MaskErrors):
         masked = super().anonymise_error(error)
         masked.extensions = unexpected_extensions()
         return masked
+
+
+def may_have_happened(exc: BaseException, context: object) -> bool:
+    """A database failure after which the request's change may exist: lost during COMMIT,
+    or lost after an earlier transaction of the same request committed."""
+    if commit_uncertain(exc):
+        return True
+    extras = getattr(context, "extras", None) or {}
+    return database_unavailable(exc) and bool(extras.get("committed"))
 
 
 def unexpected_extensions() -> dict[str, object]:

@@ -26,6 +26,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from auth.cookies import COOKIE_NAME
 from models.db import Database
 from portico import request_id
+from portico.db_faults import database_unavailable
 from portico.errors import UNEXPECTED, Forbidden, unexpected_extensions
 from portico.request_limits import RequestRate
 from portico.settings import Settings
@@ -206,8 +207,11 @@ def readyz(db: Database) -> Callable[[Request], Awaitable[Response]]:
         try:
             async with asyncio.timeout(READY_TIMEOUT_SECONDS), db.connect() as conn:
                 await conn.exec_driver_sql("SELECT 1")
-        except Exception:  # any failure means "not ready"; the reason goes to the log
-            log.warning("readiness check failed", exc_info=True)
+        except Exception as exc:  # any failure means "not ready"; the reason goes to the log
+            if database_unavailable(exc):  # probed every few seconds: once per outage
+                db.outage.failed("readiness check", exc)
+            else:
+                log.warning("readiness check failed", exc_info=True)
             return JSONResponse({"status": "unavailable", "reason": "database"}, status_code=503)
         try:
             async with asyncio.timeout(READY_TIMEOUT_SECONDS):

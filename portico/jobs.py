@@ -1,7 +1,7 @@
-"""Background work: delivering the outbox, and the scheduled jobs (autopay, reconciling
-online payments, reminding event attendees). It runs inside `portico serve` by default, or
-alone in `portico worker` (RUN_WORKER_IN_SERVER=false); every part is safe to run in several
-processes at once."""
+"""Background work: delivering the outbox, expiring idempotency keys, and the scheduled
+jobs (autopay, reconciling online payments, reminding event attendees). It runs inside
+`portico serve` by default, or alone in `portico worker` (RUN_WORKER_IN_SERVER=false);
+every part is safe to run in several processes at once."""
 
 from __future__ import annotations
 
@@ -12,12 +12,40 @@ import logging
 from mail.sender import mailer_from_settings
 from mail.worker import run_worker
 from models.db import Database
+from models.idempotency import expire
 from payments.autopay import run_autopay
 from payments.reconcile import reconcile
 from portico.db_faults import database_unavailable
+from portico.outage_watch import OutageWatch
 from resolvers.event_mail import remind_event_attendees
 
 log = logging.getLogger("portico.jobs")
+
+HOUSEKEEPING_SECONDS = 3600.0  # expired idempotency keys go within the hour
+
+
+async def expire_idempotency_keys(db: Database) -> int:
+    """Delete the idempotency keys older than 24 hours (replays stop at 24 hours anyway)."""
+    async with db.engine.begin() as conn:
+        return await expire(conn)
+
+
+async def run_housekeeping(db: Database, stop: asyncio.Event, interval: float) -> None:
+    """Every `interval` seconds until `stop`: expire idempotency keys. Safe in several
+    processes at once (a delete of what is old)."""
+    watch = OutageWatch(log, "housekeeping", interval)
+    while not stop.is_set():
+        try:
+            expired = await expire_idempotency_keys(db)
+        except Exception as exc:
+            if not watch.failed(exc):
+                log.exception("housekeeping failed; it runs again in %s s", interval)
+        else:
+            watch.succeeded()
+            if expired:
+                log.info("housekeeping: %d expired idempotency keys deleted", expired)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=watch.wait)
 
 
 async def run_jobs(db: Database, stop: asyncio.Event, interval: float) -> None:
@@ -45,7 +73,10 @@ async def run_background(db: Database, stop: asyncio.Event) -> None:
     """The outbox worker, and the scheduled jobs where Stripe is configured, until `stop`;
     returns once both have finished what they had in hand."""
     settings = db.settings
-    tasks = [asyncio.create_task(run_worker(db, mailer_from_settings(settings), stop))]
+    tasks = [
+        asyncio.create_task(run_worker(db, mailer_from_settings(settings), stop)),
+        asyncio.create_task(run_housekeeping(db, stop, HOUSEKEEPING_SECONDS)),
+    ]
     if settings.stripe_secret_key:
         tasks.append(asyncio.create_task(run_jobs(db, stop, settings.jobs_interval_seconds)))
     await asyncio.gather(*tasks)

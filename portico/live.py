@@ -151,7 +151,8 @@ class SubscriptionsOnlyHandler(BaseGraphQLTransportWSHandler[Context, None]):
         except Exception as exc:
             if not database_unavailable(exc):
                 raise
-            log.warning("database unavailable: WebSocket connection refused (%s)", exc)
+            # One warning per outage, not one per refused connection.
+            self.context.db.outage.failed("WebSocket connection refused", exc)
             await self.websocket.close(code=UNAVAILABLE_CLOSE_CODE, reason=ServiceUnavailable.code)
 
     async def handle_subscribe(self, message: SubscribeMessage) -> None:

@@ -11,7 +11,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from portico.db_faults import database_unavailable
-from portico.errors import RequestTimedOut, ServiceUnavailable
+from portico.errors import OutcomeUnknown, RequestTimedOut, ServiceUnavailable
+from portico.outage_watch import RequestOutage
 
 log = logging.getLogger("portico.outage")
 
@@ -28,6 +29,16 @@ def unavailable_graphql() -> Response:
     )
 
 
+def outcome_unknown_graphql() -> Response:
+    """A GraphQL request whose database went away while (or after) saving its change."""
+    error = {"message": OutcomeUnknown.message, "extensions": {"code": OutcomeUnknown.code}}
+    return JSONResponse(
+        {"data": None, "errors": [error]},
+        status_code=OutcomeUnknown.status,
+        headers={"Retry-After": RETRY_AFTER_SECONDS},
+    )
+
+
 def unavailable_http() -> Response:
     body = {"code": ServiceUnavailable.code, "message": ServiceUnavailable.message}
     return JSONResponse(body, status_code=503, headers={"Retry-After": RETRY_AFTER_SECONDS})
@@ -37,8 +48,9 @@ class DatabaseOutage:
     """HTTP 503 for a route that failed because the database is unreachable, when nothing of
     its response has been sent yet; every other error goes on as before."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, watch: RequestOutage) -> None:
         self.app = app
+        self.watch = watch
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -56,7 +68,7 @@ class DatabaseOutage:
         except Exception as exc:
             if started or not database_unavailable(exc):
                 raise
-            log.warning("database unavailable: %s answered 503 (%s)", scope.get("path"), exc)
+            self.watch.failed(f"{scope.get('path')} answered 503", exc)
             await unavailable_http()(scope, receive, send)
 
 

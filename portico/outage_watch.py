@@ -53,3 +53,36 @@ class OutageWatch:
             down = time.monotonic() - self.down_since
             self.down_since = None
             self.logger.info("database reachable again: %s resumed after %.1f s", self.what, down)
+
+
+class RequestOutage:
+    """The same for request paths, one per database (so per process): the first request
+    refused in an outage logs one warning, the others are only counted, and the first
+    new connection the database accepts afterwards logs one line with the count."""
+
+    def __init__(self, logger: logging.Logger) -> None:
+        self.logger = logger
+        self.down_since: float | None = None
+        self.refused = 0
+
+    def failed(self, what: str, exc: BaseException) -> None:
+        self.refused += 1
+        if self.down_since is not None:
+            return
+        self.down_since = time.monotonic()
+        self.logger.warning(
+            "database unavailable: requests are refused until it is back (first: %s: %s)",
+            what,
+            exc,
+        )
+
+    def reachable(self) -> None:
+        if self.down_since is None:
+            return
+        down = time.monotonic() - self.down_since
+        refused, self.down_since, self.refused = self.refused, None, 0
+        self.logger.info(
+            "database reachable again: requests served after %.1f s, %d refused meanwhile",
+            down,
+            refused,
+        )

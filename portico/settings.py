@@ -36,6 +36,9 @@ class Settings:
     smtp_url: str | None = None
     mail_dir: Path = Path("var/mail")
     mail_from: str = "portal@portico.invalid"
+    # How long a claimed email stays a worker's without a renewal (renewed every fifth of
+    # it while the worker sends): a worker that dies delays its emails by at most this.
+    mail_lease_seconds: float = 20.0
     stripe_secret_key: str | None = None
     stripe_webhook_secret: str | None = None
     stripe_api_base: str | None = None
@@ -128,6 +131,7 @@ def settings_from_env(environ: dict[str, str] | os._Environ[str] = os.environ) -
         smtp_url=get("SMTP_URL") or None,
         mail_dir=Path(get("MAIL_DIR", str(defaults.mail_dir))),
         mail_from=get("MAIL_FROM", defaults.mail_from),
+        mail_lease_seconds=float(get("MAIL_LEASE_SECONDS", defaults.mail_lease_seconds)),
         stripe_secret_key=get("STRIPE_SECRET_KEY") or None,
         stripe_webhook_secret=get("STRIPE_WEBHOOK_SECRET") or None,
         stripe_api_base=get("STRIPE_API_BASE") or None,

@@ -53,7 +53,7 @@ def stripe_webhook(
             return _answer(400, "WRONG_ACCOUNT")
         except Exception as exc:
             if database_unavailable(exc):  # Stripe delivers it again once we are back
-                log.warning("database unavailable: Stripe event %s refused", event.get("id"))
+                db.outage.failed(f"Stripe event {event.get('id')} refused", exc)
                 return _answer(503, "SERVICE_UNAVAILABLE")
             if database_busy(exc):  # a locked row or a slow statement: Stripe retries
                 log.warning("database busy: Stripe event %s timed out (%s)", event.get("id"), exc)

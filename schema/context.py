@@ -13,7 +13,7 @@ from starlette.responses import Response
 
 from auth.access import row_scope
 from auth.viewer import Viewer
-from models.db import Database, ReadScope
+from models.db import Database, ReadScope, pinned_here
 from models.loaders import Loaders
 from portico.broker import Broker
 from portico.settings import Settings
@@ -49,12 +49,19 @@ class Context:
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncSession]:
         """One write transaction; reads after it see what it wrote."""
+        if pinned_here() is not None:  # an idempotent mutation: a savepoint of its one
+            async with self.db.write() as session:
+                yield session
+            self.loaders.clear()
+            return
         # Give the read connection back first: a request holding one pooled connection
         # while it waits for another would, under load, leave the pool with nothing but
         # waiters. (It reopens lazily for the reads after the write.)
         await self.reader.close()
         async with self.db.admitted(), self.db.write() as session:
             yield session
+        # From here a failure may leave the request half done (portico/errors.py).
+        self.extras["committed"] = True
         # The loaders may hold rows the write changed.
         await self.reader.close()
         self.loaders.clear()

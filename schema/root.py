@@ -12,7 +12,7 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
 from planner.extension import PlannedReads
-from portico.db_faults import database_busy
+from portico.db_faults import database_busy, database_unavailable
 from portico.errors import MaskUnexpected
 from portico.settings import Settings
 
@@ -121,14 +121,24 @@ log = logging.getLogger("portico.graphql")
 
 class PorticoSchema(strawberry.Schema):
     """Strawberry's schema, logging a statement the database stopped for waiting too long
-    (answered REQUEST_TIMEOUT, portico/errors.py) as one warning line, not a traceback."""
+    (answered REQUEST_TIMEOUT, portico/errors.py) as one warning line, and an unreachable
+    database once per outage (models/db.py), not a traceback each."""
 
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
     ) -> None:
         unexpected = []
+        context = execution_context.context if execution_context else None
         for error in errors:
-            if error.original_error is not None and database_busy(error.original_error):
+            if error.original_error is not None and database_unavailable(error.original_error):
+                # Answered SERVICE_UNAVAILABLE or OUTCOME_UNKNOWN: an outage, logged once.
+                where = ".".join(str(p) for p in error.path or [])
+                db = getattr(context, "db", None)
+                if db is not None:
+                    db.outage.failed(f"GraphQL field {where}", error.original_error)
+                else:
+                    log.warning("database unavailable at %s (%s)", where, error.original_error)
+            elif error.original_error is not None and database_busy(error.original_error):
                 log.warning(
                     "database statement stopped at %s: answered REQUEST_TIMEOUT (%s)",
                     ".".join(str(p) for p in error.path or []),

@@ -392,16 +392,33 @@ async def test_a_hanging_send_is_cut_off_and_retried(
     assert await due_in_future(mail_db, outbox_id)
 
 
-async def test_claimed_rows_go_back_when_the_lease_runs_short(
+async def test_a_slow_batch_keeps_its_lease_and_another_worker_takes_none_of_it(
+    mail_db: Database,
+):
+    # Four sends of 0.6 s outlast the 2 s lease: renewals (every 0.4 s) keep it the batch's.
+    ids = await enqueue_some(mail_db, 4)
+    mailer, other = RecordingMailer(delay=0.6), RecordingMailer()
+    first = asyncio.create_task(deliver_due(mail_db, mailer, lease_seconds=2.0))
+    await asyncio.sleep(2.2)  # past the lease the claim gave
+    assert await deliver_due(mail_db, other, lease_seconds=2.0) == 0
+    assert await first == 4
+    assert sorted(outbox_ids_of(mailer.sent)) == sorted(str(i) for i in ids)
+    assert other.sent == []
+
+
+async def test_claimed_rows_go_back_when_the_lease_cannot_be_renewed(
     mail_db: Database, monkeypatch: pytest.MonkeyPatch
 ):
-    # No send may start later than 5 - 2 * 1.5 = 2 s after the claim; each send takes 1.2 s.
-    monkeypatch.setattr(worker, "LEASE_SECONDS", 5)
-    monkeypatch.setattr(worker, "SEND_SECONDS", 1.5)
-    ids = await enqueue_some(mail_db, 3)
-    mailer = RecordingMailer(delay=1.2)
+    async def unreachable(*_args: object) -> set[object]:
+        raise ConnectionRefusedError("the database is gone")
 
-    assert await deliver(mail_db, mailer) == 2
+    # A lease of 2 s confirmed only by the claim: a send (at most 1 s) may start until
+    # 1 s after it; each send takes 0.6 s, so the third is handed back unsent.
+    monkeypatch.setattr(worker, "_renew", unreachable)
+    ids = await enqueue_some(mail_db, 3)
+    mailer = RecordingMailer(delay=0.6)
+
+    assert await deliver_due(mail_db, mailer, lease_seconds=2.0) == 2
 
     rows = {i: await row_of(mail_db, i) for i in ids}
     sent = {i for i, row in rows.items() if row["status"] == OutboxStatus.SENT}

@@ -8,15 +8,17 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from collections import Counter
 from collections.abc import Callable
+from typing import Any
 
-from mail.sender import mailer_from_settings
+from mail.sender import SmtpMailer, mailer_from_settings
 from mail.worker import run_worker
 from models.db import Database
 from portico.settings import Settings, settings_from_env
 from tests import test_mail
-from tests.smtp import SmtpServer
+from tests.smtp import CapturingHandler, SmtpServer
 from tests.test_mail import enqueue_some
 
 mail_db = test_mail.mail_db  # the database without other tests' pending email
@@ -93,6 +95,75 @@ async def test_portico_worker_delivers_the_outbox_and_stops_on_sigterm(
     assert process.returncode == 0, output.decode()
     assert sorted(_message_ids(smtp)) == sorted(str(i) for i in ids)
     assert b"worker stopped" in output
+
+
+class HoldingHandler(CapturingHandler):
+    """Keeps each message as it arrives, then holds the answer `hold` seconds: a sender
+    killed meanwhile has had its email accepted without hearing so."""
+
+    def __init__(self, hold: float) -> None:
+        super().__init__()
+        self.hold = hold
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        answer = await super().handle_DATA(server, session, envelope)
+        await asyncio.sleep(self.hold)
+        return answer
+
+
+async def test_a_worker_killed_mid_batch_leaves_its_mail_to_another_within_seconds(
+    mail_db: Database,
+):
+    lease = 3.0
+    smtp = SmtpServer()
+    smtp.handler = HoldingHandler(hold=2.0)
+    smtp.start()
+    ids = await enqueue_some(mail_db, 5)
+    env = {
+        **os.environ,
+        "DATABASE_URL": mail_db.settings.database_url,
+        "SMTP_URL": smtp.url,
+        "STRIPE_SECRET_KEY": "",
+        "MAIL_LEASE_SECONDS": str(lease),
+    }
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "portico.cli", "worker", env=env, stdout=subprocess.DEVNULL
+    )
+    stop = asyncio.Event()
+    other = Database(settings_from_env({"DATABASE_URL": mail_db.settings.database_url}))
+    try:
+        await _until(lambda: len(smtp.messages) >= 1, BOUND)
+        process.kill()  # SIGKILL, mid-send: the server has the email, the worker no answer
+        await process.wait()
+        killed = time.monotonic()
+        smtp.handler.hold = 0.0
+        mailer = SmtpMailer(smtp.url)
+        second = asyncio.create_task(
+            run_worker(other, mailer, stop, interval=0.1, lease_seconds=lease)
+        )
+        await _until(lambda: set(_message_ids(smtp)) >= {str(i) for i in ids}, BOUND)
+        recovered = time.monotonic() - killed
+        await asyncio.sleep(0.5)  # a further duplicate would arrive now
+        stop.set()
+        await second
+    finally:
+        stop.set()
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+        await other.dispose()
+        smtp.stop()
+    print(f"mail of a SIGKILLed worker sent by another {recovered:.1f} s after the kill")
+    # Within the lease and a poll or two, not the old five minutes.
+    assert recovered < lease + 2.0
+    sent = _message_ids(smtp)
+    assert sorted(sent) == sorted(str(i) for i in ids)
+    # The one in flight went out twice, recognisably the same message; nothing else did.
+    (resent,) = [outbox_id for outbox_id, n in sent.items() if n == 2]
+    assert set(sent.values()) == {1, 2}
+    copies = [m for m in smtp.messages if resent in m["Message-ID"]]
+    assert len({m["Message-ID"] for m in copies}) == 1
+    assert len({m["Subject"] for m in copies}) == 1
 
 
 def test_serve_runs_the_worker_unless_told_otherwise():
