@@ -2,10 +2,12 @@
 with a bounded wait and a bounded share per tenant.
 
 Turns are given first come, first served. A request that finds every turn taken waits at
-most `wait_seconds`; a tenant that already holds its share waits for one of its own turns to
-end (others' waiters go ahead of it). Either way, a request not admitted in time is refused
-with `Overloaded`, which the server answers at once with 503 and `Retry-After`: waiting
-longer would only add to the latency of every request behind it.
+most `wait_seconds`, behind at most as many waiters as there are turns (beyond them it
+would not get one in time: it is refused at once); a tenant that already holds its share
+waits for one of its own turns to end (others' waiters go ahead of it). Either way, a
+request not admitted in time is refused with `Overloaded`, which the server answers at
+once with 503 and `Retry-After`: waiting longer would only add to the latency of every
+request behind it.
 """
 
 from __future__ import annotations
@@ -65,7 +67,7 @@ class Admission:
         """A turn, at once when one is free, or within `wait_seconds`; else `Overloaded`."""
         if self.in_use < self.slots and self._may_take(tenant) and not self._waiters:
             return self._grant(tenant)  # the common case: no wait, no timer
-        if self.wait_seconds <= 0:
+        if self.wait_seconds <= 0 or len(self._waiters) >= self.slots:
             raise Overloaded()
         waiter = _Waiter(tenant)
         self._waiters.append(waiter)
