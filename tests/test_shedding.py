@@ -216,7 +216,7 @@ async def test_a_locked_row_stalls_only_its_own_organization(
         )
         await asyncio.sleep(1.0)  # the stuck organization's requests pile up
         others = await run_clients(
-            base_url, 2, mixed_steps(other, "Other"), LOAD_SECONDS - 1, accept=set()
+            base_url, 2, mixed_steps(other, "Other"), LOAD_SECONDS - 1, accept=SHED
         )
         await holder.execute("ROLLBACK")
         piled = await piling
@@ -227,7 +227,11 @@ async def test_a_locked_row_stalls_only_its_own_organization(
     summary = _figures("other organization", idle, others)
     print(f"\n{summary}; stuck organization: {dict(piled.outcomes)}")
 
-    assert not others.failures, others.failures[:5]  # every request answered 200
+    assert not others.failures, others.failures[:5]
+    # The stuck organization's requests hold a turn each until signed in (then they are
+    # refused), so now and then one of the other's finds every turn taken: rarely. Without
+    # the share, none of the other's requests was answered.
+    assert len(others.shed) <= 0.02 * others.requests, others.outcomes
     assert percentile(others.latencies(), 0.99) < 10 * percentile(idle.latencies(), 0.99) + 0.05
     assert len(piled.shed) > 0, piled.outcomes  # the stuck one was refused beyond its share
     assert piled.answered.get("updateCustomer"), piled.outcomes  # and served once unlocked

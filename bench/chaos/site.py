@@ -44,6 +44,7 @@ class Site:
             **settings,
         }
         env.pop("PORTICO_ENV", None)
+        directory.mkdir(parents=True, exist_ok=True)
         site = cls(database_url, directory, env)
         portico(env, "migrate")
         return site
