@@ -161,6 +161,7 @@ class Database:
                 settings.database_pool_size,
                 tenant_share=settings.tenant_slot_share,
                 wait_seconds=settings.admission_wait_ms / 1000,
+                queue=False,
             )
 
     @asynccontextmanager

@@ -2,12 +2,12 @@
 with a bounded wait and a bounded share per tenant.
 
 Turns are given first come, first served. A request that finds every turn taken waits at
-most `wait_seconds`, behind at most as many waiters as there are turns (beyond them it
-would not get one in time: it is refused at once); a tenant that already holds its share
-waits for one of its own turns to end (others' waiters go ahead of it). Either way, a
-request not admitted in time is refused with `Overloaded`, which the server answers at
-once with 503 and `Retry-After`: waiting longer would only add to the latency of every
-request behind it.
+most `wait_seconds`, behind at most as many waiters as there are turns at the process's
+gate (beyond them it would not get one in time: it is refused at once); a tenant that
+already holds its share waits for one of its own turns to end (others' waiters go ahead of
+it). Either way, a request not admitted in time is refused with `Overloaded`, which the
+server answers at once with 503 and `Retry-After`: waiting longer would only add to the
+latency of every request behind it.
 """
 
 from __future__ import annotations
@@ -43,8 +43,13 @@ class _Waiter:
 class Admission:
     """At most `slots` turns at once, each tenant at most `tenant_slots` of them."""
 
-    def __init__(self, slots: int, *, tenant_share: float, wait_seconds: float) -> None:
+    def __init__(
+        self, slots: int, *, tenant_share: float, wait_seconds: float, queue: bool = True
+    ) -> None:
         self.slots = slots
+        # Waiters at most as many as turns (`queue`), or any number (the pool's: the requests
+        # reaching it are bounded already, by the process's turns when those are on).
+        self.max_waiting = slots if queue else None
         # At least one turn each, and short of the whole (a tenant alone cannot shut the
         # others out) unless the share is 1: no bound per tenant.
         share = math.floor(slots * tenant_share)
@@ -67,7 +72,8 @@ class Admission:
         """A turn, at once when one is free, or within `wait_seconds`; else `Overloaded`."""
         if self.in_use < self.slots and self._may_take(tenant) and not self._waiters:
             return self._grant(tenant)  # the common case: no wait, no timer
-        if self.wait_seconds <= 0 or len(self._waiters) >= self.slots:
+        full = self.max_waiting is not None and len(self._waiters) >= self.max_waiting
+        if self.wait_seconds <= 0 or full:
             raise Overloaded()
         waiter = _Waiter(tenant)
         self._waiters.append(waiter)
