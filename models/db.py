@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import logging
 import time
+import uuid
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
@@ -29,13 +30,15 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.util import await_
 
+from portico.admission import Admission, Turn
 from portico.db_faults import CommitUncertain, database_unavailable
 from portico.outage_watch import RequestOutage
 from portico.settings import Settings
 
 # An unreachable server must fail a request quickly, not hold it for asyncpg's default minute.
 CONNECT_TIMEOUT_SECONDS = 5
-# Waiting for a free pooled connection longer than this means the database is not keeping up.
+# Waiting for a free pooled connection longer than this means the database is not keeping up
+# (requests wait for their turn first, at most ADMISSION_WAIT_MS: portico/admission.py).
 POOL_TIMEOUT_SECONDS = 10
 # The client-side bound on one statement, beyond the server's statement_timeout, for a link
 # that died without closing (the server cannot cancel what it never hears of).
@@ -160,18 +163,6 @@ def make_engine(settings: Settings) -> AsyncEngine:
     return engine
 
 
-async def admit(admission: asyncio.Semaphore) -> None:
-    """Take a turn at the pool, waiting at most as long as for a pooled connection."""
-    if not admission.locked():
-        await admission.acquire()  # free: no wait, no timer
-        return
-    try:
-        async with asyncio.timeout(POOL_TIMEOUT_SECONDS):
-            await admission.acquire()
-    except TimeoutError as exc:
-        raise sa.exc.TimeoutError("no database connection came free in time") from exc
-
-
 class Database:
     """The process's engines and session factory."""
 
@@ -185,26 +176,34 @@ class Database:
         )
         # Requests take pooled connections in the order they asked: the pool's own queue
         # lets a newcomer take a connection a waiter was woken for, which under load kept
-        # some requests waiting for a second and more. A request holds one at a time.
-        self.admission: asyncio.Semaphore | None = None
+        # some requests waiting for a second and more. A request holds one at a time, and
+        # one tenant's writes hold at most its share (TENANT_SLOT_SHARE): writes stuck on
+        # that tenant's locked row cannot take every connection.
+        self.admission: Admission | None = None
         if self.dialect != "sqlite":
-            self.admission = asyncio.Semaphore(settings.database_pool_size)
+            self.admission = Admission(
+                settings.database_pool_size,
+                tenant_share=settings.tenant_slot_share,
+                wait_seconds=settings.admission_wait_ms / 1000,
+                queue=False,
+            )
         # Request paths log an outage once when it starts and once when it ends; a
         # connection the server accepts is the sign that it has ended.
         self.outage = RequestOutage(logging.getLogger("portico.outage"))
         event.listen(self.engine.sync_engine, "connect", lambda *_: self.outage.reachable())
 
     @asynccontextmanager
-    async def admitted(self) -> AsyncIterator[None]:
-        """Wait for the request's turn at the pool (first come, first served)."""
+    async def admitted(self, tenant: uuid.UUID | None = None) -> AsyncIterator[None]:
+        """Wait for the request's turn at the pool (first come, first served, within the
+        tenant's share); `Overloaded` when none comes in time."""
         if self.admission is None:
             yield
             return
-        await admit(self.admission)
+        turn = await self.admission.acquire(tenant)
         try:
             yield
         finally:
-            self.admission.release()
+            self.admission.release(turn)
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncSession]:
@@ -271,9 +270,10 @@ class ReadScope:
     `last_used_at` update commits on its own.
     """
 
-    def __init__(self, engine: AsyncEngine, admission: asyncio.Semaphore | None = None) -> None:
+    def __init__(self, engine: AsyncEngine, admission: Admission | None = None) -> None:
         self._engine = engine
         self._admission = admission
+        self._turn: Turn | None = None
         self._conn: AsyncConnection | None = None
         self._pinned = False
         self._lock = asyncio.Lock()
@@ -295,13 +295,12 @@ class ReadScope:
         """Called with the lock held: the request's connection, opened on first use."""
         if self._conn is None:
             if self._admission is not None:
-                await admit(self._admission)
+                self._turn = await self._admission.acquire()
             try:
                 conn = await self._engine.connect()
                 self._conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
             except BaseException:
-                if self._admission is not None:
-                    self._admission.release()
+                self._release()
                 raise
         self.statements += 1
         return self._conn
@@ -332,5 +331,9 @@ class ReadScope:
                 try:
                     await conn.close()
                 finally:
-                    if self._admission is not None:
-                        self._admission.release()
+                    self._release()
+
+    def _release(self) -> None:
+        if self._admission is not None and self._turn is not None:
+            turn, self._turn = self._turn, None
+            self._admission.release(turn)

@@ -28,6 +28,7 @@ from auth.viewer import ANONYMOUS, ViewerKind
 from models.db import Database
 from planner import fast
 from portico import ide, idempotency, live, request_id
+from portico.admission import Overloaded
 from portico.broker import Broker, InProcessBroker
 from portico.db_faults import database_busy, database_unavailable
 from portico.downloads import download
@@ -51,6 +52,7 @@ from portico.pages import (
 from portico.pg_broker import PostgresBroker
 from portico.request_limits import shared_store
 from portico.settings import Settings, get_settings
+from portico.shedding import claim_for_tenant, overloaded
 from portico.uploads import multipart_refusal
 from portico.webhooks import stripe_webhook
 from schema.context import Context, make_context
@@ -201,6 +203,8 @@ class PorticoGraphQL(GraphQL):
                 planned = await _short_way(fast.answer_with_session(request, context, token))
                 if planned is None:
                     await self._sign_in(context, request, token)
+                    # From here the request counts against its organization's share.
+                    claim_for_tenant(request.scope, context.viewer.organization_id)
                     planned = await _short_way(fast.answer(request, context))
                 if planned is not None:
                     return planned
@@ -216,6 +220,8 @@ class PorticoGraphQL(GraphQL):
             return session_ended()
         except live.SubscriptionOverHttp:
             return live.subscription_over_http()
+        except Overloaded:  # no turn came free in time, or its tenant holds its share
+            return overloaded("/graphql")
         except ClientDisconnect:
             return Response(status_code=400)  # nobody is left to read it
         except Exception as exc:
@@ -240,7 +246,7 @@ async def _short_way(answering: Coroutine[Any, Any, Response | None]) -> Respons
     """A planned answer, or None: a fault of the short way never costs a response."""
     try:
         return await answering
-    except ClientDisconnect:
+    except (ClientDisconnect, Overloaded):
         raise
     except Exception as exc:
         if database_unavailable(exc) or database_busy(exc):

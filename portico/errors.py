@@ -8,11 +8,16 @@ from graphql import GraphQLError
 from strawberry.extensions import MaskErrors
 
 from portico import request_id
+from portico.admission import Overloaded
 from portico.db_faults import commit_uncertain, database_busy, database_unavailable
 
 # Stable codes of refusals made outside a resolver (the others live on their classes).
 QUERY_TOO_COMPLEX = "QUERY_TOO_COMPLEX"
 INTERNAL_SERVER_ERROR = "INTERNAL_SERVER_ERROR"
+# The process has more work than it takes on (portico/shedding.py): refused unrun, HTTP 503.
+OVERLOADED = "OVERLOADED"
+OVERLOADED_MESSAGE = "The server is busy. Nothing was done; try again in a moment."
+OVERLOADED_RETRY_AFTER = "1"  # seconds
 UNEXPECTED = "Unexpected error."
 
 
@@ -136,6 +141,18 @@ class MaskUnexpected(MaskErrors):
         super().__init__(should_mask_error=should_mask, error_message=UNEXPECTED)
 
     def anonymise_error(self, error: GraphQLError) -> GraphQLError:
+        if isinstance(error.original_error, Overloaded):  # no turn at the pool: nothing ran
+            response = getattr(self.execution_context.context, "response", None)
+            if response is not None:
+                response.status_code = 503
+                response.headers["Retry-After"] = OVERLOADED_RETRY_AFTER
+            return GraphQLError(
+                OVERLOADED_MESSAGE,
+                nodes=error.nodes,
+                path=error.path,
+                original_error=None,
+                extensions={"code": OVERLOADED},
+            )
         if error.original_error is not None and may_have_happened(
             error.original_error, self.execution_context.context
         ):

@@ -30,6 +30,7 @@ from portico.db_faults import database_unavailable
 from portico.errors import UNEXPECTED, Forbidden, unexpected_extensions
 from portico.request_limits import RequestRate
 from portico.settings import Settings
+from portico.shedding import Shedding
 from portico.uploads import ENVELOPE_BYTES, UPLOAD_HEADERS
 from storage import StorageUnavailable, storage_from_settings
 
@@ -175,7 +176,8 @@ def _replay(messages: list[Message], receive: Receive) -> Receive:
 
 def middleware(settings: Settings, rate_store: Any = None) -> list[Middleware]:
     """Outermost first: the guard sees every response, CORS answers preflights and adds
-    its headers to refusals, and the rate limit runs before any route, planned reads too."""
+    its headers to refusals, load shedding refuses what the process cannot take on now,
+    and the rate limit runs before any route, planned reads too."""
     return [
         Middleware(Guard, settings=settings),
         Middleware(
@@ -189,6 +191,7 @@ def middleware(settings: Settings, rate_store: Any = None) -> list[Middleware]:
             expose_headers=["x-request-id", "retry-after"],
             max_age=600,
         ),
+        Middleware(Shedding, settings=settings),
         Middleware(RequestRate, settings=settings, store=rate_store),
     ]
 

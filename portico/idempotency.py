@@ -179,7 +179,7 @@ async def run_once(
     if stored is not None:
         return replay(stored, claimed)
     await context.reader.close()
-    async with db.admitted():
+    async with db.admitted(context.viewer.organization_id):  # within its tenant's share
         conn = await db.write_connection()
         try:
             return await _run_in(conn, claimed, context, execute)

@@ -53,6 +53,15 @@ class Settings:
     # database's cores is best: on 2 cores, 8 served a third more than 20 (bench/results).
     database_pool_size: int = 8
     request_timeout_seconds: float = 30.0  # a whole GraphQL request, SQL and Python alike
+    # Load shedding (portico/admission.py, portico/shedding.py): requests one process works
+    # on at once, how long a request beyond them may wait for a turn (here and at the pool)
+    # before it is refused with 503 OVERLOADED, and the share of those turns (and of the
+    # pool's) one tenant may hold. On 2 cores, 200 clients on one worker: 6 in flight and
+    # 20 ms kept the admitted requests' p99 near 3x an idle server's, at the best
+    # throughput (16 and 100 ms: 10x); bench/results/overload.md.
+    max_requests_in_flight: int = 6  # 0: no bound
+    admission_wait_ms: int = 20
+    tenant_slot_share: float = 0.5
     rate_limit_url: str | None = None  # redis://...: request rates shared by every process
     magic_link_minutes: int = 15
     download_url_seconds: int = 300  # how long a signed download link works
@@ -149,10 +158,20 @@ def settings_from_env(environ: dict[str, str] | os._Environ[str] = os.environ) -
         request_timeout_seconds=float(
             get("REQUEST_TIMEOUT_SECONDS", defaults.request_timeout_seconds)
         ),
+        max_requests_in_flight=int(get("MAX_REQUESTS_IN_FLIGHT", defaults.max_requests_in_flight)),
+        admission_wait_ms=int(get("ADMISSION_WAIT_MS", defaults.admission_wait_ms)),
+        tenant_slot_share=_share(get("TENANT_SLOT_SHARE"), defaults.tenant_slot_share),
         magic_link_minutes=int(get("MAGIC_LINK_MINUTES", defaults.magic_link_minutes)),
         download_url_seconds=int(get("DOWNLOAD_URL_SECONDS", defaults.download_url_seconds)),
         **_limits(get, defaults),
     )
+
+
+def _share(value: str | None, default: float) -> float:
+    share = float(value) if value else default
+    if not 0 < share <= 1:
+        raise ConfigurationError("TENANT_SLOT_SHARE is a fraction above 0, at most 1")
+    return share
 
 
 def _limits(get: Callable[..., Any], defaults: Settings) -> dict[str, Any]:

@@ -58,7 +58,9 @@ class Context:
         # while it waits for another would, under load, leave the pool with nothing but
         # waiters. (It reopens lazily for the reads after the write.)
         await self.reader.close()
-        async with self.db.admitted(), self.db.write() as session:
+        # One organization's writes hold at most its share of the pool (a locked row of
+        # theirs stalls only them).
+        async with self.db.admitted(self.viewer.organization_id), self.db.write() as session:
             yield session
         # From here a failure may leave the request half done (portico/errors.py).
         self.extras["committed"] = True

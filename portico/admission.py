@@ -1,0 +1,125 @@
+"""Turns at a bounded resource (a process's requests in flight, its pooled connections),
+with a bounded wait and a bounded share per tenant.
+
+Turns are given first come, first served. A request that finds every turn taken waits at
+most `wait_seconds`, behind at most as many waiters as there are turns at the process's
+gate (beyond them it would not get one in time: it is refused at once); a tenant that
+already holds its share waits for one of its own turns to end (others' waiters go ahead of
+it). Either way, a request not admitted in time is refused with `Overloaded`, which the
+server answers at once with 503 and `Retry-After`: waiting longer would only add to the
+latency of every request behind it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import uuid
+from collections import Counter, deque
+from dataclasses import dataclass, field
+
+Tenant = uuid.UUID | None  # None: not known yet (before sign-in) or no tenant at all
+
+
+class Overloaded(Exception):
+    """No turn came free in time, or the tenant holds its whole share: refused unrun."""
+
+
+@dataclass(eq=False)
+class Turn:
+    """One admitted request's turn; `tenant` is whom it counts against."""
+
+    tenant: Tenant = None
+
+
+@dataclass(eq=False)
+class _Waiter:
+    tenant: Tenant
+    granted: asyncio.Future[Turn] = field(
+        default_factory=lambda: asyncio.get_running_loop().create_future()
+    )
+
+
+class Admission:
+    """At most `slots` turns at once, each tenant at most `tenant_slots` of them."""
+
+    def __init__(
+        self, slots: int, *, tenant_share: float, wait_seconds: float, queue: bool = True
+    ) -> None:
+        self.slots = slots
+        # Waiters at most as many as turns (`queue`), or any number (the pool's: the requests
+        # reaching it are bounded already, by the process's turns when those are on).
+        self.max_waiting = slots if queue else None
+        # At least one turn each, and short of the whole (a tenant alone cannot shut the
+        # others out) unless the share is 1: no bound per tenant.
+        share = math.floor(slots * tenant_share)
+        self.tenant_slots = slots if tenant_share >= 1 else max(1, min(slots - 1, share))
+        self.wait_seconds = wait_seconds
+        self.in_use = 0
+        self.held: Counter[Tenant] = Counter()
+        self._waiters: deque[_Waiter] = deque()
+
+    def _may_take(self, tenant: Tenant) -> bool:
+        return tenant is None or self.held[tenant] < self.tenant_slots
+
+    def _grant(self, tenant: Tenant) -> Turn:
+        self.in_use += 1
+        if tenant is not None:
+            self.held[tenant] += 1
+        return Turn(tenant)
+
+    async def acquire(self, tenant: Tenant = None) -> Turn:
+        """A turn, at once when one is free, or within `wait_seconds`; else `Overloaded`."""
+        if self.in_use < self.slots and self._may_take(tenant) and not self._waiters:
+            return self._grant(tenant)  # the common case: no wait, no timer
+        full = self.max_waiting is not None and len(self._waiters) >= self.max_waiting
+        if self.wait_seconds <= 0 or full:
+            raise Overloaded()
+        waiter = _Waiter(tenant)
+        self._waiters.append(waiter)
+        try:
+            async with asyncio.timeout(self.wait_seconds):
+                return await asyncio.shield(waiter.granted)
+        except (TimeoutError, asyncio.CancelledError) as exc:
+            if waiter.granted.done() and not waiter.granted.cancelled():
+                self.release(waiter.granted.result())  # granted as the wait ran out
+            else:
+                waiter.granted.cancel()
+                self._waiters.remove(waiter)
+            if isinstance(exc, asyncio.CancelledError):
+                raise
+            raise Overloaded() from None
+
+    def claim(self, turn: Turn, tenant: Tenant) -> None:
+        """Count a turn taken before its tenant was known against that tenant, now that
+        it is; `Overloaded` (the turn still held, to be released) when its share is used."""
+        if tenant is None or turn.tenant == tenant:
+            return
+        if turn.tenant is not None:
+            self.held[turn.tenant] -= 1
+        if self.held[tenant] >= self.tenant_slots:
+            turn.tenant = None
+            raise Overloaded()
+        self.held[tenant] += 1
+        turn.tenant = tenant
+
+    def release(self, turn: Turn) -> None:
+        self.in_use -= 1
+        if turn.tenant is not None:
+            self.held[turn.tenant] -= 1
+            if not self.held[turn.tenant]:
+                del self.held[turn.tenant]
+        self._wake()
+
+    def _wake(self) -> None:
+        """Hand free turns to the longest waiting requests that may take one."""
+        if not self._waiters:
+            return
+        for waiter in list(self._waiters):
+            if self.in_use >= self.slots:
+                return
+            if waiter.granted.done():
+                continue
+            if self._may_take(waiter.tenant):
+                self._waiters.remove(waiter)
+                waiter.granted.set_result(self._grant(waiter.tenant))
