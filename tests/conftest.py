@@ -24,7 +24,7 @@ from models.db import Database
 from models.migrate import upgrade
 from portico.app import create_app
 from portico.settings import settings_from_env
-from tests.helpers import GraphQLClient, Tenant, make_tenant
+from tests.helpers import SUITE_LIMITS, GraphQLClient, Tenant, make_tenant
 from tests.smtp import SmtpServer
 
 POSTGRES_ADMIN_URL = os.environ.get(
@@ -32,20 +32,6 @@ POSTGRES_ADMIN_URL = os.environ.get(
 )
 IN_CI = os.environ.get("CI", "").lower() == "true"
 _postgres_skipped: list[str] = []
-# The whole suite is one client address making thousands of requests: the per-client and
-# overall limits are raised here; tests/security checks them with apps of its own. Races
-# are played with many concurrent requests, so load shedding is off too (tests/test_shedding.py
-# turns it on).
-SUITE_LIMITS = {
-    "REQUESTS_PER_MINUTE_PER_CLIENT": "0",
-    "REQUESTS_PER_MINUTE_PER_SESSION": "0",
-    "MAX_REQUESTS_IN_FLIGHT": "0",
-    "ADMISSION_WAIT_MS": "10000",
-    "TENANT_SLOT_SHARE": "1",
-    "INVITES_PER_HOUR": "100000",
-    "STAFF_SIGN_INS_PER_HOUR": "100000",
-}
-
 # Fixtures shared by the payment test modules.
 pytest_plugins = ["tests.payments"]
 

@@ -18,7 +18,7 @@ from models.db import Database
 from payments.signature import sign_payload
 from portico.app import create_app
 from portico.settings import settings_from_env
-from tests.helpers import GraphQLClient, Tenant, make_tenant
+from tests.helpers import SUITE_LIMITS, GraphQLClient, Tenant, make_tenant
 from tests.portal import make_customer, sign_in_by_invite
 from tests.stripe_stub import StripeStub
 
@@ -108,6 +108,7 @@ def stripe_database(database_url: str, api_base: str) -> Database:
                 "STRIPE_API_BASE": api_base,
                 "STRIPE_WEBHOOK_SECRET": WEBHOOK_SECRET,
                 "STRIPE_TIMEOUT_SECONDS": "1",
+                **SUITE_LIMITS,
             }
         )
     )
