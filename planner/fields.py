@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 from graphql import FieldNode
 
+from models import derived
 from models import relations as rel
-from models.money import amount_due_sql, estimate_status_sql, is_overdue_sql
 from planner import sql
 
 if TYPE_CHECKING:
@@ -138,9 +138,10 @@ COMPUTED: dict[tuple[str, str], Any] = {
     ),
     **_money_fields("InvoiceLine", LINE_AMOUNTS, parent_currency),
     **_money_fields("EstimateLine", LINE_AMOUNTS, parent_currency),
-    ("Invoice", "amount_due"): money(amount_due_sql, own_currency),
-    ("Invoice", "is_overdue"): lambda planner, source, node, ctx: is_overdue_sql(source),
-    ("Estimate", "status"): lambda planner, source, node, ctx: estimate_status_sql(source),
+    # The loaders select these same expressions (models/derived.py): one definition each.
+    ("Invoice", "amount_due"): money(derived.amount_due, own_currency),
+    ("Invoice", "is_overdue"): lambda planner, source, node, ctx: derived.is_overdue(source),
+    ("Estimate", "status"): lambda planner, source, node, ctx: derived.estimate_status(source),
     ("Invoice", "line_items"): lines(rel.INVOICE_LINES, "InvoiceLine"),
     ("Estimate", "line_items"): lines(rel.ESTIMATE_LINES, "EstimateLine"),
     ("InvoiceLine", "quantity"): decimal("quantity_milli", 1000),

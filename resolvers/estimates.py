@@ -25,7 +25,7 @@ from models import (
     Organization,
     Payment,
 )
-from models.calendar import end_of_day, local_today
+from models.calendar import end_of_day
 from models.enums import EstimateDecisionKind, EstimateStatus
 from models.ledger import settle
 from models.numbering import ESTIMATE_COUNTER, next_number
@@ -136,7 +136,7 @@ async def send_estimate(info: Info, data: Any) -> uuid.UUID:
             raise Rejected(Problem("id", "Add a line item with an amount first.", "EMPTY"))
         org = await session.get(Organization, org_id)
         if estimate.valid_until is not None:
-            if estimate.valid_until < local_today(org.timezone):
+            if estimate.valid_until < info.context.clock.today(org.timezone):
                 raise Rejected(Problem("validUntil", "This date has passed.", "EXPIRED"))
             estimate.expires_at = end_of_day(estimate.valid_until, org.timezone)
         if estimate.number is None:
