@@ -63,6 +63,7 @@ from models.enums import (
     CarEventKind,
     CarStatus,
     ContactRole,
+    ContractKind,
     ContractStatus,
     DocumentKind,
     EstimateDecisionKind,
@@ -1238,6 +1239,7 @@ def contract(
         customer_id=owner.id,
         car_id=subject.id,
         title=AGREEMENT_TITLE,
+        kind=ContractKind.STORAGE_AGREEMENT,
         terms=terms,
         status=status,
         sent_at=sent,
@@ -1279,7 +1281,7 @@ def signed_copy(demo: Demo, row: Contract, owner: Customer) -> None:
         customer_id=owner.id,
         car_id=row.car_id,
         name=f"{row.title} (signed)",
-        kind=DocumentKind.PDF,
+        kind=DocumentKind.STORAGE_AGREEMENT,  # filed under its contract's kind
         visible_in_portal=True,
         **demo.store("contracts", data, "application/pdf"),
         **stamped(row.signed_at),
@@ -1494,7 +1496,7 @@ def onboarding_steps(demo: Demo) -> None:
                 position=position,
                 kind=kind,
                 title=title,
-                contract_title=AGREEMENT_TITLE if kind is signing else None,
+                contract_kind=ContractKind.STORAGE_AGREEMENT if kind is signing else None,
                 **stamped(demo.org.created_at),
             )
             for position, (kind, title) in enumerate(ONBOARDING)
