@@ -15,6 +15,7 @@ from graphql import FieldNode
 
 from models import derived
 from models import relations as rel
+from models.cars import CAR_EVENT_REFERENCES
 from planner import sql
 
 if TYPE_CHECKING:
@@ -130,6 +131,16 @@ LINE_AMOUNTS = {
     "total": "total",
 }
 
+
+def car_event_data(planner: Planner, source: Source, node: FieldNode, ctx: Context) -> Expr:
+    """schema.cars.CarEvent.data: the keys naming records are for staff only."""
+    if planner.viewer.is_staff:
+        return source.c["data"]
+    assert all(key.replace("_", "").isalnum() for key in CAR_EVENT_REFERENCES)  # inlined
+    keys = ",".join(f"'{key}'" for key in CAR_EVENT_REFERENCES)
+    return source.c["data"].op("-")(sa.literal_column(f"ARRAY[{keys}]::text[]"))
+
+
 COMPUTED: dict[tuple[str, str], Any] = {
     **_money_fields("Invoice", {**BILL_TOTALS, "amount_paid": "amount_paid"}, own_currency),
     **_money_fields("Estimate", BILL_TOTALS, own_currency),
@@ -151,6 +162,7 @@ COMPUTED: dict[tuple[str, str], Any] = {
     ("Customer", "communication_preferences"): preferences,
     ("Contact", "communication_preferences"): preferences,
     ("ConditionReport", "items"): inspection_items,
+    ("CarEvent", "data"): car_event_data,
     ("Organization", "payments_enabled"): lambda planner, source, node, ctx: sa.and_(
         source.c.stripe_account_id.is_not(None), source.c.stripe_charges_enabled
     ),

@@ -96,6 +96,7 @@ from portico.settings import Settings
 from resolvers.estimates import estimate_snapshot
 from resolvers.jobs import HISTORY_KIND
 from resolvers.validation import vin_check_digit
+from schema.ids import encode_id
 from storage import Storage, new_key, storage_from_settings, store_bytes
 
 DEMO_SLUG = "demo"
@@ -1371,7 +1372,7 @@ def completion_event(demo: Demo, car: Car, row: Job) -> CarEvent:
         occurred_at=row.completed_at,
         notes=row.customer_notes or row.title,
         staff_user_id=None,
-        data={"job_id": str(row.id), "title": row.title},
+        data={"job_id": encode_id("Job", row.id), "title": row.title},
         **stamped(row.completed_at),
     )
 

@@ -30,7 +30,7 @@ from resolvers.notifications import for_customer, notify_staff
 from resolvers.outcome import Rejected, mutation_outcome
 from resolvers.rows import tenant_row
 from resolvers.validation import Checks, Problem, changes
-from schema.ids import decode_id_of
+from schema.ids import decode_id_of, encode_id
 from storage import new_key, storage_from_settings, store_bytes
 
 EDITABLE = (ContractStatus.DRAFT, ContractStatus.SENT)
@@ -171,7 +171,7 @@ async def supersede_contract(info: Info, data: Any) -> uuid.UUID:
                 customer_id=old.customer_id,
                 subject_type="Contract",
                 subject_id=old.id,
-                data={"by": str(new.id)},
+                data={"by": encode_id("Contract", new.id)},
             )
         )
     return new.id

@@ -40,6 +40,7 @@ from resolvers.outcome import Rejected, mutation_outcome
 from resolvers.portal_access import invite_with_first_bill
 from resolvers.rows import tenant_row
 from resolvers.validation import Checks, Problem, changes
+from schema.ids import encode_id
 
 estimate_lines: sa.Table = EstimateLine.__table__  # type: ignore[attr-defined]
 invoices: sa.Table = Invoice.__table__  # type: ignore[attr-defined]
@@ -228,7 +229,7 @@ async def invoice_estimate(info: Info, data: Any) -> uuid.UUID:
                 customer_id=estimate.customer_id,
                 subject_type="Invoice",
                 subject_id=invoice.id,
-                data={"estimate_id": str(estimate.id)},
+                data={"estimate_id": encode_id("Estimate", estimate.id)},
             )
         )
     return invoice.id

@@ -35,7 +35,7 @@ from resolvers.outcome import Rejected, mutation_outcome
 from resolvers.rows import locked, tenant_row
 from resolvers.uploads import Purpose, kept, receive_file
 from resolvers.validation import Checks, Problem, changes, given
-from schema.ids import decode_id_of
+from schema.ids import decode_id_of, encode_id
 
 # What a completed job adds to the car's history.
 HISTORY_KIND = {
@@ -197,7 +197,7 @@ async def _record_on_car(
             occurred_at=job.completed_at or utcnow(),
             notes=job.customer_notes or job.title,
             staff_user_id=None,
-            data={"job_id": str(job.id), "title": job.title},
+            data={"job_id": encode_id("Job", job.id), "title": job.title},
         )
     )
     if mileage is not None and (car.mileage is None or mileage > car.mileage):

@@ -284,7 +284,7 @@ query E($status: [EstimateStatus!]) {
 INVOICE = "query I($id: ID!) { node(id: $id) { ... on Invoice { dueDate isOverdue } } }"
 
 
-async def _answers(db: Database, gql: Any, query: str, variables: dict[str, Any], token: str):
+async def both_ways(db: Database, gql: Any, query: str, variables: dict[str, Any], token: str):
     """The executor's answer, and on PostgreSQL the planned one, which must be the same."""
     answer = await gql.data(query, variables, token=token)
     if db.dialect == "postgresql":
@@ -312,11 +312,11 @@ async def test_expired_estimates_are_listed_under_expired_not_sent(db, gql, smtp
         )
     token = tenant.staff_token
     for status, expected in (("EXPIRED", lapsed), ("SENT", current)):
-        data = await _answers(db, gql, ESTIMATES, {"status": [status]}, token)
+        data = await both_ways(db, gql, ESTIMATES, {"status": [status]}, token)
         nodes = data["estimates"]["nodes"]
         assert nodes == [{"id": expected["id"], "status": status}]
         assert data["estimates"]["totalCount"] == 1
-    both = await _answers(db, gql, ESTIMATES, {"status": ["SENT", "EXPIRED"]}, token)
+    both = await both_ways(db, gql, ESTIMATES, {"status": ["SENT", "EXPIRED"]}, token)
     assert {n["status"] for n in both["estimates"]["nodes"]} == {"SENT", "EXPIRED"}
 
 
@@ -343,7 +343,7 @@ async def test_is_overdue_reads_the_organization_day_not_the_utc_day(db, gql, sm
         await session.execute(
             sa.update(Invoice).where(Invoice.id == decode_id(invoice["id"])[1]).values(due_date=due)
         )
-    data = await _answers(db, gql, INVOICE, {"id": invoice["id"]}, tenant.staff_token)
+    data = await both_ways(db, gql, INVOICE, {"id": invoice["id"]}, tenant.staff_token)
     assert data["node"] == {"dueDate": due.isoformat(), "isOverdue": due < local_today}
 
 
