@@ -74,7 +74,7 @@ def nodes(node_sql: str, from_where: str, order: str, limit: int) -> str:
 
 
 def amount_due(t: str) -> str:
-    """models/money.py: nothing on drafts and void invoices, never negative."""
+    """models/derived.py: nothing on drafts and void invoices, never negative."""
     return (
         f"(CASE WHEN {t}.status IN ('DRAFT', 'VOID') THEN 0 "
         f"ELSE GREATEST({t}.total - {t}.amount_paid, 0) END)"
@@ -82,7 +82,9 @@ def amount_due(t: str) -> str:
 
 
 def is_overdue(t: str) -> str:
-    today = "(statement_timestamp() AT TIME ZONE 'UTC')::date"
+    """models/derived.py: due dates are days of the organization's time zone."""
+    zone = f"(SELECT o.timezone FROM organizations o WHERE o.id = {t}.organization_id)"
+    today = f"(statement_timestamp() AT TIME ZONE {zone})::date"
     return f"({amount_due(t)} > 0 AND {t}.due_date IS NOT NULL AND {t}.due_date < {today})"
 
 

@@ -33,6 +33,17 @@ class Car(TenantRow, table=True):
     archived_at: datetime | None = utc_field()
 
 
+# Keys of CarEvent.data that name a row, with the row's GraphQL type: stored as global ids
+# (never raw row ids), shown to staff only. A portal viewer may be a car's later owner,
+# and must see nothing of the customers before them (schema/cars.py, planner/fields.py).
+CAR_EVENT_REFERENCES = {
+    "from": "Customer",
+    "to": "Customer",
+    "job_id": "Job",
+    "condition_report_id": "ConditionReport",
+}
+
+
 class CarEvent(TenantRow, table=True):
     __tablename__ = "car_events"
     __table_args__ = (sa.Index("ix_car_events_car_id_occurred_at", "car_id", "occurred_at"),)
@@ -43,7 +54,7 @@ class CarEvent(TenantRow, table=True):
     notes: str | None = Field(default=None, max_length=5000)
     internal: bool = Field(default=False)  # staff-only entries never reach the portal
     staff_user_id: uuid.UUID | None = Field(default=None, foreign_key="staff_users.id")
-    data: dict[str, Any] = Field(default_factory=dict, sa_type=PortableJSON)
+    data: dict[str, Any] = Field(default_factory=dict, sa_type=PortableJSON)  # details by kind
 
 
 class ConditionReport(TenantRow, table=True):

@@ -1,4 +1,10 @@
-"""The database's clock, for deadlines that must not depend on an app server's clock.
+"""Clocks: the request's instant for what the API shows, the database's for deadlines.
+
+`Clock` is read once per request: every value derived from "now" or "today in the
+organization's zone" (an estimate's expiry, an invoice being overdue, upcoming
+appointments) compares against `request_now()`, a parameter every statement of the request
+receives from `Clock.params`, so one response never mixes two instants, and a test can
+evaluate the rules at any instant it likes.
 
 `db_now(seconds)` is "now plus seconds" computed by the database itself, as a UTC
 timestamp in the column format of each dialect, so several servers with skewed clocks
@@ -7,6 +13,8 @@ agree on when a sign-in link or a session expires.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -14,7 +22,33 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
 
+from models.calendar import local_today
 from models.types import UTCDateTime
+
+NOW = "clock_now"  # the parameter that carries the request's instant
+
+
+def request_now() -> sa.BindParameter[datetime]:
+    """The request's instant in SQL; its value comes from `Clock.params`."""
+    return sa.bindparam(NOW, type_=UTCDateTime())
+
+
+@dataclass(frozen=True, slots=True)
+class Clock:
+    """One instant for a whole request (or job): "now", and "today" in any zone."""
+
+    now: datetime
+
+    @classmethod
+    def start(cls) -> Clock:
+        return cls(datetime.now(UTC))
+
+    @property
+    def params(self) -> dict[str, Any]:
+        return {NOW: self.now}
+
+    def today(self, timezone: str) -> date:
+        return local_today(timezone, self.now)
 
 
 class db_now(FunctionElement[Any]):

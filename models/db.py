@@ -30,6 +30,7 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.util import await_
 
+from models.calendar import sqlite_local_date
 from portico.admission import Admission, Turn
 from portico.db_faults import CommitUncertain, database_unavailable
 from portico.outage_watch import RequestOutage
@@ -84,6 +85,10 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         # NORMAL is durable under WAL except for the last commits on power loss.
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
+        # "Today in a time zone" (models/calendar.py), which SQLite cannot compute itself.
+        dbapi_connection.create_function(
+            "portico_local_date", 2, sqlite_local_date, deterministic=True
+        )
 
     @event.listens_for(sync_engine, "begin")
     def on_begin(conn: sa.Connection) -> None:

@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlmodel import Field
 
 from models.base import TenantRow, enum_field, utc_field
-from models.enums import ContractStatus, DocumentKind
+from models.enums import ContractKind, ContractStatus, DocumentKind
 
 
 class Document(TenantRow, table=True):
@@ -38,6 +38,7 @@ class Contract(TenantRow, table=True):
     car_id: uuid.UUID | None = Field(default=None, foreign_key="cars.id")
     document_id: uuid.UUID | None = Field(default=None, foreign_key="documents.id")
     title: str = Field(max_length=255)
+    kind: ContractKind = enum_field(ContractKind, default=ContractKind.OTHER)
     terms: str = Field(max_length=100000)
     status: ContractStatus = enum_field(ContractStatus, default=ContractStatus.DRAFT)
     sent_at: datetime | None = utc_field()

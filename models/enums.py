@@ -61,6 +61,16 @@ class DocumentKind(StrEnum):
     OTHER = "OTHER"
 
 
+class ContractKind(StrEnum):
+    """What a contract is, named when it is created: the stable key onboarding's
+    SIGN_CONTRACT steps name (titles change). The values are document kinds too, and a
+    signed copy is filed under its contract's kind."""
+
+    STORAGE_AGREEMENT = "STORAGE_AGREEMENT"
+    LIABILITY_WAIVER = "LIABILITY_WAIVER"
+    OTHER = "OTHER"
+
+
 class ContractStatus(StrEnum):
     DRAFT = "DRAFT"
     SENT = "SENT"

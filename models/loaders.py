@@ -18,7 +18,9 @@ import sqlalchemy as sa
 from aiodataloader import DataLoader
 from sqlalchemy.engine import RowMapping
 
+from models.clock import Clock
 from models.db import ReadScope
+from models.derived import derived_columns
 from models.pagination import Ordering, Page, cut
 
 Row = RowMapping
@@ -72,9 +74,10 @@ def _keys(column: sa.Column[Any]) -> sa.ColumnElement[bool]:
 class Loaders:
     """The request's loaders, created on first use and memoized by what they load."""
 
-    def __init__(self, reader: ReadScope, scope: Scope) -> None:
+    def __init__(self, reader: ReadScope, scope: Scope, clock: Clock | None = None) -> None:
         self.reader = reader
         self.scope = scope
+        self.clock = clock or Clock.start()
         self._loaders: dict[Hashable, DataLoader[Any, Any]] = {}
 
     def _memo(self, key: Hashable, batch: Callable[[list[Any]], Any]) -> DataLoader[Any, Any]:
@@ -84,7 +87,9 @@ class Loaders:
         return loader
 
     async def _rows(self, statement: sa.Select[Any], **params: Any) -> Sequence[Row]:
-        return await self.reader.rows(statement, {**self.scope.params, **params})
+        return await self.reader.rows(
+            statement, {**self.scope.params, **self.clock.params, **params}
+        )
 
     def batched(self, key: Hashable, batch: Callable[[list[Any]], Any]) -> DataLoader[Any, Any]:
         """A loader of the request for computed values (one batch function per `key`)."""
@@ -98,7 +103,9 @@ class Loaders:
 
     def by_id(self, table: sa.Table) -> DataLoader[uuid.UUID, Row | None]:
         def build() -> sa.Select[Any]:
-            return sa.select(table).where(*self.scope.conditions(table), _keys(table.c.id))
+            return sa.select(table, *derived_columns(table)).where(
+                *self.scope.conditions(table), _keys(table.c.id)
+            )
 
         statement = _statement(("id", table.name, self.scope.shape), build)
 
@@ -125,7 +132,7 @@ class Loaders:
 
         def build() -> sa.Select[Any]:
             return (
-                sa.select(relation.table)
+                sa.select(relation.table, *derived_columns(relation.table))
                 .where(*self._where(relation))
                 .order_by(relation.key_column, *relation.ordering.order_by())
             )
@@ -155,7 +162,8 @@ class Loaders:
                 .over(partition_by=relation.key_column, order_by=relation.ordering.order_by())
                 .label("_rank")
             )
-            ranked = sa.select(relation.table, rank).where(*conditions).subquery()
+            derived = derived_columns(relation.table)
+            ranked = sa.select(relation.table, *derived, rank).where(*conditions).subquery()
             return (
                 sa.select(ranked)
                 .where(ranked.c._rank <= sa.bindparam("page_size"))
@@ -228,7 +236,12 @@ class Loaders:
         if after:
             where.append(ordering.after())
             params = Ordering.after_params(ordering.decode(after))
-        stmt = sa.select(table).where(*where).order_by(*ordering.order_by()).limit(first + 1)
+        stmt = (
+            sa.select(table, *derived_columns(table))
+            .where(*where)
+            .order_by(*ordering.order_by())
+            .limit(first + 1)
+        )
         return cut(await self._rows(stmt, **params), first, after is not None)
 
     async def root_count(

@@ -1,4 +1,6 @@
-"""Money rules: line and bill totals, amount due, overdue. Integer minor units only.
+"""Money rules: line and bill totals, amount due. Integer minor units only.
+
+Values the API derives from rows (overdue, amount due as shown) live in models/derived.py.
 
 Rounding is half away from zero at each line (the amount a person would compute by
 hand for that line), and bill totals are exact sums of rounded lines, so a printed
@@ -9,12 +11,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime
 from typing import Any
 
-import sqlalchemy as sa
-
-from models.enums import EstimateStatus, InvoiceStatus
+from models.enums import InvoiceStatus
 
 QUANTITY_SCALE = 1000  # quantities are stored in thousandths
 BASIS_POINTS = 10_000  # tax rates are stored in hundredths of a percent
@@ -63,43 +62,3 @@ def amount_due(invoice: Mapping[str, Any]) -> int:
     if invoice["status"] in (InvoiceStatus.DRAFT, InvoiceStatus.VOID):
         return 0
     return max(invoice["total"] - invoice["amount_paid"], 0)
-
-
-def is_overdue(invoice: Mapping[str, Any], today: date) -> bool:
-    due = invoice["due_date"]
-    return amount_due(invoice) > 0 and due is not None and due < today
-
-
-def estimate_status(estimate: Mapping[str, Any], now: datetime) -> EstimateStatus:
-    """A sent estimate nobody answered before its expiry is EXPIRED."""
-    expires = estimate["expires_at"]
-    if estimate["status"] is EstimateStatus.SENT and expires is not None and expires <= now:
-        return EstimateStatus.EXPIRED
-    return estimate["status"]
-
-
-# The same rules as SQL, for reads planned into one statement (planner/fields.py).
-
-
-def amount_due_sql(invoice: Any) -> sa.ColumnElement[int]:
-    unpaid = sa.func.greatest(invoice.c.total - invoice.c.amount_paid, 0)
-    not_billed = invoice.c.status.in_([InvoiceStatus.DRAFT, InvoiceStatus.VOID])
-    return sa.case((not_billed, 0), else_=unpaid)
-
-
-def is_overdue_sql(invoice: Any) -> sa.ColumnElement[bool]:
-    today = sa.cast(sa.func.timezone("UTC", sa.func.now()), sa.Date())
-    return sa.and_(
-        amount_due_sql(invoice) > 0,
-        invoice.c.due_date.is_not(None),
-        invoice.c.due_date < today,
-    ).self_group()
-
-
-def estimate_status_sql(estimate: Any) -> sa.ColumnElement[str]:
-    expired = sa.and_(
-        estimate.c.status == EstimateStatus.SENT,
-        estimate.c.expires_at.is_not(None),
-        estimate.c.expires_at <= sa.func.now(),
-    )
-    return sa.case((expired, EstimateStatus.EXPIRED.value), else_=estimate.c.status)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlmodel import Field
 
 from models.base import TenantRow, enum_field
-from models.enums import OnboardingStepKind
+from models.enums import ContractKind, OnboardingStepKind
 
 
 class OnboardingStep(TenantRow, table=True):
@@ -14,5 +14,5 @@ class OnboardingStep(TenantRow, table=True):
     position: int = Field(default=0)
     kind: OnboardingStepKind = enum_field(OnboardingStepKind)
     title: str = Field(max_length=200)
-    # SIGN_CONTRACT: the step is done once the customer signed a contract of this title.
-    contract_title: str | None = Field(default=None, max_length=255)
+    # SIGN_CONTRACT: the step is done once the customer signed a contract of this kind.
+    contract_kind: ContractKind | None = enum_field(ContractKind, default=None, nullable=True)

@@ -32,7 +32,7 @@ def step_done(step: Any, customer_id: Any = customers.c.id) -> sa.ColumnElement[
         case OnboardingStepKind.SIGN_CONTRACT:
             return sa.exists().where(
                 contracts.c.customer_id == customer_id,
-                contracts.c.title == step["contract_title"],
+                contracts.c.kind == step["contract_kind"],
                 contracts.c.signed_at.is_not(None),
             )
         case OnboardingStepKind.ADD_PAYMENT_METHOD:

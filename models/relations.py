@@ -34,7 +34,8 @@ from models import (
     SavedPaymentMethod,
     TelematicsReading,
 )
-from models.clock import db_now
+from models.clock import request_now
+from models.derived import estimate_status_in
 from models.enums import ActorKind, ContractStatus, EstimateStatus, InvoiceStatus, JobStatus
 from models.loaders import Relation
 from models.pagination import Ordering
@@ -133,12 +134,11 @@ CONTACT_CARS = Relation(
 
 def _pending(table: sa.Table) -> list[sa.ColumnElement[bool]]:
     """Sent and not yet expired: what the customer can still answer."""
-    not_expired = sa.or_(table.c.expires_at.is_(None), table.c.expires_at > db_now())
-    return [table.c.status == EstimateStatus.SENT, not_expired]
+    return [estimate_status_in(table, [EstimateStatus.SENT])]
 
 
 def _upcoming(table: sa.Table) -> list[sa.ColumnElement[bool]]:
-    return [table.c.ends_at >= db_now()]
+    return [table.c.ends_at >= request_now()]
 
 
 def _unread(table: sa.Table) -> list[sa.ColumnElement[bool]]:
@@ -218,7 +218,7 @@ CUSTOMER_PAYMENT_METHODS = Relation(
 
 
 def _past(table: sa.Table) -> list[sa.ColumnElement[bool]]:
-    return [table.c.ends_at < db_now()]
+    return [table.c.ends_at < request_now()]
 
 
 APPOINTMENTS_LATEST_FIRST = Ordering.of((appointments.c.starts_at, True), (appointments.c.id, True))

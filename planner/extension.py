@@ -135,7 +135,11 @@ class PlannedReads(SchemaExtension):
                 _remember(cache_key(execution.query, None, context, variables), plan)
         if plan is None:
             return None
-        params = {**plan.params, **viewer_params(context.viewer, context.loaders.scope)}
+        params = {
+            **plan.params,
+            **viewer_params(context.viewer, context.loaders.scope),
+            **context.clock.params,
+        }
         rows = await context.reader.rows(plan.statement, params)
         raw = rows[0]["data"]
         data = orjson.loads(raw) if isinstance(raw, str | bytes) else raw

@@ -101,7 +101,12 @@ async def answer_with_session(
     if plan is None:
         return None
     viewer, scope = known
-    params = {**plan.params, **viewer_params(viewer, scope), "token_hash": hashed}
+    params = {
+        **plan.params,
+        **viewer_params(viewer, scope),
+        **context.clock.params,
+        "token_hash": hashed,
+    }
     text_form = plan.with_session_text(context.db.engine.dialect, params)
     if text_form is None:
         return None
@@ -124,7 +129,11 @@ async def answer(request: Request, context: Context) -> Response | None:
     plan = _plan(body, context, (context.viewer, context.loaders.scope))
     if plan is None:
         return None
-    params = {**plan.params, **viewer_params(context.viewer, context.loaders.scope)}
+    params = {
+        **plan.params,
+        **viewer_params(context.viewer, context.loaders.scope),
+        **context.clock.params,
+    }
     text_form = plan.as_text(context.db.engine.dialect, params)
     raw: Any
     if text_form is None:

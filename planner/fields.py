@@ -13,8 +13,9 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 from graphql import FieldNode
 
+from models import derived
 from models import relations as rel
-from models.money import amount_due_sql, estimate_status_sql, is_overdue_sql
+from models.cars import CAR_EVENT_REFERENCES
 from planner import sql
 
 if TYPE_CHECKING:
@@ -130,6 +131,16 @@ LINE_AMOUNTS = {
     "total": "total",
 }
 
+
+def car_event_data(planner: Planner, source: Source, node: FieldNode, ctx: Context) -> Expr:
+    """schema.cars.CarEvent.data: the keys naming records are for staff only."""
+    if planner.viewer.is_staff:
+        return source.c["data"]
+    assert all(key.replace("_", "").isalnum() for key in CAR_EVENT_REFERENCES)  # inlined
+    keys = ",".join(f"'{key}'" for key in CAR_EVENT_REFERENCES)
+    return source.c["data"].op("-")(sa.literal_column(f"ARRAY[{keys}]::text[]"))
+
+
 COMPUTED: dict[tuple[str, str], Any] = {
     **_money_fields("Invoice", {**BILL_TOTALS, "amount_paid": "amount_paid"}, own_currency),
     **_money_fields("Estimate", BILL_TOTALS, own_currency),
@@ -138,9 +149,10 @@ COMPUTED: dict[tuple[str, str], Any] = {
     ),
     **_money_fields("InvoiceLine", LINE_AMOUNTS, parent_currency),
     **_money_fields("EstimateLine", LINE_AMOUNTS, parent_currency),
-    ("Invoice", "amount_due"): money(amount_due_sql, own_currency),
-    ("Invoice", "is_overdue"): lambda planner, source, node, ctx: is_overdue_sql(source),
-    ("Estimate", "status"): lambda planner, source, node, ctx: estimate_status_sql(source),
+    # The loaders select these same expressions (models/derived.py): one definition each.
+    ("Invoice", "amount_due"): money(derived.amount_due, own_currency),
+    ("Invoice", "is_overdue"): lambda planner, source, node, ctx: derived.is_overdue(source),
+    ("Estimate", "status"): lambda planner, source, node, ctx: derived.estimate_status(source),
     ("Invoice", "line_items"): lines(rel.INVOICE_LINES, "InvoiceLine"),
     ("Estimate", "line_items"): lines(rel.ESTIMATE_LINES, "EstimateLine"),
     ("InvoiceLine", "quantity"): decimal("quantity_milli", 1000),
@@ -150,6 +162,7 @@ COMPUTED: dict[tuple[str, str], Any] = {
     ("Customer", "communication_preferences"): preferences,
     ("Contact", "communication_preferences"): preferences,
     ("ConditionReport", "items"): inspection_items,
+    ("CarEvent", "data"): car_event_data,
     ("Organization", "payments_enabled"): lambda planner, source, node, ctx: sa.and_(
         source.c.stripe_account_id.is_not(None), source.c.stripe_charges_enabled
     ),

@@ -37,6 +37,7 @@ from auth.permissions import rules_of
 from auth.sessions import BY_TOKEN as SESSION_BY_TOKEN
 from auth.viewer import Viewer
 from models import relations as rel
+from models.derived import status_filter
 from models.loaders import Relation
 from models.pagination import MAX_PAGE_SIZE, InvalidCursor, Ordering
 from models.search import car_search, customer_search
@@ -299,7 +300,7 @@ class Planner:
         first = self.page_size(node, gql_field)
         table = rel.invoices if name == "invoices" else rel.estimates
         status = self.argument(node, "status", gql_field)
-        conditions = [table.c.status.in_(status)] if status else []
+        conditions = status_filter(table, status)
         after = self.argument(node, "after", gql_field)
         type_name = "Invoice" if name == "invoices" else "Estimate"
         ordering = rel.NEWEST_FIRST[table.name]

@@ -63,6 +63,7 @@ from models.enums import (
     CarEventKind,
     CarStatus,
     ContactRole,
+    ContractKind,
     ContractStatus,
     DocumentKind,
     EstimateDecisionKind,
@@ -95,6 +96,7 @@ from portico.settings import Settings
 from resolvers.estimates import estimate_snapshot
 from resolvers.jobs import HISTORY_KIND
 from resolvers.validation import vin_check_digit
+from schema.ids import encode_id
 from storage import Storage, new_key, storage_from_settings, store_bytes
 
 DEMO_SLUG = "demo"
@@ -1238,6 +1240,7 @@ def contract(
         customer_id=owner.id,
         car_id=subject.id,
         title=AGREEMENT_TITLE,
+        kind=ContractKind.STORAGE_AGREEMENT,
         terms=terms,
         status=status,
         sent_at=sent,
@@ -1279,7 +1282,7 @@ def signed_copy(demo: Demo, row: Contract, owner: Customer) -> None:
         customer_id=owner.id,
         car_id=row.car_id,
         name=f"{row.title} (signed)",
-        kind=DocumentKind.PDF,
+        kind=DocumentKind.STORAGE_AGREEMENT,  # filed under its contract's kind
         visible_in_portal=True,
         **demo.store("contracts", data, "application/pdf"),
         **stamped(row.signed_at),
@@ -1369,7 +1372,7 @@ def completion_event(demo: Demo, car: Car, row: Job) -> CarEvent:
         occurred_at=row.completed_at,
         notes=row.customer_notes or row.title,
         staff_user_id=None,
-        data={"job_id": str(row.id), "title": row.title},
+        data={"job_id": encode_id("Job", row.id), "title": row.title},
         **stamped(row.completed_at),
     )
 
@@ -1494,7 +1497,7 @@ def onboarding_steps(demo: Demo) -> None:
                 position=position,
                 kind=kind,
                 title=title,
-                contract_title=AGREEMENT_TITLE if kind is signing else None,
+                contract_kind=ContractKind.STORAGE_AGREEMENT if kind is signing else None,
                 **stamped(demo.org.created_at),
             )
             for position, (kind, title) in enumerate(ONBOARDING)

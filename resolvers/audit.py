@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from models import AuditEvent
 from models.enums import ActorKind
+from schema.ids import encode_id
 
 if TYPE_CHECKING:
     from schema.context import Context
@@ -53,8 +54,14 @@ def audit(
         subject_id=subject_id,
         ip=ctx.client_ip,
         user_agent=(ctx.user_agent or "")[:500] or None,
-        data={**(data or {}), **({"contact_id": str(contact_id)} if contact_id else {})},
+        data=_with_contact(data, contact_id),
     )
+
+
+def _with_contact(data: dict[str, Any] | None, contact_id: uuid.UUID | None) -> dict[str, Any]:
+    """The details, and the contact concerned by global id (data never holds raw row ids)."""
+    contact = {"contact_id": encode_id("Contact", contact_id)} if contact_id else {}
+    return {**(data or {}), **contact}
 
 
 def audit_person(
@@ -85,5 +92,5 @@ def system_audit(
         action=action,
         actor_kind=ActorKind.SYSTEM,
         customer_id=customer_id,
-        data={**(data or {}), **({"contact_id": str(contact_id)} if contact_id else {})},
+        data=_with_contact(data, contact_id),
     )

@@ -9,13 +9,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry import Info
 
 from models import Car, CarEvent, Customer
+from models.cars import CAR_EVENT_REFERENCES
 from models.enums import CarEventKind
 from models.types import utcnow
 from models.writes import add_in_order, apply, value_taken
 from resolvers.outcome import Rejected, mutation_outcome
 from resolvers.rows import locked
 from resolvers.validation import Checks, Problem, changes, given
-from schema.ids import decode_id_of
+from schema.ids import decode_id_of, encode_id
 
 
 def car_values(checks: Checks, data: Any) -> dict[str, Any]:
@@ -42,7 +43,10 @@ def _event(car: Car, kind: CarEventKind, staff_id: uuid.UUID | None, **data: Any
         kind=kind,
         occurred_at=utcnow(),
         staff_user_id=staff_id,
-        data={k: str(v) if isinstance(v, uuid.UUID) else v for k, v in data.items()},
+        data={
+            k: encode_id(CAR_EVENT_REFERENCES[k], v) if isinstance(v, uuid.UUID) else v
+            for k, v in data.items()
+        },
     )
 
 

@@ -19,7 +19,7 @@ from mail.outbox import Attachment, enqueue, enqueue_to, one_line
 from mail.recipients import recipients
 from mail.templates import branded
 from models import Contract, Customer, Document, Organization
-from models.enums import ContractStatus, DocumentKind, MailKind, NotificationKind
+from models.enums import ContractKind, ContractStatus, DocumentKind, MailKind, NotificationKind
 from models.types import utcnow
 from models.writes import apply, visible_for_update
 from pdf.contract import SignedContract, render_signed_contract
@@ -30,10 +30,17 @@ from resolvers.notifications import for_customer, notify_staff
 from resolvers.outcome import Rejected, mutation_outcome
 from resolvers.rows import tenant_row
 from resolvers.validation import Checks, Problem, changes
-from schema.ids import decode_id_of
+from schema.ids import decode_id_of, encode_id
 from storage import new_key, storage_from_settings, store_bytes
 
 EDITABLE = (ContractStatus.DRAFT, ContractStatus.SENT)
+
+
+def _filed_as(kind: ContractKind) -> DocumentKind:
+    """A signed copy is a document of its contract's kind; other contracts file as PDFs."""
+    return DocumentKind.PDF if kind is ContractKind.OTHER else DocumentKind(kind.value)
+
+
 SIGNED = Problem("id", "A signed contract cannot change; supersede it.", "NOT_EDITABLE")
 
 
@@ -68,6 +75,7 @@ async def create_contract(info: Info, data: Any) -> uuid.UUID:
             organization_id=org_id,
             customer_id=customer.id,
             car_id=None if car_id is UNSET else car_id,
+            kind=data.kind,
             **values,
         )
         document_id = await _document(session, contract, data.document_id)
@@ -147,6 +155,7 @@ async def supersede_contract(info: Info, data: Any) -> uuid.UUID:
             organization_id=old.organization_id,
             customer_id=old.customer_id,
             car_id=old.car_id,
+            kind=old.kind,
             title=values.get("title", old.title),
             terms=values.get("terms", old.terms),
         )
@@ -162,7 +171,7 @@ async def supersede_contract(info: Info, data: Any) -> uuid.UUID:
                 customer_id=old.customer_id,
                 subject_type="Contract",
                 subject_id=old.id,
-                data={"by": str(new.id)},
+                data={"by": encode_id("Contract", new.id)},
             )
         )
     return new.id
@@ -203,7 +212,7 @@ async def _file_signed_copy(
         customer_id=contract.customer_id,
         car_id=contract.car_id,
         name=f"{contract.title} (signed)"[:255],
-        kind=DocumentKind.PDF,
+        kind=_filed_as(contract.kind),
         content_type="application/pdf",
         size_bytes=stored.size_bytes,
         sha256=stored.sha256,

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -18,6 +17,8 @@ from strawberry import Info
 
 from auth.access import row_scope
 from models import Estimate, EstimateDecision, EstimateVersion, Organization, PortalSettings
+from models import relations as rel
+from models.derived import estimate_status
 from models.enums import EstimateDecisionKind, EstimateStatus, NotificationKind
 from models.money import BASIS_POINTS, divide_rounded
 from models.types import utcnow
@@ -77,7 +78,12 @@ async def _open_estimate(
         raise Rejected(
             Problem("version", "The estimate has changed since it was shown.", "VERSION_CHANGED")
         )
-    if estimate.expires_at is not None and estimate.expires_at <= datetime.now(UTC):
+    # Expired or not is what the estimate shows (models/derived.py), at the request's clock.
+    shown = await session.scalar(
+        sa.select(estimate_status(rel.estimates)).where(rel.estimates.c.id == estimate.id),
+        info.context.clock.params,
+    )
+    if shown == EstimateStatus.EXPIRED:
         raise Rejected(Problem("estimateId", "This estimate has expired.", "EXPIRED"))
     snapshot = await session.execute(
         sa.select(EstimateVersion.snapshot).where(

@@ -25,7 +25,7 @@ from models import (
     Organization,
     Payment,
 )
-from models.calendar import end_of_day, local_today
+from models.calendar import end_of_day
 from models.enums import EstimateDecisionKind, EstimateStatus
 from models.ledger import settle
 from models.numbering import ESTIMATE_COUNTER, next_number
@@ -40,6 +40,7 @@ from resolvers.outcome import Rejected, mutation_outcome
 from resolvers.portal_access import invite_with_first_bill
 from resolvers.rows import tenant_row
 from resolvers.validation import Checks, Problem, changes
+from schema.ids import encode_id
 
 estimate_lines: sa.Table = EstimateLine.__table__  # type: ignore[attr-defined]
 invoices: sa.Table = Invoice.__table__  # type: ignore[attr-defined]
@@ -136,7 +137,7 @@ async def send_estimate(info: Info, data: Any) -> uuid.UUID:
             raise Rejected(Problem("id", "Add a line item with an amount first.", "EMPTY"))
         org = await session.get(Organization, org_id)
         if estimate.valid_until is not None:
-            if estimate.valid_until < local_today(org.timezone):
+            if estimate.valid_until < info.context.clock.today(org.timezone):
                 raise Rejected(Problem("validUntil", "This date has passed.", "EXPIRED"))
             estimate.expires_at = end_of_day(estimate.valid_until, org.timezone)
         if estimate.number is None:
@@ -228,7 +229,7 @@ async def invoice_estimate(info: Info, data: Any) -> uuid.UUID:
                 customer_id=estimate.customer_id,
                 subject_type="Invoice",
                 subject_id=invoice.id,
-                data={"estimate_id": str(estimate.id)},
+                data={"estimate_id": encode_id("Estimate", estimate.id)},
             )
         )
     return invoice.id

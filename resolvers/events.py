@@ -17,7 +17,7 @@ from strawberry import UNSET, Info
 from auth.access import row_scope
 from models import CommunityEvent, EventRsvp, Organization
 from models import relations as rel
-from models.clock import db_now
+from models.clock import request_now
 from models.enums import RsvpStatus
 from models.events import Attendance, attendance_of, attendance_statement, person_key
 from models.events import attendance as attendance_now
@@ -63,7 +63,7 @@ async def answered_by(info: Info, rsvp: RowMapping) -> str | None:
 
 
 def _not_over(table: sa.Table) -> sa.ColumnElement[bool]:
-    return table.c.ends_at >= db_now()
+    return table.c.ends_at >= request_now()  # the request's one clock (models/clock.py)
 
 
 async def upcoming(info: Info, make: Any, first: int, after: str | None) -> Connection[Any]:

@@ -20,7 +20,7 @@ from resolvers.notifications import notify_staff
 from resolvers.outcome import mutation_outcome
 from resolvers.rows import tenant_row
 from resolvers.validation import Checks
-from schema.ids import decode_id_of
+from schema.ids import decode_id_of, encode_id
 
 MAX_ITEMS = 100
 
@@ -56,7 +56,10 @@ def _report_event(car: Car, report: ConditionReport, staff_id: uuid.UUID | None)
         occurred_at=report.inspected_at,
         notes=report.summary,
         staff_user_id=staff_id,
-        data={"condition_report_id": str(report.id), "inspection": report.kind.value},
+        data={
+            "condition_report_id": encode_id("ConditionReport", report.id),
+            "inspection": report.kind.value,
+        },
     )
 
 

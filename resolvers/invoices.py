@@ -9,7 +9,6 @@ from typing import Any
 from strawberry import Info
 
 from models import Invoice, InvoiceLine, Organization, PortalSettings
-from models.calendar import local_today
 from models.enums import InvoiceStatus
 from models.ledger import settle
 from models.numbering import INVOICE_COUNTER, next_number
@@ -71,7 +70,7 @@ async def send_invoice(info: Info, data: Any) -> uuid.UUID:
             raise Rejected(Problem("id", "Add a line item with an amount first.", "EMPTY"))
         org = await session.get(Organization, org_id)
         options = await session.get(PortalSettings, org_id)
-        today = local_today(org.timezone)
+        today = info.context.clock.today(org.timezone)
         due_days = options.invoice_due_days if options else 14
         invoice.number = await next_number(session, org_id, INVOICE_COUNTER)
         invoice.status = InvoiceStatus.OPEN

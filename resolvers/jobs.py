@@ -7,7 +7,7 @@ tells the customer their car is ready.
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import date
 from typing import Any
 
 import sqlalchemy as sa
@@ -25,7 +25,6 @@ from models import (
     MaintenanceSchedule,
     Organization,
 )
-from models.calendar import local_today
 from models.enums import CarEventKind, JobKind, JobStatus, MailKind, NotificationKind
 from models.types import utcnow
 from models.writes import apply
@@ -36,7 +35,7 @@ from resolvers.outcome import Rejected, mutation_outcome
 from resolvers.rows import locked, tenant_row
 from resolvers.uploads import Purpose, kept, receive_file
 from resolvers.validation import Checks, Problem, changes, given
-from schema.ids import decode_id_of
+from schema.ids import decode_id_of, encode_id
 
 # What a completed job adds to the car's history.
 HISTORY_KIND = {
@@ -165,7 +164,8 @@ async def complete_job(info: Info, data: Any) -> uuid.UUID:
         org = await session.get(Organization, job.organization_id)
         if job.car_id is not None:
             car = await session.get(Car, job.car_id, with_for_update=True)
-            await _record_on_car(session, org, car, job, mileage, schedule_ids)
+            today = ctx.clock.today(org.timezone)
+            await _record_on_car(session, org, car, job, mileage, schedule_ids, today)
         await _tell_customer_car_is_ready(session, ctx.settings, org, job)
         session.add(
             audit(
@@ -186,6 +186,7 @@ async def _record_on_car(
     job: Job,
     mileage: int | None,
     schedule_ids: list[uuid.UUID],
+    today: date,
 ) -> None:
     kind = HISTORY_KIND.get(job.kind, CarEventKind.SERVICE)
     session.add(
@@ -196,7 +197,7 @@ async def _record_on_car(
             occurred_at=job.completed_at or utcnow(),
             notes=job.customer_notes or job.title,
             staff_user_id=None,
-            data={"job_id": str(job.id), "title": job.title},
+            data={"job_id": encode_id("Job", job.id), "title": job.title},
         )
     )
     if mileage is not None and (car.mileage is None or mileage > car.mileage):
@@ -213,7 +214,7 @@ async def _record_on_car(
             apply(
                 schedule,
                 {
-                    "last_done_on": local_today(org.timezone),
+                    "last_done_on": today,
                     "last_done_mileage": mileage or schedule.last_done_mileage,
                 },
             )
@@ -252,8 +253,6 @@ def _schedule_values(checks: Checks, data: Any) -> dict[str, Any]:
             checks.fail(name, "Use a positive interval.")
     if not values.get("every_months") and not values.get("every_miles"):
         checks.fail("everyMonths", "Give an interval in months, in miles, or both.", "REQUIRED")
-    if values.get("last_done_on") and values["last_done_on"] > datetime.now(UTC).date():
-        checks.fail("lastDoneOn", "This date is in the future.")
     return values
 
 
@@ -266,6 +265,10 @@ async def set_maintenance_schedule(info: Info, data: Any) -> uuid.UUID:
     ctx = info.context
     org_id = ctx.viewer.organization_id
     async with ctx.write() as session:
+        org = await session.get(Organization, org_id)
+        done_on = values.get("last_done_on")
+        if done_on and org is not None and done_on > ctx.clock.today(org.timezone):
+            raise Rejected(Problem("lastDoneOn", "This date is in the future.", "INVALID"))
         if data.id:
             schedule = await tenant_row(session, MaintenanceSchedule, org_id, data.id)
             apply(schedule, values)

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from strawberry import Info
 
 from models import relations as rel
+from models.derived import status_filter
 from models.enums import AppointmentStatus, CarStatus
 from models.search import car_search, customer_search
 from resolvers.relations import root_connection
@@ -60,7 +61,7 @@ async def by_status(
     after: str | None,
 ) -> Connection[Any]:
     """Invoices, estimates or contracts, newest first, optionally of some statuses only."""
-    conditions = [table.c.status.in_(status)] if status else []
+    conditions = status_filter(table, status)
     ordering = rel.NEWEST_FIRST[table.name]
     return await root_connection(info, table, ordering, conditions, make, first, after)
 

@@ -1,7 +1,7 @@
 """Onboarding: the organization's steps, and each customer's progress through them.
 
 Progress is never stored: each step is done when its action happened (a contract of that
-title signed, a card saved, the profile filled in, preferences confirmed), read in one
+kind signed, a card saved, the profile filled in, preferences confirmed), read in one
 statement per request for all the customers shown.
 """
 
@@ -80,9 +80,11 @@ async def set_steps(info: Info, data: Any) -> uuid.UUID:
     cleaned = []
     for index, step in enumerate(data.steps):
         title = checks.text(f"steps.{index}.title", step.title, 200, required=True)
-        contract = checks.text(f"steps.{index}.contractTitle", step.contract_title, 255)
-        if step.kind is OnboardingStepKind.SIGN_CONTRACT and not contract:
-            checks.fail(f"steps.{index}.contractTitle", "Name the contract to sign.", "REQUIRED")
+        # Only a SIGN_CONTRACT step names a contract, by kind (titles change; kinds do not).
+        signing = step.kind is OnboardingStepKind.SIGN_CONTRACT
+        contract = step.contract_kind if signing else None
+        if signing and contract is None:
+            checks.fail(f"steps.{index}.contractKind", "Name the contract to sign.", "REQUIRED")
         cleaned.append((step.kind, title, contract))
     checks.done()
     ctx = info.context
@@ -98,7 +100,7 @@ async def set_steps(info: Info, data: Any) -> uuid.UUID:
                     position=position,
                     kind=kind,
                     title=title,
-                    contract_title=contract,
+                    contract_kind=contract,
                 )
             )
         session.add(audit(ctx, "settings.onboarding_updated", data={"steps": len(cleaned)}))

@@ -20,6 +20,7 @@ from resolvers.audit import audit
 from resolvers.outcome import Rejected, mutation_outcome
 from resolvers.rows import tenant_row
 from resolvers.validation import Checks, Problem
+from schema.ids import encode_id
 
 PAYABLE = (InvoiceStatus.OPEN, InvoiceStatus.PARTIALLY_PAID)
 
@@ -76,7 +77,7 @@ async def record_payment(info: Info, data: Any) -> uuid.UUID:
                 customer_id=invoice.customer_id,
                 subject_type="Payment",
                 subject_id=payment.id,
-                data={"invoice_id": str(invoice.id), "amount": data.amount},
+                data={"invoice_id": encode_id("Invoice", invoice.id), "amount": data.amount},
             )
         )
     return payment.id

@@ -45,8 +45,7 @@ async def start_preview(info: Info, customer_gid: str | None, contact_gid: str |
             lifetime=PREVIEW_LIFETIME,
         )
         session.add(
-            audit_person(
-                ctx, "portal.preview_started", person, data={"session_id": str(issued.session_id)}
-            )
+            # The session itself is not named: audit data holds no internal ids.
+            audit_person(ctx, "portal.preview_started", person)
         )
     return Preview(token=issued.token, expires_at=issued.expires_at)

@@ -12,6 +12,7 @@ from models import Car as CarRow
 from models import CarEvent as CarEventRow
 from models import ConditionReport as ConditionReportRow
 from models import relations as rel
+from models.cars import CAR_EVENT_REFERENCES
 from resolvers.relations import children_of
 from schema.enums import CarEventKind, CarStatus, InspectionKind
 from schema.fields import connection_field, object_field
@@ -90,9 +91,19 @@ class CarEvent(RowType, Node):
     internal: bool = strawberry.field(
         description="Staff-only entry, never shown in the portal.", extensions=staff_only()
     )
-    data: JSON = strawberry.field(description="Details of the event, by kind.")
-
     car = object_field("car_id", "Car", __name__, "The car.")
+
+    @strawberry.field(
+        description="Details of the event, by kind. Records it names (`from`, `to`, `job_id`, "
+        "`condition_report_id`) are global IDs, shown to staff only: a portal viewer may own "
+        "the car after others and sees nothing of them."
+    )
+    def data(self, info: Info) -> JSON:
+        data = self.row["data"]
+        if info.context.viewer.is_staff:
+            return data
+        # planner/fields.py removes the same keys in SQL.
+        return {k: v for k, v in data.items() if k not in CAR_EVENT_REFERENCES}
 
 
 @strawberry.type(description="One inspected area of a car.")

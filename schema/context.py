@@ -13,6 +13,7 @@ from starlette.responses import Response
 
 from auth.access import row_scope
 from auth.viewer import Viewer
+from models.clock import Clock
 from models.db import Database, ReadScope, pinned_here
 from models.loaders import Loaders
 from portico.broker import Broker
@@ -32,6 +33,11 @@ class Context:
     broker: Broker | None = None  # live events (portico/broker.py); None: nobody listens
     # The WebSocket `connection_init` payload (graphql-transport-ws), set by Strawberry.
     connection_params: dict[str, Any] | None = None
+
+    @property
+    def clock(self) -> Clock:
+        """The request's one instant: "now" and "today" for everything it reads and checks."""
+        return self.loaders.clock
 
     @property
     def settings(self) -> Settings:
@@ -71,7 +77,7 @@ class Context:
     def as_viewer(self, viewer: Viewer) -> None:
         """Act for a new viewer from here on (after sign-in): fresh loaders, new scope."""
         self.viewer = viewer
-        self.loaders = Loaders(self.reader, row_scope(viewer))
+        self.loaders = Loaders(self.reader, row_scope(viewer), self.loaders.clock)
 
 
 def make_context(

@@ -11,7 +11,7 @@ from models import Contract as ContractRow
 from models import Document as DocumentRow
 from models import relations as rel
 from resolvers.access_log import record_view
-from schema.enums import ContractStatus, DocumentKind
+from schema.enums import ContractKind, ContractStatus, DocumentKind
 from schema.fields import connection_field, object_field
 from schema.node import Node, RowType, row_type
 
@@ -60,6 +60,9 @@ class Document(RowType, Node):
 @strawberry.type(description="A document sent for signature; once signed it never changes.")
 class Contract(RowType, Node):
     title: str = strawberry.field(description="Title of the contract.")
+    kind: ContractKind = strawberry.field(
+        description="What the contract is (a storage agreement, a liability waiver...)."
+    )
     terms: str = strawberry.field(description="The terms shown before signing.")
     status: ContractStatus = strawberry.field(description="Signing state.")
     sent_at: datetime | None = strawberry.field(description="When sent for signature (UTC).")

@@ -17,6 +17,11 @@ CarStatus = strawberry.enum(enums.CarStatus, description="Where a car is now.")
 CarEventKind = strawberry.enum(enums.CarEventKind, description="What happened to a car.")
 DocumentKind = strawberry.enum(enums.DocumentKind, description="What a document is.")
 ContractStatus = strawberry.enum(enums.ContractStatus, description="A contract's signing state.")
+ContractKind = strawberry.enum(
+    enums.ContractKind,
+    description="What a contract is, chosen when it is created; onboarding's SIGN_CONTRACT "
+    "steps name it. Its signed copy is filed as a document of the same kind.",
+)
 InvoiceStatus = strawberry.enum(enums.InvoiceStatus, description="An invoice's state.")
 EstimateStatus = strawberry.enum(enums.EstimateStatus, description="An estimate's state.")
 LineKind = strawberry.enum(enums.LineKind, description="What a line item charges for.")

@@ -1,6 +1,6 @@
 """Jobs (work orders), maintenance schedules and telematics readings of cars."""
 
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from decimal import Decimal
 
 import strawberry
@@ -88,7 +88,7 @@ class MaintenanceSchedule(RowType, Node):
         car = await load_row(info, "Car", self.row["car_id"])
         mileage = car.row["mileage"] if car is not None else None
         due_on, due_mileage = next_due_on(self.row), next_due_mileage(self.row)
-        by_date = due_on is not None and due_on <= datetime.now(UTC).date()
+        by_date = due_on is not None and due_on <= self.row["organization_today"]
         by_miles = due_mileage is not None and mileage is not None and mileage >= due_mileage
         return by_date or by_miles
 

@@ -7,7 +7,7 @@ import strawberry
 from strawberry import Info
 
 from resolvers.onboarding import progress
-from schema.enums import OnboardingStepKind
+from schema.enums import ContractKind, OnboardingStepKind
 
 
 @strawberry.type(description="One onboarding step and whether the customer has done it.")
@@ -21,8 +21,9 @@ class OnboardingStepStatus:
 class OnboardingStepDefinition:
     kind: OnboardingStepKind = strawberry.field(description="What the step asks.")
     title: str = strawberry.field(description="As the customer sees it.")
-    contract_title: str | None = strawberry.field(
-        description="SIGN_CONTRACT: the title of the contract to sign."
+    contract_kind: ContractKind | None = strawberry.field(
+        description="SIGN_CONTRACT: the kind of contract to sign; any signed contract of "
+        "this kind completes the step."
     )
 
 
@@ -53,8 +54,10 @@ class OnboardingFilter(Enum):
 class OnboardingStepInput:
     kind: OnboardingStepKind = strawberry.field(description="What the step asks.")
     title: str = strawberry.field(description="As the customer sees it.")
-    contract_title: str | None = strawberry.field(
-        default=None, description="SIGN_CONTRACT: the title of the contract to sign."
+    contract_kind: ContractKind | None = strawberry.field(
+        default=None,
+        description="SIGN_CONTRACT (required there): the kind of contract to sign; any "
+        "signed contract of this kind completes the step.",
     )
 
 

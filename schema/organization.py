@@ -103,7 +103,7 @@ class Organization(RowType, Node):
 
         return [
             OnboardingStepDefinition(
-                kind=s["kind"], title=s["title"], contract_title=s["contract_title"]
+                kind=s["kind"], title=s["title"], contract_kind=s["contract_kind"]
             )
             for s in await steps(info)
         ]

@@ -1,6 +1,12 @@
 """Staff manage cars; ownership moves only on purpose and is recorded."""
 
+import uuid
+from typing import Any
+
+from tests.billing import RECORD_PAYMENT, open_invoice
 from tests.helpers import GraphQLClient, Tenant, not_found_at, user_errors
+from tests.portal import make_customer, sign_in_by_invite
+from tests.test_derived import both_ways
 
 CREATE_CUSTOMER = """
 mutation C($input: CreateCustomerInput!) { createCustomer(input: $input) { customer { id } } }
@@ -134,3 +140,68 @@ async def test_cars_of_another_organization_are_not_found(gql, tenant, other_ten
     not_found_at(result, "carId")
     listed = await gql.data(CARS, {}, token=tenant.staff_token)
     assert listed["cars"]["totalCount"] == 0
+
+
+CAR_EVENTS = """
+query E($id: ID!) { node(id: $id) { ... on Car { events(first: 10) { nodes { kind data } } } } }
+"""
+PORTAL_CAR_EVENTS = """
+{ viewer { customer { cars(first: 5) { nodes { id
+    events(first: 10) { nodes { kind data } } } } } } }
+"""
+AUDIT = """
+query A($action: String) { auditEvents(action: $action, first: 10) { nodes { action data } } }
+"""
+
+
+def _raw_ids(value: Any) -> list[str]:
+    """Every string inside `value` that is a bare UUID (an internal row id)."""
+    if isinstance(value, dict):
+        return [i for v in value.values() for i in _raw_ids(v)]
+    if isinstance(value, list):
+        return [i for v in value for i in _raw_ids(v)]
+    try:
+        uuid.UUID(str(value))
+    except ValueError:
+        return []
+    return [value] if isinstance(value, str) else []
+
+
+async def test_a_new_owner_sees_nothing_of_the_previous_one_in_car_events(db, gql, smtp, tenant):
+    alex, _ = await make_customer(gql, tenant, "Alex")
+    blair, blair_email = await make_customer(gql, tenant, "Blair")
+    car = (await _car(gql, tenant, make="Ferrari", model="308", ownerId=alex))["car"]
+    moved = await gql.data(
+        ASSIGN,
+        {"input": {"carId": car["id"], "customerId": blair, "transfer": True}},
+        token=tenant.staff_token,
+    )
+    assert moved["assignCar"]["userErrors"] == []
+    # Staff: the owners by global id, which `node` finds.
+    staff = await both_ways(db, gql, CAR_EVENTS, {"id": car["id"]}, tenant.staff_token)
+    changes = [e["data"] for e in staff["node"]["events"]["nodes"] if e["kind"] == "OWNER_CHANGE"]
+    assert changes == [{"from": alex, "to": blair}, {"to": alex}]
+    assert _raw_ids(staff) == []
+    # Blair's portal: the events of the car, without a word about who owned it before.
+    token = await sign_in_by_invite(gql, db, smtp, tenant, blair_email, customerId=blair)
+    seen = await both_ways(db, gql, PORTAL_CAR_EVENTS, {}, token)
+    (portal_car,) = seen["viewer"]["customer"]["cars"]["nodes"]
+    kinds = [(e["kind"], e["data"]) for e in portal_car["events"]["nodes"]]
+    assert kinds == [("OWNER_CHANGE", {}), ("OWNER_CHANGE", {})]
+    assert alex not in str(seen) and _raw_ids(seen) == []
+
+
+async def test_audit_details_name_records_by_global_id(db, gql, smtp, tenant):
+    customer_id, _ = await make_customer(gql, tenant)
+    invoice = await open_invoice(gql, tenant, customer_id)
+    paid = await gql.data(
+        RECORD_PAYMENT,
+        {"input": {"invoiceId": invoice["id"], "amount": 1000, "method": "CASH"}},
+        token=tenant.staff_token,
+    )
+    assert paid["recordPayment"]["userErrors"] == []
+    audit = await gql.data(AUDIT, {"action": "payment.recorded"}, token=tenant.staff_token)
+    (event,) = audit["auditEvents"]["nodes"]
+    assert event["data"] == {"invoice_id": invoice["id"], "amount": 1000}
+    everything = await gql.data(AUDIT, {}, token=tenant.staff_token)
+    assert everything["auditEvents"]["nodes"] and _raw_ids(everything) == []

@@ -11,8 +11,8 @@ from tests.helpers import not_found_at, user_errors
 from tests.portal import deliver, make_customer, sign_in_by_invite
 
 FIELDS = (
-    "id status title signerName signedAt signedSha256 supersededBy { id } "
-    "signedCopy { id name contentType }"
+    "id status title kind signerName signedAt signedSha256 supersededBy { id } "
+    "signedCopy { id name contentType kind }"
 )
 CREATE = f"""
 mutation C($input: CreateContractInput!) {{
@@ -45,7 +45,14 @@ TERMS = "The facility stores the vehicle indoors. Fees are due monthly."
 async def _sent(gql, tenant, customer_id):
     made = await gql.data(
         CREATE,
-        {"input": {"customerId": customer_id, "title": "Storage agreement", "terms": TERMS}},
+        {
+            "input": {
+                "customerId": customer_id,
+                "title": "Storage agreement",
+                "kind": "STORAGE_AGREEMENT",
+                "terms": TERMS,
+            }
+        },
         token=tenant.staff_token,
     )
     contract_id = made["createContract"]["contract"]["id"]
@@ -107,6 +114,7 @@ async def test_a_contract_is_signed_once_and_never_changes(gql, db, smtp, tenant
     )
     copy = contract["signedCopy"]
     assert copy["contentType"] == "application/pdf" and copy["name"].endswith("(signed)")
+    assert copy["kind"] == "STORAGE_AGREEMENT"  # filed under its contract's kind
     await deliver(db, smtp)
     mailed = [m for m in smtp.messages if email in str(m["To"]) and "signed copy" in m["Subject"]]
     assert len(mailed) == 1
@@ -144,6 +152,7 @@ async def test_a_contract_is_signed_once_and_never_changes(gql, db, smtp, tenant
         )
     )["supersedeContract"]["contract"]
     assert replaced["status"] == "DRAFT" and replaced["id"] != contract_id
+    assert replaced["kind"] == "STORAGE_AGREEMENT"  # what it is does not change
     old = await gql.data(
         f"query C($id: ID!) {{ node(id: $id) {{ ... on Contract {{ {FIELDS} terms }} }} }}",
         {"id": contract_id},

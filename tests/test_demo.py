@@ -23,6 +23,7 @@ from portico.app import create_app
 from portico.demo import OWNER_EMAIL, OWNER_PASSWORD, load_demo, sign_in_help
 from portico.settings import Settings, settings_from_env
 from portico.staff import create_owner
+from schema.ids import encode_id
 from storage import read_bytes, storage_from_settings
 from tests.helpers import GraphQLClient
 
@@ -261,7 +262,7 @@ async def test_demo_portal_content(scratch_database_url: str, tmp_path: Path):
         if "job_id" in data:
             recorded[data["job_id"]] = event.kind
     kinds = {"DETAILING": "DETAILING", "SERVICE": "SERVICE", "REPAIR": "SERVICE"}
-    assert recorded == {str(_uuid(row.id)): kinds[row.kind] for row in completed}
+    assert recorded == {encode_id("Job", _uuid(row.id)): kinds[row.kind] for row in completed}
 
     # Contracts: one title for the onboarding step, a signed copy for each signed one, and
     # an agreement waiting for an ACTIVE portal customer.

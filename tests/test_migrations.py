@@ -1,11 +1,23 @@
 """One Alembic history serves both dialects and matches the models exactly."""
 
+import uuid
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
 from alembic import command
 from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from models import AuditEvent, Car, CarEvent, Customer, Organization
 from models.db import Database
+from models.enums import ActorKind, CarEventKind, ContractKind
 from models.migrate import alembic_config, pending_differences, upgrade
+from models.onboarding_progress import progress_statement, steps_statement
+from models.types import UTCDateTime
 from portico.settings import settings_from_env
+from schema.ids import encode_id
+
+STEPS = steps_statement()
 
 
 async def test_models_and_migration_head_agree(db: Database):
@@ -26,5 +38,150 @@ async def test_history_downgrades_to_nothing_and_back(scratch_database_url: str)
         assert set(tables) <= {"alembic_version"}
         await upgrade(scratch.engine)
         assert await pending_differences(scratch.engine) == []
+    finally:
+        await scratch.dispose()
+
+
+async def test_contract_kinds_keep_existing_onboarding_steps_done(scratch_database_url: str):
+    """0010: steps named contracts by title; after it they name a kind, and a contract a
+    step matched before still completes it (and one it did not match still does not)."""
+    scratch = Database(settings_from_env({"DATABASE_URL": scratch_database_url}))
+    try:
+        await upgrade(scratch.engine, "0009")
+        org = Organization(name="Before kinds", slug="before-kinds")
+        customer = Customer(organization_id=org.id, name="Old customer")
+        async with AsyncSession(scratch.engine, expire_on_commit=False) as session:
+            session.add(org)
+            await session.flush()
+            session.add(customer)
+            await session.commit()
+        now = datetime.now(UTC)
+        row = {"organization_id": org.id, "created_at": now, "updated_at": now}
+        contracts = sa.table(
+            "contracts",
+            *_typed("id organization_id customer_id created_at updated_at signed_at"),
+            *(sa.column(c) for c in ("title", "terms", "status")),
+        )
+        steps = sa.table(
+            "onboarding_steps",
+            *_typed("id organization_id created_at updated_at"),
+            *(sa.column(c) for c in ("position", "kind", "title", "contract_title")),
+        )
+        signed = {"status": "SIGNED", "signed_at": now, "terms": "T", "customer_id": customer.id}
+        async with scratch.engine.begin() as conn:
+            await conn.execute(
+                contracts.insert(),
+                [
+                    {**row, **signed, "id": uuid.uuid4(), "title": "Indoor storage agreement"},
+                    {**row, **signed, "id": uuid.uuid4(), "title": "Detailing terms"},
+                ],
+            )
+            await conn.execute(
+                steps.insert(),
+                [
+                    {
+                        **row,
+                        "id": uuid.uuid4(),
+                        "position": i,
+                        "kind": "SIGN_CONTRACT",
+                        "title": f"Sign {title}",
+                        "contract_title": title,
+                    }
+                    for i, title in enumerate(
+                        ["Indoor storage agreement", "Vehicle liability waiver", "Detailing terms"]
+                    )
+                ],
+            )
+        await upgrade(scratch.engine)
+        async with scratch.engine.connect() as conn:
+            org_steps = (await conn.execute(STEPS, {"org": org.id})).mappings().all()
+            kinds = [s["contract_kind"] for s in org_steps]
+            progress = (
+                (await conn.execute(progress_statement(list(org_steps)), {"ids": [customer.id]}))
+                .mappings()
+                .one()
+            )
+        assert kinds == [
+            ContractKind.STORAGE_AGREEMENT,
+            ContractKind.LIABILITY_WAIVER,
+            ContractKind.OTHER,
+        ]
+        # Signed storage agreement and "other" contract: done; no waiver signed: not done.
+        assert [progress[f"s{i}"] for i in range(3)] == [True, False, True]
+    finally:
+        await scratch.dispose()
+
+
+def _typed(names: str) -> list[sa.ColumnClause[object]]:
+    """Columns as the revision under test has them: ids and UTC timestamps."""
+    return [sa.column(n, UTCDateTime() if n.endswith("_at") else sa.Uuid()) for n in names.split()]
+
+
+async def test_event_details_move_to_global_ids_and_back(scratch_database_url: str):
+    """0011: raw row ids inside car and audit event details become global ids (and a
+    preview's session id goes); the downgrade gives the raw ids back."""
+    scratch = Database(settings_from_env({"DATABASE_URL": scratch_database_url}))
+    try:
+        await upgrade(scratch.engine, "0010")
+        org = Organization(name="Before global ids", slug="before-global-ids")
+        alex = Customer(organization_id=org.id, name="Alex")
+        car = Car(organization_id=org.id, make="Ferrari", model="308", customer_id=alex.id)
+        job_id, contact_id, session_id = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+        moved = CarEvent(
+            organization_id=org.id,
+            car_id=car.id,
+            kind=CarEventKind.OWNER_CHANGE,
+            occurred_at=datetime.now(UTC),
+            data={"from": None, "to": str(alex.id)},
+        )
+        serviced = CarEvent(
+            organization_id=org.id,
+            car_id=car.id,
+            kind=CarEventKind.SERVICE,
+            occurred_at=datetime.now(UTC),
+            data={"job_id": str(job_id), "title": "Oil"},
+        )
+        previewed = AuditEvent(
+            organization_id=org.id,
+            action="portal.preview_started",
+            actor_kind=ActorKind.STAFF,
+            data={"session_id": str(session_id), "contact_id": str(contact_id)},
+        )
+        reset = AuditEvent(
+            organization_id=org.id,
+            action="portal.password_changed",
+            actor_kind=ActorKind.CUSTOMER,
+            data={"by": "reset link"},
+        )
+        async with AsyncSession(scratch.engine, expire_on_commit=False) as session:
+            for row in (org, alex, car, moved, serviced, previewed, reset):
+                session.add(row)
+                await session.flush()
+            await session.commit()
+
+        async def details() -> list[dict[str, object]]:
+            async with AsyncSession(scratch.engine) as session:
+                cars = await session.execute(sa.select(CarEvent.data).order_by(CarEvent.kind))
+                audits = await session.execute(
+                    sa.select(AuditEvent.data).order_by(AuditEvent.action)
+                )
+                return [*cars.scalars(), *audits.scalars()]
+
+        before = await details()
+        await upgrade(scratch.engine)
+        assert await details() == [
+            {"from": None, "to": encode_id("Customer", alex.id)},
+            {"job_id": encode_id("Job", job_id), "title": "Oil"},
+            {"by": "reset link"},
+            {"contact_id": encode_id("Contact", contact_id)},
+        ]
+
+        def down(connection: Connection) -> None:
+            command.downgrade(alembic_config(connection), "0010")
+
+        async with scratch.engine.begin() as conn:
+            await conn.run_sync(down)
+        after = await details()
+        assert after == [*before[:3], {"contact_id": str(contact_id)}]  # the session id is gone
     finally:
         await scratch.dispose()

@@ -8,7 +8,7 @@ from tests.test_wallet import _save_card
 STEPS = """
 mutation S($input: SetOnboardingStepsInput!) {
   setOnboardingSteps(input: $input) {
-    organization { onboardingSteps { kind title contractTitle } } userErrors { field code }
+    organization { onboardingSteps { kind title contractKind } } userErrors { field code }
   }
 }
 """
@@ -16,6 +16,34 @@ MINE = "{ viewer { customer { onboarding { completed total isComplete steps { ki
 LIST = """
 query L($f: OnboardingFilter) { customers(onboarding: $f, first: 50) { nodes { id } } }
 """
+
+
+async def _sign(paying: Paying, title: str, kind: str) -> None:
+    """A contract sent to the paying customer and signed in the portal."""
+    gql, staff = paying.gql, paying.tenant.staff_token
+    made = await gql.data(
+        CREATE,
+        {
+            "input": {
+                "customerId": paying.customer_id,
+                "title": title,
+                "kind": kind,
+                "terms": "Indoor storage.",
+            }
+        },
+        token=staff,
+    )
+    contract = made["createContract"]["contract"]
+    assert contract["kind"] == kind
+    await gql.data(SEND, {"id": contract["id"]}, token=staff)
+    signed = await gql.data(
+        SIGN,
+        {"input": {"contractId": contract["id"], "signerName": "Alex", "consent": True}},
+        token=paying.portal_token,
+    )
+    assert signed["signContract"]["userErrors"] == []
+    copy = signed["signContract"]["contract"]["signedCopy"]
+    assert copy["kind"] == ("PDF" if kind == "OTHER" else kind)  # filed under its kind
 
 
 def _done(result) -> dict[str, bool]:
@@ -33,13 +61,13 @@ async def test_steps_complete_from_the_real_actions(paying: Paying):
         token=tenant.owner_token,
     )
     assert user_errors(bad["setOnboardingSteps"]) == [
-        (["input", "steps", "0", "contractTitle"], "REQUIRED")
+        (["input", "steps", "0", "contractKind"], "REQUIRED")
     ]
     steps = [
         {
             "kind": "SIGN_CONTRACT",
             "title": "Sign the storage agreement",
-            "contractTitle": "Storage agreement",
+            "contractKind": "STORAGE_AGREEMENT",
         },
         {"kind": "ADD_PAYMENT_METHOD", "title": "Add a card"},
         {"kind": "COMPLETE_PROFILE", "title": "Complete your profile"},
@@ -57,24 +85,11 @@ async def test_steps_complete_from_the_real_actions(paying: Paying):
     incomplete = await gql.data(LIST, {"f": "INCOMPLETE"}, token=tenant.staff_token)
     assert {"id": paying.customer_id} in incomplete["customers"]["nodes"]
 
-    contract = await gql.data(
-        CREATE,
-        {
-            "input": {
-                "customerId": paying.customer_id,
-                "title": "Storage agreement",
-                "terms": "Indoor storage.",
-            }
-        },
-        token=tenant.staff_token,
-    )
-    contract_id = contract["createContract"]["contract"]["id"]
-    await gql.data(SEND, {"id": contract_id}, token=tenant.staff_token)
-    await gql.data(
-        SIGN,
-        {"input": {"contractId": contract_id, "signerName": "Alex", "consent": True}},
-        token=token,
-    )
+    # The step names a kind, not a title: a contract titled like the step but of another
+    # kind does not complete it; a storage agreement under any title does.
+    await _sign(paying, "Storage agreement", "OTHER")
+    assert _done(await gql.data(MINE, token=token))["SIGN_CONTRACT"] is False
+    await _sign(paying, "Indoor storage, 2027 terms", "STORAGE_AGREEMENT")
     assert _done(await gql.data(MINE, token=token))["SIGN_CONTRACT"] is True
     await _save_card(paying)
     assert _done(await gql.data(MINE, token=token))["ADD_PAYMENT_METHOD"] is True

@@ -11,6 +11,7 @@ from resolvers import contracts as actions
 from resolvers.outcome import Outcome
 from schema.common import INPUT, UserError
 from schema.documents import Contract
+from schema.enums import ContractKind
 from schema.payloads import payload
 
 
@@ -41,6 +42,11 @@ class ContractFields:
 @strawberry.input(description="A new draft contract.")
 class CreateContractInput(ContractFields):
     customer_id: strawberry.ID = strawberry.field(description="Who signs.")
+    kind: ContractKind = strawberry.field(
+        default=ContractKind.OTHER,
+        description="What the contract is; onboarding steps name contracts by kind. "
+        "Kept when the contract is superseded.",
+    )
     car_id: strawberry.ID | None = strawberry.field(default=UNSET, description="The car, if any.")
 
 

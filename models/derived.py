@@ -1,0 +1,94 @@
+"""Values derived from rows that the API shows and filters by, each defined once, in SQL.
+
+The loaders select them with their rows (`derived_columns`), the planner writes the same
+expressions into its statement (planner/fields.py), and list filters use them too, so a
+list filtered by a status returns exactly the rows that show that status. Anything about
+"now" or "today" reads the request's clock (models/clock.py), and "today" is the date in
+the organization's time zone: due dates and `validUntil` are the organization's days.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import sqlalchemy as sa
+
+from models.calendar import local_date
+from models.clock import request_now
+from models.enums import EstimateStatus, InvoiceStatus
+from models.organization import Organization
+
+Expr = sa.ColumnElement[Any]
+organizations: sa.Table = Organization.__table__  # type: ignore[attr-defined]
+
+# Statuses in which an invoice bills nothing: a draft is not sent, a void one is cancelled.
+NOT_BILLED = (InvoiceStatus.DRAFT, InvoiceStatus.VOID)
+
+
+def organization_today(row: Any) -> Expr:
+    """Today, at the request's instant, in the time zone of the row's organization."""
+    zone = (
+        sa.select(organizations.c.timezone)
+        .where(organizations.c.id == row.c.organization_id)
+        .scalar_subquery()
+    )
+    return local_date(request_now(), zone)
+
+
+def amount_due(invoice: Any) -> Expr:
+    """What the customer still owes: nothing on drafts and void invoices
+    (models.money.amount_due is its Python form for writes; tests/test_derived.py
+    checks both on generated rows)."""
+    unpaid = sa.case(
+        (invoice.c.total > invoice.c.amount_paid, invoice.c.total - invoice.c.amount_paid),
+        else_=0,
+    )
+    return sa.case((invoice.c.status.in_(NOT_BILLED), 0), else_=unpaid)
+
+
+def is_overdue(invoice: Any) -> Expr:
+    """Money is due and the due date (a day of the organization's) has passed there."""
+    return sa.and_(
+        amount_due(invoice) > 0,
+        invoice.c.due_date.is_not(None),
+        invoice.c.due_date < organization_today(invoice),
+    ).self_group()
+
+
+def estimate_status(estimate: Any) -> Expr:
+    """A sent estimate nobody answered by its expiry (the end of `valid_until` in the
+    organization's zone, stored as `expires_at`) reads EXPIRED."""
+    expired = sa.and_(
+        estimate.c.status == EstimateStatus.SENT,
+        estimate.c.expires_at.is_not(None),
+        estimate.c.expires_at <= request_now(),
+    )
+    return sa.case((expired, EstimateStatus.EXPIRED.value), else_=estimate.c.status)
+
+
+def estimate_status_in(estimate: Any, statuses: Iterable[Any]) -> Expr:
+    """The filter form of `estimate_status`: what the list shows is what it filters by."""
+    return estimate_status(estimate).in_([EstimateStatus(s).value for s in statuses])
+
+
+def status_filter(table: sa.Table, statuses: list[Any] | None) -> list[Expr]:
+    """`status: [...]` of a root list (invoices, estimates, contracts) as conditions."""
+    if not statuses:
+        return []
+    if table.name == "estimates":
+        return [estimate_status_in(table, statuses)]
+    return [table.c.status.in_(statuses)]
+
+
+# Table name -> row key -> expression; the loaders add these to every row they read.
+DERIVED: dict[str, dict[str, Callable[[Any], Expr]]] = {
+    "invoices": {"amount_due": amount_due, "is_overdue": is_overdue},
+    "estimates": {"current_status": estimate_status},
+    # Maintenance falls due by date on the organization's day (schema/jobs.py).
+    "maintenance_schedules": {"organization_today": organization_today},
+}
+
+
+def derived_columns(table: sa.Table) -> list[sa.Label[Any]]:
+    return [build(table).label(key) for key, build in DERIVED.get(table.name, {}).items()]
