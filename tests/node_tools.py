@@ -8,6 +8,7 @@ without node cannot pass the suite by not running them."""
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -47,12 +48,19 @@ def install() -> None:
     STAMP.write_text(wanted)
 
 
-def run(*args: str, cwd: Path = TOOLS) -> subprocess.CompletedProcess[str]:
-    """Run node with `args` (a script of tools/graphql or one of its bins), installed first."""
+def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """Run node with `args` (a script of tools/graphql or one of its bins), installed
+    first; `env` adds to this process's environment."""
     install()
     node = _required("node")
     return subprocess.run(
-        [node, *args], cwd=cwd, capture_output=True, text=True, timeout=RUN_SECONDS, check=False
+        [node, *args],
+        cwd=TOOLS,
+        env={**os.environ, "NO_COLOR": "1", **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=RUN_SECONDS,
+        check=False,
     )
 
 
