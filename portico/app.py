@@ -201,11 +201,10 @@ class PorticoGraphQL(GraphQL):
             # One budget for the whole request: cancelling it rolls back its transaction
             # and returns its pooled connection.
             async with asyncio.timeout(self.db.settings.request_timeout_seconds):
-                response = await self._run(request, *args, **kwargs)
+                return await self._run(request, *args, **kwargs)
         except TimeoutError:
             log.warning("request over its %ss budget", self.db.settings.request_timeout_seconds)
-            response = request_timed_out()
-        return graphql_http.label(response, _media_type(request))
+            return request_timed_out()
 
     async def _run(self, request: Any, *args: Any, **kwargs: Any) -> Any:
         try:
@@ -368,7 +367,11 @@ def create_app(
             Route("/integrations/telematics/readings", telematics_readings(db), methods=["POST"]),
         ],
         lifespan=lifespan,
-        middleware=[*middleware(settings, rate_store), Middleware(DatabaseOutage, watch=db.outage)],
+        middleware=[
+            Middleware(graphql_http.NegotiatedMediaType),  # sees every answer of /graphql
+            *middleware(settings, rate_store),
+            Middleware(DatabaseOutage, watch=db.outage),
+        ],
     )
     app.state.db = db
     app.state.settings = settings

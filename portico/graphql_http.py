@@ -13,7 +13,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from starlette.responses import Response
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
 JSON = "application/json"
@@ -72,10 +73,30 @@ def as_request_error(response: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in response.items() if key != "data"}
 
 
-def label(response: Response, media_type: str) -> Response:
-    """Give a JSON answer of /graphql (executed, planned, replayed or refused before
-    execution) the negotiated media type; other answers (plain-text 4xx, GraphiQL's page)
+class NegotiatedMediaType:
+    """Outermost middleware: every JSON answer of /graphql (executed, planned, replayed, or
+    refused before the view: rate limits, sizes, origins, load, outages) carries the media
+    type the request's `Accept` picked. Other answers (plain-text 400s, GraphiQL's page)
     keep theirs."""
-    if media_type != JSON and response.headers.get("content-type", "").startswith(JSON):
-        response.headers["content-type"] = f"{media_type}; charset=utf-8"
-    return response
+
+    def __init__(self, app: ASGIApp, path: str = "/graphql") -> None:
+        self.app = app
+        self.path = path
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] != self.path:
+            await self.app(scope, receive, send)
+            return
+        media_type = wanted_media_type(Headers(scope=scope).get("accept"))
+        if media_type == JSON:  # what every answer is written as already
+            await self.app(scope, receive, send)
+            return
+
+        async def labelled(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                if headers.get("content-type", "").startswith(JSON):
+                    headers["content-type"] = f"{media_type}; charset=utf-8"
+            await send(message)
+
+        await self.app(scope, receive, labelled)

@@ -108,6 +108,15 @@ async def test_answers_carry_the_negotiated_type_whichever_way_they_were_made(
     assert response.headers["content-type"] == f"{GRAPHQL_RESPONSE}; charset=utf-8"
     assert response.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
 
+    # Refused by a middleware before the view: labelled too.
+    too_large = {"query": "{ __typename }", "padding": "x" * 1_100_000}
+    response = await http.post("/graphql", json=too_large, headers=NEW)
+    assert response.status_code == 413
+    assert response.headers["content-type"] == f"{GRAPHQL_RESPONSE}; charset=utf-8"
+    assert response.json()["errors"][0]["extensions"]["code"] == "PAYLOAD_TOO_LARGE"
+    old = await http.post("/graphql", json=too_large, headers=OLD)
+    assert old.status_code == 413 and old.headers["content-type"] == JSON
+
 
 @pytest.mark.parametrize(
     "body",
