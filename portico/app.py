@@ -27,7 +27,7 @@ from auth.sessions import viewer_for_token
 from auth.viewer import ANONYMOUS, ViewerKind
 from models.db import Database
 from planner import fast
-from portico import ide, idempotency, live, request_id
+from portico import graphql_http, ide, idempotency, live, request_id
 from portico.admission import Overloaded
 from portico.broker import Broker, InProcessBroker
 from portico.db_faults import database_busy, database_unavailable
@@ -179,6 +179,21 @@ class PorticoGraphQL(GraphQL):
                     raise live.SubscriptionOverHttp()
         return await super().execute_operation(**kwargs)
 
+    async def process_result(self, request: Any, result: Any) -> Any:
+        """A request error (nothing executed) asked for as graphql-response+json answers
+        400 without `data`; application/json keeps 200 with `data: null`."""
+        response = await super().process_result(request, result)
+        if (
+            isinstance(request, Request)
+            and isinstance(response, dict)
+            and _media_type(request) == graphql_http.GRAPHQL_RESPONSE
+            and graphql_http.is_request_error(response)
+        ):
+            sub_response = await self.get_sub_response(request)
+            sub_response.status_code = graphql_http.REQUEST_ERROR_STATUS
+            return graphql_http.as_request_error(response)
+        return response
+
     async def run(self, request: Any, *args: Any, **kwargs: Any) -> Any:
         if isinstance(request, WebSocket):  # a subscription lives as long as it is open
             return await self._run(request, *args, **kwargs)
@@ -240,6 +255,10 @@ class PorticoGraphQL(GraphQL):
                 await context.reader.close()
             if isinstance(request, Request):
                 await request.close()  # uploaded files spooled to disk
+
+
+def _media_type(request: Request) -> str:
+    return graphql_http.wanted_media_type(request.headers.get("accept"))
 
 
 async def _short_way(answering: Coroutine[Any, Any, Response | None]) -> Response | None:
@@ -348,7 +367,11 @@ def create_app(
             Route("/integrations/telematics/readings", telematics_readings(db), methods=["POST"]),
         ],
         lifespan=lifespan,
-        middleware=[*middleware(settings, rate_store), Middleware(DatabaseOutage, watch=db.outage)],
+        middleware=[
+            Middleware(graphql_http.NegotiatedMediaType),  # sees every answer of /graphql
+            *middleware(settings, rate_store),
+            Middleware(DatabaseOutage, watch=db.outage),
+        ],
     )
     app.state.db = db
     app.state.settings = settings

@@ -25,7 +25,17 @@ ROOT = Path(__file__).resolve().parent.parent
 LOCK = ROOT / "requirements.lock"
 INSTALL_SECONDS = 600  # a cold pip cache downloads every dependency once
 START_SECONDS = 60.0
-NOT_SOURCE = (".git", ".venv", "var", "build", "dist", "*.egg-info", "__pycache__", ".*_cache")
+NOT_SOURCE = (
+    ".git",
+    ".venv",
+    "var",
+    "build",
+    "dist",
+    "*.egg-info",
+    "__pycache__",
+    ".*_cache",
+    "node_modules",  # tools/graphql's, installed by the checks that use it
+)
 
 CUSTOMERS = """
 query { customers(first: 3) { totalCount nodes { id name cars(first: 2) { nodes { make } } } } }

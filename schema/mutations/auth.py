@@ -53,7 +53,14 @@ class SignInPayload:
 
 @strawberry.type(description="The result of signing out.")
 class SignOutPayload:
-    signed_out: bool = strawberry.field(description="A session was ended.")
+    signed_out: bool = strawberry.field(
+        description="A session was ended; false when the request carried none."
+    )
+    # Signing out is never refused today; the list is there so that every payload reads
+    # the same way (README, "The API contract").
+    user_errors: list[AuthError] = strawberry.field(
+        description="Why signing out was refused: always empty today."
+    )
 
 
 @strawberry.type
@@ -78,4 +85,4 @@ class AuthMutations:
 
     @strawberry.mutation(description="End the current session at once.")
     async def sign_out(self, info: Info) -> SignOutPayload:
-        return SignOutPayload(signed_out=await actions.sign_out(info))
+        return SignOutPayload(signed_out=await actions.sign_out(info), user_errors=[])

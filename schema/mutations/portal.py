@@ -415,7 +415,7 @@ class OrganizationMutations:
 
 
 @strawberry.type(description="A session that shows the portal exactly as one person sees it.")
-class PortalPreview:
+class PortalPreviewPayload:
     token: str | None = strawberry.field(
         description="Bearer token of the preview session: read-only, valid for an hour."
     )
@@ -432,11 +432,13 @@ class PortalPreviewMutations:
     )
     async def start_portal_preview(
         self, info: Info, input: Annotated[PortalPersonInput, INPUT]
-    ) -> PortalPreview:
+    ) -> PortalPreviewPayload:
         try:
             started = await start_preview(info, input.customer_id, input.contact_id)
         except Rejected as rejected:
-            return PortalPreview(
+            return PortalPreviewPayload(
                 token=None, expires_at=None, user_errors=_errors(rejected.problems)
             )
-        return PortalPreview(token=started.token, expires_at=started.expires_at, user_errors=[])
+        return PortalPreviewPayload(
+            token=started.token, expires_at=started.expires_at, user_errors=[]
+        )
