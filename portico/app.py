@@ -25,7 +25,7 @@ from auth.sessions import viewer_for_token
 from auth.viewer import ANONYMOUS, ViewerKind
 from models.db import Database
 from planner import fast
-from portico import live, request_id
+from portico import live, log_redaction, request_id
 from portico.broker import Broker, InProcessBroker
 from portico.db_faults import database_unavailable
 from portico.downloads import download
@@ -238,6 +238,7 @@ def create_app(
     owns_db = db is None
     db = db or Database(settings)
     request_id.install_log_field()
+    log_redaction.install()  # the access log names link and download URLs
     schema = build_schema(settings)
     # Several processes share PostgreSQL, so live events go through it; SQLite is one process.
     broker: Broker = PostgresBroker(db) if db.dialect == "postgresql" else InProcessBroker()

@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 from portico import request_id
-from portico.settings import get_settings
+from portico.settings import ConfigurationError, get_settings
 
 
 def _migrate() -> None:
@@ -198,7 +198,10 @@ def main(argv: list[str] | None = None) -> None:
     autopay.set_defaults(run=_autopay)
 
     args = parser.parse_args(argv)
-    args.run(args)
+    try:
+        args.run(args)
+    except ConfigurationError as refused:  # a sentence for the operator, not a traceback
+        sys.exit(f"portico: {refused}")
 
 
 if __name__ == "__main__":

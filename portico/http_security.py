@@ -27,6 +27,7 @@ from auth.cookies import COOKIE_NAME
 from models.db import Database
 from portico import request_id
 from portico.errors import UNEXPECTED, Forbidden, unexpected_extensions
+from portico.log_redaction import redact
 from portico.request_limits import RequestRate
 from portico.settings import Settings
 from portico.uploads import ENVELOPE_BYTES
@@ -91,7 +92,7 @@ class Guard:
             else:
                 await self.app(scope, receive, send_with_headers)
         except Exception:
-            log.exception("unexpected error in %s %s", scope["method"], scope["path"])
+            log.exception("unexpected error in %s %s", scope["method"], redact(scope["path"]))
             if started:
                 raise
             body = error_body(UNEXPECTED, **unexpected_extensions())

@@ -12,6 +12,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from portico.db_faults import database_unavailable
 from portico.errors import ServiceUnavailable
+from portico.log_redaction import redact
 
 log = logging.getLogger("portico.outage")
 
@@ -56,7 +57,8 @@ class DatabaseOutage:
         except Exception as exc:
             if started or not database_unavailable(exc):
                 raise
-            log.warning("database unavailable: %s answered 503 (%s)", scope.get("path"), exc)
+            path = redact(str(scope.get("path")))
+            log.warning("database unavailable: %s answered 503 (%s)", path, exc)
             await unavailable_http()(scope, receive, send)
 
 
