@@ -51,6 +51,9 @@ def _serve(args: argparse.Namespace) -> None:
         workers=args.workers,
         log_level="info",
         access_log=args.access_log,
+        # X-Forwarded-For counts only from TRUSTED_PROXIES (portico/client_address.py);
+        # uvicorn would otherwise believe it from any local peer.
+        proxy_headers=False,
     )
 
 

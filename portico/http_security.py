@@ -26,6 +26,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from auth.cookies import COOKIE_NAME
 from models.db import Database
 from portico import request_id
+from portico.client_address import ClientAddress, parse_networks
 from portico.errors import UNEXPECTED, Forbidden, unexpected_extensions
 from portico.log_redaction import redact
 from portico.request_limits import RequestRate
@@ -178,9 +179,11 @@ def _replay(messages: list[Message], receive: Receive) -> Receive:
 
 
 def middleware(settings: Settings, rate_store: Any = None) -> list[Middleware]:
-    """Outermost first: the guard sees every response, CORS answers preflights and adds
+    """Outermost first: the client's address is settled before anything records it, the
+    guard sees every response, CORS answers preflights and adds
     its headers to refusals, and the rate limit runs before any route, planned reads too."""
     return [
+        Middleware(ClientAddress, proxies=parse_networks(settings.trusted_proxies)),
         Middleware(Guard, settings=settings),
         Middleware(
             CORSMiddleware,

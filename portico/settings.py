@@ -15,6 +15,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from portico.client_address import parse_networks
+
 DEV_SECRET = "portico-development-secret-do-not-use-in-production"
 ENVIRONMENTS = ("development", "production")
 MIN_SECRET_BITS = 256  # 32 random bytes: what `secrets.token_urlsafe(32)` makes
@@ -66,6 +68,8 @@ class Settings:
     invites_per_hour: int = 200  # per session and per client address
     staff_sign_ins_per_hour: int = 20  # per email address; 10x that per client address
     cors_origins: tuple[str, ...] = ()
+    # Peers whose X-Forwarded-For names the client (load balancers); none by default.
+    trusted_proxies: tuple[str, ...] = ()
     introspection: str | None = None  # "on", "staff" or "off"; None: by environment
 
     @property
@@ -206,10 +210,20 @@ def _limits(get: Callable[..., Any], defaults: Settings) -> dict[str, Any]:
         )
     }
     origins = tuple(o.strip().rstrip("/") for o in get("CORS_ORIGINS", "").split(",") if o.strip())
+    proxies = tuple(p.strip() for p in get("TRUSTED_PROXIES", "").split(",") if p.strip())
+    try:
+        parse_networks(proxies)
+    except ValueError as bad:
+        raise ConfigurationError(f"TRUSTED_PROXIES holds addresses or networks: {bad}") from None
     introspection = (get("INTROSPECTION") or "").strip().lower() or None
     if introspection not in (None, "on", "staff", "off"):
         raise ConfigurationError("INTROSPECTION is on, staff or off")
-    return {**numbers, "cors_origins": origins, "introspection": introspection}
+    return {
+        **numbers,
+        "cors_origins": origins,
+        "trusted_proxies": proxies,
+        "introspection": introspection,
+    }
 
 
 @lru_cache(maxsize=1)
