@@ -101,6 +101,11 @@ class PorticoGraphQL(GraphQL):
     def encode_json(self, data: object) -> bytes:
         return orjson.dumps(data)
 
+    def decode_json(self, data: str | bytes) -> object:
+        # orjson refuses what is not valid UTF-8, lone surrogates ("\ud800") included,
+        # with a JSONDecodeError: a 400, where the json module let them through to SQL.
+        return orjson.loads(data)
+
     async def get_sub_response(self, request: Request | WebSocket) -> Response:
         # One per request: the short way for planned queries creates it before Strawberry.
         existing = getattr(request.state, "portico_sub_response", None)

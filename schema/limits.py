@@ -23,6 +23,7 @@ from strawberry.extensions.max_aliases import count_fields_with_alias
 from strawberry.extensions.query_depth_limiter import create_validator as depth_rule
 
 from portico.errors import QUERY_TOO_COMPLEX
+from schema.refusals import PARSE_FAILED
 
 TOKENS_MESSAGE = "Document contains more than"  # graphql-core's parser, when max_tokens is hit
 
@@ -109,8 +110,9 @@ def _parse(query: str, max_tokens: int) -> DocumentNode:
 class CachedParse(SchemaExtension):
     """Parse once per text (bounded cache), stopping after `tokens` tokens.
 
-    Strawberry's ParserCache, with the token refusal given our code: graphql-core's
-    parser raises it, and nothing after the parse step sees it.
+    Strawberry's ParserCache, with the token refusal given our code and other syntax
+    errors GRAPHQL_PARSE_FAILED: graphql-core's parser raises them, and nothing after the
+    parse step sees them.
     """
 
     def __init__(self, limits: Limits) -> None:
@@ -127,5 +129,7 @@ class CachedParse(SchemaExtension):
                     error.extensions = too_complex(
                         error.message, "tokens", maxTokens=self.limits.tokens
                     )
+                else:
+                    error.extensions = {"code": PARSE_FAILED}
                 raise
         yield

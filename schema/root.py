@@ -4,8 +4,11 @@
 """
 
 import strawberry
+from graphql import GraphQLError
 from strawberry.extensions import ValidationCache
 from strawberry.schema.config import StrawberryConfig
+from strawberry.types import ExecutionContext
+from strawberry.utils.logging import StrawberryLogger
 
 from planner.extension import PlannedReads
 from portico.errors import MaskUnexpected
@@ -56,6 +59,8 @@ from schema.mutations.profile import ProfileMutations
 from schema.mutations.work import WorkMutations
 from schema.preview import PreviewReadOnly
 from schema.queries import AccessQueries, Query
+from schema.refusals import Refusals, log_errors
+from schema.text import StorableText
 
 
 @strawberry.type(description="Everything that changes data. Each mutation takes one `input`.")
@@ -111,11 +116,18 @@ NODE_ONLY_TYPES = [
 ]
 
 
+class PorticoSchema(strawberry.Schema):
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        log_errors(errors, lambda error: StrawberryLogger.error(error, execution_context))
+
+
 def build_schema(settings: Settings | None = None) -> strawberry.Schema:
     """The schema with the limits and introspection rule of `settings` (defaults if None)."""
     limits = Limits.of(settings) if settings else Limits()
     introspection = settings.introspection_mode if settings else "on"
-    return strawberry.Schema(
+    return PorticoSchema(
         query=RootQuery,
         mutation=Mutation,
         subscription=messaging.Subscription,
@@ -124,10 +136,12 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
         extensions=[
             lambda: CachedParse(limits),
             lambda: ValidationCache(maxsize=256),
+            StorableText,  # after ValidationCache: adds to its verdict
             lambda: limit_rules(limits),
             lambda: QueryCost(limits),  # after ValidationCache: it measures valid documents
             # Production hides the schema tour from strangers; schema.graphql documents it.
             lambda: IntrospectionGate(introspection),
+            Refusals,  # before MaskUnexpected, so it sees the errors after the masking
             MaskUnexpected,
             PlannedReads,
             PreviewReadOnly,

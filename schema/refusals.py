@@ -1,0 +1,70 @@
+"""What a document refused before it runs tells the client: a stable code, and nothing
+about the schema it did not already name.
+
+graphql-core explains refusals helpfully: "Unknown argument 'frist'. Did you mean
+'first'?", "Unknown type 'Customr'. Did you mean 'Customer'?", "Did you mean the enum
+value 'PASSWORD'?", in validation rules and in variable coercion alike. Those suggestions
+rebuild the schema that introspection hides (clairvoyance does exactly that), so every
+one is cut, in every environment. Parse errors carry GRAPHQL_PARSE_FAILED, the other
+refusals GRAPHQL_VALIDATION_FAILED unless they have a code of their own (limits,
+introspection).
+
+Client errors are logged at INFO, without a stack: they are the client's doing.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterator
+from typing import Any
+
+from graphql import GraphQLError
+from strawberry.extensions import SchemaExtension
+
+from portico.errors import is_client_error
+
+PARSE_FAILED = "GRAPHQL_PARSE_FAILED"
+VALIDATION_FAILED = "GRAPHQL_VALIDATION_FAILED"
+# graphql-core's pyutils.did_you_mean, and the " Did you mean 'x { ... }'?" of leaf rules.
+_SUGGESTION = re.compile(r"\s*Did you mean\b[^?]*\?", re.DOTALL)
+
+log = logging.getLogger("portico.graphql")
+
+
+def without_suggestions(message: str) -> str:
+    return _SUGGESTION.sub("", message)
+
+
+def refusal(error: GraphQLError, parsed: bool) -> GraphQLError:
+    """`error` as the client sees it: no suggestion, a code."""
+    if error.path is not None:
+        return error  # a resolver's error: MaskUnexpected and the resolvers decide
+    error.message = without_suggestions(error.message)
+    extensions = dict(error.extensions or {})
+    extensions.setdefault("code", VALIDATION_FAILED if parsed else PARSE_FAILED)
+    error.extensions = extensions
+    return error
+
+
+class Refusals(SchemaExtension):
+    """Runs after MaskUnexpected (listed before it): rewrites the errors the client gets."""
+
+    def on_operation(self) -> Iterator[None]:
+        yield
+        execution = self.execution_context
+        result: Any = execution.result
+        if result is None or not getattr(result, "errors", None):
+            return
+        parsed = execution.graphql_document is not None
+        result.errors = [refusal(error, parsed) for error in result.errors]
+
+
+def log_errors(errors: list[GraphQLError], fallback: Any) -> None:
+    """Schema.process_errors: unexpected errors with their stack (`fallback`, Strawberry's
+    logger), a client's mistakes as one line."""
+    for error in errors:
+        if is_client_error(error):
+            log.info("refused: %s", without_suggestions(error.message))
+        else:
+            fallback(error)
