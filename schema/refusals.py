@@ -10,6 +10,7 @@ refusals GRAPHQL_VALIDATION_FAILED unless they have a code of their own (limits,
 introspection).
 
 Client errors are logged at INFO, without a stack: they are the client's doing.
+Nothing logged quotes the client's input, which may hold link tokens and passwords.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ PARSE_FAILED = "GRAPHQL_PARSE_FAILED"
 VALIDATION_FAILED = "GRAPHQL_VALIDATION_FAILED"
 # graphql-core's pyutils.did_you_mean, and the " Did you mean 'x { ... }'?" of leaf rules.
 _SUGGESTION = re.compile(r"\s*Did you mean\b[^?]*\?", re.DOTALL)
+_ECHO = re.compile(r": |\s*Found\b")  # where graphql-core starts quoting the input
 
 log = logging.getLogger("portico.graphql")
 
@@ -60,11 +62,23 @@ class Refusals(SchemaExtension):
         result.errors = [refusal(error, parsed) for error in result.errors]
 
 
-def log_errors(errors: list[GraphQLError], fallback: Any) -> None:
-    """Schema.process_errors: unexpected errors with their stack (`fallback`, Strawberry's
-    logger), a client's mistakes as one line."""
+def log_errors(errors: list[GraphQLError]) -> None:
+    """Schema.process_errors. Unexpected errors with their stack; a client's mistakes as one
+    INFO line. Neither quotes the document (Strawberry's logger did, literal tokens and
+    all), and a refusal is cut before the values it echoes ("...: <value>", "Found: ...")."""
     for error in errors:
-        if is_client_error(error):
-            log.info("refused: %s", without_suggestions(error.message))
+        if not is_client_error(error):
+            where = ".".join(str(p) for p in error.path or ()) or "-"
+            log.error("unexpected error at %s: %s", where, error.message, exc_info=_cause(error))
+        elif error.path is None:
+            code = (error.extensions or {}).get("code", VALIDATION_FAILED)
+            log.info("refused (%s): %s", code, _ECHO.split(without_suggestions(error.message))[0])
         else:
-            fallback(error)
+            log.info("refused at %s: %s", ".".join(map(str, error.path)), error.message)
+
+
+def _cause(error: GraphQLError) -> BaseException | None:
+    original = error.original_error
+    while isinstance(original, GraphQLError) and original.original_error is not None:
+        original = original.original_error
+    return original

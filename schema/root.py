@@ -8,7 +8,6 @@ from graphql import GraphQLError
 from strawberry.extensions import ValidationCache
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
-from strawberry.utils.logging import StrawberryLogger
 
 from planner.extension import PlannedReads
 from portico.errors import MaskUnexpected
@@ -117,10 +116,12 @@ NODE_ONLY_TYPES = [
 
 
 class PorticoSchema(strawberry.Schema):
+    """Strawberry's schema, its errors logged without quoting the request (refusals.py)."""
+
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
     ) -> None:
-        log_errors(errors, lambda error: StrawberryLogger.error(error, execution_context))
+        log_errors(errors)
 
 
 def build_schema(settings: Settings | None = None) -> strawberry.Schema:
