@@ -21,6 +21,7 @@ so every server process shares them.
 
 from __future__ import annotations
 
+import hashlib
 import math
 from dataclasses import dataclass
 
@@ -63,13 +64,22 @@ def _client(info: Info) -> str:
     return info.context.client_ip or "unknown"
 
 
+def address_key(door: Door, email: str) -> str:
+    """The per-address record's key; the per-client ones add `:<client address>`. The
+    address is hashed: keys stay short (the column holds 300 characters) and the table
+    holds no email addresses."""
+    digest = hashlib.sha256(email.strip().lower().encode()).hexdigest()[:32]
+    return f"throttle:{door.name}:{digest}"
+
+
 def _keys(info: Info, door: Door, email: str) -> tuple[str, str]:
-    address = email.strip().lower()
-    return f"throttle:{door.name}:{address}:{_client(info)}", f"throttle:{door.name}:{address}"
+    address = address_key(door, email)
+    return f"{address}:{_client(info)}", address
 
 
 def _known_key(family: str, email: str, client_ip: str | None) -> str:
-    return f"known:{family}:{email.strip().lower()}:{client_ip or 'unknown'}"
+    digest = hashlib.sha256(email.strip().lower().encode()).hexdigest()[:32]
+    return f"known:{family}:{digest}:{client_ip or 'unknown'}"
 
 
 async def check(info: Info, door: Door, email: str) -> None:

@@ -21,6 +21,8 @@ import sqlalchemy as sa
 from models.clock import db_now
 from models.db import Database
 from models.rate_limits import rate_limits
+from resolvers.throttle import PORTAL_LINK, STAFF_PASSWORD, address_key
+from resolvers.throttle import PORTAL_PASSWORD as PORTAL_PASSWORD_DOOR
 from tests.helpers import PASSWORD, SIGN_IN, Tenant
 from tests.portal import INVITE, REDEEM, deliver, make_customer, tokens_for
 from tests.security.apps import app_with, client, fresh_address, post
@@ -90,13 +92,13 @@ async def test_staff_wrong_passwords_from_many_clients_never_stop_the_right_one(
         async with client(app) as http:  # a new one waits a minute at most
             first = await staff(http, tenant.owner_email, PASSWORD)
             assert first == "SIGNED_IN" or 1 <= first <= 60  # type: ignore[operator]
-            await wait_out(db, f"throttle:staff-password:{tenant.owner_email}", 60)
+            await wait_out(db, address_key(STAFF_PASSWORD, tenant.owner_email), 60)
             assert await staff(http, tenant.owner_email, PASSWORD) == "SIGNED_IN"
 
 
 async def test_staff_delays_grow_per_client_and_successes_never_count(db: Database, tenant: Tenant):
     email = tenant.owner_email
-    pair = f"throttle:staff-password:{email}:%"
+    pair = address_key(STAFF_PASSWORD, email) + ":%"
     async with app_with(db) as app, client(app) as http:
         for _ in range(25):  # an office signing in all day is never refused
             assert await staff(http, email, PASSWORD) == "SIGNED_IN"
@@ -156,7 +158,7 @@ async def test_portal_wrong_passwords_from_many_clients_never_stop_the_right_one
         async with client(app) as http:  # a new one waits a minute at most
             first = await portal(http, email, PORTAL_PASSWORD, tenant.slug)
             assert first == "SIGNED_IN" or 1 <= first <= 60  # type: ignore[operator]
-            await wait_out(db, f"throttle:portal-password:{email}", 60)
+            await wait_out(db, address_key(PORTAL_PASSWORD_DOOR, email), 60)
             assert await portal(http, email, PORTAL_PASSWORD, tenant.slug) == "SIGNED_IN"
 
 
@@ -180,7 +182,8 @@ async def test_link_requests_from_many_clients_never_stop_the_owners_own(
         await deliver(db, smtp)
         assert len(tokens_for(smtp, email)) == before + 1
 
-        address, pair = f"throttle:portal-link:{email}", f"throttle:portal-link:{email}:%"
+        address = address_key(PORTAL_LINK, email)
+        pair = address + ":%"
         async with client(app) as http:  # one client: 3 at once, then 1, 2 minutes ...
             for expected in ("SENT", "SENT", "SENT", 60, "WAITED", 120):
                 if expected == "WAITED":
@@ -188,3 +191,11 @@ async def test_link_requests_from_many_clients_never_stop_the_owners_own(
                     expected = "SENT"
                 await wait_out(db, address, 3601)  # the strangers' record out of the way
                 assert outcome((await post(http, REQUEST_LINK, variables)).json()) == expected
+
+
+async def test_the_longest_address_from_an_ipv6_client_is_throttled_like_any(db: Database):
+    email = "a" * 64 + "@" + ("b" * 60 + ".") * 3 + "test"  # 252 characters
+    async with app_with(db) as app, client(app, "2001:db8:ffff:ffff:ffff:ffff:ffff:ffff") as http:
+        assert await staff(http, email, "a wrong guess") == "INVALID_CREDENTIALS"
+        variables = {"email": email, "org": "nowhere"}
+        assert outcome((await post(http, REQUEST_LINK, variables)).json()) == "SENT"
