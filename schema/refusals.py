@@ -5,7 +5,10 @@ graphql-core explains refusals helpfully: "Unknown argument 'frist'. Did you mea
 'first'?", "Unknown type 'Customr'. Did you mean 'Customer'?", "Did you mean the enum
 value 'PASSWORD'?", in validation rules and in variable coercion alike. Those suggestions
 rebuild the schema that introspection hides (clairvoyance does exactly that), so every
-one is cut, in every environment. Parse errors carry GRAPHQL_PARSE_FAILED, the other
+one is cut, in every environment. For viewers who may not introspect, the type names the
+messages carry are hidden too ("Field 'customers' of type '<hidden>' must have a
+selection of subfields", "on field 'customers'" for "'Query.customers'"): without them a
+guessed field name leads nowhere. Parse errors carry GRAPHQL_PARSE_FAILED, the other
 refusals GRAPHQL_VALIDATION_FAILED unless they have a code of their own (limits,
 introspection).
 
@@ -24,6 +27,7 @@ from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
 
 from portico.errors import is_client_error
+from schema.introspection import may_introspect
 
 PARSE_FAILED = "GRAPHQL_PARSE_FAILED"
 VALIDATION_FAILED = "GRAPHQL_VALIDATION_FAILED"
@@ -34,23 +38,53 @@ _ECHO = re.compile(r": |\s*Found\b")  # where graphql-core starts quoting the in
 log = logging.getLogger("portico.graphql")
 
 
+HIDDEN = "'<hidden>'"
+# "of type 'X'", "on type 'X'", "expecting type 'X'", "Expected type 'X'", "required type".
+_TYPE = re.compile(r"(\b[Tt]ype\s+)'[^']*'")
+_ENUM = re.compile(r"\bin '[^']*' enum\b")  # "Value 'X' does not exist in 'Y' enum."
+# Schema coordinates: 'Query.customers' -> 'customers', 'Mutation.f(input:)' -> 'f(input:)'.
+_MEMBER = re.compile(r"'[A-Za-z_]\w*\.([A-Za-z_]\w*(?:\([A-Za-z_]\w*:\))?)'")
+_SCALAR = re.compile(r"\b[A-Za-z_]\w* cannot represent\b")  # "Int cannot represent ..."
+
+
 def without_suggestions(message: str) -> str:
     return _SUGGESTION.sub("", message)
 
 
-def refusal(error: GraphQLError, parsed: bool) -> GraphQLError:
-    """`error` as the client sees it: no suggestion, a code."""
+def without_type_names(message: str) -> str:
+    message = _TYPE.sub(lambda m: m.group(1) + HIDDEN, message)
+    message = _ENUM.sub(f"in {HIDDEN} enum", message)
+    message = _MEMBER.sub(r"'\1'", message)
+    return _SCALAR.sub("The value cannot represent", message)
+
+
+def refusal(error: GraphQLError, parsed: bool, hide_types: bool) -> GraphQLError:
+    """`error` as the client sees it: no suggestion, no type names if `hide_types`, a
+    code. A copy: validation errors are cached and shared between requests."""
     if error.path is not None:
         return error  # a resolver's error: MaskUnexpected and the resolvers decide
-    error.message = without_suggestions(error.message)
+    message = without_suggestions(error.message)
+    if hide_types:
+        message = without_type_names(message)
     extensions = dict(error.extensions or {})
     extensions.setdefault("code", VALIDATION_FAILED if parsed else PARSE_FAILED)
-    error.extensions = extensions
-    return error
+    return GraphQLError(
+        message,
+        error.nodes,
+        error.source,
+        error.positions,
+        error.path,
+        error.original_error,
+        extensions,
+    )
 
 
 class Refusals(SchemaExtension):
     """Runs after MaskUnexpected (listed before it): rewrites the errors the client gets."""
+
+    def __init__(self, introspection: str) -> None:
+        super().__init__()
+        self.introspection = introspection
 
     def on_operation(self) -> Iterator[None]:
         yield
@@ -59,7 +93,9 @@ class Refusals(SchemaExtension):
         if result is None or not getattr(result, "errors", None):
             return
         parsed = execution.graphql_document is not None
-        result.errors = [refusal(error, parsed) for error in result.errors]
+        viewer = getattr(execution.context, "viewer", None)
+        hide = not may_introspect(self.introspection, viewer)
+        result.errors = [refusal(error, parsed, hide) for error in result.errors]
 
 
 def log_errors(errors: list[GraphQLError]) -> None:

@@ -142,7 +142,8 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
             lambda: QueryCost(limits),  # after ValidationCache: it measures valid documents
             # Production hides the schema tour from strangers; schema.graphql documents it.
             lambda: IntrospectionGate(introspection),
-            Refusals,  # before MaskUnexpected, so it sees the errors after the masking
+            # Before MaskUnexpected, so it sees the errors after the masking.
+            lambda: Refusals(introspection),
             MaskUnexpected,
             PlannedReads,
             PreviewReadOnly,
