@@ -66,7 +66,7 @@ class Settings:
     requests_per_minute_per_client: int = 1200  # 0 turns the in-process limit off
     requests_per_minute_per_session: int = 600
     invites_per_hour: int = 200  # per session and per client address
-    staff_sign_ins_per_hour: int = 20  # per email address; 10x that per client address
+    staff_sign_ins_per_hour: int = 20  # 10x: failed sign-ins per client address an hour
     cors_origins: tuple[str, ...] = ()
     # Peers whose X-Forwarded-For names the client (load balancers); none by default.
     trusted_proxies: tuple[str, ...] = ()
