@@ -31,6 +31,8 @@ def _address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
 
 
 def _trusted(address: object, proxies: tuple[Network, ...]) -> bool:
+    if address is None:  # a peer that is no IP address (a Unix socket) is nobody's proxy
+        return False
     return any(address in network for network in proxies)
 
 

@@ -33,6 +33,8 @@ def test_the_header_counts_only_from_a_trusted_peer():
     # Garbage stops the walk at the last address that was believable.
     assert client_address("192.0.2.1", "203.0.113.7, not-an-ip", PROXIES) == "192.0.2.1"
     assert client_address("192.0.2.1", "2001:db8::1", PROXIES) == "2001:db8::1"
+    # A peer that is no IP address (a Unix socket, a test client) is nobody's proxy.
+    assert client_address("unix-socket", "203.0.113.7", PROXIES) == "unix-socket"
 
 
 async def failed_sign_in_keys(db: Database, *addresses: str) -> set[str]:
