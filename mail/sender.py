@@ -1,7 +1,9 @@
 """Transports behind one small interface, and which of their failures are worth retrying.
 
-`SmtpMailer` talks to a real server; `FileMailer` writes `.eml` files and logs the link in
-them, so a development server signs people in with no mail server at all.
+`SmtpMailer` talks to a real server; `FileMailer` writes `.eml` files and, in development
+only, logs the link in them, so a development server signs people in with no mail server
+at all. A link is a live credential: nothing else ever logs one (production refuses to
+start without SMTP_URL).
 """
 
 from __future__ import annotations
@@ -95,16 +97,18 @@ class SmtpMailer:
 
 
 class FileMailer:
-    """Writes each message to `<directory>/<UTC time>-<outbox id>.eml` and logs its link."""
+    """Writes each message to `<directory>/<UTC time>-<outbox id>.eml`; logs its link only
+    when `log_links` (development)."""
 
-    def __init__(self, directory: Path | str) -> None:
+    def __init__(self, directory: Path | str, *, log_links: bool = False) -> None:
         self.directory = Path(directory)
+        self.log_links = log_links
 
     async def send(self, message: email.message.EmailMessage) -> None:
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S.%fZ")
         path = self.directory / f"{stamp}-{_outbox_id(message)}.eml"
         await asyncio.to_thread(self._write, path, message.as_bytes())
-        link = first_link(message)
+        link = first_link(message) if self.log_links else None
         logger.info(
             "mail to %s: %s%s (%s)",
             message["To"],
@@ -133,7 +137,7 @@ def first_link(message: email.message.EmailMessage) -> str | None:
 
 
 def mailer_from_settings(settings: Settings) -> Mailer:
-    """SMTP when SMTP_URL is set, otherwise files under MAIL_DIR."""
+    """SMTP when SMTP_URL is set, otherwise files under MAIL_DIR (development logs links)."""
     if settings.smtp_url:
         return SmtpMailer(settings.smtp_url)
-    return FileMailer(settings.mail_dir)
+    return FileMailer(settings.mail_dir, log_links=settings.env == "development")

@@ -50,3 +50,42 @@ async def hits_now(session: AsyncSession, key: str, window_seconds: int) -> int:
         rate_limits.c.key == key, rate_limits.c.window_start >= db_now(-window_seconds)
     )
     return (await session.execute(stmt)).scalar() or 0
+
+
+# Failure records (resolvers/throttle.py) share the table: `hits` counts failures in a row,
+# `window_start` holds the time of the last one, and a record quiet for `quiet_seconds`
+# starts again from one.
+
+
+async def record_failure(session: AsyncSession, key: str, quiet_seconds: int) -> int:
+    """Count one failure for `key` now; returns the failures in a row."""
+    insert = postgresql.insert if session.bind.dialect.name == "postgresql" else sqlite.insert
+    quiet = rate_limits.c.window_start < db_now(-quiet_seconds)
+    stmt = (
+        insert(rate_limits)
+        .values(key=key, window_start=db_now(), hits=1)
+        .on_conflict_do_update(
+            index_elements=[rate_limits.c.key],
+            set_={
+                "hits": sa.case((quiet, 1), else_=rate_limits.c.hits + 1),
+                "window_start": db_now(),
+            },
+        )
+        .returning(rate_limits.c.hits)
+    )
+    return int((await session.execute(stmt)).scalar_one())
+
+
+async def failures_since(session: AsyncSession, key: str, quiet_seconds: int) -> tuple[int, float]:
+    """(failures in a row, seconds since the last) for `key`; (0, inf) when none."""
+    stmt = sa.select(rate_limits.c.hits, rate_limits.c.window_start, db_now().label("now")).where(
+        rate_limits.c.key == key, rate_limits.c.window_start >= db_now(-quiet_seconds)
+    )
+    row = (await session.execute(stmt)).first()
+    if row is None:
+        return 0, float("inf")
+    return int(row.hits), (row.now - row.window_start).total_seconds()
+
+
+async def forget(session: AsyncSession, key: str) -> None:
+    await session.execute(sa.delete(rate_limits).where(rate_limits.c.key == key))

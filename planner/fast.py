@@ -64,6 +64,8 @@ async def _body(request: Request) -> dict[str, Any] | None:
 
 
 def _graphql_body(raw: bytes) -> dict[str, Any] | None:
+    if b"\\u0000" in raw:
+        return None  # a NUL the executor refuses (schema/text.py); SQL would fail on it
     try:
         parsed = orjson.loads(raw)
     except orjson.JSONDecodeError:

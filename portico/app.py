@@ -27,7 +27,7 @@ from auth.sessions import viewer_for_token
 from auth.viewer import ANONYMOUS, ViewerKind
 from models.db import Database
 from planner import fast
-from portico import graphql_http, ide, idempotency, live, request_id
+from portico import graphql_http, ide, idempotency, live, log_redaction, request_id
 from portico.admission import Overloaded
 from portico.broker import Broker, InProcessBroker
 from portico.db_faults import database_busy, database_unavailable
@@ -110,6 +110,11 @@ class PorticoGraphQL(GraphQL):
 
     def encode_json(self, data: object) -> bytes:
         return orjson.dumps(data)
+
+    def decode_json(self, data: str | bytes) -> object:
+        # orjson refuses what is not valid UTF-8, lone surrogates ("\ud800") included,
+        # with a JSONDecodeError: a 400, where the json module let them through to SQL.
+        return orjson.loads(data)
 
     async def get_sub_response(self, request: Request | WebSocket) -> Response:
         # One per request: the short way for planned queries creates it before Strawberry.
@@ -300,6 +305,7 @@ def create_app(
     owns_db = db is None
     db = db or Database(settings)
     request_id.install_log_field()
+    log_redaction.install()  # the access log names link and download URLs
     schema = build_schema(settings)
     # Several processes share PostgreSQL, so live events go through it; SQLite is one process.
     broker: Broker = PostgresBroker(db) if db.dialect == "postgresql" else InProcessBroker()

@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 from portico import log_setup
-from portico.settings import get_settings
+from portico.settings import ConfigurationError, get_settings
 
 
 def _migrate() -> None:
@@ -60,6 +60,9 @@ def _serve(args: argparse.Namespace) -> None:
         log_level="info",
         log_config=log_setup.config(),  # applied again in every worker process
         access_log=args.access_log,
+        # X-Forwarded-For counts only from TRUSTED_PROXIES (portico/client_address.py);
+        # uvicorn would otherwise believe it from any local peer.
+        proxy_headers=False,
     )
 
 
@@ -211,7 +214,10 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> None:
     log_setup.configure()
     args = build_parser().parse_args(argv)
-    args.run(args)
+    try:
+        args.run(args)
+    except ConfigurationError as refused:  # a sentence for the operator, not a traceback
+        sys.exit(f"portico: {refused}")
 
 
 if __name__ == "__main__":

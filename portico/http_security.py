@@ -26,8 +26,10 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from auth.cookies import COOKIE_NAME
 from models.db import Database
 from portico import request_id
+from portico.client_address import ClientAddress, parse_networks
 from portico.db_faults import database_unavailable
 from portico.errors import UNEXPECTED, Forbidden, unexpected_extensions
+from portico.log_redaction import redact
 from portico.request_limits import RequestRate
 from portico.settings import Settings
 from portico.shedding import Shedding
@@ -94,7 +96,7 @@ class Guard:
             else:
                 await self.app(scope, receive, send_with_headers)
         except Exception:
-            log.exception("unexpected error in %s %s", scope["method"], scope["path"])
+            log.exception("unexpected error in %s %s", scope["method"], redact(scope["path"]))
             if started:
                 raise
             body = error_body(UNEXPECTED, **unexpected_extensions())
@@ -175,10 +177,12 @@ def _replay(messages: list[Message], receive: Receive) -> Receive:
 
 
 def middleware(settings: Settings, rate_store: Any = None) -> list[Middleware]:
-    """Outermost first: the guard sees every response, CORS answers preflights and adds
-    its headers to refusals, load shedding refuses what the process cannot take on now,
-    and the rate limit runs before any route, planned reads too."""
+    """Outermost first: the client's address is settled before anything records it, the
+    guard sees every response, CORS answers preflights and adds its headers to refusals,
+    load shedding refuses what the process cannot take on now, and the rate limit runs
+    before any route, planned reads too."""
     return [
+        Middleware(ClientAddress, proxies=parse_networks(settings.trusted_proxies)),
         Middleware(Guard, settings=settings),
         Middleware(
             CORSMiddleware,

@@ -12,6 +12,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from portico.db_faults import database_unavailable
 from portico.errors import OutcomeUnknown, RequestTimedOut, ServiceUnavailable
+from portico.log_redaction import redact
 from portico.outage_watch import RequestOutage
 
 log = logging.getLogger("portico.outage")
@@ -68,7 +69,7 @@ class DatabaseOutage:
         except Exception as exc:
             if started or not database_unavailable(exc):
                 raise
-            self.watch.failed(f"{scope.get('path')} answered 503", exc)
+            self.watch.failed(f"{redact(str(scope.get('path')))} answered 503", exc)
             await unavailable_http()(scope, receive, send)
 
 

@@ -6,14 +6,20 @@ Every value has a development default so that `portico serve` works with nothing
 
 from __future__ import annotations
 
+import math
 import os
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from portico.client_address import parse_networks
+
 DEV_SECRET = "portico-development-secret-do-not-use-in-production"
+ENVIRONMENTS = ("development", "production")
+MIN_SECRET_BITS = 256  # 32 random bytes: what `secrets.token_urlsafe(32)` makes
 
 
 class ConfigurationError(RuntimeError):
@@ -74,8 +80,10 @@ class Settings:
     requests_per_minute_per_client: int = 1200  # 0 turns the in-process limit off
     requests_per_minute_per_session: int = 600
     invites_per_hour: int = 200  # per session and per client address
-    staff_sign_ins_per_hour: int = 20  # per email address; 10x that per client address
+    staff_sign_ins_per_hour: int = 20  # 10x: failed sign-ins per client address an hour
     cors_origins: tuple[str, ...] = ()
+    # Peers whose X-Forwarded-For names the client (load balancers); none by default.
+    trusted_proxies: tuple[str, ...] = ()
     introspection: str | None = None  # "on", "staff" or "off"; None: by environment
 
     @property
@@ -106,14 +114,55 @@ class Settings:
 
     def check(self) -> None:
         """Refuse a production start on development defaults."""
+        if self.env not in ENVIRONMENTS:
+            raise ConfigurationError(f"PORTICO_ENV is {' or '.join(ENVIRONMENTS)}")
         if not self.production:
             return
         if DEV_SECRET in self.secret_keys or not all(self.secret_keys):
             raise ConfigurationError("SECRET_KEYS must be set in production")
+        for number, key in enumerate(self.secret_keys, 1):
+            bits = secret_bits(key)
+            if bits < MIN_SECRET_BITS:
+                raise ConfigurationError(
+                    f"SECRET_KEYS entry {number} holds about {bits} bits; each key needs "
+                    f"{MIN_SECRET_BITS} (32 random bytes), e.g. "
+                    "python -c 'import secrets; print(secrets.token_urlsafe(40))'"
+                )
+        if not self.smtp_url:
+            # Without a mail server, mail would go to files and every link to the log.
+            raise ConfigurationError("production sends mail through SMTP_URL; set it")
         if self.is_sqlite and not self.allow_sqlite_in_production:
             raise ConfigurationError(
                 "production runs on PostgreSQL; set PORTICO_ALLOW_SQLITE=1 to insist on SQLite"
             )
+
+
+def secret_bits(key: str) -> int:
+    """At most how many random bits `key` can hold: its length times the bits of the
+    character classes it draws on (hex alone; else lower, upper, digits, base64 marks,
+    other printable; bytes outside ASCII count 8 bits each); none at all when it repeats
+    itself (deflate shrinks it by a fifth or more). An upper bound: words pass it."""
+    data = key.encode()
+    if not all(32 <= b < 127 for b in data):
+        per_char = 8.0
+    elif all(c in "0123456789abcdefABCDEF" for c in key):
+        per_char = 4.0
+    else:
+        classes = (
+            (26, str.islower),
+            (26, str.isupper),
+            (10, str.isdigit),
+            (5, "-_+/=".__contains__),
+            (33, lambda c: not c.isalnum() and c not in "-_+/="),
+        )
+        size = sum(n for n, member in classes if any(member(c) for c in key))
+        per_char = math.log2(size)
+    # Fixed Huffman codes spend 8 bits on every literal, so only repetition shrinks it.
+    packer = zlib.compressobj(9, zlib.DEFLATED, -15, 9, zlib.Z_FIXED)
+    packed = len(packer.compress(data) + packer.flush())
+    if packed < 0.8 * len(data):
+        return 0
+    return int(len(data) * per_char)
 
 
 def _flag(value: str | None) -> bool:
@@ -130,7 +179,7 @@ def settings_from_env(environ: dict[str, str] | os._Environ[str] = os.environ) -
     # Unset, PUBLIC_URL is the address the server listens at, so links lead back to it.
     listening = Settings(host=host, port=port).local_url
     return Settings(
-        env=get("PORTICO_ENV", "development"),
+        env=_environment(get("PORTICO_ENV")),
         database_url=get("DATABASE_URL") or defaults.database_url,
         secret_keys=keys or defaults.secret_keys,
         portal_url=get("PORTAL_URL") or None,
@@ -174,6 +223,15 @@ def _share(value: str | None, default: float) -> float:
     return share
 
 
+def _environment(value: str | None) -> str:
+    """A known environment; anything else (a typo such as "prod") refuses to start
+    rather than run with development defaults."""
+    env = (value or "development").strip().lower()
+    if env not in ENVIRONMENTS:
+        raise ConfigurationError(f"PORTICO_ENV is {' or '.join(ENVIRONMENTS)}, not {value!r}")
+    return env
+
+
 def _limits(get: Callable[..., Any], defaults: Settings) -> dict[str, Any]:
     """The hostile-input limits: integers named like their settings, in capitals."""
     numbers = {
@@ -191,10 +249,20 @@ def _limits(get: Callable[..., Any], defaults: Settings) -> dict[str, Any]:
         )
     }
     origins = tuple(o.strip().rstrip("/") for o in get("CORS_ORIGINS", "").split(",") if o.strip())
+    proxies = tuple(p.strip() for p in get("TRUSTED_PROXIES", "").split(",") if p.strip())
+    try:
+        parse_networks(proxies)
+    except ValueError as bad:
+        raise ConfigurationError(f"TRUSTED_PROXIES holds addresses or networks: {bad}") from None
     introspection = (get("INTROSPECTION") or "").strip().lower() or None
     if introspection not in (None, "on", "staff", "off"):
         raise ConfigurationError("INTROSPECTION is on, staff or off")
-    return {**numbers, "cors_origins": origins, "introspection": introspection}
+    return {
+        **numbers,
+        "cors_origins": origins,
+        "trusted_proxies": proxies,
+        "introspection": introspection,
+    }
 
 
 @lru_cache(maxsize=1)

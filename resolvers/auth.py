@@ -14,6 +14,7 @@ from auth.viewer import ANONYMOUS, Viewer, ViewerKind
 from models import Organization, StaffUser
 from models.enums import SessionKind
 from models.types import utcnow
+from resolvers import throttle
 from resolvers.audit import audit
 from resolvers.outcome import Rejected
 from resolvers.rate_limits import limit_keys, refuse_when_spent
@@ -34,17 +35,21 @@ async def sign_in(info: Info, email: str, password: str, organization: str | Non
     email = checks.email("email", email) or ""
     checks.done()
     ctx = info.context
-    allowed = ctx.settings.staff_sign_ins_per_hour
-    # Every attempt counts against the address; only failures against the client, so one
-    # office behind one address is not locked out by its own successful sign-ins.
-    await limit_keys(info, [(f"staff-sign-in:email:{email}", allowed)])
-    failures = (f"staff-sign-in-failed:client:{ctx.client_ip or 'unknown'}", allowed * 10)
+    # Failures from one client across every address (password spraying); successes never
+    # count, so one office behind one address is not locked out by its own sign-ins.
+    allowed = ctx.settings.staff_sign_ins_per_hour * 10
+    failures = (f"staff-sign-in-failed:client:{ctx.client_ip or 'unknown'}", allowed)
     await refuse_when_spent(info, *failures)
+    # Per address: growing delays that nobody can turn into a lockout (resolvers/throttle.py).
+    await throttle.check(info, throttle.STAFF_PASSWORD, email)
     try:
-        return await _sign_in(info, email, password, organization)
+        signed_in = await _sign_in(info, email, password, organization)
     except Rejected:
+        await throttle.failed(info, throttle.STAFF_PASSWORD, email)
         await limit_keys(info, [failures])
         raise
+    await throttle.succeeded(info, throttle.STAFF_PASSWORD, email)
+    return signed_in
 
 
 async def _sign_in(info: Info, email: str, password: str, organization: str | None) -> SignedIn:

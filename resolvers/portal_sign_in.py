@@ -34,10 +34,11 @@ from models.enums import ContactRole, LinkPurpose, PortalStatus, SessionKind, Si
 from models.types import utcnow
 from portico.errors import Forbidden
 from portico.timing import at_least
+from resolvers import throttle
 from resolvers.audit import audit, audit_person
 from resolvers.outcome import Rejected, input_ids
 from resolvers.portal_mail import send_link_email
-from resolvers.rate_limits import limit
+from resolvers.rate_limits import limit, limit_keys, refuse_when_spent
 from resolvers.validation import Checks, Problem
 from schema.context import Context
 from schema.ids import decode_id
@@ -46,7 +47,8 @@ log = logging.getLogger("portico.auth")
 
 # Doors that must answer alike for known and unknown addresses take at least this long.
 EVEN_ANSWER_SECONDS = 0.25
-LINKS_PER_EMAIL, LINKS_PER_CLIENT = 5, 20
+LINKS_PER_CLIENT = 20  # per hour, any address; per address: resolvers/throttle.py
+PASSWORD_FAILURES_PER_CLIENT = 50  # per hour, any address
 MIN_PASSWORD, MAX_PASSWORD = 10, 200
 
 organizations: sa.Table = Organization.__table__  # type: ignore[attr-defined]
@@ -101,6 +103,8 @@ async def _open_session(
         user_agent=ctx.user_agent,
     )
     session.add(audit_person(ctx, "portal.sign_in", person))
+    # This client is known to the address now: others' failures never delay it.
+    await throttle.remember_client(session, "portal", proven, ctx.client_ip)
     return issued
 
 
@@ -172,7 +176,10 @@ async def request_link(info: Info, email: str, organization: str, purpose: LinkP
     checks.done()
     async with at_least(EVEN_ANSWER_SECONDS):
         door = "reset" if purpose is LinkPurpose.PASSWORD_RESET else "link"
-        await limit(info, door, email, per_email=LINKS_PER_EMAIL, per_client=LINKS_PER_CLIENT)
+        await limit(info, door, None, per_email=0, per_client=LINKS_PER_CLIENT)
+        # Per address: growing delays, which a stranger cannot turn into a lockout.
+        await throttle.check(info, throttle.PORTAL_LINK, email)
+        await throttle.failed(info, throttle.PORTAL_LINK, email)  # each request sends mail
         async with ctx.write() as session:
             org_id = await _organization_id(session, organization)
             if org_id is None or not await portal_enabled(session, org_id):
@@ -217,8 +224,11 @@ async def password_sign_in(info: Info, email: str, password: str, organization: 
     checks = Checks()
     email = checks.email("email", email) or ""
     checks.done()
+    password_failures = f"portal-password-failed:client:{ctx.client_ip or 'unknown'}"
     async with at_least(EVEN_ANSWER_SECONDS):
-        await limit(info, "password", email, per_email=10, per_client=50)
+        # Failures per client across addresses, and growing delays per address.
+        await refuse_when_spent(info, password_failures, PASSWORD_FAILURES_PER_CLIENT)
+        await throttle.check(info, throttle.PORTAL_PASSWORD, email)
         async with ctx.write() as session:
             org_id = await _organization_id(session, organization)
             people = []
@@ -252,7 +262,10 @@ async def password_sign_in(info: Info, email: str, password: str, organization: 
             else:
                 issued = await _open_session(ctx, session, match, email)
     if match is None or issued is None:
+        await throttle.failed(info, throttle.PORTAL_PASSWORD, email)
+        await limit_keys(info, [(password_failures, PASSWORD_FAILURES_PER_CLIENT)])
         raise Rejected(BAD_PASSWORD)
+    await throttle.succeeded(info, throttle.PORTAL_PASSWORD, email)
     await _act_as(ctx, issued)
     return SignedIn(Redemption.OK, issued, match)
 

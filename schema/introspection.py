@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from graphql import GraphQLError, ValidationContext, ValidationRule
+from graphql import GraphQLError, ValidationRule
 from graphql.validation import NoSchemaIntrospectionCustomRule
 from strawberry.extensions import SchemaExtension
 
@@ -25,16 +25,12 @@ def may_introspect(mode: str, viewer: Any) -> bool:
 
 
 class NoIntrospection(NoSchemaIntrospectionCustomRule):
-    """graphql-core's rule, its error given the FORBIDDEN code."""
+    """graphql-core's rule, its own errors given the FORBIDDEN code (the other rules'
+    errors keep theirs: schema/refusals.py)."""
 
-    def __init__(self, context: ValidationContext) -> None:
-        report = context.on_error
-
-        def coded(error: GraphQLError) -> None:
-            report(GraphQLError(error.message, error.nodes, extensions={"code": Forbidden.code}))
-
-        context.on_error = coded  # type: ignore[method-assign]
-        super().__init__(context)
+    def report_error(self, error: GraphQLError) -> None:
+        coded = GraphQLError(error.message, error.nodes, extensions={"code": Forbidden.code})
+        self.context.report_error(coded)
 
 
 class IntrospectionGate(SchemaExtension):

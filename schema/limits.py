@@ -23,6 +23,7 @@ from strawberry.extensions.max_aliases import count_fields_with_alias
 from strawberry.extensions.query_depth_limiter import create_validator as depth_rule
 
 from portico.errors import QUERY_TOO_COMPLEX
+from schema.refusals import PARSE_FAILED
 
 TOKENS_MESSAGE = "Document contains more than"  # graphql-core's parser, when max_tokens is hit
 
@@ -108,20 +109,24 @@ def _parse(query: str, max_tokens: int) -> DocumentNode:
 
 def parse_within(query: str, max_tokens: int) -> DocumentNode:
     """The parsed document, or a GraphQLError (a syntax error; over `max_tokens`, coded
-    QUERY_TOO_COMPLEX). Shared: the HTTP and WebSocket edges read the operation first."""
+    QUERY_TOO_COMPLEX; any other, GRAPHQL_PARSE_FAILED). Shared: the HTTP and WebSocket edges
+    read the operation first."""
     try:
         return _parse(query, max_tokens)
     except GraphQLError as error:
         if TOKENS_MESSAGE in error.message:
             error.extensions = too_complex(error.message, "tokens", maxTokens=max_tokens)
+        else:
+            error.extensions = {"code": PARSE_FAILED}
         raise
 
 
 class CachedParse(SchemaExtension):
     """Parse once per text (bounded cache), stopping after `tokens` tokens.
 
-    Strawberry's ParserCache, with the token refusal given our code: graphql-core's
-    parser raises it, and nothing after the parse step sees it.
+    Strawberry's ParserCache, with the token refusal given our code and other syntax
+    errors GRAPHQL_PARSE_FAILED: graphql-core's parser raises them, and nothing after the
+    parse step sees them.
     """
 
     def __init__(self, limits: Limits) -> None:

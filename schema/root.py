@@ -61,6 +61,8 @@ from schema.mutations.profile import ProfileMutations
 from schema.mutations.work import WorkMutations
 from schema.preview import PreviewReadOnly
 from schema.queries import AccessQueries, Query
+from schema.refusals import Refusals, log_errors
+from schema.text import StorableText
 
 
 @strawberry.type(description="Everything that changes data. Each mutation takes one `input`.")
@@ -120,9 +122,10 @@ log = logging.getLogger("portico.graphql")
 
 
 class PorticoSchema(strawberry.Schema):
-    """Strawberry's schema, logging a statement the database stopped for waiting too long
-    (answered REQUEST_TIMEOUT, portico/errors.py) as one warning line, and an unreachable
-    database once per outage (models/db.py), not a traceback each."""
+    """Strawberry's schema, its errors logged without quoting the request (refusals.py); a
+    statement the database stopped for waiting too long (answered REQUEST_TIMEOUT,
+    portico/errors.py) as one warning line, and an unreachable database once per outage
+    (models/db.py), not a traceback each."""
 
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
@@ -146,7 +149,7 @@ class PorticoSchema(strawberry.Schema):
                 )
             else:
                 unexpected.append(error)
-        super().process_errors(unexpected, execution_context)
+        log_errors(unexpected)
 
 
 def build_schema(settings: Settings | None = None) -> strawberry.Schema:
@@ -162,10 +165,13 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
         extensions=[
             lambda: CachedParse(limits),
             lambda: ValidationCache(maxsize=256),
+            StorableText,  # after ValidationCache: adds to its verdict
             lambda: limit_rules(limits),
             lambda: QueryCost(limits),  # after ValidationCache: it measures valid documents
             # Production hides the schema tour from strangers; schema.graphql documents it.
             lambda: IntrospectionGate(introspection),
+            # Before MaskUnexpected, so it sees the errors after the masking.
+            lambda: Refusals(introspection),
             MaskUnexpected,
             PlannedReads,
             PreviewReadOnly,

@@ -25,11 +25,16 @@ def portico(env: dict[str, str], *args: str) -> None:
 
 
 async def start_server(
-    env: dict[str, str], *, stderr: int | IO[bytes] = subprocess.PIPE
+    env: dict[str, str],
+    *,
+    stderr: int | IO[bytes] = subprocess.PIPE,
+    stdout: int | IO[bytes] = subprocess.DEVNULL,
+    args: tuple[str, ...] = (),
 ) -> tuple[asyncio.subprocess.Process, str]:
     """`portico serve` (one uvicorn process, so its pid is the server's) and its base URL,
     once it answers /healthz. A server that logs for long should write `stderr` to a file:
-    a pipe nobody reads fills up and stops it."""
+    a pipe nobody reads fills up and stops it. `args` go to `portico serve`; its access log
+    goes to `stdout`."""
     port = free_port()
     server = await asyncio.create_subprocess_exec(
         sys.executable,
@@ -38,8 +43,9 @@ async def start_server(
         "serve",
         "--port",
         str(port),
+        *args,
         env=env,
-        stdout=subprocess.DEVNULL,
+        stdout=stdout,
         stderr=stderr,
     )
     base_url = f"http://127.0.0.1:{port}"

@@ -95,14 +95,9 @@ async def test_validation_errors_keep_their_message_without_suggestions(gql: Gra
 
 
 async def test_production_hides_the_schema_and_the_ide(db: Database):
-    settings = settings_from_env(
-        {
-            "PORTICO_ENV": "production",
-            "SECRET_KEYS": "a-real-secret",
-            "DATABASE_URL": db.settings.database_url,
-            "PORTICO_ALLOW_SQLITE": "1",
-        }
-    )
+    from tests.security.apps import PRODUCTION
+
+    settings = settings_from_env({**PRODUCTION, "DATABASE_URL": db.settings.database_url})
     app = create_app(settings, db=db, run_mail_worker=False)
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://portico.test") as client:

@@ -3,6 +3,7 @@
 import pytest
 
 from portico.settings import ConfigurationError, settings_from_env
+from tests.security.apps import PRODUCTION
 
 
 def test_development_defaults_use_embedded_sqlite():
@@ -21,7 +22,7 @@ def test_production_refuses_the_default_secret():
 
 
 def test_production_refuses_sqlite_unless_told():
-    env = {"PORTICO_ENV": "production", "SECRET_KEYS": "k2,k1"}
+    env = {**PRODUCTION, "PORTICO_ALLOW_SQLITE": ""}
     with pytest.raises(ConfigurationError, match="PostgreSQL"):
         settings_from_env(env).check()
     settings_from_env({**env, "PORTICO_ALLOW_SQLITE": "1"}).check()

@@ -19,10 +19,13 @@ from models.db import Database
 from portico.app import create_app
 from portico.settings import settings_from_env
 
+# A key as `secrets.token_urlsafe(40)` makes one: production refuses weaker ones.
+STRONG_KEY = "Kbs5qSV1gLerz-nIF2_1bXgAHnGkSW3IPslg_LsxfPv40CUaFHqcZQ"
 PRODUCTION = {
     "PORTICO_ENV": "production",
-    "SECRET_KEYS": "a-real-secret",
+    "SECRET_KEYS": STRONG_KEY,
     "PORTICO_ALLOW_SQLITE": "1",
+    "SMTP_URL": "smtp://127.0.0.1:25",  # required in production; these apps send no mail
 }
 _addresses = itertools.count(1)
 
