@@ -283,7 +283,8 @@ async def _record_failure(
     values: dict[str, Any] = {"last_error": error, "updated_at": db_now()}
     if is_permanent(exc) or attempt >= max_attempts:
         values["status"] = OutboxStatus.DEAD
-        logger.error("mail %s to %s is dead after %d attempt(s): %s", *_who(row), attempt, error)
+        # A dead email is for staff to see (bounces), not a fault of Portico: a warning.
+        logger.warning("mail %s to %s is dead after %d attempt(s): %s", *_who(row), attempt, error)
     else:
         values["next_attempt_at"] = db_now(backoff_seconds(attempt))
         logger.warning("mail %s to %s failed (attempt %d): %s", *_who(row), attempt, error)

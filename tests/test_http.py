@@ -4,6 +4,7 @@ import base64
 import hashlib
 import logging
 import re
+from typing import Any
 
 import httpx
 import pytest
@@ -68,6 +69,7 @@ async def test_batched_requests_are_refused(http: httpx.AsyncClient):
     assert response.status_code == 400
 
 
+@pytest.mark.logs_errors  # provokes an unexpected error on purpose
 async def test_unexpected_errors_are_masked_and_logged(
     db: Database, tenant: Tenant, monkeypatch: pytest.MonkeyPatch, caplog
 ):
@@ -105,3 +107,30 @@ async def test_production_hides_the_schema_and_the_ide(db: Database):
         assert page.status_code == 404
         result = (await client.post("/graphql", json={"query": INTROSPECTION})).json()
         assert result.get("data") is None and result["errors"]
+
+
+async def test_malformed_requests_get_a_400_that_says_why(http: httpx.AsyncClient):
+    """Bodies that are no GraphQL request answer 400 with a sentence, and log no ERROR
+    (the suite fails any test that logs one: tests/conftest.py)."""
+    upload = {"X-Portico-Upload": "1"}
+    cases: list[tuple[dict[str, Any], str]] = [
+        ({"json": {"query": "{ __typename }", "operationName": 5}}, "operation"),
+        ({"json": {"query": 5}}, "must be a string"),
+        ({"json": {"query": "{ __typename }", "variables": "x"}}, "must be an object"),
+        ({"files": {"operations": (None, "{not json"), "map": (None, "{}")}}, "JSON"),
+        (
+            {
+                "files": {
+                    "operations": (None, '{"query": "{ __typename }", "variables": {}}'),
+                    "map": (None, '{"0": ["variables.nope.deep"]}'),
+                    "0": ("a.pdf", b"%PDF-1.4", "application/pdf"),
+                }
+            },
+            "",
+        ),
+    ]
+    for request, says in cases:
+        headers = upload if "files" in request else {}
+        response = await http.post("/graphql", headers=headers, **request)
+        assert response.status_code == 400, (request, response.text)
+        assert says in response.text and "Traceback" not in response.text

@@ -508,6 +508,7 @@ async def test_run_worker_delivers_until_stopped(mail_db: Database):
     assert (await row_of(mail_db, outbox_id))["status"] == OutboxStatus.SENT
 
 
+@pytest.mark.logs_errors  # provokes an unexpected error on purpose
 async def test_run_worker_logs_failures_and_finishes_its_batch_when_stopped(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ):

@@ -62,6 +62,7 @@ async def test_request_ids_are_echoed_or_made(http: httpx.AsyncClient):
     assert unsafe.headers["x-request-id"] != "bad id <script>"
 
 
+@pytest.mark.logs_errors  # provokes an unexpected error on purpose
 async def test_a9_unexpected_errors_carry_the_code_and_request_id_into_the_log(
     executor: httpx.AsyncClient, tenant: Tenant, broken_customers: None, caplog
 ):
@@ -86,6 +87,7 @@ async def test_deliberate_errors_keep_their_message(gql: GraphQLClient):
     assert result["errors"][0]["message"] != "Unexpected error."
 
 
+@pytest.mark.logs_errors  # provokes an unexpected error on purpose
 async def test_a11_concurrent_failures_never_leak(
     executor: httpx.AsyncClient, tenant: Tenant, broken_customers: None
 ):
@@ -102,6 +104,7 @@ async def test_a11_concurrent_failures_never_leak(
             assert result["data"]["customers"]["totalCount"] == 0
 
 
+@pytest.mark.logs_errors  # provokes an unexpected error on purpose
 async def test_unexpected_errors_outside_graphql_are_masked_too(caplog):
     async def broken(request):
         raise RuntimeError("password=hunter2 in /srv/portico/secret.py")
