@@ -281,6 +281,7 @@ class ReadScope:
         self._turn: Turn | None = None
         self._conn: AsyncConnection | None = None
         self._pinned = False
+        self._ended = False
         self._lock = asyncio.Lock()
         self.statements = 0
 
@@ -314,20 +315,33 @@ class ReadScope:
         self, statement: sa.Executable, params: dict[str, Any] | None = None
     ) -> Sequence[RowMapping]:
         async with self._lock:
+            if self._ended:
+                return []  # a loader's batch scheduled before its request ended: unread
             result = await (await self._connection()).execute(statement, params or {})
             return result.mappings().all() if result.returns_rows else []
 
     async def text_value(self, sql: str, args: tuple[Any, ...]) -> Any:
         """The first value of SQL text already compiled for this dialect."""
         async with self._lock:
+            if self._ended:
+                return None
             return (await (await self._connection()).exec_driver_sql(sql, args)).scalar()
 
     async def text_row(self, sql: str, args: tuple[Any, ...]) -> RowMapping | None:
         """The first row (None when there is none) of SQL text already compiled for this
         dialect; values come as the driver decodes them."""
         async with self._lock:
+            if self._ended:
+                return None
             result = await (await self._connection()).exec_driver_sql(sql, args)
             return result.mappings().first()
+
+    async def end(self) -> None:
+        """The request is answered: close, for good. A field that failed can leave other
+        fields' loader batches scheduled (graphql-core answers without waiting for them);
+        run after this, they read nothing rather than open a connection nobody closes."""
+        self._ended = True
+        await self.close()
 
     async def close(self) -> None:
         async with self._lock:

@@ -257,7 +257,7 @@ class PorticoGraphQL(GraphQL):
         finally:
             context: Context | None = getattr(request.state, "portico_context", None)
             if context is not None:
-                await context.reader.close()
+                await context.reader.end()
             if isinstance(request, Request):
                 await request.close()  # uploaded files spooled to disk
 

@@ -10,6 +10,7 @@ import uuid
 from typing import Any
 
 import httpx
+import pytest
 import sqlalchemy as sa
 
 from models import (
@@ -409,6 +410,7 @@ async def test_approval_is_not_recorded_when_the_deposit_cannot_be_asked_for(pay
     assert retried["estimate"]["status"] == "APPROVED"
 
 
+@pytest.mark.logs_errors  # an event that cannot be applied is a fault on purpose
 async def test_an_event_that_cannot_be_applied_gets_5xx_and_leaves_nothing(paying: Paying):
     invoice = await open_invoice(paying.gql, paying.tenant, paying.customer_id)
     await paying.pay([invoice["id"]])

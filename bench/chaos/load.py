@@ -50,7 +50,7 @@ class Tally:
     shed: list[float] = field(default_factory=list)  # seconds to a 503 OVERLOADED
     outcomes: Counter[str] = field(default_factory=Counter)  # "label status CODE"
     acknowledged: list[str] = field(default_factory=list)  # writes answered as done
-    refused: list[str] = field(default_factory=list)  # writes shed (503 OVERLOADED): not done
+    refused: list[str] = field(default_factory=list)  # OVERLOADED or SERVICE_UNAVAILABLE: not done
     unknown: list[str] = field(default_factory=list)  # writes whose answer never came
     failures: list[str] = field(default_factory=list)  # answers no scenario accepts
     retry_after: Counter[str] = field(default_factory=Counter)  # Retry-After on 503s
@@ -118,9 +118,11 @@ async def request(conn: Connection, step: Step, tally: Tally, *, accept: set[str
         if code == "OVERLOADED":
             tally.shed.append(elapsed)
     if step.write:
-        # Shed before the work, a write must have changed nothing; otherwise it may have
-        # (the database can die between COMMIT and the answer).
-        (tally.refused if code == "OVERLOADED" else tally.unknown).append(step.write)
+        # Shed before the work, or refused before anything was saved (SERVICE_UNAVAILABLE
+        # says so), a write must have changed nothing; otherwise (OUTCOME_UNKNOWN, a broken
+        # connection, a timeout) it may have.
+        refused = code in ("OVERLOADED", "SERVICE_UNAVAILABLE")
+        (tally.refused if refused else tally.unknown).append(step.write)
     if outcome not in accept:
         tally.failures.append(f"{step.label}: {outcome} {answer.body[:200]!r}")
     return answer

@@ -30,6 +30,9 @@ OUTAGE_OUTCOMES = {
     "200 SERVICE_UNAVAILABLE",  # a field error: the request started before the outage
     "504 REQUEST_TIMEOUT",
     "503 OVERLOADED",
+    # Lost during COMMIT (or after an earlier part committed): it may have been made.
+    "200 OUTCOME_UNKNOWN",
+    "503 OUTCOME_UNKNOWN",
     "broken",
 }
 
@@ -53,7 +56,7 @@ class Report:
         lines = [
             f"{self.name}: {verdict}",
             f"  writes acknowledged {self.acknowledged}, stored {self.stored}, lost "
-            f"{len(self.lost)}, duplicated {len(self.duplicated)}, shed yet stored "
+            f"{len(self.lost)}, duplicated {len(self.duplicated)}, refused as not done yet stored "
             f"{len(self.shed_but_stored)}; answered with an error {self.unknown} "
             f"(of which committed {self.unknown_stored})",
         ]
@@ -78,7 +81,7 @@ def check_writes(report: Report, tally: Tally, stored: list[str]) -> None:
     for label, items in (
         ("acknowledged writes lost", report.lost),
         ("writes stored twice", report.duplicated),
-        ("shed writes stored", report.shed_but_stored),
+        ("writes refused as not done, yet stored", report.shed_but_stored),
         ("rows nobody wrote", sorted(strays)),
     ):
         if items:
