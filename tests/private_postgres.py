@@ -3,11 +3,17 @@ that the test may stop and start at will (the shared one on 5432 is never touche
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
 import pwd
 import shutil
 import subprocess
+import tempfile
+from collections.abc import AsyncIterator
 from pathlib import Path
+
+import pytest
 
 from tests.smtp import free_port
 
@@ -57,3 +63,24 @@ class PrivatePostgres:
 
     def server_log(self) -> str:
         return self.log.read_text(errors="replace") if self.log.exists() else ""
+
+
+@contextlib.asynccontextmanager
+async def running(prefix: str) -> AsyncIterator[PrivatePostgres]:
+    """A private server for one test, stopped after it. Without the server binaries the
+    test is skipped, and under CI=true it fails instead."""
+    if not available():
+        message = f"no PostgreSQL server binaries at {BIN} (set TEST_POSTGRES_BIN)"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"{message}; CI=true requires them", pytrace=False)
+        pytest.skip(message)
+    # Directly under /tmp: the server's account must reach it (pytest's tmp_path is private).
+    with tempfile.TemporaryDirectory(prefix=prefix) as directory:
+        server = PrivatePostgres(Path(directory))
+        await asyncio.to_thread(server.init)
+        await asyncio.to_thread(server.start)
+        try:
+            yield server
+        finally:
+            with contextlib.suppress(RuntimeError):  # already stopped
+                await asyncio.to_thread(server.stop)

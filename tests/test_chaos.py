@@ -6,36 +6,19 @@ is stored, the server is back to normal within 10 s, and the other organization 
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import tempfile
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
 from bench.chaos import scenarios
-from tests.conftest import IN_CI
-from tests.private_postgres import BIN, PrivatePostgres, available
+from tests.private_postgres import PrivatePostgres, running
 
 
 @pytest.fixture
 async def postgres() -> AsyncIterator[PrivatePostgres]:
-    if not available():
-        message = f"no PostgreSQL server binaries at {BIN} (set TEST_POSTGRES_BIN)"
-        if IN_CI:
-            pytest.fail(f"{message}; CI=true requires them", pytrace=False)
-        pytest.skip(message)
-    # Directly under /tmp: the server's account must reach it (pytest's tmp_path is private).
-    with tempfile.TemporaryDirectory(prefix="portico-chaos-") as directory:
-        server = PrivatePostgres(Path(directory))
-        await asyncio.to_thread(server.init)
-        await asyncio.to_thread(server.start)
-        try:
-            yield server
-        finally:
-            with contextlib.suppress(RuntimeError):  # already stopped
-                await asyncio.to_thread(server.stop)
+    async with running("portico-chaos-") as server:
+        yield server
 
 
 async def test_kill_9_of_postgresql_under_writes_loses_nothing(

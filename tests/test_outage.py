@@ -11,10 +11,8 @@ skipped only where the server binaries are missing, and fails then under CI=true
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
-import tempfile
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -41,9 +39,9 @@ from portico.live import UNAVAILABLE_CLOSE_CODE
 from portico.outage_watch import OutageWatch
 from portico.pg_broker import PostgresBroker
 from portico.settings import settings_from_env
-from tests.conftest import IN_CI, SUITE_LIMITS
+from tests.conftest import SUITE_LIMITS
 from tests.helpers import GraphQLClient, Tenant, make_tenant
-from tests.private_postgres import BIN, PrivatePostgres, available
+from tests.private_postgres import PrivatePostgres, running
 from tests.smtp import free_port
 
 # A refused request must come back well within this; a hang would take the connect timeout.
@@ -66,21 +64,8 @@ customers: sa.Table = Customer.__table__  # type: ignore[attr-defined]
 
 @pytest.fixture
 async def postgres() -> AsyncIterator[PrivatePostgres]:
-    if not available():
-        message = f"no PostgreSQL server binaries at {BIN} (set TEST_POSTGRES_BIN)"
-        if IN_CI:
-            pytest.fail(f"{message}; CI=true requires them", pytrace=False)
-        pytest.skip(message)
-    # Directly under /tmp: the server's account must reach it (pytest's tmp_path is private).
-    with tempfile.TemporaryDirectory(prefix="portico-pg-") as directory:
-        server = PrivatePostgres(Path(directory))
-        await asyncio.to_thread(server.init)
-        await asyncio.to_thread(server.start)
-        try:
-            yield server
-        finally:
-            with contextlib.suppress(RuntimeError):  # already stopped
-                await asyncio.to_thread(server.stop)
+    async with running("portico-pg-") as server:
+        yield server
 
 
 @pytest.fixture
