@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
@@ -26,22 +27,34 @@ rate_limits: sa.Table = RateLimit.__table__  # type: ignore[attr-defined]
 
 async def hit(session: AsyncSession, key: str, limit: int, window_seconds: int) -> bool:
     """Count one attempt for `key`; False once `limit` attempts fall in the current window."""
-    insert = postgresql.insert if session.bind.dialect.name == "postgresql" else sqlite.insert
     expired = rate_limits.c.window_start < db_now(-window_seconds)
+    window = sa.case((expired, db_now()), else_=rate_limits.c.window_start)
+    return await _count(session, key, restart=expired, window_start=window) <= limit
+
+
+async def _count(
+    session: AsyncSession,
+    key: str,
+    *,
+    restart: sa.ColumnElement[bool],
+    window_start: sa.ColumnElement[Any],
+) -> int:
+    """One more for `key` (from one where `restart` holds), stamping `window_start`; the
+    count after it, in one statement whoever counts at once."""
+    insert = postgresql.insert if session.bind.dialect.name == "postgresql" else sqlite.insert
     stmt = (
         insert(rate_limits)
         .values(key=key, window_start=db_now(), hits=1)
         .on_conflict_do_update(
             index_elements=[rate_limits.c.key],
             set_={
-                "hits": sa.case((expired, 1), else_=rate_limits.c.hits + 1),
-                "window_start": sa.case((expired, db_now()), else_=rate_limits.c.window_start),
+                "hits": sa.case((restart, 1), else_=rate_limits.c.hits + 1),
+                "window_start": window_start,
             },
         )
         .returning(rate_limits.c.hits)
     )
-    hits = (await session.execute(stmt)).scalar_one()
-    return hits <= limit
+    return int((await session.execute(stmt)).scalar_one())
 
 
 async def hits_now(session: AsyncSession, key: str, window_seconds: int) -> int:
@@ -59,21 +72,8 @@ async def hits_now(session: AsyncSession, key: str, window_seconds: int) -> int:
 
 async def record_failure(session: AsyncSession, key: str, quiet_seconds: int) -> int:
     """Count one failure for `key` now; returns the failures in a row."""
-    insert = postgresql.insert if session.bind.dialect.name == "postgresql" else sqlite.insert
     quiet = rate_limits.c.window_start < db_now(-quiet_seconds)
-    stmt = (
-        insert(rate_limits)
-        .values(key=key, window_start=db_now(), hits=1)
-        .on_conflict_do_update(
-            index_elements=[rate_limits.c.key],
-            set_={
-                "hits": sa.case((quiet, 1), else_=rate_limits.c.hits + 1),
-                "window_start": db_now(),
-            },
-        )
-        .returning(rate_limits.c.hits)
-    )
-    return int((await session.execute(stmt)).scalar_one())
+    return await _count(session, key, restart=quiet, window_start=db_now())
 
 
 async def failures_since(session: AsyncSession, key: str, quiet_seconds: int) -> tuple[int, float]:

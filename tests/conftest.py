@@ -67,11 +67,7 @@ async def postgres_database() -> AsyncIterator[str]:
     finally:
         await admin.close()
     yield name
-    admin = await _admin()
-    try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await admin.close()
+    await admin_execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])
@@ -101,17 +97,19 @@ def scratch_database_url(
     _run_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+async def admin_execute(sql: str) -> None:
+    """One statement as the PostgreSQL administrator (CREATE or DROP DATABASE)."""
+    admin = await _admin()
+    try:
+        await admin.execute(sql)
+    finally:
+        await admin.close()
+
+
 def _run_admin(sql: str) -> None:
     import asyncio
 
-    async def run() -> None:
-        admin = await _admin()
-        try:
-            await admin.execute(sql)
-        finally:
-            await admin.close()
-
-    asyncio.run(run())
+    asyncio.run(admin_execute(sql))
 
 
 @pytest.fixture(scope="session")

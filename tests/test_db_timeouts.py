@@ -18,7 +18,7 @@ from models.migrate import upgrade
 from portico.app import create_app
 from portico.settings import settings_from_env
 from schema.ids import decode_id_of
-from tests.conftest import SUITE_LIMITS, _admin, _pg_url
+from tests.conftest import SUITE_LIMITS, _pg_url, admin_execute
 from tests.helpers import GraphQLClient, make_tenant
 from tests.portal import make_customer
 
@@ -33,17 +33,9 @@ mutation U($input: UpdateCustomerInput!) {
 async def scratch_pg(postgres_database: str) -> AsyncIterator[str]:
     """A database of its own: the test changes its lock_timeout."""
     name = f"portico_locks_{uuid.uuid4().hex[:12]}"
-    admin = await _admin()
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
+    await admin_execute(f'CREATE DATABASE "{name}"')
     yield name
-    admin = await _admin()
-    try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await admin.close()
+    await admin_execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 async def _served(name: str, **env: str) -> tuple[Database, httpx.AsyncClient]:
@@ -114,11 +106,7 @@ async def test_a_statement_timeout_on_a_locked_row_answers_request_timeout(
 async def test_a_lock_timeout_answers_request_timeout(
     scratch_pg: str, caplog: pytest.LogCaptureFixture
 ):
-    admin = await _admin()
-    try:
-        await admin.execute(f"ALTER DATABASE \"{scratch_pg}\" SET lock_timeout = '200ms'")
-    finally:
-        await admin.close()
+    await admin_execute(f"ALTER DATABASE \"{scratch_pg}\" SET lock_timeout = '200ms'")
     response, records, again = await _update_while_held(scratch_pg, caplog)
     _assert_timed_out(response, records)
     assert "canceling statement due to lock timeout" in records[0].getMessage()
