@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from itsdangerous import BadSignature, URLSafeSerializer
 
-from portico.settings import Settings
+from core.settings import Settings
 
 COOKIE_NAME = "__Host-portico_session"
 SALT = "portico-session-cookie"

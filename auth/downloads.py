@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from itsdangerous import BadData, URLSafeTimedSerializer
 
 from auth.viewer import Viewer
-from portico.settings import Settings
+from core.settings import Settings
 
 SALT = "portico-download-link"
 INVOICE_PDF = "invoice-pdf"

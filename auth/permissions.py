@@ -15,7 +15,7 @@ from strawberry.extensions.field_extension import FieldExtension
 from strawberry.permission import BasePermission, PermissionExtension
 
 from auth.viewer import Viewer, ViewerKind
-from portico.errors import ClientError, Unauthenticated
+from core.errors import ClientError, Unauthenticated
 
 
 def viewer_of(info: Info) -> Viewer:

@@ -19,10 +19,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from auth.sessions import end_portal_sessions, end_sessions_of
 from auth.tokens import new_token, token_hash
+from core.settings import Settings
 from models import Contact, Customer, MagicLink, PortalSettings
 from models.clock import db_now
 from models.enums import LinkPurpose, PortalStatus
-from portico.settings import Settings
 
 links: sa.Table = MagicLink.__table__  # type: ignore[attr-defined]
 customers: sa.Table = Customer.__table__  # type: ignore[attr-defined]

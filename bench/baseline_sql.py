@@ -35,7 +35,7 @@ def b64url(text_sql: str) -> str:
 
 
 def gid(type_name: str, id_sql: str) -> str:
-    """Portico's global ID of a row (schema/ids.py)."""
+    """Portico's global ID of a row (core/ids.py)."""
     return b64url(f"'{type_name}:' || replace({id_sql}::text, '-', '')")
 
 

@@ -40,6 +40,8 @@ from bench.common import (
     sqlalchemy_url,
     tokens_path,
 )
+from core.ids import encode_id
+from core.settings import Settings, settings_from_env
 from models.db import Database
 from models.enums import (
     ActorKind,
@@ -61,8 +63,6 @@ from models.enums import (
 from models.migrate import upgrade
 from models.money import LineAmounts, bill_totals, line_amounts
 from models.relations import BY_NAME
-from portico.settings import Settings, settings_from_env
-from schema.ids import encode_id
 
 BASE_TIME = datetime(2026, 11, 1, tzinfo=UTC)
 # DEEP_PAGE asks for first: 4, so that ~490 visible customers make more than 100 pages.

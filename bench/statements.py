@@ -15,8 +15,8 @@ import httpx
 import sqlalchemy as sa
 
 from bench.common import sqlalchemy_url
+from core.settings import settings_from_env
 from portico.app import create_app
-from portico.settings import settings_from_env
 
 TRANSACTION_CONTROL = ("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE")
 REQUEST_TIMEOUT_S = 30

@@ -20,7 +20,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 import aiosmtplib
 
-from portico.settings import Settings
+from core.settings import Settings
 
 logger = logging.getLogger("portico.mail")
 

@@ -31,12 +31,12 @@ import sqlalchemy as sa
 from sqlalchemy.engine import RowMapping
 
 from auth.magic_links import start_link_clock
+from core.outage_watch import MAX_WAIT_SECONDS, OutageWatch
 from mail.sender import Mailer, PermanentMailError, is_permanent
 from models import OutboxEmail
 from models.clock import db_now
 from models.db import Database
 from models.enums import OutboxStatus
-from portico.outage_watch import MAX_WAIT_SECONDS, OutageWatch
 from storage import FileMissing, read_bytes, storage_from_settings
 
 logger = logging.getLogger("portico.mail")

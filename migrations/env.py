@@ -16,9 +16,9 @@ from sqlalchemy.engine import Connection
 from sqlmodel.sql.sqltypes import AutoString
 
 import models
+from core.settings import get_settings, settings_from_env
 from models.db import make_engine
 from models.types import UTCDateTime
-from portico.settings import get_settings, settings_from_env
 
 config = context.config
 target_metadata = models.metadata

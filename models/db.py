@@ -30,16 +30,16 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.util import await_
 
+from core.admission import Admission, Turn
+from core.db_faults import CommitUncertain, database_unavailable
+from core.outage_watch import RequestOutage
+from core.settings import Settings
 from models.calendar import sqlite_local_date
-from portico.admission import Admission, Turn
-from portico.db_faults import CommitUncertain, database_unavailable
-from portico.outage_watch import RequestOutage
-from portico.settings import Settings
 
 # An unreachable server must fail a request quickly, not hold it for asyncpg's default minute.
 CONNECT_TIMEOUT_SECONDS = 5
 # Waiting for a free pooled connection longer than this means the database is not keeping up
-# (requests wait for their turn first, at most ADMISSION_WAIT_MS: portico/admission.py).
+# (requests wait for their turn first, at most ADMISSION_WAIT_MS: core/admission.py).
 POOL_TIMEOUT_SECONDS = 10
 # The client-side bound on one statement, beyond the server's statement_timeout, for a link
 # that died without closing (the server cannot cancel what it never hears of).

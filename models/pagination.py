@@ -19,8 +19,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import RowMapping
 
+from core.errors import ClientError
 from models.types import UTCDateTime
-from portico.errors import ClientError
 
 MAX_PAGE_SIZE = 100
 

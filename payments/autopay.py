@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from domain.notifications import for_customer, notify_staff
 from mail.outbox import enqueue
 from mail.templates import branded
 from models import (
@@ -42,7 +43,6 @@ from payments.requests import (
     request_payment,
 )
 from payments.stripe_api import ProviderRejected, ProviderUnavailable
-from resolvers.notifications import for_customer, notify_staff
 
 log = logging.getLogger("portico.autopay")
 

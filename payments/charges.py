@@ -21,14 +21,14 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from domain.audit import system_audit
+from domain.notifications import notify_staff
 from models import Invoice, Organization, Payment, ProviderEvent, Refund
 from models.currency import format_money
 from models.enums import DisputeStatus, NotificationKind
 from models.ledger import RECEIVED, refund_status, settle
 from models.types import utcnow
 from models.writes import get_for_update
-from resolvers.audit import system_audit
-from resolvers.notifications import notify_staff
 
 REFUNDED = "charge.refunded"
 DISPUTE_EVENTS = {"charge.dispute.created", "charge.dispute.updated", "charge.dispute.closed"}

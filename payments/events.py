@@ -19,6 +19,9 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from domain.audit import system_audit
+from domain.billing_mail import send_receipt
+from domain.notifications import notify_staff
 from mail.recipients import Recipient
 from models import (
     Contact,
@@ -45,9 +48,6 @@ from payments.charges import (
     lock_payment,
 )
 from payments.requests import Allocation, PaymentRequest, decode_allocations
-from resolvers.audit import system_audit
-from resolvers.billing_mail import send_receipt
-from resolvers.notifications import notify_staff
 
 log = logging.getLogger("portico.payments")
 

@@ -11,9 +11,9 @@ import hashlib
 import uuid
 from dataclasses import dataclass
 
+from core.settings import Settings
 from models import Organization, PortalSettings
 from payments.stripe_api import StripeGateway
-from portico.settings import Settings
 
 MAX_INVOICES = 10  # metadata values hold up to 500 characters: ten allocations fit
 

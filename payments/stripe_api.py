@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 
 import stripe
 
-from portico.settings import Settings
+from core.settings import Settings
 
 NOT_CONFIGURED = "Online payment is not configured."
 _PAGE_SIZE = 100

@@ -36,6 +36,8 @@ from auth.access import RowScope
 from auth.permissions import rules_of
 from auth.sessions import BY_TOKEN as SESSION_BY_TOKEN
 from auth.viewer import Viewer
+from core.errors import NotFound
+from core.ids import decode_id
 from models import relations as rel
 from models.derived import status_filter
 from models.loaders import Relation
@@ -44,8 +46,6 @@ from models.search import car_search, customer_search
 from planner import sql
 from planner.fields import COMPUTED, Context
 from planner.viewer import VIEWER_IDS, viewer_param
-from portico.errors import NotFound
-from schema.ids import decode_id
 from schema.node import NODE_TYPES, ROW_TYPES
 from schema.variables import VariableValues, arguments_of
 

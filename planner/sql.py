@@ -1,6 +1,6 @@
 """SQL expressions that render values exactly as the GraphQL layer serializes them.
 
-Each one has a Python twin in the schema (global IDs in schema/ids.py, cursors in
+Each one has a Python twin in the schema (global IDs in core/ids.py, cursors in
 models/pagination.py, timestamps as `datetime.isoformat()`, decimals in schema/billing.py);
 tests/test_planner.py checks that both give the same bytes.
 """

@@ -25,14 +25,16 @@ from strawberry.types.unset import UNSET, UnsetType
 from auth.cookies import COOKIE_NAME, read_session_cookie
 from auth.sessions import viewer_for_token
 from auth.viewer import ANONYMOUS, ViewerKind
+from core import request_id
+from core.admission import Overloaded
+from core.broker import Broker, InProcessBroker
+from core.db_faults import database_busy, database_unavailable
+from core.errors import may_have_happened
+from core.settings import Settings, get_settings
 from models.db import Database
 from planner import fast
-from portico import graphql_http, ide, idempotency, live, log_redaction, request_id
-from portico.admission import Overloaded
-from portico.broker import Broker, InProcessBroker
-from portico.db_faults import database_busy, database_unavailable
+from portico import graphql_http, ide, idempotency, live, log_redaction
 from portico.downloads import download
-from portico.errors import may_have_happened
 from portico.http_security import healthz, middleware, readyz
 from portico.integrations import telematics_readings
 from portico.jobs import run_background
@@ -51,7 +53,6 @@ from portico.pages import (
 )
 from portico.pg_broker import PostgresBroker
 from portico.request_limits import shared_store
-from portico.settings import Settings, get_settings
 from portico.shedding import claim_for_tenant, overloaded
 from portico.uploads import multipart_refusal
 from portico.webhooks import stripe_webhook

@@ -12,8 +12,8 @@ import signal
 import sys
 from pathlib import Path
 
+from core.settings import ConfigurationError, get_settings
 from portico import log_setup
-from portico.settings import ConfigurationError, get_settings
 
 
 def _migrate() -> None:
@@ -91,7 +91,7 @@ def _worker(_args: argparse.Namespace) -> None:
 
 
 def _demo(args: argparse.Namespace) -> None:
-    from portico.demo import load_demo
+    from demo.seed import load_demo
 
     _ensure_sqlite_dir()
     asyncio.run(load_demo(get_settings(), reset=args.reset))

@@ -10,17 +10,11 @@ addresses further left were written by whoever sent the request to the first pro
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Iterable
 
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-Network = ipaddress.IPv4Network | ipaddress.IPv6Network
-
-
-def parse_networks(values: Iterable[str]) -> tuple[Network, ...]:
-    """`10.0.0.5`, `10.0.0.0/8`, `::1` ... (ValueError names a bad one)."""
-    return tuple(ipaddress.ip_network(value.strip(), strict=False) for value in values)
+from core.networks import Network
 
 
 def _address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:

@@ -38,13 +38,13 @@ from auth.downloads import (
 )
 from auth.sessions import viewer_for_session
 from auth.viewer import Viewer, ViewerKind
+from core.settings import Settings
 from models import CarPhoto, Document, JobPhoto, MessageAttachment
 from models.db import Database, ReadScope
 from models.enums import AccessAction
 from models.invoice_documents import load_invoice_document
 from models.loaders import Loaders
 from pdf.invoice import render_invoice
-from portico.settings import Settings
 from resolvers.access_log import record_access
 from storage import FileMissing, storage_from_settings
 

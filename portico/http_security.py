@@ -24,14 +24,15 @@ from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from auth.cookies import COOKIE_NAME
+from core import request_id
+from core.db_faults import database_unavailable
+from core.errors import UNEXPECTED, Forbidden, unexpected_extensions
+from core.networks import parse_networks
+from core.settings import Settings
 from models.db import Database
-from portico import request_id
-from portico.client_address import ClientAddress, parse_networks
-from portico.db_faults import database_unavailable
-from portico.errors import UNEXPECTED, Forbidden, unexpected_extensions
+from portico.client_address import ClientAddress
 from portico.log_redaction import redact
 from portico.request_limits import RequestRate
-from portico.settings import Settings
 from portico.shedding import Shedding
 from portico.uploads import ENVELOPE_BYTES, UPLOAD_HEADERS
 from storage import StorageUnavailable, storage_from_settings

@@ -27,17 +27,17 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from auth.viewer import Viewer
-from models.db import Pinned, pinned
-from models.idempotency import StoredAnswer, claim, keep_answer, stored_answer
-from portico.broker import Broker
-from portico.db_faults import database_unavailable
-from portico.errors import (
+from core.broker import Broker
+from core.db_faults import database_unavailable
+from core.errors import (
     IdempotencyKeyInvalid,
     IdempotencyKeyReused,
     OutcomeUnknown,
     RequestTimedOut,
     ServiceUnavailable,
 )
+from models.db import Pinned, pinned
+from models.idempotency import StoredAnswer, claim, keep_answer, stored_answer
 from portico.outage import outcome_unknown_graphql, request_timed_out, unavailable_graphql
 from schema.context import Context
 

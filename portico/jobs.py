@@ -9,14 +9,14 @@ import asyncio
 import contextlib
 import logging
 
+from core.db_faults import database_unavailable
+from core.outage_watch import OutageWatch
 from mail.sender import mailer_from_settings
 from mail.worker import run_worker
 from models.db import Database
 from models.idempotency import expire
 from payments.autopay import run_autopay
 from payments.reconcile import reconcile
-from portico.db_faults import database_unavailable
-from portico.outage_watch import OutageWatch
 from resolvers.event_mail import remind_event_attendees
 
 log = logging.getLogger("portico.jobs")

@@ -37,9 +37,9 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
 
 from auth.cookies import COOKIE_NAME, read_session_cookie
 from auth.sessions import viewer_for_token
-from portico.db_faults import database_unavailable
-from portico.errors import ServiceUnavailable
-from portico.settings import Settings
+from core.db_faults import database_unavailable
+from core.errors import ServiceUnavailable
+from core.settings import Settings
 from schema.context import Context
 from schema.limits import parse_within
 

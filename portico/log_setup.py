@@ -11,7 +11,7 @@ import logging
 import logging.config
 from typing import Any
 
-from portico import request_id
+from core import request_id
 
 FORMAT = "%(levelname)s %(name)s [%(request_id)s]: %(message)s"
 

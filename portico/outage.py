@@ -10,10 +10,10 @@ import logging
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from portico.db_faults import database_unavailable
-from portico.errors import OutcomeUnknown, RequestTimedOut, ServiceUnavailable
+from core.db_faults import database_unavailable
+from core.errors import OutcomeUnknown, RequestTimedOut, ServiceUnavailable
+from core.outage_watch import RequestOutage
 from portico.log_redaction import redact
-from portico.outage_watch import RequestOutage
 
 log = logging.getLogger("portico.outage")
 

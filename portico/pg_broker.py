@@ -2,7 +2,7 @@
 
 Each process keeps one dedicated connection, outside the pool, that LISTENs to the topics
 its subscribers watch; `publish` sends `pg_notify` on a pooled connection in autocommit,
-after the change's own transaction has committed (portico/broker.py), so every process
+after the change's own transaction has committed (core/broker.py), so every process
 listening on the topic, this one included, hears it once.
 
 When the listening connection drops, events may have been missed: every open stream ends
@@ -24,11 +24,11 @@ from typing import Any
 import asyncpg
 import sqlalchemy as sa
 
+from core.broker import QUEUE_SIZE, _Subscriber, check_event
+from core.errors import ServiceUnavailable
 from models.db import Database
-from portico.broker import QUEUE_SIZE, _Subscriber, check_event
-from portico.errors import ServiceUnavailable
 
-log = logging.getLogger("portico.broker")
+log = logging.getLogger("core.broker")
 
 CONNECT_TIMEOUT_SECONDS = 5.0
 # How long a new subscription waits for the listening connection before it is refused.
@@ -48,7 +48,7 @@ def listener_dsn(database_url: str) -> str:
 
 
 class PostgresBroker:
-    """The broker protocol of portico/broker.py over LISTEN/NOTIFY."""
+    """The broker protocol of core/broker.py over LISTEN/NOTIFY."""
 
     def __init__(self, db: Database, queue_size: int = QUEUE_SIZE) -> None:
         self._db = db

@@ -22,7 +22,7 @@ from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from auth.cookies import COOKIE_NAME
-from portico.settings import Settings
+from core.settings import Settings
 
 log = logging.getLogger("portico.limits")
 WINDOW_SECONDS = 60

@@ -15,9 +15,9 @@ import time
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from portico.admission import Admission, Overloaded, Tenant, Turn
-from portico.errors import OVERLOADED, OVERLOADED_MESSAGE, OVERLOADED_RETRY_AFTER
-from portico.settings import Settings
+from core.admission import Admission, Overloaded, Tenant, Turn
+from core.errors import OVERLOADED, OVERLOADED_MESSAGE, OVERLOADED_RETRY_AFTER
+from core.settings import Settings
 
 log = logging.getLogger("portico.shedding")
 

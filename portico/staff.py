@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from auth.passwords import hash_password
+from core.settings import Settings
 from models import Organization, PortalSettings, StaffUser
 from models.db import Database
 from models.enums import StaffRole
 from models.writes import add_in_order
-from portico.settings import Settings
 
 
 async def create_owner(

@@ -13,7 +13,7 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from portico.settings import Settings
+from core.settings import Settings
 
 UPLOAD_HEADERS = ("apollo-require-preflight", "x-portico-upload")
 ENVELOPE_BYTES = 64 * 1024  # operations, map and part headers around the file

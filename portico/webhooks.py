@@ -15,11 +15,11 @@ from collections.abc import Awaitable, Callable
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
+from core.db_faults import database_busy, database_unavailable
+from core.settings import Settings
 from models.db import Database
 from payments.events import Outcome, WrongAccount, handle_event
 from payments.signature import BadSignature, verify_event
-from portico.db_faults import database_busy, database_unavailable
-from portico.settings import Settings
 
 log = logging.getLogger("portico.webhooks")
 

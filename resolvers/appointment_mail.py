@@ -10,11 +10,11 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.settings import Settings
 from mail.outbox import enqueue_to
 from mail.recipients import recipients
 from models import Appointment, Car, Organization
 from models.enums import MailKind
-from portico.settings import Settings
 
 
 class ScheduleNews(StrEnum):

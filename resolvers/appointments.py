@@ -15,19 +15,19 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry import UNSET, Info
 
 from auth.access import row_scope
+from core.errors import Forbidden, NotFound
+from core.ids import decode_id_of
+from domain.audit import audit
+from domain.notifications import notify_staff
 from models import Appointment, Car, Customer, Organization, PortalSettings
 from models.enums import AppointmentKind, AppointmentStatus, NotificationKind, PortalScope
 from models.types import utcnow
 from models.writes import get_for_update, visible_for_update
-from portico.errors import Forbidden, NotFound
 from resolvers.appointment_mail import ScheduleNews, tell_customer, when
-from resolvers.audit import audit
-from resolvers.notifications import notify_staff
 from resolvers.outcome import Rejected, mutation_outcome
 from resolvers.rows import locked, tenant_row
 from resolvers.validation import Checks, Problem, changes, given
 from schema.context import Context
-from schema.ids import decode_id_of
 
 S = AppointmentStatus
 # What staff may set by hand; REQUESTED comes from the portal, CANCELLED from cancelling.

@@ -7,11 +7,11 @@ from typing import Any
 
 from strawberry import Info
 
+from core.errors import NotFound
+from core.ids import decode_id_of
 from models.types import utcnow
 from models.writes import apply, get_for_update
-from portico.errors import NotFound
 from resolvers.outcome import mutation_outcome
-from schema.ids import decode_id_of
 
 
 @mutation_outcome

@@ -11,11 +11,11 @@ from auth.passwords import verify_password
 from auth.remember import forget
 from auth.sessions import IssuedSession, end_session, start_session
 from auth.viewer import ANONYMOUS, Viewer, ViewerKind
+from domain.audit import audit
 from models import Organization, StaffUser
 from models.enums import SessionKind
 from models.types import utcnow
 from resolvers import throttle
-from resolvers.audit import audit
 from resolvers.outcome import Rejected
 from resolvers.rate_limits import limit_keys, refuse_when_spent
 from resolvers.validation import Checks, Problem

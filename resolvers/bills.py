@@ -10,10 +10,10 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry import UNSET, Info
 
+from domain.audit import audit
 from models import Car, Customer, Organization
 from models.types import utcnow
 from models.writes import apply
-from resolvers.audit import audit
 from resolvers.bill_lines import line_values, replace_lines
 from resolvers.rows import tenant_row
 from resolvers.validation import Checks, Problem, Rejected

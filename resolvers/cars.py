@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry import Info
 
+from core.ids import decode_id_of, encode_id
 from models import Car, CarEvent, Customer
 from models.cars import CAR_EVENT_REFERENCES
 from models.enums import CarEventKind
@@ -16,7 +17,6 @@ from models.writes import add_in_order, apply, value_taken
 from resolvers.outcome import Rejected, mutation_outcome
 from resolvers.rows import locked
 from resolvers.validation import Checks, Problem, changes, given
-from schema.ids import decode_id_of, encode_id
 
 
 def car_values(checks: Checks, data: Any) -> dict[str, Any]:

@@ -15,6 +15,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry import UNSET, Info
 
 from auth.access import row_scope
+from core.errors import NotFound
+from core.ids import decode_id_of, encode_id
+from domain.audit import audit
+from domain.notifications import for_customer, notify_staff
 from mail.outbox import Attachment, enqueue, enqueue_to, one_line
 from mail.recipients import recipients
 from mail.templates import branded
@@ -23,14 +27,10 @@ from models.enums import ContractKind, ContractStatus, DocumentKind, MailKind, N
 from models.types import utcnow
 from models.writes import apply, visible_for_update
 from pdf.contract import SignedContract, render_signed_contract
-from portico.errors import NotFound
-from resolvers.audit import audit
 from resolvers.bills import car_of
-from resolvers.notifications import for_customer, notify_staff
 from resolvers.outcome import Rejected, mutation_outcome
 from resolvers.rows import tenant_row
 from resolvers.validation import Checks, Problem, changes
-from schema.ids import decode_id_of, encode_id
 from storage import new_key, storage_from_settings, store_bytes
 
 EDITABLE = (ContractStatus.DRAFT, ContractStatus.SENT)

@@ -10,12 +10,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry import UNSET, Info
 
 from auth.portal import follow_edit
+from core.errors import NotFound
+from core.ids import decode_id_of
 from models import Car, Contact, ContactCar, Customer
 from models.writes import add_in_order, apply, get_for_update, value_taken
-from portico.errors import NotFound
 from resolvers.outcome import Rejected, mutation_outcome
 from resolvers.validation import Checks, Problem, changes, given
-from schema.ids import decode_id_of
 
 PREFERENCES = {
     "invoices": "wants_invoices",

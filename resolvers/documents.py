@@ -11,15 +11,15 @@ import sqlalchemy as sa
 from strawberry import UNSET, Info
 
 from auth.access import row_scope
+from core.errors import Forbidden, NotFound
+from core.ids import decode_id_of
 from models import Car, Customer, Document, PortalSettings
 from models.enums import DocumentKind, PortalScope
 from models.writes import apply, visible_for_update
-from portico.errors import Forbidden, NotFound
 from resolvers.outcome import Rejected, mutation_outcome
 from resolvers.rows import locked
 from resolvers.uploads import Purpose, kept, receive_file
 from resolvers.validation import Checks, Problem, changes, given
-from schema.ids import decode_id_of
 from storage import storage_from_settings
 
 # What a customer may upload about themselves; the business's own papers come from staff.

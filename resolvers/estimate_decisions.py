@@ -16,6 +16,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry import Info
 
 from auth.access import row_scope
+from core.errors import NotFound
+from core.ids import decode_id_of
+from domain.audit import audit
+from domain.notifications import notify_staff
 from models import Estimate, EstimateDecision, EstimateVersion, Organization, PortalSettings
 from models import relations as rel
 from models.derived import estimate_status
@@ -25,13 +29,9 @@ from models.types import utcnow
 from models.writes import visible_for_update
 from payments.requests import PaymentRequest, idempotency_key, payments_enabled, request_payment
 from payments.stripe_api import ProviderRejected, ProviderUnavailable
-from portico.errors import NotFound
-from resolvers.audit import audit
-from resolvers.notifications import notify_staff
 from resolvers.outcome import input_ids
 from resolvers.payments import provider_problem
 from resolvers.validation import Checks, Problem, Rejected
-from schema.ids import decode_id_of
 
 
 @dataclass

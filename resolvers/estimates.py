@@ -15,6 +15,10 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry import Info
 
+from core.errors import NotFound
+from core.ids import encode_id
+from domain.audit import audit
+from domain.billing_mail import notify_customer_of_estimate
 from models import (
     Estimate,
     EstimateDecision,
@@ -31,16 +35,12 @@ from models.ledger import settle
 from models.numbering import ESTIMATE_COUNTER, next_number
 from models.types import utcnow
 from models.writes import add_in_order
-from portico.errors import NotFound
-from resolvers.audit import audit
 from resolvers.bill_lines import replace_lines
-from resolvers.billing_mail import notify_customer_of_estimate
 from resolvers.bills import BillKind, create_bill, revise_bill, with_lines
 from resolvers.outcome import Rejected, mutation_outcome
 from resolvers.portal_access import invite_with_first_bill
 from resolvers.rows import tenant_row
 from resolvers.validation import Checks, Problem, changes
-from schema.ids import encode_id
 
 estimate_lines: sa.Table = EstimateLine.__table__  # type: ignore[attr-defined]
 invoices: sa.Table = Invoice.__table__  # type: ignore[attr-defined]

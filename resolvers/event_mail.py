@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.settings import Settings
 from mail.outbox import enqueue_to
 from mail.recipients import PREFERENCE, Recipient
 from models import CommunityEvent, Contact, Customer, Organization
@@ -21,7 +22,6 @@ from models.db import Database
 from models.enums import MailKind, RsvpStatus
 from models.events import community_events, event_rsvps
 from models.types import utcnow
-from portico.settings import Settings
 
 customers: sa.Table = Customer.__table__  # type: ignore[attr-defined]
 contacts: sa.Table = Contact.__table__  # type: ignore[attr-defined]

@@ -15,6 +15,9 @@ from sqlalchemy.engine import RowMapping
 from strawberry import UNSET, Info
 
 from auth.access import row_scope
+from core.errors import NotFound
+from core.ids import decode_id_of
+from domain.audit import audit
 from models import CommunityEvent, EventRsvp, Organization
 from models import relations as rel
 from models.clock import request_now
@@ -23,15 +26,12 @@ from models.events import Attendance, attendance_of, attendance_statement, perso
 from models.events import attendance as attendance_now
 from models.types import utcnow
 from models.writes import apply, visible_for_update
-from portico.errors import NotFound
-from resolvers.audit import audit
 from resolvers.event_mail import send_cancellations, send_invitations
 from resolvers.outcome import Rejected, mutation_outcome
 from resolvers.relations import root_connection
 from resolvers.rows import tenant_row
 from resolvers.validation import Checks, Problem, changes
 from schema.connections import Connection
-from schema.ids import decode_id_of
 
 MAX_GUESTS = 20
 

@@ -10,17 +10,17 @@ from typing import Any
 from strawberry import Info
 
 from auth.access import row_scope
+from core.errors import NotFound
+from core.ids import decode_id_of, encode_id
+from domain.audit import audit
+from domain.notifications import notify_staff
 from models import Car, CarEvent, ConditionReport, Organization
 from models.enums import CarEventKind, InspectionKind, NotificationKind, PortalScope
 from models.types import utcnow
 from models.writes import visible_for_update
-from portico.errors import NotFound
-from resolvers.audit import audit
-from resolvers.notifications import notify_staff
 from resolvers.outcome import mutation_outcome
 from resolvers.rows import tenant_row
 from resolvers.validation import Checks
-from schema.ids import decode_id_of, encode_id
 
 MAX_ITEMS = 100
 

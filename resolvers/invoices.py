@@ -8,13 +8,13 @@ from typing import Any
 
 from strawberry import Info
 
+from domain.audit import audit
+from domain.billing_mail import notify_customer_of_invoice
 from models import Invoice, InvoiceLine, Organization, PortalSettings
 from models.enums import InvoiceStatus
 from models.ledger import settle
 from models.numbering import INVOICE_COUNTER, next_number
 from models.types import utcnow
-from resolvers.audit import audit
-from resolvers.billing_mail import notify_customer_of_invoice
 from resolvers.bills import BillKind, create_bill, revise_bill, with_lines
 from resolvers.outcome import Rejected, mutation_outcome
 from resolvers.portal_access import invite_with_first_bill

@@ -14,6 +14,9 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry import UNSET, Info
 
+from core.ids import decode_id_of, encode_id
+from domain.audit import audit
+from domain.notifications import for_customer
 from mail.outbox import enqueue_to
 from mail.recipients import recipients
 from models import (
@@ -28,14 +31,11 @@ from models import (
 from models.enums import CarEventKind, JobKind, JobStatus, MailKind, NotificationKind
 from models.types import utcnow
 from models.writes import apply
-from resolvers.audit import audit
 from resolvers.bills import car_of
-from resolvers.notifications import for_customer
 from resolvers.outcome import Rejected, mutation_outcome
 from resolvers.rows import locked, tenant_row
 from resolvers.uploads import Purpose, kept, receive_file
 from resolvers.validation import Checks, Problem, changes, given
-from schema.ids import decode_id_of, encode_id
 
 # What a completed job adds to the car's history.
 HISTORY_KIND = {

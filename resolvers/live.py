@@ -21,11 +21,11 @@ from strawberry import Info
 from auth.access import portal_opens
 from auth.sessions import viewer_for_session
 from auth.viewer import Viewer
+from core.errors import ClientError, Forbidden, NotFound, Unauthenticated
+from core.ids import decode_id_of
 from models import relations as rel
-from portico.errors import ClientError, Forbidden, NotFound, Unauthenticated
 from resolvers.messages import messages_topic
 from schema.context import Context
-from schema.ids import decode_id_of
 
 RECHECK_SECONDS = 60.0
 

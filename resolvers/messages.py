@@ -35,6 +35,10 @@ from strawberry import Info
 
 from auth.access import portal_opens
 from auth.viewer import Viewer
+from core.errors import Forbidden, NotFound
+from core.ids import decode_id_of
+from core.settings import Settings
+from domain.notifications import notify_staff
 from mail.outbox import enqueue, one_line
 from mail.recipients import Recipient
 from mail.templates import branded
@@ -44,14 +48,10 @@ from models.enums import ActorKind, MailKind, NotificationKind, PortalScope, Por
 from models.loaders import Relation
 from models.types import utcnow
 from models.writes import add_in_order, get_for_update
-from portico.errors import Forbidden, NotFound
-from portico.settings import Settings
-from resolvers.notifications import notify_staff
 from resolvers.outcome import mutation_outcome
 from resolvers.uploads import Purpose, kept_all, receive_file
 from resolvers.validation import Checks, Problem, Rejected
 from schema.context import Context
-from schema.ids import decode_id_of
 
 log = logging.getLogger("portico.messages")
 

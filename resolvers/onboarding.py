@@ -14,12 +14,12 @@ from typing import Any
 import sqlalchemy as sa
 from strawberry import Info
 
+from core.errors import NotFound
+from domain.audit import audit
 from models import Contact, Customer, OnboardingStep
 from models.enums import OnboardingStepKind
 from models.onboarding_progress import all_done, progress_statement, steps_statement
 from models.types import utcnow
-from portico.errors import NotFound
-from resolvers.audit import audit
 from resolvers.outcome import mutation_outcome
 from resolvers.validation import Checks
 

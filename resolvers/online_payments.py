@@ -16,6 +16,9 @@ import sqlalchemy as sa
 from strawberry import Info
 
 from auth.access import row_scope
+from core.errors import NotFound
+from core.ids import decode_id_of
+from domain.audit import audit
 from models import Customer, Invoice, Organization, PortalSettings, SavedPaymentMethod
 from models.money import amount_due
 from payments.events import apply_success, settlement_of_request
@@ -30,11 +33,8 @@ from payments.requests import (
     request_payment,
 )
 from payments.stripe_api import ProviderRejected, ProviderUnavailable
-from portico.errors import NotFound
-from resolvers.audit import audit
 from resolvers.payments import PAYABLE, not_payable, provider_problem
 from resolvers.validation import Checks, Problem, Rejected
-from schema.ids import decode_id_of
 
 invoices: sa.Table = Invoice.__table__  # type: ignore[attr-defined]
 organizations: sa.Table = Organization.__table__  # type: ignore[attr-defined]

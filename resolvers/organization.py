@@ -7,10 +7,10 @@ from typing import Any
 
 from strawberry import Info
 
+from core.errors import NotFound
+from domain.audit import audit
 from models import Organization
 from models.writes import apply
-from portico.errors import NotFound
-from resolvers.audit import audit
 from resolvers.outcome import mutation_outcome
 from resolvers.validation import Checks, changes
 

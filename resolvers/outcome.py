@@ -18,9 +18,9 @@ from typing import ParamSpec, TypeVar
 
 from strawberry.utils.str_converters import to_camel_case
 
-from portico.errors import NotFound
+from core.errors import NotFound
+from core.ids import encode_id
 from resolvers.validation import Problem, Rejected
-from schema.ids import encode_id
 from schema.inputs import field_holding
 
 __all__ = ["Outcome", "Rejected", "input_ids", "mutation_outcome"]

@@ -9,6 +9,8 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry import Info
 
+from core.ids import encode_id
+from domain.audit import audit
 from models import Invoice, Organization, Payment, Refund
 from models.enums import InvoiceStatus, PaymentMethod, PaymentStatus
 from models.ledger import RECEIVED, refund_status, settle
@@ -16,11 +18,9 @@ from models.money import amount_due
 from models.types import utcnow
 from models.writes import get_for_update
 from payments.stripe_api import ProviderRejected, ProviderUnavailable, StripeGateway
-from resolvers.audit import audit
 from resolvers.outcome import Rejected, mutation_outcome
 from resolvers.rows import tenant_row
 from resolvers.validation import Checks, Problem
-from schema.ids import encode_id
 
 PAYABLE = (InvoiceStatus.OPEN, InvoiceStatus.PARTIALLY_PAID)
 

@@ -13,13 +13,13 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry import Info
 
+from core.ids import decode_id_of
 from models import Car, CarPhoto, ConditionReport
 from models.writes import apply
 from resolvers.outcome import Rejected, mutation_outcome
 from resolvers.rows import locked
 from resolvers.uploads import Purpose, kept, receive_file
 from resolvers.validation import Checks, Problem, changes, given
-from schema.ids import decode_id_of
 from storage import storage_from_settings
 
 

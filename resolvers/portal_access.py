@@ -11,19 +11,19 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry import Info
 
 from auth.portal import Person, cut_off, issue_link, load_person, portal_enabled
+from core.errors import InvalidInput, NotFound
+from core.ids import decode_id_of
+from core.settings import Settings
+from domain.audit import audit_person
 from models import Car, Contact, Customer, Organization, PortalSettings
 from models.enums import LinkPurpose, PortalStatus
 from models.types import utcnow
 from models.writes import get_for_update
 from payments.requests import payments_enabled
-from portico.errors import InvalidInput, NotFound
-from portico.settings import Settings
-from resolvers.audit import audit_person
 from resolvers.outcome import Rejected, mutation_outcome
 from resolvers.portal_mail import send_link_email
 from resolvers.rate_limits import limit_session
 from resolvers.validation import Problem
-from schema.ids import decode_id_of
 
 cars: sa.Table = Car.__table__  # type: ignore[attr-defined]
 

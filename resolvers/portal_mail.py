@@ -12,11 +12,11 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from auth.portal import IssuedLink, Person, link_url
+from core.settings import Settings
 from mail.outbox import enqueue
 from mail.templates import branded
 from models import Organization
 from models.enums import LinkPurpose, MailKind
-from portico.settings import Settings
 
 organizations: sa.Table = Organization.__table__  # type: ignore[attr-defined]
 

@@ -7,9 +7,9 @@ from typing import Any
 from strawberry import Info
 
 from auth.portal import close_portal
+from domain.audit import audit
 from models import PortalSettings
 from models.writes import apply
-from resolvers.audit import audit
 from resolvers.outcome import Rejected, mutation_outcome
 from resolvers.validation import Checks, changes, given
 

@@ -29,19 +29,19 @@ from auth.sessions import (
     start_session,
     viewer_for_session,
 )
+from core.errors import Forbidden
+from core.ids import decode_id
+from core.timing import at_least
+from domain.audit import audit, audit_person
 from models import Contact, Customer, Organization, PortalSettings
 from models.enums import ContactRole, LinkPurpose, PortalStatus, SessionKind, SignInMethod
 from models.types import utcnow
-from portico.errors import Forbidden
-from portico.timing import at_least
 from resolvers import throttle
-from resolvers.audit import audit, audit_person
 from resolvers.outcome import Rejected, input_ids
 from resolvers.portal_mail import send_link_email
 from resolvers.rate_limits import limit, limit_keys, refuse_when_spent
 from resolvers.validation import Checks, Problem
 from schema.context import Context
-from schema.ids import decode_id
 
 log = logging.getLogger("portico.auth")
 

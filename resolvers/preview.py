@@ -13,8 +13,8 @@ from datetime import datetime, timedelta
 from strawberry import Info
 
 from auth.sessions import start_session
+from domain.audit import audit_person
 from models.enums import SessionKind
-from resolvers.audit import audit_person
 from resolvers.outcome import input_ids
 from resolvers.portal_access import person_named
 

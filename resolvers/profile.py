@@ -16,12 +16,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry import UNSET, Info
 
 from auth.portal import Person, Redemption, cut_off, issue_link, load_person, person_of, redeem_link
+from core.errors import Forbidden
+from domain.audit import audit, audit_person
 from models import Contact, Customer, MagicLink, PortalSettings
 from models.enums import LinkPurpose
 from models.types import utcnow
 from models.writes import value_taken
-from portico.errors import Forbidden
-from resolvers.audit import audit, audit_person
 from resolvers.customers import PREFERENCES
 from resolvers.portal_mail import send_email_change_link, send_email_changed_notice
 from resolvers.rate_limits import limit

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from strawberry import Info
 
+from core.errors import ClientError
 from models.rate_limits import hit, hits_now
-from portico.errors import ClientError
 
 HOUR = 3600
 

@@ -8,9 +8,9 @@ from typing import Any, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.errors import NotFound
+from core.ids import decode_id_of
 from models.writes import get_for_update
-from portico.errors import NotFound
-from schema.ids import decode_id_of
 
 M = TypeVar("M")
 

@@ -11,12 +11,12 @@ from typing import Any
 
 from strawberry import Info
 
+from core.errors import NotFound
+from domain.audit import audit
 from models import Organization
 from models.types import utcnow
 from payments.requests import idempotency_key
 from payments.stripe_api import ProviderRejected, ProviderUnavailable, StripeGateway
-from portico.errors import NotFound
-from resolvers.audit import audit
 from resolvers.payments import provider_problem
 from resolvers.validation import Problem, Rejected
 

@@ -13,15 +13,15 @@ from strawberry import Info
 
 from auth.integration_keys import Integration, new_key
 from auth.tokens import token_hash
+from core.errors import NotFound
+from core.ids import decode_id_of
+from domain.audit import audit
 from models import Car, IntegrationKey, TelematicsReading
 from models.integrations import TELEMATICS_WRITE
 from models.types import utcnow
-from portico.errors import NotFound
-from resolvers.audit import audit
 from resolvers.outcome import input_ids
 from resolvers.rows import tenant_row
 from resolvers.validation import Checks, Problem, Rejected
-from schema.ids import decode_id_of
 
 cars: sa.Table = Car.__table__  # type: ignore[attr-defined]
 MAX_READINGS = 100  # per request

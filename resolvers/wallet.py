@@ -11,6 +11,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry import Info
 
 from auth.access import row_scope
+from core.errors import NotFound
+from core.ids import decode_id_of
+from domain.audit import audit
 from models import Customer, Organization, PortalSettings, SavedPaymentMethod
 from models.enums import PortalScope
 from models.types import utcnow
@@ -18,12 +21,9 @@ from models.writes import visible_for_update
 from payments import wallet
 from payments.requests import payments_enabled
 from payments.stripe_api import ProviderRejected, ProviderUnavailable, StripeGateway
-from portico.errors import NotFound
-from resolvers.audit import audit
 from resolvers.outcome import mutation_outcome
 from resolvers.payments import provider_problem
 from resolvers.validation import Problem, Rejected
-from schema.ids import decode_id_of
 
 
 @dataclass

@@ -4,10 +4,10 @@ from datetime import datetime
 
 import strawberry
 
+from core.ids import encode_id
 from models import AccessLog as AccessLogRow
 from schema.enums import AccessAction
 from schema.fields import object_field
-from schema.ids import encode_id
 from schema.node import RowType, row_type
 
 

@@ -13,11 +13,11 @@ from starlette.responses import Response
 
 from auth.access import row_scope
 from auth.viewer import Viewer
+from core.broker import Broker
+from core.settings import Settings
 from models.clock import Clock
 from models.db import Database, ReadScope, pinned_here
 from models.loaders import Loaders
-from portico.broker import Broker
-from portico.settings import Settings
 
 
 @dataclass
@@ -30,7 +30,7 @@ class Context:
     loaders: Loaders
     extras: dict[str, Any] = field(default_factory=dict)
     plan_reads: bool = False  # answer queries with one planned statement (PostgreSQL)
-    broker: Broker | None = None  # live events (portico/broker.py); None: nobody listens
+    broker: Broker | None = None  # live events (core/broker.py); None: nobody listens
     # The WebSocket `connection_init` payload (graphql-transport-ws), set by Strawberry.
     connection_params: dict[str, Any] | None = None
 
@@ -68,7 +68,7 @@ class Context:
         # theirs stalls only them).
         async with self.db.admitted(self.viewer.organization_id), self.db.write() as session:
             yield session
-        # From here a failure may leave the request half done (portico/errors.py).
+        # From here a failure may leave the request half done (core/errors.py).
         self.extras["committed"] = True
         # The loaders may hold rows the write changed.
         await self.reader.close()

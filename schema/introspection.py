@@ -15,7 +15,7 @@ from graphql.validation import NoSchemaIntrospectionCustomRule
 from strawberry.extensions import SchemaExtension
 
 from auth.viewer import ViewerKind
-from portico.errors import Forbidden
+from core.errors import Forbidden
 
 
 def may_introspect(mode: str, viewer: Any) -> bool:

@@ -9,8 +9,8 @@ import sqlalchemy as sa
 import strawberry
 from strawberry import Info
 
-from portico.errors import NotFound
-from schema.ids import decode_id, encode_id
+from core.errors import NotFound
+from core.ids import decode_id, encode_id
 
 
 @strawberry.interface(description="An object with an opaque global ID, fetchable with `node`.")

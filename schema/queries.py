@@ -8,6 +8,7 @@ import strawberry
 from strawberry import Info
 
 from auth.permissions import staff_only
+from core.ids import decode_id_of
 from models import relations as rel
 from models.pagination import InvalidPageSize
 from resolvers import events, lists, portal_access
@@ -26,7 +27,6 @@ from schema.enums import (
 )
 from schema.events import CommunityEvent
 from schema.fields import AFTER, FIRST
-from schema.ids import decode_id_of
 from schema.node import Node, find_node, load_row, resolve_node
 from schema.onboarding import OnboardingFilter, onboarding_of
 from schema.organization import AuditEvent, Organization

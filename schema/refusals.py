@@ -26,8 +26,8 @@ from typing import Any
 from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
 
-from portico.errors import is_client_error
 from schema.introspection import may_introspect
+from schema.masking import is_client_error
 
 PARSE_FAILED = "GRAPHQL_PARSE_FAILED"
 VALIDATION_FAILED = "GRAPHQL_VALIDATION_FAILED"

@@ -11,10 +11,9 @@ from strawberry.extensions import ValidationCache
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
+from core.db_faults import database_busy, database_unavailable
+from core.settings import Settings
 from planner.extension import PlannedReads
-from portico.db_faults import database_busy, database_unavailable
-from portico.errors import MaskUnexpected
-from portico.settings import Settings
 
 # Importing the type modules registers every Node type with `node`.
 from schema import (
@@ -32,6 +31,7 @@ from schema import (
 from schema.cost import QueryCost
 from schema.introspection import IntrospectionGate
 from schema.limits import CachedParse, Limits, limit_rules
+from schema.masking import MaskUnexpected
 from schema.mutations.appointments import AppointmentMutations
 from schema.mutations.auth import AuthMutations
 from schema.mutations.billing import InvoiceMutations
@@ -124,7 +124,7 @@ log = logging.getLogger("portico.graphql")
 class PorticoSchema(strawberry.Schema):
     """Strawberry's schema, its errors logged without quoting the request (refusals.py); a
     statement the database stopped for waiting too long (answered REQUEST_TIMEOUT,
-    portico/errors.py) as one warning line, and an unreachable database once per outage
+    core/errors.py) as one warning line, and an unreachable database once per outage
     (models/db.py), not a traceback each."""
 
     def process_errors(

@@ -9,11 +9,11 @@ from strawberry import Info
 from auth.access import open_sections
 from auth.permissions import staff_only
 from auth.viewer import ViewerKind as ViewerKindValue
+from core.ids import encode_id
 from resolvers import events, notifications, portal_sign_in
 from schema.connections import Connection
 from schema.events import CommunityEvent
 from schema.fields import AFTER, FIRST
-from schema.ids import encode_id
 from schema.messaging import Notification
 from schema.node import load_row
 from schema.portal import PortalAccount

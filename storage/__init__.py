@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from portico.settings import Settings
+from core.settings import Settings
 from storage.base import (
     CHUNK_SIZE,
     BadKey,

@@ -20,10 +20,10 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
+from core.settings import settings_from_env
 from models.db import Database
 from models.migrate import upgrade
 from portico.app import create_app
-from portico.settings import settings_from_env
 from tests.helpers import SUITE_LIMITS, GraphQLClient, Tenant, make_tenant
 from tests.smtp import SmtpServer
 

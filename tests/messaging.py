@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from auth.sessions import start_session
+from core.ids import decode_id_of
 from models.db import Database
 from models.enums import SessionKind
-from schema.ids import decode_id_of
 from tests.helpers import Tenant
 from tests.portal import deliver
 from tests.smtp import SmtpServer

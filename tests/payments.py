@@ -13,11 +13,11 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
+from core.settings import settings_from_env
 from models import Organization, PortalSettings
 from models.db import Database
 from payments.signature import sign_payload
 from portico.app import create_app
-from portico.settings import settings_from_env
 from tests.helpers import SUITE_LIMITS, GraphQLClient, Tenant, make_tenant
 from tests.portal import make_customer, sign_in_by_invite
 from tests.stripe_stub import StripeStub

@@ -7,9 +7,9 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from core.ids import decode_id
 from models import Appointment, Notification
 from models.db import Database
-from schema.ids import decode_id
 from tests.helpers import GraphQLClient, Tenant, error_codes, user_errors
 from tests.portal import make_car, make_contact, make_customer, sign_in_by_invite
 from tests.smtp import SmtpServer

@@ -5,8 +5,8 @@ import hashlib
 
 import sqlalchemy as sa
 
+from core.ids import decode_id
 from models import AuditEvent, Notification
-from schema.ids import decode_id
 from tests.helpers import not_found_at, user_errors
 from tests.portal import deliver, make_customer, sign_in_by_invite
 

@@ -6,9 +6,9 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from core.settings import settings_from_env
 from models import Organization
 from models.db import Database
-from portico.settings import settings_from_env
 
 
 async def test_sqlite_runs_with_wal_foreign_keys_and_busy_timeout(tmp_path: Path):

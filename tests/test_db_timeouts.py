@@ -13,11 +13,11 @@ import asyncpg
 import httpx
 import pytest
 
+from core.ids import decode_id_of
+from core.settings import settings_from_env
 from models.db import Database
 from models.migrate import upgrade
 from portico.app import create_app
-from portico.settings import settings_from_env
-from schema.ids import decode_id_of
 from tests.conftest import SUITE_LIMITS, _pg_url, admin_execute
 from tests.helpers import GraphQLClient, make_tenant
 from tests.portal import make_customer

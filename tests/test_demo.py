@@ -15,15 +15,15 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
+from core.ids import encode_id
+from core.settings import Settings, settings_from_env
+from demo.seed import OWNER_EMAIL, OWNER_PASSWORD, load_demo, sign_in_help
 from models.db import Database
 from models.enums import InvoiceStatus
 from models.migrate import upgrade
 from models.types import utcnow
 from portico.app import create_app
-from portico.demo import OWNER_EMAIL, OWNER_PASSWORD, load_demo, sign_in_help
-from portico.settings import Settings, settings_from_env
 from portico.staff import create_owner
-from schema.ids import encode_id
 from storage import read_bytes, storage_from_settings
 from tests.helpers import GraphQLClient
 

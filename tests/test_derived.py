@@ -20,6 +20,7 @@ import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from core.ids import decode_id
 from models import Customer, Estimate, Invoice, MaintenanceSchedule, Organization
 from models import relations as rel
 from models.calendar import end_of_day
@@ -31,7 +32,6 @@ from models.maintenance import add_months
 from models.money import amount_due as python_amount_due
 from models.writes import add_in_order
 from portico.app import create_app
-from schema.ids import decode_id
 from tests.billing import open_invoice, sent_estimate
 from tests.helpers import user_errors
 from tests.portal import make_car, make_customer

@@ -5,8 +5,8 @@ from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 
+from core.ids import decode_id
 from models import AuditEvent, Estimate, EstimateDecision, Notification, OutboxEmail
-from schema.ids import decode_id
 from tests.billing import (
     APPROVE,
     DECLINE,

@@ -23,12 +23,12 @@ import sqlalchemy as sa
 from auth.cookies import COOKIE_NAME, sign_session_token
 from auth.downloads import CAR_PHOTO, DOCUMENT, download_url
 from auth.sessions import start_session, viewer_for_token
+from core.ids import decode_id, encode_id
 from models import AccessLog, Car, Contact, Customer, Invoice
 from models.db import Database
 from models.enums import InvoiceStatus, PortalStatus, SessionKind
 from portico.app import create_app
 from portico.uploads import ENVELOPE_BYTES
-from schema.ids import decode_id, encode_id
 from tests.helpers import GraphQLClient, Tenant, error_codes, not_found_at
 
 PDF_BYTES = b"%PDF-1.4\n" + os.urandom(3000) + b"\n%%EOF\n"

@@ -9,10 +9,10 @@ from typing import Any
 import httpx
 import pytest
 
+from core.settings import settings_from_env
 from models.db import Database
 from portico import ide
 from portico.app import create_app
-from portico.settings import settings_from_env
 from resolvers import lists
 from tests.helpers import GraphQLClient, Tenant
 

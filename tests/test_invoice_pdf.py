@@ -25,6 +25,7 @@ from auth.access import row_scope
 from auth.downloads import INVOICE_PDF, download_url, read_download_token
 from auth.sessions import start_session, viewer_for_token
 from auth.viewer import Viewer
+from core.settings import settings_from_env
 from models import Car, Customer, Invoice, InvoiceLine, Organization, Payment
 from models.db import Database
 from models.enums import InvoiceStatus, LineKind, PaymentMethod, PaymentStatus, SessionKind
@@ -33,7 +34,6 @@ from models.money import bill_totals, line_amounts
 from models.types import utcnow
 from models.writes import add_in_order
 from portico.app import create_app
-from portico.settings import settings_from_env
 from tests.helpers import GraphQLClient, Tenant
 from tests.pdf_text import pdf_text
 

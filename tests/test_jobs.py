@@ -4,8 +4,8 @@ from datetime import UTC, date, datetime, timedelta
 
 import sqlalchemy as sa
 
+from core.ids import decode_id
 from models import Notification, OutboxEmail
-from schema.ids import decode_id
 from tests.helpers import not_found_at, user_errors
 from tests.portal import make_car, make_contact, make_customer, sign_in_by_invite
 

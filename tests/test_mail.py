@@ -21,6 +21,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import RowMapping
 
 import mail.worker as worker
+from core.settings import Settings
 from mail.outbox import enqueue
 from mail.sender import (
     FileMailer,
@@ -37,7 +38,6 @@ from models.clock import db_now
 from models.db import Database
 from models.enums import MailKind, OutboxStatus
 from models.writes import add_in_order
-from portico.settings import Settings
 from tests.smtp import SmtpServer
 
 outbox = worker.outbox

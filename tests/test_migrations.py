@@ -8,14 +8,14 @@ from alembic import command
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.ids import encode_id
+from core.settings import settings_from_env
 from models import AuditEvent, Car, CarEvent, Customer, Organization
 from models.db import Database
 from models.enums import ActorKind, CarEventKind, ContractKind
 from models.migrate import alembic_config, pending_differences, upgrade
 from models.onboarding_progress import progress_statement, steps_statement
 from models.types import UTCDateTime
-from portico.settings import settings_from_env
-from schema.ids import encode_id
 
 STEPS = steps_statement()
 

@@ -22,7 +22,7 @@ from graphql import (
     get_named_type,
 )
 
-from schema.ids import encode_id
+from core.ids import encode_id
 from schema.root import schema
 from tests.helpers import GraphQLClient, Tenant
 from tests.portal import make_customer, sign_in_by_invite

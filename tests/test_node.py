@@ -2,7 +2,7 @@
 
 import uuid
 
-from schema.ids import decode_id, encode_id
+from core.ids import decode_id, encode_id
 from tests.helpers import GraphQLClient, Tenant, error_codes
 
 NODE = "query N($id: ID!) { node(id: $id) { __typename id ... on Customer { name } } }"

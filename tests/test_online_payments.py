@@ -13,6 +13,7 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
+from core.ids import decode_id_of
 from models import (
     AuditEvent,
     Notification,
@@ -26,7 +27,6 @@ from models.db import Database
 from payments.events import Outcome, handle_event
 from payments.reconcile import reconcile
 from portico.app import create_app
-from schema.ids import decode_id_of
 from tests.billing import (
     APPROVE,
     INVOICE_ESTIMATE,

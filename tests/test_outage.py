@@ -28,17 +28,17 @@ from starlette.applications import Starlette
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
+from core.broker import BrokerInterrupted
+from core.outage_watch import OutageWatch
+from core.settings import settings_from_env
 from mail.sender import FileMailer
 from mail.worker import run_worker
 from models import Customer
 from models.db import Database
 from models.migrate import upgrade
 from portico.app import create_app
-from portico.broker import BrokerInterrupted
 from portico.live import UNAVAILABLE_CLOSE_CODE
-from portico.outage_watch import OutageWatch
 from portico.pg_broker import PostgresBroker
-from portico.settings import settings_from_env
 from tests.conftest import SUITE_LIMITS
 from tests.helpers import GraphQLClient, Tenant, make_tenant
 from tests.private_postgres import PrivatePostgres, running

@@ -10,10 +10,10 @@ from contextlib import ExitStack
 import pytest
 from starlette.exceptions import StarletteDeprecationWarning
 
+from core.broker import InProcessBroker
+from core.settings import settings_from_env
 from portico.app import create_app
-from portico.broker import InProcessBroker
 from portico.pg_broker import PostgresBroker, listener_dsn
-from portico.settings import settings_from_env
 from tests import test_subscriptions as live
 from tests.test_subscriptions import listening, next_body, signed_in, staff_sends, subscribe
 

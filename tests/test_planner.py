@@ -17,12 +17,12 @@ import sqlalchemy as sa
 from auth.sessions import start_session
 from bench.baseline import first_difference
 from bench.queries import DASHBOARD, DEEP_PAGE, STAFF_DETAIL, STAFF_LIST
+from core.ids import encode_id
+from demo.seed import load_demo
 from models import AuthSession, Contact, Customer, Organization, PortalSettings, StaffUser
 from models.db import Database
 from models.enums import PortalScope, SessionKind
 from portico.app import create_app
-from portico.demo import load_demo
-from schema.ids import encode_id
 
 EXTRA = [
     """{ invoices(first: 7, status: [OPEN, PARTIALLY_PAID]) { totalCount

@@ -3,9 +3,9 @@
 import sqlalchemy as sa
 
 from auth.sessions import SECTIONS
+from core.ids import decode_id
 from models.db import Database
 from resolvers.portal_access import invite_with_first_bill
-from schema.ids import decode_id
 from schema.viewer import PortalSection
 from tests.helpers import GraphQLClient, Tenant, error_codes
 from tests.portal import (

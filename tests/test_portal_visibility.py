@@ -16,6 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from auth.sessions import start_session
+from core.ids import encode_id
 from models import (
     Car,
     CarEvent,
@@ -39,7 +40,6 @@ from models.enums import (
 )
 from models.types import utcnow
 from models.writes import add_in_order
-from schema.ids import encode_id
 from tests.factories import seed_customers
 from tests.helpers import GraphQLClient, error_codes
 

@@ -6,12 +6,12 @@ from typing import Any
 
 import pytest
 
+from core.ids import decode_id
+from domain.billing_mail import send_receipt
 from mail.recipients import Recipient, recipients, wants
 from models import Organization
 from models.db import Database
 from models.enums import MailKind
-from resolvers.billing_mail import send_receipt
-from schema.ids import decode_id
 from tests.billing import open_invoice
 from tests.helpers import GraphQLClient, Tenant, error_codes, user_errors
 from tests.portal import deliver, invite, make_car, make_contact, make_customer, sign_in_by_invite

@@ -35,11 +35,11 @@ from graphql import (
     print_ast,
 )
 
+from core.settings import settings_from_env
+from demo.seed import OWNER_EMAIL, OWNER_PASSWORD, load_demo, sign_in_help
 from models.db import Database
 from models.migrate import upgrade
 from portico.app import create_app
-from portico.demo import OWNER_EMAIL, OWNER_PASSWORD, load_demo, sign_in_help
-from portico.settings import settings_from_env
 from tests.conftest import SUITE_LIMITS
 from tests.portal import REDEEM, deliver, tokens_for
 from tests.smtp import SmtpServer

@@ -15,10 +15,10 @@ import httpx
 import pytest
 
 from bench.run import parse_args as bench_args
+from core.settings import settings_from_env
 from models.db import Database
 from portico.app import create_app
 from portico.cli import build_parser
-from portico.settings import settings_from_env
 from tests.helpers import SIGN_IN
 from tests.served import portico
 

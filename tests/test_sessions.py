@@ -7,10 +7,10 @@ import sqlalchemy as sa
 
 from auth.cookies import COOKIE_NAME, read_session_cookie, sign_session_token
 from auth.tokens import token_hash
+from core.settings import settings_from_env
 from models import AuthSession
 from models.clock import db_now
 from models.db import Database
-from portico.settings import settings_from_env
 from tests.helpers import PASSWORD, SIGN_IN, GraphQLClient, Tenant
 
 sessions = AuthSession.__table__

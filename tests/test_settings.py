@@ -2,7 +2,7 @@
 
 import pytest
 
-from portico.settings import ConfigurationError, settings_from_env
+from core.settings import ConfigurationError, settings_from_env
 from tests.security.apps import PRODUCTION
 
 

@@ -22,8 +22,8 @@ import pytest
 
 from bench.chaos.load import UPDATE, Step, Tally, mixed_steps, percentile, run_clients
 from bench.chaos.site import Site
-from portico.admission import Admission, Overloaded
-from schema.ids import encode_id
+from core.admission import Admission, Overloaded
+from core.ids import encode_id
 from tests.conftest import _admin, _pg_url
 from tests.served import start_server, stop_server
 

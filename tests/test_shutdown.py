@@ -11,10 +11,10 @@ from pathlib import Path
 import httpx
 import sqlalchemy as sa
 
+from core.ids import decode_id
+from core.settings import settings_from_env
 from models import Contact, Customer
 from models.db import Database
-from portico.settings import settings_from_env
-from schema.ids import decode_id
 from tests.served import portico, sign_in, start_server, stop_server
 
 BOUND = 30.0  # seconds for the whole test

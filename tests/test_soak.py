@@ -40,11 +40,11 @@ import sqlalchemy as sa
 
 from auth.sessions import start_session
 from bench.queries import DASHBOARD, STAFF_LIST
+from core.ids import decode_id_of
+from core.settings import settings_from_env
 from models import Customer, Message, OutboxEmail
 from models.db import Database
 from models.enums import OutboxStatus, SessionKind
-from portico.settings import settings_from_env
-from schema.ids import decode_id_of
 from tests.conftest import SUITE_LIMITS, _admin, _pg_url
 from tests.served import portico, sign_in, start_server, stop_server
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from portico.settings import settings_from_env
+from core.settings import settings_from_env
 from resolvers.uploads import HEIC, JPEG, PDF, PNG, WEBP, label, sniff
 from storage import (
     BadKey,

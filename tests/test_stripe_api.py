@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator
 import pytest
 import stripe
 
+from core.settings import Settings, settings_from_env
 from payments.signature import BadSignature, sign_payload, verify_event
 from payments.stripe_api import (
     NOT_CONFIGURED,
@@ -21,7 +22,6 @@ from payments.stripe_api import (
     ProviderUnavailable,
     StripeGateway,
 )
-from portico.settings import Settings, settings_from_env
 from tests.smtp import free_port
 from tests.stripe_stub import StripeStub
 

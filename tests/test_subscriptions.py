@@ -28,11 +28,11 @@ with warnings.catch_warnings():
     from starlette.testclient import TestClient, WebSocketTestSession
 
 from auth.cookies import COOKIE_NAME, sign_session_token
+from core.broker import InProcessBroker, SubscriberOverflow
+from core.settings import settings_from_env
 from models.db import Database
 from portico.app import create_app
-from portico.broker import InProcessBroker, SubscriberOverflow
 from portico.live import MAX_SUBSCRIPTIONS_PER_CONNECTION
-from portico.settings import settings_from_env
 from resolvers.messages import messages_topic
 from tests.helpers import GraphQLClient, Tenant
 from tests.messaging import drain_outbox, portal_token

@@ -4,9 +4,9 @@ from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 
+from core.ids import decode_id
 from models import AutopayCharge, Invoice, Notification, OutboxEmail, Payment
 from payments.autopay import run_autopay
-from schema.ids import decode_id
 from tests.billing import open_invoice
 from tests.helpers import error_codes, user_errors
 from tests.payments import Paying

@@ -13,10 +13,10 @@ from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
+from core.settings import Settings, settings_from_env
 from mail.sender import SmtpMailer, mailer_from_settings
 from mail.worker import run_worker
 from models.db import Database
-from portico.settings import Settings, settings_from_env
 from tests import test_mail
 from tests.smtp import CapturingHandler, SmtpServer
 from tests.test_mail import enqueue_some

@@ -19,11 +19,11 @@ import asyncpg
 
 from bench.chaos.load import UPDATE, Step, Tally, mixed_steps, percentile, run_clients
 from bench.chaos.site import Site
-from schema.ids import encode_id
+from core.ids import encode_id
 from tests.private_postgres import PrivatePostgres
 from tests.served import start_server, stop_server
 
-# The settings under test, as shipped (portico/settings.py); named so a report says them.
+# The settings under test, as shipped (core/settings.py); named so a report says them.
 SHEDDING = {"MAX_REQUESTS_IN_FLIGHT": "6", "ADMISSION_WAIT_MS": "20", "TENANT_SLOT_SHARE": "0.5"}
 OUTAGE_OUTCOMES = {
     "503 SERVICE_UNAVAILABLE",

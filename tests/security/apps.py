@@ -15,9 +15,9 @@ from typing import Any
 import httpx
 from starlette.applications import Starlette
 
+from core.settings import settings_from_env
 from models.db import Database
 from portico.app import create_app
-from portico.settings import settings_from_env
 
 # A key as `secrets.token_urlsafe(40)` makes one: production refuses weaker ones.
 STRONG_KEY = "Kbs5qSV1gLerz-nIF2_1bXgAHnGkSW3IPslg_LsxfPv40CUaFHqcZQ"

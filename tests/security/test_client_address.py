@@ -10,9 +10,10 @@ from pathlib import Path
 import httpx
 import sqlalchemy as sa
 
+from core.networks import parse_networks
 from models.db import Database
 from models.rate_limits import rate_limits
-from portico.client_address import client_address, parse_networks
+from portico.client_address import client_address
 from tests.helpers import SIGN_IN, Tenant
 from tests.security.apps import app_with, client, fresh_address, post
 from tests.served import portico, start_server, stop_server

@@ -14,10 +14,10 @@ import httpx
 import pytest
 from starlette.routing import Route, Router
 
+from core.settings import Settings
 from models.db import Database
 from portico.app import create_app
 from portico.http_security import Guard
-from portico.settings import Settings
 from resolvers import lists
 from tests.helpers import GraphQLClient, Tenant, error_codes
 

@@ -26,9 +26,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from schemathesis.graphql import nodes
 
+from core.settings import settings_from_env
 from models.db import Database
 from portico.app import create_app
-from portico.settings import settings_from_env
 from tests.helpers import GraphQLClient, Tenant, make_tenant
 from tests.portal import make_car, make_customer
 

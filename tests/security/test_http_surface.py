@@ -158,8 +158,8 @@ async def test_health_and_readiness(http: httpx.AsyncClient, db: Database):
         if db.dialect == "sqlite"
         else "postgresql+asyncpg://postgres@127.0.0.1:1/none"
     )
+    from core.settings import settings_from_env
     from portico.app import create_app
-    from portico.settings import settings_from_env
 
     down = Database(settings_from_env({"DATABASE_URL": unreachable}))
     try:

@@ -15,9 +15,9 @@ from dataclasses import dataclass
 import pytest
 import sqlalchemy as sa
 
+from core.ids import encode_id
 from models import Contact, Customer
 from models.db import Database
-from schema.ids import encode_id
 from tests.helpers import GraphQLClient, Tenant, error_codes, make_tenant
 from tests.portal import (
     REDEEM,

@@ -3,9 +3,9 @@ async def test_a_request_over_its_time_budget_gets_a_timeout_and_frees_its_conne
 ):
     import httpx
 
+    from core.settings import settings_from_env
     from models.db import Database
     from portico.app import create_app
-    from portico.settings import settings_from_env
 
     env = {"DATABASE_URL": database_url, "REQUEST_TIMEOUT_SECONDS": "0"}
     hurried = Database(settings_from_env(env))

@@ -8,10 +8,10 @@ import uuid
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.ids import encode_id
 from models import Notification, StaffUser
 from models.db import Database
 from models.enums import NotificationKind, StaffRole
-from schema.ids import encode_id
 from tests.helpers import GraphQLClient, Tenant, error_codes
 from tests.portal import (
     REDEEM,

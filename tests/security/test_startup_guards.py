@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from portico.settings import MIN_SECRET_BITS, ConfigurationError, secret_bits, settings_from_env
+from core.settings import MIN_SECRET_BITS, ConfigurationError, secret_bits, settings_from_env
 from tests.security.apps import PRODUCTION, STRONG_KEY
 
 

@@ -4,12 +4,8 @@ from __future__ import annotations
 
 import uuid
 
-from graphql import GraphQLError
-from strawberry.extensions import MaskErrors
-
-from portico import request_id
-from portico.admission import Overloaded
-from portico.db_faults import commit_uncertain, database_busy, database_unavailable
+from core import request_id
+from core.db_faults import commit_uncertain, database_unavailable
 
 # Stable codes of refusals made outside a resolver (the others live on their classes).
 QUERY_TOO_COMPLEX = "QUERY_TOO_COMPLEX"
@@ -114,77 +110,6 @@ class RequestTimedOut(ClientError):
 class InvalidInput(ClientError):
     code = "INVALID_INPUT"
     message = "Invalid input."
-
-
-def is_client_error(error: GraphQLError) -> bool:
-    """True for errors whose text the client should see (validation, coded errors)."""
-    original = error.original_error
-    if original is None:  # parse and validation errors
-        return True
-    if isinstance(original, GraphQLError):
-        return is_client_error(original)
-    return isinstance(original, ClientError)
-
-
-def should_mask(error: GraphQLError) -> bool:
-    return not is_client_error(error)
-
-
-class MaskUnexpected(MaskErrors):
-    """Unexpected errors reach the client as "Unexpected error." with the request id.
-
-    The full error, with its stack, is logged by Strawberry before this runs, on a record
-    that carries the same request id (portico/request_id.py).
-    """
-
-    def __init__(self) -> None:
-        super().__init__(should_mask_error=should_mask, error_message=UNEXPECTED)
-
-    def anonymise_error(self, error: GraphQLError) -> GraphQLError:
-        if isinstance(error.original_error, Overloaded):  # no turn at the pool: nothing ran
-            response = getattr(self.execution_context.context, "response", None)
-            if response is not None:
-                response.status_code = 503
-                response.headers["Retry-After"] = OVERLOADED_RETRY_AFTER
-            return GraphQLError(
-                OVERLOADED_MESSAGE,
-                nodes=error.nodes,
-                path=error.path,
-                original_error=None,
-                extensions={"code": OVERLOADED},
-            )
-        if error.original_error is not None and may_have_happened(
-            error.original_error, self.execution_context.context
-        ):
-            return GraphQLError(
-                OutcomeUnknown.message,
-                nodes=error.nodes,
-                path=error.path,
-                original_error=None,
-                extensions={"code": OutcomeUnknown.code},
-            )
-        if error.original_error is not None and database_unavailable(error.original_error):
-            return GraphQLError(
-                ServiceUnavailable.message,
-                nodes=error.nodes,
-                path=error.path,
-                original_error=None,
-                extensions={"code": ServiceUnavailable.code},
-            )
-        if error.original_error is not None and database_busy(error.original_error):
-            response = getattr(self.execution_context.context, "response", None)
-            if response is not None:  # the same status as a request over its budget
-                response.status_code = RequestTimedOut.status
-            return GraphQLError(
-                RequestTimedOut.message,
-                nodes=error.nodes,
-                path=error.path,
-                original_error=None,
-                extensions={"code": RequestTimedOut.code},
-            )
-        masked = super().anonymise_error(error)
-        masked.extensions = unexpected_extensions()
-        return masked
 
 
 def may_have_happened(exc: BaseException, context: object) -> bool:

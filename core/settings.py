@@ -15,7 +15,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from portico.client_address import parse_networks
+from core.networks import parse_networks
 
 DEV_SECRET = "portico-development-secret-do-not-use-in-production"
 ENVIRONMENTS = ("development", "production")
@@ -59,7 +59,7 @@ class Settings:
     # database's cores is best: on 2 cores, 8 served a third more than 20 (bench/results).
     database_pool_size: int = 8
     request_timeout_seconds: float = 30.0  # a whole GraphQL request, SQL and Python alike
-    # Load shedding (portico/admission.py, portico/shedding.py): requests one process works
+    # Load shedding (core/admission.py, portico/shedding.py): requests one process works
     # on at once, how long a request beyond them may wait for a turn (here and at the pool)
     # before it is refused with 503 OVERLOADED, and the share of those turns (and of the
     # pool's) one tenant may hold. On 2 cores, 200 clients on one worker: 6 in flight and

@@ -1,6 +1,6 @@
 """Telling an unreachable or busy database apart from a failing statement.
 
-Kept free of the models package so that the error layer (portico/errors.py) can use it.
+Kept free of the models package so that the error layer (core/errors.py) can use it.
 """
 
 from __future__ import annotations

@@ -3,18 +3,27 @@
 from __future__ import annotations
 
 import uuid
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
+from auth.viewer import Viewer
+from core.ids import encode_id
 from models import AuditEvent
 from models.enums import ActorKind
-from schema.ids import encode_id
 
-if TYPE_CHECKING:
-    from schema.context import Context
+
+class Actor(Protocol):
+    """Who acts, and from where: a request's context satisfies it."""
+
+    @property
+    def viewer(self) -> Viewer: ...
+    @property
+    def client_ip(self) -> str | None: ...
+    @property
+    def user_agent(self) -> str | None: ...
 
 
 def audit(
-    ctx: Context,
+    ctx: Actor,
     action: str,
     *,
     organization_id: uuid.UUID | None = None,
@@ -65,7 +74,7 @@ def _with_contact(data: dict[str, Any] | None, contact_id: uuid.UUID | None) -> 
 
 
 def audit_person(
-    ctx: Context, action: str, person: Any, data: dict[str, Any] | None = None
+    ctx: Actor, action: str, person: Any, data: dict[str, Any] | None = None
 ) -> AuditEvent:
     """An audit row about a portal person (a customer, or one of its contacts)."""
     return audit(

@@ -22,6 +22,16 @@ from sqlmodel import SQLModel
 
 import models
 from auth.passwords import hash_password
+from core.ids import encode_id
+from core.settings import Settings
+from demo.files import (
+    DemoFile,
+    car_picture,
+    card_picture,
+    hex_colour,
+    paint,
+    paper,
+)
 from models import (
     Appointment,
     Car,
@@ -84,19 +94,9 @@ from models.enums import (
 from models.money import LineAmounts, bill_totals, line_amounts
 from models.types import utcnow
 from models.writes import add_in_order
-from portico.demo_files import (
-    DemoFile,
-    car_picture,
-    card_picture,
-    hex_colour,
-    paint,
-    paper,
-)
-from portico.settings import Settings
 from resolvers.estimates import estimate_snapshot
 from resolvers.jobs import HISTORY_KIND
 from resolvers.validation import vin_check_digit
-from schema.ids import encode_id
 from storage import Storage, new_key, storage_from_settings, store_bytes
 
 DEMO_SLUG = "demo"

@@ -9,7 +9,7 @@ import base64
 import binascii
 import uuid
 
-from portico.errors import NotFound
+from core.errors import NotFound
 
 
 def encode_id(type_name: str, row_id: uuid.UUID) -> str:

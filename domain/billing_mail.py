@@ -10,13 +10,13 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.settings import Settings
+from domain.notifications import for_customer
 from mail.outbox import enqueue_to
 from mail.recipients import Recipient, recipients
 from models import Estimate, Invoice, Organization
 from models.currency import format_money
 from models.enums import MailKind, NotificationKind
-from portico.settings import Settings
-from resolvers.notifications import for_customer
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import time
 
-from portico.db_faults import database_unavailable
+from core.db_faults import database_unavailable
 
 # The longest pause between tries while the database stays down: a returning database is
 # noticed within this, and a long outage costs a few attempts a minute.
