@@ -11,10 +11,9 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from auth.tokens import token_hash
-from models import IntegrationKey
+from models.tables import integration_keys as keys
 from models.types import utcnow
 
-keys: sa.Table = IntegrationKey.__table__  # type: ignore[attr-defined]
 PREFIX = "ptk_"
 
 

@@ -12,10 +12,8 @@ import uuid
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models import MagicLink
 from models.clock import db_now
-
-links: sa.Table = MagicLink.__table__  # type: ignore[attr-defined]
+from models.tables import magic_links as links
 
 
 async def start_link_clock(session: AsyncSession, link_id: uuid.UUID, minutes: int) -> None:

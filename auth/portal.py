@@ -20,14 +20,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from auth.sessions import end_portal_sessions, end_sessions_of
 from auth.tokens import new_token, token_hash
 from core.settings import Settings
-from models import Contact, Customer, MagicLink, PortalSettings
+from models import Contact, Customer
 from models.clock import db_now
 from models.enums import LinkPurpose, PortalStatus
-
-links: sa.Table = MagicLink.__table__  # type: ignore[attr-defined]
-customers: sa.Table = Customer.__table__  # type: ignore[attr-defined]
-contacts: sa.Table = Contact.__table__  # type: ignore[attr-defined]
-portal_settings: sa.Table = PortalSettings.__table__  # type: ignore[attr-defined]
+from models.tables import contacts, customers, portal_settings
+from models.tables import magic_links as links
 
 GRANTED = (PortalStatus.INVITED, PortalStatus.ACTIVE)
 

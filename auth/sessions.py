@@ -20,9 +20,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from auth.tokens import new_token, token_hash
 from auth.viewer import ANONYMOUS, Viewer, ViewerKind
-from models import AuthSession, Contact, ContactCar, Customer, PortalSettings, StaffUser
 from models.clock import db_now
 from models.enums import PortalScope, PortalStatus, SessionKind, StaffRole
+from models.tables import auth_sessions as sessions
+from models.tables import contact_cars, contacts, customers
+from models.tables import portal_settings as settings_table
+from models.tables import staff_users as staff
 
 IDLE_TIMEOUT = timedelta(days=7)
 ABSOLUTE_TIMEOUT = timedelta(days=30)
@@ -30,12 +33,6 @@ ABSOLUTE_TIMEOUT = timedelta(days=30)
 # precision on a seven-day window is plenty.
 TOUCH_INTERVAL = timedelta(minutes=1)
 
-sessions: sa.Table = AuthSession.__table__  # type: ignore[attr-defined]
-staff: sa.Table = StaffUser.__table__  # type: ignore[attr-defined]
-customers: sa.Table = Customer.__table__  # type: ignore[attr-defined]
-contacts: sa.Table = Contact.__table__  # type: ignore[attr-defined]
-settings_table: sa.Table = PortalSettings.__table__  # type: ignore[attr-defined]
-contact_cars: sa.Table = ContactCar.__table__  # type: ignore[attr-defined]
 
 SECTIONS = ("cars", "invoices", "estimates", "documents", "appointments", "messages", "profile")
 SECTIONS += ("telematics",)  # shown where the organization connected a telematics provider

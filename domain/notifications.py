@@ -11,10 +11,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from mail.outbox import enqueue, one_line
 from mail.templates import branded
-from models import Notification, Organization, StaffUser
+from models import Notification, Organization
 from models.enums import MailKind, NotificationKind
-
-staff_users: sa.Table = StaffUser.__table__  # type: ignore[attr-defined]
+from models.tables import staff_users
 
 
 def for_customer(

@@ -17,12 +17,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models import Contact, ContactCar, Customer
 from models.enums import MailKind, PortalScope
-
-customers: sa.Table = Customer.__table__  # type: ignore[attr-defined]
-contacts: sa.Table = Contact.__table__  # type: ignore[attr-defined]
-contact_cars: sa.Table = ContactCar.__table__  # type: ignore[attr-defined]
+from models.tables import contact_cars, contacts, customers
 
 # The preference column (on customers and contacts) that says a person wants each kind.
 PREFERENCE: dict[MailKind, str] = {

@@ -33,15 +33,14 @@ from sqlalchemy.engine import RowMapping
 from auth.magic_links import start_link_clock
 from core.outage_watch import MAX_WAIT_SECONDS, OutageWatch
 from mail.sender import Mailer, PermanentMailError, is_permanent
-from models import OutboxEmail
 from models.clock import db_now
 from models.db import Database
 from models.enums import OutboxStatus
+from models.tables import outbox_emails as outbox
 from storage import FileMissing, read_bytes, storage_from_settings
 
 logger = logging.getLogger("portico.mail")
 
-outbox: sa.Table = OutboxEmail.__table__  # type: ignore[attr-defined]
 
 # The longest one send may take; within a lease, at most half of it (`_send_bound`).
 SEND_SECONDS = 60.0

@@ -12,6 +12,7 @@ from enum import StrEnum
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import Field, SQLModel
 
 from models.types import UTCDateTime, utcnow
@@ -74,3 +75,15 @@ def index_foreign_keys(meta: sa.MetaData) -> None:
             if column.name not in leading:
                 sa.Index(f"ix_{table.name}_{column.name}", column)
                 leading.add(column.name)
+
+
+def table_of(model: type[SQLModel]) -> sa.Table:
+    """A table model's Core table (SQLModel declares `__table__` for no type checker)."""
+    table = model.__table__  # type: ignore[attr-defined]
+    assert isinstance(table, sa.Table)
+    return table
+
+
+def dialect_of(session: AsyncSession) -> str:
+    """The database a session talks to: "postgresql" or "sqlite"."""
+    return session.get_bind().dialect.name

@@ -17,10 +17,9 @@ import sqlalchemy as sa
 from models.calendar import local_date
 from models.clock import request_now
 from models.enums import EstimateStatus, InvoiceStatus
-from models.organization import Organization
+from models.tables import organizations
 
 Expr = sa.ColumnElement[Any]
-organizations: sa.Table = Organization.__table__  # type: ignore[attr-defined]
 
 # Statuses in which an invoice bills nothing: a draft is not sent, a void one is cancelled.
 NOT_BILLED = (InvoiceStatus.DRAFT, InvoiceStatus.VOID)

@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import Field, SQLModel
 
+from models.base import table_of
 from models.clock import db_now
 from models.types import UTCDateTime
 
@@ -33,7 +34,7 @@ class IdempotencyKey(SQLModel, table=True):
     created_at: datetime = Field(sa_type=UTCDateTime, nullable=False, index=True)
 
 
-idempotency_keys: sa.Table = IdempotencyKey.__table__  # type: ignore[attr-defined]
+idempotency_keys = table_of(IdempotencyKey)
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,19 +17,13 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import RowMapping
 
-from models import Organization
 from models import relations as rel
 from models.db import ReadScope
 from models.enums import InvoiceStatus, PaymentMethod, PaymentStatus
 from models.loaders import Scope
 from models.money import amount_due
-
-organizations: sa.Table = Organization.__table__  # type: ignore[attr-defined]
-customers = rel.customers
-cars = rel.cars
-invoices = rel.invoices
-lines = rel.invoice_lines
-payments = rel.payments
+from models.tables import cars, customers, invoices, organizations, payments
+from models.tables import invoice_lines as lines
 
 # Money that reached the business, refunded later or not; pending and failed never did.
 RECEIVED = (PaymentStatus.SUCCEEDED, PaymentStatus.PARTIALLY_REFUNDED, PaymentStatus.REFUNDED)

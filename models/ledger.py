@@ -10,11 +10,10 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models.billing import Invoice, Payment
+from models.billing import Invoice
 from models.enums import DisputeStatus, InvoiceStatus, PaymentStatus
+from models.tables import payments
 from models.types import utcnow
-
-payments: sa.Table = Payment.__table__  # type: ignore[attr-defined]
 
 # Payments whose money arrived (some of it may since have been refunded).
 RECEIVED = (PaymentStatus.SUCCEEDED, PaymentStatus.PARTIALLY_REFUNDED, PaymentStatus.REFUNDED)

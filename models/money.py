@@ -57,8 +57,9 @@ def bill_totals(lines: Iterable[LineAmounts]) -> BillTotals:
     return BillTotals(subtotal=subtotal, tax_total=tax, total=subtotal + tax)
 
 
-def amount_due(invoice: Mapping[str, Any]) -> int:
+def amount_due(invoice: Mapping[Any, Any]) -> int:
     """What the customer still owes: nothing on drafts and void invoices."""
     if invoice["status"] in (InvoiceStatus.DRAFT, InvoiceStatus.VOID):
         return 0
-    return max(invoice["total"] - invoice["amount_paid"], 0)
+    due: int = invoice["total"] - invoice["amount_paid"]
+    return max(due, 0)

@@ -9,20 +9,18 @@ from __future__ import annotations
 
 import uuid
 
-import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models.organization import Counter
-
-counters: sa.Table = Counter.__table__  # type: ignore[attr-defined]
+from models.base import dialect_of
+from models.tables import counters
 
 INVOICE_COUNTER = "invoice"
 ESTIMATE_COUNTER = "estimate"
 
 
 async def next_number(session: AsyncSession, organization_id: uuid.UUID, name: str) -> int:
-    insert = postgresql.insert if session.bind.dialect.name == "postgresql" else sqlite.insert
+    insert = postgresql.insert if dialect_of(session) == "postgresql" else sqlite.insert
     stmt = (
         insert(counters)
         .values(organization_id=organization_id, name=name, last_value=1)

@@ -7,14 +7,10 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from models import Contact, Contract, Customer, OnboardingStep, SavedPaymentMethod
 from models.enums import OnboardingStepKind
-
-customers: sa.Table = Customer.__table__  # type: ignore[attr-defined]
-contacts: sa.Table = Contact.__table__  # type: ignore[attr-defined]
-contracts: sa.Table = Contract.__table__  # type: ignore[attr-defined]
-methods: sa.Table = SavedPaymentMethod.__table__  # type: ignore[attr-defined]
-steps_table: sa.Table = OnboardingStep.__table__  # type: ignore[attr-defined]
+from models.tables import contacts, contracts, customers
+from models.tables import onboarding_steps as steps_table
+from models.tables import payment_methods as methods
 
 
 def steps_statement() -> sa.Select[Any]:

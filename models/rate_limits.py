@@ -10,6 +10,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import Field, SQLModel
 
+from models.base import dialect_of, table_of
 from models.clock import db_now
 from models.types import UTCDateTime
 
@@ -22,7 +23,7 @@ class RateLimit(SQLModel, table=True):
     hits: int = Field(default=0)
 
 
-rate_limits: sa.Table = RateLimit.__table__  # type: ignore[attr-defined]
+rate_limits = table_of(RateLimit)
 
 
 async def hit(session: AsyncSession, key: str, limit: int, window_seconds: int) -> bool:
@@ -41,7 +42,7 @@ async def _count(
 ) -> int:
     """One more for `key` (from one where `restart` holds), stamping `window_start`; the
     count after it, in one statement whoever counts at once."""
-    insert = postgresql.insert if session.bind.dialect.name == "postgresql" else sqlite.insert
+    insert = postgresql.insert if dialect_of(session) == "postgresql" else sqlite.insert
     stmt = (
         insert(rate_limits)
         .values(key=key, window_start=db_now(), hits=1)

@@ -4,62 +4,41 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from models import (
-    AccessLog,
-    Appointment,
-    AuditEvent,
-    Car,
-    CarEvent,
-    CarPhoto,
-    CommunityEvent,
-    ConditionReport,
-    Contact,
-    ContactCar,
-    Contract,
-    Customer,
-    Document,
-    Estimate,
-    EstimateDecision,
-    EstimateLine,
-    EventRsvp,
-    Invoice,
-    InvoiceLine,
-    Job,
-    JobPhoto,
-    MaintenanceSchedule,
-    Message,
-    MessageAttachment,
-    Notification,
-    Payment,
-    SavedPaymentMethod,
-    TelematicsReading,
-)
 from models.clock import request_now
 from models.derived import estimate_status_in
 from models.enums import ActorKind, ContractStatus, EstimateStatus, InvoiceStatus, JobStatus
 from models.loaders import Relation
 from models.pagination import Ordering
-
-customers: sa.Table = Customer.__table__  # type: ignore[attr-defined]
-contacts: sa.Table = Contact.__table__  # type: ignore[attr-defined]
-contact_cars: sa.Table = ContactCar.__table__  # type: ignore[attr-defined]
-cars: sa.Table = Car.__table__  # type: ignore[attr-defined]
-car_events: sa.Table = CarEvent.__table__  # type: ignore[attr-defined]
-condition_reports: sa.Table = ConditionReport.__table__  # type: ignore[attr-defined]
-documents: sa.Table = Document.__table__  # type: ignore[attr-defined]
-contracts: sa.Table = Contract.__table__  # type: ignore[attr-defined]
-invoices: sa.Table = Invoice.__table__  # type: ignore[attr-defined]
-invoice_lines: sa.Table = InvoiceLine.__table__  # type: ignore[attr-defined]
-estimates: sa.Table = Estimate.__table__  # type: ignore[attr-defined]
-estimate_lines: sa.Table = EstimateLine.__table__  # type: ignore[attr-defined]
-estimate_decisions: sa.Table = EstimateDecision.__table__  # type: ignore[attr-defined]
-payments: sa.Table = Payment.__table__  # type: ignore[attr-defined]
-appointments: sa.Table = Appointment.__table__  # type: ignore[attr-defined]
-messages: sa.Table = Message.__table__  # type: ignore[attr-defined]
-audit_events: sa.Table = AuditEvent.__table__  # type: ignore[attr-defined]
-jobs: sa.Table = Job.__table__  # type: ignore[attr-defined]
-schedules: sa.Table = MaintenanceSchedule.__table__  # type: ignore[attr-defined]
-readings: sa.Table = TelematicsReading.__table__  # type: ignore[attr-defined]
+from models.tables import (
+    access_logs,
+    appointments,
+    audit_events,
+    car_events,
+    car_photos,
+    cars,
+    community_events,
+    condition_reports,
+    contact_cars,
+    contacts,
+    contracts,
+    customers,
+    documents,
+    estimate_decisions,
+    estimate_lines,
+    estimates,
+    event_rsvps,
+    invoice_lines,
+    invoices,
+    job_photos,
+    jobs,
+    message_attachments,
+    messages,
+    notifications,
+    payments,
+)
+from models.tables import maintenance_schedules as schedules
+from models.tables import payment_methods as saved_methods
+from models.tables import telematics_readings as readings
 
 NEWEST_FIRST = {
     t.name: Ordering.of((t.c.created_at, True), (t.c.id, True))
@@ -197,9 +176,6 @@ CUSTOMER_CONTRACTS_TO_SIGN = Relation(
 )
 
 
-saved_methods: sa.Table = SavedPaymentMethod.__table__  # type: ignore[attr-defined]
-
-
 def _not_removed(table: sa.Table) -> list[sa.ColumnElement[bool]]:
     return [table.c.removed_at.is_(None)]
 
@@ -229,12 +205,9 @@ CUSTOMER_PAST_APPOINTMENTS = Relation(
     APPOINTMENTS_LATEST_FIRST,
     _past,
 )
-notifications: sa.Table = Notification.__table__  # type: ignore[attr-defined]
 NOTIFICATIONS_NEWEST = Ordering.of((notifications.c.created_at, True), (notifications.c.id, True))
 # --- files: car photos and the portal's access log ------------------------------------
 
-car_photos: sa.Table = CarPhoto.__table__  # type: ignore[attr-defined]
-access_logs: sa.Table = AccessLog.__table__  # type: ignore[attr-defined]
 PHOTO_ORDER = Ordering.of(car_photos.c.position, car_photos.c.id)
 ACCESS_NEWEST = Ordering.of((access_logs.c.created_at, True), (access_logs.c.id, True))
 
@@ -251,7 +224,6 @@ DOCUMENT_ACCESS = Relation(
 CUSTOMER_ACCESS = Relation("customer_access", access_logs, "customer_id", ACCESS_NEWEST)
 
 
-job_photos: sa.Table = JobPhoto.__table__  # type: ignore[attr-defined]
 JOB_PHOTOS = Relation(
     "job_photos",
     job_photos,
@@ -259,9 +231,6 @@ JOB_PHOTOS = Relation(
     Ordering.of(job_photos.c.position, job_photos.c.id),
 )
 
-
-community_events: sa.Table = CommunityEvent.__table__  # type: ignore[attr-defined]
-event_rsvps: sa.Table = EventRsvp.__table__  # type: ignore[attr-defined]
 
 COMMUNITY_EVENTS_BY_START = Ordering.of(community_events.c.starts_at, community_events.c.id)
 # Everyone who answered, first answers first (the viewer's scope decides whose answers).
@@ -283,7 +252,6 @@ CUSTOMER_UNREAD_FOR_STAFF = Relation(
 )
 
 
-message_attachments: sa.Table = MessageAttachment.__table__  # type: ignore[attr-defined]
 MESSAGE_ATTACHMENTS = Relation(
     "message_attachments",
     message_attachments,

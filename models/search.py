@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import sqlalchemy as sa
 
 MAX_WORDS = 8
@@ -12,13 +14,17 @@ def _escape(word: str) -> str:
 
 
 def words_match(
-    text: str | None, columns: list[sa.ColumnElement[str]], numeric: sa.Column[int] | None = None
+    text: str | None,
+    columns: Sequence[sa.ColumnElement[str]],
+    numeric: sa.ColumnElement[int] | None = None,
 ) -> list[sa.ColumnElement[bool]]:
     """AND over words, OR over columns; a number also matches `numeric` exactly (years)."""
     conditions: list[sa.ColumnElement[bool]] = []
     for word in (text or "").replace("\x00", " ").split()[:MAX_WORDS]:
         pattern = f"%{_escape(word)}%"
-        alternatives = [col.ilike(pattern, escape="\\") for col in columns]
+        alternatives: list[sa.ColumnElement[bool]] = [
+            col.ilike(pattern, escape="\\") for col in columns
+        ]
         # isascii: "²" and other Unicode digits pass isdigit() but not int().
         if numeric is not None and word.isascii() and word.isdigit() and len(word) <= 4:
             alternatives.append(numeric == int(word))

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import SQLModel
 
-from models.base import metadata
+from models.base import metadata, table_of
 from models.types import utcnow
 
 if TYPE_CHECKING:
@@ -42,7 +42,7 @@ def apply(row: SQLModel, values: dict[str, object]) -> bool:
             setattr(row, name, value)
             changed = True
     if changed and hasattr(row, "updated_at"):
-        row.updated_at = utcnow()  # type: ignore[attr-defined]
+        row.updated_at = utcnow()
     return changed
 
 
@@ -53,8 +53,8 @@ async def add_in_order(session: AsyncSession, rows: Iterable[SQLModel]) -> None:
     know which rows depend on which: flush one table at a time, in dependency order.
     """
     position = {table.name: index for index, table in enumerate(metadata.sorted_tables)}
-    ordered = sorted(rows, key=lambda row: position[row.__tablename__])  # type: ignore[attr-defined]
-    for _, group in itertools.groupby(ordered, key=lambda row: row.__tablename__):  # type: ignore[attr-defined]
+    ordered = sorted(rows, key=lambda row: position[table_of(type(row)).name])
+    for _, group in itertools.groupby(ordered, key=lambda row: table_of(type(row)).name):
         session.add_all(list(group))
         await session.flush()
 
@@ -69,7 +69,7 @@ async def value_taken(
     """Another row `within` a scope already holds `value` (unique emails, VINs)."""
     if not value:
         return False
-    table = column.table  # type: ignore[attr-defined]
+    table = column.table
     stmt = sa.select(table.c.id).where(within, column == value)
     if own_id is not None:
         stmt = stmt.where(table.c.id != own_id)
@@ -81,7 +81,7 @@ async def visible_for_update(
 ) -> list[M]:
     """The rows among `row_ids` the viewer may see (auth/access.py), locked for this
     transaction, in no particular order. Rows outside the scope are simply absent."""
-    table: sa.Table = model.__table__  # type: ignore[attr-defined]
+    table = table_of(model)
     wanted = sorted(set(row_ids))
     if not wanted:
         return []

@@ -33,6 +33,9 @@ from models.currency import format_money
 from models.db import Database
 from models.enums import AutopayStatus, InvoiceStatus, MailKind, NotificationKind
 from models.money import amount_due
+from models.tables import autopay_charges as charges
+from models.tables import customers, invoices, organizations
+from models.tables import portal_settings as options_table
 from models.types import utcnow
 from payments.events import apply_success, settlement_of_request
 from payments.requests import (
@@ -45,13 +48,6 @@ from payments.requests import (
 from payments.stripe_api import ProviderRejected, ProviderUnavailable
 
 log = logging.getLogger("portico.autopay")
-
-invoices: sa.Table = Invoice.__table__  # type: ignore[attr-defined]
-customers: sa.Table = Customer.__table__  # type: ignore[attr-defined]
-charges: sa.Table = AutopayCharge.__table__  # type: ignore[attr-defined]
-methods: sa.Table = SavedPaymentMethod.__table__  # type: ignore[attr-defined]
-organizations: sa.Table = Organization.__table__  # type: ignore[attr-defined]
-options_table: sa.Table = PortalSettings.__table__  # type: ignore[attr-defined]
 
 
 @dataclass

@@ -30,12 +30,12 @@ from models import (
     Invoice,
     Organization,
     Payment,
-    ProviderEvent,
 )
 from models.currency import format_money
 from models.db import Database
 from models.enums import NotificationKind, PaymentMethod, PaymentStatus
 from models.ledger import settle
+from models.tables import payments, provider_events
 from models.types import utcnow
 from models.writes import get_for_update
 from payments.charges import (
@@ -50,10 +50,6 @@ from payments.charges import (
 from payments.requests import Allocation, PaymentRequest, decode_allocations
 
 log = logging.getLogger("portico.payments")
-
-provider_events: sa.Table = ProviderEvent.__table__  # type: ignore[attr-defined]
-payments: sa.Table = Payment.__table__  # type: ignore[attr-defined]
-invoices: sa.Table = Invoice.__table__  # type: ignore[attr-defined]
 
 
 class WrongAccount(Exception):

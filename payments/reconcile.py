@@ -16,13 +16,13 @@ import sqlalchemy as sa
 
 from models import Organization
 from models.db import Database
+from models.tables import organizations
 from payments.charges import Applied, ChargeChange, apply_charge_change, dispute_status_of
 from payments.events import Settlement, apply_success
 from payments.stripe_api import ProviderRejected, ProviderUnavailable, StripeGateway
 
 log = logging.getLogger("portico.payments")
 
-organizations: sa.Table = Organization.__table__  # type: ignore[attr-defined]
 
 # A refund's money is gone unless Stripe says it failed or was canceled.
 _REFUND_UNDONE = {"failed", "canceled"}

@@ -12,11 +12,10 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import Customer, Organization, SavedPaymentMethod
+from models.tables import payment_methods as methods
 from models.types import utcnow
 from payments.requests import idempotency_key
 from payments.stripe_api import CardInfo, SetupIntentInfo, StripeGateway
-
-methods: sa.Table = SavedPaymentMethod.__table__  # type: ignore[attr-defined]
 
 
 async def stripe_customer(

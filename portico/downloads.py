@@ -39,7 +39,7 @@ from auth.downloads import (
 from auth.sessions import viewer_for_session
 from auth.viewer import Viewer, ViewerKind
 from core.settings import Settings
-from models import CarPhoto, Document, JobPhoto, MessageAttachment
+from models import tables
 from models.db import Database, ReadScope
 from models.enums import AccessAction
 from models.invoice_documents import load_invoice_document
@@ -154,10 +154,10 @@ def titled(column: str) -> Callable[[RowMapping], str]:
 
 DOWNLOADS: dict[str, Downloadable] = {
     INVOICE_PDF: Rendered(invoice_pdf, log_as="Invoice"),
-    DOCUMENT: StoredFile(Document.__table__, titled("name"), log_as="Document"),  # type: ignore[attr-defined]
-    CAR_PHOTO: StoredFile(CarPhoto.__table__, titled("filename"), inline=True),  # type: ignore[attr-defined]
-    JOB_PHOTO: StoredFile(JobPhoto.__table__, titled("filename"), inline=True),  # type: ignore[attr-defined]
-    MESSAGE_ATTACHMENT: StoredFile(MessageAttachment.__table__, titled("filename")),  # type: ignore[attr-defined]
+    DOCUMENT: StoredFile(tables.documents, titled("name"), log_as="Document"),
+    CAR_PHOTO: StoredFile(tables.car_photos, titled("filename"), inline=True),
+    JOB_PHOTO: StoredFile(tables.job_photos, titled("filename"), inline=True),
+    MESSAGE_ATTACHMENT: StoredFile(tables.message_attachments, titled("filename")),
 }
 assert set(DOWNLOADS) == KINDS, "every download kind needs an entry in DOWNLOADS"
 

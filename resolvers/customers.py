@@ -12,7 +12,8 @@ from strawberry import UNSET, Info
 from auth.portal import follow_edit
 from core.errors import NotFound
 from core.ids import decode_id_of
-from models import Car, Contact, ContactCar, Customer
+from models import Car, Contact, Customer
+from models.tables import contact_cars
 from models.writes import add_in_order, apply, get_for_update, value_taken
 from resolvers.outcome import Rejected, mutation_outcome
 from resolvers.validation import Checks, Problem, changes, given
@@ -188,7 +189,6 @@ async def _set_cars(session: AsyncSession, contact: Contact, car_gids: Any) -> N
 
 
 NOT_THEIR_CARS = Problem("carIds", "Choose cars of this contact's customer.", "INVALID")
-contact_cars: sa.Table = ContactCar.__table__  # type: ignore[attr-defined]
 
 
 DUPLICATE_CONTACT_EMAIL = Problem(

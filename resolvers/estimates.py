@@ -27,12 +27,12 @@ from models import (
     Invoice,
     InvoiceLine,
     Organization,
-    Payment,
 )
 from models.calendar import end_of_day
 from models.enums import EstimateDecisionKind, EstimateStatus
 from models.ledger import settle
 from models.numbering import ESTIMATE_COUNTER, next_number
+from models.tables import estimate_lines, invoices, payments
 from models.types import utcnow
 from models.writes import add_in_order
 from resolvers.bill_lines import replace_lines
@@ -41,10 +41,6 @@ from resolvers.outcome import Rejected, mutation_outcome
 from resolvers.portal_access import invite_with_first_bill
 from resolvers.rows import tenant_row
 from resolvers.validation import Checks, Problem, changes
-
-estimate_lines: sa.Table = EstimateLine.__table__  # type: ignore[attr-defined]
-invoices: sa.Table = Invoice.__table__  # type: ignore[attr-defined]
-payments: sa.Table = Payment.__table__  # type: ignore[attr-defined]
 
 REVISABLE = (EstimateStatus.DRAFT, EstimateStatus.SENT, EstimateStatus.DECLINED)
 LINE_COLUMNS = ("position", "kind", "description", "quantity_milli", "unit_price", "unit_cost")

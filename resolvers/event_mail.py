@@ -17,14 +17,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.settings import Settings
 from mail.outbox import enqueue_to
 from mail.recipients import PREFERENCE, Recipient
-from models import CommunityEvent, Contact, Customer, Organization
+from models import CommunityEvent, Organization
 from models.db import Database
 from models.enums import MailKind, RsvpStatus
-from models.events import community_events, event_rsvps
+from models.tables import community_events, contacts, customers, event_rsvps
 from models.types import utcnow
-
-customers: sa.Table = Customer.__table__  # type: ignore[attr-defined]
-contacts: sa.Table = Contact.__table__  # type: ignore[attr-defined]
 
 WANTS = PREFERENCE[MailKind.SOCIAL_EVENTS]  # the one preference these emails follow
 REMIND_BEFORE = timedelta(hours=24)

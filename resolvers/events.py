@@ -20,10 +20,10 @@ from core.ids import decode_id_of
 from domain.audit import audit
 from models import CommunityEvent, EventRsvp, Organization
 from models import relations as rel
+from models.attendance import Attendance, attendance_of, attendance_statement, person_key
+from models.attendance import attendance as attendance_now
 from models.clock import request_now
 from models.enums import RsvpStatus
-from models.events import Attendance, attendance_of, attendance_statement, person_key
-from models.events import attendance as attendance_now
 from models.types import utcnow
 from models.writes import apply, visible_for_update
 from resolvers.event_mail import send_cancellations, send_invitations

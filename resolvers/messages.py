@@ -42,10 +42,11 @@ from domain.notifications import notify_staff
 from mail.outbox import enqueue, one_line
 from mail.recipients import Recipient
 from mail.templates import branded
-from models import Contact, Customer, Message, MessageAttachment, Organization, PortalSettings
+from models import Customer, Message, MessageAttachment, Organization, PortalSettings
 from models import relations as rel
 from models.enums import ActorKind, MailKind, NotificationKind, PortalScope, PortalStatus
 from models.loaders import Relation
+from models.tables import contacts, messages
 from models.types import utcnow
 from models.writes import add_in_order, get_for_update
 from resolvers.outcome import mutation_outcome
@@ -57,9 +58,6 @@ log = logging.getLogger("portico.messages")
 
 BODY_LIMIT = 10_000
 PREVIEW_LENGTH = 500  # of a customer's message, in the staff notification
-messages: sa.Table = Message.__table__  # type: ignore[attr-defined]
-customers: sa.Table = Customer.__table__  # type: ignore[attr-defined]
-contacts: sa.Table = Contact.__table__  # type: ignore[attr-defined]
 
 
 def messages_topic(organization_id: uuid.UUID) -> str:

@@ -10,16 +10,12 @@ from strawberry import Info
 
 from core.errors import Forbidden
 from core.ids import decode_id_of
-from models import StaffUser
 from models import relations as rel
 from models.clock import db_now
 from resolvers.outcome import input_ids
 from resolvers.relations import root_connection
 from resolvers.validation import Problem, Rejected
 from schema.connections import Connection
-
-staff_users: sa.Table = StaffUser.__table__  # type: ignore[attr-defined]
-
 
 # --- a staff member's own in-app notifications --------------------------------------------
 

@@ -19,8 +19,10 @@ from auth.access import row_scope
 from core.errors import NotFound
 from core.ids import decode_id_of
 from domain.audit import audit
-from models import Customer, Invoice, Organization, PortalSettings, SavedPaymentMethod
+from models import Organization, PortalSettings
 from models.money import amount_due
+from models.tables import customers, invoices, organizations, portal_settings
+from models.tables import payment_methods as methods
 from payments.events import apply_success, settlement_of_request
 from payments.requests import (
     MAX_INVOICES,
@@ -36,11 +38,6 @@ from payments.stripe_api import ProviderRejected, ProviderUnavailable
 from resolvers.payments import PAYABLE, not_payable, provider_problem
 from resolvers.validation import Checks, Problem, Rejected
 
-invoices: sa.Table = Invoice.__table__  # type: ignore[attr-defined]
-organizations: sa.Table = Organization.__table__  # type: ignore[attr-defined]
-portal_settings: sa.Table = PortalSettings.__table__  # type: ignore[attr-defined]
-methods: sa.Table = SavedPaymentMethod.__table__  # type: ignore[attr-defined]
-customers: sa.Table = Customer.__table__  # type: ignore[attr-defined]
 CLIENT_KEY = re.compile(r"^[A-Za-z0-9_\-:.]{8,200}$")
 
 

@@ -15,8 +15,9 @@ from core.errors import InvalidInput, NotFound
 from core.ids import decode_id_of
 from core.settings import Settings
 from domain.audit import audit_person
-from models import Car, Contact, Customer, Organization, PortalSettings
+from models import Contact, Customer, Organization, PortalSettings
 from models.enums import LinkPurpose, PortalStatus
+from models.tables import cars
 from models.types import utcnow
 from models.writes import get_for_update
 from payments.requests import payments_enabled
@@ -24,8 +25,6 @@ from resolvers.outcome import Rejected, mutation_outcome
 from resolvers.portal_mail import send_link_email
 from resolvers.rate_limits import limit_session
 from resolvers.validation import Problem
-
-cars: sa.Table = Car.__table__  # type: ignore[attr-defined]
 
 
 def _ids(customer_gid: str | None, contact_gid: str | None) -> tuple[str, uuid.UUID]:

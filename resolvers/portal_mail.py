@@ -15,10 +15,8 @@ from auth.portal import IssuedLink, Person, link_url
 from core.settings import Settings
 from mail.outbox import enqueue
 from mail.templates import branded
-from models import Organization
 from models.enums import LinkPurpose, MailKind
-
-organizations: sa.Table = Organization.__table__  # type: ignore[attr-defined]
+from models.tables import organizations
 
 
 async def organization_row(session: AsyncSession, organization_id: uuid.UUID) -> Any:

@@ -35,6 +35,7 @@ from core.timing import at_least
 from domain.audit import audit, audit_person
 from models import Contact, Customer, Organization, PortalSettings
 from models.enums import ContactRole, LinkPurpose, PortalStatus, SessionKind, SignInMethod
+from models.tables import organizations
 from models.types import utcnow
 from resolvers import throttle
 from resolvers.outcome import Rejected, input_ids
@@ -50,8 +51,6 @@ EVEN_ANSWER_SECONDS = 0.25
 LINKS_PER_CLIENT = 20  # per hour, any address; per address: resolvers/throttle.py
 PASSWORD_FAILURES_PER_CLIENT = 50  # per hour, any address
 MIN_PASSWORD, MAX_PASSWORD = 10, 200
-
-organizations: sa.Table = Organization.__table__  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True)

@@ -18,8 +18,9 @@ from strawberry import UNSET, Info
 from auth.portal import Person, Redemption, cut_off, issue_link, load_person, person_of, redeem_link
 from core.errors import Forbidden
 from domain.audit import audit, audit_person
-from models import Contact, Customer, MagicLink, PortalSettings
+from models import Contact, Customer, PortalSettings
 from models.enums import LinkPurpose
+from models.tables import magic_links as links
 from models.types import utcnow
 from models.writes import value_taken
 from resolvers.customers import PREFERENCES
@@ -27,8 +28,6 @@ from resolvers.portal_mail import send_email_change_link, send_email_changed_not
 from resolvers.rate_limits import limit
 from resolvers.validation import Checks, Problem, Rejected
 from schema.context import Context
-
-links: sa.Table = MagicLink.__table__  # type: ignore[attr-defined]
 
 PROFILE_OFF = Problem(None, "Profile changes are not taken in the portal.", "NOT_ALLOWED")
 CUSTOMER_ONLY = {"address_line1", "address_line2", "city", "region", "postal_code", "country"}

@@ -23,7 +23,6 @@ from resolvers.outcome import input_ids
 from resolvers.rows import tenant_row
 from resolvers.validation import Checks, Problem, Rejected
 
-cars: sa.Table = Car.__table__  # type: ignore[attr-defined]
 MAX_READINGS = 100  # per request
 FAULT_CODE_LENGTH = 16
 

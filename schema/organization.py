@@ -12,8 +12,8 @@ from strawberry.scalars import JSON
 from auth.permissions import owner_only, staff_only
 from models import AuditEvent as AuditEventRow
 from models import Organization as OrganizationRow
-from models import PortalSettings as PortalSettingsRow
 from models import StaffUser as StaffUserRow
+from models.tables import portal_settings as portal_settings_table
 from schema.enums import ActorKind, SignInMethod, StaffRole
 from schema.fields import object_field
 from schema.node import Node, RowType, row_type
@@ -21,8 +21,6 @@ from schema.node import Node, RowType, row_type
 if TYPE_CHECKING:
     from schema.integrations import IntegrationKey
     from schema.onboarding import OnboardingStepDefinition
-
-portal_settings_table: sa.Table = PortalSettingsRow.__table__  # type: ignore[attr-defined]
 
 
 @row_type(portal_settings_table, node=False)

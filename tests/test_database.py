@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from core.settings import settings_from_env
 from models import Organization
 from models.db import Database
+from models.tables import organizations
 
 
 async def test_sqlite_runs_with_wal_foreign_keys_and_busy_timeout(tmp_path: Path):
@@ -29,7 +30,7 @@ async def test_timestamps_come_back_aware_and_in_utc(db: Database):
         org.created_at = chicago_noon
         session.add(org)
     async with db.connect() as conn:
-        table = Organization.__table__  # type: ignore[attr-defined]
+        table = organizations
         stored = (
             await conn.execute(sa.select(table.c.created_at).where(table.c.id == org.id))
         ).scalar_one()

@@ -37,11 +37,11 @@ from models import Customer, MagicLink, Organization
 from models.clock import db_now
 from models.db import Database
 from models.enums import MailKind, OutboxStatus
+from models.tables import magic_links as links
 from models.writes import add_in_order
 from tests.smtp import SmtpServer
 
 outbox = worker.outbox
-links: sa.Table = MagicLink.__table__  # type: ignore[attr-defined]
 BOUND = 10  # seconds any single delivery round may take in these tests
 
 

@@ -33,9 +33,9 @@ from core.outage_watch import OutageWatch
 from core.settings import settings_from_env
 from mail.sender import FileMailer
 from mail.worker import run_worker
-from models import Customer
 from models.db import Database
 from models.migrate import upgrade
+from models.tables import customers
 from portico.app import create_app
 from portico.live import UNAVAILABLE_CLOSE_CODE
 from portico.pg_broker import PostgresBroker
@@ -59,7 +59,6 @@ COUNT = "query { customers(first: 1) { totalCount } }"
 SIGN_IN = """
 mutation { signIn(input: {email: "nobody@outage.test", password: "wrong"}) { token } }
 """
-customers: sa.Table = Customer.__table__  # type: ignore[attr-defined]
 
 
 @pytest.fixture

@@ -42,9 +42,10 @@ from auth.sessions import start_session
 from bench.queries import DASHBOARD, STAFF_LIST
 from core.ids import decode_id_of
 from core.settings import settings_from_env
-from models import Customer, Message, OutboxEmail
 from models.db import Database
 from models.enums import OutboxStatus, SessionKind
+from models.tables import customers, messages
+from models.tables import outbox_emails as outbox
 from tests.conftest import SUITE_LIMITS, _admin, _pg_url
 from tests.served import portico, sign_in, start_server, stop_server
 
@@ -73,10 +74,6 @@ mutation S($input: SendMessageInput!) {
 MARK_READ = """
 mutation { markMyMessagesRead(input: {}) { customer { id } userErrors { code } } }
 """
-
-customers: sa.Table = Customer.__table__  # type: ignore[attr-defined]
-messages: sa.Table = Message.__table__  # type: ignore[attr-defined]
-outbox: sa.Table = OutboxEmail.__table__  # type: ignore[attr-defined]
 
 
 @dataclass

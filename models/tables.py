@@ -1,0 +1,84 @@
+"""Every table as SQLAlchemy Core sees it, named as in the database: the one place the
+statements, loaders and planner take their tables from."""
+
+from __future__ import annotations
+
+from models.access_log import AccessLog
+from models.audit import AuditEvent
+from models.base import table_of
+from models.billing import (
+    Estimate,
+    EstimateDecision,
+    EstimateLine,
+    EstimateVersion,
+    Invoice,
+    InvoiceLine,
+    Payment,
+    ProviderEvent,
+    Refund,
+)
+from models.cars import (
+    Car,
+    CarEvent,
+    CarPhoto,
+    ConditionReport,
+    MaintenanceSchedule,
+    TelematicsReading,
+)
+from models.documents import Contract, Document
+from models.events import CommunityEvent, EventRsvp
+from models.idempotency import IdempotencyKey
+from models.integrations import IntegrationKey
+from models.jobs import Job, JobPhoto
+from models.messaging import Message, MessageAttachment, Notification, OutboxEmail
+from models.onboarding import OnboardingStep
+from models.organization import Counter, Organization, PortalSettings
+from models.people import Contact, ContactCar, Customer, StaffUser
+from models.rate_limits import RateLimit
+from models.schedule import Appointment
+from models.sessions import AuthSession, MagicLink
+from models.wallet import AutopayCharge, SavedPaymentMethod
+
+access_logs = table_of(AccessLog)
+appointments = table_of(Appointment)
+audit_events = table_of(AuditEvent)
+auth_sessions = table_of(AuthSession)
+autopay_charges = table_of(AutopayCharge)
+car_events = table_of(CarEvent)
+car_photos = table_of(CarPhoto)
+cars = table_of(Car)
+community_events = table_of(CommunityEvent)
+condition_reports = table_of(ConditionReport)
+contact_cars = table_of(ContactCar)
+contacts = table_of(Contact)
+contracts = table_of(Contract)
+counters = table_of(Counter)
+customers = table_of(Customer)
+documents = table_of(Document)
+estimate_decisions = table_of(EstimateDecision)
+estimate_lines = table_of(EstimateLine)
+estimate_versions = table_of(EstimateVersion)
+estimates = table_of(Estimate)
+event_rsvps = table_of(EventRsvp)
+idempotency_keys = table_of(IdempotencyKey)
+integration_keys = table_of(IntegrationKey)
+invoice_lines = table_of(InvoiceLine)
+invoices = table_of(Invoice)
+job_photos = table_of(JobPhoto)
+jobs = table_of(Job)
+magic_links = table_of(MagicLink)
+maintenance_schedules = table_of(MaintenanceSchedule)
+message_attachments = table_of(MessageAttachment)
+messages = table_of(Message)
+notifications = table_of(Notification)
+onboarding_steps = table_of(OnboardingStep)
+organizations = table_of(Organization)
+outbox_emails = table_of(OutboxEmail)
+payment_methods = table_of(SavedPaymentMethod)
+payments = table_of(Payment)
+portal_settings = table_of(PortalSettings)
+provider_events = table_of(ProviderEvent)
+rate_limits = table_of(RateLimit)
+refunds = table_of(Refund)
+staff_users = table_of(StaffUser)
+telematics_readings = table_of(TelematicsReading)
