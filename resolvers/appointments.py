@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry import UNSET, Info
@@ -27,7 +27,9 @@ from resolvers.appointment_mail import ScheduleNews, tell_customer, when
 from resolvers.outcome import Rejected, mutation_outcome
 from resolvers.rows import locked, tenant_row
 from resolvers.validation import Checks, Problem, changes, given
-from schema.context import Context
+
+if TYPE_CHECKING:  # annotations only: resolvers do not import the schema
+    from schema.context import Context
 
 S = AppointmentStatus
 # What staff may set by hand; REQUESTED comes from the portal, CANCELLED from cancelling.

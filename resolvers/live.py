@@ -14,6 +14,7 @@ import asyncio
 import json
 import uuid
 from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING
 
 from sqlalchemy.engine import RowMapping
 from strawberry import Info
@@ -25,7 +26,9 @@ from core.errors import ClientError, Forbidden, NotFound, Unauthenticated
 from core.ids import decode_id_of
 from models import relations as rel
 from resolvers.messages import messages_topic
-from schema.context import Context
+
+if TYPE_CHECKING:  # annotations only: resolvers do not import the schema
+    from schema.context import Context
 
 RECHECK_SECONDS = 60.0
 

@@ -27,7 +27,7 @@ from __future__ import annotations
 import json
 import logging
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -52,7 +52,9 @@ from models.writes import add_in_order, get_for_update
 from resolvers.outcome import mutation_outcome
 from resolvers.uploads import Purpose, kept_all, receive_file
 from resolvers.validation import Checks, Problem, Rejected
-from schema.context import Context
+
+if TYPE_CHECKING:  # annotations only: resolvers do not import the schema
+    from schema.context import Context
 
 log = logging.getLogger("portico.messages")
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import uuid
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -42,7 +43,9 @@ from resolvers.outcome import Rejected, input_ids
 from resolvers.portal_mail import send_link_email
 from resolvers.rate_limits import limit, limit_keys, refuse_when_spent
 from resolvers.validation import Checks, Problem
-from schema.context import Context
+
+if TYPE_CHECKING:  # annotations only: resolvers do not import the schema
+    from schema.context import Context
 
 log = logging.getLogger("portico.auth")
 

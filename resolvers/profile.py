@@ -9,7 +9,7 @@ a link sent to it, used once, within the sign-in links' lifetime.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -27,7 +27,9 @@ from resolvers.customers import PREFERENCES
 from resolvers.portal_mail import send_email_change_link, send_email_changed_notice
 from resolvers.rate_limits import limit
 from resolvers.validation import Checks, Problem, Rejected
-from schema.context import Context
+
+if TYPE_CHECKING:  # annotations only: resolvers do not import the schema
+    from schema.context import Context
 
 PROFILE_OFF = Problem(None, "Profile changes are not taken in the portal.", "NOT_ALLOWED")
 CUSTOMER_ONLY = {"address_line1", "address_line2", "city", "region", "postal_code", "country"}
