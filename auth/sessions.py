@@ -2,8 +2,8 @@
 
 A session ends 7 days after its last use, 30 days after sign-in in any case, at sign-out,
 or when the person's access is revoked. There is no cache: every request reads the row,
-and every deadline is measured by the database's clock. (The planned short way reads the
-row in the same statement as the answer: planner/fast.py.)
+and every deadline is measured by the database's clock. (The planner's prepared path reads the
+row in the same statement as the answer: planner/prepared.py.)
 """
 
 from __future__ import annotations

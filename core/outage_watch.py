@@ -1,10 +1,12 @@
-"""Background loops while the database is down: one warning when an outage starts, one info
-line when it ends, and a growing pause between tries, instead of a stack trace per poll."""
+"""Background loops while the database (or another service they need, such as the mail
+server) is down: one warning when an outage starts, one info line when it ends, and a
+growing pause between tries, instead of a stack trace per poll."""
 
 from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 
 from core.db_faults import database_unavailable
 
@@ -17,7 +19,9 @@ MIN_WAIT_SECONDS = 0.1  # never a busy loop, even with no interval
 class OutageWatch:
     """Follows one loop's rounds. `failed` says whether an error was an outage (logged
     only when it starts; the caller logs any other error itself); `wait` is the pause
-    before the next round: `interval` normally, doubling up to `max_wait` while down."""
+    before the next round: `interval` normally, doubling up to `max_wait` while down.
+    `service` names what is down, and `is_outage` tells its outages from other errors
+    (the database's by default)."""
 
     def __init__(
         self,
@@ -25,21 +29,27 @@ class OutageWatch:
         what: str,
         interval: float,
         max_wait: float = MAX_WAIT_SECONDS,
+        *,
+        service: str = "database",
+        is_outage: Callable[[BaseException], bool] = database_unavailable,
     ) -> None:
         self.logger = logger
         self.what = what
+        self.service = service
+        self.is_outage = is_outage
         self.interval = interval
         self.max_wait = max(max_wait, interval)
         self.wait = interval
         self.down_since: float | None = None
 
     def failed(self, exc: BaseException) -> bool:
-        if not database_unavailable(exc):
+        if not self.is_outage(exc):
             return False
         if self.down_since is None:
             self.down_since = time.monotonic()
             self.logger.warning(
-                "database unavailable: %s paused, trying again with backoff up to %g s (%s)",
+                "%s unavailable: %s paused, trying again with backoff up to %g s (%s)",
+                self.service,
                 self.what,
                 self.max_wait,
                 exc,
@@ -52,7 +62,9 @@ class OutageWatch:
         if self.down_since is not None:
             down = time.monotonic() - self.down_since
             self.down_since = None
-            self.logger.info("database reachable again: %s resumed after %.1f s", self.what, down)
+            self.logger.info(
+                "%s reachable again: %s resumed after %.1f s", self.service, self.what, down
+            )
 
 
 class RequestOutage:

@@ -3,23 +3,12 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any, Protocol
+from typing import Any
 
-from auth.viewer import Viewer
 from core.ids import encode_id
+from domain.work import Actor
 from models import AuditEvent
 from models.enums import ActorKind
-
-
-class Actor(Protocol):
-    """Who acts, and from where: a request's context satisfies it."""
-
-    @property
-    def viewer(self) -> Viewer: ...
-    @property
-    def client_ip(self) -> str | None: ...
-    @property
-    def user_agent(self) -> str | None: ...
 
 
 def audit(

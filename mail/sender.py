@@ -60,6 +60,16 @@ def is_permanent(exc: BaseException) -> bool:
     return False
 
 
+def server_unreachable(exc: BaseException) -> bool:
+    """Whether `exc` says the mail server is down or cut off (refused or dropped the
+    connection, or answered 421: closing), not that it refused this message: a fault of no
+    email in particular, so no email's attempts should count it."""
+    if isinstance(exc, aiosmtplib.SMTPResponseException) and exc.code == 421:
+        return True
+    # aiosmtplib's connect errors (timeouts included) and lost connections are these too.
+    return isinstance(exc, ConnectionError)
+
+
 def _is_5xx(code: int) -> bool:
     return 500 <= code < 600
 

@@ -14,6 +14,13 @@ since (`attempts` unchanged), so two live workers never send one email; a duplic
 possible only across a crash, when a worker dies (or loses the database) after the SMTP
 server accepted an email and before it recorded it sent. The resend carries the same
 `Message-ID` (the outbox row's), so it is recognisably the same message.
+
+A mail server that cannot be reached (refused or dropped connection, 421) is an outage, not
+a failure of the email in hand: the batch stops, its unsent emails go back as they were (no
+attempt counted, due at once), and the worker logs one warning, tries again less and less
+often (up to every 30 s) and logs one line when a send succeeds again. So an outage of any
+length neither kills emails nor spreads their next tries out over the backoff: they all go
+out within one pause of the server's return.
 """
 
 from __future__ import annotations
@@ -32,7 +39,7 @@ from sqlalchemy.engine import RowMapping
 
 from auth.magic_links import start_link_clock
 from core.outage_watch import MAX_WAIT_SECONDS, OutageWatch
-from mail.sender import Mailer, PermanentMailError, is_permanent
+from mail.sender import Mailer, PermanentMailError, is_permanent, server_unreachable
 from models.clock import db_now
 from models.db import Database
 from models.enums import OutboxStatus
@@ -48,6 +55,10 @@ MIN_LEASE_SECONDS = 1.0
 FIRST_RETRY_SECONDS = 30
 MAX_RETRY_SECONDS = 3600
 ERROR_LIMIT = 2000
+
+
+class MailServerUnavailable(Exception):
+    """The mail server could not be reached: `deliver_due` stopped and put the batch back."""
 
 
 def backoff_seconds(attempts: int) -> int:
@@ -92,7 +103,9 @@ async def deliver_due(
     mail_from: str | None = None,
     lease_seconds: float | None = None,
 ) -> int:
-    """Send up to `batch` due emails; returns how many were sent.
+    """Send up to `batch` due emails; returns how many were sent. Raises
+    `MailServerUnavailable` when the mail server cannot be reached, having put the emails
+    not sent back as they were.
 
     `link_minutes`, `mail_from` and `lease_seconds` default to the database's settings
     (MAGIC_LINK_MINUTES, MAIL_FROM, MAIL_LEASE_SECONDS).
@@ -115,8 +128,14 @@ async def deliver_due(
                 # stop, and hand back what is left if it can still be reached.
                 await _release(db, held.still_held(rows[index:]))
                 break
-            if await _deliver_one(db, mailer, row, sender, minutes, max_attempts, lease):
-                sent += 1
+            try:
+                if await _deliver_one(db, mailer, row, sender, minutes, max_attempts, lease):
+                    sent += 1
+            except MailServerUnavailable as down:
+                # Not this email's fault: it and the rest go back untried, for after the
+                # outage (the caller pauses); the email in hand says why it waits.
+                await _release(db, held.still_held(rows[index:]), (row["id"], str(down)))
+                raise
             held.done(row["id"])
     finally:
         renewing.cancel()
@@ -150,6 +169,8 @@ async def _deliver_one(
         async with asyncio.timeout(_send_bound(lease)):
             await mailer.send(message)
     except Exception as exc:
+        if server_unreachable(exc):
+            raise MailServerUnavailable(describe(exc)) from None
         await _record_failure(db, row, attempt, max_attempts, exc)
         return False
     await _record_sent(db, row, minutes)
@@ -248,9 +269,11 @@ async def _renew(db: Database, held: dict[uuid.UUID, int], lease: float) -> set[
         return set(renewed.scalars())
 
 
-async def _release(db: Database, held: dict[uuid.UUID, int]) -> None:
-    """Hand back claimed rows this worker has no time left to send, as they were (unless
-    another worker has claimed them since)."""
+async def _release(
+    db: Database, held: dict[uuid.UUID, int], error: tuple[uuid.UUID, str] | None = None
+) -> None:
+    """Hand back claimed rows this worker will not send now, as they were (unless another
+    worker has claimed them since); `error` is the last error of one of them."""
     if not held:
         return
     async with db.write() as session:
@@ -262,6 +285,12 @@ async def _release(db: Database, held: dict[uuid.UUID, int]) -> None:
             )
             .values(attempts=outbox.c.attempts - 1, next_attempt_at=db_now(), updated_at=db_now())
         )
+        if error is not None and error[0] in held:
+            await session.execute(
+                sa.update(outbox)
+                .where(outbox.c.id == error[0], outbox.c.status == OutboxStatus.PENDING)
+                .values(last_error=error[1][:ERROR_LIMIT])
+            )
 
 
 async def _record_sent(db: Database, row: RowMapping, link_minutes: int) -> None:
@@ -315,13 +344,22 @@ async def run_worker(
     lease_seconds: float | None = None,
 ) -> None:
     """Deliver until `stop` is set; a failing round is logged and the next one tries again.
-    While the database is unreachable the outage is logged once, when it starts and when
-    it ends, and rounds come less often (up to `outage_max_wait` apart).
+    While the database or the mail server is unreachable the outage is logged once, when it
+    starts and when it ends (for the mail server: when an email goes out again), and rounds
+    come less often (up to `outage_max_wait` apart).
 
     Meant as an application lifespan task: set `stop` and await the task to finish the
     batch in hand.
     """
     watch = OutageWatch(logger, "mail delivery", interval, outage_max_wait)
+    server = OutageWatch(
+        logger,
+        "mail delivery",
+        interval,
+        outage_max_wait,
+        service="mail server",
+        is_outage=lambda exc: isinstance(exc, MailServerUnavailable),
+    )
     while not stop.is_set():
         try:
             sent = await deliver_due(
@@ -334,13 +372,16 @@ async def run_worker(
                 lease_seconds=lease_seconds,
             )
         except Exception as exc:
-            if not watch.failed(exc):
+            # The mail server's outage first: its error is no database's.
+            if not (server.failed(exc) or watch.failed(exc)):
                 logger.exception("mail delivery round failed")
             sent = 0
         else:
             watch.succeeded()
+            if sent:  # a round with nothing due says nothing of the mail server
+                server.succeeded()
         if sent >= batch:
             continue  # a full batch went out: more may be waiting
         with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(watch.wait):
+            async with asyncio.timeout(max(watch.wait, server.wait)):
                 await stop.wait()

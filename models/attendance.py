@@ -39,7 +39,7 @@ class Attendance:
 
 
 def attendance_statement() -> sa.Select[Any]:
-    """Answers per event and status, over every customer's RSVPs: only figures leave it,
+    """Answers per event and status, over every customer's RSVPs: only counts leave it,
     so portal viewers learn how full an event is without seeing who answered. Keyed by
     the loaders' KEYS, narrowed to the viewer's organization."""
     return (

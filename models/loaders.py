@@ -202,14 +202,14 @@ class Loaders:
 
         return self._memo(("count", relation), batch)
 
-    def figures(
+    def aggregates(
         self, name: str, build: Callable[[], sa.Select[Any]]
     ) -> DataLoader[uuid.UUID, list[Row]]:
-        """Rows of a statement that scopes itself, grouped by its first column: for figures
+        """Rows of a statement that scopes itself, grouped by its first column: for counts and sums
         about rows the viewer sees drawn from rows they may not (how full an event is).
         The statement filters that column by `KEYS` and names the viewer's organization
-        (`scope_org`) itself; nothing but the figures may leave it."""
-        statement = _statement(("figures", name), build)
+        (`scope_org`) itself; nothing but the aggregates may leave it."""
+        statement = _statement(("aggregates", name), build)
 
         async def batch(keys: list[uuid.UUID]) -> list[list[Row]]:
             if "scope_org" not in self.scope.params:
@@ -219,7 +219,7 @@ class Loaders:
                 grouped[next(iter(row.values()))].append(row)
             return [grouped.get(k, []) for k in keys]
 
-        return self._memo(("figures", name), batch)
+        return self._memo(("aggregates", name), batch)
 
     # --- root lists -----------------------------------------------------------------
 

@@ -81,6 +81,19 @@ async def visible_for_update(
 ) -> list[M]:
     """The rows among `row_ids` the viewer may see (auth/access.py), locked for this
     transaction, in no particular order. Rows outside the scope are simply absent."""
+    return await visible_rows(session, model, scope, row_ids, lock=True)
+
+
+async def visible_rows(
+    session: AsyncSession,
+    model: type[M],
+    scope: RowScope,
+    row_ids: Iterable[uuid.UUID],
+    *,
+    lock: bool = False,
+) -> list[M]:
+    """The rows among `row_ids` the viewer may see; locked for this transaction with
+    `lock`. Rows outside the scope are simply absent."""
     table = table_of(model)
     wanted = sorted(set(row_ids))
     if not wanted:
@@ -89,6 +102,7 @@ async def visible_for_update(
         sa.select(model)
         .where(table.c.id.in_(wanted), *scope.conditions(table))
         .order_by(table.c.id)  # one lock order for every transaction: no deadlocks
-        .with_for_update()
     )
+    if lock:
+        stmt = stmt.with_for_update()
     return list((await session.execute(stmt, scope.params)).scalars())

@@ -32,7 +32,7 @@ from core.db_faults import database_busy, database_unavailable
 from core.errors import may_have_happened
 from core.settings import Settings, get_settings
 from models.db import Database
-from planner import fast
+from planner import prepared
 from portico import graphql_http, ide, idempotency, live, log_redaction
 from portico.downloads import download
 from portico.http_security import healthz, middleware, readyz
@@ -118,7 +118,7 @@ class PorticoGraphQL(GraphQL):
         return orjson.loads(data)
 
     async def get_sub_response(self, request: Request | WebSocket) -> Response:
-        # One per request: the short way for planned queries creates it before Strawberry.
+        # One per request: the prepared path for planned queries creates it before Strawberry.
         existing = getattr(request.state, "portico_sub_response", None)
         if existing is None:
             existing = request.state.portico_sub_response = await super().get_sub_response(request)
@@ -152,7 +152,7 @@ class PorticoGraphQL(GraphQL):
             return
         context.as_viewer(viewer)
         if context.plan_reads:
-            fast.remember(token, viewer)
+            prepared.remember(token, viewer)
 
     async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
         await live.authenticate(context)
@@ -221,12 +221,14 @@ class PorticoGraphQL(GraphQL):
                 sub_response = await self.get_sub_response(request)
                 context = self._new_context(request, sub_response)
                 token = self._token(request)
-                planned = await _short_way(fast.answer_with_session(request, context, token))
+                planned = await _prepared_answer(
+                    prepared.answer_with_session(request, context, token)
+                )
                 if planned is None:
                     await self._sign_in(context, request, token)
                     # From here the request counts against its organization's share.
                     claim_for_tenant(request.scope, context.viewer.organization_id)
-                    planned = await _short_way(fast.answer(request, context))
+                    planned = await _prepared_answer(prepared.answer(request, context))
                 if planned is not None:
                     return planned
                 kwargs["context"] = context
@@ -267,8 +269,8 @@ def _media_type(request: Request) -> str:
     return graphql_http.wanted_media_type(request.headers.get("accept"))
 
 
-async def _short_way(answering: Coroutine[Any, Any, Response | None]) -> Response | None:
-    """A planned answer, or None: a fault of the short way never costs a response."""
+async def _prepared_answer(answering: Coroutine[Any, Any, Response | None]) -> Response | None:
+    """A planned answer, or None: a fault of the prepared path never costs a response."""
     try:
         return await answering
     except (ClientDisconnect, Overloaded):
@@ -276,7 +278,7 @@ async def _short_way(answering: Coroutine[Any, Any, Response | None]) -> Respons
     except Exception as exc:
         if database_unavailable(exc) or database_busy(exc):
             raise  # the executor would fail (or wait) the same way
-        log.exception("planned short way failed; the executor answers")
+        log.exception("prepared planned answer failed; the executor answers")
         return None
 
 

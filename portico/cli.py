@@ -127,8 +127,8 @@ def _export_schema(args: argparse.Namespace) -> None:
 
 
 def _reconcile(args: argparse.Namespace) -> None:
+    from domain.payments.reconcile import reconcile
     from models.db import Database
-    from payments.reconcile import reconcile
 
     async def run() -> None:
         db = Database(get_settings())
@@ -147,8 +147,8 @@ def _reconcile(args: argparse.Namespace) -> None:
 
 
 def _autopay(args: argparse.Namespace) -> None:
+    from domain.payments.autopay import run_autopay
     from models.db import Database
-    from payments.autopay import run_autopay
 
     async def run() -> None:
         db = Database(get_settings())

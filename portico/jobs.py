@@ -11,12 +11,12 @@ import logging
 
 from core.db_faults import database_unavailable
 from core.outage_watch import OutageWatch
+from domain.payments.autopay import run_autopay
+from domain.payments.reconcile import reconcile
 from mail.sender import mailer_from_settings
 from mail.worker import run_worker
 from models.db import Database
 from models.idempotency import expire
-from payments.autopay import run_autopay
-from payments.reconcile import reconcile
 from resolvers.event_mail import remind_event_attendees
 
 log = logging.getLogger("portico.jobs")
@@ -50,7 +50,7 @@ async def run_housekeeping(db: Database, stop: asyncio.Event, interval: float) -
 
 async def run_jobs(db: Database, stop: asyncio.Event, interval: float) -> None:
     """Every `interval` seconds until `stop`: each job is safe to repeat and to overlap
-    with other server processes (see payments/autopay.py)."""
+    with other server processes (see domain/payments/autopay.py)."""
     while not stop.is_set():
         for name, job in (
             ("autopay", run_autopay),

@@ -4,7 +4,7 @@ A bad signature, an altered body or a stale timestamp gets 400 and changes nothi
 event that fails to apply gets 500 (503 while the database is down) so that Stripe delivers
 it again; a refund or dispute of a payment not recorded yet is kept and answered 202, and
 applied when the payment is; repeats are answered 200 without a second effect
-(payments/events.py records each event id once).
+(domain/payments/stripe_events.py records each event id once).
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ from starlette.responses import JSONResponse
 
 from core.db_faults import database_busy, database_unavailable
 from core.settings import Settings
+from domain.payments.stripe_events import Outcome, WrongAccount, handle_event
 from models.db import Database
-from payments.events import Outcome, WrongAccount, handle_event
 from payments.signature import BadSignature, verify_event
 
 log = logging.getLogger("portico.webhooks")

@@ -40,7 +40,7 @@ MAX_GUESTS = 20
 
 async def attendance(info: Info, event_id: uuid.UUID) -> Attendance:
     """How full an event is, batched across the events of a response."""
-    loader = info.context.loaders.figures("event_attendance", attendance_statement)
+    loader = info.context.loaders.aggregates("event_attendance", attendance_statement)
     return attendance_of(await loader.load(event_id))
 
 

@@ -2,7 +2,7 @@
 
 Nothing is written here: the amount is worked out from the invoices as they stand, Stripe is
 asked for a PaymentIntent on the organization's account, and the client gets what it needs
-to take the card. The invoices change only when Stripe confirms (payments/events.py).
+to take the card. The invoices change only when Stripe confirms (domain/payments/stripe_events.py).
 """
 
 from __future__ import annotations
@@ -19,11 +19,11 @@ from auth.access import row_scope
 from core.errors import NotFound
 from core.ids import decode_id_of
 from domain.audit import audit
+from domain.payments.stripe_events import apply_success, settlement_of_request
 from models import Organization, PortalSettings
 from models.money import amount_due
 from models.tables import customers, invoices, organizations, portal_settings
 from models.tables import payment_methods as methods
-from payments.events import apply_success, settlement_of_request
 from payments.requests import (
     MAX_INVOICES,
     Allocation,

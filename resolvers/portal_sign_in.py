@@ -49,7 +49,7 @@ if TYPE_CHECKING:  # annotations only: resolvers do not import the schema
 
 log = logging.getLogger("portico.auth")
 
-# Doors that must answer alike for known and unknown addresses take at least this long.
+# Requests that must answer alike for known and unknown addresses take at least this long.
 EVEN_ANSWER_SECONDS = 0.25
 LINKS_PER_CLIENT = 20  # per hour, any address; per address: resolvers/throttle.py
 PASSWORD_FAILURES_PER_CLIENT = 50  # per hour, any address
@@ -177,8 +177,8 @@ async def request_link(info: Info, email: str, organization: str, purpose: LinkP
     email = checks.email("email", email) or ""
     checks.done()
     async with at_least(EVEN_ANSWER_SECONDS):
-        door = "reset" if purpose is LinkPurpose.PASSWORD_RESET else "link"
-        await limit(info, door, None, per_email=0, per_client=LINKS_PER_CLIENT)
+        kind = "reset" if purpose is LinkPurpose.PASSWORD_RESET else "link"
+        await limit(info, kind, None, per_email=0, per_client=LINKS_PER_CLIENT)
         # Per address: growing delays, which a stranger cannot turn into a lockout.
         await throttle.check(info, throttle.PORTAL_LINK, email)
         await throttle.failed(info, throttle.PORTAL_LINK, email)  # each request sends mail

@@ -9,10 +9,13 @@ import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
+from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from strawberry import UNSET
+
+from domain.problems import Common, Problem, Rejected
 
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 PHONE = re.compile(r"^\+?[0-9 ().\-]{5,40}$")
@@ -30,21 +33,6 @@ COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
 MIN_YEAR = 1885
 
 
-@dataclass(frozen=True, slots=True)
-class Problem:
-    field: str | None  # None: about the request as a whole
-    message: str
-    code: str  # REQUIRED, INVALID, TOO_LONG, ... (each domain's enum has these)
-
-
-class Rejected(Exception):
-    """Bad input: raised even inside a write transaction, which then rolls back."""
-
-    def __init__(self, *problems: Problem) -> None:
-        super().__init__(problems)
-        self.problems = list(problems)
-
-
 @dataclass
 class Checks:
     """Checks for one input. `creating`: required fields must be sent, not just non-empty."""
@@ -52,7 +40,7 @@ class Checks:
     creating: bool = True
     problems: list[Problem] = field(default_factory=list)
 
-    def fail(self, name: str, message: str, code: str = "INVALID") -> None:
+    def fail(self, name: str, message: str, code: StrEnum | str = Common.INVALID) -> None:
         self.problems.append(Problem(name, message, code))
 
     def done(self) -> None:
@@ -64,15 +52,15 @@ class Checks:
         """Trimmed text; empty becomes None (or a REQUIRED problem)."""
         if value is UNSET:
             if required and self.creating:
-                self.fail(name, "This field is required.", "REQUIRED")
+                self.fail(name, "This field is required.", Common.REQUIRED)
             return UNSET
         cleaned = value.strip() if isinstance(value, str) else None
         if not cleaned:
             if required:
-                self.fail(name, "This field is required.", "REQUIRED")
+                self.fail(name, "This field is required.", Common.REQUIRED)
             return None
         if len(cleaned) > max_length:
-            self.fail(name, f"At most {max_length} characters.", "TOO_LONG")
+            self.fail(name, f"At most {max_length} characters.", Common.TOO_LONG)
         if "\x00" in cleaned:  # no database stores it as text; it is never meant
             self.fail(name, "Contains a character that is not allowed (NUL).")
         return cleaned
@@ -162,7 +150,7 @@ class Checks:
         """A point in time that names its offset (2025-06-03T09:00:00-05:00), as UTC."""
         if value is UNSET or value is None:
             if required and (self.creating or value is None):
-                self.fail(name, "This field is required.", "REQUIRED")
+                self.fail(name, "This field is required.", Common.REQUIRED)
             return value
         if value.tzinfo is None or value.utcoffset() is None:
             self.fail(name, "Give the time with its UTC offset, e.g. 2025-06-03T09:00:00-05:00.")

@@ -6,7 +6,7 @@ from typing import Any
 from strawberry import Info
 
 from resolvers.outcome import Outcome
-from schema.common import input_path
+from schema.error_codes import user_errors
 from schema.node import load_row
 
 
@@ -20,10 +20,7 @@ async def payload(
     error_cls: type,
     codes: type[Enum],
 ) -> Any:
-    errors = [
-        error_cls(field=input_path(p.field), message=p.message, code=codes[p.code])
-        for p in outcome.problems
-    ]
+    errors = user_errors(outcome.problems, error_cls, codes)
     found = None
     if not errors and outcome.row_id is not None:
         found = await load_row(info, type_name, outcome.row_id)

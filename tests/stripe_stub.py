@@ -11,7 +11,8 @@ A `Stripe-Account` must be an account the stub knows: made through `POST /v1/acc
 `set_account()`; any other answers 403 `account_invalid`, as Stripe does for an account the
 platform cannot reach.
 
-Test controls: `requests`, `delay_seconds`, `fail_next()`, `set_status()`, `set_account()`,
+Test controls: `requests`, `delay_seconds`, `during_call` (awaited with each request before
+it is answered), `fail_next()`, `set_status()`, `set_account()`,
 `complete_checkout()`, `complete_setup()`, `event()`, `get()`, `objects()`, `max_list_limit`,
 `reset()`.
 """
@@ -26,7 +27,7 @@ import secrets
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
@@ -194,6 +195,7 @@ class StripeStub:
         self.port = 0
         self.requests: list[RecordedRequest] = []
         self.delay_seconds = 0.0
+        self.during_call: Callable[[RecordedRequest], Awaitable[None]] | None = None
         self.max_list_limit = 100  # Stripe's; lower it to see pagination with few objects
         self._lock = threading.RLock()
         self._failures: list[int] = []
@@ -253,6 +255,7 @@ class StripeStub:
         with self._lock:
             self.requests.clear()
             self.delay_seconds = 0.0
+            self.during_call = None
             self.max_list_limit = 100
             self._failures.clear()
             self._objects.clear()
@@ -451,6 +454,8 @@ class StripeStub:
             self.requests.append(recorded)
             status, payload, headers = self._answer(recorded, body)
             delay = self.delay_seconds
+        if self.during_call is not None:
+            await self.during_call(recorded)
         if delay:
             # The work is done and stored; only the answer is late, as with a slow Stripe.
             await asyncio.sleep(delay)

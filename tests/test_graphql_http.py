@@ -90,7 +90,7 @@ async def test_a_field_error_that_nulls_data_is_still_a_200(
 async def test_answers_carry_the_negotiated_type_whichever_way_they_were_made(
     http: httpx.AsyncClient, tenant: Tenant
 ):
-    """Executed, planned (on PostgreSQL the repeat takes the planner's short way) and
+    """Executed, planned (on PostgreSQL the repeat takes the planner's prepared path) and
     refused before execution (a session that ended): all labelled alike."""
     query = {"query": "{ customers(first: 2) { totalCount } }"}
     staff = {"Authorization": f"Bearer {tenant.staff_token}"}

@@ -30,6 +30,7 @@ from mail.sender import (
     TemporaryMailError,
     is_permanent,
     mailer_from_settings,
+    server_unreachable,
 )
 from mail.templates import DEFAULT_COLOR, branded
 from mail.worker import deliver_due, run_worker
@@ -201,30 +202,67 @@ async def test_emails_enqueued_together_are_each_delivered_once(
     assert len(smtp.messages) == 2
 
 
-async def test_smtp_outage_keeps_the_email_until_the_server_is_back(
+async def test_smtp_outage_keeps_the_emails_untried_until_the_server_is_back(
     mail_db: Database, smtp: SmtpServer
 ):
-    (outbox_id,) = await enqueue_some(mail_db)
+    ids = await enqueue_some(mail_db, 3)
     mailer = SmtpMailer(smtp.url, timeout=3)
     smtp.stop()
 
-    assert await deliver(mail_db, mailer) == 0
+    for _ in range(2):
+        with pytest.raises(worker.MailServerUnavailable, match="SMTPConnectError"):
+            await deliver(mail_db, mailer)
 
-    row = await row_of(mail_db, outbox_id)
-    assert row["status"] == OutboxStatus.PENDING and row["attempts"] == 1
-    assert row["last_error"].startswith("SMTPConnectError")
-    assert await due_in_future(mail_db, outbox_id)
-    assert await deliver(mail_db, mailer) == 0  # not due yet, even with nothing else to do
+    # The outage is no email's fault: no attempt counted, nothing pushed into the backoff
+    # (which would have held them 30 s, then 1 min ... after the server's return).
+    rows = [await row_of(mail_db, outbox_id) for outbox_id in ids]
+    assert {(row["status"], row["attempts"]) for row in rows} == {(OutboxStatus.PENDING, 0)}
+    assert any(row["last_error"].startswith("SMTPConnectError") for row in rows)
+    assert not [i for i in ids if await due_in_future(mail_db, i)]
 
     smtp.start()
-    assert await deliver(mail_db, mailer) == 0  # still waiting for its next attempt
-    await make_due(mail_db, [outbox_id])
-    assert await deliver(mail_db, mailer) == 1
+    assert await deliver(mail_db, mailer) == 3
     assert await deliver(mail_db, mailer) == 0
 
-    assert outbox_ids_of(smtp.messages) == [str(outbox_id)]
-    row = await row_of(mail_db, outbox_id)
-    assert row["status"] == OutboxStatus.SENT and row["attempts"] == 2
+    assert sorted(outbox_ids_of(smtp.messages)) == sorted(str(i) for i in ids)
+    rows = [await row_of(mail_db, outbox_id) for outbox_id in ids]
+    assert {(row["status"], row["attempts"]) for row in rows} == {(OutboxStatus.SENT, 1)}
+
+
+async def test_an_smtp_outage_is_logged_once_and_its_mail_leaves_when_the_server_returns(
+    mail_db: Database, smtp: SmtpServer, caplog: pytest.LogCaptureFixture
+):
+    mailer = SmtpMailer(smtp.url, timeout=3)
+    smtp.stop()
+    stop = asyncio.Event()
+    with caplog.at_level(logging.INFO, logger="portico.mail"):
+        task = asyncio.create_task(
+            run_worker(mail_db, mailer, stop, interval=0.05, outage_max_wait=0.4)
+        )
+        try:
+            for _ in range(4):  # emails keep coming while the server is down
+                await enqueue_some(mail_db, 3)
+                await asyncio.sleep(0.3)
+            smtp.start()
+            back = asyncio.get_running_loop().time()
+            for _ in range(int(BOUND / 0.02)):
+                if len(smtp.messages) >= 12:
+                    break
+                await asyncio.sleep(0.02)
+            delivered = asyncio.get_running_loop().time() - back
+        finally:
+            stop.set()
+            await asyncio.wait_for(task, BOUND)
+
+    assert len(set(outbox_ids_of(smtp.messages))) == 12
+    assert delivered < 2.0  # within one pause (0.4 s here), not the retry backoff's 30 s
+    lines = [r for r in caplog.records if r.name == "portico.mail"]
+    warnings = [r.getMessage() for r in lines if r.levelno >= logging.WARNING]
+    assert len(warnings) == 1, warnings
+    assert warnings[0].startswith("mail server unavailable: mail delivery paused")
+    ended = [r.getMessage() for r in lines if "mail server reachable again" in r.getMessage()]
+    assert len(ended) == 1, ended
+    assert not [r for r in lines if r.exc_info]
 
 
 async def test_a_451_is_retried_later(mail_db: Database, smtp: SmtpServer):
@@ -471,6 +509,20 @@ def test_smtp_settings_choose_the_smtp_mailer():
     assert SmtpMailer("smtp://mail.test:2525").port == 2525
     with pytest.raises(ValueError):
         SmtpMailer("http://mail.test")
+
+
+def test_an_unreachable_server_is_an_outage_and_a_refusal_is_not():
+    assert server_unreachable(aiosmtplib.SMTPConnectError("refused"))
+    assert server_unreachable(aiosmtplib.SMTPConnectTimeoutError("no answer"))
+    assert server_unreachable(aiosmtplib.SMTPServerDisconnected("gone"))
+    assert server_unreachable(ConnectionRefusedError())
+    assert server_unreachable(aiosmtplib.SMTPResponseException(421, "closing"))
+    assert not server_unreachable(aiosmtplib.SMTPDataError(452, "too busy"))
+    assert not server_unreachable(
+        aiosmtplib.SMTPRecipientsRefused([aiosmtplib.SMTPRecipientRefused(451, "later", "a@b")])
+    )
+    assert not server_unreachable(TimeoutError())  # a hung send: the email may have gone
+    assert not server_unreachable(PermanentMailError("never"))
 
 
 def test_only_refusals_of_the_message_are_permanent():

@@ -5,17 +5,22 @@ import asyncio
 import itertools
 import json
 import random
+import sqlite3
 import time
 import uuid
 from typing import Any
 
+import asyncpg
 import httpx
 import pytest
 import sqlalchemy as sa
 
 from core.ids import decode_id_of
+from domain.payments.reconcile import reconcile
+from domain.payments.stripe_events import Outcome, handle_event
 from models import (
     AuditEvent,
+    Estimate,
     Notification,
     Organization,
     OutboxEmail,
@@ -24,8 +29,6 @@ from models import (
     Refund,
 )
 from models.db import Database
-from payments.events import Outcome, handle_event
-from payments.reconcile import reconcile
 from portico.app import create_app
 from tests.billing import (
     APPROVE,
@@ -46,6 +49,7 @@ from tests.payments import (
     expected_money,
 )
 from tests.portal import make_customer
+from tests.stripe_stub import RecordedRequest
 
 
 async def _payments(db: Database, organization_id) -> list[Any]:
@@ -395,6 +399,63 @@ async def test_approval_takes_the_deposit_in_the_same_step(paying: Paying):
     )
     assert sent["sendInvoice"]["invoice"]["status"] == "PARTIALLY_PAID"
     assert sent["sendInvoice"]["invoice"]["amountDue"]["amount"] == 31500
+
+
+async def _estimate_lock_is_free(db: Database, estimate_id: uuid.UUID) -> bool:
+    """Whether another connection could lock the estimate for writing right now: the whole
+    database on SQLite (one writer at a time), the estimate's row on PostgreSQL."""
+    url = sa.make_url(db.settings.database_url)
+    if url.get_backend_name() == "sqlite":
+        probe = sqlite3.connect(url.database or "", timeout=0)
+        try:
+            probe.execute("BEGIN IMMEDIATE")
+            probe.rollback()
+            return True
+        except sqlite3.OperationalError:  # "database is locked"
+            return False
+        finally:
+            probe.close()
+    conn = await asyncpg.connect(url.set(drivername="postgresql").render_as_string(False))
+    try:
+        async with conn.transaction():
+            await conn.execute("SET LOCAL lock_timeout = '200ms'")
+            await conn.execute("SELECT id FROM estimates WHERE id = $1 FOR UPDATE", estimate_id)
+        return True
+    except asyncpg.LockNotAvailableError:
+        return False
+    finally:
+        await conn.close()
+
+
+async def test_the_deposit_is_asked_of_stripe_with_no_write_lock_held(paying: Paying):
+    await paying.set_options(estimate_deposit_bp=2500)
+    estimate = await sent_estimate(paying.gql, paying.tenant, paying.customer_id)
+    estimate_id = decode_id_of("Estimate", estimate["id"])
+    free_during_call: list[bool] = []
+
+    async def probe(call: RecordedRequest) -> None:
+        if call.method == "POST" and call.path == "/v1/payment_intents":
+            free_during_call.append(await _estimate_lock_is_free(paying.db, estimate_id))
+
+    paying.stub.during_call = probe
+    variables = {"input": {"estimateId": estimate["id"], "version": 1}}
+    approved = (await paying.gql.data(APPROVE, variables, token=paying.portal_token))[
+        "approveEstimate"
+    ]
+    assert approved["userErrors"] == [] and approved["estimate"]["status"] == "APPROVED"
+    assert free_during_call == [True]
+    # The probe can tell: inside a write transaction the same probe finds the lock taken.
+    async with paying.db.write() as session:
+        await session.execute(
+            sa.update(Estimate)
+            .where(Estimate.id == estimate_id)
+            .values(updated_at=Estimate.updated_at)
+        )
+        assert not await asyncio.to_thread(_run, _estimate_lock_is_free(paying.db, estimate_id))
+
+
+def _run(coroutine: Any) -> Any:
+    return asyncio.run(coroutine)
 
 
 async def test_approval_is_not_recorded_when_the_deposit_cannot_be_asked_for(paying: Paying):

@@ -226,7 +226,7 @@ async def test_refusals_still_come_from_the_executor(apps: Any):
         assert await _post(planned, query, {}, portal) == await _post(executed, query, {}, portal)
 
 
-async def test_repeated_queries_take_the_short_way_with_the_same_answer(
+async def test_repeated_queries_take_the_prepared_answer_with_the_same_answer(
     apps: Any, dialect: str, count_statements, caplog
 ):
     world, planned, executed = apps
@@ -243,7 +243,7 @@ async def test_repeated_queries_take_the_short_way_with_the_same_answer(
         expected = await _post(executed, query, variables, token)
         await _post(planned, query, variables, token)  # plans it
         count_statements.statements.clear()
-        raw = await _post_raw(planned, query, variables, token)  # the short way
+        raw = await _post_raw(planned, query, variables, token)  # the prepared path
         assert orjson.loads(raw) == expected
         if dialect == "postgresql" and token == staff:
             # The session check and the plan in one statement, whose JSON is sent as
@@ -251,10 +251,10 @@ async def test_repeated_queries_take_the_short_way_with_the_same_answer(
             (statement,) = count_statements.statements
             assert "FROM auth_sessions" in statement and "json_build_object" in statement
             assert b'" : ' in raw
-    assert "short way failed" not in caplog.text
+    assert "prepared planned answer failed" not in caplog.text
 
 
-async def test_the_short_way_rereads_the_session_with_every_answer(apps: Any, db: Database):
+async def test_the_prepared_answer_rereads_the_session_with_every_answer(apps: Any, db: Database):
     """A token's last viewer only picks the plan: a section switched off since, or a
     session revoked since, is seen by the very next request."""
     world, planned, executed = apps
@@ -269,7 +269,7 @@ async def test_the_short_way_rereads_the_session_with_every_answer(apps: Any, db
     token = issued.token
     before = await _post(executed, DASHBOARD, {}, token)
     assert before["data"]["viewer"]["customer"]["openInvoices"]
-    for _ in range(2):  # the second takes the short way
+    for _ in range(2):  # the second takes the prepared path
         assert await _post(planned, DASHBOARD, {}, token) == before
 
     settings = PortalSettings.__table__

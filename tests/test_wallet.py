@@ -5,8 +5,8 @@ from datetime import UTC, datetime, timedelta
 import sqlalchemy as sa
 
 from core.ids import decode_id
+from domain.payments.autopay import run_autopay
 from models import AutopayCharge, Invoice, Notification, OutboxEmail, Payment
-from payments.autopay import run_autopay
 from tests.billing import open_invoice
 from tests.helpers import error_codes, user_errors
 from tests.payments import Paying

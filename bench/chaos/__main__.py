@@ -19,7 +19,7 @@ import tempfile
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-from bench.chaos import scenarios
+from bench.chaos import mail_faults, scenarios
 from bench.chaos.scenarios import Report
 from tests.private_postgres import BIN, PrivatePostgres, available
 
@@ -34,6 +34,12 @@ SCENARIOS: dict[str, Scenario] = {
     ),
     "held_lock": lambda pg, d, quick: scenarios.held_lock(
         pg, d, stuck_clients=30, seconds=5 if quick else 8
+    ),
+    "worker_killed": lambda pg, d, quick: mail_faults.worker_killed(
+        pg, d, writers=4, readers=4, seconds=8 if quick else 12
+    ),
+    "smtp_down": lambda pg, d, quick: mail_faults.smtp_down(
+        pg, d, writers=3, readers=2, outage=10 if quick else 60
     ),
 }
 

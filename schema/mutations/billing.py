@@ -2,49 +2,25 @@
 
 from datetime import date
 from decimal import Decimal
-from enum import Enum
 from typing import Annotated
 
 import strawberry
 from strawberry import UNSET, Info
 
 from auth.permissions import staff_only
+from domain.billing.codes import BillingCode
 from resolvers import invoices as actions
 from resolvers.outcome import Outcome
 from resolvers.validation import Problem
 from schema.billing import Invoice
-from schema.common import INPUT, UserError, input_path
+from schema.common import INPUT, UserError
 from schema.enums import LineKind
+from schema.error_codes import error_codes, user_errors
 from schema.payloads import payload
 
-
-@strawberry.enum(description="Why a billing or payment mutation was refused.")
-class BillingErrorCode(Enum):
-    NOT_FOUND = "NOT_FOUND"
-    REQUIRED = "REQUIRED"
-    INVALID = "INVALID"
-    TOO_LONG = "TOO_LONG"
-    NOT_EDITABLE = "NOT_EDITABLE"
-    EMPTY = "EMPTY"
-    HAS_PAYMENTS = "HAS_PAYMENTS"
-    NOT_PAYABLE = "NOT_PAYABLE"
-    OVERPAYMENT = "OVERPAYMENT"
-    BELOW_MINIMUM = "BELOW_MINIMUM"
-    PARTIAL_PAYMENT_NOT_ALLOWED = "PARTIAL_PAYMENT_NOT_ALLOWED"
-    PAYMENTS_NOT_ENABLED = "PAYMENTS_NOT_ENABLED"
-    MIXED_CURRENCIES = "MIXED_CURRENCIES"
-    IDEMPOTENCY_KEY_REUSED = "IDEMPOTENCY_KEY_REUSED"
-    PAYMENT_PROVIDER_UNAVAILABLE = "PAYMENT_PROVIDER_UNAVAILABLE"
-    PAYMENT_PROVIDER_ERROR = "PAYMENT_PROVIDER_ERROR"
-    EXCEEDS_PAYMENT = "EXCEEDS_PAYMENT"
-    EXPIRED = "EXPIRED"
-    ALREADY_DECIDED = "ALREADY_DECIDED"
-    VERSION_CHANGED = "VERSION_CHANGED"
-    APPROVAL_NOT_ALLOWED = "APPROVAL_NOT_ALLOWED"
-    CARD_DECLINED = "CARD_DECLINED"
-    NOT_CONFIRMED = "NOT_CONFIRMED"
-    NOT_ALLOWED = "NOT_ALLOWED"
-    NO_CARD = "NO_CARD"
+BillingErrorCode = error_codes(
+    "BillingErrorCode", BillingCode, "Why a billing or payment mutation was refused."
+)
 
 
 @strawberry.type(description="A problem with a billing or payment mutation's input.")
@@ -118,10 +94,7 @@ class InvoicePayload:
 
 
 def billing_errors(problems: list[Problem]) -> list[BillingError]:
-    return [
-        BillingError(field=input_path(p.field), message=p.message, code=BillingErrorCode[p.code])
-        for p in problems
-    ]
+    return user_errors(problems, BillingError, BillingErrorCode)  # type: ignore[return-value]
 
 
 async def invoice_payload(info: Info, outcome: Outcome) -> InvoicePayload:

@@ -157,7 +157,10 @@ class EstimateMutations:
     async def approve_estimate(
         self, info: Info, input: Annotated[ApproveEstimateInput, INPUT]
     ) -> EstimateDecisionPayload:
-        return await decision_payload(info, await decisions.approve_estimate(info, input))
+        decided = await decisions.approve_estimate(
+            info, input.estimate_id, input.version, input.declined_lines
+        )
+        return await decision_payload(info, decided)
 
     @strawberry.mutation(
         description="Decline the version shown, with a reason, or ask for changes.",
@@ -166,4 +169,7 @@ class EstimateMutations:
     async def decline_estimate(
         self, info: Info, input: Annotated[DeclineEstimateInput, INPUT]
     ) -> EstimateDecisionPayload:
-        return await decision_payload(info, await decisions.decline_estimate(info, input))
+        decided = await decisions.decline_estimate(
+            info, input.estimate_id, input.version, input.reason, input.request_changes
+        )
+        return await decision_payload(info, decided)

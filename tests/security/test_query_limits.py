@@ -133,7 +133,7 @@ async def test_planned_reads_cannot_bypass_the_limits(
 ):
     """A plan cached by one app is never served by an app with tighter limits."""
     query = "{ customers(first: 5) { nodes { name } } }"  # costs 1 + 5 x 2 = 11
-    for _ in range(2):  # planned, then answered by the short way (PostgreSQL)
+    for _ in range(2):  # planned, then answered by the prepared path (PostgreSQL)
         assert "errors" not in await gql(query, token=tenant.staff_token)
     if db.dialect == "postgresql":
         assert any(query in key for key in extension._plans)

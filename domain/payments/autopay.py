@@ -16,8 +16,10 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from domain.notifications import for_customer, notify_staff
+from domain.payments.stripe_events import apply_success, settlement_of_request
 from mail.outbox import enqueue
 from mail.templates import branded
 from models import (
@@ -28,6 +30,7 @@ from models import (
     PortalSettings,
     SavedPaymentMethod,
 )
+from models.base import dialect_of
 from models.calendar import local_today
 from models.currency import format_money
 from models.db import Database
@@ -37,7 +40,6 @@ from models.tables import autopay_charges as charges
 from models.tables import customers, invoices, organizations
 from models.tables import portal_settings as options_table
 from models.types import utcnow
-from payments.events import apply_success, settlement_of_request
 from payments.requests import (
     Allocation,
     SavedCard,
@@ -109,13 +111,13 @@ async def _claim(
     card = (
         await session.execute(
             sa.select(SavedPaymentMethod).where(
-                SavedPaymentMethod.customer_id == invoice.customer_id,
-                SavedPaymentMethod.is_default.is_(True),
-                SavedPaymentMethod.removed_at.is_(None),
+                col(SavedPaymentMethod.customer_id) == invoice.customer_id,
+                col(SavedPaymentMethod.is_default).is_(True),
+                col(SavedPaymentMethod.removed_at).is_(None),
             )
         )
     ).scalar_one_or_none()
-    insert = postgresql.insert if session.bind.dialect.name == "postgresql" else sqlite.insert
+    insert = postgresql.insert if dialect_of(session) == "postgresql" else sqlite.insert
     if due > 0 and card is not None:
         await session.execute(
             insert(charges)
@@ -135,7 +137,9 @@ async def _claim(
             .on_conflict_do_nothing(index_elements=[charges.c.invoice_id])
         )
     found = await session.execute(
-        sa.select(AutopayCharge).where(AutopayCharge.invoice_id == invoice.id).with_for_update()
+        sa.select(AutopayCharge)
+        .where(col(AutopayCharge.invoice_id) == invoice.id)
+        .with_for_update()
     )
     charge = found.scalar_one_or_none()
     if charge is None or charge.status is not AutopayStatus.PENDING:
@@ -153,6 +157,8 @@ async def _charge(db: Database, org_id: uuid.UUID, invoice_id: uuid.UUID, run: A
         customer = await session.get(Customer, charge.customer_id)
         card = await session.get(SavedPaymentMethod, charge.payment_method_id)
         charge_id, amount, currency = charge.id, charge.amount, charge.currency
+    # The charge row's foreign keys hold all three (and nothing deletes them).
+    assert org is not None and customer is not None and card is not None
     metadata = {
         "portico_kind": "invoices",
         "portico_customer": str(customer.id),

@@ -2,7 +2,7 @@
 during a crash): list each connected account's recent PaymentIntents, refunds and disputes,
 find Portico's, and apply them as their webhooks would have. Safe to run any number of
 times: a payment already recorded is not recorded again, and refunds and disputes are
-applied as Stripe's cumulative state (payments/charges.py), never as deltas.
+applied as Stripe's cumulative state (domain/payments/charges.py), never as deltas.
 """
 
 from __future__ import annotations
@@ -14,11 +14,11 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
+from domain.payments.charges import Applied, ChargeChange, apply_charge_change, dispute_status_of
+from domain.payments.stripe_events import Settlement, apply_success
 from models import Organization
 from models.db import Database
 from models.tables import organizations
-from payments.charges import Applied, ChargeChange, apply_charge_change, dispute_status_of
-from payments.events import Settlement, apply_success
 from payments.stripe_api import ProviderRejected, ProviderUnavailable, StripeGateway
 
 log = logging.getLogger("portico.payments")

@@ -1,4 +1,4 @@
-"""The short way for queries already planned: straight from the HTTP body to the plan.
+"""Prepared answers for queries already planned: straight from the HTTP body to the plan.
 
 A plan exists only for a document that went the whole way once (parsing, validation,
 limits, permissions for this shape of viewer) and was answered by the plan. The same text,

@@ -3,7 +3,7 @@
 Every effect is idempotent and monotonic. An event id is recorded once, in the same
 transaction as its effect; a PaymentIntent's money is recorded once per invoice however
 often it is reported (webhook, replay, reconciliation); refunds and disputes follow Stripe's
-cumulative state (payments/charges.py), and one reported before its payment is kept and
+cumulative state (domain/payments/charges.py), and one reported before its payment is kept and
 applied with it; a failure never undoes a success.
 """
 
@@ -18,10 +18,20 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from domain.audit import system_audit
 from domain.billing_mail import send_receipt
 from domain.notifications import notify_staff
+from domain.payments.charges import (
+    CHARGE_EVENTS,
+    Applied,
+    apply_charge_change,
+    apply_waiting,
+    charge_change_of,
+    keep_waiting,
+    lock_payment,
+)
 from mail.recipients import Recipient
 from models import (
     Contact,
@@ -31,6 +41,7 @@ from models import (
     Organization,
     Payment,
 )
+from models.base import dialect_of
 from models.currency import format_money
 from models.db import Database
 from models.enums import NotificationKind, PaymentMethod, PaymentStatus
@@ -38,15 +49,6 @@ from models.ledger import settle
 from models.tables import payments, provider_events
 from models.types import utcnow
 from models.writes import get_for_update
-from payments.charges import (
-    CHARGE_EVENTS,
-    Applied,
-    apply_charge_change,
-    apply_waiting,
-    charge_change_of,
-    keep_waiting,
-    lock_payment,
-)
 from payments.requests import Allocation, PaymentRequest, decode_allocations
 
 log = logging.getLogger("portico.payments")
@@ -104,7 +106,7 @@ async def handle_event(db: Database, event: dict[str, Any], *, production: bool)
     if production and not event.get("livemode", False):
         log.info("ignored test-mode event %s in production", event.get("id"))
         return Outcome.IGNORED
-    kind = event.get("type")
+    kind = str(event.get("type", ""))
     obj = event["data"]["object"]
     async with db.write() as session:
         org = await _organization(session, kind, obj, event.get("account"))
@@ -185,7 +187,7 @@ async def _first_delivery(
     session: AsyncSession, event_id: str, org_id: uuid.UUID, kind: str
 ) -> bool:
     """Record the event id; False when it was already recorded (a repeat delivery)."""
-    insert = postgresql.insert if session.bind.dialect.name == "postgresql" else sqlite.insert
+    insert = postgresql.insert if dialect_of(session) == "postgresql" else sqlite.insert
     stmt = (
         insert(provider_events)
         .values(id=event_id, organization_id=org_id, type=kind, received_at=utcnow())
@@ -250,12 +252,12 @@ async def _targets(
         if estimate is None:
             return []
         billed = await session.execute(
-            sa.select(Invoice).where(Invoice.estimate_id == estimate.id).with_for_update()
+            sa.select(Invoice).where(col(Invoice.estimate_id) == estimate.id).with_for_update()
         )
         return [(billed.scalar_one_or_none(), estimate, amount)]
     allocations: list[Allocation] = decode_allocations(meta.get("portico_allocation", ""))
     left = amount
-    targets = []
+    targets: list[tuple[Invoice | None, Estimate | None, int]] = []
     for allocation in sorted(allocations, key=lambda a: a.invoice_id):  # one lock order
         invoice = await get_for_update(session, Invoice, org.id, allocation.invoice_id)
         share = min(allocation.amount, left)
@@ -269,10 +271,10 @@ async def _already_recorded(
     session: AsyncSession, intent_id: str, invoice: Invoice | None, estimate: Estimate | None
 ) -> bool:
     stmt = sa.select(payments.c.id).where(payments.c.provider_payment_intent_id == intent_id)
-    if invoice is not None and estimate is None:
+    if estimate is not None:
+        stmt = stmt.where(payments.c.estimate_id == estimate.id)
+    elif invoice is not None:
         stmt = stmt.where(payments.c.invoice_id == invoice.id)
-    else:
-        stmt = stmt.where(payments.c.estimate_id == estimate.id)  # type: ignore[union-attr]
     return (await session.execute(stmt.limit(1))).first() is not None
 
 

@@ -20,10 +20,12 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from domain.audit import system_audit
 from domain.notifications import notify_staff
 from models import Invoice, Organization, Payment, ProviderEvent, Refund
+from models.base import dialect_of
 from models.currency import format_money
 from models.enums import DisputeStatus, NotificationKind
 from models.ledger import RECEIVED, refund_status, settle
@@ -84,7 +86,7 @@ async def lock_payment(session: AsyncSession, *keys: str | None) -> None:
     PostgreSQL: a transaction-scoped advisory lock per id (sorted, so two holders of several
     never wait on each other). SQLite: writers are already serialised (BEGIN IMMEDIATE).
     """
-    if session.bind.dialect.name != "postgresql":
+    if dialect_of(session) != "postgresql":
         return
     for key in sorted({k for k in keys if k}):
         lock_id = sa.func.hashtextextended(f"stripe-payment:{key}", 0)
@@ -105,8 +107,8 @@ async def apply_charge_change(
     await lock_payment(session, change.key)
     found = await session.execute(
         sa.select(Payment)
-        .where(Payment.organization_id == org.id, _same_payment(change))
-        .order_by(Payment.created_at, Payment.id)
+        .where(col(Payment.organization_id) == org.id, _same_payment(change))
+        .order_by(col(Payment.created_at), col(Payment.id))
         .with_for_update()
     )
     rows = list(found.scalars())
@@ -135,8 +137,8 @@ async def apply_charge_change(
 
 def _same_payment(change: ChargeChange) -> sa.ColumnElement[bool]:
     if change.payment_intent_id:
-        return Payment.provider_payment_intent_id == change.payment_intent_id
-    return Payment.provider_charge_id == change.charge_id
+        return col(Payment.provider_payment_intent_id) == change.payment_intent_id
+    return col(Payment.provider_charge_id) == change.charge_id
 
 
 def _refund_up_to(
@@ -241,10 +243,10 @@ async def apply_waiting(
     found = await session.execute(
         sa.select(ProviderEvent)
         .where(
-            ProviderEvent.organization_id == org.id,  # type: ignore[arg-type]
-            ProviderEvent.waiting_for.in_(keys),  # type: ignore[union-attr]
+            col(ProviderEvent.organization_id) == org.id,
+            col(ProviderEvent.waiting_for).in_(keys),
         )
-        .order_by(ProviderEvent.received_at, ProviderEvent.id)
+        .order_by(col(ProviderEvent.received_at), col(ProviderEvent.id))
         .with_for_update()
     )
     applied = 0

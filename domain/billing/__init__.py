@@ -1,0 +1,1 @@
+"""Invoices, estimates and the decisions on them, payments and refunds."""
