@@ -36,6 +36,7 @@ from portico.request_limits import RequestRate
 from portico.shedding import Shedding
 from portico.uploads import ENVELOPE_BYTES, UPLOAD_HEADERS
 from storage import StorageUnavailable, storage_from_settings
+from storage.outage import outage_of
 
 log = logging.getLogger("portico.http")
 
@@ -224,9 +225,13 @@ def readyz(db: Database) -> Callable[[Request], Awaitable[Response]]:
         try:
             async with asyncio.timeout(READY_TIMEOUT_SECONDS):
                 await storage.check_writable()
-        except (StorageUnavailable, TimeoutError) as exc:
-            log.warning("readiness check failed: storage cannot be written (%s)", exc)
+        except StorageUnavailable as exc:  # probed every few seconds: once per outage
+            outage_of(storage).failed("readiness check", exc, refused=False)
             return JSONResponse({"status": "unavailable", "reason": "storage"}, status_code=503)
+        except TimeoutError:
+            log.warning("readiness check failed: storage did not take a write in time")
+            return JSONResponse({"status": "unavailable", "reason": "storage"}, status_code=503)
+        outage_of(storage).writable()
         return JSONResponse({"status": "ok"})
 
     return ready

@@ -8,7 +8,6 @@ row is then not written (bad input found later, a rollback) is deleted again (`k
 
 from __future__ import annotations
 
-import logging
 import re
 import unicodedata
 import uuid
@@ -30,8 +29,7 @@ from storage import (
     new_key,
     storage_from_settings,
 )
-
-log = logging.getLogger("portico.uploads")
+from storage.outage import outage_of
 
 PDF, JPEG, PNG = "application/pdf", "image/jpeg", "image/png"
 HEIC, WEBP = "image/heic", "image/webp"
@@ -120,9 +118,10 @@ async def receive(
         message = f"The file is larger than {readable(max_bytes)}."
         raise Rejected(Problem(field, message, "TOO_LARGE")) from None
     except StorageUnavailable as exc:  # full or read-only: the operator's, not the client's
-        log.warning("upload refused: storage unavailable (%s)", exc)
+        outage_of(storage).failed("upload", exc)  # one warning per outage, not per upload
         message = "Files cannot be stored just now. Try again later."
         raise Rejected(Problem(field, message, "STORAGE_UNAVAILABLE")) from None
+    outage_of(storage).writable()
     return Received(stored, content_type, label(upload.filename))
 
 

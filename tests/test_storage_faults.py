@@ -84,7 +84,7 @@ async def _refused_upload(
         (["input", "file"], "STORAGE_UNAVAILABLE")
     ]
     # One warning, no traceback, nothing at ERROR.
-    assert [(r.levelname, r.name) for r in caplog.records] == [("WARNING", "portico.uploads")], [
+    assert [(r.levelname, r.name) for r in caplog.records] == [("WARNING", "portico.storage")], [
         (r.levelname, r.name, r.getMessage()) for r in caplog.records
     ]
     assert caplog.records[0].exc_info is None
@@ -143,3 +143,46 @@ async def test_a_file_where_the_storage_directory_should_be(
         await _not_ready(client)
     assert await _documents(db, world) == before
     assert in_the_way.read_bytes() == b"not a directory"
+
+
+async def test_a_storage_outage_logs_one_warning_and_one_line_when_it_ends(
+    world: World, db: Database, small_disk: Path, caplog: pytest.LogCaptureFixture
+):
+    """Under load every upload is refused and /readyz is polled every few seconds: one
+    warning when the storage stops taking writes, one line when it takes them again, and
+    a warning again for the next outage (the database outage's rule, core/outage_watch.py)."""
+    filler = _fill(small_disk)
+    async with app_with(db, storage_dir=small_disk) as client:
+        caplog.clear()
+        with caplog.at_level(logging.INFO):
+            for _ in range(3):
+                await _refused_upload_quietly(client, world)
+                await _not_ready(client)
+            filler.unlink()
+            assert (await client.get("/readyz")).json() == {"status": "ok"}
+            stored = await upload(
+                client,
+                world.tenant.staff_token,
+                UPLOAD_DOCUMENT,
+                {"customerId": world.alex},
+                PDF_BYTES,
+            )
+            assert stored.json()["data"]["uploadDocument"]["userErrors"] == []
+            _fill(small_disk)
+            await _refused_upload_quietly(client, world)
+        lines = [
+            (r.levelname, r.getMessage())
+            for r in caplog.records
+            if r.name.startswith(("portico.storage", "portico.uploads", "portico.http"))
+        ]
+    assert [level for level, _ in lines] == ["WARNING", "INFO", "WARNING"], lines
+    assert "No space left on device" in lines[0][1]
+    assert "3 uploads refused" in lines[1][1]
+
+
+async def _refused_upload_quietly(client: httpx.AsyncClient, world: World) -> None:
+    response = await upload(
+        client, world.tenant.staff_token, UPLOAD_DOCUMENT, {"customerId": world.alex}, PDF_BYTES
+    )
+    payload = response.json()["data"]["uploadDocument"]
+    assert [e["code"] for e in payload["userErrors"]] == ["STORAGE_UNAVAILABLE"]

@@ -19,7 +19,7 @@ import tempfile
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-from bench.chaos import mail_faults, scenarios
+from bench.chaos import disk_faults, mail_faults, scenarios, stripe_faults
 from bench.chaos.scenarios import Report
 from tests.private_postgres import BIN, PrivatePostgres, available
 
@@ -40,6 +40,12 @@ SCENARIOS: dict[str, Scenario] = {
     ),
     "smtp_down": lambda pg, d, quick: mail_faults.smtp_down(
         pg, d, writers=3, readers=2, outage=10 if quick else 60
+    ),
+    "webhook_storm": lambda pg, d, quick: stripe_faults.webhook_storm(
+        pg, d, invoices=18 if quick else 48, seconds=6 if quick else 12
+    ),
+    "full_disk": lambda pg, d, quick: disk_faults.full_disk(
+        pg, d, clients=4 if quick else 8, seconds=2 if quick else 4
     ),
 }
 
@@ -76,7 +82,12 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="portico-chaos-") as directory:
         reports = asyncio.run(run(names, args.quick, Path(directory)))
     failed = [report.name for report in reports if report.problems]
-    print(f"\n{len(reports)} scenarios, {len(failed)} failed" + (f": {failed}" if failed else ""))
+    skipped = [report.name for report in reports if report.skipped]
+    print(
+        f"\n{len(reports)} scenarios, {len(failed)} failed"
+        + (f": {failed}" if failed else "")
+        + (f", {len(skipped)} skipped: {skipped}" if skipped else "")
+    )
     return 1 if failed else 0
 
 

@@ -50,8 +50,11 @@ class Report:
     recovery_seconds: float | None = None
     figures: dict[str, object] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
+    skipped: str = ""  # why the scenario could not run here (neither passed nor failed)
 
     def text(self) -> str:
+        if self.skipped:
+            return f"{self.name}: SKIPPED ({self.skipped})"
         verdict = "FAIL" if self.problems else "ok"
         lines = [
             f"{self.name}: {verdict}",
