@@ -14,6 +14,7 @@ from functools import lru_cache
 import sqlalchemy as sa
 
 from auth.viewer import Viewer
+from core.errors import SectionClosed
 from models.enums import ContractStatus, EstimateStatus, InvoiceStatus, PortalScope
 
 # Tables a portal viewer may read, each through the column naming its customer.
@@ -211,6 +212,22 @@ def portal_opens(viewer: Viewer, table_name: str) -> bool:
     if viewer.scope is PortalScope.CARS and table_name not in CARS_TABLES:
         return False
     return table_name in CUSTOMER_COLUMN or table_name in THROUGH_PARENT
+
+
+def may_write(viewer: Viewer, table_name: str) -> bool:
+    """Whether the viewer may write rows of this table at all: staff always (fields only
+    staff may use say so themselves), a portal viewer where their sections and contact scope
+    open the table. Which rows: those `row_scope` shows them, as for reads, so a row they
+    may not see answers NOT_FOUND like a missing one."""
+    return viewer.is_staff or portal_opens(viewer, table_name)
+
+
+def require_write(viewer: Viewer, table_name: str) -> None:
+    """The one gate of portal writes: SECTION_DISABLED where `may_write` says no, as a read
+    of the section answers."""
+    if not may_write(viewer, table_name):
+        section = SECTION_OF.get(table_name, table_name).replace("_", " ")
+        raise SectionClosed(f"The portal's {section} section is not open to you.")
 
 
 def open_sections(viewer: Viewer) -> frozenset[str]:

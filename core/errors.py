@@ -62,6 +62,14 @@ class Forbidden(ClientError):
     message = "You do not have permission to do this."
 
 
+class SectionClosed(ClientError):
+    """A portal section the viewer's access does not open: switched off by the business, or
+    outside the contact's scope. The same code as a read of it (auth/permissions.py)."""
+
+    code = "SECTION_DISABLED"
+    message = "This part of the portal is not open to you."
+
+
 class ServiceUnavailable(ClientError):
     """The database could not be reached before the request's work was saved: nothing was
     changed, and the same request may be sent again."""

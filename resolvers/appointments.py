@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry import UNSET, Info
 
-from auth.access import row_scope
-from core.errors import Forbidden, NotFound
+from auth.access import require_write, row_scope
+from core.errors import NotFound
 from core.ids import decode_id_of
 from domain.audit import audit
 from domain.notifications import notify_staff
@@ -248,8 +248,7 @@ async def request_appointment(info: Info, data: Any) -> uuid.UUID:
     """A portal viewer asks for an appointment; staff are told and decide."""
     ctx: Context = info.context
     viewer = ctx.viewer
-    if viewer.scope is PortalScope.BILLING or viewer.customer_id is None:
-        raise Forbidden()  # their portal has no schedule to put it in
+    require_write(viewer, "appointments")
     checks = Checks(creating=True)
     starts_at = checks.moment("startsAt", data.starts_at, required=True)
     ends_at = checks.moment("endsAt", data.ends_at, required=True)

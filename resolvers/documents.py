@@ -10,8 +10,8 @@ from typing import Any
 import sqlalchemy as sa
 from strawberry import UNSET, Info
 
-from auth.access import row_scope
-from core.errors import Forbidden, NotFound
+from auth.access import require_write, row_scope
+from core.errors import NotFound
 from core.ids import decode_id_of
 from models import Car, Customer, Document, PortalSettings
 from models.enums import DocumentKind, PortalScope
@@ -93,8 +93,7 @@ async def upload_my_document(info: Info, data: Any) -> uuid.UUID:
     """A portal viewer's own paper: visible to them and to staff."""
     ctx = info.context
     viewer = ctx.viewer
-    if viewer.scope is PortalScope.BILLING:
-        raise Forbidden("Your portal access does not cover documents.")
+    require_write(viewer, "documents")
     checks = Checks(creating=True)
     name = checks.text("name", data.name, 255)
     if data.kind not in PORTAL_KINDS:

@@ -9,13 +9,13 @@ from typing import Any
 
 from strawberry import Info
 
-from auth.access import row_scope
+from auth.access import require_write, row_scope
 from core.errors import NotFound
 from core.ids import decode_id_of, encode_id
 from domain.audit import audit
 from domain.notifications import notify_staff
 from models import Car, CarEvent, ConditionReport, Organization
-from models.enums import CarEventKind, InspectionKind, NotificationKind, PortalScope
+from models.enums import CarEventKind, InspectionKind, NotificationKind
 from models.types import utcnow
 from models.writes import visible_for_update
 from resolvers.outcome import mutation_outcome
@@ -134,8 +134,7 @@ async def record_car_event(info: Info, data: Any) -> uuid.UUID:
 async def submit_inspection(info: Info, data: Any) -> uuid.UUID:
     """A driver's pre- or post-trip inspection of a car they may see (DVIR)."""
     viewer = info.context.viewer
-    if viewer.scope is PortalScope.BILLING:
-        raise NotFound()
+    require_write(viewer, "condition_reports")
     checks = Checks(creating=True)
     if data.kind is InspectionKind.CONDITION:
         checks.fail("kind", "Drivers submit pre-trip or post-trip inspections.")

@@ -33,9 +33,9 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry import Info
 
-from auth.access import portal_opens
+from auth.access import require_write
 from auth.viewer import Viewer
-from core.errors import Forbidden, NotFound
+from core.errors import NotFound
 from core.ids import decode_id_of
 from core.settings import Settings
 from domain.notifications import notify_staff
@@ -77,8 +77,7 @@ def _body(value: Any) -> str:
 def check_portal_writer(viewer: Viewer) -> None:
     """A portal viewer may write in, and mark, their conversation only where their access
     covers messages. (Previews never get here: schema/preview.py refuses their mutations.)"""
-    if not portal_opens(viewer, "messages"):
-        raise Forbidden("Your portal access does not include messages.")
+    require_write(viewer, "messages")
 
 
 async def _has_unread(session: AsyncSession, customer_id: uuid.UUID, unread: Relation) -> bool:

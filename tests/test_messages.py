@@ -284,7 +284,10 @@ async def test_previews_narrow_scopes_and_a_closed_section_cannot_write(gql, db,
 
     bookkeeper, _ = await make_contact(gql, tenant, customer, portalScope="BILLING")
     billing = await portal_token(db, tenant, customer, bookkeeper)
-    assert error_codes(await gql(SEND_MINE, {"input": {"body": "Hi"}}, billing)) == ["FORBIDDEN"]
+    # A scope that does not cover messages refuses as a switched-off section does: one code.
+    assert error_codes(await gql(SEND_MINE, {"input": {"body": "Hi"}}, billing)) == [
+        "SECTION_DISABLED"
+    ]
 
     spouse, _ = await make_contact(gql, tenant, customer)
     everything = await portal_token(db, tenant, customer, spouse)
