@@ -119,7 +119,8 @@ def _conditions(shape: tuple[object, ...], table: sa.Table) -> tuple[sa.ColumnEl
     if shape[0] == "staff":
         return (tenant, *_staff(table, is_owner=bool(shape[1])))
     _, scope, sections, has_contact = shape
-    return (tenant, *_portal(table, scope, sections, has_contact))
+    assert isinstance(scope, PortalScope) and isinstance(sections, frozenset)
+    return (tenant, *_portal(table, scope, sections, bool(has_contact)))
 
 
 def _tenant(table: sa.Table) -> sa.ColumnElement[bool]:

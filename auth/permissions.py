@@ -152,7 +152,7 @@ def portal_only() -> list[FieldExtension]:
 def portal_action(section: str | None = None) -> list[FieldExtension]:
     """For portal mutations: signed-in portal viewers, in `section` if given. (Previews are
     refused for every mutation by schema/preview.py.)"""
-    rules: list[ViewerRule] = [IsPortalViewer()]
+    rules: list[BasePermission] = [IsPortalViewer()]
     if section is not None:
         rules.append(InPortalSection(section))
     return [ViewerPermissionExtension(permissions=rules, use_directives=False)]

@@ -34,8 +34,10 @@ ABSOLUTE_TIMEOUT = timedelta(days=30)
 TOUCH_INTERVAL = timedelta(minutes=1)
 
 
-SECTIONS = ("cars", "invoices", "estimates", "documents", "appointments", "messages", "profile")
-SECTIONS += ("telematics",)  # shown where the organization connected a telematics provider
+SECTIONS: tuple[str, ...] = (
+    *("cars", "invoices", "estimates", "documents", "appointments", "messages", "profile"),
+    "telematics",  # shown where the organization connected a telematics provider
+)
 
 
 @dataclass(frozen=True)
@@ -210,7 +212,7 @@ async def _viewer(reads: Reads, statement: sa.Select[Any], params: dict[str, Any
     return viewer
 
 
-def viewer_from_row(row: Mapping[str, Any]) -> Viewer:
+def viewer_from_row(row: Mapping[Any, Any]) -> Viewer:
     """The viewer a live session row (`_lookup`) stands for, ANONYMOUS when its person lost
     access. A contact limited to chosen cars still needs their cars read (`_viewer`)."""
     kind = SessionKind(row["kind"])
@@ -241,7 +243,7 @@ def viewer_from_row(row: Mapping[str, Any]) -> Viewer:
     )
 
 
-async def touch_if_due(reads: Reads, row: Mapping[str, Any]) -> None:
+async def touch_if_due(reads: Reads, row: Mapping[Any, Any]) -> None:
     """Slide the idle window, at most once a minute (TOUCH_INTERVAL)."""
     if row["now"] - row["last_used_at"] > TOUCH_INTERVAL:
         await reads.rows(TOUCH, {"touched": row["id"]})

@@ -63,7 +63,7 @@ def _scope_allows(kind: MailKind, car_id: uuid.UUID | None) -> sa.ColumnElement[
     if kind in BILLING_KINDS:
         return scope != PortalScope.CARS  # a driver does not handle the bills
     if kind in CAR_KINDS:
-        their_car = sa.false()
+        their_car: sa.ColumnElement[bool] = sa.false()
         if car_id is not None:
             their_car = sa.exists().where(
                 contact_cars.c.contact_id == contacts.c.id, contact_cars.c.car_id == car_id

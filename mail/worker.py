@@ -66,7 +66,7 @@ def backoff_seconds(attempts: int) -> int:
     return min(FIRST_RETRY_SECONDS * 2 ** max(attempts - 1, 0), MAX_RETRY_SECONDS)
 
 
-def build_message(row: Mapping[str, Any], mail_from: str) -> email.message.EmailMessage:
+def build_message(row: Mapping[Any, Any], mail_from: str) -> email.message.EmailMessage:
     """The email for one outbox row; its Message-ID is the row's, so retries are recognisable."""
     domain = email.utils.parseaddr(mail_from)[1].rpartition("@")[2] or "portico.invalid"
     message = email.message.EmailMessage()
@@ -82,7 +82,7 @@ def build_message(row: Mapping[str, Any], mail_from: str) -> email.message.Email
 
 
 async def _attach(
-    db: Database, row: Mapping[str, Any], message: email.message.EmailMessage
+    db: Database, row: Mapping[Any, Any], message: email.message.EmailMessage
 ) -> None:
     if not row["attachment_key"]:
         return

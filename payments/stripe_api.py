@@ -9,11 +9,13 @@ one. Calls for a business carry its connected account (`Stripe-Account`).
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import stripe
+from stripe.params import SetupIntentCreateParams
 
 from core.settings import Settings
 
@@ -324,7 +326,7 @@ class StripeGateway:
             page_params: dict[str, Any] = {**params, "limit": _PAGE_SIZE}
             if starting_after is not None:
                 page_params["starting_after"] = starting_after
-            page = await self._call(lambda c, p=page_params: list_page(c, p))
+            page = await self._call(functools.partial(_page_of, list_page, page_params))
             items = page["data"]
             found.extend(convert(obj) for obj in items)
             if not page["has_more"] or not items:
@@ -430,14 +432,15 @@ class StripeGateway:
         self, *, account: str, customer: str, metadata: Mapping[str, str], idempotency_key: str
     ) -> SetupIntentInfo:
         """Collect a card for later (off-session) use, without charging it."""
+        params: dict[str, Any] = {
+            "customer": customer,
+            "metadata": dict(metadata),
+            "payment_method_types": ["card"],
+            "usage": "off_session",
+        }
         obj = await self._call(
             lambda c: c.v1.setup_intents.create_async(
-                params={
-                    "customer": customer,
-                    "metadata": dict(metadata),
-                    "payment_method_types": ["card"],
-                    "usage": "off_session",
-                },
+                params=cast("SetupIntentCreateParams", params),
                 options={"stripe_account": account, "idempotency_key": idempotency_key},
             )
         )
@@ -503,3 +506,12 @@ def _base_addresses(api_base: str | None) -> dict[str, str] | None:
         return None
     base = api_base.rstrip("/")
     return {"api": base, "connect": base, "files": base, "meter_events": base}
+
+
+def _page_of(
+    list_page: Callable[[stripe.StripeClient, dict[str, Any]], Awaitable[Any]],
+    params: dict[str, Any],
+    client: stripe.StripeClient,
+) -> Awaitable[Any]:
+    """One page of a list call, with its own parameters (bound before the loop moves on)."""
+    return list_page(client, params)

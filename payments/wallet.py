@@ -10,6 +10,7 @@ import uuid
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from models import Customer, Organization, SavedPaymentMethod
 from models.tables import payment_methods as methods
@@ -64,8 +65,8 @@ async def remember_card(
     """Store a card once (by Stripe's id); the first card of a customer is the default."""
     found = await session.execute(
         sa.select(SavedPaymentMethod).where(
-            SavedPaymentMethod.organization_id == org.id,
-            SavedPaymentMethod.stripe_payment_method_id == card.id,
+            col(SavedPaymentMethod.organization_id) == org.id,
+            col(SavedPaymentMethod.stripe_payment_method_id) == card.id,
         )
     )
     existing = found.scalar_one_or_none()
@@ -97,9 +98,9 @@ async def remember_card(
 async def default_card(session: AsyncSession, customer_id: uuid.UUID) -> SavedPaymentMethod | None:
     found = await session.execute(
         sa.select(SavedPaymentMethod).where(
-            SavedPaymentMethod.customer_id == customer_id,
-            SavedPaymentMethod.is_default.is_(True),
-            SavedPaymentMethod.removed_at.is_(None),
+            col(SavedPaymentMethod.customer_id) == customer_id,
+            col(SavedPaymentMethod.is_default).is_(True),
+            col(SavedPaymentMethod.removed_at).is_(None),
         )
     )
     return found.scalar_one_or_none()

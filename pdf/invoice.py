@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Sequence
 from decimal import Decimal
 from functools import cache
 from pathlib import Path
@@ -184,7 +185,7 @@ def _parties(pdf: FPDF, doc: InvoiceDocument) -> None:
 
 
 def _table(
-    pdf: FPDF, widths: tuple[int, ...], aligns: tuple[str, ...], rows: list[tuple[str, ...]]
+    pdf: FPDF, widths: tuple[int, ...], aligns: tuple[str, ...], rows: Sequence[tuple[str, ...]]
 ) -> None:
     """A table across the page; rows wrap, and the headings repeat on every new page."""
     pdf.set_font(FAMILY, "", 9)
