@@ -62,6 +62,23 @@ class Admission:
     def _may_take(self, tenant: Tenant) -> bool:
         return tenant is None or self.held[tenant] < self.tenant_slots
 
+    def _ahead(self) -> bool:
+        """Someone waits who may take a free turn (waiters held back by their own
+        tenant's share are no reason for anyone else to wait)."""
+        return any(self._may_take(waiter.tenant) for waiter in self._waiters)
+
+    def _queue_full(self, tenant: Tenant) -> bool:
+        """No room to wait: as many waiters as turns, or (for a tenant at its share) as
+        many of its own as its share: a stuck tenant's waiters leave the rest of the
+        queue to others."""
+        if self.max_waiting is None:
+            return False
+        if len(self._waiters) >= self.max_waiting:
+            return True
+        if tenant is None or self._may_take(tenant):
+            return False
+        return sum(waiter.tenant == tenant for waiter in self._waiters) >= self.tenant_slots
+
     def _grant(self, tenant: Tenant) -> Turn:
         self.in_use += 1
         if tenant is not None:
@@ -70,10 +87,9 @@ class Admission:
 
     async def acquire(self, tenant: Tenant = None) -> Turn:
         """A turn, at once when one is free, or within `wait_seconds`; else `Overloaded`."""
-        if self.in_use < self.slots and self._may_take(tenant) and not self._waiters:
+        if self.in_use < self.slots and self._may_take(tenant) and not self._ahead():
             return self._grant(tenant)  # the common case: no wait, no timer
-        full = self.max_waiting is not None and len(self._waiters) >= self.max_waiting
-        if self.wait_seconds <= 0 or full:
+        if self.wait_seconds <= 0 or self._queue_full(tenant):
             raise Overloaded()
         waiter = _Waiter(tenant)
         self._waiters.append(waiter)
@@ -91,24 +107,31 @@ class Admission:
             raise Overloaded() from None
 
     def claim(self, turn: Turn, tenant: Tenant) -> None:
-        """Count a turn taken before its tenant was known against that tenant, now that
-        it is; `Overloaded` (the turn still held, to be released) when its share is used."""
-        if tenant is None or turn.tenant == tenant:
+        """Count a turn taken before its tenant was known (or guessed) against the tenant
+        it turns out to have; `Overloaded` (the turn still held, to be released) when that
+        tenant's share is used."""
+        if turn.tenant == tenant:
             return
-        if turn.tenant is not None:
-            self.held[turn.tenant] -= 1
-        if self.held[tenant] >= self.tenant_slots:
+        if turn.tenant is not None:  # counted against a tenant guessed wrong: no longer
+            self._uncount(turn.tenant)
             turn.tenant = None
+            self._wake()
+        if tenant is None:
+            return
+        if self.held[tenant] >= self.tenant_slots:
             raise Overloaded()
         self.held[tenant] += 1
         turn.tenant = tenant
 
+    def _uncount(self, tenant: uuid.UUID) -> None:
+        self.held[tenant] -= 1
+        if not self.held[tenant]:
+            del self.held[tenant]
+
     def release(self, turn: Turn) -> None:
         self.in_use -= 1
         if turn.tenant is not None:
-            self.held[turn.tenant] -= 1
-            if not self.held[turn.tenant]:
-                del self.held[turn.tenant]
+            self._uncount(turn.tenant)
         self._wake()
 
     def _wake(self) -> None:
