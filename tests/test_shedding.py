@@ -24,6 +24,7 @@ import pytest
 
 from bench.chaos.load import UPDATE, Step, Tally, mixed_steps, percentile, run_clients
 from bench.chaos.site import Site
+from core import admission
 from core.admission import Admission, Overloaded, Turn
 from core.ids import encode_id
 from core.settings import settings_from_env
@@ -65,8 +66,10 @@ async def test_turns_beyond_the_bound_wait_their_turn_in_order_then_are_refused(
     assert 0.15 < time.monotonic() - started < 1.0  # refused after the wait, not before
     gate.release(second)
     assert gate.in_use == 1  # the first of the two above still holds its turn
-    # Behind as many waiters as there are turns, a request is refused without waiting.
-    await gate.acquire()
+    # Behind as many waiters as there are turns, a request is refused without waiting
+    # (a gate that has refused none yet: one that has refuses at once anyway).
+    gate = Admission(2, tenant_share=1, wait_seconds=0.2)
+    await gate.acquire(), await gate.acquire()
     queued = [asyncio.create_task(gate.acquire()) for _ in range(2)]
     await asyncio.sleep(0)
     started = time.monotonic()
@@ -118,6 +121,45 @@ async def test_a_tenant_waiting_on_its_own_share_holds_nobody_else_back():
     guessed = await gate.acquire(b)
     gate.claim(guessed, None)
     assert gate.held[b] == 1 and guessed.tenant is None
+
+
+async def test_while_refusing_a_gate_refuses_at_once_and_waits_again_once_quiet(
+    monkeypatch: pytest.MonkeyPatch,
+):
+    monkeypatch.setattr(admission, "QUIET_SECONDS", 0.3)
+
+    async def timed(gate: Admission, tenant: uuid.UUID | None = None) -> tuple[str, float]:
+        started = time.monotonic()
+        try:
+            await gate.acquire(tenant)
+            outcome = "admitted"
+        except Overloaded:
+            outcome = "refused"
+        return outcome, time.monotonic() - started
+
+    def release_soon(gate: Admission, turn: Turn) -> None:
+        asyncio.get_running_loop().call_later(0.03, gate.release, turn)
+
+    gate = Admission(2, tenant_share=1, wait_seconds=0.1)
+    held = [await gate.acquire(), await gate.acquire()]
+    outcome, waited = await timed(gate)
+    assert outcome == "refused" and waited >= 0.09  # the first waits its while
+    outcome, waited = await timed(gate)
+    assert outcome == "refused" and waited < 0.02  # overloaded: no queue, refused at once
+    await asyncio.sleep(0.3)
+    release_soon(gate, held[0])  # quiet again: a burst waits, and gets a turn
+    assert (await timed(gate))[0] == "admitted"
+
+    # A tenant refused at its share is refused at once from then on; others still wait.
+    gate = Admission(4, tenant_share=0.5, wait_seconds=0.1)
+    a, b = uuid.uuid4(), uuid.uuid4()
+    [await gate.acquire(a) for _ in range(2)]
+    assert (await timed(gate, a))[0] == "refused"
+    outcome, waited = await timed(gate, a)
+    assert outcome == "refused" and waited < 0.02
+    held = [await gate.acquire(b), await gate.acquire(b)]  # every turn of the process taken
+    release_soon(gate, held[0])
+    assert (await timed(gate, b))[0] == "admitted"
 
 
 def test_the_share_leaves_other_tenants_a_turn():
