@@ -62,9 +62,11 @@ class Settings:
     # Load shedding (core/admission.py, portico/shedding.py): requests one process works
     # on at once, how long a request beyond them may wait for a turn (here and at the pool)
     # before it is refused with 503 OVERLOADED, and the share of those turns (and of the
-    # pool's) one tenant may hold. On 2 cores, 200 clients on one worker: 6 in flight and
-    # 20 ms kept the admitted requests' p99 near 3x an idle server's, at the best
-    # throughput (16 and 100 ms: 10x); bench/results/overload.md.
+    # pool's) one tenant may hold. The wait serves bursts only: a gate that refused a request
+    # within the last second refuses at once (under 200 clients the 20 ms wait was the
+    # admitted requests' p99 wait, and their p99 fell by about a quarter without it). Measured
+    # on 2 cores, 200 clients of one organization on one worker (so 3 of the 6 turns):
+    # bench/results/overload.md.
     max_requests_in_flight: int = 6  # 0: no bound
     admission_wait_ms: int = 20
     tenant_slot_share: float = 0.5

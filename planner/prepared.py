@@ -16,6 +16,7 @@ Two ways in:
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -89,9 +90,13 @@ def _response(raw: Any, plan: Plan) -> Response | None:
 
 
 async def answer_with_session(
-    request: Request, context: Context, token: str | None
+    request: Request,
+    context: Context,
+    token: str | None,
+    admit: Callable[[Viewer], None] = lambda viewer: None,
 ) -> Response | None:
-    """The planned response with the session checked in the same statement, or None."""
+    """The planned response with the session checked in the same statement, or None.
+    `admit` is told the viewer it runs for before it runs (it may refuse by raising)."""
     if not context.plan_reads or not token:
         return None
     hashed = token_hash(token)
@@ -103,6 +108,7 @@ async def answer_with_session(
     if plan is None:
         return None
     viewer, scope = known
+    admit(viewer)
     params = {
         **plan.params,
         **viewer_params(viewer, scope),

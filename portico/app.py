@@ -222,7 +222,13 @@ class PorticoGraphQL(GraphQL):
                 context = self._new_context(request, sub_response)
                 token = self._token(request)
                 planned = await _prepared_answer(
-                    prepared.answer_with_session(request, context, token)
+                    # A planned read counts against its organization's share like any other.
+                    prepared.answer_with_session(
+                        request,
+                        context,
+                        token,
+                        lambda viewer: claim_for_tenant(request.scope, viewer.organization_id),
+                    )
                 )
                 if planned is None:
                     await self._sign_in(context, request, token)
@@ -240,6 +246,7 @@ class PorticoGraphQL(GraphQL):
                     return await idempotency.run_once(claimed, context, execute)
             return await super().run(request, *args, **kwargs)
         except SessionEnded:
+            claim_for_tenant(request.scope, None)  # its credential stands for nobody now
             return session_ended()
         except live.SubscriptionOverHttp:
             return live.subscription_over_http()

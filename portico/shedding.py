@@ -2,19 +2,29 @@
 
 A request beyond them waits at most ADMISSION_WAIT_MS for a turn, then is answered at once
 with 503 `OVERLOADED` and `Retry-After`, unrun: under overload the requests admitted keep
-their usual latency instead of every request queueing behind every other. Once signed in,
-a request counts against its organization, which holds at most TENANT_SLOT_SHARE of the
-turns: one business's stuck requests cannot take every turn of the process.
+their usual latency instead of every request queueing behind every other. A request counts
+against its organization, which holds at most TENANT_SLOT_SHARE of the turns: one
+business's stuck requests cannot take every turn of the process.
+
+The organization is known for sure only after the session is checked, which takes a
+database round trip; a turn is taken before that. So the gate guesses it from the
+credential (bearer token or session cookie) as last signed in, a dictionary look-up: an
+organization at its share waits behind its own turns and is refused without taking one of
+the others'. The guess grants nothing: once signed in, the request counts against the
+organization its session gives (`claim_for_tenant`), and a wrong guess is corrected.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import time
+from collections import OrderedDict
 
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from auth.cookies import COOKIE_NAME
 from core.admission import Admission, Overloaded, Tenant, Turn
 from core.errors import OVERLOADED, OVERLOADED_MESSAGE, OVERLOADED_RETRY_AFTER
 from core.settings import Settings
@@ -25,6 +35,46 @@ log = logging.getLogger("portico.shedding")
 UNGATED_PATHS = frozenset({"/healthz", "/readyz"})
 TURN_KEY = "portico_turn"
 WARN_EVERY_SECONDS = 10.0  # one warning line per stretch of overload, not one per request
+KNOWN_CREDENTIALS = 10_000  # credentials whose organization the gate remembers
+_COOKIE_PREFIX = COOKIE_NAME.encode() + b"="
+
+
+def credential_key(scope: Scope) -> str | None:
+    """A digest of the request's credential (its Authorization header, else its session
+    cookie), read from the raw headers: no parsing beyond that, no signature check."""
+    cookie = None
+    for name, value in scope.get("headers", ()):
+        if name == b"authorization":
+            return hashlib.sha256(value).hexdigest()
+        if name == b"cookie" and _COOKIE_PREFIX in value:
+            cookie = value
+    if cookie is None:
+        return None
+    start = cookie.index(_COOKIE_PREFIX) + len(_COOKIE_PREFIX)
+    end = cookie.find(b";", start)
+    return hashlib.sha256(b"cookie:" + cookie[start : None if end < 0 else end]).hexdigest()
+
+
+class KnownTenants:
+    """Which organization each recent credential signed in as (the gate's guess)."""
+
+    def __init__(self, size: int = KNOWN_CREDENTIALS) -> None:
+        self.size = size
+        self._tenants: OrderedDict[str, Tenant] = OrderedDict()
+
+    def guess(self, key: str | None) -> Tenant:
+        return self._tenants.get(key) if key is not None else None
+
+    def learn(self, key: str | None, tenant: Tenant) -> None:
+        if key is None:
+            return
+        if tenant is None:
+            self._tenants.pop(key, None)
+            return
+        self._tenants[key] = tenant
+        self._tenants.move_to_end(key)
+        if len(self._tenants) > self.size:
+            self._tenants.popitem(last=False)
 
 
 def overloaded(path: str) -> Response:
@@ -49,6 +99,7 @@ class Shedding:
                 tenant_share=settings.tenant_slot_share,
                 wait_seconds=settings.admission_wait_ms / 1000,
             )
+        self.known = KnownTenants()
         self.refused = 0
         self._warned_at = -WARN_EVERY_SECONDS
 
@@ -56,13 +107,14 @@ class Shedding:
         if self.gate is None or scope["type"] != "http" or scope["path"] in UNGATED_PATHS:
             await self.app(scope, receive, send)
             return
+        key = credential_key(scope)
         try:
-            turn = await self.gate.acquire()
+            turn = await self.gate.acquire(self.known.guess(key))
         except Overloaded:
             self._note_refusal()
             await overloaded(scope["path"])(scope, receive, send)
             return
-        scope.setdefault("state", {})[TURN_KEY] = (self, turn)
+        scope.setdefault("state", {})[TURN_KEY] = (self, turn, key)
         try:
             await self.app(scope, receive, send)
         finally:
@@ -79,9 +131,11 @@ class Shedding:
                 self.refused,
             )
 
-    def claim(self, turn: Turn, tenant: Tenant) -> None:
-        """Count the request against its tenant (`Overloaded` beyond the tenant's share)."""
+    def claim(self, turn: Turn, tenant: Tenant, key: str | None) -> None:
+        """Count the request against its tenant (`Overloaded` beyond the tenant's share),
+        and remember the tenant its credential stands for."""
         assert self.gate is not None
+        self.known.learn(key, tenant)
         try:
             self.gate.claim(turn, tenant)
         except Overloaded:
@@ -90,8 +144,9 @@ class Shedding:
 
 
 def claim_for_tenant(scope: Scope, tenant: Tenant) -> None:
-    """Called once a request's organization is known; nothing when requests are not gated."""
+    """Called once a request's organization is known (None: it has none, or its session
+    has ended); nothing when requests are not gated. `Overloaded` beyond its share."""
     held = scope.get("state", {}).get(TURN_KEY)
     if held is not None:
-        shedding, turn = held
-        shedding.claim(turn, tenant)
+        shedding, turn, key = held
+        shedding.claim(turn, tenant, key)

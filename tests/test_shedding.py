@@ -16,15 +16,23 @@ import time
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import asyncpg
+import httpx
 import pytest
 
 from bench.chaos.load import UPDATE, Step, Tally, mixed_steps, percentile, run_clients
 from bench.chaos.site import Site
-from core.admission import Admission, Overloaded
+from core import admission
+from core.admission import Admission, Overloaded, Turn
 from core.ids import encode_id
+from core.settings import settings_from_env
+from models.db import Database
+from portico.app import create_app
+from portico.shedding import Shedding
 from tests.conftest import _admin, _pg_url
+from tests.helpers import GraphQLClient, Tenant
 from tests.served import start_server, stop_server
 
 CLIENTS = 200
@@ -58,8 +66,10 @@ async def test_turns_beyond_the_bound_wait_their_turn_in_order_then_are_refused(
     assert 0.15 < time.monotonic() - started < 1.0  # refused after the wait, not before
     gate.release(second)
     assert gate.in_use == 1  # the first of the two above still holds its turn
-    # Behind as many waiters as there are turns, a request is refused without waiting.
-    await gate.acquire()
+    # Behind as many waiters as there are turns, a request is refused without waiting
+    # (a gate that has refused none yet: one that has refuses at once anyway).
+    gate = Admission(2, tenant_share=1, wait_seconds=0.2)
+    await gate.acquire(), await gate.acquire()
     queued = [asyncio.create_task(gate.acquire()) for _ in range(2)]
     await asyncio.sleep(0)
     started = time.monotonic()
@@ -88,11 +98,156 @@ async def test_a_tenant_at_its_share_waits_while_others_go_ahead():
     assert gate.held[a] == 2 and gate.in_use == 3
 
 
+async def test_a_tenant_waiting_on_its_own_share_holds_nobody_else_back():
+    gate = Admission(4, tenant_share=0.5, wait_seconds=0.2)
+    a, b = uuid.uuid4(), uuid.uuid4()
+    held = [await gate.acquire(a), await gate.acquire(a)]
+    waiting = [asyncio.create_task(gate.acquire(a)) for _ in range(2)]
+    await asyncio.sleep(0)
+    # Two turns are free: b takes one at once, though a's waiters came first.
+    started = time.monotonic()
+    assert (await gate.acquire(b)).tenant == b
+    assert time.monotonic() - started < 0.05
+    # a waits with at most its share of waiters: the rest of the queue is left to others.
+    started = time.monotonic()
+    with pytest.raises(Overloaded):
+        await gate.acquire(a)
+    assert time.monotonic() - started < 0.05
+    gate.release(held[0])  # one of a's own turns ends: its first waiter takes it
+    assert (await waiting[0]).tenant == a
+    with pytest.raises(Overloaded):
+        await waiting[1]
+    # A turn counted against a tenant guessed wrong is counted against the right one.
+    guessed = await gate.acquire(b)
+    gate.claim(guessed, None)
+    assert gate.held[b] == 1 and guessed.tenant is None
+
+
+async def test_while_refusing_a_gate_refuses_at_once_and_waits_again_once_quiet(
+    monkeypatch: pytest.MonkeyPatch,
+):
+    monkeypatch.setattr(admission, "QUIET_SECONDS", 0.3)
+
+    async def timed(gate: Admission, tenant: uuid.UUID | None = None) -> tuple[str, float]:
+        started = time.monotonic()
+        try:
+            await gate.acquire(tenant)
+            outcome = "admitted"
+        except Overloaded:
+            outcome = "refused"
+        return outcome, time.monotonic() - started
+
+    def release_soon(gate: Admission, turn: Turn) -> None:
+        asyncio.get_running_loop().call_later(0.03, gate.release, turn)
+
+    gate = Admission(2, tenant_share=1, wait_seconds=0.1)
+    held = [await gate.acquire(), await gate.acquire()]
+    outcome, waited = await timed(gate)
+    assert outcome == "refused" and waited >= 0.09  # the first waits its while
+    outcome, waited = await timed(gate)
+    assert outcome == "refused" and waited < 0.02  # overloaded: no queue, refused at once
+    await asyncio.sleep(0.3)
+    release_soon(gate, held[0])  # quiet again: a burst waits, and gets a turn
+    assert (await timed(gate))[0] == "admitted"
+
+    # A tenant refused at its share is refused at once from then on; others still wait.
+    gate = Admission(4, tenant_share=0.5, wait_seconds=0.1)
+    a, b = uuid.uuid4(), uuid.uuid4()
+    [await gate.acquire(a) for _ in range(2)]
+    assert (await timed(gate, a))[0] == "refused"
+    outcome, waited = await timed(gate, a)
+    assert outcome == "refused" and waited < 0.02
+    held = [await gate.acquire(b), await gate.acquire(b)]  # every turn of the process taken
+    release_soon(gate, held[0])
+    assert (await timed(gate, b))[0] == "admitted"
+
+
 def test_the_share_leaves_other_tenants_a_turn():
     assert Admission(6, tenant_share=0.5, wait_seconds=0).tenant_slots == 3
     assert Admission(2, tenant_share=0.9, wait_seconds=0).tenant_slots == 1
     assert Admission(1, tenant_share=0.5, wait_seconds=0).tenant_slots == 1
     assert Admission(6, tenant_share=1, wait_seconds=0).tenant_slots == 6
+
+
+# --- the gate in the app ------------------------------------------------------------------
+
+
+SHEDDING_ON = {"MAX_REQUESTS_IN_FLIGHT": "6", "ADMISSION_WAIT_MS": "20", "TENANT_SLOT_SHARE": "0.5"}
+
+
+@pytest.fixture
+async def shed_app(db: Database) -> AsyncIterator[tuple[GraphQLClient, Shedding]]:
+    """The app with load shedding on, and its gate (found once the app has served)."""
+    settings = settings_from_env({"DATABASE_URL": db.settings.database_url, **SHEDDING_ON})
+    app = create_app(settings, db=db, run_mail_worker=False)
+    transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 50001))
+    async with httpx.AsyncClient(transport=transport, base_url="http://portico.test") as http:
+        assert (await http.get("/healthz")).status_code == 200
+        layer = app.middleware_stack
+        while not isinstance(layer, Shedding):
+            layer = layer.app
+        yield GraphQLClient(http), layer
+
+
+async def _hold_share(shedding: Shedding, tenant: uuid.UUID) -> list[Turn]:
+    """Every turn the tenant may hold, as its requests stuck on a locked row would."""
+    gate = shedding.gate
+    assert gate is not None
+    return [await gate.acquire(tenant) for _ in range(gate.tenant_slots)]
+
+
+def _outcome(response: httpx.Response) -> str:
+    errors = response.json().get("errors") or [{}]
+    return f"{response.status_code} {errors[0].get('extensions', {}).get('code', 'OK')}"
+
+
+async def test_an_organization_at_its_share_is_refused_before_any_work_of_its_own(
+    shed_app: tuple[GraphQLClient, Shedding],
+    tenant: Tenant,
+    other_tenant: Tenant,
+    count_statements: Any,
+):
+    gql, shedding = shed_app
+    assert shedding.gate is not None
+    query = "{ customers(first: 5) { totalCount } }"
+    assert _outcome(await gql.post(query, token=tenant.staff_token)) == "200 OK"
+    held = await _hold_share(shedding, tenant.organization_id)  # its requests are stuck
+    # Its credential is known: refused at the gate, not even its session read, and
+    # without taking one of the turns the others are left.
+    before = count_statements.count
+    assert _outcome(await gql.post(query, token=tenant.staff_token)) == "503 OVERLOADED"
+    assert count_statements.count == before
+    assert shedding.gate.in_use == len(held)
+    # A credential the gate has not seen takes a turn, and is refused once signed in;
+    # from then on the gate knows it too.
+    assert _outcome(await gql.post(query, token=tenant.owner_token)) == "503 OVERLOADED"
+    assert shedding.gate.in_use == len(held)
+    before = count_statements.count
+    assert _outcome(await gql.post(query, token=tenant.owner_token)) == "503 OVERLOADED"
+    assert count_statements.count == before
+    # Another organization is served.
+    assert _outcome(await gql.post(query, token=other_tenant.staff_token)) == "200 OK"
+    for turn in held:
+        shedding.gate.release(turn)
+    assert _outcome(await gql.post(query, token=tenant.owner_token)) == "200 OK"
+
+
+async def test_a_planned_read_counts_against_its_organization(
+    shed_app: tuple[GraphQLClient, Shedding],
+    tenant: Tenant,
+    monkeypatch: pytest.MonkeyPatch,
+):
+    gql, shedding = shed_app
+    query = "{ customers(first: 5) { totalCount } }"
+    for _ in range(3):  # planned, then answered the short way with the session checked
+        assert _outcome(await gql.post(query, token=tenant.staff_token)) == "200 OK"
+    # The gate does not know the credential (forgotten, or another process signed it in).
+    monkeypatch.setattr(shedding.known, "guess", lambda key: None)
+    held = await _hold_share(shedding, tenant.organization_id)
+    assert _outcome(await gql.post(query, token=tenant.staff_token)) == "503 OVERLOADED"
+    for turn in held:
+        shedding.gate.release(turn)
+    assert _outcome(await gql.post(query, token=tenant.staff_token)) == "200 OK"
 
 
 # --- a served worker ---------------------------------------------------------------------
@@ -113,9 +268,6 @@ async def shed_database_url(postgres_database: str) -> AsyncIterator[str]:
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     finally:
         await admin.close()
-
-
-SHEDDING_ON = {"MAX_REQUESTS_IN_FLIGHT": "6", "ADMISSION_WAIT_MS": "20", "TENANT_SLOT_SHARE": "0.5"}
 
 
 async def _idle(base_url: str, token: str, prefix: str, seconds: float = 3.0) -> Tally:
@@ -228,10 +380,12 @@ async def test_a_locked_row_stalls_only_its_own_organization(
     print(f"\n{summary}; stuck organization: {dict(piled.outcomes)}")
 
     assert not others.failures, others.failures[:5]
-    # The stuck organization's requests hold a turn each until signed in (then they are
-    # refused), so now and then one of the other's finds every turn taken: rarely. Without
-    # the share, none of the other's requests was answered.
-    assert len(others.shed) <= 0.02 * others.requests, others.outcomes
+    # The stuck organization's requests wait behind its own turns (the gate knows whose
+    # credential they carry), so the other's always find a turn: none is shed. Without
+    # the share, none of the other's requests was answered; with the share counted only
+    # after sign-in, the stuck one's newcomers took a turn each and now and then one of
+    # the other's found every turn taken.
+    assert not others.shed, others.outcomes
     assert percentile(others.latencies(), 0.99) < 10 * percentile(idle.latencies(), 0.99) + 0.05
     assert len(piled.shed) > 0, piled.outcomes  # the stuck one was refused beyond its share
     assert piled.answered.get("updateCustomer"), piled.outcomes  # and served once unlocked
