@@ -2,7 +2,11 @@
 
 It runs after parsing, validation and the limits, so every query it answers was valid;
 it answers only on PostgreSQL and only when the whole query could be planned. Plans are
-cached per document, viewer shape and variables.
+cached per document, viewer shape and the shape of the variables: a variable that only
+fills parameters (a node's id, a cursor, a search) keys the plan by what its value does to
+the statement (the id's type, whether a cursor is given, how many words are searched, and
+which are numbers), and each request's values are bound as parameters; any other variable
+keys it by its value. A document's variable roles are learned when it is first planned.
 """
 
 from __future__ import annotations
@@ -16,6 +20,10 @@ import orjson
 from graphql import ExecutionResult, OperationDefinitionNode, OperationType
 from strawberry.extensions import SchemaExtension
 
+from core.errors import NotFound
+from core.ids import decode_id
+from models.search import search_shape
+from planner.roles import CURSOR, NODE_ID, SEARCH, SHAPE
 from planner.viewer import viewer_params, viewer_shape
 from schema.variables import coerce_variables
 
@@ -28,6 +36,9 @@ log = logging.getLogger("portico.planner")
 
 CACHE_SIZE = 1024
 _plans: OrderedDict[Any, Plan | None] = OrderedDict()
+# Per document (schema, text, operation name): the role of each variable in its plans.
+_roles: OrderedDict[Any, dict[str, str]] = OrderedDict()
+ABSENT = "absent"
 
 
 def _operations(document: Any) -> list[OperationDefinitionNode]:
@@ -65,13 +76,38 @@ def cache_key(
     served by the same schema (whose limits the text passed). The viewer is the context's
     unless another is named."""
     who, scope = viewer or (context.viewer, context.loaders.scope)
-    return (
-        context.extras.get("schema"),
-        query,
-        operation_name,
-        viewer_shape(who, scope),
-        orjson.dumps(variables, option=orjson.OPT_SORT_KEYS),
+    document = (context.extras.get("schema"), query, operation_name)
+    roles = _roles.get(document, {})
+    shape = tuple(
+        (name, _shape_of(value, roles.get(name, SHAPE)))
+        for name, value in sorted(variables.items())
     )
+    return (*document, viewer_shape(who, scope), shape)
+
+
+def learn_roles(
+    query: str | None, operation_name: str | None, context: Any, roles: dict[str, str]
+) -> None:
+    """What the first plan of a document found each variable does."""
+    document = (context.extras.get("schema"), query, operation_name)
+    _roles[document] = roles
+    _roles.move_to_end(document)
+    if len(_roles) > CACHE_SIZE:
+        _roles.popitem(last=False)
+
+
+def _shape_of(value: Any, role: str) -> Any:
+    """What a variable's value does to the statement (TypeError: JSON cannot hold it)."""
+    if role == NODE_ID and isinstance(value, str):
+        try:
+            return (role, decode_id(value)[0])
+        except NotFound:
+            return (role, None)  # malformed: the executor answers, and the plan is None
+    if role == CURSOR and (value is None or isinstance(value, str)):
+        return (role, value is None, bool(value))
+    if role == SEARCH and (value is None or isinstance(value, str)):
+        return (role, value is None, search_shape(value))
+    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
 
 
 def _missing(data: dict[str, Any], path: tuple[str, ...]) -> bool:
@@ -129,14 +165,20 @@ class PlannedReads(SchemaExtension):
             except Unplannable as reason:
                 log.debug("not planned: %s", reason)
                 plan = None
-            _remember(key, plan)
-            if len(_operations(execution.graphql_document)) == 1:
-                # Clients may leave the name out of a one-operation document.
-                _remember(cache_key(execution.query, None, context, variables), plan)
+            names = [execution.operation_name]
+            if len(_operations(execution.graphql_document)) == 1 and names[0] is not None:
+                names.append(None)  # clients may leave the name out of a one-operation document
+            for name in names:
+                if plan is not None:
+                    learn_roles(execution.query, name, context, planner.roles)
+                _remember(cache_key(execution.query, name, context, variables), plan)
         if plan is None:
             return None
+        planned_params = plan.params_for(variables)
+        if planned_params is None:
+            return None
         params = {
-            **plan.params,
+            **planned_params,
             **viewer_params(context.viewer, context.loaders.scope),
             **context.clock.params,
         }

@@ -12,7 +12,7 @@ the whole query unplannable, and the ordinary executor answers instead.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,9 +26,13 @@ from graphql import (
     GraphQLObjectType,
     GraphQLSchema,
     InlineFragmentNode,
+    ListValueNode,
+    ObjectValueNode,
     OperationDefinitionNode,
     OperationType,
     SelectionSetNode,
+    ValueNode,
+    VariableNode,
 )
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 
@@ -42,9 +46,10 @@ from models import relations as rel
 from models.derived import status_filter
 from models.loaders import Relation
 from models.pagination import MAX_PAGE_SIZE, InvalidCursor, Ordering
-from models.search import car_search, customer_search
+from models.search import car_search, customer_search, search_params
 from planner import sql
 from planner.fields import COMPUTED, Context
+from planner.roles import CURSOR, NODE_ID, SEARCH, SHAPE
 from planner.viewer import VIEWER_IDS, viewer_param
 from schema.node import NODE_TYPES, ROW_TYPES
 from schema.variables import VariableValues, arguments_of
@@ -64,6 +69,10 @@ class Unplannable(Exception):
 PLANNED = "planned"
 
 
+# The parameters one variable's value gives, from the request's raw variables.
+Derivation = Callable[[Mapping[str, Any]], dict[str, Any]]
+
+
 @dataclass
 class Plan:
     statement: sa.Select[Any]
@@ -71,7 +80,19 @@ class Plan:
     # Response paths that may not be null: a null there means the executor must answer
     # (it raises the right error, e.g. NOT_FOUND from `node`).
     required: list[tuple[str, ...]] = field(default_factory=list)
+    derivations: list[Derivation] = field(default_factory=list)
     _texts: dict[str, Any] = field(default_factory=dict)
+
+    def params_for(self, variables: Mapping[str, Any]) -> dict[str, Any] | None:
+        """The statement's parameters for this request's variables; None when a value
+        does not decode (a malformed id or cursor: the executor reports it)."""
+        params = dict(self.params)
+        try:
+            for derive in self.derivations:
+                params.update(derive(variables))
+        except (NotFound, InvalidCursor, TypeError, ValueError, AttributeError):
+            return None
+        return params
 
     def as_text(self, dialect: Any, params: dict[str, Any]) -> tuple[str, tuple[Any, ...]] | None:
         """The statement as SQL text with positional values, compiled once.
@@ -139,6 +160,8 @@ class Planner:
         self.scope = scope
         self.params: dict[str, Any] = {}
         self.required: list[tuple[str, ...]] = []
+        self.roles: dict[str, str] = {}  # variable name: role (SHAPE unless a parameter)
+        self.derivations: list[Derivation] = []
         self._names = itertools.count()
 
     # --- entry ----------------------------------------------------------------------
@@ -155,7 +178,7 @@ class Planner:
             pairs.append((key, self.root_field(key, node, query)))
         # As text: the driver would otherwise decode the JSON only for us to encode it again.
         data = sa.cast(sql.json_object(pairs), sa.Text()).label("data")
-        return Plan(sa.select(data), self.params, self.required)
+        return Plan(sa.select(data), self.params, self.required, self.derivations)
 
     # --- selections -----------------------------------------------------------------
 
@@ -188,12 +211,45 @@ class Planner:
             raise Unplannable("merged fields")
         return found
 
-    def argument(self, node: FieldNode, name: str, gql_field: Any, default: Any = None) -> Any:
-        """The value the resolver receives (coerced variables, schema defaults applied)."""
+    def argument(
+        self, node: FieldNode, name: str, gql_field: Any, default: Any = None, role: str = SHAPE
+    ) -> Any:
+        """The value the resolver receives (coerced variables, schema defaults applied).
+        A variable read here takes `role`; one read in two roles, or inside a list or an
+        input object, shapes the statement."""
+        for argument in node.arguments or ():
+            if argument.name.value == name:
+                value = argument.value
+                if isinstance(value, VariableNode):
+                    self._take_role(value.name.value, role)
+                else:
+                    for inner in _variables_in(value):
+                        self._take_role(inner, SHAPE)
         try:
             return arguments_of(gql_field, node, self.variables).get(name, default)
         except GraphQLError as error:  # e.g. a null for `first: Int! = 20`
             raise Unplannable("argument: the executor reports it") from error
+
+    def _take_role(self, variable: str, role: str) -> None:
+        known = self.roles.get(variable)
+        self.roles[variable] = role if known in (None, role) else SHAPE
+
+    def variable_of(self, node: FieldNode, name: str, role: str) -> str | None:
+        """The variable an argument names, where it plays `role` (and no other)."""
+        for argument in node.arguments or ():
+            value = argument.value
+            if argument.name.value == name and isinstance(value, VariableNode):
+                variable = value.name.value
+                return variable if self.roles.get(variable) == role else None
+        return None
+
+    def derive(self, variable: str | None, derivation: Callable[[Any], dict[str, Any]]) -> None:
+        """Where the argument was a variable, its parameters come from each request's
+        value (absent: the declared default, which the plan already holds)."""
+        if variable is not None:
+            self.derivations.append(
+                lambda variables: derivation(variables[variable]) if variable in variables else {}
+            )
 
     def bind(self, value: Any, type_: Any = None) -> sa.BindParameter[Any]:
         name = f"p{next(self._names)}"
@@ -224,12 +280,17 @@ class Planner:
         if name == "node":
             self.required.append((key,))
             try:
-                type_name, row_id = decode_id(self.argument(node, "id", gql_field))
+                type_name, row_id = decode_id(self.argument(node, "id", gql_field, role=NODE_ID))
             except NotFound as error:
                 raise Unplannable("malformed id: the executor reports it") from error
             if type_name not in NODE_TYPES:
                 raise Unplannable("unknown type")
-            return self.row_by_id(type_name, self.bind(row_id, sa.Uuid()), node)
+            row_param = self.bind(row_id, sa.Uuid())
+            self.derive(
+                self.variable_of(node, "id", NODE_ID),
+                lambda value: {row_param.key: _row_of(type_name, value)},
+            )
+            return self.row_by_id(type_name, row_param, node)
         if name == "organization":
             return self.row_by_id("Organization", viewer_param("organization"), node)
         if name in ("customers", "cars"):
@@ -275,20 +336,24 @@ class Planner:
         self.only_arguments(node, {"search", "status", "includeArchived", "first", "after"})
         first = self.page_size(node, gql_field)
         table = rel.customers if name == "customers" else rel.cars
-        search = self.argument(node, "search", gql_field)
+        search = self.argument(node, "search", gql_field, role=SEARCH)
+        words = self.alias_name()
+        self.derive(
+            self.variable_of(node, "search", SEARCH), lambda value: search_params(words, value)
+        )
         conditions: list[Expr] = []
         if name == "customers":
-            conditions += customer_search(table, search)
+            conditions += customer_search(table, search, names=words)
             ordering = rel.BY_NAME
         else:
-            conditions += car_search(table, search)
+            conditions += car_search(table, search, names=words)
             ordering = rel.CARS_BY_MAKE
             status = self.argument(node, "status", gql_field)
             if status is not None:
                 conditions.append(table.c.status == status)
         if not self.argument(node, "includeArchived", gql_field, False):
             conditions.append(table.c.archived_at.is_(None))
-        after = self.argument(node, "after", gql_field)
+        after = self.argument(node, "after", gql_field, role=CURSOR)
         type_name = "Customer" if name == "customers" else "Car"
         return self.connection(
             type_name, table, ordering, conditions, first, after, node, gql_field.type
@@ -301,7 +366,7 @@ class Planner:
         table = rel.invoices if name == "invoices" else rel.estimates
         status = self.argument(node, "status", gql_field)
         conditions = status_filter(table, status)
-        after = self.argument(node, "after", gql_field)
+        after = self.argument(node, "after", gql_field, role=CURSOR)
         type_name = "Invoice" if name == "invoices" else "Estimate"
         ordering = rel.NEWEST_FIRST[table.name]
         return self.connection(
@@ -455,6 +520,10 @@ class Planner:
                 self.params.update(Ordering.after_params(ordering.decode(after)))
             except InvalidCursor as exc:
                 raise Unplannable("cursor: the executor reports it") from exc
+            self.derive(
+                self.variable_of(node, "after", CURSOR),
+                lambda value: Ordering.after_params(ordering.decode(value)),
+            )
             where.append(self.adapt([ordering.after()], t)[0])
         order = self.adapt(ordering.order_by(), t)
         sort_values = [sql.cursor_value(t.c[col.name], col.type) for col, _ in ordering.keys]
@@ -575,3 +644,22 @@ def _named(type_: Any) -> str:
 
 
 Computed = Callable[[Planner, Source, FieldNode, Context], Expr]
+
+
+def _row_of(type_name: str, global_id: Any) -> Any:
+    """The row id of a global ID of `type_name` (the plan's; any other does not decode)."""
+    decoded_type, row_id = decode_id(global_id)
+    if decoded_type != type_name:
+        raise NotFound()
+    return row_id
+
+
+def _variables_in(value: ValueNode) -> list[str]:
+    """The variables a list or input object literal holds, at any depth."""
+    if isinstance(value, VariableNode):
+        return [value.name.value]
+    if isinstance(value, ListValueNode):
+        return [name for item in value.values for name in _variables_in(item)]
+    if isinstance(value, ObjectValueNode):
+        return [name for f in value.fields for name in _variables_in(f.value)]
+    return []

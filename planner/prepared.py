@@ -76,10 +76,18 @@ def _graphql_body(raw: bytes) -> dict[str, Any] | None:
     return parsed if isinstance(parsed.get("variables") or {}, dict) else None
 
 
-def _plan(body: dict[str, Any], context: Context, viewer: tuple[Viewer, RowScope]) -> Plan | None:
+def _plan(
+    body: dict[str, Any], context: Context, viewer: tuple[Viewer, RowScope]
+) -> tuple[Plan, dict[str, Any]] | None:
+    """The cached plan for this body and viewer, with its parameters for these variables."""
     variables = body.get("variables") or {}
-    key = cache_key(body["query"], body.get("operationName"), context, variables, viewer)
-    return _cached(key)[1]
+    try:
+        key = cache_key(body["query"], body.get("operationName"), context, variables, viewer)
+    except TypeError:  # values JSON cannot hold
+        return None
+    plan = _cached(key)[1]
+    params = None if plan is None else plan.params_for(variables)
+    return None if plan is None or params is None else (plan, params)
 
 
 def _response(raw: Any, plan: Plan) -> Response | None:
@@ -104,13 +112,14 @@ async def answer_with_session(
     body = await _body(request)
     if known is None or body is None:
         return None
-    plan = _plan(body, context, known)
-    if plan is None:
+    planned = _plan(body, context, known)
+    if planned is None:
         return None
+    plan, plan_params = planned
     viewer, scope = known
     admit(viewer)
     params = {
-        **plan.params,
+        **plan_params,
         **viewer_params(viewer, scope),
         **context.clock.params,
         "token_hash": hashed,
@@ -134,11 +143,12 @@ async def answer(request: Request, context: Context) -> Response | None:
     body = await _body(request)
     if body is None:
         return None
-    plan = _plan(body, context, (context.viewer, context.loaders.scope))
-    if plan is None:
+    planned = _plan(body, context, (context.viewer, context.loaders.scope))
+    if planned is None:
         return None
+    plan, plan_params = planned
     params = {
-        **plan.params,
+        **plan_params,
         **viewer_params(context.viewer, context.loaders.scope),
         **context.clock.params,
     }

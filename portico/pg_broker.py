@@ -28,7 +28,7 @@ from core.broker import QUEUE_SIZE, _Subscriber, check_event
 from core.errors import ServiceUnavailable
 from models.db import Database
 
-log = logging.getLogger("core.broker")
+log = logging.getLogger("portico.broker")
 
 CONNECT_TIMEOUT_SECONDS = 5.0
 # How long a new subscription waits for the listening connection before it is refused.

@@ -22,6 +22,7 @@ from demo.seed import load_demo
 from models import AuthSession, Contact, Customer, Organization, PortalSettings, StaffUser
 from models.db import Database
 from models.enums import PortalScope, SessionKind
+from planner import extension
 from portico.app import create_app
 
 EXTRA = [
@@ -302,3 +303,45 @@ async def test_the_prepared_answer_rereads_the_session_with_every_answer(apps: A
     assert response.status_code == 401
     assert response.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
     assert response.json()["data"] is None
+
+
+async def test_one_plan_serves_every_id_cursor_and_search_of_the_same_shape(
+    apps: Any, dialect: str, count_statements
+):
+    """Variables that only fill parameters (a node's id, a cursor, a search) do not make a
+    new plan: the values are bound per request, and the answers stay the executor's."""
+    world, planned, executed = apps
+    staff = world["staff"]
+    customers = world["customers"]
+    first_page = await _post(executed, DEEP_PAGE, {}, staff)
+    cursors: list[str] = [first_page["data"]["customers"]["pageInfo"]["endCursor"]]
+    for _ in range(3):
+        page = await _post(executed, DEEP_PAGE, {"after": cursors[-1]}, staff)
+        cursors.append(page["data"]["customers"]["pageInfo"]["endCursor"])
+    rotating = [
+        *((STAFF_DETAIL, {"id": encode_id("Customer", c)}) for c in customers[:10]),
+        *((DEEP_PAGE, {"after": cursor}) for cursor in cursors),
+        *((STAFF_LIST, {"search": word}) for word in ("a", "mor", "son", "e", "lee")),
+        *((STAFF_LIST, {"search": f"{word} 2019"}) for word in ("a", "e")),
+    ]
+    for query, variables in rotating[:1] + rotating[10:11] + rotating[14:15] + rotating[19:20]:
+        await _post(planned, query, variables, staff)  # one plan per shape
+    plans_before = len(extension._plans)
+    for query, variables in rotating:
+        expected = await _post(executed, query, variables, staff)
+        count_statements.statements.clear()
+        assert await _post(planned, query, variables, staff) == expected, variables
+        if dialect == "postgresql":
+            reads = [s for s in count_statements.statements if not _session_check(s)]
+            assert len(reads) == 1, [s[:60] for s in reads]
+    assert len(extension._plans) == plans_before  # no value made a plan of its own
+    # A value that does not decode, or names another type, is the executor's to answer.
+    for query, variables in (
+        (STAFF_DETAIL, {"id": "not-an-id"}),
+        (STAFF_DETAIL, {"id": encode_id("Car", customers[0])}),
+        (DEEP_PAGE, {"after": "bm9wZQ"}),
+    ):
+        for _ in range(2):  # planned (or not), then the prepared path
+            assert await _post(planned, query, variables, staff) == await _post(
+                executed, query, variables, staff
+            )
