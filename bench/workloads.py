@@ -44,6 +44,13 @@ class Workload:
                     (org["staff_token"], STAFF_DETAIL, {"id": org["detail_customer"]["gid"]})
                     for org in orgs
                 ]
+            case "staff_detail_rotating":
+                # A different customer each request, as staff open one after another.
+                return [
+                    (org["staff_token"], STAFF_DETAIL, {"id": customer["gid"]})
+                    for org in orgs
+                    for customer in org["customers"]
+                ]
             case "deep_page_1":
                 return [(org["staff_token"], DEEP_PAGE, {"after": None}) for org in orgs]
             case "deep_page_100":
@@ -76,6 +83,10 @@ WORKLOADS = {
         Workload("dashboard", "A portal viewer's dashboard (DASHBOARD)", "/dashboard"),
         Workload("staff_list", "Staff list of 50 customers, no search (STAFF_LIST)", "/staff-list"),
         Workload("staff_detail", "One customer with everything (STAFF_DETAIL)"),
+        Workload(
+            "staff_detail_rotating",
+            "STAFF_DETAIL for every customer in turn: a new id each request",
+        ),
         Workload("deep_page_1", "Customer list, 4 per page, first page (DEEP_PAGE)"),
         Workload(
             "deep_page_100",
