@@ -202,6 +202,9 @@ def start_portico(database_url: str, workers: int) -> Server:
         REQUESTS_PER_MINUTE_PER_SESSION=str(10**9),
         MAX_REQUESTS_IN_FLIGHT="0",
         TENANT_SLOT_SHARE="1",
+        # Requests beyond the pool wait for a connection as long as it takes: a fast
+        # refusal would count as throughput.
+        ADMISSION_WAIT_MS="60000",
     )
     command = [_venv_bin("portico"), "serve", "--host", "127.0.0.1", "--port", str(port)]
     return _start("portico", [*command, "--workers", str(workers)], env, port, workers)

@@ -51,6 +51,11 @@ class Invoice(TenantRow, Totals, table=True):
     __table_args__ = (
         sa.UniqueConstraint("organization_id", "number"),
         sa.Index("ix_invoices_customer_id_status", "customer_id", "status"),
+        # Newest first, for the organization and for one customer (NEWEST_FIRST).
+        sa.Index(
+            "ix_invoices_organization_id_created_at_id", "organization_id", "created_at", "id"
+        ),
+        sa.Index("ix_invoices_customer_id_created_at_id", "customer_id", "created_at", "id"),
     )
 
     customer_id: uuid.UUID = Field(foreign_key="customers.id", index=True)
@@ -78,6 +83,11 @@ class Estimate(TenantRow, Totals, table=True):
     __table_args__ = (
         sa.UniqueConstraint("organization_id", "number"),
         sa.Index("ix_estimates_customer_id_status", "customer_id", "status"),
+        # Newest first, for the organization and for one customer (NEWEST_FIRST).
+        sa.Index(
+            "ix_estimates_organization_id_created_at_id", "organization_id", "created_at", "id"
+        ),
+        sa.Index("ix_estimates_customer_id_created_at_id", "customer_id", "created_at", "id"),
     )
 
     customer_id: uuid.UUID = Field(foreign_key="customers.id", index=True)

@@ -17,7 +17,11 @@ from models.types import PortableJSON, UTCDateTime
 
 class Car(TenantRow, table=True):
     __tablename__ = "cars"
-    __table_args__ = (sa.UniqueConstraint("organization_id", "vin"),)
+    __table_args__ = (
+        sa.UniqueConstraint("organization_id", "vin"),
+        # The car list's order (models/relations.py CARS_BY_MAKE).
+        sa.Index("ix_cars_organization_id_make_model_id", "organization_id", "make", "model", "id"),
+    )
 
     customer_id: uuid.UUID | None = Field(default=None, foreign_key="customers.id", index=True)
     make: str = Field(max_length=80)

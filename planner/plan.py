@@ -527,21 +527,24 @@ class Planner:
             where.append(self.adapt([ordering.after()], t)[0])
         order = self.adapt(ordering.order_by(), t)
         sort_values = [sql.cursor_value(t.c[col.name], col.type) for col, _ in ordering.keys]
-        page = (
-            sa.select(
-                t,
-                sa.func.row_number().over(order_by=order).label("_rank"),
-                sa.func.count().over().label("_found"),
-                sql.cursor(sort_values).label("_cursor"),
-            )
+        # The page and one row more (it says whether there is a next page); rows are
+        # numbered after the LIMIT, so the database sorts only up to the page, with an
+        # index, instead of numbering the whole list. totalCount counts on its own.
+        limited = (
+            sa.select(t, sql.cursor(sort_values).label("_cursor"))
             .where(*where)
             .order_by(*order)
             .limit(sa.literal_column(str(first + 1), sa.Integer()))
         )
         if parent is not None:
-            page = page.correlate(parent)
+            limited = limited.correlate(parent)
         # LATERAL: the page may refer to the parent row of the enclosing query.
-        rows = page.lateral(self.alias_name())
+        page = limited.lateral(self.alias_name())
+        rows = sa.select(
+            page,
+            sa.func.row_number().over(order_by=self.adapt(order, page)).label("_rank"),
+            sa.func.count().over().label("_found"),  # at most first + 1
+        ).lateral(self.alias_name())
         in_page = rows.c._rank <= sql.const(first)
         cursor = rows.c._cursor
 
