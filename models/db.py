@@ -34,6 +34,7 @@ from core.admission import Admission, Turn
 from core.db_faults import CommitUncertain, database_unavailable
 from core.outage_watch import RequestOutage
 from core.settings import Settings
+from models.access_log import AccessLogBuffer
 from models.calendar import sqlite_local_date
 
 # An unreachable server must fail a request quickly, not hold it for asyncpg's default minute.
@@ -195,6 +196,8 @@ class Database:
         # Request paths log an outage once when it starts and once when it ends; a
         # connection the server accepts is the sign that it has ended.
         self.outage = RequestOutage(logging.getLogger("portico.outage"))
+        # Portal views and downloads, written in batches off the request path.
+        self.access_log = AccessLogBuffer(self)
         event.listen(self.engine.sync_engine, "connect", lambda *_: self.outage.reachable())
 
     @asynccontextmanager

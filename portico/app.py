@@ -351,12 +351,14 @@ def create_app(
             background = asyncio.create_task(run_background(db, stop), name="background")
         if isinstance(broker, PostgresBroker):
             broker.start()
+        access_log = asyncio.create_task(db.access_log.run(stop), name="access log")
         try:
             yield
         finally:
             stop.set()
             if background is not None:
                 await background
+            await access_log  # its last batch is written before the database closes
             if isinstance(broker, PostgresBroker):
                 await broker.close()
             if rate_store is not None:

@@ -25,6 +25,7 @@ from auth.downloads import CAR_PHOTO, DOCUMENT, download_url
 from auth.sessions import start_session, viewer_for_token
 from core.ids import decode_id, encode_id
 from models import AccessLog, Car, Contact, Customer, Invoice
+from models.access_log import AccessLogBuffer
 from models.db import Database
 from models.enums import InvoiceStatus, PortalStatus, SessionKind
 from portico.app import create_app
@@ -961,3 +962,28 @@ async def test_a_download_link_dies_when_the_file_stops_being_shown(
     for url in (shown["downloadUrl"], photo["url"]):
         gone = await http.get(path_of(url))
         assert gone.status_code == 404 and gone.content == forged.content
+
+
+async def test_access_rows_are_written_off_the_request_path_and_kept_through_shutdown(
+    world: World,
+    http: httpx.AsyncClient,
+    gql: GraphQLClient,
+    db: Database,
+    app: Any,
+    count_statements,
+    monkeypatch: pytest.MonkeyPatch,
+):
+    """With the app's lifespan running, a request hands its access rows to the writer and
+    answers without writing them; the writer's last batch, when the app stops, has them."""
+    document = await staff_document(http, world, shared=True)
+    doc_id = decode_id(document["id"])[1]
+    monkeypatch.setattr(AccessLogBuffer, "FLUSH_SECONDS", 3600.0)  # only the stop writes
+    async with app.router.lifespan_context(app):
+        count_statements.statements.clear()
+        files = await gql.data(PORTAL_FILES, token=world.robin_token)
+        assert files["viewer"]["customer"]["documents"]["nodes"][0]["downloadUrl"]
+        inserts = [s for s in count_statements.statements if "INSERT INTO access_logs" in s]
+        assert inserts == []  # not on the request path
+        assert await access_rows(db, world.alex_id) == []
+    rows = await access_rows(db, world.alex_id)
+    assert [row[:4] for row in rows] == [("Document", doc_id, "VIEW", world.robin_id)]
