@@ -32,7 +32,8 @@ PREFERENCES = {
 def preference_values(prefs: Any) -> dict[str, Any]:
     if prefs is UNSET or prefs is None:
         return {}
-    return changes(**{column: getattr(prefs, name) for name, column in PREFERENCES.items()})
+    # Omitted or null, a kind keeps its value: the columns hold no null.
+    return changes(**{column: given(getattr(prefs, name)) for name, column in PREFERENCES.items()})
 
 
 def customer_values(checks: Checks, data: Any) -> dict[str, Any]:
