@@ -1,4 +1,5 @@
-"""Onboarding: the organization's steps, and each customer's progress through them.
+"""Onboarding: the organization's steps, and each customer's progress through them; the
+checklist's changes are the domain's (domain/organization/onboarding.py).
 
 Progress is never stored: each step is done when its action happened (a contract of that
 kind signed, a card saved, the profile filled in, preferences confirmed), read in one
@@ -9,22 +10,27 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from strawberry import Info
 
-from core.errors import NotFound
-from domain.audit import audit
-from models import Contact, Customer, OnboardingStep
+from domain.organization.onboarding import (
+    Step,
+    checklist_problems,
+    contract_problem,
+    set_onboarding_steps,
+)
+from domain.portal import profile
 from models.enums import OnboardingStepKind
 from models.onboarding_progress import all_done, progress_statement, steps_statement
-from models.types import utcnow
 from resolvers.outcome import mutation_outcome
 from resolvers.validation import Checks
 
+if TYPE_CHECKING:  # annotations only: resolvers do not import the schema
+    from schema.mutations.onboarding import SetOnboardingStepsInput
+
 STEPS = steps_statement()
-MAX_STEPS = 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,54 +76,22 @@ async def customers_filter(info: Info, complete: bool | None) -> list[sa.ColumnE
 
 
 @mutation_outcome
-async def set_steps(info: Info, data: Any) -> uuid.UUID:
+async def set_steps(info: Info, data: SetOnboardingStepsInput) -> uuid.UUID:
     """Replace the organization's steps with the given list, in order (OWNER)."""
     checks = Checks(creating=True)
-    if len(data.steps) > MAX_STEPS:
-        checks.fail("steps", f"At most {MAX_STEPS} steps.", "TOO_LONG")
-    if not data.steps and not data.remove_all:  # an empty list is too easy to send by mistake
-        checks.fail("steps", "Give at least one step, or set removeAll.", "REQUIRED")
-    cleaned = []
+    checks.problems.extend(checklist_problems(len(data.steps), remove_all=data.remove_all))
+    steps = []
     for index, step in enumerate(data.steps):
         title = checks.text(f"steps.{index}.title", step.title, 200, required=True)
-        # Only a SIGN_CONTRACT step names a contract, by kind (titles change; kinds do not).
-        signing = step.kind is OnboardingStepKind.SIGN_CONTRACT
-        contract = step.contract_kind if signing else None
-        if signing and contract is None:
-            checks.fail(f"steps.{index}.contractKind", "Name the contract to sign.", "REQUIRED")
-        cleaned.append((step.kind, title, contract))
+        problem = contract_problem(index, step.kind, step.contract_kind)
+        if problem is not None:
+            checks.problems.append(problem)
+        steps.append(Step(step.kind, title, step.contract_kind))
     checks.done()
-    ctx = info.context
-    org_id = ctx.viewer.organization_id
-    async with ctx.write() as session:
-        await session.execute(
-            sa.delete(OnboardingStep).where(OnboardingStep.organization_id == org_id)
-        )
-        for position, (kind, title, contract) in enumerate(cleaned):
-            session.add(
-                OnboardingStep(
-                    organization_id=org_id,
-                    position=position,
-                    kind=kind,
-                    title=title,
-                    contract_kind=contract,
-                )
-            )
-        session.add(audit(ctx, "settings.onboarding_updated", data={"steps": len(cleaned)}))
-    return org_id
+    return await set_onboarding_steps(info.context, steps, remove_all=data.remove_all)
 
 
 @mutation_outcome
 async def confirm_my_preferences(info: Info) -> uuid.UUID:
     """The portal viewer has looked at their email preferences and keeps them."""
-    viewer = info.context.viewer
-    async with info.context.write() as session:
-        model = Contact if viewer.contact_id else Customer
-        row = await session.get(
-            model, viewer.contact_id or viewer.customer_id, with_for_update=True
-        )
-        if row is None or row.organization_id != viewer.organization_id:
-            raise NotFound()
-        row.preferences_confirmed_at = utcnow()
-        row.updated_at = utcnow()
-    return viewer.customer_id
+    return await profile.confirm_preferences(info.context)

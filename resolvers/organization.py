@@ -1,43 +1,35 @@
-"""The organization's own details and branding (OWNER only; audited)."""
+"""The organization's details from the API: the input cleaned, the domain's action called
+(domain/organization/details.py)."""
 
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING
 
 from strawberry import Info
 
-from core.errors import NotFound
-from domain.audit import audit
-from models import Organization
-from models.writes import apply
+from domain.organization.details import OrganizationDetails, update_organization
+from resolvers.inputs import kept
 from resolvers.outcome import mutation_outcome
-from resolvers.validation import Checks, changes
+from resolvers.validation import Checks
+
+if TYPE_CHECKING:  # annotations only: resolvers do not import the schema
+    from schema.mutations.portal import OrganizationInput
 
 
 @mutation_outcome
-async def update(info: Info, data: Any) -> uuid.UUID:
+async def update(info: Info, data: OrganizationInput) -> uuid.UUID:
     checks = Checks(creating=False)
-    values = changes(
-        name=checks.text("name", data.name, 200, required=True),
-        email=checks.email("email", data.email),
-        phone=checks.phone("phone", data.phone),
-        address=checks.text("address", data.address, 500),
-        logo_url=checks.url("logoUrl", data.logo_url),
-        brand_color=checks.color("brandColor", data.brand_color),
-        accent_color=checks.color("accentColor", data.accent_color),
-        timezone=checks.timezone("timezone", data.timezone),
-        currency=checks.currency("currency", data.currency),
+    details = OrganizationDetails(
+        name=kept(checks.text("name", data.name, 200, required=True)),
+        email=kept(checks.email("email", data.email)),
+        phone=kept(checks.phone("phone", data.phone)),
+        address=kept(checks.text("address", data.address, 500)),
+        logo_url=kept(checks.url("logoUrl", data.logo_url)),
+        brand_color=kept(checks.color("brandColor", data.brand_color)),
+        accent_color=kept(checks.color("accentColor", data.accent_color)),
+        timezone=kept(checks.timezone("timezone", data.timezone)),
+        currency=kept(checks.currency("currency", data.currency)),
     )
     checks.done()
-    ctx = info.context
-    org_id = ctx.viewer.organization_id
-    async with ctx.write() as session:
-        org = await session.get(Organization, org_id, with_for_update=True)
-        if org is None:
-            raise NotFound()
-        changed = sorted(k for k, v in values.items() if getattr(org, k) != v)
-        apply(org, values)
-        if changed:
-            session.add(audit(ctx, "settings.organization_updated", data={"changed": changed}))
-    return org.id
+    return await update_organization(info.context, details)

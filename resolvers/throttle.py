@@ -25,14 +25,13 @@ import hashlib
 import math
 from dataclasses import dataclass
 
-from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry import Info
 
-from models.rate_limits import failures_since, forget, hit, hits_now, record_failure
+from domain.known_clients import KNOWN_SECONDS, known_key, remember_client
+from models.rate_limits import failures_since, forget, hits_now, record_failure
 from resolvers.rate_limits import RateLimited
 
 QUIET_SECONDS = 3600  # a record without a failure for this long starts again
-KNOWN_SECONDS = 30 * 24 * 3600  # a client stays known to an address this long
 
 
 @dataclass(frozen=True)
@@ -77,18 +76,14 @@ def _keys(info: Info, door: Door, email: str) -> tuple[str, str]:
     return f"{address}:{_client(info)}", address
 
 
-def _known_key(family: str, email: str, client_ip: str | None) -> str:
-    digest = hashlib.sha256(email.strip().lower().encode()).hexdigest()[:32]
-    return f"known:{family}:{digest}:{client_ip or 'unknown'}"
-
-
 async def check(info: Info, door: Door, email: str) -> None:
     """Refuse (RATE_LIMITED, with the seconds to wait) while a delay runs; counts nothing."""
     pair_key, address_key = _keys(info, door, email)
     async with info.context.db.write() as session:
         wait = _remaining(door.pair, *await failures_since(session, pair_key, QUIET_SECONDS))
-        known_key = _known_key(door.family, email, info.context.client_ip)
-        known = await hits_now(session, known_key, KNOWN_SECONDS)
+        known = await hits_now(
+            session, known_key(door.family, email, info.context.client_ip), KNOWN_SECONDS
+        )
         if not known:
             failures, since = await failures_since(session, address_key, QUIET_SECONDS)
             wait = max(wait, _remaining(door.address, failures, since))
@@ -112,10 +107,3 @@ async def succeeded(info: Info, door: Door, email: str) -> None:
     async with info.context.db.write() as session:
         await forget(session, _keys(info, door, email)[0])
         await remember_client(session, door.family, email, info.context.client_ip)
-
-
-async def remember_client(
-    session: AsyncSession, family: str, email: str, client_ip: str | None
-) -> None:
-    """Know this client for `email` (inside the write that signs someone in)."""
-    await hit(session, _known_key(family, email, client_ip), 1 << 30, KNOWN_SECONDS)

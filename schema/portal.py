@@ -6,26 +6,18 @@ from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
+from domain.portal.codes import PortalCode
 from schema.common import UserError
 from schema.enums import ContactRole, PortalStatus
+from schema.error_codes import error_codes
 
 if TYPE_CHECKING:
     from schema.onboarding import Onboarding
 
 
-@strawberry.enum(description="Why a portal access or sign-in request was refused.")
-class PortalErrorCode(Enum):
-    NOT_FOUND = "NOT_FOUND"
-    REQUIRED = "REQUIRED"
-    INVALID = "INVALID"
-    TOO_LONG = "TOO_LONG"
-    EMAIL_MISSING = "EMAIL_MISSING"
-    PORTAL_ACCESS_OFF = "PORTAL_ACCESS_OFF"
-    ACCESS_REVOKED = "ACCESS_REVOKED"
-    ARCHIVED = "ARCHIVED"
-    PORTAL_DISABLED = "PORTAL_DISABLED"
-    INVALID_CREDENTIALS = "INVALID_CREDENTIALS"
-    PASSWORDS_OFF = "PASSWORDS_OFF"
+PortalErrorCode = error_codes(
+    "PortalErrorCode", PortalCode, "Why a portal access or sign-in request was refused."
+)
 
 
 @strawberry.type(description="A problem with a portal access or sign-in request.")

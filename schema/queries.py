@@ -203,7 +203,7 @@ class AccessQueries:
     ) -> PortalInvitePreview:
         preview = await portal_access.invite_preview(info, customer_id, contact_id)
         problems = [
-            PortalError(field=[p.field], message=p.message, code=PortalErrorCode[p.code])
+            PortalError(field=[p.field], message=p.message, code=PortalErrorCode(str(p.code)))
             for p in preview.problems
         ]
         return PortalInvitePreview(

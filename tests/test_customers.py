@@ -114,6 +114,53 @@ async def test_update_changes_only_what_was_sent(gql, tenant):
     assert user_errors(cleared["updateCustomer"]) == [(["input", "name"], "REQUIRED")]
 
 
+async def test_a_preference_sent_as_null_keeps_its_value(gql, tenant):
+    """Omitted or null, a kind of email keeps what it was (it used to write NULL into a
+    column that holds none, and the mutation failed with "Unexpected error.")."""
+    created = (await _create(gql, tenant, name="Kim Ode"))["customer"]
+    data = await gql.data(
+        UPDATE_PREFERENCES,
+        {"input": {"id": created["id"], "communicationPreferences": {"invoices": None}}},
+        token=tenant.staff_token,
+    )
+    payload = data["updateCustomer"]
+    assert payload["userErrors"] == []
+    assert payload["customer"]["communicationPreferences"] == {"invoices": True}
+    contact = await gql.data(
+        CREATE_CONTACT,
+        {"input": {"customerId": created["id"], "name": "Lee Ode"}},
+        token=tenant.staff_token,
+    )
+    contact_id = contact["createContact"]["contact"]["id"]
+    changed = await gql.data(
+        UPDATE_CONTACT_PREFERENCES,
+        {"input": {"id": contact_id, "communicationPreferences": {"marketing": None}}},
+        token=tenant.staff_token,
+    )
+    assert changed["updateContact"] == {
+        "contact": {"communicationPreferences": {"marketing": False}},
+        "userErrors": [],
+    }
+
+
+UPDATE_PREFERENCES = """
+mutation Update($input: UpdateCustomerInput!) {
+  updateCustomer(input: $input) {
+    customer { communicationPreferences { invoices } }
+    userErrors { field code }
+  }
+}
+"""
+UPDATE_CONTACT_PREFERENCES = """
+mutation Update($input: UpdateContactInput!) {
+  updateContact(input: $input) {
+    contact { communicationPreferences { marketing } }
+    userErrors { field code }
+  }
+}
+"""
+
+
 async def test_search_matches_name_email_phone_company(gql, tenant):
     await _create(gql, tenant, name="Jordan Price", email="jp@garage.test", phone="555-7788")
     await _create(gql, tenant, name="Riley Chen", company="Chen Exotics")

@@ -1,27 +1,21 @@
 """Signing in and out."""
 
 from datetime import datetime
-from enum import Enum
 from typing import Annotated
 
 import strawberry
 from strawberry import Info
 
 from auth.remember import remember
+from domain.organization.codes import OrganizationCode
+from domain.problems import Rejected
 from resolvers import auth as actions
-from resolvers.outcome import Rejected
-from schema.common import INPUT, UserError, input_path
+from schema.common import INPUT, UserError
+from schema.error_codes import error_codes, user_errors
 from schema.node import load_row
 from schema.organization import StaffUser
 
-
-@strawberry.enum(description="Why signing in was refused.")
-class AuthErrorCode(Enum):
-    NOT_FOUND = "NOT_FOUND"
-    REQUIRED = "REQUIRED"
-    INVALID = "INVALID"
-    TOO_LONG = "TOO_LONG"
-    INVALID_CREDENTIALS = "INVALID_CREDENTIALS"
+AuthErrorCode = error_codes("AuthErrorCode", OrganizationCode, "Why signing in was refused.")
 
 
 @strawberry.type(description="A problem with signing in.")
@@ -70,10 +64,7 @@ class AuthMutations:
         try:
             done = await actions.sign_in(info, input.email, input.password, input.organization)
         except Rejected as rejected:
-            errors = [
-                AuthError(field=input_path(p.field), message=p.message, code=AuthErrorCode[p.code])
-                for p in rejected.problems
-            ]
+            errors = user_errors(rejected.problems, AuthError, AuthErrorCode)
             return SignInPayload(token=None, expires_at=None, staff_user=None, user_errors=errors)
         remember(info.context, done.session)
         return SignInPayload(

@@ -1,30 +1,23 @@
 """Mutations on customers and contacts."""
 
-from enum import Enum
 from typing import Annotated
 
 import strawberry
 from strawberry import UNSET, Info
 
 from auth.permissions import staff_only
-from models import Contact as ContactRow
-from models import Customer as CustomerRow
+from domain.customers.codes import CustomerCode
 from resolvers import customers as actions
-from resolvers.archive import set_archived
 from resolvers.outcome import Outcome
 from schema.common import INPUT, UserError
 from schema.customers import Contact, Customer
 from schema.enums import ContactRole, PortalScope
+from schema.error_codes import error_codes
 from schema.payloads import payload
 
-
-@strawberry.enum(description="Why a customer or contact mutation was refused.")
-class CustomerErrorCode(Enum):
-    NOT_FOUND = "NOT_FOUND"
-    REQUIRED = "REQUIRED"
-    INVALID = "INVALID"
-    TOO_LONG = "TOO_LONG"
-    DUPLICATE = "DUPLICATE"
+CustomerErrorCode = error_codes(
+    "CustomerErrorCode", CustomerCode, "Why a customer or contact mutation was refused."
+)
 
 
 @strawberry.type(description="A problem with a customer or contact mutation's input.")
@@ -166,7 +159,7 @@ class CustomerMutations:
     async def archive_customer(
         self, info: Info, input: Annotated[ArchiveInput, INPUT]
     ) -> CustomerPayload:
-        outcome = await set_archived(info, CustomerRow, input.id, input.archived)
+        outcome = await actions.archive_customer(info, input.id, input.archived)
         return await customer_payload(info, outcome)
 
     @strawberry.mutation(description="Add a contact to a customer.", extensions=staff_only())
@@ -185,5 +178,5 @@ class CustomerMutations:
     async def archive_contact(
         self, info: Info, input: Annotated[ArchiveInput, INPUT]
     ) -> ContactPayload:
-        outcome = await set_archived(info, ContactRow, input.id, input.archived)
+        outcome = await actions.archive_contact(info, input.id, input.archived)
         return await contact_payload(info, outcome)

@@ -15,11 +15,12 @@ from resolvers import organization, portal_access, portal_settings, portal_sign_
 from resolvers.outcome import Outcome, Rejected
 from resolvers.preview import start_preview
 from resolvers.validation import Problem
-from schema.common import INPUT, input_path
+from schema.common import INPUT
 from schema.customers import Contact, Customer
 from schema.enums import SignInMethod
+from schema.error_codes import user_errors
 from schema.node import load_row
-from schema.organization import Organization, PortalSettings
+from schema.organization import Organization, PortalSettings, portal_settings_table
 from schema.portal import LinkOutcome, PortalError, PortalErrorCode
 from schema.viewer import Viewer
 
@@ -27,10 +28,7 @@ SAME_ANSWER = "If that address may sign in, an email is on its way."
 
 
 def _errors(problems: list[Problem]) -> list[PortalError]:
-    return [
-        PortalError(field=input_path(p.field), message=p.message, code=PortalErrorCode[p.code])
-        for p in problems
-    ]
+    return user_errors(problems, PortalError, PortalErrorCode)  # type: ignore[return-value]
 
 
 @strawberry.input(description="The person: a customer, or one of its contacts.")
@@ -122,6 +120,15 @@ class PortalSettingsPayload:
     user_errors: list[PortalError] = strawberry.field(description="Why nothing changed.")
 
 
+async def _current_settings(info: Info) -> PortalSettings | None:
+    rows = await info.context.reader.rows(
+        portal_settings_table.select().where(
+            portal_settings_table.c.organization_id == info.context.viewer.organization_id
+        )
+    )
+    return PortalSettings.from_row(rows[0]) if rows else None
+
+
 @strawberry.type
 class PortalAccessMutations:
     @strawberry.mutation(
@@ -170,9 +177,7 @@ class PortalAccessMutations:
             return PortalSettingsPayload(
                 portal_settings=None, user_errors=_errors(outcome.problems)
             )
-        return PortalSettingsPayload(
-            portal_settings=await portal_settings.current(info), user_errors=[]
-        )
+        return PortalSettingsPayload(portal_settings=await _current_settings(info), user_errors=[])
 
 
 @strawberry.input(description="A token from a sign-in or reset link.")

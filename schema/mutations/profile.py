@@ -8,23 +8,18 @@ from strawberry import UNSET, Info
 
 from auth.permissions import portal_action
 from auth.portal import Redemption
+from domain.portal.codes import ProfileCode
+from domain.problems import Problem, Rejected
 from resolvers import profile as actions
-from resolvers.outcome import Rejected
-from resolvers.validation import Problem
-from schema.common import INPUT, UserError, input_path
+from schema.common import INPUT, UserError
 from schema.customers import CommunicationPreferences, Contact, Customer
+from schema.error_codes import error_codes, user_errors
 from schema.mutations.customers import CommunicationPreferencesInput
 from schema.node import load_row
 
-
-@strawberry.enum(description="Why a change to your own profile was refused.")
-class ProfileErrorCode(Enum):
-    NOT_FOUND = "NOT_FOUND"
-    REQUIRED = "REQUIRED"
-    INVALID = "INVALID"
-    TOO_LONG = "TOO_LONG"
-    DUPLICATE = "DUPLICATE"
-    NOT_ALLOWED = "NOT_ALLOWED"
+ProfileErrorCode = error_codes(
+    "ProfileErrorCode", ProfileCode, "Why a change to your own profile was refused."
+)
 
 
 @strawberry.type(description="A problem with a change to your own profile.")
@@ -33,10 +28,7 @@ class ProfileError(UserError):
 
 
 def _errors(problems: list[Problem]) -> list[ProfileError]:
-    return [
-        ProfileError(field=input_path(p.field), message=p.message, code=ProfileErrorCode[p.code])
-        for p in problems
-    ]
+    return user_errors(problems, ProfileError, ProfileErrorCode)  # type: ignore[return-value]
 
 
 @strawberry.input(description="Your details; omitted fields keep their value.")

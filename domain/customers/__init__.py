@@ -1,0 +1,1 @@
+"""Customers and their contacts: the records staff keep, and the kinds of email each wants."""
