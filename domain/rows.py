@@ -33,3 +33,12 @@ def organization_of(actor: Actor) -> uuid.UUID:
     if org_id is None:
         raise Forbidden()
     return org_id
+
+
+def customer_of(actor: Actor) -> uuid.UUID:
+    """The customer a portal viewer acts for; an actor for no customer may do nothing of a
+    customer's own."""
+    customer_id = actor.viewer.customer_id
+    if customer_id is None:
+        raise Forbidden()
+    return customer_id
