@@ -66,6 +66,7 @@ async def supersede_contract(info: Info, data: Any) -> uuid.UUID:
 
 @mutation_outcome
 async def sign_contract(info: Info, data: Any) -> uuid.UUID:
+    contracts.may_sign_contracts(info.context)  # closed sections refuse before all else
     checks = Checks(creating=True)
     name = checks.text("signerName", data.signer_name, 200, required=True)
     if data.consent is not True:

@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from auth.access import row_scope
+from auth.access import require_write, row_scope
 from core.errors import NotFound
 from core.ids import encode_id
 from domain.audit import audit
@@ -24,7 +24,7 @@ from domain.edits import KEEP, Edit, changes
 from domain.notifications import for_customer, notify_staff
 from domain.problems import Common, Problem, Rejected
 from domain.rows import locked, organization_of
-from domain.work import Work
+from domain.work import Actor, Work
 from mail.outbox import Attachment, enqueue, enqueue_to, one_line
 from mail.recipients import recipients
 from mail.templates import branded
@@ -253,10 +253,18 @@ async def _file_signed_copy(
         )
 
 
+def may_sign_contracts(actor: Actor) -> None:
+    """The portal's gate for signatures (contracts are in the documents section):
+    SECTION_DISABLED where it is closed to the viewer, before anything of the input is
+    looked at."""
+    require_write(actor.viewer, "contracts")
+
+
 async def sign_contract(work: Work, contract_id: uuid.UUID, signer_name: str) -> uuid.UUID:
     """The portal viewer signs a contract sent to their customer, with their typed name;
     final. The signed copy is filed and mailed to them, and staff are told."""
     viewer = work.viewer
+    may_sign_contracts(work)
     async with work.write() as session:
         found = await visible_for_update(session, Contract, row_scope(viewer), [contract_id])
         if not found:
