@@ -4,6 +4,7 @@ domain's actions called (domain/cars/jobs.py)."""
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Any
 
 from strawberry import Info
@@ -11,7 +12,6 @@ from strawberry import Info
 from core.ids import decode_id_of
 from domain.cars import jobs
 from domain.cars.jobs import JobDetails, ScheduleDetails
-from domain.edits import KEEP
 from domain.problems import Common
 from resolvers.inputs import decoded_id, kept
 from resolvers.outcome import mutation_outcome
@@ -28,10 +28,13 @@ def _job_details(checks: Checks, data: Any) -> JobDetails:
         internal_notes=kept(checks.text("internalNotes", data.internal_notes, 10000)),
     )
     start, end = details.scheduled_start, details.scheduled_end
+    aware = []
     for moment, field in ((start, "scheduledStart"), (end, "scheduledEnd")):
-        if moment is not KEEP and moment is not None and moment.tzinfo is None:
+        if isinstance(moment, datetime) and moment.tzinfo is None:
             checks.fail(field, "Give the time's offset.")
-    if start is not KEEP and end is not KEEP and start and end and end <= start:
+        aware.append(isinstance(moment, datetime) and moment.tzinfo is not None)
+    # Compared only when both name their offset: a naive time is not comparable to another.
+    if all(aware) and end <= start:  # type: ignore[operator]
         checks.fail("scheduledEnd", "The end must come after the start.")
     return details
 
