@@ -32,6 +32,7 @@ from demo.files import (
     paint,
     paper,
 )
+from domain.cars.jobs import HISTORY_KIND
 from models import (
     Appointment,
     Car,
@@ -95,7 +96,6 @@ from models.money import LineAmounts, bill_totals, line_amounts
 from models.types import utcnow
 from models.writes import add_in_order
 from resolvers.estimates import estimate_snapshot
-from resolvers.jobs import HISTORY_KIND
 from resolvers.validation import vin_check_digit
 from storage import Storage, new_key, storage_from_settings, store_bytes
 
@@ -1259,7 +1259,7 @@ def contract(
 
 
 def signed_copy(demo: Demo, row: Contract, owner: Customer) -> None:
-    """The signed copy a signature files (resolvers/contracts.py): the terms, then the
+    """The signed copy a signature files (domain/documents/contracts.py): the terms, then the
     signature record, as a portal document."""
     assert row.signed_at is not None
     record = "\n".join(
@@ -1363,7 +1363,7 @@ def job(demo: Demo, customer: Customer, car: Car, plan: JobPlan, status: JobStat
 
 
 def completion_event(demo: Demo, car: Car, row: Job) -> CarEvent:
-    """The history entry completing a job writes (resolvers/jobs.py)."""
+    """The history entry completing a job writes (domain/cars/jobs.py)."""
     assert row.completed_at is not None
     return CarEvent(
         organization_id=demo.org_id,

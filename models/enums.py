@@ -222,7 +222,7 @@ class MailKind(StrEnum):
     SOCIAL_EVENTS = "SOCIAL_EVENTS"
     MARKETING = "MARKETING"
     STAFF = "STAFF"
-    # "You have a new message": no preference turns it off (resolvers/messages.py says why).
+    # "You have a new message": no preference turns it off (domain/messaging/ says why).
     MESSAGES = "MESSAGES"
 
 

@@ -11,9 +11,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from auth.integration_keys import integration_for
+from domain.cars.telematics import record_readings
+from domain.problems import Rejected
 from models.db import Database
-from resolvers.telematics import record_readings
-from resolvers.validation import Rejected
 
 log = logging.getLogger("portico.integrations")
 MAX_BODY = 256_000

@@ -11,13 +11,13 @@ import logging
 
 from core.db_faults import database_unavailable
 from core.outage_watch import OutageWatch
+from domain.events.announcements import remind_event_attendees
 from domain.payments.autopay import run_autopay
 from domain.payments.reconcile import reconcile
 from mail.sender import mailer_from_settings
 from mail.worker import run_worker
 from models.db import Database
 from models.idempotency import expire
-from resolvers.event_mail import remind_event_attendees
 
 log = logging.getLogger("portico.jobs")
 

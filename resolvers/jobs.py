@@ -1,141 +1,71 @@
-"""Staff work on jobs (work orders) and maintenance schedules.
-
-Completing a job records it in the car's history, moves the schedules it covered on, and
-tells the customer their car is ready.
-"""
+"""Jobs and maintenance schedules from the API: the input checked and its IDs decoded, the
+domain's actions called (domain/cars/jobs.py)."""
 
 from __future__ import annotations
 
 import uuid
-from datetime import date
+from datetime import datetime
 from typing import Any
 
-import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncSession
-from strawberry import UNSET, Info
+from strawberry import Info
 
-from core.ids import decode_id_of, encode_id
-from domain.audit import audit
-from domain.notifications import for_customer
-from mail.outbox import enqueue_to
-from mail.recipients import recipients
-from models import (
-    Car,
-    CarEvent,
-    Customer,
-    Job,
-    JobPhoto,
-    MaintenanceSchedule,
-    Organization,
-)
-from models.enums import CarEventKind, JobKind, JobStatus, MailKind, NotificationKind
-from models.types import utcnow
-from models.writes import apply
-from resolvers.bills import car_of
-from resolvers.outcome import Rejected, mutation_outcome
-from resolvers.rows import locked, tenant_row
-from resolvers.uploads import Purpose, kept, receive_file
-from resolvers.validation import Checks, Problem, changes, given
-
-# What a completed job adds to the car's history.
-HISTORY_KIND = {
-    JobKind.DETAILING: CarEventKind.DETAILING,
-    JobKind.STORAGE_CHECK_IN: CarEventKind.CHECK_IN,
-    JobKind.STORAGE_CHECK_OUT: CarEventKind.CHECK_OUT,
-}
-OPEN = (JobStatus.SCHEDULED, JobStatus.IN_PROGRESS)
+from core.ids import decode_id_of
+from domain.cars import jobs
+from domain.cars.jobs import JobDetails, ScheduleDetails
+from domain.problems import Common
+from resolvers.inputs import decoded_id, kept
+from resolvers.outcome import mutation_outcome
+from resolvers.validation import Checks, given
 
 
-def _job_values(checks: Checks, data: Any) -> dict[str, Any]:
-    values = changes(
-        title=checks.text("title", data.title, 200, required=True),
-        kind=given(data.kind),
-        scheduled_start=data.scheduled_start,
-        scheduled_end=data.scheduled_end,
-        customer_notes=checks.text("customerNotes", data.customer_notes, 5000),
-        internal_notes=checks.text("internalNotes", data.internal_notes, 10000),
+def _job_details(checks: Checks, data: Any) -> JobDetails:
+    details = JobDetails(
+        title=kept(checks.text("title", data.title, 200, required=True)),
+        kind=kept(given(data.kind)),
+        scheduled_start=kept(data.scheduled_start),
+        scheduled_end=kept(data.scheduled_end),
+        customer_notes=kept(checks.text("customerNotes", data.customer_notes, 5000)),
+        internal_notes=kept(checks.text("internalNotes", data.internal_notes, 10000)),
     )
-    for name, field in (("scheduled_start", "scheduledStart"), ("scheduled_end", "scheduledEnd")):
-        moment = values.get(name)
-        if moment is not None and moment.tzinfo is None:
+    start, end = details.scheduled_start, details.scheduled_end
+    aware = []
+    for moment, field in ((start, "scheduledStart"), (end, "scheduledEnd")):
+        if isinstance(moment, datetime) and moment.tzinfo is None:
             checks.fail(field, "Give the time's offset.")
-    start, end = values.get("scheduled_start"), values.get("scheduled_end")
-    if start and end and end <= start:
+        aware.append(isinstance(moment, datetime) and moment.tzinfo is not None)
+    # Compared only when both name their offset: a naive time is not comparable to another.
+    if all(aware) and end <= start:  # type: ignore[operator]
         checks.fail("scheduledEnd", "The end must come after the start.")
-    return values
+    return details
 
 
 @mutation_outcome
 async def create_job(info: Info, data: Any) -> uuid.UUID:
     checks = Checks(creating=True)
-    values = _job_values(checks, data)
+    details = _job_details(checks, data)
     checks.done()
-    ctx = info.context
-    org_id = ctx.viewer.organization_id
-    async with ctx.write() as session:
-        customer = await tenant_row(session, Customer, org_id, data.customer_id)
-        car_id = await car_of(session, org_id, customer.id, data.car_id)
-        job = Job(
-            organization_id=org_id,
-            customer_id=customer.id,
-            car_id=None if car_id is UNSET else car_id,
-            **values,
-        )
-        session.add(job)
-        session.add(
-            audit(
-                ctx, "job.created", customer_id=customer.id, subject_type="Job", subject_id=job.id
-            )
-        )
-    return job.id
+    customer_id = decode_id_of("Customer", data.customer_id)
+    car_id = decoded_id("Car", data.car_id)
+    return await jobs.create_job(info.context, customer_id, details, car_id)
 
 
 @mutation_outcome
 async def update_job(info: Info, data: Any) -> uuid.UUID:
     checks = Checks(creating=False)
-    values = _job_values(checks, data)
+    details = _job_details(checks, data)
     checks.done()
-    ctx = info.context
-    async with ctx.write() as session:
-        job = await tenant_row(session, Job, ctx.viewer.organization_id, data.id)
-        if job.status not in OPEN:
-            raise Rejected(Problem("id", "A finished job cannot change.", "NOT_EDITABLE"))
-        car_id = await car_of(session, job.organization_id, job.customer_id, data.car_id)
-        if car_id is not UNSET:
-            values["car_id"] = car_id
-        apply(job, values)
-    return job.id
+    job_id = decode_id_of("Job", data.id)
+    return await jobs.update_job(info.context, job_id, details, decoded_id("Car", data.car_id))
 
 
 @mutation_outcome
 async def start_job(info: Info, data: Any) -> uuid.UUID:
-    ctx = info.context
-    async with ctx.write() as session:
-        job = await tenant_row(session, Job, ctx.viewer.organization_id, data.id)
-        if job.status is not JobStatus.SCHEDULED:
-            raise Rejected(Problem("id", "Only a scheduled job can start.", "NOT_EDITABLE"))
-        apply(job, {"status": JobStatus.IN_PROGRESS, "started_at": utcnow()})
-    return job.id
+    return await jobs.start_job(info.context, decode_id_of("Job", data.id))
 
 
 @mutation_outcome
 async def cancel_job(info: Info, data: Any) -> uuid.UUID:
-    ctx = info.context
-    async with ctx.write() as session:
-        job = await tenant_row(session, Job, ctx.viewer.organization_id, data.id)
-        if job.status not in OPEN:
-            raise Rejected(Problem("id", "This job is already finished.", "NOT_EDITABLE"))
-        apply(job, {"status": JobStatus.CANCELLED})
-        session.add(
-            audit(
-                ctx,
-                "job.cancelled",
-                customer_id=job.customer_id,
-                subject_type="Job",
-                subject_id=job.id,
-            )
-        )
-    return job.id
+    return await jobs.cancel_job(info.context, decode_id_of("Job", data.id))
 
 
 @mutation_outcome
@@ -146,137 +76,41 @@ async def complete_job(info: Info, data: Any) -> uuid.UUID:
         decode_id_of("MaintenanceSchedule", gid) for gid in data.maintenance_schedule_ids
     ]
     checks.done()
-    ctx = info.context
-    async with ctx.write() as session:
-        job = await tenant_row(session, Job, ctx.viewer.organization_id, data.id)
-        if job.status not in OPEN:
-            raise Rejected(Problem("id", "This job is already finished.", "NOT_EDITABLE"))
-        now = utcnow()
-        apply(
-            job,
-            {
-                "status": JobStatus.COMPLETED,
-                "completed_at": now,
-                "mileage": mileage,
-                "started_at": job.started_at or now,
-            },
-        )
-        org = await session.get(Organization, job.organization_id)
-        if job.car_id is not None:
-            car = await session.get(Car, job.car_id, with_for_update=True)
-            today = ctx.clock.today(org.timezone)
-            await _record_on_car(session, org, car, job, mileage, schedule_ids, today)
-        await _tell_customer_car_is_ready(session, ctx.settings, org, job)
-        session.add(
-            audit(
-                ctx,
-                "job.completed",
-                customer_id=job.customer_id,
-                subject_type="Job",
-                subject_id=job.id,
-            )
-        )
-    return job.id
+    job_id = decode_id_of("Job", data.id)
+    return await jobs.complete_job(info.context, job_id, mileage, schedule_ids)
 
 
-async def _record_on_car(
-    session: AsyncSession,
-    org: Organization,
-    car: Car,
-    job: Job,
-    mileage: int | None,
-    schedule_ids: list[uuid.UUID],
-    today: date,
-) -> None:
-    kind = HISTORY_KIND.get(job.kind, CarEventKind.SERVICE)
-    session.add(
-        CarEvent(
-            organization_id=car.organization_id,
-            car_id=car.id,
-            kind=kind,
-            occurred_at=job.completed_at or utcnow(),
-            notes=job.customer_notes or job.title,
-            staff_user_id=None,
-            data={"job_id": encode_id("Job", job.id), "title": job.title},
-        )
+def _schedule_details(checks: Checks, data: Any) -> ScheduleDetails:
+    details = ScheduleDetails(
+        name=kept(checks.text("name", data.name, 200, required=True)),
+        every_months=kept(data.every_months),
+        every_miles=kept(data.every_miles),
+        last_done_on=kept(data.last_done_on),
+        last_done_mileage=kept(checks.non_negative("lastDoneMileage", data.last_done_mileage)),
     )
-    if mileage is not None and (car.mileage is None or mileage > car.mileage):
-        car.mileage = mileage  # odometers only go up
-        car.updated_at = utcnow()
-    if schedule_ids:
-        found = await session.execute(
-            sa.select(MaintenanceSchedule).where(
-                MaintenanceSchedule.id.in_(schedule_ids),
-                MaintenanceSchedule.car_id == car.id,
-            )
-        )
-        for schedule in found.scalars():
-            apply(
-                schedule,
-                {
-                    "last_done_on": today,
-                    "last_done_mileage": mileage or schedule.last_done_mileage,
-                },
-            )
-
-
-async def _tell_customer_car_is_ready(
-    session: AsyncSession, settings: Any, org: Organization, job: Job
-) -> None:
-    title = f"Your car is ready: {job.title}"
-    session.add(for_customer(org, job.customer_id, NotificationKind.CAR_READY, title, job))
-    people = await recipients(session, job.customer_id, MailKind.CAR_UPDATES, car_id=job.car_id)
-    paragraphs = [f"{org.name} has finished: {job.title}."]
-    if job.customer_notes:
-        paragraphs.append(job.customer_notes)
-    await enqueue_to(
-        session,
-        org,
-        MailKind.CAR_UPDATES,
-        people,
-        title,
-        paragraphs,
-        ("See the details", f"{settings.portal_base}/cars"),
+    intervals = (
+        (details.every_months, "everyMonths"),
+        (details.every_miles, "everyMiles"),
     )
-
-
-def _schedule_values(checks: Checks, data: Any) -> dict[str, Any]:
-    values = changes(
-        name=checks.text("name", data.name, 200, required=True),
-        every_months=data.every_months,
-        every_miles=data.every_miles,
-        last_done_on=data.last_done_on,
-        last_done_mileage=checks.non_negative("lastDoneMileage", data.last_done_mileage),
-    )
-    for field, name in (("every_months", "everyMonths"), ("every_miles", "everyMiles")):
-        if values.get(field) is not None and values[field] < 1:
+    for value, name in intervals:
+        if isinstance(value, int) and value < 1:
             checks.fail(name, "Use a positive interval.")
-    if not values.get("every_months") and not values.get("every_miles"):
-        checks.fail("everyMonths", "Give an interval in months, in miles, or both.", "REQUIRED")
-    return values
+    if not any(isinstance(value, int) and value for value, _ in intervals):
+        checks.fail(
+            "everyMonths", "Give an interval in months, in miles, or both.", Common.REQUIRED
+        )
+    return details
 
 
 @mutation_outcome
 async def set_maintenance_schedule(info: Info, data: Any) -> uuid.UUID:
     """Create a schedule for a car, or change one (when `id` is given)."""
     checks = Checks(creating=True)
-    values = _schedule_values(checks, data)
+    details = _schedule_details(checks, data)
     checks.done()
-    ctx = info.context
-    org_id = ctx.viewer.organization_id
-    async with ctx.write() as session:
-        org = await session.get(Organization, org_id)
-        done_on = values.get("last_done_on")
-        if done_on and org is not None and done_on > ctx.clock.today(org.timezone):
-            raise Rejected(Problem("lastDoneOn", "This date is in the future.", "INVALID"))
-        if data.id:
-            schedule = await tenant_row(session, MaintenanceSchedule, org_id, data.id)
-            apply(schedule, values)
-        else:
-            car = await tenant_row(session, Car, org_id, data.car_id)
-            schedule = MaintenanceSchedule(organization_id=org_id, car_id=car.id, **values)
-            session.add(schedule)
-    return schedule.id
+    schedule_id = decode_id_of("MaintenanceSchedule", data.id) if data.id else None
+    car_id = None if data.id else decode_id_of("Car", data.car_id)
+    return await jobs.set_maintenance_schedule(info.context, schedule_id, car_id, details)
 
 
 @mutation_outcome
@@ -286,21 +120,6 @@ async def upload_job_photo(info: Info, data: Any) -> uuid.UUID:
     checks = Checks(creating=True)
     caption = checks.text("caption", data.caption, 500)
     checks.done()
-    ctx = info.context
-    org = ctx.viewer.organization_id
-    storage, received = await receive_file(ctx, data.file, Purpose.PHOTO, "job-photos")
-    async with kept(storage, received), ctx.write() as session:
-        job = await locked(session, Job, org, job_id)
-        count = await session.execute(sa.select(sa.func.count()).where(JobPhoto.job_id == job.id))
-        photo = JobPhoto(
-            organization_id=org,
-            job_id=job.id,
-            stage=data.stage,
-            caption=caption,
-            taken_at=data.taken_at,
-            position=int(count.scalar_one()),
-            uploaded_by_staff_id=ctx.viewer.staff_user_id,
-            **received.columns(),
-        )
-        session.add(photo)
-    return photo.id
+    return await jobs.upload_job_photo(
+        info.context, job_id, data.file, data.stage, caption, data.taken_at
+    )

@@ -24,8 +24,8 @@ from auth.sessions import viewer_for_session
 from auth.viewer import Viewer
 from core.errors import ClientError, Forbidden, NotFound, Unauthenticated
 from core.ids import decode_id_of
+from domain.messaging.conversations import messages_topic
 from models import relations as rel
-from resolvers.messages import messages_topic
 
 if TYPE_CHECKING:  # annotations only: resolvers do not import the schema
     from schema.context import Context

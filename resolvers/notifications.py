@@ -1,5 +1,5 @@
-"""Telling staff what happened: a Notification each, and an email for those who want one;
-and each staff member's own list of them, read or not."""
+"""Each staff member's own list of notifications, read or not; marking them read from the
+API (domain/messaging/inbox.py)."""
 
 from __future__ import annotations
 
@@ -10,11 +10,11 @@ from strawberry import Info
 
 from core.errors import Forbidden
 from core.ids import decode_id_of
+from domain.messaging import inbox
 from models import relations as rel
-from models.clock import db_now
 from resolvers.outcome import input_ids
 from resolvers.relations import root_connection
-from resolvers.validation import Problem, Rejected
+from resolvers.validation import Rejected
 from schema.connections import Connection
 
 # --- a staff member's own in-app notifications --------------------------------------------
@@ -44,23 +44,10 @@ async def unread_count(info: Info) -> int:
     return await info.context.loaders.root_count(rel.notifications, _mine(info, True))
 
 
-MARK_WHICH = Problem("ids", "Give the notifications' ids, or all: true.", "INVALID")
-
-
 @input_ids
 async def mark_read(info: Info, ids: list[str] | None, everything: bool) -> int:
     """Mark some (or all) of the staff member's own notifications read; how many were."""
-    if bool(ids) == everything:
-        raise Rejected(MARK_WHICH)
-    table = rel.notifications
-    conditions = [
-        *_mine(info, True),
-        table.c.organization_id == info.context.viewer.organization_id,
-    ]
-    if ids:
-        conditions.append(table.c.id.in_({decode_id_of("Notification", gid) for gid in ids}))
-    async with info.context.write() as session:
-        done = await session.execute(
-            sa.update(table).where(*conditions).values(read_at=db_now(), updated_at=db_now())
-        )
-    return done.rowcount
+    if problems := inbox.which_problems(list(ids or []), everything):
+        raise Rejected(*problems)
+    decoded = [decode_id_of("Notification", gid) for gid in ids or []]
+    return await inbox.mark_notifications_read(info.context, decoded, everything=everything)

@@ -4,24 +4,14 @@ or another tenant's are one answer."""
 from __future__ import annotations
 
 import uuid
-from typing import Any, TypeVar
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.errors import NotFound
 from core.ids import decode_id_of
-from models.writes import get_for_update
+from domain.rows import locked
 
-M = TypeVar("M")
-
-
-async def locked(
-    session: AsyncSession, model: type[M], org: uuid.UUID | None, row_id: uuid.UUID
-) -> M:
-    row = await get_for_update(session, model, org, row_id)  # type: ignore[type-var]
-    if row is None:
-        raise NotFound(row=(model.__name__, row_id))
-    return row  # type: ignore[return-value]
+__all__ = ["locked", "tenant_row"]
 
 
 async def tenant_row(

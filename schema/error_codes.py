@@ -21,3 +21,10 @@ def user_errors(problems: list[Problem], error_cls: type, codes: type[Enum]) -> 
         error_cls(field=input_path(p.field), message=p.message, code=codes(str(p.code)))
         for p in problems
     ]
+
+
+def error_codes_of(name: str, areas: tuple[type[StrEnum], ...], description: str) -> type[Enum]:
+    """The enum `name`: the common codes, then each area's own in turn (a mutation that takes
+    files also answers with the uploads' codes, `domain.uploads.codes`)."""
+    members = {code.name: code.value for area in (Common, *areas) for code in area}
+    return strawberry.enum(Enum(name, members), description=description)  # type: ignore[return-value]

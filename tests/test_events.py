@@ -8,9 +8,9 @@ from datetime import UTC, datetime, timedelta
 import sqlalchemy as sa
 
 from core.ids import decode_id, encode_id
+from domain.events.announcements import remind_event_attendees
 from models import CommunityEvent
 from models.db import Database
-from resolvers.event_mail import remind_event_attendees
 from tests.helpers import GraphQLClient, Tenant, error_codes, make_tenant, not_found_at, user_errors
 from tests.portal import deliver, make_contact, make_customer, sign_in_by_invite
 from tests.smtp import SmtpServer

@@ -333,3 +333,28 @@ async def test_a_job_gallery_takes_photos_by_stage(gql, http, db, smtp, tenant):
         "query P($id: ID!) { node(id: $id) { id } }", {"id": photo["id"]}, token=stranger
     )
     assert hidden["errors"][0]["extensions"]["code"] == "NOT_FOUND"
+
+
+async def test_a_time_without_its_offset_is_a_user_error_beside_one_with_it(gql, tenant):
+    """A start without its offset next to an end with one was compared all the same: the
+    comparison of the two failed, and the client got "Unexpected error." (an ERROR line)."""
+    customer_id, _ = await make_customer(gql, tenant)
+    end = datetime.now(UTC) + timedelta(days=1)
+    for start, finish in (
+        ("2030-05-01T09:00:00", end.isoformat()),
+        (end.isoformat(), "2030-05-01T09:00:00"),
+    ):
+        made = await gql.data(
+            CREATE_JOB,
+            {
+                "input": {
+                    "customerId": customer_id,
+                    "title": "Service",
+                    "scheduledStart": start,
+                    "scheduledEnd": finish,
+                }
+            },
+            token=tenant.staff_token,
+        )
+        naive = "scheduledStart" if start.startswith("2030") else "scheduledEnd"
+        assert user_errors(made["createJob"]) == [(["input", naive], "INVALID")]

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from core.settings import settings_from_env
-from resolvers.uploads import HEIC, JPEG, PDF, PNG, WEBP, label, sniff
+from domain.uploads.received import HEIC, JPEG, PDF, PNG, WEBP, label, sniff
 from storage import (
     BadKey,
     FileMissing,

@@ -30,10 +30,10 @@ with warnings.catch_warnings():
 from auth.cookies import COOKIE_NAME, sign_session_token
 from core.broker import InProcessBroker, SubscriberOverflow
 from core.settings import settings_from_env
+from domain.messaging.conversations import messages_topic
 from models.db import Database
 from portico.app import create_app
 from portico.live import MAX_SUBSCRIPTIONS_PER_CONNECTION
-from resolvers.messages import messages_topic
 from tests.helpers import GraphQLClient, Tenant
 from tests.messaging import drain_outbox, portal_token
 from tests.portal import REVOKE, make_customer

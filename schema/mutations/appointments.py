@@ -1,34 +1,27 @@
 """Mutations on appointments: staff scheduling, and requests from the portal."""
 
 from datetime import datetime
-from enum import Enum
 from typing import Annotated
 
 import strawberry
 from strawberry import UNSET, Info
 
 from auth.permissions import portal_action, staff_only
+from domain.schedule.codes import ScheduleCode
 from resolvers import appointments as actions
 from resolvers.outcome import Outcome
 from schema.common import INPUT, UserError
 from schema.enums import AppointmentKind, AppointmentStatus
+from schema.error_codes import error_codes
 from schema.payloads import payload
 from schema.schedule import Appointment
 
 NOTIFY = "Email the customer's people who want scheduling emails (default true)."
 
 
-@strawberry.enum(description="Why an appointment mutation was refused.")
-class AppointmentErrorCode(Enum):
-    NOT_FOUND = "NOT_FOUND"
-    REQUIRED = "REQUIRED"
-    INVALID = "INVALID"
-    TOO_LONG = "TOO_LONG"
-    ENDS_BEFORE_START = "ENDS_BEFORE_START"
-    IN_THE_PAST = "IN_THE_PAST"
-    INVALID_STATUS = "INVALID_STATUS"
-    CANCELLED = "CANCELLED"
-    NOT_ALLOWED = "NOT_ALLOWED"
+AppointmentErrorCode = error_codes(
+    "AppointmentErrorCode", ScheduleCode, "Why an appointment mutation was refused."
+)
 
 
 @strawberry.type(description="A problem with an appointment mutation's input.")

@@ -1,12 +1,12 @@
 """Mutations on cars and their ownership."""
 
-from enum import Enum
 from typing import Annotated
 
 import strawberry
 from strawberry import UNSET, Info
 
 from auth.permissions import staff_only
+from domain.cars.codes import CarCode
 from models import Car as CarRow
 from resolvers import cars as actions
 from resolvers.archive import set_archived
@@ -14,18 +14,11 @@ from resolvers.outcome import Outcome
 from schema.cars import Car
 from schema.common import INPUT, UserError
 from schema.enums import CarStatus
+from schema.error_codes import error_codes
 from schema.mutations.customers import ArchiveInput
 from schema.payloads import payload
 
-
-@strawberry.enum(description="Why a car mutation was refused.")
-class CarErrorCode(Enum):
-    NOT_FOUND = "NOT_FOUND"
-    REQUIRED = "REQUIRED"
-    INVALID = "INVALID"
-    TOO_LONG = "TOO_LONG"
-    DUPLICATE = "DUPLICATE"
-    OWNED_BY_ANOTHER_CUSTOMER = "OWNED_BY_ANOTHER_CUSTOMER"
+CarErrorCode = error_codes("CarErrorCode", CarCode, "Why a car mutation was refused.")
 
 
 @strawberry.type(description="A problem with a car mutation's input.")

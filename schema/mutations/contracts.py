@@ -1,28 +1,23 @@
 """Mutations on contracts: staff draft, send and supersede; portal viewers sign."""
 
-from enum import Enum
 from typing import Annotated
 
 import strawberry
 from strawberry import UNSET, Info
 
 from auth.permissions import portal_only, staff_only
+from domain.documents.codes import DocumentCode
 from resolvers import contracts as actions
 from resolvers.outcome import Outcome
 from schema.common import INPUT, UserError
 from schema.documents import Contract
 from schema.enums import ContractKind
+from schema.error_codes import error_codes
 from schema.payloads import payload
 
-
-@strawberry.enum(description="Why a contract mutation was refused.")
-class ContractErrorCode(Enum):
-    NOT_FOUND = "NOT_FOUND"
-    REQUIRED = "REQUIRED"
-    INVALID = "INVALID"
-    TOO_LONG = "TOO_LONG"
-    NOT_EDITABLE = "NOT_EDITABLE"
-    ALREADY_SIGNED = "ALREADY_SIGNED"
+ContractErrorCode = error_codes(
+    "ContractErrorCode", DocumentCode, "Why a contract mutation was refused."
+)
 
 
 @strawberry.type(description="A problem with a contract mutation's input.")

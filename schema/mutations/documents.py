@@ -1,6 +1,5 @@
 """Mutations on documents: staff uploads and edits, and the portal's own uploads."""
 
-from enum import Enum
 from typing import Annotated
 
 import strawberry
@@ -8,6 +7,8 @@ from strawberry import UNSET, Info
 from strawberry.file_uploads import Upload
 
 from auth.permissions import portal_only, portal_section, staff_only
+from domain.documents.codes import DocumentCode
+from domain.uploads.codes import UploadCode
 from models import Document as DocumentRow
 from resolvers import documents as actions
 from resolvers.archive import set_archived
@@ -15,6 +16,7 @@ from resolvers.outcome import Outcome
 from schema.common import INPUT, UserError
 from schema.documents import Document
 from schema.enums import DocumentKind
+from schema.error_codes import error_codes_of
 from schema.mutations.customers import ArchiveInput
 from schema.payloads import payload
 
@@ -24,16 +26,9 @@ FILE_DESCRIPTION = (
 )
 
 
-@strawberry.enum(description="Why a document mutation was refused.")
-class DocumentErrorCode(Enum):
-    NOT_FOUND = "NOT_FOUND"
-    REQUIRED = "REQUIRED"
-    INVALID = "INVALID"
-    TOO_LONG = "TOO_LONG"
-    TOO_LARGE = "TOO_LARGE"
-    STORAGE_UNAVAILABLE = "STORAGE_UNAVAILABLE"
-    UNSUPPORTED_TYPE = "UNSUPPORTED_TYPE"
-    UPLOADS_DISABLED = "UPLOADS_DISABLED"
+DocumentErrorCode = error_codes_of(
+    "DocumentErrorCode", (DocumentCode, UploadCode), "Why a document mutation was refused."
+)
 
 
 @strawberry.type(description="A problem with a document mutation's input.")

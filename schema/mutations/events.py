@@ -1,30 +1,22 @@
 """Mutations on community events: staff plan, publish and cancel; portal viewers answer."""
 
 from datetime import datetime
-from enum import Enum
 from typing import Annotated
 
 import strawberry
 from strawberry import UNSET, Info
 
 from auth.permissions import portal_only, staff_only
+from domain.events.codes import EventCode
 from resolvers import events
 from resolvers.outcome import Outcome
 from schema.common import INPUT, UserError
 from schema.enums import RsvpStatus
+from schema.error_codes import error_codes
 from schema.events import CommunityEvent
 from schema.payloads import payload
 
-
-@strawberry.enum(description="Why a mutation on an event was refused.")
-class EventErrorCode(Enum):
-    NOT_FOUND = "NOT_FOUND"
-    REQUIRED = "REQUIRED"
-    INVALID = "INVALID"
-    TOO_LONG = "TOO_LONG"
-    NOT_EDITABLE = "NOT_EDITABLE"
-    EVENT_OVER = "EVENT_OVER"
-    FULL = "FULL"
+EventErrorCode = error_codes("EventErrorCode", EventCode, "Why a mutation on an event was refused.")
 
 
 @strawberry.type(description="A problem with the input of a mutation on an event.")

@@ -7,7 +7,8 @@ from strawberry import Info
 
 from auth.permissions import owner_only
 from resolvers import telematics
-from schema.common import INPUT, input_path
+from schema.common import INPUT
+from schema.error_codes import user_errors
 from schema.integrations import IntegrationKey
 from schema.mutations.work import WorkError, WorkErrorCode
 from schema.node import load_row
@@ -34,10 +35,7 @@ class IntegrationKeyPayload:
 
 
 async def _payload(info: Info, outcome: telematics.KeyOutcome) -> IntegrationKeyPayload:
-    errors = [
-        WorkError(field=input_path(p.field), message=p.message, code=WorkErrorCode[p.code])
-        for p in outcome.problems
-    ]
+    errors = user_errors(outcome.problems, WorkError, WorkErrorCode)
     key = None if errors else await load_row(info, "IntegrationKey", outcome.key_id)
     return IntegrationKeyPayload(integration_key=key, secret=outcome.secret, user_errors=errors)
 

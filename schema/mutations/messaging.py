@@ -1,6 +1,5 @@
 """Mutations on conversations: write a message, mark a side's messages read."""
 
-from enum import Enum
 from typing import Annotated
 
 import strawberry
@@ -8,24 +7,19 @@ from strawberry import Info
 from strawberry.file_uploads import Upload
 
 from auth.permissions import portal_only, portal_section, staff_only
+from domain.messaging.codes import MessageCode
+from domain.uploads.codes import UploadCode
 from resolvers import messages as actions
 from resolvers.outcome import Outcome
 from schema.common import INPUT, UserError
 from schema.customers import Customer
+from schema.error_codes import error_codes_of
 from schema.messaging import Message
 from schema.payloads import payload
 
-
-@strawberry.enum(description="Why a message mutation was refused.")
-class MessageErrorCode(Enum):
-    NOT_FOUND = "NOT_FOUND"
-    REQUIRED = "REQUIRED"
-    TOO_LONG = "TOO_LONG"
-    NOT_IN_CONVERSATION = "NOT_IN_CONVERSATION"
-    TOO_MANY_FILES = "TOO_MANY_FILES"
-    TOO_LARGE = "TOO_LARGE"
-    STORAGE_UNAVAILABLE = "STORAGE_UNAVAILABLE"
-    UNSUPPORTED_TYPE = "UNSUPPORTED_TYPE"
+MessageErrorCode = error_codes_of(
+    "MessageErrorCode", (MessageCode, UploadCode), "Why a message mutation was refused."
+)
 
 
 @strawberry.type(description="A problem with a message mutation's input.")

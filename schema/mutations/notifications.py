@@ -1,6 +1,5 @@
 """Staff mark their in-app notifications read."""
 
-from enum import Enum
 from typing import Annotated
 
 import strawberry
@@ -9,14 +8,13 @@ from strawberry import Info
 from auth.permissions import staff_only
 from resolvers import notifications as actions
 from resolvers.outcome import Rejected
-from schema.common import INPUT, UserError, input_path
+from schema.common import INPUT, UserError
+from schema.error_codes import error_codes_of, user_errors
 from schema.viewer import Viewer
 
-
-@strawberry.enum(description="Why marking notifications read was refused.")
-class NotificationErrorCode(Enum):
-    NOT_FOUND = "NOT_FOUND"
-    INVALID = "INVALID"
+NotificationErrorCode = error_codes_of(
+    "NotificationErrorCode", (), "Why marking notifications read was refused."
+)
 
 
 @strawberry.type(description="A problem with marking notifications read.")
@@ -51,14 +49,7 @@ class NotificationMutations:
         try:
             marked = await actions.mark_read(info, list(input.ids or []), input.all)
         except Rejected as rejected:
-            errors = [
-                NotificationError(
-                    field=input_path(p.field),
-                    message=p.message,
-                    code=NotificationErrorCode[p.code],
-                )
-                for p in rejected.problems
-            ]
+            errors = user_errors(rejected.problems, NotificationError, NotificationErrorCode)
             return MarkNotificationsReadPayload(marked_count=0, viewer=None, user_errors=errors)
         viewer = Viewer(kind=info.context.viewer.kind)
         return MarkNotificationsReadPayload(marked_count=marked, viewer=viewer, user_errors=[])

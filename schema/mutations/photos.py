@@ -1,7 +1,6 @@
 """Mutations on car photos (staff only)."""
 
 from datetime import datetime
-from enum import Enum
 from typing import Annotated
 
 import strawberry
@@ -9,23 +8,18 @@ from strawberry import UNSET, Info
 from strawberry.file_uploads import Upload
 
 from auth.permissions import staff_only
+from domain.uploads.codes import UploadCode
 from resolvers import photos as actions
 from resolvers.outcome import Outcome
 from schema.cars import Car
 from schema.common import INPUT, UserError
+from schema.error_codes import error_codes_of
 from schema.payloads import payload
 from schema.photos import CarPhoto
 
-
-@strawberry.enum(description="Why a car photo mutation was refused.")
-class CarPhotoErrorCode(Enum):
-    NOT_FOUND = "NOT_FOUND"
-    REQUIRED = "REQUIRED"
-    INVALID = "INVALID"
-    TOO_LONG = "TOO_LONG"
-    TOO_LARGE = "TOO_LARGE"
-    STORAGE_UNAVAILABLE = "STORAGE_UNAVAILABLE"
-    UNSUPPORTED_TYPE = "UNSUPPORTED_TYPE"
+CarPhotoErrorCode = error_codes_of(
+    "CarPhotoErrorCode", (UploadCode,), "Why a car photo mutation was refused."
+)
 
 
 @strawberry.type(description="A problem with a car photo mutation's input.")

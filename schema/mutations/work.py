@@ -2,7 +2,6 @@
 history, and drivers' trip inspections."""
 
 from datetime import date, datetime
-from enum import Enum
 from typing import Annotated
 
 import strawberry
@@ -10,25 +9,20 @@ from strawberry import UNSET, Info
 from strawberry.file_uploads import Upload
 
 from auth.permissions import portal_only, staff_only
+from domain.cars.codes import CarCode
+from domain.uploads.codes import UploadCode
 from resolvers import inspections, jobs
 from resolvers.outcome import Outcome
 from schema.cars import CarEvent, ConditionReport
 from schema.common import INPUT, UserError
 from schema.enums import CarEventKind, InspectionKind, JobKind, PhotoStage
+from schema.error_codes import error_codes_of
 from schema.jobs import Job, JobPhoto, MaintenanceSchedule
 from schema.payloads import payload
 
-
-@strawberry.enum(description="Why a mutation on cars' work was refused.")
-class WorkErrorCode(Enum):
-    NOT_FOUND = "NOT_FOUND"
-    REQUIRED = "REQUIRED"
-    INVALID = "INVALID"
-    TOO_LONG = "TOO_LONG"
-    NOT_EDITABLE = "NOT_EDITABLE"
-    TOO_LARGE = "TOO_LARGE"
-    STORAGE_UNAVAILABLE = "STORAGE_UNAVAILABLE"
-    UNSUPPORTED_TYPE = "UNSUPPORTED_TYPE"
+WorkErrorCode = error_codes_of(
+    "WorkErrorCode", (CarCode, UploadCode), "Why a mutation on cars' work was refused."
+)
 
 
 @strawberry.type(description="A problem with the input of a mutation on cars' work.")

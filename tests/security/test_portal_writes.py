@@ -12,7 +12,8 @@ import pytest
 import sqlalchemy as sa
 
 from models.db import Database
-from models.tables import appointments, condition_reports, messages
+from models.enums import ContractStatus
+from models.tables import appointments, condition_reports, contracts, messages
 from tests.helpers import GraphQLClient, Tenant, error_codes
 from tests.portal import make_car, make_customer, sign_in_by_invite
 from tests.smtp import SmtpServer
@@ -93,3 +94,44 @@ async def test_a_switched_off_section_refuses_portal_writes_into_it(
     done = await gql(mutation, {"input": build(customer_id, car_id)}, token=session)
     assert "errors" not in done, done
     assert await _rows(db, table) == before + 1
+
+
+CREATE_CONTRACT = """
+mutation C($input: CreateContractInput!) {
+  createContract(input: $input) { contract { id } userErrors { field code } }
+}
+"""
+SEND_CONTRACT = """
+mutation S($id: ID!) { sendContract(input: {id: $id}) { contract { id } userErrors { code } } }
+"""
+SIGN_CONTRACT = """
+mutation G($input: SignContractInput!) {
+  signContract(input: $input) { contract { status } userErrors { field code } }
+}
+"""
+
+
+async def test_signing_a_contract_passes_the_gate_of_the_documents_section(
+    gql: GraphQLClient, db: Database, tenant: Tenant, smtp: SmtpServer
+):
+    """Contracts are in the documents section: switched off, a signature is refused as every
+    other portal write is (it answered NOT_FOUND on contractId, as for a missing contract)."""
+    customer_id, email = await make_customer(gql, tenant)
+    session = await sign_in_by_invite(gql, db, smtp, tenant, email, customerId=customer_id)
+    made = await gql.data(
+        CREATE_CONTRACT,
+        {"input": {"customerId": customer_id, "title": "Waiver", "terms": "Terms."}},
+        token=tenant.staff_token,
+    )
+    contract_id = made["createContract"]["contract"]["id"]
+    await gql.data(SEND_CONTRACT, {"id": contract_id}, token=tenant.staff_token)
+    signing = {"input": {"contractId": contract_id, "signerName": "Alex", "consent": True}}
+    await gql.data(SETTINGS, {"input": {"showDocuments": False}}, token=tenant.owner_token)
+    refused = await gql(SIGN_CONTRACT, signing, token=session)
+    assert error_codes(refused) == ["SECTION_DISABLED"]
+    async with db.connect() as conn:
+        status = await conn.scalar(sa.select(contracts.c.status))
+    assert status == ContractStatus.SENT
+    await gql.data(SETTINGS, {"input": {"showDocuments": True}}, token=tenant.owner_token)
+    done = await gql.data(SIGN_CONTRACT, signing, token=session)
+    assert done["signContract"] == {"contract": {"status": "SIGNED"}, "userErrors": []}

@@ -19,7 +19,10 @@ from typing import Any
 
 from starlette.datastructures import UploadFile
 
-from resolvers.validation import Problem, Rejected
+from domain.problems import Common, Problem, Rejected
+from domain.rows import organization_of
+from domain.uploads.codes import UploadCode
+from domain.work import Work
 from storage import (
     CHUNK_SIZE,
     Storage,
@@ -90,7 +93,7 @@ async def _chunks(upload: UploadFile, first: bytes) -> AsyncIterator[bytes]:
 
 async def receive(
     storage: Storage,
-    upload: Any,
+    upload: object,
     purpose: Purpose,
     *,
     field: str,
@@ -100,15 +103,15 @@ async def receive(
 ) -> Received:
     """Store an upload under a fresh key, or raise Rejected (and store nothing)."""
     if not isinstance(upload, UploadFile):  # a string sent where a file part belongs
-        raise Rejected(Problem(field, "Send the file as a multipart upload.", "REQUIRED"))
+        raise Rejected(Problem(field, "Send the file as a multipart upload.", Common.REQUIRED))
     await upload.seek(0)
     first = await upload.read(CHUNK_SIZE)
     if not first:
-        raise Rejected(Problem(field, "The file is empty.", "REQUIRED"))
+        raise Rejected(Problem(field, "The file is empty.", Common.REQUIRED))
     content_type = sniff(first)
     if content_type not in purpose.value:
         allowed = ", ".join(sorted(t.split("/")[1].upper() for t in purpose.value))
-        raise Rejected(Problem(field, f"Upload a {allowed} file.", "UNSUPPORTED_TYPE"))
+        raise Rejected(Problem(field, f"Upload a {allowed} file.", UploadCode.UNSUPPORTED_TYPE))
     key = new_key(organization_id, folder)
     try:
         stored = await storage.put(
@@ -116,11 +119,11 @@ async def receive(
         )
     except TooLarge:
         message = f"The file is larger than {readable(max_bytes)}."
-        raise Rejected(Problem(field, message, "TOO_LARGE")) from None
+        raise Rejected(Problem(field, message, UploadCode.TOO_LARGE)) from None
     except StorageUnavailable as exc:  # full or read-only: the operator's, not the client's
         outage_of(storage).failed("upload", exc)  # one warning per outage, not per upload
         message = "Files cannot be stored just now. Try again later."
-        raise Rejected(Problem(field, message, "STORAGE_UNAVAILABLE")) from None
+        raise Rejected(Problem(field, message, UploadCode.STORAGE_UNAVAILABLE)) from None
     outage_of(storage).writable()
     return Received(stored, content_type, label(upload.filename))
 
@@ -154,18 +157,18 @@ async def kept_all(files: list[tuple[Storage, Received]]) -> AsyncIterator[None]
 
 
 async def receive_file(
-    ctx: Any, upload: Any, purpose: Purpose, folder: str, field: str = "file"
+    work: Work, upload: object, purpose: Purpose, folder: str, field: str = "file"
 ) -> tuple[Storage, Received]:
-    """The request's `file` part stored for the viewer's organization under the upload limit:
+    """The request's `file` part stored for the actor's organization under the upload limit:
     the storage it went to (to drop it again with `kept` if the write fails) and what it is."""
-    storage = storage_from_settings(ctx.settings)
+    storage = storage_from_settings(work.settings)
     received = await receive(
         storage,
         upload,
         purpose,
         field=field,
-        max_bytes=ctx.settings.max_upload_bytes,
-        organization_id=ctx.viewer.organization_id,
+        max_bytes=work.settings.max_upload_bytes,
+        organization_id=organization_of(work),
         folder=folder,
     )
     return storage, received

@@ -1,0 +1,1 @@
+"""Conversations between a business and each of its customers."""

@@ -1,0 +1,9 @@
+"""Why an action on conversations refused (with `domain.problems.Common` and, for files,
+`domain.uploads.codes.UploadCode`; the GraphQL enum MessageErrorCode)."""
+
+from enum import StrEnum
+
+
+class MessageCode(StrEnum):
+    NOT_IN_CONVERSATION = "NOT_IN_CONVERSATION"
+    TOO_MANY_FILES = "TOO_MANY_FILES"
