@@ -52,7 +52,7 @@ from planner.fields import COMPUTED, Context
 from planner.roles import CURSOR, NODE_ID, SEARCH, SHAPE
 from planner.viewer import VIEWER_IDS, viewer_param
 from schema.node import NODE_TYPES, ROW_TYPES
-from schema.variables import VariableValues, arguments_of
+from schema.variables import VariableValues, arguments_of, included
 
 Expr = sa.ColumnElement[Any]
 Source = sa.Table | sa.Subquery | sa.Alias
@@ -188,8 +188,8 @@ class Planner:
         """The fields the executor would resolve on `parent`, by response key, in order."""
         found: list[tuple[str, FieldNode]] = []
         for selection in selection_set.selections if selection_set else ():
-            if selection.directives:
-                raise Unplannable("directives")
+            if not self.included(selection):
+                continue
             if isinstance(selection, FieldNode):
                 found.append(((selection.alias or selection.name).value, selection))
                 continue
@@ -210,6 +210,21 @@ class Planner:
         if len(keys) != len(set(keys)):
             raise Unplannable("merged fields")
         return found
+
+    def included(self, selection: Any) -> bool:
+        """@include and @skip, decided with the request's variables as the executor decides
+        them (schema/variables.py); their variables then shape the plan, which holds only
+        what was included. Any other directive is unplannable."""
+        for directive in selection.directives or ():
+            if directive.name.value not in ("include", "skip"):
+                raise Unplannable(f"directive @{directive.name.value}")
+            for argument in directive.arguments or ():
+                for variable in _variables_in(argument.value):
+                    self._take_role(variable, SHAPE)
+        try:
+            return included(selection, self.variables)
+        except GraphQLError as error:
+            raise Unplannable("directive: the executor reports it") from error
 
     def argument(
         self, node: FieldNode, name: str, gql_field: Any, default: Any = None, role: str = SHAPE

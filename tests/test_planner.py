@@ -59,6 +59,11 @@ WITH_DEFAULTS = """query Page($n: Int = 29, $search: String = "a") {
 PORTAL_WITH_DEFAULTS = """query Mine($cars: Int = 2, $events: Int = 3) { viewer { customer {
   cars(first: $cars) { totalCount nodes { make events(first: $events) { nodes { kind } } } }
 } } }"""
+# @include and @skip are decided with the variables while planning.
+DIRECTIVES = """query D($full: Boolean!, $lean: Boolean = false) {
+  customers(first: 3) { nodes { name email @include(if: $full) phone @skip(if: $lean)
+    cars(first: 1) @include(if: $full) { totalCount }
+    ... on Customer @skip(if: $lean) { city } } } }"""
 # Connection fields without `first` (graphql-core gives None for a field's absent arguments).
 WITHOUT_FIRST = [
     "{ customers { totalCount nodes { name cars { totalCount nodes { make } } } } }",
@@ -182,6 +187,14 @@ def _cases(world: dict[str, Any]) -> list[tuple[str, dict[str, Any], str]]:
         *((PORTAL_WITH_DEFAULTS, {}, token) for token in portal[:2]),
         (PORTAL_WITH_DEFAULTS, {"cars": 1.0, "events": None}, portal[0]),
         (WITHOUT_FIRST[0], {}, staff),
+        (DIRECTIVES, {"full": True}, staff),
+        (DIRECTIVES, {"full": False, "lean": True}, staff),
+        (DIRECTIVES, {"full": "yes"}, staff),  # a variable error
+        (
+            "{ customers(first: 2) { nodes { name @skip(if: true) email @include(if: true) } } }",
+            {},
+            staff,
+        ),
         *((WITHOUT_FIRST[1], {}, token) for token in (staff, *portal[:2])),
     ]
     cases += [
