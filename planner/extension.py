@@ -182,8 +182,14 @@ class PlannedReads(SchemaExtension):
             **viewer_params(context.viewer, context.loaders.scope),
             **context.clock.params,
         }
-        rows = await context.reader.rows(plan.statement, params)
-        raw = rows[0]["data"]
+        dialect = context.db.engine.dialect
+        if not known:
+            plan.freeze(dialect, params)
+        text_form = plan.as_text(dialect, params)
+        if text_form is None:
+            raw = (await context.reader.rows(plan.select(), params))[0]["data"]
+        else:
+            raw = await context.reader.text_value(*text_form)
         data = orjson.loads(raw) if isinstance(raw, str | bytes) else raw
         if any(_missing(data, path) for path in plan.required):
             return None  # the executor raises the error that belongs there

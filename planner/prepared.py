@@ -155,7 +155,7 @@ async def answer(request: Request, context: Context) -> Response | None:
     text_form = plan.as_text(context.db.engine.dialect, params)
     raw: Any
     if text_form is None:
-        raw = (await context.reader.rows(plan.statement, params))[0]["data"]
+        raw = (await context.reader.rows(plan.select(), params))[0]["data"]
     else:
         raw = await context.reader.text_value(*text_form)
     return _response(raw, plan)
