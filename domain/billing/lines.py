@@ -25,6 +25,9 @@ from models.writes import add_in_order
 MAX_LINES = 200
 MAX_QUANTITY_MILLI = 1_000_000 * QUANTITY_SCALE
 MAX_UNIT_AMOUNT = 10**11  # a billion in a two-decimal currency: far above any real line
+# The most a line or a bill may come to, in minor units: what the amount columns (32-bit
+# integers on PostgreSQL) and GraphQL's Int hold.
+MAX_AMOUNT = 2**31 - 1
 NOT_OPTIONAL = "Only estimate lines can be optional."
 
 
@@ -63,15 +66,26 @@ class PricedLine:
 
 
 def priced(lines: Sequence[LineInput], *, optional_allowed: bool) -> list[PricedLine]:
-    """The lines in order, with their amounts. Only estimates take optional lines."""
+    """The lines in order, with their amounts. Only estimates take optional lines, and no
+    line nor the bill may come to more than MAX_AMOUNT."""
     problems = [
         Problem(f"lineItems.{index}.optional", NOT_OPTIONAL, Common.INVALID)
         for index, line in enumerate(lines)
         if line.optional and not optional_allowed
     ]
+    result = [_priced(position, line) for position, line in enumerate(lines)]
+    too_much = f"This comes to more than {MAX_AMOUNT} in minor units."
+    problems += [
+        Problem(f"lineItems.{line.position}", too_much, Common.INVALID)
+        for line in result
+        if line.total > MAX_AMOUNT
+    ]
+    if not problems and totals_of(result).total > MAX_AMOUNT:
+        message = f"The lines come to more than {MAX_AMOUNT} in minor units."
+        problems.append(Problem("lineItems", message, Common.INVALID))
     if problems:
         raise Rejected(*problems)
-    return [_priced(position, line) for position, line in enumerate(lines)]
+    return result
 
 
 def _priced(position: int, line: LineInput) -> PricedLine:
