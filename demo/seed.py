@@ -32,6 +32,7 @@ from demo.files import (
     paint,
     paper,
 )
+from domain.billing.estimates import estimate_snapshot
 from domain.cars.jobs import HISTORY_KIND
 from models import (
     Appointment,
@@ -95,7 +96,6 @@ from models.enums import (
 from models.money import LineAmounts, bill_totals, line_amounts
 from models.types import utcnow
 from models.writes import add_in_order
-from resolvers.estimates import estimate_snapshot
 from resolvers.validation import vin_check_digit
 from storage import Storage, new_key, storage_from_settings, store_bytes
 

@@ -1,37 +1,30 @@
-"""Line items of invoices and estimates: checked at the edge, priced on the server.
+"""Line items of invoices and estimates as clients send them, checked at the edge.
 
-Clients send quantities, unit prices and tax rates; every amount is computed here with
-the rounding rules of models/money.py, and bills total their rounded lines.
+Clients send quantities, unit prices and tax rates; the domain prices them
+(domain/billing/lines.py). Problems are named `lineItems.<index>.<field>`.
 """
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
-import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from models.enums import LineKind
-from models.money import (
-    QUANTITY_SCALE,
-    BillTotals,
-    LineAmounts,
-    bill_totals,
-    line_amounts,
+from domain.billing.lines import (
+    MAX_LINES,
+    MAX_QUANTITY_MILLI,
+    MAX_UNIT_AMOUNT,
+    NOT_OPTIONAL,
+    LineInput,
 )
-from models.writes import add_in_order
+from domain.problems import Common
+from models.enums import LineKind
+from models.money import QUANTITY_SCALE
 from resolvers.validation import Checks, scaled
 
-MAX_LINES = 200
-MAX_QUANTITY_MILLI = 1_000_000 * QUANTITY_SCALE
-MAX_UNIT_AMOUNT = 10**11  # a billion in a two-decimal currency: far above any real line
 
-
-def line_values(checks: Checks, lines: Any, *, optional_allowed: bool) -> list[dict[str, Any]]:
-    """Cleaned, priced lines in order; problems are named `lineItems.<index>.<field>`."""
+def line_inputs(checks: Checks, lines: Any, *, optional_allowed: bool) -> list[LineInput]:
+    """The lines in order, cleaned; every problem is recorded in `checks`."""
     if len(lines) > MAX_LINES:
-        checks.fail("lineItems", f"At most {MAX_LINES} line items.", "TOO_LONG")
+        checks.fail("lineItems", f"At most {MAX_LINES} line items.", Common.TOO_LONG)
         return []
     cleaned = []
     for index, line in enumerate(lines):
@@ -46,49 +39,16 @@ def line_values(checks: Checks, lines: Any, *, optional_allowed: bool) -> list[d
             if amount is not None and not 0 <= amount <= MAX_UNIT_AMOUNT:
                 checks.fail(f"{at}.{name}", "Use a non-negative amount in minor units.")
         if line.optional and not optional_allowed:
-            checks.fail(f"{at}.optional", "Only estimate lines can be optional.")
-        amounts = line_amounts(quantity, line.unit_price, tax_rate)
+            checks.fail(f"{at}.optional", NOT_OPTIONAL)
         cleaned.append(
-            {
-                "position": index,
-                "kind": line.kind or LineKind.OTHER,
-                "description": description,
-                "quantity_milli": quantity,
-                "unit_price": line.unit_price,
-                "unit_cost": line.unit_cost,
-                "tax_rate_bp": tax_rate,
-                "subtotal": amounts.subtotal,
-                "tax": amounts.tax,
-                "total": amounts.total,
-                **({"optional": bool(line.optional)} if optional_allowed else {}),
-            }
+            LineInput(
+                kind=line.kind or LineKind.OTHER,
+                description=description,
+                quantity_milli=quantity,
+                unit_price=line.unit_price,
+                unit_cost=line.unit_cost,
+                tax_rate_bp=tax_rate,
+                optional=bool(line.optional) and optional_allowed,
+            )
         )
     return cleaned
-
-
-def totals_of(lines: list[dict[str, Any]]) -> BillTotals:
-    return bill_totals(LineAmounts(line["subtotal"], line["tax"], line["total"]) for line in lines)
-
-
-async def replace_lines(
-    session: AsyncSession,
-    line_model: type[Any],
-    parent_column: str,
-    bill: Any,
-    lines: list[dict[str, Any]],
-) -> None:
-    """Make `lines` the bill's line items and its totals their sums."""
-    table: sa.Table = line_model.__table__
-    await session.execute(sa.delete(table).where(table.c[parent_column] == bill.id))
-    rows = [
-        line_model(
-            id=uuid.uuid4(),
-            organization_id=bill.organization_id,
-            **{parent_column: bill.id},
-            **line,
-        )
-        for line in lines
-    ]
-    totals = totals_of(lines)
-    bill.subtotal, bill.tax_total, bill.total = totals.subtotal, totals.tax_total, totals.total
-    await add_in_order(session, rows)

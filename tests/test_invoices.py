@@ -239,3 +239,34 @@ async def test_the_first_invoice_brings_portal_access_where_the_organization_wan
             .where(OutboxEmail.to_address == email, OutboxEmail.kind == "SIGN_IN")
         )
     assert invites == 1
+
+
+async def test_amounts_beyond_what_a_bill_can_hold_are_refused(gql, tenant, db):
+    customer_id, _ = await make_customer(gql, tenant)
+    most = 2**31 - 1  # minor units: what the amount columns and GraphQL's Int hold
+    line = {"description": "Fleet", "quantity": "1", "unitPrice": most}
+    invoice = await draft_invoice(gql, tenant, customer_id, [line])
+    assert invoice["total"]["amount"] == most
+    taxed = {**line, "taxRate": "0.01"}
+    twice = [line, {**line, "unitPrice": 1}]
+    for lines, where in ((([taxed], "0")), (twice, None)):
+        data = await gql.data(
+            CREATE_INVOICE,
+            {"input": {"customerId": customer_id, "lineItems": lines}},
+            token=tenant.staff_token,
+        )
+        at = ["input", "lineItems", *([where] if where else [])]
+        assert user_errors(data["createInvoice"]) == [(at, "INVALID")]
+    data = await gql.data(
+        UPDATE_INVOICE,
+        {"input": {"id": invoice["id"], "lineItems": [{**line, "quantity": "1000"}]}},
+        token=tenant.staff_token,
+    )
+    assert user_errors(data["updateInvoice"]) == [(["input", "lineItems", "0"], "INVALID")]
+    async with db.connect() as conn:
+        totals = (
+            await conn.scalars(
+                sa.select(Invoice.total).where(Invoice.organization_id == tenant.organization_id)
+            )
+        ).all()
+    assert totals == [most]

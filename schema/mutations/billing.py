@@ -9,9 +9,9 @@ from strawberry import UNSET, Info
 
 from auth.permissions import staff_only
 from domain.billing.codes import BillingCode
+from domain.problems import Problem
 from resolvers import invoices as actions
 from resolvers.outcome import Outcome
-from resolvers.validation import Problem
 from schema.billing import Invoice
 from schema.common import INPUT, UserError
 from schema.enums import LineKind
@@ -139,7 +139,7 @@ class InvoiceMutations:
     async def send_invoice(
         self, info: Info, input: Annotated[SendInvoiceInput, INPUT]
     ) -> InvoicePayload:
-        return await invoice_payload(info, await actions.send_invoice(info, input))
+        return await invoice_payload(info, await actions.send_invoice(info, input.id))
 
     @strawberry.mutation(
         description="Void an invoice: nothing is owed on it any more.", extensions=staff_only()
@@ -147,4 +147,5 @@ class InvoiceMutations:
     async def void_invoice(
         self, info: Info, input: Annotated[VoidInvoiceInput, INPUT]
     ) -> InvoicePayload:
-        return await invoice_payload(info, await actions.void_invoice(info, input))
+        voided = await actions.void_invoice(info, input.id, input.reason)
+        return await invoice_payload(info, voided)

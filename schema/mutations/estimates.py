@@ -136,7 +136,7 @@ class EstimateMutations:
     async def send_estimate(
         self, info: Info, input: Annotated[EstimateInput, INPUT]
     ) -> EstimatePayload:
-        return await estimate_payload(info, await actions.send_estimate(info, input))
+        return await estimate_payload(info, await actions.send_estimate(info, input.id))
 
     @strawberry.mutation(
         description="Make a draft invoice of an approved estimate's approved lines; deposits "
@@ -146,7 +146,7 @@ class EstimateMutations:
     async def invoice_estimate(
         self, info: Info, input: Annotated[EstimateInput, INPUT]
     ) -> InvoicePayload:
-        outcome = await actions.invoice_estimate(info, input)
+        outcome = await actions.invoice_estimate(info, input.id)
         return await billing_payload(info, InvoicePayload, outcome, "Invoice", "invoice")
 
     @strawberry.mutation(
