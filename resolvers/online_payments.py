@@ -19,6 +19,7 @@ from auth.access import row_scope
 from core.errors import NotFound
 from core.ids import decode_id_of
 from domain.audit import audit
+from domain.payments.refusals import PAYABLE, not_payable, provider_problem
 from domain.payments.stripe_events import apply_success, settlement_of_request
 from models import Organization, PortalSettings
 from models.money import amount_due
@@ -35,7 +36,6 @@ from payments.requests import (
     request_payment,
 )
 from payments.stripe_api import ProviderRejected, ProviderUnavailable
-from resolvers.payments import PAYABLE, not_payable, provider_problem
 from resolvers.validation import Checks, Problem, Rejected
 
 CLIENT_KEY = re.compile(r"^[A-Za-z0-9_\-:.]{8,200}$")

@@ -13,11 +13,11 @@ from strawberry import Info
 
 from core.errors import NotFound
 from domain.audit import audit
+from domain.payments.refusals import provider_problem
 from models import Organization
 from models.types import utcnow
 from payments.requests import idempotency_key
 from payments.stripe_api import ProviderRejected, ProviderUnavailable, StripeGateway
-from resolvers.payments import provider_problem
 from resolvers.validation import Problem, Rejected
 
 

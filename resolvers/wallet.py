@@ -14,6 +14,7 @@ from auth.access import row_scope
 from core.errors import NotFound
 from core.ids import decode_id_of
 from domain.audit import audit
+from domain.payments.refusals import provider_problem
 from models import Customer, Organization, PortalSettings, SavedPaymentMethod
 from models.enums import PortalScope
 from models.types import utcnow
@@ -22,7 +23,6 @@ from payments import wallet
 from payments.requests import payments_enabled
 from payments.stripe_api import ProviderRejected, ProviderUnavailable, StripeGateway
 from resolvers.outcome import mutation_outcome
-from resolvers.payments import provider_problem
 from resolvers.validation import Problem, Rejected
 
 

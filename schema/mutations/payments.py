@@ -64,7 +64,15 @@ class PaymentMutations:
     async def record_payment(
         self, info: Info, input: Annotated[RecordPaymentInput, INPUT]
     ) -> PaymentPayload:
-        return await payment_payload(info, await actions.record_payment(info, input))
+        recorded = await actions.record_payment(
+            info,
+            input.invoice_id,
+            input.amount,
+            input.method,
+            input.reference,
+            input.received_at,
+        )
+        return await payment_payload(info, recorded)
 
     @strawberry.mutation(
         description="Refund all or part of a payment; card payments are refunded through "
@@ -74,7 +82,8 @@ class PaymentMutations:
     async def refund_payment(
         self, info: Info, input: Annotated[RefundPaymentInput, INPUT]
     ) -> PaymentPayload:
-        return await payment_payload(info, await actions.refund_payment(info, input))
+        refunded = await actions.refund_payment(info, input.payment_id, input.amount, input.reason)
+        return await payment_payload(info, refunded)
 
 
 @strawberry.type(
