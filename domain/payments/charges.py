@@ -144,25 +144,27 @@ def _same_payment(change: ChargeChange) -> sa.ColumnElement[bool]:
 def _refund_up_to(
     org: Organization, rows: list[Payment], refunded_total: int, session: AsyncSession
 ) -> bool:
-    """Spread Stripe's cumulative refunded amount over the payments, oldest first. True
-    when any payment changed."""
+    """Bring the PaymentIntent's refunds up to Stripe's cumulative amount. Stripe speaks of
+    the whole PaymentIntent, and the payments it paid already count refunds of their own
+    (staff made them here): only what Stripe reports beyond all of those is new, spread
+    over the payments oldest first. True when any payment changed."""
+    new = refunded_total - sum(payment.refunded_amount for payment in rows)
     changed = False
-    left = refunded_total
     for payment in rows:
-        target = min(payment.amount, left)
-        left -= target
-        if target <= payment.refunded_amount or payment.status not in RECEIVED:
-            continue  # never undo a refund already counted (one staff made here, say)
+        share = min(payment.amount - payment.refunded_amount, new)
+        if share <= 0 or payment.status not in RECEIVED:
+            continue
+        new -= share
         session.add(
             Refund(
                 organization_id=org.id,
                 payment_id=payment.id,
-                amount=target - payment.refunded_amount,
+                amount=share,
                 reason="Refunded at Stripe",
             )
         )
-        payment.refunded_amount = target
-        payment.status = refund_status(payment.amount, target)
+        payment.refunded_amount += share
+        payment.status = refund_status(payment.amount, payment.refunded_amount)
         payment.updated_at = utcnow()
         changed = True
     return changed
