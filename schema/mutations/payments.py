@@ -174,7 +174,9 @@ class OnlinePaymentMutations:
     async def pay_invoice(
         self, info: Info, input: Annotated[PayInvoiceInput, INPUT]
     ) -> PayInvoicePayload:
-        outcome = await pay_invoices(info, input)
+        outcome = await pay_invoices(
+            info, input.invoice_ids, input.idempotency_key, input.amount, input.payment_method_id
+        )
         return PayInvoicePayload(
             payment=payment_request(outcome.request), user_errors=billing_errors(outcome.problems)
         )
