@@ -253,11 +253,11 @@ class WalletMutations:
     async def start_card_setup(self, info: Info) -> CardSetupPayload:
         outcome = await wallet.start_card_setup(info)
         setup = None
-        if not outcome.problems:
+        if outcome.setup is not None:
             setup = CardSetup(
-                client_secret=outcome.client_secret or "",
-                setup_intent_id=outcome.setup_intent_id or "",
-                stripe_account=outcome.account or "",
+                client_secret=outcome.setup.client_secret or "",
+                setup_intent_id=outcome.setup.setup_intent_id,
+                stripe_account=outcome.setup.account,
             )
         return CardSetupPayload(setup=setup, user_errors=billing_errors(outcome.problems))
 
@@ -269,17 +269,17 @@ class WalletMutations:
     async def save_card(
         self, info: Info, input: Annotated[SaveCardInput, INPUT]
     ) -> SavedCardPayload:
-        return await _card_payload(info, await wallet.save_card(info, input))
+        return await _card_payload(info, await wallet.save_card(info, input.setup_intent_id))
 
     @strawberry.mutation(description="Make a saved card the default.", extensions=portal_only())
     async def set_default_card(
         self, info: Info, input: Annotated[CardInput, INPUT]
     ) -> SavedCardPayload:
-        return await _card_payload(info, await wallet.set_default_card(info, input))
+        return await _card_payload(info, await wallet.set_default_card(info, input.id))
 
     @strawberry.mutation(description="Remove a saved card.", extensions=portal_only())
     async def remove_card(self, info: Info, input: Annotated[CardInput, INPUT]) -> SavedCardPayload:
-        return await _card_payload(info, await wallet.remove_card(info, input))
+        return await _card_payload(info, await wallet.remove_card(info, input.id))
 
     @strawberry.mutation(
         description="Turn autopay on (needs a default card, where the organization offers it) "
@@ -289,7 +289,7 @@ class WalletMutations:
     async def set_autopay(
         self, info: Info, input: Annotated[SetAutopayInput, INPUT]
     ) -> AutopayPayload:
-        outcome = await wallet.set_autopay(info, input)
+        outcome = await wallet.set_autopay(info, input.enabled)
         return await billing_payload(  # type: ignore[return-value]
             info, AutopayPayload, outcome, "Customer", "customer"
         )
