@@ -18,6 +18,7 @@ from models.enums import (
     LineKind,
     PaymentMethod,
     PaymentStatus,
+    RefundStatus,
 )
 from models.types import PortableJSON, UTCDateTime, utcnow
 
@@ -170,6 +171,10 @@ class Payment(TenantRow, table=True):
 
 
 class Refund(TenantRow, table=True):
+    """Money given back from a payment. A card refund is recorded PENDING before Stripe is
+    asked (its id is the intent's, and Stripe's idempotency key is made of it) and only
+    counts in the payment's `refunded_amount` once SUCCEEDED."""
+
     __tablename__ = "refunds"
 
     payment_id: uuid.UUID = Field(foreign_key="payments.id", index=True)
@@ -177,6 +182,7 @@ class Refund(TenantRow, table=True):
     reason: str | None = Field(default=None, max_length=500)
     provider_refund_id: str | None = Field(default=None, max_length=255, unique=True)
     recorded_by_staff_id: uuid.UUID | None = Field(default=None, foreign_key="staff_users.id")
+    status: RefundStatus = enum_field(RefundStatus, default=RefundStatus.SUCCEEDED)
 
 
 class ProviderEvent(SQLModel, table=True):

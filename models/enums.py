@@ -158,6 +158,16 @@ class PaymentStatus(StrEnum):
     PARTIALLY_REFUNDED = "PARTIALLY_REFUNDED"
 
 
+class RefundStatus(StrEnum):
+    """Where a refund stands. PENDING: asked of the provider, its answer not recorded yet
+    (the amount is held meanwhile: domain/payments/refunds.py); FAILED: refused, nothing
+    was given back."""
+
+    PENDING = "PENDING"
+    SUCCEEDED = "SUCCEEDED"
+    FAILED = "FAILED"
+
+
 class DisputeStatus(StrEnum):
     """Where a card payment's dispute (chargeback) stands; WON and LOST are final."""
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import functools
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeVar, cast
 
 import stripe
@@ -96,6 +96,7 @@ class RefundInfo:
     status: str
     amount: int
     payment_intent_id: str | None = None
+    metadata: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -288,12 +289,7 @@ class StripeGateway:
                 options={"stripe_account": account},
             ),
             params,
-            lambda obj: RefundInfo(
-                id=obj["id"],
-                status=str(obj["status"]),
-                amount=int(obj["amount"]),
-                payment_intent_id=_expandable_id(obj.get("payment_intent")),
-            ),
+            _refund,
         )
 
     async def list_disputes(self, *, account: str, created_gte: int) -> list[DisputeInfo]:
@@ -478,15 +474,34 @@ class StripeGateway:
         )
 
     async def create_refund(
-        self, *, account: str, payment_intent_id: str, amount: int, idempotency_key: str
+        self,
+        *,
+        account: str,
+        payment_intent_id: str,
+        amount: int,
+        idempotency_key: str,
+        metadata: dict[str, str] | None = None,
     ) -> RefundInfo:
+        params: dict[str, Any] = {"payment_intent": payment_intent_id, "amount": amount}
+        if metadata:
+            params["metadata"] = metadata
         obj = await self._call(
             lambda c: c.v1.refunds.create_async(
-                params={"payment_intent": payment_intent_id, "amount": amount},
+                params=params,  # type: ignore[arg-type]
                 options={"stripe_account": account, "idempotency_key": idempotency_key},
             )
         )
-        return RefundInfo(id=obj["id"], status=str(obj["status"]), amount=int(obj["amount"]))
+        return _refund(obj)
+
+
+def _refund(obj: Any) -> RefundInfo:
+    return RefundInfo(
+        id=str(obj["id"]),
+        status=str(obj["status"]),
+        amount=int(obj["amount"]),
+        payment_intent_id=_expandable_id(obj.get("payment_intent")),
+        metadata={str(k): str(v) for k, v in (obj.get("metadata") or {}).items()},
+    )
 
 
 def _setup_intent(obj: Any) -> SetupIntentInfo:

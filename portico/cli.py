@@ -139,7 +139,8 @@ def _reconcile(args: argparse.Namespace) -> None:
         print(
             f"checked {done.checked} payments, settled {done.settled}, "
             f"refunds brought up to date on {done.refunds_applied}, "
-            f"disputes on {done.disputes_applied}; "
+            f"disputes on {done.disputes_applied}, "
+            f"pending refunds finished {done.refunds_finished}; "
             f"{done.accounts_failed} accounts could not be read"
         )
 

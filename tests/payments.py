@@ -3,12 +3,14 @@ webhooks. Test modules import the fixtures they use (`paying`, `stripe_db`)."""
 
 from __future__ import annotations
 
+import sqlite3
 import time
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
+import asyncpg
 import httpx
 import pytest
 import sqlalchemy as sa
@@ -96,6 +98,33 @@ class Paying:
                 .where(PortalSettings.organization_id == self.tenant.organization_id)
                 .values(**values)
             )
+
+
+async def write_lock_is_free(db: Database, table: str, row_id: uuid.UUID) -> bool:
+    """Whether another connection could lock the row for writing right now: the whole
+    database on SQLite (one writer at a time), the row on PostgreSQL. For a probe run while
+    Stripe is being called (the stub's `during_call`)."""
+    url = sa.make_url(db.settings.database_url)
+    if url.get_backend_name() == "sqlite":
+        probe = sqlite3.connect(url.database or "", timeout=0)
+        try:
+            probe.execute("BEGIN IMMEDIATE")
+            probe.rollback()
+            return True
+        except sqlite3.OperationalError:  # "database is locked"
+            return False
+        finally:
+            probe.close()
+    conn = await asyncpg.connect(url.set(drivername="postgresql").render_as_string(False))
+    try:
+        async with conn.transaction():
+            await conn.execute("SET LOCAL lock_timeout = '200ms'")
+            await conn.execute(f"SELECT id FROM {table} WHERE id = $1 FOR UPDATE", row_id)
+        return True
+    except asyncpg.LockNotAvailableError:
+        return False
+    finally:
+        await conn.close()
 
 
 def stripe_database(database_url: str, api_base: str) -> Database:

@@ -7,10 +7,10 @@ from decimal import ROUND_HALF_UP, Decimal
 from hypothesis import given
 from hypothesis import strategies as st
 
+from domain.payments.online import allocate
 from models.enums import InvoiceStatus, PaymentStatus
 from models.ledger import refund_status, status_for
 from models.money import QUANTITY_SCALE, amount_due, bill_totals, divide_rounded, line_amounts
-from resolvers.online_payments import allocate
 
 amounts = st.integers(min_value=0, max_value=10**11)
 quantities = st.integers(min_value=1, max_value=10**9)

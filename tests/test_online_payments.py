@@ -5,12 +5,10 @@ import asyncio
 import itertools
 import json
 import random
-import sqlite3
 import time
 import uuid
 from typing import Any
 
-import asyncpg
 import httpx
 import pytest
 import sqlalchemy as sa
@@ -47,6 +45,7 @@ from tests.payments import (
     StripeFact,
     expected_answer,
     expected_money,
+    write_lock_is_free,
 )
 from tests.portal import make_customer
 from tests.stripe_stub import RecordedRequest
@@ -402,29 +401,7 @@ async def test_approval_takes_the_deposit_in_the_same_step(paying: Paying):
 
 
 async def _estimate_lock_is_free(db: Database, estimate_id: uuid.UUID) -> bool:
-    """Whether another connection could lock the estimate for writing right now: the whole
-    database on SQLite (one writer at a time), the estimate's row on PostgreSQL."""
-    url = sa.make_url(db.settings.database_url)
-    if url.get_backend_name() == "sqlite":
-        probe = sqlite3.connect(url.database or "", timeout=0)
-        try:
-            probe.execute("BEGIN IMMEDIATE")
-            probe.rollback()
-            return True
-        except sqlite3.OperationalError:  # "database is locked"
-            return False
-        finally:
-            probe.close()
-    conn = await asyncpg.connect(url.set(drivername="postgresql").render_as_string(False))
-    try:
-        async with conn.transaction():
-            await conn.execute("SET LOCAL lock_timeout = '200ms'")
-            await conn.execute("SELECT id FROM estimates WHERE id = $1 FOR UPDATE", estimate_id)
-        return True
-    except asyncpg.LockNotAvailableError:
-        return False
-    finally:
-        await conn.close()
+    return await write_lock_is_free(db, "estimates", estimate_id)
 
 
 async def test_the_deposit_is_asked_of_stripe_with_no_write_lock_held(paying: Paying):

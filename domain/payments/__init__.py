@@ -1,2 +1,3 @@
-"""Money in and out through Stripe: applying its events, autopay, refunds and disputes, and
-reconciliation (the provider itself is reached through payments/)."""
+"""Money in and out: offline payments, paying invoices online, refunds, saved cards and
+autopay, Stripe Connect, Stripe's events and disputes, and reconciliation (Stripe itself is
+reached through payments/)."""

@@ -3,7 +3,9 @@
 Stripe reports both as the charge's cumulative state (`amount_refunded`; a dispute's amount
 and status), so applying a report is a move towards that state, never a delta: a repeat
 changes nothing, and reports applied in any order end in the same place. Refunds only
-grow; a dispute's status only moves from open to final (won or lost).
+grow; a dispute's status only moves from open to final (won or lost). A refund staff asked
+of Stripe whose answer is not recorded yet (pending: domain/payments/refunds.py) counts as
+recorded, so a report that includes it adds nothing, and recording the answer counts it.
 
 A report may come before the payment it is about (Stripe does not keep its events in
 order): it is then kept with the PaymentIntent it waits for (`ProviderEvent.waiting_for`)
@@ -14,6 +16,7 @@ take the same per-PaymentIntent lock first, so one of them always sees the other
 from __future__ import annotations
 
 import json
+import uuid
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any
@@ -27,7 +30,7 @@ from domain.notifications import notify_staff
 from models import Invoice, Organization, Payment, ProviderEvent, Refund
 from models.base import dialect_of
 from models.currency import format_money
-from models.enums import DisputeStatus, NotificationKind
+from models.enums import DisputeStatus, NotificationKind, RefundStatus
 from models.ledger import RECEIVED, refund_status, settle
 from models.types import utcnow
 from models.writes import get_for_update
@@ -114,7 +117,7 @@ async def apply_charge_change(
     rows = list(found.scalars())
     if not rows:
         return Applied.NO_PAYMENT
-    changed = change.refunded_total is not None and _refund_up_to(
+    changed = change.refunded_total is not None and await _refund_up_to(
         org, rows, change.refunded_total, session
     )
     before = rows[0].dispute_status
@@ -141,28 +144,47 @@ def _same_payment(change: ChargeChange) -> sa.ColumnElement[bool]:
     return col(Payment.provider_charge_id) == change.charge_id
 
 
-def _refund_up_to(
+async def held_by_refunds(
+    session: AsyncSession, payment_ids: list[uuid.UUID]
+) -> dict[uuid.UUID, int]:
+    """What pending refunds hold of each payment: asked of Stripe, not answered yet
+    (domain/payments/refunds.py)."""
+    found = await session.execute(
+        sa.select(col(Refund.payment_id), sa.func.sum(col(Refund.amount)))
+        .where(col(Refund.payment_id).in_(payment_ids), col(Refund.status) == RefundStatus.PENDING)
+        .group_by(col(Refund.payment_id))
+    )
+    return {payment_id: int(amount) for payment_id, amount in found}
+
+
+async def _refund_up_to(
     org: Organization, rows: list[Payment], refunded_total: int, session: AsyncSession
 ) -> bool:
-    """Spread Stripe's cumulative refunded amount over the payments, oldest first. True
-    when any payment changed."""
+    """Bring the PaymentIntent's refunds up to Stripe's cumulative amount. Stripe speaks of
+    the whole PaymentIntent, and its payments count refunds of their own already: those
+    recorded, and those staff asked of Stripe whose answer is not recorded yet (Stripe's
+    amount may or may not include them). Only what Stripe reports beyond all of those is a
+    refund made elsewhere, spread over the payments oldest first. True when any changed."""
+    held = await held_by_refunds(session, [payment.id for payment in rows])
+    counted = sum(payment.refunded_amount + held.get(payment.id, 0) for payment in rows)
+    new = refunded_total - counted
     changed = False
-    left = refunded_total
     for payment in rows:
-        target = min(payment.amount, left)
-        left -= target
-        if target <= payment.refunded_amount or payment.status not in RECEIVED:
-            continue  # never undo a refund already counted (one staff made here, say)
+        room = payment.amount - payment.refunded_amount - held.get(payment.id, 0)
+        share = min(room, new)
+        if share <= 0 or payment.status not in RECEIVED:
+            continue
+        new -= share
         session.add(
             Refund(
                 organization_id=org.id,
                 payment_id=payment.id,
-                amount=target - payment.refunded_amount,
+                amount=share,
                 reason="Refunded at Stripe",
             )
         )
-        payment.refunded_amount = target
-        payment.status = refund_status(payment.amount, target)
+        payment.refunded_amount += share
+        payment.status = refund_status(payment.amount, payment.refunded_amount)
         payment.updated_at = utcnow()
         changed = True
     return changed

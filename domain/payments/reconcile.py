@@ -1,8 +1,10 @@
 """Bring Portico's payments up to Stripe's word when a webhook never came (lost, or refused
 during a crash): list each connected account's recent PaymentIntents, refunds and disputes,
-find Portico's, and apply them as their webhooks would have. Safe to run any number of
-times: a payment already recorded is not recorded again, and refunds and disputes are
-applied as Stripe's cumulative state (domain/payments/charges.py), never as deltas.
+find Portico's, and apply them as their webhooks would have; and finish the refunds staff
+asked whose answer from Stripe was lost (domain/payments/refunds.py). Safe to run any number
+of times: a payment already recorded is not recorded again, a pending refund is finished
+once, and refunds and disputes are applied as Stripe's cumulative state
+(domain/payments/charges.py), never as deltas.
 """
 
 from __future__ import annotations
@@ -11,21 +13,24 @@ import logging
 import time
 import uuid
 from dataclasses import dataclass
+from datetime import timedelta
 
 import sqlalchemy as sa
 
 from domain.payments.charges import Applied, ChargeChange, apply_charge_change, dispute_status_of
+from domain.payments.refunds import finish_pending, refunded_at_stripe
 from domain.payments.stripe_events import Settlement, apply_success
 from models import Organization
 from models.db import Database
 from models.tables import organizations
+from models.types import utcnow
 from payments.stripe_api import ProviderRejected, ProviderUnavailable, StripeGateway
 
 log = logging.getLogger("portico.payments")
 
-
-# A refund's money is gone unless Stripe says it failed or was canceled.
-_REFUND_UNDONE = {"failed", "canceled"}
+# A refund asked of Stripe is left to its own request this long (far more than Stripe's
+# timeout) before reconciliation takes its answer for lost.
+PENDING_REFUND_GRACE = timedelta(minutes=10)
 
 
 @dataclass
@@ -35,6 +40,7 @@ class Reconciled:
     accounts_failed: int = 0
     refunds_applied: int = 0
     disputes_applied: int = 0
+    refunds_finished: int = 0  # pending refunds whose answer was lost, recorded as Stripe has them
 
 
 async def reconcile(db: Database, *, since_hours: int = 72) -> Reconciled:
@@ -53,6 +59,11 @@ async def reconcile(db: Database, *, since_hours: int = 72) -> Reconciled:
             try:
                 # Successes first: a refund or dispute applies only to a recorded payment.
                 await _settle_successes(db, gateway, org_id, account, since, result)
+                # Refunds left pending are finished before Stripe's totals are compared.
+                before = utcnow() - PENDING_REFUND_GRACE
+                result.refunds_finished += await finish_pending(
+                    db, gateway, org_id, account, before
+                )
                 await _apply_refunds(db, gateway, org_id, account, since, result)
                 await _apply_disputes(db, gateway, org_id, account, since, result)
             except (ProviderUnavailable, ProviderRejected) as error:
@@ -103,8 +114,7 @@ async def _apply_refunds(
     older refunds included), the figure `charge.refunded` would have carried."""
     recent = await gateway.list_refunds(account=account, created_gte=since)
     for intent_id in sorted({r.payment_intent_id for r in recent if r.payment_intent_id}):
-        refunds = await gateway.list_refunds(account=account, payment_intent=intent_id)
-        total = sum(r.amount for r in refunds if r.status not in _REFUND_UNDONE)
+        total = await refunded_at_stripe(gateway, account, intent_id)
         change = ChargeChange(payment_intent_id=intent_id, charge_id=None, refunded_total=total)
         if await _apply(db, org_id, change) is Applied.CHANGED:
             result.refunds_applied += 1

@@ -64,7 +64,15 @@ class PaymentMutations:
     async def record_payment(
         self, info: Info, input: Annotated[RecordPaymentInput, INPUT]
     ) -> PaymentPayload:
-        return await payment_payload(info, await actions.record_payment(info, input))
+        recorded = await actions.record_payment(
+            info,
+            input.invoice_id,
+            input.amount,
+            input.method,
+            input.reference,
+            input.received_at,
+        )
+        return await payment_payload(info, recorded)
 
     @strawberry.mutation(
         description="Refund all or part of a payment; card payments are refunded through "
@@ -74,7 +82,8 @@ class PaymentMutations:
     async def refund_payment(
         self, info: Info, input: Annotated[RefundPaymentInput, INPUT]
     ) -> PaymentPayload:
-        return await payment_payload(info, await actions.refund_payment(info, input))
+        refunded = await actions.refund_payment(info, input.payment_id, input.amount, input.reason)
+        return await payment_payload(info, refunded)
 
 
 @strawberry.type(
@@ -165,7 +174,9 @@ class OnlinePaymentMutations:
     async def pay_invoice(
         self, info: Info, input: Annotated[PayInvoiceInput, INPUT]
     ) -> PayInvoicePayload:
-        outcome = await pay_invoices(info, input)
+        outcome = await pay_invoices(
+            info, input.invoice_ids, input.idempotency_key, input.amount, input.payment_method_id
+        )
         return PayInvoicePayload(
             payment=payment_request(outcome.request), user_errors=billing_errors(outcome.problems)
         )
@@ -242,11 +253,11 @@ class WalletMutations:
     async def start_card_setup(self, info: Info) -> CardSetupPayload:
         outcome = await wallet.start_card_setup(info)
         setup = None
-        if not outcome.problems:
+        if outcome.setup is not None:
             setup = CardSetup(
-                client_secret=outcome.client_secret or "",
-                setup_intent_id=outcome.setup_intent_id or "",
-                stripe_account=outcome.account or "",
+                client_secret=outcome.setup.client_secret or "",
+                setup_intent_id=outcome.setup.setup_intent_id,
+                stripe_account=outcome.setup.account,
             )
         return CardSetupPayload(setup=setup, user_errors=billing_errors(outcome.problems))
 
@@ -258,17 +269,17 @@ class WalletMutations:
     async def save_card(
         self, info: Info, input: Annotated[SaveCardInput, INPUT]
     ) -> SavedCardPayload:
-        return await _card_payload(info, await wallet.save_card(info, input))
+        return await _card_payload(info, await wallet.save_card(info, input.setup_intent_id))
 
     @strawberry.mutation(description="Make a saved card the default.", extensions=portal_only())
     async def set_default_card(
         self, info: Info, input: Annotated[CardInput, INPUT]
     ) -> SavedCardPayload:
-        return await _card_payload(info, await wallet.set_default_card(info, input))
+        return await _card_payload(info, await wallet.set_default_card(info, input.id))
 
     @strawberry.mutation(description="Remove a saved card.", extensions=portal_only())
     async def remove_card(self, info: Info, input: Annotated[CardInput, INPUT]) -> SavedCardPayload:
-        return await _card_payload(info, await wallet.remove_card(info, input))
+        return await _card_payload(info, await wallet.remove_card(info, input.id))
 
     @strawberry.mutation(
         description="Turn autopay on (needs a default card, where the organization offers it) "
@@ -278,7 +289,7 @@ class WalletMutations:
     async def set_autopay(
         self, info: Info, input: Annotated[SetAutopayInput, INPUT]
     ) -> AutopayPayload:
-        outcome = await wallet.set_autopay(info, input)
+        outcome = await wallet.set_autopay(info, input.enabled)
         return await billing_payload(  # type: ignore[return-value]
             info, AutopayPayload, outcome, "Customer", "customer"
         )
