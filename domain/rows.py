@@ -10,8 +10,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import SQLModel
 
 from core.errors import Forbidden, NotFound
-from domain.work import Actor
-from models.writes import get_for_update
+from domain.work import Actor, Work
+from models.types import utcnow
+from models.writes import apply, get_for_update
 
 M = TypeVar("M", bound=SQLModel)
 
@@ -42,3 +43,13 @@ def customer_of(actor: Actor) -> uuid.UUID:
     if customer_id is None:
         raise Forbidden()
     return customer_id
+
+
+async def archive(work: Work, model: type[M], row_id: uuid.UUID, archived: bool) -> uuid.UUID:
+    """Hide a row of the organization from lists (its history stays), or bring it back;
+    NotFound for anything outside the organization."""
+    async with work.write() as session:
+        row = await locked(session, model, work.viewer.organization_id, row_id)
+        if (getattr(row, "archived_at") is not None) != archived:  # noqa: B009
+            apply(row, {"archived_at": utcnow() if archived else None})
+    return row_id

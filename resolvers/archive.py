@@ -1,4 +1,5 @@
-"""Archiving: hide a record from lists without deleting its history."""
+"""Archiving from the API: hide a record from lists without deleting its history
+(domain/rows.py `archive`)."""
 
 from __future__ import annotations
 
@@ -7,10 +8,8 @@ from typing import Any
 
 from strawberry import Info
 
-from core.errors import NotFound
 from core.ids import decode_id_of
-from models.types import utcnow
-from models.writes import apply, get_for_update
+from domain.rows import archive
 from resolvers.outcome import mutation_outcome
 
 
@@ -18,10 +17,4 @@ from resolvers.outcome import mutation_outcome
 async def set_archived(info: Info, model: Any, global_id: str, archived: bool) -> uuid.UUID:
     """Archive or restore a tenant row; NotFound for anything outside the tenant."""
     row_id = decode_id_of(model.__name__, global_id)
-    async with info.context.write() as session:
-        row = await get_for_update(session, model, info.context.viewer.organization_id, row_id)
-        if row is None:
-            raise NotFound(row=(model.__name__, row_id))
-        if (row.archived_at is not None) != archived:
-            apply(row, {"archived_at": utcnow() if archived else None})
-    return row_id
+    return await archive(info.context, model, row_id, archived)

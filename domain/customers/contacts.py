@@ -16,10 +16,10 @@ from sqlmodel import col
 from auth.portal import follow_edit
 from core.errors import NotFound
 from domain.customers.codes import CustomerCode
-from domain.customers.customers import set_archived
 from domain.customers.preferences import NO_CHANGE, Preferences
 from domain.edits import KEEP, Edit, changes
 from domain.problems import Common, Problem, Rejected
+from domain.rows import archive
 from domain.work import Work
 from models import Car, Contact, Customer
 from models.enums import ContactRole, PortalScope
@@ -91,12 +91,7 @@ async def update_contact(work: Work, contact_id: uuid.UUID, details: ContactDeta
 
 async def archive_contact(work: Work, contact_id: uuid.UUID, archived: bool) -> uuid.UUID:
     """Hide a contact from lists (its history stays), or bring it back."""
-    async with work.write() as session:
-        contact = await get_for_update(session, Contact, work.viewer.organization_id, contact_id)
-        if contact is None:
-            raise NotFound(row=("Contact", contact_id))
-        set_archived(contact, archived)
-    return contact_id
+    return await archive(work, Contact, contact_id, archived)
 
 
 async def _email_taken(

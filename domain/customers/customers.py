@@ -15,10 +15,10 @@ from domain.customers.codes import CustomerCode
 from domain.customers.preferences import NO_CHANGE, Preferences
 from domain.edits import KEEP, Edit, changes
 from domain.problems import Problem, Rejected
+from domain.rows import archive
 from domain.work import Work
 from models import Customer
 from models.tables import customers
-from models.types import utcnow
 from models.writes import apply, get_for_update, value_taken
 
 DUPLICATE_EMAIL = Problem(
@@ -92,18 +92,7 @@ async def update_customer(
 
 async def archive_customer(work: Work, customer_id: uuid.UUID, archived: bool) -> uuid.UUID:
     """Hide a customer from lists (its history stays), or bring it back."""
-    async with work.write() as session:
-        customer = await get_for_update(session, Customer, work.viewer.organization_id, customer_id)
-        if customer is None:
-            raise NotFound(row=("Customer", customer_id))
-        set_archived(customer, archived)
-    return customer_id
-
-
-def set_archived(row: Any, archived: bool) -> None:
-    """Archive or restore a row (a customer, a contact); a restored one keeps no date."""
-    if (row.archived_at is not None) != archived:
-        apply(row, {"archived_at": utcnow() if archived else None})
+    return await archive(work, Customer, customer_id, archived)
 
 
 async def _email_taken(
