@@ -80,8 +80,21 @@ def status_filter(table: sa.Table, statuses: list[Any] | None) -> list[Expr]:
     return [table.c.status.in_(statuses)]
 
 
-# Table name -> row key -> expression; the loaders add these to every row they read.
+def payments_enabled(organization: Any) -> Expr:
+    """Online payment is set up: a connected Stripe account that may take charges. (Whether
+    the portal offers it is the portal settings' `allow_online_payment` besides; the
+    Python form, with that setting, is payments/requests.py `online_payments_open`.)"""
+    return sa.and_(
+        organization.c.stripe_account_id.is_not(None),
+        organization.c.stripe_charges_enabled.is_(True),
+    )
+
+
+# Table name -> row key -> expression; the loaders add these to every row they read. A key
+# that is a field's name in the schema is planned as this same expression (planner/plan.py),
+# so a derived field is one expression here and one line in its type.
 DERIVED: dict[str, dict[str, Callable[[Any], Expr]]] = {
+    "organizations": {"payments_enabled": payments_enabled},
     "invoices": {"amount_due": amount_due, "is_overdue": is_overdue},
     "estimates": {"current_status": estimate_status},
     # Maintenance falls due by date on the organization's day (schema/jobs.py).

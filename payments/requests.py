@@ -45,9 +45,16 @@ class SavedCard:
     off_session: bool = False  # the customer is not present (autopay)
 
 
-def payments_enabled(org: Organization, options: PortalSettings | None) -> bool:
+def stripe_ready(org: Organization) -> bool:
+    """A connected Stripe account that may take charges: the Python form of
+    models/derived.py `payments_enabled` (tests/test_derived.py holds the two together)."""
+    return bool(org.stripe_account_id and org.stripe_charges_enabled)
+
+
+def online_payments_open(org: Organization, options: PortalSettings | None) -> bool:
+    """Customers may pay online: Stripe is ready and the portal offers it."""
     allowed = options is None or options.allow_online_payment
-    return bool(org.stripe_account_id and org.stripe_charges_enabled and allowed)
+    return stripe_ready(org) and bool(allowed)
 
 
 def encode_allocations(allocations: list[Allocation]) -> str:

@@ -11,6 +11,7 @@ from typing import Any
 
 from graphql import GraphQLObjectType, GraphQLSchema
 
+from models.derived import DERIVED
 from planner.fields import COMPUTED
 
 # Root fields the planner answers (planner/plan.py Planner.root_field).
@@ -25,17 +26,17 @@ def unplannable_fields(schema: GraphQLSchema, row_types: dict[str, tuple[Any, An
     query = schema.query_type
     assert query is not None
     missing += [f"Query.{name}" for name in sorted(query.fields) if name not in PLANNED_ROOTS]
-    for type_name, (cls, _table) in sorted(row_types.items()):
+    for type_name, (cls, table) in sorted(row_types.items()):
         gql_type = schema.type_map.get(type_name)
         if not isinstance(gql_type, GraphQLObjectType):
             continue
         for name, gql_field in sorted(gql_type.fields.items()):
-            if not _plannable(type_name, cls, gql_field):
+            if not _plannable(type_name, cls, table.name, gql_field):
                 missing.append(f"{type_name}.{name}")
     return missing
 
 
-def _plannable(type_name: str, cls: Any, gql_field: Any) -> bool:
+def _plannable(type_name: str, cls: Any, table_name: str, gql_field: Any) -> bool:
     definition = (gql_field.extensions or {}).get("strawberry-definition")
     if definition is None:
         return False
@@ -45,4 +46,5 @@ def _plannable(type_name: str, cls: Any, gql_field: Any) -> bool:
         or getattr(definition, "plan", None) is not None
         or python_name in cls.__copied__
         or (type_name, python_name) in COMPUTED
+        or python_name in DERIVED.get(table_name, {})
     )

@@ -151,7 +151,6 @@ COMPUTED: dict[tuple[str, str], Any] = {
     **_money_fields("EstimateLine", LINE_AMOUNTS, parent_currency),
     # The loaders select these same expressions (models/derived.py): one definition each.
     ("Invoice", "amount_due"): money(derived.amount_due, own_currency),
-    ("Invoice", "is_overdue"): lambda planner, source, node, ctx: derived.is_overdue(source),
     ("Estimate", "status"): lambda planner, source, node, ctx: derived.estimate_status(source),
     ("Invoice", "line_items"): lines(rel.INVOICE_LINES, "InvoiceLine"),
     ("Estimate", "line_items"): lines(rel.ESTIMATE_LINES, "EstimateLine"),
@@ -163,7 +162,4 @@ COMPUTED: dict[tuple[str, str], Any] = {
     ("Contact", "communication_preferences"): preferences,
     ("ConditionReport", "items"): inspection_items,
     ("CarEvent", "data"): car_event_data,
-    ("Organization", "payments_enabled"): lambda planner, source, node, ctx: sa.and_(
-        source.c.stripe_account_id.is_not(None), source.c.stripe_charges_enabled
-    ),
 }

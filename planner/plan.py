@@ -43,7 +43,7 @@ from auth.viewer import Viewer
 from core.errors import NotFound
 from core.ids import decode_id
 from models import relations as rel
-from models.derived import status_filter
+from models.derived import DERIVED, status_filter
 from models.loaders import Relation
 from models.pagination import MAX_PAGE_SIZE, InvalidCursor, Ordering
 from models.search import car_search, customer_search, search_params
@@ -454,6 +454,9 @@ class Planner:
             return self.relation_field(plan, source, node, gql_field)
         if python_name in cls.__copied__ and not node.selection_set:
             return sql.scalar(source.c[python_name], table.c[python_name].type)
+        derived = DERIVED.get(table.name, {}).get(python_name)
+        if derived is not None and not node.selection_set:
+            return derived(source)  # the loaders' own expression (models/derived.py)
         computed = COMPUTED.get((type_name, python_name))
         if computed is None:
             raise Unplannable(f"{type_name}.{name}")

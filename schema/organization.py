@@ -87,7 +87,7 @@ class Organization(RowType, Node):
 
     @strawberry.field(description="Online payments are set up (Stripe account with charges).")
     def payments_enabled(self) -> bool:
-        return bool(self.row["stripe_account_id"] and self.row["stripe_charges_enabled"])
+        return bool(self.row["payments_enabled"])  # selected with the row (models/derived.py)
 
     @strawberry.field(
         description="The onboarding checklist new portal customers see, in order.",

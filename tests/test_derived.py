@@ -26,11 +26,18 @@ from models import relations as rel
 from models.calendar import end_of_day
 from models.clock import Clock
 from models.db import Database
-from models.derived import amount_due, estimate_status, is_overdue, status_filter
+from models.derived import (
+    amount_due,
+    estimate_status,
+    is_overdue,
+    payments_enabled,
+    status_filter,
+)
 from models.enums import EstimateStatus, InvoiceStatus
 from models.maintenance import add_months
 from models.money import amount_due as python_amount_due
 from models.writes import add_in_order
+from payments.requests import stripe_ready
 from portico.app import create_app
 from tests.billing import open_invoice, sent_estimate
 from tests.helpers import user_errors
@@ -415,3 +422,31 @@ def _falling_due_on(day: date) -> tuple[date, int]:
 CAR_SCHEDULES = """
 query C($id: ID!) { node(id: $id) { ... on Car { maintenanceSchedules { nextDueOn isDue } } } }
 """
+
+
+async def test_payments_enabled_in_sql_is_stripe_ready_in_python(db: Database):
+    """Organization.paymentsEnabled (SQL, models/derived.py) and the Python form writes use
+    (payments/requests.py stripe_ready) agree on every combination."""
+    orgs = [
+        Organization(
+            name=f"Stripe {n}",
+            slug=f"stripe-{uuid.uuid4().hex[:10]}",
+            stripe_account_id=account,
+            stripe_charges_enabled=charges,
+        )
+        for n, (account, charges) in enumerate(
+            [(None, False), (None, True), ("acct_1", False), ("acct_1", True)]
+        )
+    ]
+    async with db.write() as session:
+        session.add_all(orgs)
+    table = Organization.__table__
+    async with db.connect() as conn:
+        rows = await conn.execute(
+            sa.select(table.c.id, payments_enabled(table)).where(
+                table.c.id.in_([o.id for o in orgs])
+            )
+        )
+        in_sql = {row[0]: bool(row[1]) for row in rows}
+    assert in_sql == {o.id: stripe_ready(o) for o in orgs}
+    assert sorted(in_sql.values()) == [False, False, False, True]

@@ -36,7 +36,7 @@ from models.money import BASIS_POINTS, divide_rounded
 from models.tables import estimates
 from models.types import utcnow
 from models.writes import visible_rows
-from payments.requests import PaymentRequest, idempotency_key, payments_enabled, request_payment
+from payments.requests import PaymentRequest, idempotency_key, online_payments_open, request_payment
 from payments.stripe_api import ProviderRejected, ProviderUnavailable
 
 MAX_REASON = 2000
@@ -217,7 +217,7 @@ def _split(snapshot: dict[str, Any], declined_positions: list[int]) -> Decided:
 def _deposit(shown: Shown, decided: Decided) -> int:
     """The deposit the organization asks on what is approved (0: none, or no payments)."""
     share = shown.options.estimate_deposit_bp if shown.options else 0
-    if not share or not payments_enabled(shown.org, shown.options):
+    if not share or not online_payments_open(shown.org, shown.options):
         return 0
     return divide_rounded(decided.approved_total * share, BASIS_POINTS)
 

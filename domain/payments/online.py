@@ -37,7 +37,7 @@ from payments.requests import (
     SavedCard,
     encode_allocations,
     idempotency_key,
-    payments_enabled,
+    online_payments_open,
     request_payment,
 )
 from payments.stripe_api import ProviderRejected, ProviderUnavailable
@@ -150,7 +150,7 @@ async def _asked(
     org = await session.get(Organization, bills[0]["organization_id"])
     assert org is not None  # the invoice's foreign key holds it
     options = await session.get(PortalSettings, org.id)
-    if not payments_enabled(org, options):
+    if not online_payments_open(org, options):
         message = "Online payment is not available."
         raise Rejected(Problem("invoiceIds", message, BillingCode.PAYMENTS_NOT_ENABLED))
     if any(b["status"] not in PAYABLE for b in bills):

@@ -28,7 +28,7 @@ from models.enums import PortalScope
 from models.tables import payment_methods as methods
 from models.types import utcnow
 from models.writes import visible_rows
-from payments.requests import idempotency_key, payments_enabled
+from payments.requests import idempotency_key, online_payments_open
 from payments.stripe_api import (
     CardInfo,
     ProviderRejected,
@@ -294,7 +294,7 @@ async def _account(session: AsyncSession, work: Work, *, lock: bool) -> Account:
     org = await session.get(Organization, found[0].organization_id)
     assert org is not None  # the customer's foreign key holds it
     options = await session.get(PortalSettings, org.id)
-    if not payments_enabled(org, options):
+    if not online_payments_open(org, options):
         message = "Online payment is not available."
         raise Rejected(Problem("", message, BillingCode.PAYMENTS_NOT_ENABLED))
     return Account(found[0], org, options)

@@ -28,7 +28,7 @@ from models.enums import LinkPurpose, PortalStatus
 from models.tables import cars
 from models.types import utcnow
 from models.writes import get_for_update
-from payments.requests import payments_enabled
+from payments.requests import online_payments_open
 
 
 @dataclass(frozen=True)
@@ -115,7 +115,7 @@ async def invite_preview(
         name=person.name,
         email=person.email,
         has_cars=has_cars,
-        payments_enabled=org is not None and payments_enabled(org, options),
+        payments_enabled=org is not None and online_payments_open(org, options),
         last_invited_at=row.portal_invited_at,
         status=person.status,
         problems=invite_problems(person, named.field, enabled),
