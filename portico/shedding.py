@@ -77,9 +77,14 @@ class KnownTenants:
             self._tenants.popitem(last=False)
 
 
-def overloaded(path: str) -> Response:
-    """The refusal: GraphQL's envelope on /graphql, a plain code and message elsewhere."""
-    headers = {"Retry-After": OVERLOADED_RETRY_AFTER}
+def overloaded(path: str, waited_seconds: float = 0.0) -> Response:
+    """The refusal: GraphQL's envelope on /graphql, a plain code and message elsewhere.
+    `Server-Timing` says how long it waited for a turn (0 when refused at once), so a
+    client or an operator can tell a queue from a refusal without timing it."""
+    headers = {
+        "Retry-After": OVERLOADED_RETRY_AFTER,
+        "Server-Timing": f"admission;dur={waited_seconds * 1000:.1f}",
+    }
     if path == "/graphql":
         error = {"message": OVERLOADED_MESSAGE, "extensions": {"code": OVERLOADED}}
         return JSONResponse({"data": None, "errors": [error]}, status_code=503, headers=headers)
@@ -108,11 +113,12 @@ class Shedding:
             await self.app(scope, receive, send)
             return
         key = credential_key(scope)
+        asked = time.monotonic()
         try:
             turn = await self.gate.acquire(self.known.guess(key))
         except Overloaded:
             self._note_refusal()
-            await overloaded(scope["path"])(scope, receive, send)
+            await overloaded(scope["path"], time.monotonic() - asked)(scope, receive, send)
             return
         scope.setdefault("state", {})[TURN_KEY] = (self, turn, key)
         try:

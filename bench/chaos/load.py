@@ -48,6 +48,7 @@ class Step:
 class Tally:
     answered: dict[str, list[float]] = field(default_factory=dict)  # label: seconds, 200s
     shed: list[float] = field(default_factory=list)  # seconds to a 503 OVERLOADED
+    shed_waits: list[float] = field(default_factory=list)  # their wait for a turn (Server-Timing)
     outcomes: Counter[str] = field(default_factory=Counter)  # "label status CODE"
     acknowledged: list[str] = field(default_factory=list)  # writes answered as done
     refused: list[str] = field(default_factory=list)  # OVERLOADED or SERVICE_UNAVAILABLE: not done
@@ -70,6 +71,16 @@ def percentile(values: list[float], fraction: float) -> float:
         return float("nan")
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
+
+
+def admission_wait(server_timing: str) -> float:
+    """Seconds a refusal waited for a turn, from its `Server-Timing: admission;dur=<ms>`;
+    nan when the header does not say."""
+    for metric in server_timing.split(","):
+        name, _, params = metric.strip().partition(";")
+        if name == "admission" and params.startswith("dur="):
+            return float(params[4:]) / 1000
+    return float("nan")
 
 
 def error_code(answer: Answer) -> str:
@@ -117,6 +128,7 @@ async def request(conn: Connection, step: Step, tally: Tally, *, accept: set[str
         tally.retry_after[answer.headers.get("retry-after", "missing")] += 1
         if code == "OVERLOADED":
             tally.shed.append(elapsed)
+            tally.shed_waits.append(admission_wait(answer.headers.get("server-timing", "")))
     if step.write:
         # Shed before the work, or refused before anything was saved (SERVICE_UNAVAILABLE
         # says so), a write must have changed nothing; otherwise (OUTCOME_UNKNOWN, a broken

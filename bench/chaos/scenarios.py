@@ -202,7 +202,8 @@ async def overload(
             f", p99 {ms(loaded_p99)} ({loaded_p99 / idle_p99:.1f}x idle p99), createCustomer "
             f"p50 {ms(percentile(tally.latencies('createCustomer'), 0.5))}",
             "shed": f"{len(tally.shed)}: p50 {ms(percentile(tally.shed, 0.5))}, p99 "
-            f"{ms(percentile(tally.shed, 0.99))}; Retry-After {dict(tally.retry_after)}",
+            f"{ms(percentile(tally.shed, 0.99))}; Retry-After {dict(tally.retry_after)}; "
+            f"refused at once (Server-Timing) {_at_once(tally.shed_waits)}",
         }
     )
     if not tally.shed:
@@ -211,6 +212,11 @@ async def overload(
         report.problems.append("not back to normal within 10 s of the load stopping")
     _no_traceback(report, workdir / "server.log")
     return report
+
+
+def _at_once(waits: list[float]) -> str:
+    at_once = sum(1 for wait in waits if wait < 0.005)
+    return f"{at_once} of {len(waits)}"
 
 
 async def held_lock(
