@@ -6,7 +6,11 @@ outcome in a second one. While it works through a batch it renews the lease of t
 it still holds every fifth of the lease, so a lease only runs out when its worker is gone
 (killed, or cut off from the database): its emails are then claimed again within the lease
 (MAIL_LEASE_SECONDS, 20 s), not minutes later. Other workers skip leased rows (`FOR UPDATE
-SKIP LOCKED` on PostgreSQL; SQLite's `BEGIN IMMEDIATE` serialises the claims).
+SKIP LOCKED` on PostgreSQL; SQLite's `BEGIN IMMEDIATE` serialises the claims). A lease
+names the process that holds it (`leased_by`, core/process.py): a worker on the same
+machine that finds the holder gone (killed: a worker of `serve --workers N`, or the whole
+server before a restart) takes its emails back at the start of its next round, so a crash
+delays mail by about a second, not by the lease.
 
 The guarantee: every email is sent at least once. A worker sends a row only while its lease
 is confirmed for longer than a send may take, and a renewal holds only rows nobody claimed
@@ -39,6 +43,7 @@ from sqlalchemy.engine import RowMapping
 
 from auth.magic_links import start_link_clock
 from core.outage_watch import MAX_WAIT_SECONDS, OutageWatch
+from core.process import process_gone, process_identity
 from mail.sender import Mailer, PermanentMailError, is_permanent, server_unreachable
 from models.clock import db_now
 from models.db import Database
@@ -113,6 +118,7 @@ async def deliver_due(
     minutes = db.settings.magic_link_minutes if link_minutes is None else link_minutes
     sender = mail_from or db.settings.mail_from
     lease = max(lease_seconds or db.settings.mail_lease_seconds, MIN_LEASE_SECONDS)
+    await reclaim_from_the_gone(db)
     held = Lease(db, lease)
     rows = await held.claim(batch)
     if not rows:
@@ -231,6 +237,29 @@ class Lease:
             self._confirmed_at = started
 
 
+async def reclaim_from_the_gone(db: Database) -> int:
+    """Make due again the emails leased by processes that are surely gone; how many."""
+    leased = (outbox.c.status == OutboxStatus.PENDING) & (outbox.c.next_attempt_at > db_now())
+    holding = sa.select(outbox.c.leased_by).where(leased, outbox.c.leased_by.is_not(None))
+    async with db.connect() as conn:
+        holders = (await conn.execute(holding.distinct())).scalars().all()
+    gone = [holder for holder in holders if process_gone(holder)]
+    if not gone:
+        return 0
+    async with db.write() as session:
+        taken = await session.execute(
+            sa.update(outbox)
+            .where(leased, outbox.c.leased_by.in_(gone))
+            # Due since they were written: back in their place at the head of the line.
+            .values(next_attempt_at=outbox.c.created_at, leased_by=None, updated_at=db_now())
+            .returning(outbox.c.id)
+        )
+        count = len(taken.all())
+    if count:
+        logger.info("took back %d emails leased by a sender that is gone (%s)", count, gone)
+    return count
+
+
 async def _claim(db: Database, batch: int, lease: float) -> Sequence[RowMapping]:
     async with db.write() as session:
         due = (
@@ -248,6 +277,7 @@ async def _claim(db: Database, batch: int, lease: float) -> Sequence[RowMapping]
                 .values(
                     attempts=outbox.c.attempts + 1,
                     next_attempt_at=db_now(lease),
+                    leased_by=process_identity(),
                     updated_at=db_now(),
                 )
             )
@@ -283,7 +313,12 @@ async def _release(
                 sa.tuple_(outbox.c.id, outbox.c.attempts).in_(list(held.items())),
                 outbox.c.status == OutboxStatus.PENDING,
             )
-            .values(attempts=outbox.c.attempts - 1, next_attempt_at=db_now(), updated_at=db_now())
+            .values(
+                attempts=outbox.c.attempts - 1,
+                next_attempt_at=db_now(),
+                leased_by=None,
+                updated_at=db_now(),
+            )
         )
         if error is not None and error[0] in held:
             await session.execute(
@@ -298,7 +333,7 @@ async def _record_sent(db: Database, row: RowMapping, link_minutes: int) -> None
         await session.execute(
             sa.update(outbox)
             .where(outbox.c.id == row["id"])
-            .values(status=OutboxStatus.SENT, sent_at=db_now(), updated_at=db_now())
+            .values(status=OutboxStatus.SENT, sent_at=db_now(), leased_by=None, updated_at=db_now())
         )
         if row["magic_link_id"] is not None:
             await start_link_clock(session, row["magic_link_id"], link_minutes)
@@ -308,7 +343,7 @@ async def _record_failure(
     db: Database, row: RowMapping, attempt: int, max_attempts: int, exc: Exception
 ) -> None:
     error = describe(exc)
-    values: dict[str, Any] = {"last_error": error, "updated_at": db_now()}
+    values: dict[str, Any] = {"last_error": error, "leased_by": None, "updated_at": db_now()}
     if is_permanent(exc) or attempt >= max_attempts:
         values["status"] = OutboxStatus.DEAD
         # A dead email is for staff to see (bounces), not a fault of Portico: a warning.

@@ -65,6 +65,9 @@ class OutboxEmail(Row, table=True):
     status: OutboxStatus = enum_field(OutboxStatus, default=OutboxStatus.PENDING, index=True)
     attempts: int = Field(default=0)
     next_attempt_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    # The process sending it while leased (core/process.py), so that once that process is
+    # gone a sender beside it takes the email back at once instead of when the lease ends.
+    leased_by: str | None = Field(default=None, max_length=200)
     last_error: str | None = Field(default=None, max_length=2000)
     sent_at: datetime | None = utc_field()
     magic_link_id: uuid.UUID | None = Field(default=None, foreign_key="magic_links.id")

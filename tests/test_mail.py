@@ -9,6 +9,8 @@ import email.policy
 import hashlib
 import logging
 import re
+import signal
+import sys
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from datetime import timedelta
@@ -21,6 +23,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import RowMapping
 
 import mail.worker as worker
+from core.process import process_identity
 from core.settings import Settings
 from mail.outbox import enqueue
 from mail.sender import (
@@ -442,6 +445,73 @@ async def test_a_slow_batch_keeps_its_lease_and_another_worker_takes_none_of_it(
     assert await first == 4
     assert sorted(outbox_ids_of(mailer.sent)) == sorted(str(i) for i in ids)
     assert other.sent == []
+
+
+async def _lease_to(db: Database, outbox_id: uuid.UUID, holder: str | None) -> None:
+    """Lease the row for an hour to `holder`, as a claim of that process would have."""
+    async with db.write() as session:
+        await session.execute(
+            sa.update(outbox)
+            .where(outbox.c.id == outbox_id)
+            .values(attempts=1, next_attempt_at=db_now(3600), leased_by=holder)
+        )
+
+
+async def test_emails_leased_by_a_killed_sender_go_out_at_once_not_when_the_lease_ends(
+    mail_db: Database,
+):
+    # A real process claims, then dies (SIGKILL); one that lives holds another lease; a
+    # holder on another machine (or in another container) cannot be checked from here.
+    sleeping = (sys.executable, "-c", "import time; time.sleep(60)")
+    dead = await asyncio.create_subprocess_exec(*sleeping)
+    alive = await asyncio.create_subprocess_exec(*sleeping)
+    try:
+        dead_name, alive_name = process_identity(dead.pid), process_identity(alive.pid)
+        assert dead_name and alive_name
+        dead.send_signal(signal.SIGKILL)
+        await dead.wait()
+        orphan, kept, remote, unnamed = await enqueue_some(mail_db, 4)
+        await _lease_to(mail_db, orphan, dead_name)
+        await _lease_to(mail_db, kept, alive_name)
+        await _lease_to(
+            mail_db, remote, "another-boot/pid:[1]/" + dead_name.rsplit("/", 2)[1] + "/1"
+        )
+        await _lease_to(mail_db, unnamed, None)
+        mailer = RecordingMailer()
+
+        assert await deliver_due(mail_db, mailer) == 1
+        assert outbox_ids_of(mailer.sent) == [str(orphan)]
+        row = await row_of(mail_db, orphan)
+        # The killed sender's claim counted an attempt (it may have sent): this is another.
+        assert (row["status"], row["attempts"], row["leased_by"]) == (OutboxStatus.SENT, 2, None)
+        for waiting in (kept, remote, unnamed):
+            row = await row_of(mail_db, waiting)
+            assert (row["status"], row["attempts"]) == (OutboxStatus.PENDING, 1)
+            assert await due_in_future(mail_db, waiting)
+        # Once the living holder dies too, its email is taken back in the next round.
+        alive.send_signal(signal.SIGKILL)
+        await alive.wait()
+        assert await deliver_due(mail_db, mailer) == 1
+        assert outbox_ids_of(mailer.sent)[-1] == str(kept)
+    finally:
+        for process in (dead, alive):
+            if process.returncode is None:
+                process.kill()
+                await process.wait()
+
+
+async def test_a_claim_names_its_process_and_a_sent_email_names_none(mail_db: Database):
+    (outbox_id,) = await enqueue_some(mail_db, 1)
+    seen: list[str | None] = []
+
+    class Peeking(RecordingMailer):
+        async def send(self, message: email.message.EmailMessage) -> None:
+            seen.append((await row_of(mail_db, outbox_id))["leased_by"])
+            await super().send(message)
+
+    assert await deliver_due(mail_db, Peeking()) == 1
+    assert seen == [process_identity()]
+    assert (await row_of(mail_db, outbox_id))["leased_by"] is None
 
 
 async def test_claimed_rows_go_back_when_the_lease_cannot_be_renewed(
