@@ -26,6 +26,9 @@ CAR_PHOTO = "car-photo"
 JOB_PHOTO = "job-photo"
 MESSAGE_ATTACHMENT = "message-attachment"
 KINDS = frozenset({INVOICE_PDF, DOCUMENT, CAR_PHOTO, JOB_PHOTO, MESSAGE_ATTACHMENT})
+# The kinds a portal viewer's access log records (given a link: VIEW; opening it:
+# DOWNLOAD), with the subject type the log names.
+LOGGED_AS: dict[str, str] = {INVOICE_PDF: "Invoice", DOCUMENT: "Document"}
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,10 +13,12 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 from graphql import FieldNode
 
+from auth.downloads import CAR_PHOTO, DOCUMENT, INVOICE_PDF, JOB_PHOTO, MESSAGE_ATTACHMENT
 from models import derived
 from models import relations as rel
 from models.cars import CAR_EVENT_REFERENCES
 from planner import sql
+from planner.links import link
 
 if TYPE_CHECKING:
     from planner.plan import Planner, Source
@@ -162,4 +164,10 @@ COMPUTED: dict[tuple[str, str], Any] = {
     ("Contact", "communication_preferences"): preferences,
     ("ConditionReport", "items"): inspection_items,
     ("CarEvent", "data"): car_event_data,
+    # Signed per request: the statement marks where, planner/links.py fills them in.
+    ("Invoice", "pdf_url"): link(INVOICE_PDF),
+    ("Document", "download_url"): link(DOCUMENT, unless_null="storage_key"),
+    ("CarPhoto", "url"): link(CAR_PHOTO),
+    ("JobPhoto", "url"): link(JOB_PHOTO),
+    ("MessageAttachment", "url"): link(MESSAGE_ATTACHMENT),
 }

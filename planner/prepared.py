@@ -28,6 +28,7 @@ from auth.sessions import touch_if_due, viewer_from_row
 from auth.tokens import token_hash
 from auth.viewer import Viewer
 from planner.extension import _cached, _missing, cache_key
+from planner.links import fill_links
 from planner.plan import PLANNED, Plan
 from planner.viewer import viewer_params
 from schema.context import Context
@@ -90,10 +91,12 @@ def _plan(
     return None if plan is None or params is None else (plan, params)
 
 
-def _response(raw: Any, plan: Plan) -> Response | None:
+async def _response(raw: Any, plan: Plan, context: Context) -> Response | None:
     text = raw.encode() if isinstance(raw, str) else orjson.dumps(raw)
     if plan.required and any(_missing(orjson.loads(text), path) for path in plan.required):
         return None  # the executor raises the error that belongs there
+    if plan.links:
+        text = orjson.dumps(await fill_links(orjson.loads(text), context))
     return Response(b'{"data":' + text + b"}", media_type="application/json")
 
 
@@ -133,7 +136,7 @@ async def answer_with_session(
         return None
     await touch_if_due(context.reader, row)
     context.as_viewer(viewer)
-    return _response(row[PLANNED], plan)
+    return await _response(row[PLANNED], plan, context)
 
 
 async def answer(request: Request, context: Context) -> Response | None:
@@ -158,4 +161,4 @@ async def answer(request: Request, context: Context) -> Response | None:
         raw = (await context.reader.rows(plan.select(), params))[0]["data"]
     else:
         raw = await context.reader.text_value(*text_form)
-    return _response(raw, plan)
+    return await _response(raw, plan, context)

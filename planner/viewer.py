@@ -31,4 +31,4 @@ def viewer_params(viewer: Viewer, scope: RowScope) -> dict[str, Any]:
 def viewer_shape(viewer: Viewer, scope: RowScope) -> tuple[Any, ...]:
     """Everything about a viewer that changes a plan (never their ids)."""
     present = tuple(get(viewer) is not None for get in VIEWER_IDS.values())
-    return (scope.shape, viewer.kind, viewer.role, present)
+    return (scope.shape, viewer.kind, viewer.role, present, viewer.session_id is not None)

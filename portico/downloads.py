@@ -33,19 +33,20 @@ from auth.downloads import (
     INVOICE_PDF,
     JOB_PHOTO,
     KINDS,
+    LOGGED_AS,
     MESSAGE_ATTACHMENT,
     read_download_token,
 )
 from auth.sessions import viewer_for_session
 from auth.viewer import Viewer, ViewerKind
 from core.settings import Settings
+from domain.access_log import record_access
 from models import tables
 from models.db import Database, ReadScope
 from models.enums import AccessAction
 from models.invoice_documents import load_invoice_document
 from models.loaders import Loaders
 from pdf.invoice import render_invoice
-from resolvers.access_log import record_access
 from storage import FileMissing, storage_from_settings
 
 log = logging.getLogger("portico.downloads")
@@ -77,7 +78,6 @@ class Served:
 
 class Downloadable(Protocol):
     inline: bool  # shown in the browser (images) rather than saved
-    log_as: str | None  # the access log's subject type when a portal viewer downloads
 
     async def serve(
         self, reads: ReadScope, viewer: Viewer, row_id: uuid.UUID, settings: Settings
@@ -91,7 +91,6 @@ class StoredFile:
     table: sa.Table
     filename: Callable[[RowMapping], str]
     inline: bool = False
-    log_as: str | None = None
 
     async def serve(
         self, reads: ReadScope, viewer: Viewer, row_id: uuid.UUID, settings: Settings
@@ -115,7 +114,6 @@ class Rendered:
 
     render: Callable[[ReadScope, Viewer, uuid.UUID], Awaitable[Served | None]]
     inline: bool = False
-    log_as: str | None = None
 
     async def serve(
         self, reads: ReadScope, viewer: Viewer, row_id: uuid.UUID, settings: Settings
@@ -153,8 +151,8 @@ def titled(column: str) -> Callable[[RowMapping], str]:
 
 
 DOWNLOADS: dict[str, Downloadable] = {
-    INVOICE_PDF: Rendered(invoice_pdf, log_as="Invoice"),
-    DOCUMENT: StoredFile(tables.documents, titled("name"), log_as="Document"),
+    INVOICE_PDF: Rendered(invoice_pdf),
+    DOCUMENT: StoredFile(tables.documents, titled("name")),
     CAR_PHOTO: StoredFile(tables.car_photos, titled("filename"), inline=True),
     JOB_PHOTO: StoredFile(tables.job_photos, titled("filename"), inline=True),
     MESSAGE_ATTACHMENT: StoredFile(tables.message_attachments, titled("filename")),
@@ -200,9 +198,10 @@ async def download(request: Request) -> Response:
         await reads.close()
     if served is None:
         return not_found()
-    if kind.log_as is not None:
+    logged_as = LOGGED_AS.get(grant.kind)
+    if logged_as is not None:
         client = request.client.host if request.client else None
-        subjects = [(kind.log_as, grant.row_id)]
+        subjects = [(logged_as, grant.row_id)]
         user_agent = request.headers.get("user-agent")
         await record_access(
             db, viewer, AccessAction.DOWNLOAD, subjects, ip=client, user_agent=user_agent

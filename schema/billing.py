@@ -7,7 +7,7 @@ from typing import Any, Self
 import strawberry
 from strawberry import Info
 
-from auth.downloads import INVOICE_PDF, download_url
+from auth.downloads import INVOICE_PDF
 from auth.permissions import staff_only
 from models import Estimate as EstimateRow
 from models import EstimateDecision as EstimateDecisionRow
@@ -17,7 +17,7 @@ from models import InvoiceLine as InvoiceLineRow
 from models import Payment as PaymentRow
 from models import relations as rel
 from models.money import QUANTITY_SCALE
-from resolvers.access_log import record_view
+from resolvers.access_log import link
 from resolvers.relations import children_of
 from schema.common import Money, money
 from schema.enums import (
@@ -160,9 +160,7 @@ class Invoice(Billed, Node):
         "viewer again when opened. Recorded in the access log when a portal viewer asks for it."
     )
     async def pdf_url(self, info: Info) -> str:
-        await record_view(info, "Invoice", self.pk)
-        context = info.context
-        return download_url(context.settings, context.viewer, INVOICE_PDF, self.pk)
+        return await link(info, INVOICE_PDF, self.pk)
 
 
 @row_type(EstimateDecisionRow.__table__, node=False)

@@ -5,12 +5,12 @@ from datetime import datetime
 import strawberry
 from strawberry import Info
 
-from auth.downloads import DOCUMENT, download_url
+from auth.downloads import DOCUMENT
 from auth.permissions import staff_only
 from models import Contract as ContractRow
 from models import Document as DocumentRow
 from models import relations as rel
-from resolvers.access_log import record_view
+from resolvers.access_log import link
 from schema.enums import ContractKind, ContractStatus, DocumentKind
 from schema.fields import connection_field, object_field
 from schema.node import Node, RowType, row_type
@@ -51,9 +51,7 @@ class Document(RowType, Node):
     async def download_url(self, info: Info) -> str | None:
         if not self.row["storage_key"]:
             return None
-        await record_view(info, "Document", self.pk)
-        context = info.context
-        return download_url(context.settings, context.viewer, DOCUMENT, self.pk)
+        return await link(info, DOCUMENT, self.pk)
 
 
 @row_type(ContractRow.__table__)

@@ -6,7 +6,7 @@ from decimal import Decimal
 import strawberry
 from strawberry import Info
 
-from auth.downloads import JOB_PHOTO, download_url
+from auth.downloads import JOB_PHOTO
 from auth.permissions import staff_only
 from models import Job as JobRow
 from models import JobPhoto as JobPhotoRow
@@ -14,6 +14,7 @@ from models import MaintenanceSchedule as MaintenanceScheduleRow
 from models import TelematicsReading as TelematicsReadingRow
 from models import relations as rel
 from models.maintenance import next_due_mileage, next_due_on
+from resolvers.access_log import link
 from schema.enums import JobKind, JobStatus, PhotoStage
 from schema.fields import connection_field, object_field
 from schema.node import Node, RowType, load_row, row_type
@@ -59,9 +60,8 @@ class JobPhoto(RowType, Node):
         description="A link to the image, valid for a few minutes; it checks the viewer again "
         "when opened."
     )
-    def url(self, info: Info) -> str:
-        context = info.context
-        return download_url(context.settings, context.viewer, JOB_PHOTO, self.pk)
+    async def url(self, info: Info) -> str:
+        return await link(info, JOB_PHOTO, self.pk)
 
 
 @row_type(MaintenanceScheduleRow.__table__)

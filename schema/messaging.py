@@ -7,13 +7,14 @@ from typing import TYPE_CHECKING, Annotated, Any
 import strawberry
 from strawberry import Info
 
-from auth.downloads import MESSAGE_ATTACHMENT, download_url
+from auth.downloads import MESSAGE_ATTACHMENT
 from auth.permissions import staff_only
 from models import Message as MessageRow
 from models import MessageAttachment as MessageAttachmentRow
 from models import Notification as NotificationRow
 from models import relations as rel
 from resolvers import lists, live
+from resolvers.access_log import link
 from resolvers.relations import children_of
 from schema.connections import Connection
 from schema.enums import ActorKind, NotificationKind
@@ -35,9 +36,8 @@ class MessageAttachment(RowType):
         description="A link to the file, valid for a few minutes; it checks the viewer again "
         "when opened."
     )
-    def url(self, info: Info) -> str:
-        context = info.context
-        return download_url(context.settings, context.viewer, MESSAGE_ATTACHMENT, self.pk)
+    async def url(self, info: Info) -> str:
+        return await link(info, MESSAGE_ATTACHMENT, self.pk)
 
 
 @row_type(MessageRow.__table__)

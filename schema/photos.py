@@ -5,8 +5,9 @@ from datetime import datetime
 import strawberry
 from strawberry import Info
 
-from auth.downloads import CAR_PHOTO, download_url
+from auth.downloads import CAR_PHOTO
 from models import CarPhoto as CarPhotoRow
+from resolvers.access_log import link
 from schema.fields import object_field
 from schema.node import Node, RowType, row_type
 
@@ -33,6 +34,5 @@ class CarPhoto(RowType, Node):
         description="A link to the image, valid for a few minutes; it checks the viewer again "
         "when opened."
     )
-    def url(self, info: Info) -> str:
-        context = info.context
-        return download_url(context.settings, context.viewer, CAR_PHOTO, self.pk)
+    async def url(self, info: Info) -> str:
+        return await link(info, CAR_PHOTO, self.pk)

@@ -7,6 +7,7 @@ every scope; on PostgreSQL the planned answer must cost one statement.
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 import httpx
@@ -14,12 +15,21 @@ import orjson
 import pytest
 import sqlalchemy as sa
 
+from auth.downloads import CAR_PHOTO, DOCUMENT, INVOICE_PDF, read_download_token
 from auth.sessions import start_session
 from bench.baseline import first_difference
 from bench.queries import DASHBOARD, DEEP_PAGE, STAFF_DETAIL, STAFF_LIST
 from core.ids import encode_id
 from demo.seed import load_demo
-from models import AuthSession, Contact, Customer, Organization, PortalSettings, StaffUser
+from models import (
+    AccessLog,
+    AuthSession,
+    Contact,
+    Customer,
+    Organization,
+    PortalSettings,
+    StaffUser,
+)
 from models.db import Database
 from models.enums import PortalScope, SessionKind
 from planner import extension
@@ -376,12 +386,6 @@ NOT_PLANNED = {
     "Query.nodes",
     # A preview computed from settings and a person's state in Python.
     "Query.portalInvitePreview",
-    # Signed, expiring links: computed in Python per request, never stored.
-    "CarPhoto.url",
-    "Document.downloadUrl",
-    "Invoice.pdfUrl",
-    "JobPhoto.url",
-    "MessageAttachment.url",
     # Counts and answers of community events (models/attendance.py aggregates).
     "CommunityEvent.goingCount",
     "CommunityEvent.guestCount",
@@ -416,3 +420,76 @@ NOT_PLANNED = {
 def test_every_field_is_planned_or_listed_with_its_reason():
     schema = build_schema()._schema
     assert set(unplannable_fields(schema, ROW_TYPES)) == NOT_PLANNED
+
+
+# Signed links: the statement marks them and the planner signs them after it returns.
+LINKS_PORTAL = """{ viewer { customer { invoices(first: 5) { nodes { number pdfUrl } }
+  cars(first: 3) { nodes { make documents(first: 5) { nodes { name downloadUrl } }
+    photos(first: 3) { nodes { url } } jobs(first: 2) { nodes { photos(first: 2) {
+      nodes { url } } } } } } } } }"""
+LINKS_STAFF = """query L($id: ID!) { node(id: $id) { ... on Customer { name
+  invoices(first: 5) { nodes { number pdfUrl } }
+  cars(first: 3) { nodes { documents(first: 5) { nodes { name downloadUrl } }
+    photos(first: 3) { nodes { url } } } } } } }"""
+
+
+def _grants(value: Any, settings: Any, found: list[Any]) -> Any:
+    """The answer with every link replaced by what it grants (its timestamp aside)."""
+    if isinstance(value, dict):
+        return {key: _grants(item, settings, found) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_grants(item, settings, found) for item in value]
+    prefix = f"{settings.public_url}/downloads/"
+    if isinstance(value, str) and value.startswith(prefix):
+        grant = read_download_token(settings, value.removeprefix(prefix))
+        assert grant is not None, value
+        found.append(grant)
+        return ("link", grant.session_id.hex, grant.kind, grant.row_id.hex)
+    return value
+
+
+async def _views(db: Database) -> list[tuple[str, str, str]]:
+    async with db.connect() as conn:
+        rows = await conn.execute(
+            sa.select(AccessLog.subject_type, AccessLog.subject_id, AccessLog.action)
+        )
+        return sorted((kind, str(row_id), str(action)) for kind, row_id, action in rows)
+
+
+async def test_signed_links_are_planned_and_leave_the_executors_access_log(
+    apps: Any, db: Database, dialect: str, count_statements
+):
+    world, planned, executed = apps
+    customer = encode_id("Customer", world["customers"][0])
+    cases = [(LINKS_PORTAL, {}, token) for token in world["portal"][:3]]
+    cases += [
+        (LINKS_STAFF, {"id": encode_id("Customer", c)}, world["staff"])
+        for c in world["customers"][:6]
+    ]
+    kinds: set[str] = set()
+    for query, variables, token in cases:
+        before = await _views(db)
+        expected = await _post(executed, query, variables, token)
+        by_executor = Counter(await _views(db)) - Counter(before)
+        for attempt in ("planned", "prepared"):
+            before = await _views(db)
+            count_statements.statements.clear()
+            answer = await _post(planned, query, variables, token)
+            statements = list(count_statements.statements)
+            by_plan = Counter(await _views(db)) - Counter(before)
+            found: list[Any] = []
+            assert _grants(answer, db.settings, found) == _grants(expected, db.settings, []), (
+                attempt,
+                first_difference(answer, expected),
+            )
+            kinds |= {grant.kind for grant in found}
+            # The same VIEWs, written by the access log's batch, not one per link.
+            assert by_plan == by_executor, attempt
+            if dialect == "postgresql":
+                reads = [s for s in statements if not _session_check(s)]
+                reads = [s for s in reads if not s.startswith("SELECT contact_cars.car_id")]
+                reads = [s for s in reads if not s.startswith("INSERT INTO access_logs")]
+                assert len(reads) == 1, [s[:60] for s in reads]
+    # Not vacuous: every kind of link reachable here was made, and portal views were logged.
+    assert kinds >= {INVOICE_PDF, DOCUMENT, CAR_PHOTO}, kinds
+    assert any(action == "VIEW" for _, _, action in await _views(db)), customer
