@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
 
 from models.clock import request_now
@@ -52,6 +54,31 @@ REPORTS_NEWEST = Ordering.of(
     (condition_reports.c.inspected_at, True), (condition_reports.c.id, True)
 )
 APPOINTMENTS_BY_START = Ordering.of(appointments.c.starts_at, appointments.c.id)
+
+
+def appointment_filter(
+    starts_after: Any = None, starts_before: Any = None, statuses: Any = None
+) -> list[sa.ColumnElement[bool]]:
+    """`appointments(startsAfter, startsBefore, status)` as conditions: values, or the
+    planner's parameters in their place."""
+    conditions: list[sa.ColumnElement[bool]] = []
+    if starts_after is not None:
+        conditions.append(appointments.c.starts_at >= starts_after)
+    if starts_before is not None:
+        conditions.append(appointments.c.starts_at < starts_before)
+    if statuses:
+        conditions.append(appointments.c.status.in_(statuses))
+    return conditions
+
+
+def audit_filter(action: Any = None, customer_id: Any = None) -> list[sa.ColumnElement[bool]]:
+    """`auditEvents(action, customerId)` as conditions (values or parameters)."""
+    conditions: list[sa.ColumnElement[bool]] = []
+    if action is not None:
+        conditions.append(audit_events.c.action == action)
+    if customer_id is not None:
+        conditions.append(audit_events.c.customer_id == customer_id)
+    return conditions
 
 
 def _not_archived(table: sa.Table) -> list[sa.ColumnElement[bool]]:

@@ -16,7 +16,17 @@ from planner.fields import COMPUTED
 
 # Root fields the planner answers (planner/plan.py Planner.root_field).
 PLANNED_ROOTS = frozenset(
-    {"viewer", "node", "organization", "customers", "cars", "invoices", "estimates"}
+    {
+        "viewer",
+        "node",
+        "organization",
+        "customers",
+        "cars",
+        "invoices",
+        "estimates",
+        "appointments",
+        "auditEvents",
+    }
 )
 
 

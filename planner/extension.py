@@ -24,7 +24,7 @@ from core.errors import NotFound
 from core.ids import decode_id
 from models.search import search_shape
 from planner.links import fill_links
-from planner.roles import CURSOR, NODE_ID, SEARCH, SHAPE
+from planner.roles import CURSOR, NODE_ID, SEARCH, SHAPE, VALUE
 from planner.viewer import viewer_params, viewer_shape
 from schema.variables import coerce_variables
 
@@ -108,6 +108,8 @@ def _shape_of(value: Any, role: str) -> Any:
         return (role, value is None, bool(value))
     if role == SEARCH and (value is None or isinstance(value, str)):
         return (role, value is None, search_shape(value))
+    if role == VALUE and (value is None or isinstance(value, str)):
+        return (role, not value)
     return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
 
 

@@ -31,8 +31,10 @@ from graphql import (
     OperationDefinitionNode,
     OperationType,
     SelectionSetNode,
+    Undefined,
     ValueNode,
     VariableNode,
+    coerce_input_value,
 )
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 
@@ -48,8 +50,9 @@ from models.loaders import Relation
 from models.pagination import MAX_PAGE_SIZE, InvalidCursor, Ordering
 from models.search import car_search, customer_search, search_params
 from planner import sql
+from planner.coverage import PLANNED_ROOTS
 from planner.fields import COMPUTED, Context
-from planner.roles import CURSOR, NODE_ID, SEARCH, SHAPE
+from planner.roles import CURSOR, NODE_ID, SEARCH, SHAPE, VALUE
 from planner.viewer import VIEWER_IDS, viewer_param
 from schema.node import NODE_TYPES, ROW_TYPES
 from schema.variables import VariableValues, arguments_of, included
@@ -302,7 +305,7 @@ class Planner:
         if name == "__typename":
             return sql.text(query.name)
         gql_field = query.fields.get(name)
-        if gql_field is None:
+        if gql_field is None or name not in PLANNED_ROOTS:
             raise Unplannable(name)
         self.guard(gql_field)
         if name == "viewer":
@@ -327,7 +330,10 @@ class Planner:
             return self.root_list(name, node, gql_field)
         if name in ("invoices", "estimates"):
             return self.bills(name, node, gql_field)
-        raise Unplannable(name)
+        if name == "appointments":
+            return self.appointments(node, gql_field)
+        assert name == "auditEvents", name
+        return self.audit_events(node, gql_field)
 
     def viewer_object(self, node: FieldNode, gql_field: Any) -> Expr:
         viewer_type = gql_field.type.of_type
@@ -402,6 +408,74 @@ class Planner:
         return self.connection(
             type_name, table, ordering, conditions, first, after, node, gql_field.type
         )
+
+    def appointments(self, node: FieldNode, gql_field: Any) -> Expr:
+        """Appointments by start (resolvers.lists.appointments)."""
+        self.only_arguments(node, {"startsAfter", "startsBefore", "status", "first", "after"})
+        first = self.page_size(node, gql_field)
+        starts = rel.appointments.c.starts_at.type
+        conditions = rel.appointment_filter(
+            self.bound_value(node, "startsAfter", gql_field, starts),
+            self.bound_value(node, "startsBefore", gql_field, starts),
+            self.argument(node, "status", gql_field),
+        )
+        after = self.argument(node, "after", gql_field, role=CURSOR)
+        return self.connection(
+            "Appointment",
+            rel.appointments,
+            rel.APPOINTMENTS_BY_START,
+            conditions,
+            first,
+            after,
+            node,
+            gql_field.type,
+        )
+
+    def audit_events(self, node: FieldNode, gql_field: Any) -> Expr:
+        """The audit trail, newest first (resolvers.lists.audit_events)."""
+        self.only_arguments(node, {"action", "customerId", "first", "after"})
+        first = self.page_size(node, gql_field)
+        action = self.bound_value(node, "action", gql_field, rel.audit_events.c.action.type)
+        customer = None
+        customer_id = self.argument(node, "customerId", gql_field, role=NODE_ID)
+        if customer_id:
+            try:
+                customer = self.bind(_row_of("Customer", customer_id), sa.Uuid())
+            except NotFound as error:
+                raise Unplannable("malformed id: the executor reports it") from error
+            param = customer.key
+            self.derive(
+                self.variable_of(node, "customerId", NODE_ID),
+                lambda value: {param: _row_of("Customer", value)},
+            )
+        after = self.argument(node, "after", gql_field, role=CURSOR)
+        table = rel.audit_events
+        return self.connection(
+            "AuditEvent",
+            table,
+            rel.NEWEST_FIRST[table.name],
+            rel.audit_filter(action, customer),
+            first,
+            after,
+            node,
+            gql_field.type,
+        )
+
+    def bound_value(
+        self, node: FieldNode, name: str, gql_field: Any, type_: Any
+    ) -> sa.BindParameter[Any] | None:
+        """An argument as a parameter where it is given (null and "" are not), each
+        request's value coerced as the executor coerces it."""
+        value = self.argument(node, name, gql_field, role=VALUE)
+        if value is None or value is Undefined or value == "":
+            return None
+        param = self.bind(value, type_)
+        input_type = gql_field.args[name].type
+        self.derive(
+            self.variable_of(node, name, VALUE),
+            lambda raw: {param.key: _coerced(raw, input_type)},
+        )
+        return param
 
     # --- objects --------------------------------------------------------------------
 
@@ -688,6 +762,17 @@ def _row_of(type_name: str, global_id: Any) -> Any:
     if decoded_type != type_name:
         raise NotFound()
     return row_id
+
+
+def _coerced(raw: Any, input_type: Any) -> Any:
+    """A variable's value as the executor receives it (ValueError: it does not coerce)."""
+    try:
+        value = coerce_input_value(raw, input_type)
+    except GraphQLError as error:
+        raise ValueError(error.message) from error
+    if value is Undefined:
+        raise ValueError(f"{raw!r} is not a {input_type}")
+    return value
 
 
 def _variables_in(value: ValueNode) -> list[str]:

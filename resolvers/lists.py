@@ -75,16 +75,9 @@ async def appointments(
     first: int,
     after: str | None,
 ) -> Connection[Any]:
-    table = rel.appointments
-    conditions: list[sa.ColumnElement[bool]] = []
-    if starts_after is not None:
-        conditions.append(table.c.starts_at >= starts_after)
-    if starts_before is not None:
-        conditions.append(table.c.starts_at < starts_before)
-    if status:
-        conditions.append(table.c.status.in_(status))
+    conditions = rel.appointment_filter(starts_after, starts_before, status)
     ordering = rel.APPOINTMENTS_BY_START
-    return await root_connection(info, table, ordering, conditions, make, first, after)
+    return await root_connection(info, rel.appointments, ordering, conditions, make, first, after)
 
 
 async def audit_events(
@@ -95,14 +88,9 @@ async def audit_events(
     first: int,
     after: str | None,
 ) -> Connection[Any]:
-    table = rel.audit_events
-    conditions: list[sa.ColumnElement[bool]] = []
-    if action:
-        conditions.append(table.c.action == action)
-    if customer_id:
-        conditions.append(table.c.customer_id == customer_id)
+    conditions = rel.audit_filter(action or None, customer_id)
     ordering = rel.NEWEST_FIRST["audit_events"]
-    return await root_connection(info, table, ordering, conditions, make, first, after)
+    return await root_connection(info, rel.audit_events, ordering, conditions, make, first, after)
 
 
 async def conversations(

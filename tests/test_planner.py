@@ -8,6 +8,7 @@ every scope; on PostgreSQL the planned answer must cost one statement.
 from __future__ import annotations
 
 from collections import Counter
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -74,6 +75,17 @@ DIRECTIVES = """query D($full: Boolean!, $lean: Boolean = false) {
   customers(first: 3) { nodes { name email @include(if: $full) phone @skip(if: $lean)
     cars(first: 1) @include(if: $full) { totalCount }
     ... on Customer @skip(if: $lean) { city } } } }"""
+# Root lists with filters bound as parameters: a week of appointments, the audit trail.
+APPOINTMENTS = """query Week($from: DateTime, $to: DateTime, $status: [AppointmentStatus!]) {
+  appointments(startsAfter: $from, startsBefore: $to, status: $status, first: 50) {
+    totalCount pageInfo { hasNextPage endCursor }
+    nodes { id title kind status startsAt endsAt notes internalNotes requestedAt
+      customer { name } car { make model } requestedBy { name } } } }"""
+AUDIT = """query Trail($action: String, $customer: ID, $after: String) {
+  auditEvents(action: $action, customerId: $customer, first: 10, after: $after) {
+    totalCount pageInfo { hasNextPage endCursor }
+    edges { cursor node { id action actorKind subjectType data createdAt
+      actorStaff { email } actorContact { name } customer { name } } } } }"""
 # Connection fields without `first` (graphql-core gives None for a field's absent arguments).
 WITHOUT_FIRST = [
     "{ customers { totalCount nodes { name cars { totalCount nodes { make } } } } }",
@@ -210,6 +222,28 @@ def _cases(world: dict[str, Any]) -> list[tuple[str, dict[str, Any], str]]:
     cases += [
         (STAFF_DETAIL, {"id": encode_id("Customer", customer)}, staff)
         for customer in world["customers"][:8]
+    ]
+    now = datetime.now(UTC).replace(microsecond=0)
+    weeks = [(now + timedelta(days=7 * k), now + timedelta(days=7 * (k + 1))) for k in (-2, 0, 1)]
+    cases += [(APPOINTMENTS, {"from": a.isoformat(), "to": b.isoformat()}, staff) for a, b in weeks]
+    cases += [
+        (APPOINTMENTS, {}, staff),
+        (APPOINTMENTS, {"from": now.isoformat()}, staff),
+        (APPOINTMENTS, {"to": now.isoformat(), "status": ["COMPLETED", "CANCELLED"]}, staff),
+        (APPOINTMENTS, {"from": "not a time"}, staff),  # a variable error
+        (
+            '{ appointments(startsAfter: "2026-01-01T00:00:00Z", first: 3) '
+            "{ nodes { title startsAt } } }",
+            {},
+            staff,
+        ),
+        (APPOINTMENTS, {}, world["portal"][0]),  # refused to the portal
+        (AUDIT, {}, staff),
+        (AUDIT, {"action": ""}, staff),  # "" is no filter, as the executor reads it
+        (AUDIT, {"customer": encode_id("Customer", world["customers"][0])}, staff),
+        (AUDIT, {"customer": encode_id("Customer", world["customers"][1])}, staff),
+        (AUDIT, {"customer": encode_id("Car", world["customers"][1])}, staff),  # wrong type
+        ('{ auditEvents(action: "customer.create") { totalCount nodes { action } } }', {}, staff),
     ]
     return cases
 
@@ -350,8 +384,17 @@ async def test_one_plan_serves_every_id_cursor_and_search_of_the_same_shape(
         *((STAFF_LIST, {"search": word}) for word in ("a", "mor", "son", "e", "lee")),
         *((STAFF_LIST, {"search": f"{word} 2019"}) for word in ("a", "e")),
     ]
+    now = datetime.now(UTC).replace(microsecond=0)
+    weeks = [
+        (APPOINTMENTS, {"from": (now + timedelta(days=d)).isoformat(), "to": now.isoformat()})
+        for d in range(-28, 0, 7)
+    ]
+    trails = [(AUDIT, {"customer": encode_id("Customer", c), "action": "x"}) for c in customers[:4]]
     for query, variables in rotating[:1] + rotating[10:11] + rotating[14:15] + rotating[19:20]:
         await _post(planned, query, variables, staff)  # one plan per shape
+    for query, variables in (weeks[0], trails[0]):
+        await _post(planned, query, variables, staff)
+    rotating += weeks + trails
     plans_before = len(extension._plans)
     for query, variables in rotating:
         expected = await _post(executed, query, variables, staff)
@@ -378,8 +421,6 @@ async def test_one_plan_serves_every_id_cursor_and_search_of_the_same_shape(
 # below; planning one of these removes it. Each line says why it is here.
 NOT_PLANNED = {
     # Root lists and look-ups not written as SQL yet (the executor's loaders batch them).
-    "Query.appointments",
-    "Query.auditEvents",
     "Query.contracts",
     "Query.conversations",
     "Query.events",
