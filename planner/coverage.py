@@ -24,6 +24,7 @@ PLANNED_ROOTS = frozenset(
         "cars",
         "invoices",
         "estimates",
+        "contracts",
         "appointments",
         "auditEvents",
     }

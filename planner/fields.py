@@ -77,6 +77,24 @@ def lines(relation: Any, type_name: str) -> Any:
     return build
 
 
+def count_of(relation: Any) -> Any:
+    """How many rows of `relation` the parent has, under the viewer's visibility, as the
+    loaders count them (models/loaders.py `count`)."""
+
+    def build(planner: Planner, source: Source, node: FieldNode, ctx: Context) -> Expr:
+        table = relation.table
+        t = table.alias(planner.alias_name())
+        where = [
+            *planner.conditions(table, t),
+            t.c[relation.key] == source.c.id,
+            *planner.adapt(relation.where(table), t),
+        ]
+        counted = sa.select(sa.func.count()).select_from(t).where(*where).correlate(source)
+        return counted.scalar_subquery()
+
+    return build
+
+
 def decimal(name: str, scale: int) -> Any:
     return lambda planner, source, node, ctx: sql.plain_decimal(source.c[name], scale)
 
@@ -164,6 +182,7 @@ COMPUTED: dict[tuple[str, str], Any] = {
     ("Contact", "communication_preferences"): preferences,
     ("ConditionReport", "items"): inspection_items,
     ("CarEvent", "data"): car_event_data,
+    ("Customer", "unread_message_count_for_staff"): count_of(rel.CUSTOMER_UNREAD_FOR_STAFF),
     # Signed per request: the statement marks where, planner/links.py fills them in.
     ("Invoice", "pdf_url"): link(INVOICE_PDF),
     ("Document", "download_url"): link(DOCUMENT, unless_null="storage_key"),

@@ -64,6 +64,14 @@ Source = sa.Table | sa.Subquery | sa.Alias
 PAGE_FIELDS = frozenset({"nodes", "edges", "pageInfo"})
 
 
+# Root lists filtered by status, newest first: their table and type.
+BY_STATUS = {
+    "invoices": (rel.invoices, "Invoice"),
+    "estimates": (rel.estimates, "Estimate"),
+    "contracts": (rel.contracts, "Contract"),
+}
+
+
 class Unplannable(Exception):
     """The executor answers this query instead."""
 
@@ -328,7 +336,7 @@ class Planner:
             return self.row_by_id("Organization", viewer_param("organization"), node)
         if name in ("customers", "cars"):
             return self.root_list(name, node, gql_field)
-        if name in ("invoices", "estimates"):
+        if name in ("invoices", "estimates", "contracts"):
             return self.bills(name, node, gql_field)
         if name == "appointments":
             return self.appointments(node, gql_field)
@@ -396,14 +404,13 @@ class Planner:
         )
 
     def bills(self, name: str, node: FieldNode, gql_field: Any) -> Expr:
-        """Invoices or estimates, newest first (resolvers.lists.by_status)."""
+        """Invoices, estimates or contracts, newest first (resolvers.lists.by_status)."""
         self.only_arguments(node, {"status", "first", "after"})
         first = self.page_size(node, gql_field)
-        table = rel.invoices if name == "invoices" else rel.estimates
+        table, type_name = BY_STATUS[name]
         status = self.argument(node, "status", gql_field)
         conditions = status_filter(table, status)
         after = self.argument(node, "after", gql_field, role=CURSOR)
-        type_name = "Invoice" if name == "invoices" else "Estimate"
         ordering = rel.NEWEST_FIRST[table.name]
         return self.connection(
             type_name, table, ordering, conditions, first, after, node, gql_field.type
