@@ -71,6 +71,29 @@ def appointment_filter(
     return conditions
 
 
+def conversation_filter(unread_only: bool) -> list[sa.ColumnElement[bool]]:
+    """Staff's conversations: each customer's newest message (one row per customer),
+    optionally only where staff have unread messages from the customer's side."""
+    newer = messages.alias("newer")
+    later = sa.exists().where(
+        newer.c.customer_id == messages.c.customer_id,
+        sa.or_(
+            newer.c.created_at > messages.c.created_at,
+            sa.and_(newer.c.created_at == messages.c.created_at, newer.c.id > messages.c.id),
+        ),
+    )
+    conditions: list[sa.ColumnElement[bool]] = [~later]
+    if unread_only:
+        unread = messages.alias("unread")
+        conditions.append(
+            sa.exists().where(
+                unread.c.customer_id == messages.c.customer_id,
+                *CUSTOMER_UNREAD_FOR_STAFF.where(unread),  # type: ignore[arg-type]
+            )
+        )
+    return conditions
+
+
 def audit_filter(action: Any = None, customer_id: Any = None) -> list[sa.ColumnElement[bool]]:
     """`auditEvents(action, customerId)` as conditions (values or parameters)."""
     conditions: list[sa.ColumnElement[bool]] = []

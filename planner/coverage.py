@@ -25,6 +25,7 @@ PLANNED_ROOTS = frozenset(
         "invoices",
         "estimates",
         "contracts",
+        "conversations",
         "appointments",
         "auditEvents",
     }

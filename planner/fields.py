@@ -77,22 +77,49 @@ def lines(relation: Any, type_name: str) -> Any:
     return build
 
 
-def count_of(relation: Any) -> Any:
-    """How many rows of `relation` the parent has, under the viewer's visibility, as the
-    loaders count them (models/loaders.py `count`)."""
+def count_of(relation: Any, parent_key: str = "id") -> Any:
+    """How many rows of `relation` the parent (the row whose `parent_key` names it) has,
+    under the viewer's visibility, as the loaders count them (models/loaders.py `count`)."""
 
     def build(planner: Planner, source: Source, node: FieldNode, ctx: Context) -> Expr:
         table = relation.table
         t = table.alias(planner.alias_name())
         where = [
             *planner.conditions(table, t),
-            t.c[relation.key] == source.c.id,
+            t.c[relation.key] == source.c[parent_key],
             *planner.adapt(relation.where(table), t),
         ]
         counted = sa.select(sa.func.count()).select_from(t).where(*where).correlate(source)
         return counted.scalar_subquery()
 
     return build
+
+
+def conversation(planner: Planner, source: Source, selection: Any) -> Expr:
+    """schema.messaging.Conversation over its newest message's row."""
+    gql_type = planner.schema.type_map["Conversation"]
+    unread = count_of(rel.CUSTOMER_UNREAD_FOR_STAFF, "customer_id")
+    pairs: list[tuple[str, Expr]] = []
+    for key, child in planner.fields(gql_type, selection):  # type: ignore[arg-type]
+        match child.name.value:
+            case "customer":
+                pairs.append((key, planner.row_by_key("Customer", source, "customer_id", child)))
+            case "latestMessage":
+                body = planner.object_json("Message", source, child.selection_set, Context())
+                pairs.append((key, body))
+            case "unreadCount":
+                pairs.append((key, unread(planner, source, child, Context())))
+            case "__typename":
+                pairs.append((key, sql.text("Conversation")))
+            case other:
+                from planner.plan import Unplannable
+
+                raise Unplannable(f"Conversation.{other}")
+    return sql.json_object(pairs)
+
+
+# Objects that are not rows of their own (schema/node.py ROW_TYPES), built over a row.
+OBJECTS: dict[str, Callable[[Planner, Source, Any], Expr]] = {"Conversation": conversation}
 
 
 def decimal(name: str, scale: int) -> Any:

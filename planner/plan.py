@@ -51,7 +51,7 @@ from models.pagination import MAX_PAGE_SIZE, InvalidCursor, Ordering
 from models.search import car_search, customer_search, search_params
 from planner import sql
 from planner.coverage import PLANNED_ROOTS
-from planner.fields import COMPUTED, Context
+from planner.fields import COMPUTED, OBJECTS, Context
 from planner.roles import CURSOR, NODE_ID, SEARCH, SHAPE, VALUE
 from planner.viewer import VIEWER_IDS, viewer_param
 from schema.node import NODE_TYPES, ROW_TYPES
@@ -340,6 +340,8 @@ class Planner:
             return self.bills(name, node, gql_field)
         if name == "appointments":
             return self.appointments(node, gql_field)
+        if name == "conversations":
+            return self.conversations(node, gql_field)
         assert name == "auditEvents", name
         return self.audit_events(node, gql_field)
 
@@ -438,6 +440,24 @@ class Planner:
             gql_field.type,
         )
 
+    def conversations(self, node: FieldNode, gql_field: Any) -> Expr:
+        """Each customer's newest message (resolvers.lists.conversations)."""
+        self.only_arguments(node, {"unreadOnly", "first", "after"})
+        first = self.page_size(node, gql_field)
+        conditions = rel.conversation_filter(bool(self.argument(node, "unreadOnly", gql_field)))
+        after = self.argument(node, "after", gql_field, role=CURSOR)
+        table = rel.messages
+        return self.connection(
+            "Conversation",
+            table,
+            rel.NEWEST_FIRST[table.name],
+            conditions,
+            first,
+            after,
+            node,
+            gql_field.type,
+        )
+
     def audit_events(self, node: FieldNode, gql_field: Any) -> Expr:
         """The audit trail, newest first (resolvers.lists.audit_events)."""
         self.only_arguments(node, {"action", "customerId", "first", "after"})
@@ -493,6 +513,15 @@ class Planner:
         where = [*self.conditions(table, t), t.c.id == row_id]
         return sa.select(body).where(*where).scalar_subquery()
 
+    def row_by_key(self, type_name: str, source: Source, column: str, node: FieldNode) -> Expr:
+        """The row of `type_name` that `source`'s `column` names (null when the viewer may
+        not see it), as an object field's loader reads it."""
+        _cls, table = ROW_TYPES[type_name]
+        t = table.alias(self.alias_name())
+        body = self.object_json(type_name, t, node.selection_set, Context())
+        where = [*self.conditions(table, t), t.c.id == source.c[column]]
+        return sa.select(body).where(*where).correlate(source).scalar_subquery()
+
     def alias_name(self) -> str:
         return f"t{next(self._names)}"
 
@@ -504,6 +533,8 @@ class Planner:
     def object_json(
         self, type_name: str, source: Source, selection_set: SelectionSetNode | None, ctx: Context
     ) -> Expr:
+        if type_name in OBJECTS:
+            return OBJECTS[type_name](self, source, selection_set)
         gql_type = self.schema.type_map[type_name]
         assert isinstance(gql_type, GraphQLObjectType)
         cls, table = ROW_TYPES[type_name]
@@ -550,11 +581,7 @@ class Planner:
     ) -> Expr:
         kind, target, type_name = plan
         if kind == "object":
-            _, table = ROW_TYPES[type_name]
-            t = table.alias(self.alias_name())
-            body = self.object_json(type_name, t, node.selection_set, Context())
-            where = [*self.conditions(table, t), t.c.id == source.c[target]]
-            return sa.select(body).where(*where).correlate(source).scalar_subquery()
+            return self.row_by_key(type_name, source, target, node)
         relation: Relation = target
         first = self.page_size(node, gql_field)
         if self.argument(node, "after", gql_field) is not None:

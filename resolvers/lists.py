@@ -98,22 +98,6 @@ async def conversations(
 ) -> Connection[Any]:
     """Each customer's newest message, newest first: one row per conversation."""
     table = rel.messages
-    newer = table.alias("newer")
-    later = sa.exists().where(
-        newer.c.customer_id == table.c.customer_id,
-        sa.or_(
-            newer.c.created_at > table.c.created_at,
-            sa.and_(newer.c.created_at == table.c.created_at, newer.c.id > table.c.id),
-        ),
-    )
-    conditions: list[sa.ColumnElement[bool]] = [~later]
-    if unread_only:
-        unread = table.alias("unread")
-        conditions.append(
-            sa.exists().where(
-                unread.c.customer_id == table.c.customer_id,
-                *rel.CUSTOMER_UNREAD_FOR_STAFF.where(unread),  # type: ignore[arg-type]
-            )
-        )
+    conditions = rel.conversation_filter(unread_only)
     ordering = rel.NEWEST_FIRST["messages"]
     return await root_connection(info, table, ordering, conditions, make, first, after)
