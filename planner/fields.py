@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from graphql import FieldNode
 
 from auth.downloads import CAR_PHOTO, DOCUMENT, INVOICE_PDF, JOB_PHOTO, MESSAGE_ATTACHMENT
-from models import derived
+from models import derived, tables
 from models import relations as rel
 from models.cars import CAR_EVENT_REFERENCES
 from planner import sql
@@ -122,6 +122,30 @@ def conversation(planner: Planner, source: Source, selection: Any) -> Expr:
 OBJECTS: dict[str, Callable[[Planner, Source, Any], Expr]] = {"Conversation": conversation}
 
 
+def children(relation: Any, type_name: str) -> Any:
+    """Every child row, in the relation's order (schema.relations.children_of)."""
+    return lambda planner, source, node, ctx: planner.children(
+        relation, type_name, source, node, Context()
+    )
+
+
+def portal_settings(planner: Planner, source: Source, node: FieldNode, ctx: Context) -> Expr:
+    """The organization's portal settings row (schema.organization.portal_settings)."""
+    table = tables.portal_settings
+    t = table.alias(planner.alias_name())
+    body = planner.object_json("PortalSettings", t, node.selection_set, Context())
+    where = [*planner.conditions(table, t), t.c.organization_id == source.c.id]
+    return sa.select(body).where(*where).correlate(source).limit(1).scalar_subquery()
+
+
+def subject_global_id(planner: Planner, source: Source, node: FieldNode, ctx: Context) -> Expr:
+    """The global ID of a row named by a type column and an id column (core/ids.py)."""
+    typed = source.c.subject_type.op("||")(sql.const(":")).op("||")(
+        sql.uuid_hex(source.c.subject_id)
+    )
+    return sql.base64url(typed)
+
+
 def decimal(name: str, scale: int) -> Any:
     return lambda planner, source, node, ctx: sql.plain_decimal(source.c[name], scale)
 
@@ -210,6 +234,11 @@ COMPUTED: dict[tuple[str, str], Any] = {
     ("ConditionReport", "items"): inspection_items,
     ("CarEvent", "data"): car_event_data,
     ("Customer", "unread_message_count_for_staff"): count_of(rel.CUSTOMER_UNREAD_FOR_STAFF),
+    ("Message", "attachments"): children(rel.MESSAGE_ATTACHMENTS, "MessageAttachment"),
+    ("TelematicsReading", "engine_hours"): decimal("engine_hours_tenths", 10),
+    ("PortalSettings", "estimate_deposit_percent"): decimal("estimate_deposit_bp", 100),
+    ("Organization", "portal_settings"): portal_settings,
+    ("AccessLogEntry", "subject_id"): subject_global_id,
     # Signed per request: the statement marks where, planner/links.py fills them in.
     ("Invoice", "pdf_url"): link(INVOICE_PDF),
     ("Document", "download_url"): link(DOCUMENT, unless_null="storage_key"),
