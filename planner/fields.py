@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from graphql import FieldNode
+from sqlalchemy.dialects.postgresql import aggregate_order_by
 
 from auth.downloads import CAR_PHOTO, DOCUMENT, INVOICE_PDF, JOB_PHOTO, MESSAGE_ATTACHMENT
 from models import derived, tables
@@ -146,6 +147,48 @@ def subject_global_id(planner: Planner, source: Source, node: FieldNode, ctx: Co
     return sql.base64url(typed)
 
 
+def current_decision(planner: Planner, source: Source, node: FieldNode, ctx: Context) -> Expr:
+    """The decision on the estimate's current version (schema.billing.Estimate.decision):
+    one per version at most."""
+    relation = rel.ESTIMATE_DECISIONS
+    table = relation.table
+    t = table.alias(planner.alias_name())
+    body = planner.object_json("EstimateDecision", t, node.selection_set, Context())
+    where = [
+        *planner.conditions(table, t),
+        t.c[relation.key] == source.c.id,
+        t.c.version == source.c.version,
+        *planner.adapt(relation.where(table), t),
+    ]
+    return sa.select(body).where(*where).correlate(source).limit(1).scalar_subquery()
+
+
+def line_positions(ids_column: str) -> Any:
+    """Positions of the snapshot's lines whose ids the column lists, in the snapshot's
+    order (schema.billing.EstimateDecision._positions)."""
+
+    def build(planner: Planner, source: Source, node: FieldNode, ctx: Context) -> Expr:
+        lines = source.c.snapshot.op("->")(sql.const("lines"))
+        line = (
+            sa.func.jsonb_array_elements(lines)
+            .table_valued("value", with_ordinality="ord")
+            .render_derived(name=planner.alias_name())
+        )
+        position = sa.cast(line.c.value.op("->>")(sql.const("position")), sa.Integer())
+        chosen = source.c[ids_column].op("@>")(
+            sa.func.jsonb_build_array(line.c.value.op("->")(sql.const("id")))
+        )
+        aggregated = sa.func.json_agg(aggregate_order_by(position, line.c.ord))
+        listed = sa.select(aggregated).select_from(line).where(chosen).correlate(source)
+        return sa.func.coalesce(listed.scalar_subquery(), sa.literal_column("'[]'::json"))
+
+    return build
+
+
+def snapshot_currency(source: Any, ctx: Context) -> Expr:
+    return source.c.snapshot.op("->>")(sql.const("currency"))
+
+
 def decimal(name: str, scale: int) -> Any:
     return lambda planner, source, node, ctx: sql.plain_decimal(source.c[name], scale)
 
@@ -239,6 +282,14 @@ COMPUTED: dict[tuple[str, str], Any] = {
     ("PortalSettings", "estimate_deposit_percent"): decimal("estimate_deposit_bp", 100),
     ("Organization", "portal_settings"): portal_settings,
     ("AccessLogEntry", "subject_id"): subject_global_id,
+    ("Estimate", "decision"): current_decision,
+    ("EstimateDecision", "decided_at"): lambda planner, source, node, ctx: sql.scalar(
+        source.c.created_at, tables.estimate_decisions.c.created_at.type
+    ),
+    ("EstimateDecision", "approved_lines"): line_positions("approved_line_ids"),
+    ("EstimateDecision", "declined_lines"): line_positions("declined_line_ids"),
+    ("EstimateDecision", "approved_total"): money(column("approved_total"), snapshot_currency),
+    ("EstimateDecision", "deposit"): money(column("deposit_amount"), snapshot_currency),
     # Signed per request: the statement marks where, planner/links.py fills them in.
     ("Invoice", "pdf_url"): link(INVOICE_PDF),
     ("Document", "download_url"): link(DOCUMENT, unless_null="storage_key"),
