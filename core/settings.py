@@ -73,6 +73,7 @@ class Settings:
     rate_limit_url: str | None = None  # redis://...: request rates shared by every process
     magic_link_minutes: int = 15
     download_url_seconds: int = 300  # how long a signed download link works
+    pay_link_days: int = 30  # how long an invoice email's pay link works
     # Hostile-input limits (portico/http_security.py, schema/limits.py, portico/request_limits.py).
     max_query_depth: int = 10
     max_query_aliases: int = 30
@@ -214,6 +215,7 @@ def settings_from_env(environ: dict[str, str] | os._Environ[str] = os.environ) -
         tenant_slot_share=_share(get("TENANT_SLOT_SHARE"), defaults.tenant_slot_share),
         magic_link_minutes=int(get("MAGIC_LINK_MINUTES", defaults.magic_link_minutes)),
         download_url_seconds=int(get("DOWNLOAD_URL_SECONDS", defaults.download_url_seconds)),
+        pay_link_days=int(get("PAY_LINK_DAYS", defaults.pay_link_days)),
         **_limits(get, defaults),
     )
 

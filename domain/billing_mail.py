@@ -10,13 +10,15 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from auth.pay_links import pay_link_url
 from core.settings import Settings
 from domain.notifications import for_customer
 from mail.outbox import enqueue_to
 from mail.recipients import Recipient, recipients
-from models import Estimate, Invoice, Organization
+from models import Estimate, Invoice, Organization, PortalSettings
 from models.currency import format_money
 from models.enums import MailKind, NotificationKind
+from payments.requests import online_payments_open
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,9 +48,10 @@ async def _announce(
     news: BillNews,
     subject: str,
     paragraphs: list[str],
+    button: tuple[str, str] | None = None,
 ) -> None:
     to = await recipients(session, bill.customer_id, news.mail)
-    button = (news.button, f"{settings.portal_base}/{news.page}")
+    button = button or (news.button, f"{settings.portal_base}/{news.page}")
     await enqueue_to(session, org, news.mail, to, subject, paragraphs, button)
     session.add(for_customer(org, bill.customer_id, news.notification, subject, bill))
 
@@ -62,8 +65,14 @@ async def notify_customer_of_invoice(
         f"{org.name} has sent you invoice #{invoice.number} for {total}, due on {due}.",
         "You can see the details, download it and pay it in your customer portal.",
     ]
+    button = None
+    if online_payments_open(org, await session.get(PortalSettings, org.id)):
+        # The link pays this invoice only, without signing in (auth/pay_links.py).
+        link = pay_link_url(settings, org.id, invoice.id)
+        paragraphs.append("Or pay it now by card with the link below, without signing in.")
+        button = ("Pay invoice", link)
     subject = f"Invoice #{invoice.number} from {org.name}"
-    await _announce(session, settings, org, invoice, INVOICE_NEWS, subject, paragraphs)
+    await _announce(session, settings, org, invoice, INVOICE_NEWS, subject, paragraphs, button)
 
 
 async def notify_customer_of_estimate(

@@ -59,6 +59,7 @@ from schema.mutations.portal import (
 )
 from schema.mutations.profile import ProfileMutations
 from schema.mutations.work import WorkMutations
+from schema.pay_links import PayLinkMutations, PayLinkQueries
 from schema.preview import PreviewReadOnly
 from schema.queries import AccessQueries, Query
 from schema.refusals import Refusals, log_errors
@@ -76,6 +77,7 @@ class Mutation(
     InvoiceMutations,
     PaymentMutations,
     OnlinePaymentMutations,
+    PayLinkMutations,
     EstimateMutations,
     WorkMutations,
     IntegrationMutations,
@@ -95,7 +97,7 @@ class Mutation(
 
 
 @strawberry.type(name="Query", description="Everything that can be read.")
-class RootQuery(Query, AccessQueries, messaging.MessagingQueries):
+class RootQuery(Query, AccessQueries, messaging.MessagingQueries, PayLinkQueries):
     pass
 
 

@@ -489,6 +489,8 @@ NOT_PLANNED = {
     "Query.nodes",
     # A preview computed from settings and a person's state in Python.
     "Query.portalInvitePreview",
+    # A signed token checked in Python, and a view written to the access log.
+    "Query.payLink",
     # Counts and answers of community events (models/attendance.py aggregates).
     "CommunityEvent.goingCount",
     "CommunityEvent.guestCount",

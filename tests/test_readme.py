@@ -8,7 +8,8 @@ Examples are read from README.md itself, so a new one is tested as soon as it is
   signed-in portal customer (or signed out); otherwise as the demo owner;
 - placeholder strings stand for real demo records: `"..."` for an argument `fooId`/`fooIds`
   is a Foo's global id, a truncated global id (`"Q3VzdG9tZXI6..."`) one of its type, and
-  `"<token from the link>"` the token of the sign-in link the portal invite emailed.
+  `"<token from the link>"` the token of the sign-in link the portal invite emailed, and
+  `"<token from the pay link>"` the pay link's token of the customer's open invoice.
 """
 
 from __future__ import annotations
@@ -35,6 +36,8 @@ from graphql import (
     print_ast,
 )
 
+from auth.pay_links import pay_link_token
+from core.ids import decode_id
 from core.settings import settings_from_env
 from demo.seed import OWNER_EMAIL, OWNER_PASSWORD, load_demo, sign_in_help
 from models.db import Database
@@ -162,6 +165,8 @@ class Demo:
             car["id"] for c in customers if c is not chosen for car in c["cars"]["nodes"]
         )
         self.portal_email = chosen["email"]
+        organization = await self.post("{ organization { id } }", {}, "owner")
+        self.organization_id = decode_id(organization["data"]["organization"]["id"])[1]
         self.ids = {
             "Customer": chosen["id"],
             "Invoice": chosen["openInvoices"]["nodes"][0]["id"],
@@ -172,6 +177,12 @@ class Demo:
         """The newest sign-in link emailed to the portal customer."""
         await deliver(self.db, self.smtp)
         return tokens_for(self.smtp, self.portal_email)[-1]
+
+    def pay_link_token(self) -> str:
+        """The pay link of the portal customer's open invoice (as its email carries it)."""
+        kind, invoice_id = decode_id(self.ids["Invoice"])
+        assert kind == "Invoice"
+        return pay_link_token(self.settings, self.organization_id, invoice_id)
 
     async def _portal(self) -> str:
         invite = "mutation($c: ID!) { sendPortalInvite(input: {customerId: $c}) { userErrors { code } } }"  # noqa: E501
@@ -184,6 +195,8 @@ class Demo:
     async def value_for(self, name: str, placeholder: str) -> str:
         if placeholder == "<token from the link>":
             return await self.link_token()
+        if placeholder == "<token from the pay link>":
+            return self.pay_link_token()
         kind = type_of_truncated_id(placeholder) if placeholder != "..." else None
         if kind is None:
             kind = re.sub(r"Ids?$", "", name)
