@@ -26,6 +26,7 @@ from schema import (
     messaging,
     organization,
     schedule,
+    subscriptions,
     wallet,
 )
 from schema.cost import QueryCost
@@ -58,6 +59,7 @@ from schema.mutations.portal import (
     PortalSignInMutations,
 )
 from schema.mutations.profile import ProfileMutations
+from schema.mutations.subscriptions import SubscriptionMutations
 from schema.mutations.work import WorkMutations
 from schema.preview import PreviewReadOnly
 from schema.queries import AccessQueries, Query
@@ -90,12 +92,15 @@ class Mutation(
     CarPhotoMutations,
     EventMutations,
     MessagingMutations,
+    SubscriptionMutations,
 ):
     pass
 
 
 @strawberry.type(name="Query", description="Everything that can be read.")
-class RootQuery(Query, AccessQueries, messaging.MessagingQueries):
+class RootQuery(
+    Query, AccessQueries, messaging.MessagingQueries, subscriptions.SubscriptionQueries
+):
     pass
 
 
