@@ -48,6 +48,14 @@ EXTRA = [
     """{ viewer { customer { pastAppointments(first: 3) { totalCount pageInfo { endCursor }
           nodes { title status startsAt requestedAt cancelledAt car { make } } }
           upcomingAppointments(first: 3) { nodes { title kind requestedBy { name } } } } } }""",
+    """{ customers(first: 40) { nodes { name subscriptions(first: 3) { totalCount nodes {
+          id status quantity storageLabel startDate endDate anchorDay autopay pausedAt
+          paymentTermsDays unitPrice { amount currency } customUnitPrice { amount }
+          plan { name amount { amount currency } taxRate interval intervalMonths timing
+                 archivedAt }
+          car { make subscriptions { totalCount } } } } } } }""",
+    """{ viewer { customer { subscriptions(first: 5) { totalCount nodes { status quantity
+          unitPrice { amount currency } plan { name interval taxRate timing } } } } } }""",
 ]
 
 

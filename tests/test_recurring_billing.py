@@ -16,13 +16,13 @@ import sqlalchemy as sa
 from core.ids import decode_id, encode_id
 from domain.billing.proration import next_bill_date
 from domain.subscriptions.subscriptions import status_of
-from models import AuditEvent, BillingPlan, BillingSubscription, Car, Customer
+from models import AuditEvent, BillingPlan, BillingSubscription, Car, Customer, PortalSettings
 from models.db import Database
 from models.enums import BillingTiming
 from models.tables import subscriptions as subscriptions_table
 from models.writes import add_in_order
 from tests.helpers import GraphQLClient, Tenant, error_codes, make_tenant, not_found_at, user_errors
-from tests.portal import make_car, make_customer, sign_in_by_invite
+from tests.portal import make_car, make_contact, make_customer, sign_in_by_invite
 from tests.smtp import SmtpServer
 
 PLAN_FIELDS = "id name amount { amount currency } taxRate interval intervalMonths timing archivedAt"
@@ -275,6 +275,44 @@ async def test_portal_viewers_see_their_own_subscriptions_only_and_change_none(
         refused = await gql(query, {"input": payload}, token=session)
         assert error_codes(refused) == ["FORBIDDEN"], refused
     assert await snapshot(db) == before
+
+
+async def test_portal_subscriptions_follow_the_billing_section_and_contact_scope(
+    gql: GraphQLClient, db: Database, tenant: Tenant, smtp: SmtpServer
+):
+    mine = await setup(gql, tenant)
+    bookkeeper, bookkeeper_email = await make_contact(
+        gql, tenant, mine["customer"], portalScope="BILLING"
+    )
+    driver, driver_email = await make_contact(gql, tenant, mine["customer"], portalScope="CARS")
+    billing = await sign_in_by_invite(gql, db, smtp, tenant, bookkeeper_email, contactId=bookkeeper)
+    seen = await gql.data(PORTAL_BILLING, token=billing)
+    assert [n["id"] for n in seen["viewer"]["customer"]["subscriptions"]["nodes"]] == [
+        mine["subscription"]
+    ]
+    # A driver's access covers cars, not billing: no subscription, nor the plan behind it.
+    cars_only = await sign_in_by_invite(gql, db, smtp, tenant, driver_email, contactId=driver)
+    driven = await gql(PORTAL_BILLING, token=cars_only)
+    listed = (driven["data"]["viewer"]["customer"] or {}).get("subscriptions")
+    assert listed is None or listed["nodes"] == []
+    for gid in (mine["subscription"], mine["plan"]):
+        assert error_codes(await gql(NODE, {"id": gid}, token=cars_only)) == ["NOT_FOUND"]
+
+    # The business switches the billing section off: the customer sees none either.
+    session = await sign_in_by_invite(
+        gql, db, smtp, tenant, mine["email"], customerId=mine["customer"]
+    )
+    async with db.write() as write:
+        await write.execute(
+            sa.update(PortalSettings)
+            .where(PortalSettings.organization_id == tenant.organization_id)
+            .values(show_invoices=False)
+        )
+    closed = await gql(PORTAL_BILLING, token=session)
+    assert closed["data"]["viewer"]["customer"]["subscriptions"] is None
+    assert error_codes(closed) == ["SECTION_DISABLED"]
+    for gid in (mine["subscription"], mine["plan"]):
+        assert error_codes(await gql(NODE, {"id": gid}, token=session)) == ["NOT_FOUND"]
 
 
 async def test_anonymous_callers_get_nothing(gql: GraphQLClient, db: Database, tenant: Tenant):
