@@ -3,6 +3,7 @@ actions called (domain/subscriptions/)."""
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from typing import Any
 
@@ -42,8 +43,8 @@ def _plan_details(checks: Checks, data: Any, *, creating: bool) -> PlanDetails:
         interval_months=_months(checks, data, creating=creating),
         timing=kept(given(data.timing)),
     )
-    if details.tax_rate_bp is None:
-        details = PlanDetails(**{**details.__dict__, "tax_rate_bp": 0})
+    if details.tax_rate_bp is None:  # null: no tax
+        details = dataclasses.replace(details, tax_rate_bp=0)
     checks.problems += plans.plan_problems(details)
     return details
 
