@@ -32,6 +32,7 @@ CUSTOMER_COLUMN: dict[str, str] = {
     "jobs": "customer_id",
     "payment_methods": "customer_id",
     "event_rsvps": "customer_id",
+    "subscriptions": "customer_id",
 }
 # Tables of the whole organization that portal viewers may read (what it published).
 ORGANIZATION_WIDE = {"community_events"}
@@ -48,8 +49,14 @@ THROUGH_PARENT: dict[str, tuple[str, str]] = {
     "job_photos": ("job_id", "jobs"),
     "message_attachments": ("message_id", "messages"),
 }
+# Tables a portal viewer reaches only as what a row they may see points at: the plans of
+# their own subscriptions (never the business's other plans).
+THROUGH_CHILD: dict[str, tuple[str, str]] = {
+    "billing_plans": ("plan_id", "subscriptions"),
+}
 BILLING_TABLES = {"customers", "contacts", "invoices", "estimates", "payments"}
 BILLING_TABLES |= {"invoice_lines", "estimate_lines", "estimate_decisions", "payment_methods"}
+BILLING_TABLES |= {"subscriptions", "billing_plans"}
 CAR_SCOPED = {"cars": "id", "documents": "car_id", "appointments": "car_id", "jobs": "car_id"}
 # A contact scoped to some cars (a driver) sees those cars and what hangs off them.
 CARS_TABLES = {"customers", "contacts", "cars", "car_events", "condition_reports"}
@@ -79,6 +86,8 @@ SECTION_OF = {
     "messages": "messages",
     "message_attachments": "messages",
     "payment_methods": "invoices",
+    "subscriptions": "invoices",
+    "billing_plans": "invoices",
 }
 
 
@@ -160,6 +169,13 @@ def _portal(
             _tenant(parent), *_portal(parent, scope, sections, has_contact)
         )
         return [table.c[column].in_(visible), *_released(table)]
+    if name in THROUGH_CHILD:
+        column, child_name = THROUGH_CHILD[name]
+        child = table.metadata.tables[child_name]
+        pointed_at = sa.select(child.c[column]).where(
+            _tenant(child), *_portal(child, scope, sections, has_contact)
+        )
+        return [table.c.id.in_(pointed_at)]
     if name not in CUSTOMER_COLUMN:
         return [sa.false()]  # staff-only tables: staff users, audit, outbox, sessions, ...
     customer = sa.bindparam("scope_customer", type_=sa.Uuid())

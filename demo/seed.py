@@ -36,6 +36,8 @@ from domain.billing.estimates import estimate_snapshot
 from domain.cars.jobs import HISTORY_KIND
 from models import (
     Appointment,
+    BillingPlan,
+    BillingSubscription,
     Car,
     CarEvent,
     CarPhoto,
@@ -72,6 +74,7 @@ from models.enums import (
     ActorKind,
     AppointmentKind,
     AppointmentStatus,
+    BillingTiming,
     CarEventKind,
     CarStatus,
     ContactRole,
@@ -1658,7 +1661,90 @@ def build(now: datetime, owner_hash: str, staff_hash: str) -> Built:
     for account in rng.sample(current, k=8):
         messages(demo, account)
     portal_content(demo, accounts, active=invited[:5])
+    recurring_billing(demo, current, portal_customer=invited[0])
     return Built(demo.rows, demo.files)
+
+
+def recurring_billing(demo: Demo, current: list[Account], portal_customer: Account) -> None:
+    """Plans of the business and subscriptions in every state: the first ACTIVE portal
+    customer rents indoor storage for their first car (autopay), others have a paused
+    outdoor bay at their own price, a detailing club that has ended, and storage ending at
+    the end of its period. Drawn without the random source, so the rest of the demo stays
+    as it was."""
+    org_id, today = demo.org_id, demo.today
+    indoor, outdoor, club, legacy = plans = [
+        BillingPlan(
+            organization_id=org_id,
+            name="Indoor climate-controlled storage",
+            amount=45_000,
+            currency=demo.org.currency,
+        ),
+        BillingPlan(
+            organization_id=org_id,
+            name="Outdoor covered bay",
+            amount=90_000,
+            currency=demo.org.currency,
+            interval_months=3,
+        ),
+        BillingPlan(
+            organization_id=org_id,
+            name="Detailing club",
+            amount=12_000,
+            currency=demo.org.currency,
+            tax_rate_bp=825,
+            timing=BillingTiming.IN_ARREARS,
+        ),
+        BillingPlan(
+            organization_id=org_id,
+            name="Indoor storage (2025 rate)",
+            amount=39_500,
+            currency=demo.org.currency,
+            interval_months=12,
+            archived_at=demo.days_ago(30, 60),
+        ),
+    ]
+    demo.add(*plans)
+    others = [a for a in current if a is not portal_customer][:4]
+
+    def subscription(account: Account, plan: BillingPlan, start: date, **fields: Any) -> None:
+        car = account.cars[0] if account.cars else None
+        demo.add(
+            BillingSubscription(
+                organization_id=org_id,
+                customer_id=account.customer.id,
+                plan_id=plan.id,
+                car_id=car.id if car else None,
+                storage_label=car.storage_location if car else None,
+                currency=plan.currency,
+                start_date=start,
+                anchor_day=fields.pop("anchor_day", start.day),
+                **fields,
+            )
+        )
+
+    subscription(portal_customer, indoor, today - timedelta(days=200), anchor_day=1, autopay=True)
+    subscription(
+        others[0],
+        outdoor,
+        today - timedelta(days=120),
+        custom_unit_price=80_000,
+        paused_at=demo.days_ago(5, 20),
+    )
+    subscription(
+        others[1],
+        club,
+        today - timedelta(days=150),
+        quantity=2,
+        end_date=today - timedelta(days=10),
+    )
+    subscription(
+        others[2],
+        indoor,
+        today - timedelta(days=75),
+        anchor_day=1,
+        end_date=date(today.year + today.month // 12, today.month % 12 + 1, 1),
+    )
+    subscription(others[3], legacy, today - timedelta(days=300))
 
 
 def portal_content(demo: Demo, accounts: list[Account], active: list[Account]) -> None:

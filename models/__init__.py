@@ -34,6 +34,7 @@ from models.people import Contact, ContactCar, Customer, StaffUser
 from models.rate_limits import RateLimit
 from models.schedule import Appointment
 from models.sessions import AuthSession, MagicLink
+from models.subscriptions import BillingPlan, BillingSubscription
 from models.wallet import AutopayCharge, SavedPaymentMethod
 
 index_foreign_keys(metadata)
@@ -44,6 +45,8 @@ __all__ = [
     "AuditEvent",
     "AuthSession",
     "AutopayCharge",
+    "BillingPlan",
+    "BillingSubscription",
     "Car",
     "CarEvent",
     "CarPhoto",

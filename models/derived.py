@@ -16,8 +16,8 @@ import sqlalchemy as sa
 
 from models.calendar import local_date
 from models.clock import request_now
-from models.enums import EstimateStatus, InvoiceStatus
-from models.tables import organizations
+from models.enums import EstimateStatus, InvoiceStatus, SubscriptionStatus
+from models.tables import billing_plans, organizations
 
 Expr = sa.ColumnElement[Any]
 
@@ -90,6 +90,31 @@ def payments_enabled(organization: Any) -> Expr:
     )
 
 
+def subscription_status(subscription: Any) -> Expr:
+    """ENDED from its end date (the first day not covered) on the organization's day, else
+    PAUSED while paused, else ACTIVE (domain/subscriptions/subscriptions.py `status_of` is
+    its Python form for writes; tests/test_subscriptions_billing.py checks both)."""
+    ended = sa.and_(
+        subscription.c.end_date.is_not(None),
+        subscription.c.end_date <= organization_today(subscription),
+    )
+    return sa.case(
+        (ended, SubscriptionStatus.ENDED.value),
+        (subscription.c.paused_at.is_not(None), SubscriptionStatus.PAUSED.value),
+        else_=SubscriptionStatus.ACTIVE.value,
+    )
+
+
+def subscription_price(subscription: Any) -> Expr:
+    """The unit price billed: the subscription's own, else its plan's amount."""
+    plan_amount = (
+        sa.select(billing_plans.c.amount)
+        .where(billing_plans.c.id == subscription.c.plan_id)
+        .scalar_subquery()
+    )
+    return sa.func.coalesce(subscription.c.custom_unit_price, plan_amount)
+
+
 # Table name -> row key -> expression; the loaders add these to every row they read. A key
 # that is a field's name in the schema is planned as this same expression (planner/plan.py),
 # so a derived field is one expression here and one line in its type.
@@ -99,6 +124,13 @@ DERIVED: dict[str, dict[str, Callable[[Any], Expr]]] = {
     "estimates": {"current_status": estimate_status},
     # Maintenance falls due by date on the organization's day (schema/jobs.py).
     "maintenance_schedules": {"organization_today": organization_today},
+    # A subscription's next bill date is computed from its dates and the organization's day
+    # in Python (domain/billing/proration.py); its status and price are these.
+    "subscriptions": {
+        "status": subscription_status,
+        "unit_price_amount": subscription_price,
+        "organization_today": organization_today,
+    },
 }
 
 

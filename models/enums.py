@@ -275,3 +275,26 @@ class AutopayStatus(StrEnum):
 class RsvpStatus(StrEnum):
     GOING = "GOING"
     NOT_GOING = "NOT_GOING"
+
+
+class BillingTiming(StrEnum):
+    """When a recurring period is billed: on its first day (rent) or after its last."""
+
+    IN_ADVANCE = "IN_ADVANCE"
+    IN_ARREARS = "IN_ARREARS"
+
+
+class SubscriptionStatus(StrEnum):
+    """Derived from a subscription's dates and pause (models/derived.py)."""
+
+    ACTIVE = "ACTIVE"
+    PAUSED = "PAUSED"
+    ENDED = "ENDED"
+
+
+class BillingInterval(StrEnum):
+    """The named intervals of a billing plan (any number of months is allowed besides)."""
+
+    MONTHLY = "MONTHLY"
+    QUARTERLY = "QUARTERLY"
+    YEARLY = "YEARLY"

@@ -15,6 +15,7 @@ from models.tables import (
     access_logs,
     appointments,
     audit_events,
+    billing_plans,
     car_events,
     car_photos,
     cars,
@@ -37,6 +38,7 @@ from models.tables import (
     messages,
     notifications,
     payments,
+    subscriptions,
 )
 from models.tables import maintenance_schedules as schedules
 from models.tables import payment_methods as saved_methods
@@ -308,3 +310,14 @@ MESSAGE_ATTACHMENTS = Relation(
     "message_id",
     Ordering.of(message_attachments.c.created_at, message_attachments.c.id),
 )
+
+
+# --- recurring billing: plans and subscriptions ----------------------------------------
+
+SUBSCRIPTIONS_NEWEST = Ordering.of((subscriptions.c.created_at, True), (subscriptions.c.id, True))
+PLANS_BY_NAME = Ordering.of(billing_plans.c.name, billing_plans.c.id)
+CUSTOMER_SUBSCRIPTIONS = Relation(
+    "customer_subscriptions", subscriptions, "customer_id", SUBSCRIPTIONS_NEWEST
+)
+CAR_SUBSCRIPTIONS = Relation("car_subscriptions", subscriptions, "car_id", SUBSCRIPTIONS_NEWEST)
+PLAN_SUBSCRIPTIONS = Relation("plan_subscriptions", subscriptions, "plan_id", SUBSCRIPTIONS_NEWEST)

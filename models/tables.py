@@ -37,11 +37,13 @@ from models.people import Contact, ContactCar, Customer, StaffUser
 from models.rate_limits import RateLimit
 from models.schedule import Appointment
 from models.sessions import AuthSession, MagicLink
+from models.subscriptions import BillingPlan, BillingSubscription
 from models.wallet import AutopayCharge, SavedPaymentMethod
 
 access_logs = table_of(AccessLog)
 appointments = table_of(Appointment)
 audit_events = table_of(AuditEvent)
+billing_plans = table_of(BillingPlan)
 auth_sessions = table_of(AuthSession)
 autopay_charges = table_of(AutopayCharge)
 car_events = table_of(CarEvent)
@@ -81,4 +83,5 @@ provider_events = table_of(ProviderEvent)
 rate_limits = table_of(RateLimit)
 refunds = table_of(Refund)
 staff_users = table_of(StaffUser)
+subscriptions = table_of(BillingSubscription)
 telematics_readings = table_of(TelematicsReading)

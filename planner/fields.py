@@ -15,6 +15,7 @@ from graphql import FieldNode
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 
 from auth.downloads import CAR_PHOTO, DOCUMENT, INVOICE_PDF, JOB_PHOTO, MESSAGE_ATTACHMENT
+from domain.subscriptions.plans import INTERVAL_MONTHS
 from models import derived, tables
 from models import relations as rel
 from models.cars import CAR_EVENT_REFERENCES
@@ -255,6 +256,13 @@ def car_event_data(planner: Planner, source: Source, node: FieldNode, ctx: Conte
     return source.c["data"].op("-")(sa.literal_column(f"ARRAY[{keys}]::text[]"))
 
 
+def interval_name(planner: Planner, source: Source, node: FieldNode, ctx: Context) -> Expr:
+    """schema.subscriptions.BillingPlan.interval: the named interval of a month count."""
+    months = source.c.interval_months
+    named = [(months == n, sa.literal(name.value)) for name, n in INTERVAL_MONTHS.items()]
+    return sa.case(*named, else_=sa.null())
+
+
 COMPUTED: dict[tuple[str, str], Any] = {
     **_money_fields("Invoice", {**BILL_TOTALS, "amount_paid": "amount_paid"}, own_currency),
     **_money_fields("Estimate", BILL_TOTALS, own_currency),
@@ -296,4 +304,13 @@ COMPUTED: dict[tuple[str, str], Any] = {
     ("CarPhoto", "url"): link(CAR_PHOTO),
     ("JobPhoto", "url"): link(JOB_PHOTO),
     ("MessageAttachment", "url"): link(MESSAGE_ATTACHMENT),
+    # Recurring billing: a plan's price and tax, a subscription's price (its own, else the
+    # plan's: the loaders' own expression, models/derived.py).
+    **_money_fields("BillingPlan", {"amount": "amount"}, own_currency),
+    ("BillingPlan", "tax_rate"): decimal("tax_rate_bp", 100),
+    ("BillingPlan", "interval"): interval_name,
+    ("BillingSubscription", "unit_price"): money(derived.subscription_price, own_currency),
+    **_money_fields(
+        "BillingSubscription", {"custom_unit_price": "custom_unit_price"}, own_currency
+    ),
 }

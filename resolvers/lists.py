@@ -101,3 +101,11 @@ async def conversations(
     conditions = rel.conversation_filter(unread_only)
     ordering = rel.NEWEST_FIRST["messages"]
     return await root_connection(info, table, ordering, conditions, make, first, after)
+
+
+async def billing_plans(
+    info: Info, make: Any, include_archived: bool, first: int, after: str | None
+) -> Connection[Any]:
+    table = rel.billing_plans
+    conditions = _archived(table, include_archived)
+    return await root_connection(info, table, rel.PLANS_BY_NAME, conditions, make, first, after)

@@ -53,6 +53,13 @@ class Car(RowType, Node):
     appointments = connection_field(
         rel.CAR_APPOINTMENTS, "Appointment", "schema.schedule", "Appointments for this car."
     )
+    subscriptions = connection_field(
+        rel.CAR_SUBSCRIPTIONS,
+        "BillingSubscription",
+        "schema.subscriptions",
+        "Recurring billing for this car (its storage), newest first.",
+        extensions=portal_section("invoices"),
+    )
     jobs = connection_field(rel.CAR_JOBS, "Job", "schema.jobs", "Jobs on this car, newest first.")
     maintenance_history = connection_field(
         rel.CAR_MAINTENANCE_HISTORY,

@@ -132,6 +132,13 @@ class Customer(RowType, Node):
         "Estimates sent and awaiting a decision, newest first.",
         extensions=portal_section("estimates"),
     )
+    subscriptions = connection_field(
+        rel.CUSTOMER_SUBSCRIPTIONS,
+        "BillingSubscription",
+        "schema.subscriptions",
+        "The customer's recurring billing (storage rent, memberships), newest first.",
+        extensions=portal_section("invoices"),
+    )
     payment_methods = connection_field(
         rel.CUSTOMER_PAYMENT_METHODS,
         "SavedPaymentMethod",

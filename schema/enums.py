@@ -48,3 +48,17 @@ AccessAction = strawberry.enum(
     enums.AccessAction, description="What a portal viewer did with a file: saw its link, opened it."
 )
 RsvpStatus = strawberry.enum(enums.RsvpStatus, description="An answer to an event invitation.")
+BillingTiming = strawberry.enum(
+    enums.BillingTiming,
+    description="When a recurring period is billed: IN_ADVANCE on its first day (rent), "
+    "IN_ARREARS on the day after its last.",
+)
+BillingInterval = strawberry.enum(
+    enums.BillingInterval,
+    description="A named billing interval: MONTHLY (1 month), QUARTERLY (3), YEARLY (12).",
+)
+SubscriptionStatus = strawberry.enum(
+    enums.SubscriptionStatus,
+    description="ACTIVE; PAUSED (nothing billed until resumed); ENDED (its end date has come "
+    "in the organization's time zone).",
+)

@@ -26,6 +26,7 @@ from schema import (
     messaging,
     organization,
     schedule,
+    subscriptions,
     wallet,
 )
 from schema.cost import QueryCost
@@ -58,6 +59,7 @@ from schema.mutations.portal import (
     PortalSignInMutations,
 )
 from schema.mutations.profile import ProfileMutations
+from schema.mutations.subscriptions import SubscriptionMutations
 from schema.mutations.work import WorkMutations
 from schema.pay_links import PayLinkMutations, PayLinkQueries
 from schema.preview import PreviewReadOnly
@@ -92,12 +94,19 @@ class Mutation(
     CarPhotoMutations,
     EventMutations,
     MessagingMutations,
+    SubscriptionMutations,
 ):
     pass
 
 
 @strawberry.type(name="Query", description="Everything that can be read.")
-class RootQuery(Query, AccessQueries, messaging.MessagingQueries, PayLinkQueries):
+class RootQuery(
+    Query,
+    AccessQueries,
+    messaging.MessagingQueries,
+    subscriptions.SubscriptionQueries,
+    PayLinkQueries,
+):
     pass
 
 

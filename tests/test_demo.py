@@ -296,6 +296,19 @@ async def test_demo_portal_content(scratch_database_url: str, tmp_path: Path):
     assert upcoming[0].capacity and upcoming[0].published_at and upcoming[0].answers >= 3
     assert (await rows("SELECT count(*) FROM messages WHERE organization_id = :org"))[0][0] > 0
 
+    # Recurring billing: plans (one archived) and subscriptions running, paused and ended,
+    # one of them an ACTIVE portal customer's storage on autopay.
+    plans = await rows("SELECT archived_at FROM billing_plans WHERE organization_id = :org")
+    assert len(plans) == 4 and sum(p.archived_at is not None for p in plans) == 1
+    subscriptions = await rows(
+        "SELECT s.paused_at, s.end_date, s.autopay, c.portal_status FROM subscriptions s"
+        " JOIN customers c ON c.id = s.customer_id WHERE s.organization_id = :org"
+    )
+    assert len(subscriptions) == 5
+    assert sum(s.paused_at is not None for s in subscriptions) == 1
+    assert sum(s.end_date is not None for s in subscriptions) == 2
+    assert any(s.autopay and s.portal_status == "ACTIVE" for s in subscriptions)
+
     await _check_as_owner(settings)
 
 

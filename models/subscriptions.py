@@ -1,0 +1,70 @@
+"""Recurring billing: an organization's plans, and customers' subscriptions to them.
+
+Money is integer minor units of `currency`; dates are the organization's local days
+(domain/billing/proration.py says how periods, bill dates and proration follow from them).
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+
+import sqlalchemy as sa
+from sqlmodel import Field
+
+from models.base import TenantRow, enum_field, utc_field
+from models.enums import BillingTiming
+
+
+class BillingPlan(TenantRow, table=True):
+    """A price the business charges every `interval_months` months (1 monthly, 3 quarterly,
+    12 yearly), billed in advance (rent) or in arrears."""
+
+    __tablename__ = "billing_plans"
+    __table_args__ = (
+        sa.Index("ix_billing_plans_organization_id_name_id", "organization_id", "name", "id"),
+        sa.CheckConstraint("amount >= 0", name="amount_not_negative"),
+        sa.CheckConstraint("interval_months >= 1", name="interval_at_least_a_month"),
+        sa.CheckConstraint("tax_rate_bp BETWEEN 0 AND 10000", name="tax_rate_percent"),
+    )
+
+    name: str = Field(max_length=200)
+    amount: int = Field(ge=0)
+    currency: str = Field(min_length=3, max_length=3)
+    tax_rate_bp: int = Field(default=0, ge=0, le=10_000)  # basis points, as line items
+    interval_months: int = Field(default=1, ge=1)
+    timing: BillingTiming = enum_field(BillingTiming, default=BillingTiming.IN_ADVANCE)
+    archived_at: datetime | None = utc_field()
+
+
+class BillingSubscription(TenantRow, table=True):
+    """A customer billed on a plan (or at their own price) from `start_date` until before
+    `end_date`, on `anchor_day` of the month (clamped to short months)."""
+
+    __tablename__ = "subscriptions"
+    __table_args__ = (
+        # Newest first, for a customer and for a car.
+        sa.Index("ix_subscriptions_customer_id_created_at_id", "customer_id", "created_at", "id"),
+        sa.Index("ix_subscriptions_car_id_created_at_id", "car_id", "created_at", "id"),
+        sa.CheckConstraint("quantity >= 1", name="quantity_at_least_one"),
+        sa.CheckConstraint("anchor_day BETWEEN 1 AND 31", name="anchor_day_of_month"),
+        sa.CheckConstraint(
+            "custom_unit_price IS NULL OR custom_unit_price >= 0", name="price_not_negative"
+        ),
+        sa.CheckConstraint("end_date IS NULL OR end_date > start_date", name="ends_after_start"),
+        sa.CheckConstraint("payment_terms_days >= 0", name="terms_not_negative"),
+    )
+
+    customer_id: uuid.UUID = Field(foreign_key="customers.id")
+    plan_id: uuid.UUID = Field(foreign_key="billing_plans.id", index=True)
+    car_id: uuid.UUID | None = Field(default=None, foreign_key="cars.id")
+    storage_label: str | None = Field(default=None, max_length=100)  # bay or space
+    quantity: int = Field(default=1, ge=1)
+    custom_unit_price: int | None = Field(default=None, ge=0)  # the plan's amount when None
+    currency: str = Field(min_length=3, max_length=3)  # the plan's
+    start_date: date
+    end_date: date | None = Field(default=None)  # first day no longer covered
+    anchor_day: int = Field(ge=1, le=31)
+    payment_terms_days: int = Field(default=14, ge=0, le=365)
+    autopay: bool = Field(default=False)
+    paused_at: datetime | None = utc_field()
