@@ -58,6 +58,11 @@ REPORTS_NEWEST = Ordering.of(
 APPOINTMENTS_BY_START = Ordering.of(appointments.c.starts_at, appointments.c.id)
 
 
+def archived_filter(table: sa.Table, include_archived: bool) -> list[sa.ColumnElement[bool]]:
+    """`includeArchived: false` (the default) of a root list: archived rows left out."""
+    return [] if include_archived else [table.c.archived_at.is_(None)]
+
+
 def appointment_filter(
     starts_after: Any = None, starts_before: Any = None, statuses: Any = None
 ) -> list[sa.ColumnElement[bool]]:

@@ -26,6 +26,7 @@ PLANNED_ROOTS = frozenset(
         "estimates",
         "contracts",
         "conversations",
+        "billingPlans",
         "appointments",
         "auditEvents",
     }

@@ -342,6 +342,8 @@ class Planner:
             return self.appointments(node, gql_field)
         if name == "conversations":
             return self.conversations(node, gql_field)
+        if name == "billingPlans":
+            return self.billing_plans(node, gql_field)
         assert name == "auditEvents", name
         return self.audit_events(node, gql_field)
 
@@ -397,8 +399,9 @@ class Planner:
             status = self.argument(node, "status", gql_field)
             if status is not None:
                 conditions.append(table.c.status == status)
-        if not self.argument(node, "includeArchived", gql_field, False):
-            conditions.append(table.c.archived_at.is_(None))
+        conditions += rel.archived_filter(
+            table, bool(self.argument(node, "includeArchived", gql_field, False))
+        )
         after = self.argument(node, "after", gql_field, role=CURSOR)
         type_name = "Customer" if name == "customers" else "Car"
         return self.connection(
@@ -434,6 +437,24 @@ class Planner:
             rel.appointments,
             rel.APPOINTMENTS_BY_START,
             conditions,
+            first,
+            after,
+            node,
+            gql_field.type,
+        )
+
+    def billing_plans(self, node: FieldNode, gql_field: Any) -> Expr:
+        """The organization's plans by name (resolvers.lists.billing_plans)."""
+        self.only_arguments(node, {"includeArchived", "first", "after"})
+        first = self.page_size(node, gql_field)
+        table = rel.billing_plans
+        archived = bool(self.argument(node, "includeArchived", gql_field, False))
+        after = self.argument(node, "after", gql_field, role=CURSOR)
+        return self.connection(
+            "BillingPlan",
+            table,
+            rel.PLANS_BY_NAME,
+            rel.archived_filter(table, archived),
             first,
             after,
             node,

@@ -17,10 +17,6 @@ from resolvers.relations import root_connection
 from schema.connections import Connection
 
 
-def _archived(table: sa.Table, include_archived: bool) -> list[sa.ColumnElement[bool]]:
-    return [] if include_archived else [table.c.archived_at.is_(None)]
-
-
 async def customers(
     info: Info,
     make: Any,
@@ -31,7 +27,7 @@ async def customers(
     extra: list[sa.ColumnElement[bool]] | None = None,
 ) -> Connection[Any]:
     table = rel.customers
-    conditions = [*customer_search(table, search), *_archived(table, include_archived)]
+    conditions = [*customer_search(table, search), *rel.archived_filter(table, include_archived)]
     conditions += extra or []
     return await root_connection(info, table, rel.BY_NAME, conditions, make, first, after)
 
@@ -46,7 +42,7 @@ async def cars(
     after: str | None,
 ) -> Connection[Any]:
     table = rel.cars
-    conditions = [*car_search(table, search), *_archived(table, include_archived)]
+    conditions = [*car_search(table, search), *rel.archived_filter(table, include_archived)]
     if status is not None:
         conditions.append(table.c.status == status)
     return await root_connection(info, table, rel.CARS_BY_MAKE, conditions, make, first, after)
@@ -107,5 +103,5 @@ async def billing_plans(
     info: Info, make: Any, include_archived: bool, first: int, after: str | None
 ) -> Connection[Any]:
     table = rel.billing_plans
-    conditions = _archived(table, include_archived)
+    conditions = rel.archived_filter(table, include_archived)
     return await root_connection(info, table, rel.PLANS_BY_NAME, conditions, make, first, after)
