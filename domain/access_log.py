@@ -2,7 +2,7 @@
 DOWNLOAD when they open it. Staff, and staff previewing the portal, are never counted.
 
 One rule for every path that hands out a link: the executor's fields (resolvers/
-access_log.py), the planner's filled-in links (planner/links.py) and the download endpoint
+access_log.py), the planner's filled-in links (planner/filled.py) and the download endpoint
 (portico/downloads.py).
 """
 

@@ -23,7 +23,7 @@ from strawberry.extensions import SchemaExtension
 from core.errors import NotFound
 from core.ids import decode_id
 from models.search import search_shape
-from planner.links import fill_links
+from planner.filled import fill
 from planner.roles import CURSOR, NODE_ID, SEARCH, SHAPE, VALUE
 from planner.viewer import viewer_params, viewer_shape
 from schema.variables import coerce_variables
@@ -196,4 +196,4 @@ class PlannedReads(SchemaExtension):
         data = orjson.loads(raw) if isinstance(raw, str | bytes) else raw
         if any(_missing(data, path) for path in plan.required):
             return None  # the executor raises the error that belongs there
-        return await fill_links(data, context) if plan.links else data
+        return await fill(data, context) if plan.fills else data

@@ -20,7 +20,7 @@ from models import derived, tables
 from models import relations as rel
 from models.cars import CAR_EVENT_REFERENCES
 from planner import sql
-from planner.links import link
+from planner.filled import link, marker
 
 if TYPE_CHECKING:
     from planner.plan import Planner, Source
@@ -190,6 +190,25 @@ def snapshot_currency(source: Any, ctx: Context) -> Expr:
     return source.c.snapshot.op("->>")(sql.const("currency"))
 
 
+def next_bill_date(planner: Planner, source: Source, node: FieldNode, ctx: Context) -> Expr:
+    """schema.subscriptions.BillingSubscription.next_bill_date: null while paused or when
+    the viewer may not see the plan; otherwise the proration rule's, filled in by Python
+    from the dates, the plan's interval and timing, and the organization's day."""
+    table = tables.billing_plans
+    plan = table.alias(planner.alias_name())
+    inputs = [
+        ("today", derived.organization_today(source)),
+        ("start", source.c.start_date),
+        ("anchor", source.c.anchor_day),
+        ("months", plan.c.interval_months),
+        ("timing", plan.c.timing),
+        ("end", source.c.end_date),
+    ]
+    where = [*planner.conditions(table, plan), plan.c.id == source.c.plan_id]
+    mark = sa.select(marker(planner, "next_bill_date", inputs)).where(*where).correlate(source)
+    return sa.case((source.c.paused_at.is_not(None), sa.null()), else_=mark.scalar_subquery())
+
+
 def decimal(name: str, scale: int) -> Any:
     return lambda planner, source, node, ctx: sql.plain_decimal(source.c[name], scale)
 
@@ -298,7 +317,8 @@ COMPUTED: dict[tuple[str, str], Any] = {
     ("EstimateDecision", "declined_lines"): line_positions("declined_line_ids"),
     ("EstimateDecision", "approved_total"): money(column("approved_total"), snapshot_currency),
     ("EstimateDecision", "deposit"): money(column("deposit_amount"), snapshot_currency),
-    # Signed per request: the statement marks where, planner/links.py fills them in.
+    ("BillingSubscription", "next_bill_date"): next_bill_date,
+    # Signed per request: the statement marks where, planner/filled.py fills them in.
     ("Invoice", "pdf_url"): link(INVOICE_PDF),
     ("Document", "download_url"): link(DOCUMENT, unless_null="storage_key"),
     ("CarPhoto", "url"): link(CAR_PHOTO),

@@ -92,7 +92,7 @@ class Plan:
     # (it raises the right error, e.g. NOT_FOUND from `node`).
     required: list[tuple[str, ...]] = field(default_factory=list)
     derivations: list[Derivation] = field(default_factory=list)
-    links: bool = False  # the answer holds links to fill in (planner/links.py)
+    fills: bool = False  # the answer holds values to fill in (planner/filled.py)
     _texts: dict[str, Any] = field(default_factory=dict)
 
     def params_for(self, variables: Mapping[str, Any]) -> dict[str, Any] | None:
@@ -187,7 +187,7 @@ class Planner:
         self.required: list[tuple[str, ...]] = []
         self.roles: dict[str, str] = {}  # variable name: role (SHAPE unless a parameter)
         self.derivations: list[Derivation] = []
-        self.links = False
+        self.fills = False
         self._names = itertools.count()
 
     # --- entry ----------------------------------------------------------------------
@@ -204,7 +204,7 @@ class Planner:
             pairs.append((key, self.root_field(key, node, query)))
         # As text: the driver would otherwise decode the JSON only for us to encode it again.
         data = sa.cast(sql.json_object(pairs), sa.Text()).label("data")
-        return Plan(sa.select(data), self.params, self.required, self.derivations, self.links)
+        return Plan(sa.select(data), self.params, self.required, self.derivations, self.fills)
 
     # --- selections -----------------------------------------------------------------
 

@@ -28,7 +28,7 @@ from auth.sessions import touch_if_due, viewer_from_row
 from auth.tokens import token_hash
 from auth.viewer import Viewer
 from planner.extension import _cached, _missing, cache_key
-from planner.links import fill_links
+from planner.filled import fill
 from planner.plan import PLANNED, Plan
 from planner.viewer import viewer_params
 from schema.context import Context
@@ -95,8 +95,8 @@ async def _response(raw: Any, plan: Plan, context: Context) -> Response | None:
     text = raw.encode() if isinstance(raw, str) else orjson.dumps(raw)
     if plan.required and any(_missing(orjson.loads(text), path) for path in plan.required):
         return None  # the executor raises the error that belongs there
-    if plan.links:
-        text = orjson.dumps(await fill_links(orjson.loads(text), context))
+    if plan.fills:
+        text = orjson.dumps(await fill(orjson.loads(text), context))
     return Response(b'{"data":' + text + b"}", media_type="application/json")
 
 

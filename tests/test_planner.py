@@ -103,6 +103,11 @@ INBOX = """query Inbox($unread: Boolean = false, $first: Int = 20) {
 DECISIONS = """{ estimates(first: 50) { nodes { number version status decision {
   __typename version decision reason decidedAt approvedLines declinedLines
   approvedTotal { amount currency } deposit { amount currency } contact { name } } } } }"""
+SUBSCRIPTIONS = """{ customers(first: 60) { nodes { name subscriptions(first: 5) {
+  nodes { status nextBillDate quantity unitPrice { amount currency } plan { name interval }
+    car { make } } } } } }"""
+PORTAL_SUBSCRIPTIONS = """{ viewer { customer { subscriptions(first: 5) {
+  nodes { status nextBillDate unitPrice { amount } plan { name } } } } } }"""
 # Connection fields without `first` (graphql-core gives None for a field's absent arguments).
 WITHOUT_FIRST = [
     "{ customers { totalCount nodes { name cars { totalCount nodes { make } } } } }",
@@ -216,6 +221,7 @@ async def apps(db: Database) -> Any:
 def _cases(world: dict[str, Any]) -> list[tuple[str, dict[str, Any], str]]:
     staff, portal = world["staff"], world["portal"]
     cases = [(DASHBOARD, {}, token) for token in portal]
+    cases += [(PORTAL_SUBSCRIPTIONS, {}, token) for token in portal]
     cases += [(q, {}, token) for q in EXTRA for token in (staff, *portal[:2], portal[-1])]
     cases += [
         (STAFF_LIST, {}, staff),
@@ -294,6 +300,7 @@ def _cases(world: dict[str, Any]) -> list[tuple[str, dict[str, Any], str]]:
             staff,
         ),
         ("{ billingPlans(first: 2) { pageInfo { hasNextPage } nodes { name } } }", {}, staff),
+        (SUBSCRIPTIONS, {}, staff),
         (
             "{ organization { portalSettings { enabled showCars estimateDepositPercent } } }",
             {},
@@ -328,6 +335,13 @@ async def test_planned_answers_equal_executed_answers(apps: Any, dialect: str, c
         if query in (INBOX, APPOINTMENTS, AUDIT) and "errors" not in expected:
             (connection,) = expected["data"].values()
             assert connection["totalCount"] > 0, (query[:40], variables)  # not vacuous
+        if query == SUBSCRIPTIONS:
+            dates = [
+                sub["nextBillDate"]
+                for customer in expected["data"]["customers"]["nodes"]
+                for sub in customer["subscriptions"]["nodes"]
+            ]
+            assert None in dates and any(dates), dates  # paused or ended, and billed
         if query == DECISIONS:
             decided = [e["decision"] for e in expected["data"]["estimates"]["nodes"]]
             assert any(d and d["approvedLines"] for d in decided), decided
@@ -506,9 +520,6 @@ NOT_PLANNED = {
     "Query.portalInvitePreview",
     # A signed token checked in Python, and a view written to the access log.
     "Query.payLink",
-    # Periods from anchor days clamped to short months: the one rule in Python
-    # (domain/billing/proration.py), not written twice.
-    "BillingSubscription.nextBillDate",
     # Counts and answers of community events (models/attendance.py aggregates).
     "CommunityEvent.goingCount",
     "CommunityEvent.guestCount",
