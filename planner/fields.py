@@ -196,17 +196,21 @@ def next_bill_date(planner: Planner, source: Source, node: FieldNode, ctx: Conte
     from the dates, the plan's interval and timing, and the organization's day."""
     table = tables.billing_plans
     plan = table.alias(planner.alias_name())
+    where = [*planner.conditions(table, plan), plan.c.id == source.c.plan_id]
+
+    def of_plan(column: str) -> Expr:
+        return sa.select(plan.c[column]).where(*where).correlate(source).scalar_subquery()
+
     inputs = [
         ("today", derived.organization_today(source)),
         ("start", source.c.start_date),
         ("anchor", source.c.anchor_day),
-        ("months", plan.c.interval_months),
-        ("timing", plan.c.timing),
+        ("months", of_plan("interval_months")),
+        ("timing", of_plan("timing")),
         ("end", source.c.end_date),
     ]
-    where = [*planner.conditions(table, plan), plan.c.id == source.c.plan_id]
-    mark = sa.select(marker(planner, "next_bill_date", inputs)).where(*where).correlate(source)
-    return sa.case((source.c.paused_at.is_not(None), sa.null()), else_=mark.scalar_subquery())
+    unbilled = sa.or_(source.c.paused_at.is_not(None), ~sa.exists().where(*where))
+    return sa.case((unbilled, sa.null()), else_=marker(planner, "next_bill_date", inputs))
 
 
 def decimal(name: str, scale: int) -> Any:
