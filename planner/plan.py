@@ -27,6 +27,7 @@ from graphql import (
     GraphQLSchema,
     InlineFragmentNode,
     ListValueNode,
+    NamedTypeNode,
     ObjectValueNode,
     OperationDefinitionNode,
     OperationType,
@@ -36,15 +37,15 @@ from graphql import (
 )
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 
-from auth.access import RowScope
 from auth.permissions import rules_of
 from auth.sessions import BY_TOKEN as SESSION_BY_TOKEN
 from auth.viewer import Viewer
 from core.errors import NotFound
 from core.ids import decode_id
 from models import relations as rel
+from models import tables
 from models.derived import DERIVED, status_filter
-from models.loaders import Relation
+from models.loaders import Relation, Scope
 from models.pagination import MAX_PAGE_SIZE, InvalidCursor, Ordering
 from models.search import car_search, customer_search, search_params
 from planner import sql
@@ -55,7 +56,8 @@ from schema.node import NODE_TYPES, ROW_TYPES
 from schema.variables import VariableValues, arguments_of, included
 
 Expr = sa.ColumnElement[Any]
-Source = sa.Table | sa.Subquery | sa.Alias
+# A table, or an alias or lateral subquery of one: anything with columns to read.
+Source = sa.FromClause
 
 
 PAGE_FIELDS = frozenset({"nodes", "edges", "pageInfo"})
@@ -161,7 +163,7 @@ class Planner:
         operation: OperationDefinitionNode,
         variables: VariableValues,
         viewer: Viewer,
-        scope: RowScope,
+        scope: Scope,
     ) -> None:
         self.schema = schema
         self.fragments = {
@@ -208,7 +210,8 @@ class Planner:
                 continue
             if isinstance(selection, FragmentSpreadNode):
                 fragment = self.fragments[selection.name.value]
-                condition, inner = fragment.type_condition, fragment.selection_set
+                condition: NamedTypeNode | None = fragment.type_condition
+                inner = fragment.selection_set
             elif isinstance(selection, InlineFragmentNode):
                 condition, inner = selection.type_condition, selection.selection_set
             else:
@@ -363,7 +366,7 @@ class Planner:
     def root_list(self, name: str, node: FieldNode, gql_field: Any) -> Expr:
         self.only_arguments(node, {"search", "status", "includeArchived", "first", "after"})
         first = self.page_size(node, gql_field)
-        table = rel.customers if name == "customers" else rel.cars
+        table = tables.customers if name == "customers" else tables.cars
         search = self.argument(node, "search", gql_field, role=SEARCH)
         words = self.alias_name()
         self.derive(
@@ -391,7 +394,7 @@ class Planner:
         """Invoices or estimates, newest first (resolvers.lists.by_status)."""
         self.only_arguments(node, {"status", "first", "after"})
         first = self.page_size(node, gql_field)
-        table = rel.invoices if name == "invoices" else rel.estimates
+        table = tables.invoices if name == "invoices" else tables.estimates
         status = self.argument(node, "status", gql_field)
         conditions = status_filter(table, status)
         after = self.argument(node, "after", gql_field, role=CURSOR)
@@ -442,7 +445,8 @@ class Planner:
         if name == "__typename":
             return sql.text(type_name)
         gql_type = self.schema.type_map[type_name]
-        gql_field = gql_type.fields.get(name)  # type: ignore[union-attr]
+        assert isinstance(gql_type, GraphQLObjectType)
+        gql_field = gql_type.fields.get(name)
         if gql_field is None:
             raise Unplannable(name)
         definition = self.guard(gql_field)
@@ -610,14 +614,14 @@ class Planner:
         answer = sa.select(sql.json_object(pairs))
         return (answer.select_from(rows) if reads_page else answer).scalar_subquery()
 
-    def aggregate(self, body: Expr, rows: sa.Subquery, in_page: Expr) -> Expr:
+    def aggregate(self, body: Expr, rows: Source, in_page: Expr) -> Expr:
         aggregated = sa.func.json_agg(aggregate_order_by(body, rows.c._rank)).filter(in_page)
         return sa.func.coalesce(aggregated, sa.literal_column("'[]'::json"))
 
     def edges(
         self,
         type_name: str,
-        rows: sa.Subquery,
+        rows: Source,
         node: FieldNode,
         cursor: Expr,
         in_page: Expr,
@@ -643,7 +647,7 @@ class Planner:
     def page_info(
         self,
         node: FieldNode,
-        rows: sa.Subquery,
+        rows: Source,
         cursor: Expr,
         in_page: Expr,
         first: int,
