@@ -76,8 +76,13 @@ class Served:
 
 
 class Downloadable(Protocol):
-    inline: bool  # shown in the browser (images) rather than saved
-    log_as: str | None  # the access log's subject type when a portal viewer downloads
+    @property
+    def inline(self) -> bool:
+        """Shown in the browser (images) rather than saved."""
+
+    @property
+    def log_as(self) -> str | None:
+        """The access log's subject type when a portal viewer downloads."""
 
     async def serve(
         self, reads: ReadScope, viewer: Viewer, row_id: uuid.UUID, settings: Settings
