@@ -4,7 +4,7 @@ lines checked, the currency cleaned. The rules are the domain's (domain/billing/
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from strawberry import UNSET
 
@@ -14,7 +14,10 @@ from domain.edits import KEEP, Edit
 from resolvers.bill_lines import line_inputs
 from resolvers.validation import Checks
 
-D = TypeVar("D")
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
+D = TypeVar("D", bound="DataclassInstance")
 
 
 def with_car(details: D, data: Any) -> D:

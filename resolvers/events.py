@@ -16,6 +16,7 @@ from domain.events import community
 from domain.events.community import EventDetails
 from domain.problems import Common
 from models import relations as rel
+from models import tables
 from models.attendance import Attendance, attendance_of, attendance_statement, person_key
 from models.clock import request_now
 from models.enums import RsvpStatus
@@ -46,9 +47,9 @@ async def my_rsvp(info: Info, event_id: uuid.UUID) -> RowMapping | None:
 async def answered_by(info: Info, rsvp: RowMapping) -> str | None:
     loaders = info.context.loaders
     if rsvp["contact_id"] is not None:
-        person = await loaders.get(rel.contacts, rsvp["contact_id"])
+        person = await loaders.get(tables.contacts, rsvp["contact_id"])
     else:
-        person = await loaders.get(rel.customers, rsvp["customer_id"])
+        person = await loaders.get(tables.customers, rsvp["customer_id"])
     return person["name"] if person is not None else None
 
 
@@ -58,7 +59,7 @@ def _not_over(table: sa.Table) -> sa.ColumnElement[bool]:
 
 async def upcoming(info: Info, make: Any, first: int, after: str | None) -> Connection[Any]:
     """Published events not cancelled and not over, earliest first: what the portal shows."""
-    table = rel.community_events
+    table = tables.community_events
     conditions = [
         table.c.published_at.is_not(None),
         table.c.cancelled_at.is_(None),
@@ -72,7 +73,7 @@ async def staff_list(
     info: Info, make: Any, upcoming_only: bool, first: int, after: str | None
 ) -> Connection[Any]:
     """Every event, drafts and cancelled ones included, earliest first."""
-    table = rel.community_events
+    table = tables.community_events
     conditions = [_not_over(table)] if upcoming_only else []
     ordering = rel.COMMUNITY_EVENTS_BY_START
     return await root_connection(info, table, ordering, conditions, make, first, after)

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from strawberry import Info
 
 from models import relations as rel
+from models import tables
 from models.derived import status_filter
 from models.enums import AppointmentStatus, CarStatus
 from models.search import car_search, customer_search
@@ -30,7 +31,7 @@ async def customers(
     after: str | None,
     extra: list[sa.ColumnElement[bool]] | None = None,
 ) -> Connection[Any]:
-    table = rel.customers
+    table = tables.customers
     conditions = [*customer_search(table, search), *_archived(table, include_archived)]
     conditions += extra or []
     return await root_connection(info, table, rel.BY_NAME, conditions, make, first, after)
@@ -45,7 +46,7 @@ async def cars(
     first: int,
     after: str | None,
 ) -> Connection[Any]:
-    table = rel.cars
+    table = tables.cars
     conditions = [*car_search(table, search), *_archived(table, include_archived)]
     if status is not None:
         conditions.append(table.c.status == status)
@@ -75,7 +76,7 @@ async def appointments(
     first: int,
     after: str | None,
 ) -> Connection[Any]:
-    table = rel.appointments
+    table = tables.appointments
     conditions: list[sa.ColumnElement[bool]] = []
     if starts_after is not None:
         conditions.append(table.c.starts_at >= starts_after)
@@ -95,7 +96,7 @@ async def audit_events(
     first: int,
     after: str | None,
 ) -> Connection[Any]:
-    table = rel.audit_events
+    table = tables.audit_events
     conditions: list[sa.ColumnElement[bool]] = []
     if action:
         conditions.append(table.c.action == action)
@@ -109,7 +110,7 @@ async def conversations(
     info: Info, make: Any, unread_only: bool, first: int, after: str | None
 ) -> Connection[Any]:
     """Each customer's newest message, newest first: one row per conversation."""
-    table = rel.messages
+    table = tables.messages
     newer = table.alias("newer")
     later = sa.exists().where(
         newer.c.customer_id == table.c.customer_id,
