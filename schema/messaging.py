@@ -9,10 +9,8 @@ from strawberry import Info
 
 from auth.downloads import MESSAGE_ATTACHMENT, download_url
 from auth.permissions import staff_only
-from models import Message as MessageRow
-from models import MessageAttachment as MessageAttachmentRow
-from models import Notification as NotificationRow
 from models import relations as rel
+from models import tables
 from resolvers import lists, live
 from resolvers.relations import children_of
 from schema.connections import Connection
@@ -24,7 +22,7 @@ if TYPE_CHECKING:
     from schema.customers import Customer
 
 
-@row_type(MessageAttachmentRow.__table__, node=False)
+@row_type(tables.message_attachments, node=False)
 @strawberry.type(description="A file sent with a message.")
 class MessageAttachment(RowType):
     filename: str = strawberry.field(description="The name it was sent with.")
@@ -40,7 +38,7 @@ class MessageAttachment(RowType):
         return download_url(context.settings, context.viewer, MESSAGE_ATTACHMENT, self.pk)
 
 
-@row_type(MessageRow.__table__)
+@row_type(tables.messages)
 @strawberry.type(description="A message in the conversation between the business and a customer.")
 class Message(RowType, Node):
     author_kind: ActorKind = strawberry.field(description="Who wrote it: staff or portal viewer.")
@@ -135,7 +133,7 @@ class Subscription:
             yield Message.from_row(row)
 
 
-@row_type(NotificationRow.__table__)
+@row_type(tables.notifications)
 @strawberry.type(description="Something a person should be told.")
 class Notification(RowType, Node):
     kind: NotificationKind = strawberry.field(description="What it is about.")

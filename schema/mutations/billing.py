@@ -2,6 +2,7 @@
 
 from datetime import date
 from decimal import Decimal
+from enum import Enum
 from typing import Annotated
 
 import strawberry
@@ -15,7 +16,7 @@ from resolvers.outcome import Outcome
 from schema.billing import Invoice
 from schema.common import INPUT, UserError
 from schema.enums import LineKind
-from schema.error_codes import error_codes, user_errors
+from schema.error_codes import code_field, error_codes, user_errors
 from schema.payloads import payload
 
 BillingErrorCode = error_codes(
@@ -25,7 +26,7 @@ BillingErrorCode = error_codes(
 
 @strawberry.type(description="A problem with a billing or payment mutation's input.")
 class BillingError(UserError):
-    code: BillingErrorCode = strawberry.field(description="Machine-readable reason.")
+    code: Enum = code_field(BillingErrorCode)
 
 
 @strawberry.input(description="A line item. Amounts are computed on the server.")

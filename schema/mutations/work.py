@@ -2,6 +2,7 @@
 history, and drivers' trip inspections."""
 
 from datetime import date, datetime
+from enum import Enum
 from typing import Annotated
 
 import strawberry
@@ -16,7 +17,7 @@ from resolvers.outcome import Outcome
 from schema.cars import CarEvent, ConditionReport
 from schema.common import INPUT, UserError
 from schema.enums import CarEventKind, InspectionKind, JobKind, PhotoStage
-from schema.error_codes import error_codes_of
+from schema.error_codes import code_field, error_codes_of
 from schema.jobs import Job, JobPhoto, MaintenanceSchedule
 from schema.payloads import payload
 
@@ -27,7 +28,7 @@ WorkErrorCode = error_codes_of(
 
 @strawberry.type(description="A problem with the input of a mutation on cars' work.")
 class WorkError(UserError):
-    code: WorkErrorCode = strawberry.field(description="Machine-readable reason.")
+    code: Enum = code_field(WorkErrorCode)
 
 
 @strawberry.input(description="Details of a job. Omitted fields keep their value.")
