@@ -197,6 +197,12 @@ class Planner:
 
     # --- selections -----------------------------------------------------------------
 
+    def object_type(self, name: str) -> GraphQLObjectType:
+        """The schema's object type of that name."""
+        gql_type = self.schema.type_map[name]
+        assert isinstance(gql_type, GraphQLObjectType), name
+        return gql_type
+
     def fields(
         self, parent: GraphQLObjectType, selection_set: SelectionSetNode | None
     ) -> list[tuple[str, FieldNode]]:

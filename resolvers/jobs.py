@@ -28,13 +28,14 @@ def _job_details(checks: Checks, data: Any) -> JobDetails:
         internal_notes=kept(checks.text("internalNotes", data.internal_notes, 10000)),
     )
     start, end = details.scheduled_start, details.scheduled_end
-    aware = []
+    aware: list[datetime] = []
     for moment, field in ((start, "scheduledStart"), (end, "scheduledEnd")):
         if isinstance(moment, datetime) and moment.tzinfo is None:
             checks.fail(field, "Give the time's offset.")
-        aware.append(isinstance(moment, datetime) and moment.tzinfo is not None)
+        if isinstance(moment, datetime) and moment.tzinfo is not None:
+            aware.append(moment)
     # Compared only when both name their offset: a naive time is not comparable to another.
-    if all(aware) and end <= start:  # type: ignore[operator]
+    if len(aware) == 2 and aware[1] <= aware[0]:
         checks.fail("scheduledEnd", "The end must come after the start.")
     return details
 

@@ -125,6 +125,7 @@ async def conversations(
         conditions.append(
             sa.exists().where(
                 unread.c.customer_id == table.c.customer_id,
+                # A relation's filter is written for its table; an alias has the same columns.
                 *rel.CUSTOMER_UNREAD_FOR_STAFF.where(unread),  # type: ignore[arg-type]
             )
         )

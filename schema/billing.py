@@ -1,10 +1,12 @@
 """Invoices, estimates, their line items, and payments."""
 
+from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Self
 
 import strawberry
+from sqlalchemy.engine import RowMapping
 from strawberry import Info
 
 from auth.downloads import INVOICE_PDF, download_url
@@ -56,7 +58,7 @@ class Priced(RowType):
     currency: strawberry.Private[str]
 
     @classmethod
-    def with_currency(cls, currency: str):  # type: ignore[no-untyped-def]
+    def with_currency(cls, currency: str) -> Callable[[RowMapping], Self]:
         return lambda row: cls(row=row, currency=currency, **{n: row[n] for n in cls.__copied__})
 
     @strawberry.field(description="Quantity; fractional for hours of labour.")

@@ -101,7 +101,7 @@ class CarEvent(RowType, Node):
         if info.context.viewer.is_staff:
             return data
         # planner/fields.py removes the same keys in SQL.
-        return {k: v for k, v in data.items() if k not in CAR_EVENT_REFERENCES}
+        return JSON({k: v for k, v in data.items() if k not in CAR_EVENT_REFERENCES})
 
 
 @strawberry.type(description="One inspected area of a car.")

@@ -1,8 +1,9 @@
 """GraphQL enums of refusal codes, made from the domain's: an area's own codes and the
 common ones (`domain/problems.py`), so that the schema exposes exactly what actions raise."""
 
+from collections.abc import Callable
 from enum import Enum, StrEnum
-from typing import Any
+from typing import Any, TypeVar
 
 import strawberry
 
@@ -15,7 +16,10 @@ def error_codes(name: str, area: type[StrEnum], description: str) -> type[Enum]:
     return error_codes_of(name, (area,), description)
 
 
-def user_errors(problems: list[Problem], error_cls: type, codes: type[Enum]) -> list[object]:
+E = TypeVar("E")  # an area's user error type: field, message and code
+
+
+def user_errors(problems: list[Problem], error_cls: Callable[..., E], codes: type[Enum]) -> list[E]:
     """The user errors of a payload, one per problem."""
     return [
         error_cls(field=input_path(p.field), message=p.message, code=codes(str(p.code)))

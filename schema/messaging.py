@@ -1,10 +1,11 @@
 """Messages between the business and a customer, conversations, and notifications."""
 
-from collections.abc import AsyncGenerator, Mapping
+from collections.abc import AsyncGenerator
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
+from sqlalchemy.engine import RowMapping
 from strawberry import Info
 
 from auth.downloads import MESSAGE_ATTACHMENT, download_url
@@ -69,7 +70,7 @@ class Message(RowType, Node):
 
 @strawberry.type(description="A customer's conversation with the business, as staff list them.")
 class Conversation:
-    latest: strawberry.Private[Mapping[str, Any]]
+    latest: strawberry.Private[RowMapping]
 
     @strawberry.field(description="The customer the conversation is with.")
     async def customer(
@@ -108,7 +109,7 @@ class MessagingQueries:
         return await lists.conversations(info, _conversation, unread_only, first, after)
 
 
-def _conversation(row: Mapping[str, Any]) -> Conversation:
+def _conversation(row: RowMapping) -> Conversation:
     return Conversation(latest=row)
 
 

@@ -207,7 +207,9 @@ class AccessQueries:
     ) -> PortalInvitePreview:
         preview = await portal_access.invite_preview(info, customer_id, contact_id)
         problems = [
-            PortalError(field=[p.field], message=p.message, code=PortalErrorCode(str(p.code)))
+            PortalError(
+                field=_argument(p.field), message=p.message, code=PortalErrorCode(str(p.code))
+            )
             for p in preview.problems
         ]
         return PortalInvitePreview(
@@ -239,3 +241,8 @@ class AccessQueries:
     ) -> Connection[AuditEvent]:
         customer = decode_id_of("Customer", customer_id) if customer_id else None
         return await lists.audit_events(info, AuditEvent.from_row, action, customer, first, after)
+
+
+def _argument(name: str | None) -> list[str] | None:
+    """The path of the argument a problem is about (a field's arguments have no `input`)."""
+    return None if name is None else [name]

@@ -76,9 +76,11 @@ class Viewer:
         viewer = info.context.viewer
         return [
             PortalAccount(
-                id=encode_id(
-                    "Contact" if a.person.contact_id else "Customer",
-                    a.person.contact_id or a.person.customer_id,
+                id=strawberry.ID(
+                    encode_id(
+                        "Contact" if a.person.contact_id else "Customer",
+                        a.person.contact_id or a.person.customer_id,
+                    )
                 ),
                 organization_name=a.organization_name,
                 customer_name=a.customer_name,

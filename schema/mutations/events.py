@@ -72,7 +72,7 @@ class EventPayload:
 
 
 async def _event(info: Info, outcome: Outcome) -> EventPayload:
-    return await payload(  # type: ignore[no-any-return]
+    return await payload(
         info,
         EventPayload,
         outcome,

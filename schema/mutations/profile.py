@@ -28,7 +28,7 @@ class ProfileError(UserError):
 
 
 def _errors(problems: list[Problem]) -> list[ProfileError]:
-    return user_errors(problems, ProfileError, ProfileErrorCode)  # type: ignore[return-value]
+    return user_errors(problems, ProfileError, ProfileErrorCode)
 
 
 @strawberry.input(description="Your details; omitted fields keep their value.")
