@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import RowMapping
@@ -25,6 +25,15 @@ from resolvers.outcome import mutation_outcome
 from resolvers.relations import root_connection
 from resolvers.validation import Checks
 from schema.connections import Connection
+
+if TYPE_CHECKING:  # annotations only: resolvers do not import the schema
+    from schema.mutations.events import (
+        CreateEventInput,
+        EventFields,
+        EventInput,
+        RsvpEventInput,
+        UpdateEventInput,
+    )
 
 # --- reads ------------------------------------------------------------------------------
 
@@ -88,7 +97,7 @@ def _moment(checks: Checks, field: str, value: Any) -> Any:
     return value
 
 
-def _details(checks: Checks, data: Any) -> EventDetails:
+def _details(checks: Checks, data: EventFields) -> EventDetails:
     capacity = data.capacity
     if isinstance(capacity, int) and capacity < 1:
         checks.fail("capacity", "At least 1, or leave it empty for no limit.")
@@ -108,7 +117,7 @@ def _details(checks: Checks, data: Any) -> EventDetails:
 
 
 @mutation_outcome
-async def create_event(info: Info, data: Any) -> uuid.UUID:
+async def create_event(info: Info, data: CreateEventInput) -> uuid.UUID:
     checks = Checks(creating=True)
     details = _details(checks, data)
     checks.problems += community.time_problems(details.starts_at, details.ends_at)
@@ -117,7 +126,7 @@ async def create_event(info: Info, data: Any) -> uuid.UUID:
 
 
 @mutation_outcome
-async def update_event(info: Info, data: Any) -> uuid.UUID:
+async def update_event(info: Info, data: UpdateEventInput) -> uuid.UUID:
     checks = Checks(creating=False)
     details = _details(checks, data)  # answered with what the event itself shows
     event_id = decode_id_of("CommunityEvent", data.id)
@@ -125,7 +134,7 @@ async def update_event(info: Info, data: Any) -> uuid.UUID:
 
 
 @mutation_outcome
-async def publish_event(info: Info, data: Any) -> uuid.UUID:
+async def publish_event(info: Info, data: EventInput) -> uuid.UUID:
     """Announce it: portal viewers see it, and those who want social-event emails are
     invited (in the same transaction, through the outbox)."""
     event_id = decode_id_of("CommunityEvent", data.id)
@@ -133,14 +142,14 @@ async def publish_event(info: Info, data: Any) -> uuid.UUID:
 
 
 @mutation_outcome
-async def cancel_event(info: Info, data: Any) -> uuid.UUID:
+async def cancel_event(info: Info, data: EventInput) -> uuid.UUID:
     """Call it off: it leaves the portal, and those GOING are told."""
     event_id = decode_id_of("CommunityEvent", data.id)
     return await community.cancel_event(info.context, event_id)
 
 
 @mutation_outcome
-async def rsvp_event(info: Info, data: Any) -> uuid.UUID:
+async def rsvp_event(info: Info, data: RsvpEventInput) -> uuid.UUID:
     """The viewer's answer, made or changed. Events the viewer may not see are NOT_FOUND."""
     checks = Checks()
     checks.problems += community.guest_problems(data.guests)
