@@ -13,12 +13,12 @@ import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypedDict
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import SQLModel
+from sqlmodel import SQLModel, col
 
 import models
 from auth.passwords import hash_password
@@ -68,6 +68,7 @@ from models import (
     StaffUser,
     TelematicsReading,
 )
+from models.base import table_of
 from models.calendar import end_of_day
 from models.db import Database
 from models.enums import (
@@ -633,9 +634,20 @@ class Account:
     cars: list[Car] = field(default_factory=list)
 
 
-def stamped(when: datetime) -> dict[str, datetime]:
+class Stamps(TypedDict):
+    created_at: datetime
+    updated_at: datetime
+
+
+def stamped(when: datetime) -> Stamps:
     """created_at/updated_at keyword arguments for a row made at `when`."""
     return {"created_at": when, "updated_at": when}
+
+
+def sent_at(bill: Invoice | Estimate) -> datetime:
+    """When a bill that was sent was sent (bills are numbered in that order)."""
+    assert bill.sent_at is not None
+    return bill.sent_at
 
 
 def email_for(name: str) -> str:
@@ -928,7 +940,7 @@ def invoices(demo: Demo, accounts: list[Account]) -> list[Invoice]:
     for account in plan:
         status = InvoiceStatus.PAID if account.customer.archived_at else next(deck)
         made.append(invoice(demo, account, status))
-    numbered = sorted((i for i in made if i.sent_at is not None), key=lambda i: i.sent_at)
+    numbered = sorted((i for i in made if i.sent_at is not None), key=sent_at)
     for number, item in enumerate(numbered, start=FIRST_INVOICE_NUMBER):
         item.number = number
     return made
@@ -1016,7 +1028,7 @@ def estimates(demo: Demo, accounts: list[Account]) -> list[Estimate]:
     weights = [2, 3, 3, 2, 1]  # DRAFT, SENT, APPROVED, DECLINED, EXPIRED
     deck = status_deck(rng, list(EstimateStatus), weights, len(chosen))
     made = [estimate(demo, account, status) for account, status in zip(chosen, deck, strict=True)]
-    numbered = sorted((e for e in made if e.sent_at is not None), key=lambda e: e.sent_at)
+    numbered = sorted((e for e in made if e.sent_at is not None), key=sent_at)
     for number, item in enumerate(numbered, start=FIRST_ESTIMATE_NUMBER):
         item.number = number
     return made
@@ -1790,7 +1802,7 @@ async def delete_organization(session: AsyncSession, organization_id: uuid.UUID)
             await session.execute(
                 sa.delete(table).where(table.c.organization_id == organization_id)
             )
-    organizations = Organization.__table__
+    organizations = table_of(Organization)
     await session.execute(sa.delete(organizations).where(organizations.c.id == organization_id))
 
 
@@ -1815,7 +1827,9 @@ def sign_in_help(settings: Settings) -> str:
 async def demo_id(db: Database) -> uuid.UUID | None:
     """The demo organization's id, if it is loaded."""
     async with db.connect() as conn:
-        return await conn.scalar(sa.select(Organization.id).where(Organization.slug == DEMO_SLUG))
+        return await conn.scalar(
+            sa.select(col(Organization.id)).where(col(Organization.slug) == DEMO_SLUG)
+        )
 
 
 async def load_demo(settings: Settings, *, reset: bool = False) -> None:
@@ -1845,7 +1859,7 @@ async def replace_demo(db: Database, *, reset: bool) -> bool:
     try:
         async with db.write() as session:
             existing = await session.scalar(
-                sa.select(Organization.id).where(Organization.slug == DEMO_SLUG)
+                sa.select(col(Organization.id)).where(col(Organization.slug) == DEMO_SLUG)
             )
             if existing is not None:
                 if not reset:

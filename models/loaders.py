@@ -31,8 +31,11 @@ KEYS = "loader_keys"
 class Scope(Protocol):
     """What a viewer may see (auth/access.py builds it)."""
 
-    shape: tuple[object, ...]
-    params: dict[str, object]
+    @property
+    def shape(self) -> tuple[object, ...]: ...
+
+    @property
+    def params(self) -> dict[str, object]: ...
 
     def conditions(self, table: sa.Table) -> tuple[sa.ColumnElement[bool], ...]: ...
 

@@ -7,6 +7,11 @@ from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
+from sqlalchemy.engine import RowMapping
+
+# A maintenance schedule's row, or a mapping in its shape.
+Schedule = RowMapping | Mapping[str, Any]
+
 
 def add_months(day: date, months: int) -> date:
     """The same day `months` later, or the month's last day when it has fewer days."""
@@ -15,11 +20,11 @@ def add_months(day: date, months: int) -> date:
     return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
 
 
-def next_due_on(schedule: Mapping[str, Any]) -> date | None:
+def next_due_on(schedule: Schedule) -> date | None:
     last, months = schedule["last_done_on"], schedule["every_months"]
     return add_months(last, months) if last is not None and months else None
 
 
-def next_due_mileage(schedule: Mapping[str, Any]) -> int | None:
+def next_due_mileage(schedule: Schedule) -> int | None:
     last, miles = schedule["last_done_mileage"], schedule["every_miles"]
     return last + miles if last is not None and miles else None

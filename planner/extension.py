@@ -29,8 +29,8 @@ from planner.viewer import viewer_params, viewer_shape
 from schema.variables import coerce_variables
 
 if TYPE_CHECKING:
-    from auth.access import RowScope
     from auth.viewer import Viewer
+    from models.loaders import Scope
     from planner.plan import Plan
 
 log = logging.getLogger("portico.planner")
@@ -71,7 +71,7 @@ def cache_key(
     operation_name: str | None,
     context: Any,
     variables: dict[str, Any],
-    viewer: tuple[Viewer, RowScope] | None = None,
+    viewer: tuple[Viewer, Scope] | None = None,
 ) -> Any:
     """Plans are shared by requests with the same text, variables and shape of viewer,
     served by the same schema (whose limits the text passed). The viewer is the context's

@@ -41,7 +41,7 @@ def money(amount: Callable[[Any], Expr], currency: Callable[[Any, Context], Expr
     def build(planner: Planner, source: Source, node: FieldNode, ctx: Context) -> Expr:
         value = amount(source)
         pairs: list[tuple[str, Expr]] = []
-        for key, child in planner.fields(planner.schema.type_map["Money"], node.selection_set):  # type: ignore[arg-type]
+        for key, child in planner.fields(planner.object_type("Money"), node.selection_set):
             match child.name.value:
                 case "amount":
                     pairs.append((key, value))
@@ -227,9 +227,9 @@ def preferences(planner: Planner, source: Source, node: FieldNode, ctx: Context)
         "socialEvents": "wants_social_events",
         "marketing": "wants_marketing",
     }
-    gql_type = planner.schema.type_map["CommunicationPreferences"]
+    gql_type = planner.object_type("CommunicationPreferences")
     pairs: list[tuple[str, Expr]] = []
-    for key, child in planner.fields(gql_type, node.selection_set):  # type: ignore[arg-type]
+    for key, child in planner.fields(gql_type, node.selection_set):
         name = child.name.value
         value = sql.text("CommunicationPreferences") if name == "__typename" else None
         pairs.append((key, value if value is not None else source.c[columns[name]]))
@@ -239,9 +239,9 @@ def preferences(planner: Planner, source: Source, node: FieldNode, ctx: Context)
 def inspection_items(planner: Planner, source: Source, node: FieldNode, ctx: Context) -> Expr:
     """schema.cars._item over the JSON list: missing areas are "", missing ratings 0."""
     item = sa.func.jsonb_array_elements(source.c["items"]).table_valued("value").alias("item")
-    gql_type = planner.schema.type_map["ConditionItem"]
+    gql_type = planner.object_type("ConditionItem")
     pairs: list[tuple[str, Expr]] = []
-    for key, child in planner.fields(gql_type, node.selection_set):  # type: ignore[arg-type]
+    for key, child in planner.fields(gql_type, node.selection_set):
         match child.name.value:
             case "area":
                 pairs.append((key, sa.func.coalesce(item.c.value.op("->>")("area"), "")))

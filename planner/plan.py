@@ -27,6 +27,7 @@ from graphql import (
     GraphQLSchema,
     InlineFragmentNode,
     ListValueNode,
+    NamedTypeNode,
     ObjectValueNode,
     OperationDefinitionNode,
     OperationType,
@@ -38,15 +39,15 @@ from graphql import (
 )
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 
-from auth.access import RowScope
 from auth.permissions import rules_of
 from auth.sessions import BY_TOKEN as SESSION_BY_TOKEN
 from auth.viewer import Viewer
 from core.errors import NotFound
 from core.ids import decode_id
 from models import relations as rel
+from models import tables
 from models.derived import DERIVED, status_filter
-from models.loaders import Relation
+from models.loaders import Relation, Scope
 from models.pagination import MAX_PAGE_SIZE, InvalidCursor, Ordering
 from models.search import car_search, customer_search, search_params
 from planner import sql
@@ -58,7 +59,8 @@ from schema.node import NODE_TYPES, ROW_TYPES
 from schema.variables import VariableValues, arguments_of, included
 
 Expr = sa.ColumnElement[Any]
-Source = sa.Table | sa.Subquery | sa.Alias
+# A table, or an alias or lateral subquery of one: anything with columns to read.
+Source = sa.FromClause
 
 
 PAGE_FIELDS = frozenset({"nodes", "edges", "pageInfo"})
@@ -66,9 +68,9 @@ PAGE_FIELDS = frozenset({"nodes", "edges", "pageInfo"})
 
 # Root lists filtered by status, newest first: their table and type.
 BY_STATUS = {
-    "invoices": (rel.invoices, "Invoice"),
-    "estimates": (rel.estimates, "Estimate"),
-    "contracts": (rel.contracts, "Contract"),
+    "invoices": (tables.invoices, "Invoice"),
+    "estimates": (tables.estimates, "Estimate"),
+    "contracts": (tables.contracts, "Contract"),
 }
 
 
@@ -173,7 +175,7 @@ class Planner:
         operation: OperationDefinitionNode,
         variables: VariableValues,
         viewer: Viewer,
-        scope: RowScope,
+        scope: Scope,
     ) -> None:
         self.schema = schema
         self.fragments = {
@@ -208,6 +210,12 @@ class Planner:
 
     # --- selections -----------------------------------------------------------------
 
+    def object_type(self, name: str) -> GraphQLObjectType:
+        """The schema's object type of that name."""
+        gql_type = self.schema.type_map[name]
+        assert isinstance(gql_type, GraphQLObjectType), name
+        return gql_type
+
     def fields(
         self, parent: GraphQLObjectType, selection_set: SelectionSetNode | None
     ) -> list[tuple[str, FieldNode]]:
@@ -221,7 +229,8 @@ class Planner:
                 continue
             if isinstance(selection, FragmentSpreadNode):
                 fragment = self.fragments[selection.name.value]
-                condition, inner = fragment.type_condition, fragment.selection_set
+                condition: NamedTypeNode | None = fragment.type_condition
+                inner = fragment.selection_set
             elif isinstance(selection, InlineFragmentNode):
                 condition, inner = selection.type_condition, selection.selection_set
             else:
@@ -383,7 +392,7 @@ class Planner:
     def root_list(self, name: str, node: FieldNode, gql_field: Any) -> Expr:
         self.only_arguments(node, {"search", "status", "includeArchived", "first", "after"})
         first = self.page_size(node, gql_field)
-        table = rel.customers if name == "customers" else rel.cars
+        table = tables.customers if name == "customers" else tables.cars
         search = self.argument(node, "search", gql_field, role=SEARCH)
         words = self.alias_name()
         self.derive(
@@ -425,7 +434,7 @@ class Planner:
         """Appointments by start (resolvers.lists.appointments)."""
         self.only_arguments(node, {"startsAfter", "startsBefore", "status", "first", "after"})
         first = self.page_size(node, gql_field)
-        starts = rel.appointments.c.starts_at.type
+        starts = tables.appointments.c.starts_at.type
         conditions = rel.appointment_filter(
             self.bound_value(node, "startsAfter", gql_field, starts),
             self.bound_value(node, "startsBefore", gql_field, starts),
@@ -434,7 +443,7 @@ class Planner:
         after = self.argument(node, "after", gql_field, role=CURSOR)
         return self.connection(
             "Appointment",
-            rel.appointments,
+            tables.appointments,
             rel.APPOINTMENTS_BY_START,
             conditions,
             first,
@@ -447,7 +456,7 @@ class Planner:
         """The organization's plans by name (resolvers.lists.billing_plans)."""
         self.only_arguments(node, {"includeArchived", "first", "after"})
         first = self.page_size(node, gql_field)
-        table = rel.billing_plans
+        table = tables.billing_plans
         archived = bool(self.argument(node, "includeArchived", gql_field, False))
         after = self.argument(node, "after", gql_field, role=CURSOR)
         return self.connection(
@@ -467,7 +476,7 @@ class Planner:
         first = self.page_size(node, gql_field)
         conditions = rel.conversation_filter(bool(self.argument(node, "unreadOnly", gql_field)))
         after = self.argument(node, "after", gql_field, role=CURSOR)
-        table = rel.messages
+        table = tables.messages
         return self.connection(
             "Conversation",
             table,
@@ -483,7 +492,7 @@ class Planner:
         """The audit trail, newest first (resolvers.lists.audit_events)."""
         self.only_arguments(node, {"action", "customerId", "first", "after"})
         first = self.page_size(node, gql_field)
-        action = self.bound_value(node, "action", gql_field, rel.audit_events.c.action.type)
+        action = self.bound_value(node, "action", gql_field, tables.audit_events.c.action.type)
         customer = None
         customer_id = self.argument(node, "customerId", gql_field, role=NODE_ID)
         if customer_id:
@@ -497,7 +506,7 @@ class Planner:
                 lambda value: {param: _row_of("Customer", value)},
             )
         after = self.argument(node, "after", gql_field, role=CURSOR)
-        table = rel.audit_events
+        table = tables.audit_events
         return self.connection(
             "AuditEvent",
             table,
@@ -577,7 +586,8 @@ class Planner:
         if name == "__typename":
             return sql.text(type_name)
         gql_type = self.schema.type_map[type_name]
-        gql_field = gql_type.fields.get(name)  # type: ignore[union-attr]
+        assert isinstance(gql_type, GraphQLObjectType)
+        gql_field = gql_type.fields.get(name)
         if gql_field is None:
             raise Unplannable(name)
         definition = self.guard(gql_field)
@@ -741,14 +751,14 @@ class Planner:
         answer = sa.select(sql.json_object(pairs))
         return (answer.select_from(rows) if reads_page else answer).scalar_subquery()
 
-    def aggregate(self, body: Expr, rows: sa.Subquery, in_page: Expr) -> Expr:
+    def aggregate(self, body: Expr, rows: Source, in_page: Expr) -> Expr:
         aggregated = sa.func.json_agg(aggregate_order_by(body, rows.c._rank)).filter(in_page)
         return sa.func.coalesce(aggregated, sa.literal_column("'[]'::json"))
 
     def edges(
         self,
         type_name: str,
-        rows: sa.Subquery,
+        rows: Source,
         node: FieldNode,
         cursor: Expr,
         in_page: Expr,
@@ -774,7 +784,7 @@ class Planner:
     def page_info(
         self,
         node: FieldNode,
-        rows: sa.Subquery,
+        rows: Source,
         cursor: Expr,
         in_page: Expr,
         first: int,

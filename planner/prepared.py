@@ -17,16 +17,17 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
-from auth.access import RowScope, row_scope
+from auth.access import row_scope
 from auth.sessions import touch_if_due, viewer_from_row
 from auth.tokens import token_hash
 from auth.viewer import Viewer
+from models.loaders import Scope
 from planner.extension import _cached, _missing, cache_key
 from planner.filled import fill
 from planner.plan import PLANNED, Plan
@@ -36,7 +37,7 @@ from schema.context import Context
 # Which viewer each recent token stood for: only a guess of the plan to try. It grants
 # nothing: the session row read with the answer decides.
 KNOWN_TOKENS = 10_000
-_known: OrderedDict[str, tuple[Viewer, RowScope]] = OrderedDict()
+_known: OrderedDict[str, tuple[Viewer, Scope]] = OrderedDict()
 
 
 def remember(token: str | None, viewer: Viewer) -> None:
@@ -57,7 +58,7 @@ async def _body(request: Request) -> dict[str, Any] | None:
     """The JSON body of a GraphQL POST, read once per request."""
     read = getattr(request.state, "portico_body", _UNREAD)
     if read is not _UNREAD:
-        return read  # type: ignore[no-any-return]
+        return cast(dict[str, Any] | None, read)  # what this function stored below
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     json_post = request.method == "POST" and content_type == "application/json"
     body = _graphql_body(await request.body()) if json_post else None
@@ -78,7 +79,7 @@ def _graphql_body(raw: bytes) -> dict[str, Any] | None:
 
 
 def _plan(
-    body: dict[str, Any], context: Context, viewer: tuple[Viewer, RowScope]
+    body: dict[str, Any], context: Context, viewer: tuple[Viewer, Scope]
 ) -> tuple[Plan, dict[str, Any]] | None:
     """The cached plan for this body and viewer, with its parameters for these variables."""
     variables = body.get("variables") or {}

@@ -8,7 +8,7 @@ import gc
 import logging
 from collections.abc import AsyncIterator, Coroutine
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 from graphql import GraphQLError
@@ -60,6 +60,11 @@ from schema.context import Context, make_context
 from schema.introspection import may_introspect
 from schema.root import build_schema
 
+if TYPE_CHECKING:
+    from cross_web import AsyncHTTPRequestAdapter  # Strawberry's, for its signatures
+    from strawberry.http import GraphQLRequestData
+    from strawberry.types import ExecutionResult, SubscriptionExecutionResult
+
 log = logging.getLogger("portico")
 GC_GENERATION_0 = 20_000
 
@@ -88,7 +93,7 @@ def _json_post(request: Request | WebSocket) -> bool:
     return request.scope.get("method") == "POST" and content_type == "application/json"
 
 
-class PorticoGraphQL(GraphQL):
+class PorticoGraphQL(GraphQL[Context, None]):
     """Strawberry's ASGI view with Portico's per-request context."""
 
     graphql_transport_ws_handler_class = live.SubscriptionsOnlyHandler
@@ -169,21 +174,38 @@ class PorticoGraphQL(GraphQL):
             return Response("Not Found", status_code=404)
         return ide.page(request)  # from the package's own files: no CDN, works offline
 
-    async def execute_operation(self, **kwargs: Any) -> Any:
+    async def execute_operation(
+        self,
+        request: Request,
+        request_adapter: AsyncHTTPRequestAdapter,
+        request_data: GraphQLRequestData | list[GraphQLRequestData],
+        context: Context,
+        root_value: None,
+        sub_response: Response,
+    ) -> ExecutionResult | list[ExecutionResult] | SubscriptionExecutionResult:
         """Refuse a subscription sent over HTTP: the executor would run it as a query, its
         event stream would be no value, and the client would get an internal error."""
-        data = kwargs["request_data"]
-        if not isinstance(data, list) and self._get_stream_transport(data.protocol) is None:
-            query, tokens = data.query, self.db.settings.max_query_tokens
+        if (
+            not isinstance(request_data, list)
+            and self._get_stream_transport(request_data.protocol) is None
+        ):
+            query, tokens = request_data.query, self.db.settings.max_query_tokens
             # The keyword test spares queries a parse; the parse is the one execution reuses.
             if isinstance(query, str) and "subscription" in query:
                 try:
-                    subscription = live.is_subscription(query, data.operation_name, tokens)
+                    subscription = live.is_subscription(query, request_data.operation_name, tokens)
                 except GraphQLError:  # Strawberry reports it while parsing
                     subscription = None
                 if subscription:
                     raise live.SubscriptionOverHttp()
-        return await super().execute_operation(**kwargs)
+        return await super().execute_operation(
+            request=request,
+            request_adapter=request_adapter,
+            request_data=request_data,
+            context=context,
+            root_value=root_value,
+            sub_response=sub_response,
+        )
 
     async def process_result(self, request: Any, result: Any) -> Any:
         """A request error (nothing executed) asked for as graphql-response+json answers
@@ -265,9 +287,9 @@ class PorticoGraphQL(GraphQL):
                 return outcome_unknown_graphql()  # an earlier transaction of it committed
             return unavailable_graphql()
         finally:
-            context: Context | None = getattr(request.state, "portico_context", None)
-            if context is not None:
-                await context.reader.end()
+            opened: Context | None = getattr(request.state, "portico_context", None)
+            if opened is not None:
+                await opened.reader.end()
             if isinstance(request, Request):
                 await request.close()  # uploaded files spooled to disk
 

@@ -77,7 +77,9 @@ class Served:
 
 
 class Downloadable(Protocol):
-    inline: bool  # shown in the browser (images) rather than saved
+    @property
+    def inline(self) -> bool:
+        """Shown in the browser (images) rather than saved."""
 
     async def serve(
         self, reads: ReadScope, viewer: Viewer, row_id: uuid.UUID, settings: Settings

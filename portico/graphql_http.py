@@ -65,10 +65,12 @@ def is_request_error(response: Mapping[str, Any]) -> bool:
     """Errors raised before execution began: no data, and no error at a field's path (a
     field error that nulls the whole `data` has one, and is answered with 200)."""
     errors = response.get("errors")
-    return response.get("data") is None and bool(errors) and all("path" not in e for e in errors)
+    if response.get("data") is not None or not errors:
+        return False
+    return all("path" not in e for e in errors)
 
 
-def as_request_error(response: dict[str, Any]) -> dict[str, Any]:
+def as_request_error(response: Mapping[str, Any]) -> dict[str, Any]:
     """The spec's shape of a request error: the `data` entry is left out."""
     return {key: value for key, value in response.items() if key != "data"}
 

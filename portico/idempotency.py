@@ -215,7 +215,7 @@ async def _run_in(
     broker, events = context.broker, None
     if broker is not None:
         events = HeldEvents(broker)
-        context.broker = events  # type: ignore[assignment]
+        context.broker = events
     await context.reader.pin(conn)
     try:
         response = await execute()

@@ -174,7 +174,7 @@ class SubscriptionsOnlyHandler(BaseGraphQLTransportWSHandler[Context, None]):
         except (KeyError, TypeError):
             return None  # Strawberry answers a malformed message
         try:
-            subscription = is_subscription(query, name, self.view.db.settings.max_query_tokens)
+            subscription = is_subscription(query, name, self.context.settings.max_query_tokens)
         except GraphQLError as error:
             return error
         if subscription is False:

@@ -4,7 +4,7 @@ IDs decoded, the domain's actions called (domain/schedule/appointments.py)."""
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from strawberry import UNSET, Info
 
@@ -17,8 +17,18 @@ from resolvers.inputs import kept
 from resolvers.outcome import mutation_outcome
 from resolvers.validation import Checks, given
 
+if TYPE_CHECKING:  # annotations only: resolvers do not import the schema
+    from schema.mutations.appointments import (
+        AppointmentFields,
+        CancelAppointmentInput,
+        ConfirmAppointmentInput,
+        CreateAppointmentInput,
+        RequestAppointmentInput,
+        UpdateAppointmentInput,
+    )
 
-def _details(checks: Checks, data: Any) -> Details:
+
+def _details(checks: Checks, data: AppointmentFields) -> Details:
     """The appointment's own fields from a staff input (the car is decoded apart)."""
     details = Details(
         starts_at=kept(checks.moment("startsAt", data.starts_at, required=True)),
@@ -46,7 +56,7 @@ def _car(gid: Any) -> Edit[uuid.UUID | None]:
 
 
 @mutation_outcome
-async def create_appointment(info: Info, data: Any) -> uuid.UUID:
+async def create_appointment(info: Info, data: CreateAppointmentInput) -> uuid.UUID:
     customer_id = decode_id_of("Customer", data.customer_id)
     checks = Checks(creating=True)
     details = _details(checks, data)
@@ -63,7 +73,7 @@ async def create_appointment(info: Info, data: Any) -> uuid.UUID:
 
 
 @mutation_outcome
-async def update_appointment(info: Info, data: Any) -> uuid.UUID:
+async def update_appointment(info: Info, data: UpdateAppointmentInput) -> uuid.UUID:
     """Change details, or move it (a reschedule); the customer hears of a new time."""
     checks = Checks(creating=False)
     details = _details(checks, data)
@@ -78,7 +88,7 @@ async def update_appointment(info: Info, data: Any) -> uuid.UUID:
 
 
 @mutation_outcome
-async def cancel_appointment(info: Info, data: Any) -> uuid.UUID:
+async def cancel_appointment(info: Info, data: CancelAppointmentInput) -> uuid.UUID:
     checks = Checks()
     reason = checks.text("reason", data.reason, 1000)
     checks.done()
@@ -91,7 +101,7 @@ async def cancel_appointment(info: Info, data: Any) -> uuid.UUID:
 
 
 @mutation_outcome
-async def confirm_appointment(info: Info, data: Any) -> uuid.UUID:
+async def confirm_appointment(info: Info, data: ConfirmAppointmentInput) -> uuid.UUID:
     """A request becomes an appointment (SCHEDULED or CONFIRMED), at the asked-for time or
     another; a scheduled appointment becomes CONFIRMED."""
     checks = Checks(creating=False)
@@ -110,7 +120,7 @@ async def confirm_appointment(info: Info, data: Any) -> uuid.UUID:
 
 
 @mutation_outcome
-async def request_appointment(info: Info, data: Any) -> uuid.UUID:
+async def request_appointment(info: Info, data: RequestAppointmentInput) -> uuid.UUID:
     """A portal viewer asks for an appointment; staff are told and decide."""
     ctx = info.context
     appointments.may_request_appointment(ctx)  # closed sections refuse before all else

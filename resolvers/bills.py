@@ -4,7 +4,7 @@ lines checked, the currency cleaned. The rules are the domain's (domain/billing/
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from strawberry import UNSET
 
@@ -14,10 +14,16 @@ from domain.edits import KEEP, Edit
 from resolvers.bill_lines import line_inputs
 from resolvers.validation import Checks
 
-D = TypeVar("D")
+if TYPE_CHECKING:  # annotations only: resolvers do not import the schema
+    from _typeshed import DataclassInstance
+
+    from schema.mutations.billing import CreateInvoiceInput, InvoiceFields
+    from schema.mutations.estimates import CreateEstimateInput, EstimateFields
+
+D = TypeVar("D", bound="DataclassInstance")
 
 
-def with_car(details: D, data: Any) -> D:
+def with_car(details: D, data: InvoiceFields | EstimateFields) -> D:
     """The details with the car the input names: None to clear, KEEP when not sent. Decoded
     after the bill's own ID, as the domain looks the car up after the bill."""
     if data.car_id is UNSET:
@@ -26,14 +32,16 @@ def with_car(details: D, data: Any) -> D:
     return dataclasses.replace(details, car_id=car_id)
 
 
-def lines_of(checks: Checks, data: Any, *, optional_allowed: bool) -> Edit[list[LineInput]]:
+def lines_of(
+    checks: Checks, data: InvoiceFields | EstimateFields, *, optional_allowed: bool
+) -> Edit[list[LineInput]]:
     """The checked lines when sent (null keeps them too)."""
     if data.line_items is UNSET or data.line_items is None:
         return KEEP
     return line_inputs(checks, data.line_items, optional_allowed=optional_allowed)
 
 
-def currency_of(data: Any) -> str | None:
+def currency_of(data: CreateInvoiceInput | CreateEstimateInput) -> str | None:
     """The currency a new bill asks for (None: the organization's)."""
     checks = Checks(creating=True)
     currency = checks.currency("currency", data.currency) if data.currency else None

@@ -4,7 +4,7 @@ domain's action called (domain/cars/cars.py)."""
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING
 
 from strawberry import Info
 
@@ -15,8 +15,15 @@ from resolvers.inputs import kept
 from resolvers.outcome import mutation_outcome
 from resolvers.validation import Checks, given
 
+if TYPE_CHECKING:  # annotations only: resolvers do not import the schema
+    from schema.mutations.cars import (
+        CarFields,
+        CreateCarInput,
+        UpdateCarInput,
+    )
 
-def car_details(checks: Checks, data: Any) -> CarDetails:
+
+def car_details(checks: Checks, data: CarFields) -> CarDetails:
     strict_vin = not getattr(data, "vin_unchecked", False)
     return CarDetails(
         make=kept(checks.text("make", data.make, 80, required=True)),
@@ -33,7 +40,7 @@ def car_details(checks: Checks, data: Any) -> CarDetails:
 
 
 @mutation_outcome
-async def create_car(info: Info, data: Any) -> uuid.UUID:
+async def create_car(info: Info, data: CreateCarInput) -> uuid.UUID:
     checks = Checks(creating=True)
     details = car_details(checks, data)
     checks.done()
@@ -42,7 +49,7 @@ async def create_car(info: Info, data: Any) -> uuid.UUID:
 
 
 @mutation_outcome
-async def update_car(info: Info, data: Any) -> uuid.UUID:
+async def update_car(info: Info, data: UpdateCarInput) -> uuid.UUID:
     car_id = decode_id_of("Car", data.id)
     checks = Checks(creating=False)
     details = car_details(checks, data)

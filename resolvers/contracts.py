@@ -4,7 +4,7 @@ called (domain/documents/contracts.py)."""
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING
 
 from strawberry import Info
 
@@ -16,8 +16,18 @@ from resolvers.inputs import decoded_id, kept
 from resolvers.outcome import mutation_outcome
 from resolvers.validation import Checks
 
+if TYPE_CHECKING:  # annotations only: resolvers do not import the schema
+    from schema.mutations.contracts import (
+        ContractFields,
+        CreateContractInput,
+        SendContractInput,
+        SignContractInput,
+        SupersedeContractInput,
+        UpdateContractInput,
+    )
 
-def _terms(checks: Checks, data: Any) -> Terms:
+
+def _terms(checks: Checks, data: ContractFields | SupersedeContractInput) -> Terms:
     return Terms(
         title=kept(checks.text("title", data.title, 255, required=True)),
         terms=kept(checks.text("terms", data.terms, 100_000, required=True)),
@@ -25,7 +35,7 @@ def _terms(checks: Checks, data: Any) -> Terms:
 
 
 @mutation_outcome
-async def create_contract(info: Info, data: Any) -> uuid.UUID:
+async def create_contract(info: Info, data: CreateContractInput) -> uuid.UUID:
     checks = Checks(creating=True)
     terms = _terms(checks, data)
     checks.done()
@@ -40,7 +50,7 @@ async def create_contract(info: Info, data: Any) -> uuid.UUID:
 
 
 @mutation_outcome
-async def update_contract(info: Info, data: Any) -> uuid.UUID:
+async def update_contract(info: Info, data: UpdateContractInput) -> uuid.UUID:
     checks = Checks(creating=False)
     terms = _terms(checks, data)
     checks.done()
@@ -50,12 +60,12 @@ async def update_contract(info: Info, data: Any) -> uuid.UUID:
 
 
 @mutation_outcome
-async def send_contract(info: Info, data: Any) -> uuid.UUID:
+async def send_contract(info: Info, data: SendContractInput) -> uuid.UUID:
     return await contracts.send_contract(info.context, decode_id_of("Contract", data.id))
 
 
 @mutation_outcome
-async def supersede_contract(info: Info, data: Any) -> uuid.UUID:
+async def supersede_contract(info: Info, data: SupersedeContractInput) -> uuid.UUID:
     """A new draft replacing a contract; the old one, signed or not, stays as it was."""
     checks = Checks(creating=False)
     terms = _terms(checks, data)
@@ -65,7 +75,7 @@ async def supersede_contract(info: Info, data: Any) -> uuid.UUID:
 
 
 @mutation_outcome
-async def sign_contract(info: Info, data: Any) -> uuid.UUID:
+async def sign_contract(info: Info, data: SignContractInput) -> uuid.UUID:
     contracts.may_sign_contracts(info.context)  # closed sections refuse before all else
     checks = Checks(creating=True)
     name = checks.text("signerName", data.signer_name, 200, required=True)

@@ -4,6 +4,7 @@ domain's action called (domain/customers/)."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from strawberry import UNSET, Info
@@ -93,7 +94,7 @@ def contact_details(checks: Checks, data: ContactFields) -> ContactDetails:
     )
 
 
-def _car_ids(car_gids: list[str] | None) -> Edit[set[uuid.UUID]]:
+def _car_ids(car_gids: Sequence[str] | None) -> Edit[set[uuid.UUID]]:
     if car_gids is UNSET or car_gids is None:
         return KEEP
     return {_car_id(gid) for gid in car_gids}

@@ -4,7 +4,7 @@ called (domain/documents/documents.py)."""
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING
 
 from strawberry import UNSET, Info
 
@@ -15,8 +15,15 @@ from resolvers.inputs import kept
 from resolvers.outcome import mutation_outcome
 from resolvers.validation import Checks, given
 
+if TYPE_CHECKING:  # annotations only: resolvers do not import the schema
+    from schema.mutations.documents import (
+        UpdateDocumentInput,
+        UploadDocumentInput,
+        UploadMyDocumentInput,
+    )
 
-def _details(checks: Checks, data: Any) -> DocumentDetails:
+
+def _details(checks: Checks, data: UploadDocumentInput | UpdateDocumentInput) -> DocumentDetails:
     return DocumentDetails(
         name=kept(checks.text("name", data.name, 255, required=not checks.creating)),
         kind=kept(given(data.kind)),
@@ -25,7 +32,7 @@ def _details(checks: Checks, data: Any) -> DocumentDetails:
 
 
 @mutation_outcome
-async def upload_document(info: Info, data: Any) -> uuid.UUID:
+async def upload_document(info: Info, data: UploadDocumentInput) -> uuid.UUID:
     checks = Checks(creating=True)
     details = _details(checks, data)
     customer_id = decode_id_of("Customer", data.customer_id)
@@ -35,7 +42,7 @@ async def upload_document(info: Info, data: Any) -> uuid.UUID:
 
 
 @mutation_outcome
-async def update_document(info: Info, data: Any) -> uuid.UUID:
+async def update_document(info: Info, data: UpdateDocumentInput) -> uuid.UUID:
     document_id = decode_id_of("Document", data.id)
     checks = Checks(creating=False)
     details = _details(checks, data)
@@ -44,7 +51,7 @@ async def update_document(info: Info, data: Any) -> uuid.UUID:
 
 
 @mutation_outcome
-async def upload_my_document(info: Info, data: Any) -> uuid.UUID:
+async def upload_my_document(info: Info, data: UploadMyDocumentInput) -> uuid.UUID:
     """A portal viewer's own paper: visible to them and to staff."""
     ctx = info.context
     documents.may_upload_my_document(ctx)  # closed sections refuse before all else

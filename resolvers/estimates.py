@@ -5,7 +5,7 @@ payload. The customer's decisions are resolvers/estimate_decisions.py."""
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING
 
 from strawberry import Info
 
@@ -16,8 +16,15 @@ from resolvers.inputs import kept
 from resolvers.outcome import mutation_outcome
 from resolvers.validation import Checks
 
+if TYPE_CHECKING:  # annotations only: resolvers do not import the schema
+    from schema.mutations.estimates import (
+        CreateEstimateInput,
+        EstimateFields,
+        UpdateEstimateInput,
+    )
 
-def _details(checks: Checks, data: Any) -> estimates.EstimateDetails:
+
+def _details(checks: Checks, data: EstimateFields) -> estimates.EstimateDetails:
     notes = checks.text("notes", data.notes, 5000)
     recommendations = checks.text("recommendations", data.recommendations, 5000)
     internal_notes = checks.text("internalNotes", data.internal_notes, 10000)
@@ -33,7 +40,7 @@ def _details(checks: Checks, data: Any) -> estimates.EstimateDetails:
 
 
 @mutation_outcome
-async def create_estimate(info: Info, data: Any) -> uuid.UUID:
+async def create_estimate(info: Info, data: CreateEstimateInput) -> uuid.UUID:
     details = _details(Checks(creating=True), data)
     currency = currency_of(data)
     customer_id = decode_id_of("Customer", data.customer_id)
@@ -42,7 +49,7 @@ async def create_estimate(info: Info, data: Any) -> uuid.UUID:
 
 
 @mutation_outcome
-async def update_estimate(info: Info, data: Any) -> uuid.UUID:
+async def update_estimate(info: Info, data: UpdateEstimateInput) -> uuid.UUID:
     details = _details(Checks(creating=False), data)
     estimate_id = decode_id_of("Estimate", data.id)
     details = with_car(details, data)

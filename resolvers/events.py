@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import RowMapping
@@ -16,6 +16,7 @@ from domain.events import community
 from domain.events.community import EventDetails
 from domain.problems import Common
 from models import relations as rel
+from models import tables
 from models.attendance import Attendance, attendance_of, attendance_statement, person_key
 from models.clock import request_now
 from models.enums import RsvpStatus
@@ -24,6 +25,15 @@ from resolvers.outcome import mutation_outcome
 from resolvers.relations import root_connection
 from resolvers.validation import Checks
 from schema.connections import Connection
+
+if TYPE_CHECKING:  # annotations only: resolvers do not import the schema
+    from schema.mutations.events import (
+        CreateEventInput,
+        EventFields,
+        EventInput,
+        RsvpEventInput,
+        UpdateEventInput,
+    )
 
 # --- reads ------------------------------------------------------------------------------
 
@@ -46,9 +56,9 @@ async def my_rsvp(info: Info, event_id: uuid.UUID) -> RowMapping | None:
 async def answered_by(info: Info, rsvp: RowMapping) -> str | None:
     loaders = info.context.loaders
     if rsvp["contact_id"] is not None:
-        person = await loaders.get(rel.contacts, rsvp["contact_id"])
+        person = await loaders.get(tables.contacts, rsvp["contact_id"])
     else:
-        person = await loaders.get(rel.customers, rsvp["customer_id"])
+        person = await loaders.get(tables.customers, rsvp["customer_id"])
     return person["name"] if person is not None else None
 
 
@@ -58,7 +68,7 @@ def _not_over(table: sa.Table) -> sa.ColumnElement[bool]:
 
 async def upcoming(info: Info, make: Any, first: int, after: str | None) -> Connection[Any]:
     """Published events not cancelled and not over, earliest first: what the portal shows."""
-    table = rel.community_events
+    table = tables.community_events
     conditions = [
         table.c.published_at.is_not(None),
         table.c.cancelled_at.is_(None),
@@ -72,7 +82,7 @@ async def staff_list(
     info: Info, make: Any, upcoming_only: bool, first: int, after: str | None
 ) -> Connection[Any]:
     """Every event, drafts and cancelled ones included, earliest first."""
-    table = rel.community_events
+    table = tables.community_events
     conditions = [_not_over(table)] if upcoming_only else []
     ordering = rel.COMMUNITY_EVENTS_BY_START
     return await root_connection(info, table, ordering, conditions, make, first, after)
@@ -87,7 +97,7 @@ def _moment(checks: Checks, field: str, value: Any) -> Any:
     return value
 
 
-def _details(checks: Checks, data: Any) -> EventDetails:
+def _details(checks: Checks, data: EventFields) -> EventDetails:
     capacity = data.capacity
     if isinstance(capacity, int) and capacity < 1:
         checks.fail("capacity", "At least 1, or leave it empty for no limit.")
@@ -107,7 +117,7 @@ def _details(checks: Checks, data: Any) -> EventDetails:
 
 
 @mutation_outcome
-async def create_event(info: Info, data: Any) -> uuid.UUID:
+async def create_event(info: Info, data: CreateEventInput) -> uuid.UUID:
     checks = Checks(creating=True)
     details = _details(checks, data)
     checks.problems += community.time_problems(details.starts_at, details.ends_at)
@@ -116,7 +126,7 @@ async def create_event(info: Info, data: Any) -> uuid.UUID:
 
 
 @mutation_outcome
-async def update_event(info: Info, data: Any) -> uuid.UUID:
+async def update_event(info: Info, data: UpdateEventInput) -> uuid.UUID:
     checks = Checks(creating=False)
     details = _details(checks, data)  # answered with what the event itself shows
     event_id = decode_id_of("CommunityEvent", data.id)
@@ -124,7 +134,7 @@ async def update_event(info: Info, data: Any) -> uuid.UUID:
 
 
 @mutation_outcome
-async def publish_event(info: Info, data: Any) -> uuid.UUID:
+async def publish_event(info: Info, data: EventInput) -> uuid.UUID:
     """Announce it: portal viewers see it, and those who want social-event emails are
     invited (in the same transaction, through the outbox)."""
     event_id = decode_id_of("CommunityEvent", data.id)
@@ -132,14 +142,14 @@ async def publish_event(info: Info, data: Any) -> uuid.UUID:
 
 
 @mutation_outcome
-async def cancel_event(info: Info, data: Any) -> uuid.UUID:
+async def cancel_event(info: Info, data: EventInput) -> uuid.UUID:
     """Call it off: it leaves the portal, and those GOING are told."""
     event_id = decode_id_of("CommunityEvent", data.id)
     return await community.cancel_event(info.context, event_id)
 
 
 @mutation_outcome
-async def rsvp_event(info: Info, data: Any) -> uuid.UUID:
+async def rsvp_event(info: Info, data: RsvpEventInput) -> uuid.UUID:
     """The viewer's answer, made or changed. Events the viewer may not see are NOT_FOUND."""
     checks = Checks()
     checks.problems += community.guest_problems(data.guests)

@@ -6,6 +6,7 @@ import uuid
 from typing import TypeVar
 
 from strawberry import UNSET
+from strawberry.types.unset import UnsetType
 
 from core.ids import decode_id_of
 from domain.edits import KEEP, Edit
@@ -13,9 +14,9 @@ from domain.edits import KEEP, Edit
 T = TypeVar("T")
 
 
-def kept(value: T | object) -> Edit[T]:
+def kept(value: T | UnsetType) -> Edit[T]:
     """The value, or KEEP where the client did not send the field."""
-    return KEEP if value is UNSET else value  # type: ignore[return-value]
+    return KEEP if isinstance(value, UnsetType) else value
 
 
 def decoded_id(type_name: str, value: str | object | None) -> Edit[uuid.UUID | None]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from strawberry import Info
 
@@ -16,6 +16,13 @@ from domain.problems import Common
 from models.types import utcnow
 from resolvers.outcome import mutation_outcome
 from resolvers.validation import Checks
+
+if TYPE_CHECKING:  # annotations only: resolvers do not import the schema
+    from schema.mutations.work import (
+        CreateConditionReportInput,
+        RecordCarEventInput,
+        SubmitInspectionInput,
+    )
 
 MAX_ITEMS = 100
 
@@ -44,7 +51,7 @@ def _when(checks: Checks, name: str, value: datetime | None) -> datetime:
 
 
 @mutation_outcome
-async def create_condition_report(info: Info, data: Any) -> uuid.UUID:
+async def create_condition_report(info: Info, data: CreateConditionReportInput) -> uuid.UUID:
     checks = Checks(creating=True)
     items = _items(checks, data.items)
     inspected_at = _when(checks, "inspectedAt", data.inspected_at)
@@ -66,7 +73,7 @@ async def create_condition_report(info: Info, data: Any) -> uuid.UUID:
 
 
 @mutation_outcome
-async def record_car_event(info: Info, data: Any) -> uuid.UUID:
+async def record_car_event(info: Info, data: RecordCarEventInput) -> uuid.UUID:
     """Check-in, check-out, service, detailing, photo session or a note, on the car's record."""
     checks = Checks(creating=True)
     occurred_at = _when(checks, "occurredAt", data.occurred_at)
@@ -80,7 +87,7 @@ async def record_car_event(info: Info, data: Any) -> uuid.UUID:
 
 
 @mutation_outcome
-async def submit_inspection(info: Info, data: Any) -> uuid.UUID:
+async def submit_inspection(info: Info, data: SubmitInspectionInput) -> uuid.UUID:
     """A driver's pre- or post-trip inspection of a car they may see (DVIR)."""
     inspections.may_submit_inspection(info.context)  # closed sections refuse before all else
     checks = Checks(creating=True)

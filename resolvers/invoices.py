@@ -4,7 +4,7 @@ action called (domain/billing/invoices.py), its answer or refusal handed to the 
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING
 
 from strawberry import Info
 
@@ -15,8 +15,15 @@ from resolvers.inputs import kept
 from resolvers.outcome import mutation_outcome
 from resolvers.validation import Checks
 
+if TYPE_CHECKING:  # annotations only: resolvers do not import the schema
+    from schema.mutations.billing import (
+        CreateInvoiceInput,
+        InvoiceFields,
+        UpdateInvoiceInput,
+    )
 
-def _details(checks: Checks, data: Any) -> invoices.InvoiceDetails:
+
+def _details(checks: Checks, data: InvoiceFields) -> invoices.InvoiceDetails:
     notes = checks.text("notes", data.notes, 5000)
     internal_notes = checks.text("internalNotes", data.internal_notes, 10000)
     lines = lines_of(checks, data, optional_allowed=False)
@@ -30,7 +37,7 @@ def _details(checks: Checks, data: Any) -> invoices.InvoiceDetails:
 
 
 @mutation_outcome
-async def create_invoice(info: Info, data: Any) -> uuid.UUID:
+async def create_invoice(info: Info, data: CreateInvoiceInput) -> uuid.UUID:
     details = _details(Checks(creating=True), data)
     currency = currency_of(data)
     customer_id = decode_id_of("Customer", data.customer_id)
@@ -39,7 +46,7 @@ async def create_invoice(info: Info, data: Any) -> uuid.UUID:
 
 
 @mutation_outcome
-async def update_invoice(info: Info, data: Any) -> uuid.UUID:
+async def update_invoice(info: Info, data: UpdateInvoiceInput) -> uuid.UUID:
     details = _details(Checks(creating=False), data)
     invoice_id = decode_id_of("Invoice", data.id)
     details = with_car(details, data)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING
 
 from strawberry import Info
 
@@ -17,8 +17,19 @@ from resolvers.inputs import decoded_id, kept
 from resolvers.outcome import mutation_outcome
 from resolvers.validation import Checks, given
 
+if TYPE_CHECKING:  # annotations only: resolvers do not import the schema
+    from schema.mutations.work import (
+        CompleteJobInput,
+        CreateJobInput,
+        JobFields,
+        JobInput,
+        MaintenanceScheduleInput,
+        UpdateJobInput,
+        UploadJobPhotoInput,
+    )
 
-def _job_details(checks: Checks, data: Any) -> JobDetails:
+
+def _job_details(checks: Checks, data: JobFields) -> JobDetails:
     details = JobDetails(
         title=kept(checks.text("title", data.title, 200, required=True)),
         kind=kept(given(data.kind)),
@@ -28,19 +39,20 @@ def _job_details(checks: Checks, data: Any) -> JobDetails:
         internal_notes=kept(checks.text("internalNotes", data.internal_notes, 10000)),
     )
     start, end = details.scheduled_start, details.scheduled_end
-    aware = []
+    aware: list[datetime] = []
     for moment, field in ((start, "scheduledStart"), (end, "scheduledEnd")):
         if isinstance(moment, datetime) and moment.tzinfo is None:
             checks.fail(field, "Give the time's offset.")
-        aware.append(isinstance(moment, datetime) and moment.tzinfo is not None)
+        if isinstance(moment, datetime) and moment.tzinfo is not None:
+            aware.append(moment)
     # Compared only when both name their offset: a naive time is not comparable to another.
-    if all(aware) and end <= start:  # type: ignore[operator]
+    if len(aware) == 2 and aware[1] <= aware[0]:
         checks.fail("scheduledEnd", "The end must come after the start.")
     return details
 
 
 @mutation_outcome
-async def create_job(info: Info, data: Any) -> uuid.UUID:
+async def create_job(info: Info, data: CreateJobInput) -> uuid.UUID:
     checks = Checks(creating=True)
     details = _job_details(checks, data)
     checks.done()
@@ -50,7 +62,7 @@ async def create_job(info: Info, data: Any) -> uuid.UUID:
 
 
 @mutation_outcome
-async def update_job(info: Info, data: Any) -> uuid.UUID:
+async def update_job(info: Info, data: UpdateJobInput) -> uuid.UUID:
     checks = Checks(creating=False)
     details = _job_details(checks, data)
     checks.done()
@@ -59,17 +71,17 @@ async def update_job(info: Info, data: Any) -> uuid.UUID:
 
 
 @mutation_outcome
-async def start_job(info: Info, data: Any) -> uuid.UUID:
+async def start_job(info: Info, data: JobInput) -> uuid.UUID:
     return await jobs.start_job(info.context, decode_id_of("Job", data.id))
 
 
 @mutation_outcome
-async def cancel_job(info: Info, data: Any) -> uuid.UUID:
+async def cancel_job(info: Info, data: JobInput) -> uuid.UUID:
     return await jobs.cancel_job(info.context, decode_id_of("Job", data.id))
 
 
 @mutation_outcome
-async def complete_job(info: Info, data: Any) -> uuid.UUID:
+async def complete_job(info: Info, data: CompleteJobInput) -> uuid.UUID:
     checks = Checks()
     mileage = checks.non_negative("mileage", data.mileage)
     schedule_ids = [
@@ -80,7 +92,7 @@ async def complete_job(info: Info, data: Any) -> uuid.UUID:
     return await jobs.complete_job(info.context, job_id, mileage, schedule_ids)
 
 
-def _schedule_details(checks: Checks, data: Any) -> ScheduleDetails:
+def _schedule_details(checks: Checks, data: MaintenanceScheduleInput) -> ScheduleDetails:
     details = ScheduleDetails(
         name=kept(checks.text("name", data.name, 200, required=True)),
         every_months=kept(data.every_months),
@@ -103,18 +115,20 @@ def _schedule_details(checks: Checks, data: Any) -> ScheduleDetails:
 
 
 @mutation_outcome
-async def set_maintenance_schedule(info: Info, data: Any) -> uuid.UUID:
+async def set_maintenance_schedule(info: Info, data: MaintenanceScheduleInput) -> uuid.UUID:
     """Create a schedule for a car, or change one (when `id` is given)."""
     checks = Checks(creating=True)
     details = _schedule_details(checks, data)
+    if not data.id and data.car_id is None:  # a new schedule is for a car
+        checks.fail("carId", "This field is required.", Common.REQUIRED)
     checks.done()
     schedule_id = decode_id_of("MaintenanceSchedule", data.id) if data.id else None
-    car_id = None if data.id else decode_id_of("Car", data.car_id)
+    car_id = None if data.id or data.car_id is None else decode_id_of("Car", data.car_id)
     return await jobs.set_maintenance_schedule(info.context, schedule_id, car_id, details)
 
 
 @mutation_outcome
-async def upload_job_photo(info: Info, data: Any) -> uuid.UUID:
+async def upload_job_photo(info: Info, data: UploadJobPhotoInput) -> uuid.UUID:
     """A photo for the job's gallery, last in the gallery (its stage says before or after)."""
     job_id = decode_id_of("Job", data.job_id)
     checks = Checks(creating=True)

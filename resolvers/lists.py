@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from strawberry import Info
 
 from models import relations as rel
+from models import tables
 from models.derived import status_filter
 from models.enums import AppointmentStatus, CarStatus
 from models.search import car_search, customer_search
@@ -26,7 +27,7 @@ async def customers(
     after: str | None,
     extra: list[sa.ColumnElement[bool]] | None = None,
 ) -> Connection[Any]:
-    table = rel.customers
+    table = tables.customers
     conditions = [*customer_search(table, search), *rel.archived_filter(table, include_archived)]
     conditions += extra or []
     return await root_connection(info, table, rel.BY_NAME, conditions, make, first, after)
@@ -41,7 +42,7 @@ async def cars(
     first: int,
     after: str | None,
 ) -> Connection[Any]:
-    table = rel.cars
+    table = tables.cars
     conditions = [*car_search(table, search), *rel.archived_filter(table, include_archived)]
     if status is not None:
         conditions.append(table.c.status == status)
@@ -73,7 +74,9 @@ async def appointments(
 ) -> Connection[Any]:
     conditions = rel.appointment_filter(starts_after, starts_before, status)
     ordering = rel.APPOINTMENTS_BY_START
-    return await root_connection(info, rel.appointments, ordering, conditions, make, first, after)
+    return await root_connection(
+        info, tables.appointments, ordering, conditions, make, first, after
+    )
 
 
 async def audit_events(
@@ -86,14 +89,16 @@ async def audit_events(
 ) -> Connection[Any]:
     conditions = rel.audit_filter(action or None, customer_id)
     ordering = rel.NEWEST_FIRST["audit_events"]
-    return await root_connection(info, rel.audit_events, ordering, conditions, make, first, after)
+    return await root_connection(
+        info, tables.audit_events, ordering, conditions, make, first, after
+    )
 
 
 async def conversations(
     info: Info, make: Any, unread_only: bool, first: int, after: str | None
 ) -> Connection[Any]:
     """Each customer's newest message, newest first: one row per conversation."""
-    table = rel.messages
+    table = tables.messages
     conditions = rel.conversation_filter(unread_only)
     ordering = rel.NEWEST_FIRST["messages"]
     return await root_connection(info, table, ordering, conditions, make, first, after)
@@ -102,6 +107,6 @@ async def conversations(
 async def billing_plans(
     info: Info, make: Any, include_archived: bool, first: int, after: str | None
 ) -> Connection[Any]:
-    table = rel.billing_plans
+    table = tables.billing_plans
     conditions = rel.archived_filter(table, include_archived)
     return await root_connection(info, table, rel.PLANS_BY_NAME, conditions, make, first, after)

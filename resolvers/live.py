@@ -25,7 +25,7 @@ from auth.viewer import Viewer
 from core.errors import ClientError, Forbidden, NotFound, Unauthenticated
 from core.ids import decode_id_of
 from domain.messaging.conversations import messages_topic
-from models import relations as rel
+from models import tables
 
 if TYPE_CHECKING:  # annotations only: resolvers do not import the schema
     from schema.context import Context
@@ -60,7 +60,7 @@ async def _customer_filter(ctx: Context, viewer: Viewer, gid: str | None) -> uui
         if wanted is not None and wanted != viewer.customer_id:
             raise NotFound()
         return viewer.customer_id
-    if wanted is not None and await ctx.loaders.get(rel.customers, wanted) is None:
+    if wanted is not None and await ctx.loaders.get(tables.customers, wanted) is None:
         raise NotFound()
     return wanted
 
@@ -90,7 +90,7 @@ async def message_added(info: Info, customer_gid: str | None) -> AsyncIterator[R
                 continue
             try:
                 await current_viewer(ctx)
-                row = await ctx.loaders.get(rel.messages, uuid.UUID(event["id"]))
+                row = await ctx.loaders.get(tables.messages, uuid.UUID(event["id"]))
             finally:
                 await ctx.reader.close()
             if row is not None:

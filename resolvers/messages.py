@@ -4,7 +4,7 @@ called (domain/messaging/conversations.py)."""
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from strawberry import Info
 
@@ -14,6 +14,14 @@ from domain.messaging import conversations
 from domain.messaging.conversations import BODY_LIMIT, NOT_IN_CONVERSATION
 from resolvers.outcome import mutation_outcome
 from resolvers.validation import Checks, Rejected
+
+if TYPE_CHECKING:  # annotations only: resolvers do not import the schema
+    from schema.mutations.messaging import (
+        MarkConversationReadInput,
+        MarkMyMessagesReadInput,
+        SendMessageInput,
+        SendMyMessageInput,
+    )
 
 
 def _body(value: Any) -> str:
@@ -31,25 +39,25 @@ def _up_to(gid: str | None) -> uuid.UUID | None:
 
 
 @mutation_outcome
-async def send_message(info: Info, data: Any) -> uuid.UUID:
+async def send_message(info: Info, data: SendMessageInput) -> uuid.UUID:
     """Staff write to a customer."""
     customer_id = decode_id_of("Customer", data.customer_id)
     body = _body(data.body)
-    attachments = list(data.attachments or [])
+    attachments: list[object] = list(data.attachments or [])
     return await conversations.send_message(info.context, customer_id, body, attachments)
 
 
 @mutation_outcome
-async def send_my_message(info: Info, data: Any) -> uuid.UUID:
+async def send_my_message(info: Info, data: SendMyMessageInput) -> uuid.UUID:
     """The customer's side writes to the business."""
     conversations.may_write_messages(info.context)  # closed sections refuse before all else
     body = _body(data.body)
-    attachments = list(data.attachments or [])
+    attachments: list[object] = list(data.attachments or [])
     return await conversations.send_my_message(info.context, body, attachments)
 
 
 @mutation_outcome
-async def mark_conversation_read(info: Info, data: Any) -> uuid.UUID:
+async def mark_conversation_read(info: Info, data: MarkConversationReadInput) -> uuid.UUID:
     """Staff have read what the customer's side wrote (up to a message, or all of it)."""
     customer_id = decode_id_of("Customer", data.customer_id)
     up_to = _up_to(data.up_to_message_id)
@@ -57,7 +65,7 @@ async def mark_conversation_read(info: Info, data: Any) -> uuid.UUID:
 
 
 @mutation_outcome
-async def mark_my_messages_read(info: Info, data: Any) -> uuid.UUID:
+async def mark_my_messages_read(info: Info, data: MarkMyMessagesReadInput) -> uuid.UUID:
     """The customer's side has read what staff wrote (up to a message, or all of it)."""
     conversations.may_write_messages(info.context)  # closed sections refuse before all else
     up_to = _up_to(data.up_to_message_id)

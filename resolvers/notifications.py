@@ -12,6 +12,7 @@ from core.errors import Forbidden
 from core.ids import decode_id_of
 from domain.messaging import inbox
 from models import relations as rel
+from models import tables
 from resolvers.outcome import input_ids
 from resolvers.relations import root_connection
 from resolvers.validation import Rejected
@@ -24,7 +25,7 @@ def _mine(info: Info, unread_only: bool) -> list[sa.ColumnElement[bool]]:
     viewer = info.context.viewer
     if not viewer.is_staff or viewer.staff_user_id is None:
         raise Forbidden()
-    table = rel.notifications
+    table = tables.notifications
     conditions = [table.c.recipient_staff_id == viewer.staff_user_id]
     if unread_only:
         conditions.append(table.c.read_at.is_(None))
@@ -37,11 +38,13 @@ async def staff_notifications(
     """The signed-in staff member's notifications, newest first."""
     conditions = _mine(info, unread_only)
     ordering = rel.NOTIFICATIONS_NEWEST
-    return await root_connection(info, rel.notifications, ordering, conditions, make, first, after)
+    return await root_connection(
+        info, tables.notifications, ordering, conditions, make, first, after
+    )
 
 
 async def unread_count(info: Info) -> int:
-    return await info.context.loaders.root_count(rel.notifications, _mine(info, True))
+    return await info.context.loaders.root_count(tables.notifications, _mine(info, True))
 
 
 @input_ids

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from strawberry import Info
@@ -21,7 +22,7 @@ class PayOutcome:
 
 async def pay_invoices(
     info: Info,
-    invoice_gids: list[str],
+    invoice_gids: Sequence[str],
     client_key: str,
     amount: int | None,
     card_gid: str | None,

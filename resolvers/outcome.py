@@ -20,6 +20,7 @@ from strawberry.utils.str_converters import to_camel_case
 
 from core.errors import NotFound
 from core.ids import encode_id
+from domain.problems import Common
 from resolvers.validation import Problem, Rejected
 from schema.inputs import field_holding
 
@@ -97,5 +98,5 @@ def missing_input(missing: NotFound, arguments: dict[str, object]) -> Problem | 
         within = "" if dataclasses.is_dataclass(argument) else name
         field = field_holding(argument, wanted, within)
         if field is not None:
-            return Problem(field, "Not found.", "NOT_FOUND")
+            return Problem(field, "Not found.", Common.NOT_FOUND)
     return None

@@ -4,7 +4,7 @@ called (domain/cars/photos.py)."""
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING
 
 from strawberry import Info
 
@@ -15,8 +15,14 @@ from resolvers.inputs import kept
 from resolvers.outcome import mutation_outcome
 from resolvers.validation import Checks, given
 
+if TYPE_CHECKING:  # annotations only: resolvers do not import the schema
+    from schema.mutations.photos import (
+        UpdateCarPhotoInput,
+        UploadCarPhotoInput,
+    )
 
-def _details(checks: Checks, data: Any) -> PhotoDetails:
+
+def _details(checks: Checks, data: UploadCarPhotoInput | UpdateCarPhotoInput) -> PhotoDetails:
     return PhotoDetails(
         caption=kept(checks.text("caption", data.caption, 500)),
         taken_at=kept(data.taken_at),
@@ -25,7 +31,7 @@ def _details(checks: Checks, data: Any) -> PhotoDetails:
 
 
 @mutation_outcome
-async def upload_car_photo(info: Info, data: Any) -> uuid.UUID:
+async def upload_car_photo(info: Info, data: UploadCarPhotoInput) -> uuid.UUID:
     car_id = decode_id_of("Car", data.car_id)
     report_id = (
         decode_id_of("ConditionReport", data.condition_report_id)
@@ -39,7 +45,7 @@ async def upload_car_photo(info: Info, data: Any) -> uuid.UUID:
 
 
 @mutation_outcome
-async def update_car_photo(info: Info, data: Any) -> uuid.UUID:
+async def update_car_photo(info: Info, data: UpdateCarPhotoInput) -> uuid.UUID:
     photo_id = decode_id_of("CarPhoto", data.id)
     checks = Checks(creating=False)
     details = _details(checks, data)

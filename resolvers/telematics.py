@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING
 
 from strawberry import Info
 
@@ -13,6 +13,12 @@ from core.ids import decode_id_of
 from domain.cars import telematics
 from resolvers.outcome import input_ids
 from resolvers.validation import Checks, Problem, Rejected
+
+if TYPE_CHECKING:  # annotations only: resolvers do not import the schema
+    from schema.mutations.integrations import (
+        CreateIntegrationKeyInput,
+        RevokeIntegrationKeyInput,
+    )
 
 
 @dataclass
@@ -22,7 +28,7 @@ class KeyOutcome:
     problems: list[Problem] = field(default_factory=list)
 
 
-async def create_key(info: Info, data: Any) -> KeyOutcome:
+async def create_key(info: Info, data: CreateIntegrationKeyInput) -> KeyOutcome:
     checks = Checks(creating=True)
     name = checks.text("name", data.name, 200, required=True)
     try:
@@ -33,7 +39,7 @@ async def create_key(info: Info, data: Any) -> KeyOutcome:
     return KeyOutcome(key_id=made.key_id, secret=made.secret)
 
 
-async def revoke_key(info: Info, data: Any) -> KeyOutcome:
+async def revoke_key(info: Info, data: RevokeIntegrationKeyInput) -> KeyOutcome:
     try:
         return KeyOutcome(key_id=await _revoke_key(info, data.id))
     except Rejected as rejected:

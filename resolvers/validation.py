@@ -40,7 +40,7 @@ class Checks:
     creating: bool = True
     problems: list[Problem] = field(default_factory=list)
 
-    def fail(self, name: str, message: str, code: StrEnum | str = Common.INVALID) -> None:
+    def fail(self, name: str, message: str, code: StrEnum = Common.INVALID) -> None:
         self.problems.append(Problem(name, message, code))
 
     def done(self) -> None:
@@ -156,12 +156,6 @@ class Checks:
             self.fail(name, "Give the time with its UTC offset, e.g. 2025-06-03T09:00:00-05:00.")
             return UNSET
         return value.astimezone(UTC)
-
-    def ends_after_start(self, name: str, starts_at: Any, ends_at: Any) -> None:
-        """`ends_at` strictly after `starts_at`, when both are known."""
-        both = isinstance(starts_at, datetime) and isinstance(ends_at, datetime)
-        if both and ends_at <= starts_at:
-            self.fail(name, "The end must be after the start.", "ENDS_BEFORE_START")
 
     def country(self, name: str, value: Any) -> Any:
         cleaned = self.text(name, value, 2)

@@ -5,13 +5,13 @@ from datetime import datetime
 import strawberry
 
 from core.ids import encode_id
-from models import AccessLog as AccessLogRow
+from models import tables
 from schema.enums import AccessAction
 from schema.fields import object_field
 from schema.node import RowType, row_type
 
 
-@row_type(AccessLogRow.__table__, node=False)
+@row_type(tables.access_logs, node=False)
 @strawberry.type(
     description="A portal viewer saw a file's link (VIEW) or opened it (DOWNLOAD). Staff and "
     "staff previews are never recorded."

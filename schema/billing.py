@@ -1,21 +1,18 @@
 """Invoices, estimates, their line items, and payments."""
 
+from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Self
 
 import strawberry
+from sqlalchemy.engine import RowMapping
 from strawberry import Info
 
 from auth.downloads import INVOICE_PDF
 from auth.permissions import staff_only
-from models import Estimate as EstimateRow
-from models import EstimateDecision as EstimateDecisionRow
-from models import EstimateLine as EstimateLineRow
-from models import Invoice as InvoiceRow
-from models import InvoiceLine as InvoiceLineRow
-from models import Payment as PaymentRow
 from models import relations as rel
+from models import tables
 from models.money import QUANTITY_SCALE
 from resolvers.access_log import link
 from resolvers.relations import children_of
@@ -61,7 +58,7 @@ class Priced(RowType):
     currency: strawberry.Private[str]
 
     @classmethod
-    def with_currency(cls, currency: str):  # type: ignore[no-untyped-def]
+    def with_currency(cls, currency: str) -> Callable[[RowMapping], Self]:
         return lambda row: cls(row=row, currency=currency, **{n: row[n] for n in cls.__copied__})
 
     @strawberry.field(description="Quantity; fractional for hours of labour.")
@@ -95,7 +92,7 @@ class Priced(RowType):
         return Money(amount=self.row["total"], currency=self.currency)
 
 
-@row_type(InvoiceLineRow.__table__, node=False)
+@row_type(tables.invoice_lines, node=False)
 @strawberry.type(description="A line of an invoice.")
 class InvoiceLine(Priced):
     position: int = strawberry.field(description="Order on the invoice, from 0.")
@@ -103,7 +100,7 @@ class InvoiceLine(Priced):
     description: str = strawberry.field(description="What is charged.")
 
 
-@row_type(EstimateLineRow.__table__, node=False)
+@row_type(tables.estimate_lines, node=False)
 @strawberry.type(description="A line of an estimate: labour, parts or a fee.")
 class EstimateLine(Priced):
     position: int = strawberry.field(description="Order on the estimate, from 0.")
@@ -112,7 +109,7 @@ class EstimateLine(Priced):
     optional: bool = strawberry.field(description="The customer may decline this line alone.")
 
 
-@row_type(InvoiceRow.__table__)
+@row_type(tables.invoices)
 @strawberry.type(description="A bill for a customer, optionally about one car.")
 class Invoice(Billed, Node):
     number: int | None = strawberry.field(
@@ -163,7 +160,7 @@ class Invoice(Billed, Node):
         return await link(info, INVOICE_PDF, self.pk)
 
 
-@row_type(EstimateDecisionRow.__table__, node=False)
+@row_type(tables.estimate_decisions, node=False)
 @strawberry.type(description="A customer's final answer to one version of an estimate.")
 class EstimateDecision(RowType):
     version: int = strawberry.field(description="The version decided on.")
@@ -214,7 +211,7 @@ class EstimateDecision(RowType):
         return [x["position"] for x in self.row["snapshot"]["lines"] if x["id"] in wanted]
 
 
-@row_type(EstimateRow.__table__)
+@row_type(tables.estimates)
 @strawberry.type(description="A priced proposal of work for the customer to approve or decline.")
 class Estimate(Billed, Node):
     number: int | None = strawberry.field(description="Per-organization estimate number.")
@@ -258,7 +255,7 @@ class Estimate(Billed, Node):
         return await children_of(info, rel.ESTIMATE_LINES, self.pk, make)
 
 
-@row_type(PaymentRow.__table__)
+@row_type(tables.payments)
 @strawberry.type(description="Money received towards an invoice.")
 class Payment(RowType, Node):
     currency: str = strawberry.field(description="ISO 4217 currency code.")

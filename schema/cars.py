@@ -8,10 +8,8 @@ from strawberry import Info
 from strawberry.scalars import JSON
 
 from auth.permissions import portal_section, staff_only
-from models import Car as CarRow
-from models import CarEvent as CarEventRow
-from models import ConditionReport as ConditionReportRow
 from models import relations as rel
+from models import tables
 from models.cars import CAR_EVENT_REFERENCES
 from resolvers.relations import children_of
 from schema.enums import CarEventKind, CarStatus, InspectionKind
@@ -22,7 +20,7 @@ if TYPE_CHECKING:
     from schema.jobs import MaintenanceSchedule
 
 
-@row_type(CarRow.__table__)
+@row_type(tables.cars)
 @strawberry.type(description="A vehicle looked after by the business.")
 class Car(RowType, Node):
     make: str = strawberry.field(description="Manufacturer, e.g. Porsche.")
@@ -89,7 +87,7 @@ class Car(RowType, Node):
     )
 
 
-@row_type(CarEventRow.__table__)
+@row_type(tables.car_events)
 @strawberry.type(description="Something that happened to a car: check-in, service, detailing...")
 class CarEvent(RowType, Node):
     kind: CarEventKind = strawberry.field(description="What happened.")
@@ -110,7 +108,7 @@ class CarEvent(RowType, Node):
         if info.context.viewer.is_staff:
             return data
         # planner/fields.py removes the same keys in SQL.
-        return {k: v for k, v in data.items() if k not in CAR_EVENT_REFERENCES}
+        return JSON({k: v for k, v in data.items() if k not in CAR_EVENT_REFERENCES})
 
 
 @strawberry.type(description="One inspected area of a car.")
@@ -120,7 +118,7 @@ class ConditionItem:
     notes: str | None = strawberry.field(description="What the inspector saw.")
 
 
-@row_type(ConditionReportRow.__table__)
+@row_type(tables.condition_reports)
 @strawberry.type(description="An inspection of a car, item by item.")
 class ConditionReport(RowType, Node):
     inspected_at: datetime = strawberry.field(description="When the inspection took place (UTC).")

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.websockets import WebSocket
 
 from auth.access import row_scope
 from auth.viewer import Viewer
@@ -22,8 +23,8 @@ from models.loaders import Loaders
 
 @dataclass
 class Context:
-    request: Request | None
-    response: Response | None
+    request: Request | WebSocket | None  # the socket of a subscription's connection
+    response: Response | WebSocket | None  # the sub-response; the socket again on one
     db: Database
     viewer: Viewer
     reader: ReadScope
@@ -83,8 +84,8 @@ class Context:
 def make_context(
     db: Database,
     viewer: Viewer,
-    request: Request | None = None,
-    response: Response | None = None,
+    request: Request | WebSocket | None = None,
+    response: Response | WebSocket | None = None,
     *,
     plan_reads: bool = False,
     broker: Broker | None = None,

@@ -80,7 +80,7 @@ class _Walk:
             return 0
         total = 0
         for selection in selection_set.selections:
-            if not included(selection, self.variables):  # type: ignore[arg-type]
+            if not included(selection, self.variables):
                 continue
             if isinstance(selection, FieldNode):
                 total += self.field(selection, parent)

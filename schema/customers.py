@@ -8,9 +8,8 @@ import strawberry
 from strawberry import Info
 
 from auth.permissions import portal_section, staff_only
-from models import Contact as ContactRow
-from models import Customer as CustomerRow
 from models import relations as rel
+from models import tables
 from schema.enums import ContactRole, PortalScope, PortalStatus
 from schema.fields import connection_field, object_field
 from schema.node import Node, RowType, load_row, row_type
@@ -45,7 +44,7 @@ class CommunicationPreferences:
         )
 
 
-@row_type(CustomerRow.__table__)
+@row_type(tables.customers)
 @strawberry.type(description="A person or company the business serves.")
 class Customer(RowType, Node):
     name: str = strawberry.field(description="Full name of the person or account.")
@@ -234,7 +233,7 @@ class Customer(RowType, Node):
     )
 
 
-@row_type(ContactRow.__table__)
+@row_type(tables.contacts)
 @strawberry.type(description="An extra person on a customer account: spouse, assistant, driver.")
 class Contact(RowType, Node):
     name: str = strawberry.field(description="Full name.")

@@ -7,16 +7,15 @@ from strawberry import Info
 
 from auth.downloads import DOCUMENT
 from auth.permissions import staff_only
-from models import Contract as ContractRow
-from models import Document as DocumentRow
 from models import relations as rel
+from models import tables
 from resolvers.access_log import link
 from schema.enums import ContractKind, ContractStatus, DocumentKind
 from schema.fields import connection_field, object_field
 from schema.node import Node, RowType, row_type
 
 
-@row_type(DocumentRow.__table__)
+@row_type(tables.documents)
 @strawberry.type(description="A file linked to a customer, and optionally to one of their cars.")
 class Document(RowType, Node):
     name: str = strawberry.field(description="Title, e.g. Storage Agreement - Alex Morgan.")
@@ -54,7 +53,7 @@ class Document(RowType, Node):
         return await link(info, DOCUMENT, self.pk)
 
 
-@row_type(ContractRow.__table__)
+@row_type(tables.contracts)
 @strawberry.type(description="A document sent for signature; once signed it never changes.")
 class Contract(RowType, Node):
     title: str = strawberry.field(description="Title of the contract.")

@@ -1,64 +1,90 @@
-"""GraphQL enums, wrapping the stored enums of models/enums.py."""
+"""GraphQL enums: the stored enums of models/enums.py, described. Each name here is the
+stored enum itself (strawberry.enum marks the class and returns it), so it serves as a type."""
 
 import strawberry
 
-from models import enums
-
-StaffRole = strawberry.enum(enums.StaffRole, description="A staff member's role.")
-PortalStatus = strawberry.enum(
-    enums.PortalStatus, description="Where a person stands with the customer portal."
+from models.enums import (
+    AccessAction,
+    ActorKind,
+    AppointmentKind,
+    AppointmentStatus,
+    BillingInterval,
+    BillingTiming,
+    CarEventKind,
+    CarStatus,
+    ContactRole,
+    ContractKind,
+    ContractStatus,
+    DocumentKind,
+    EstimateDecisionKind,
+    EstimateStatus,
+    InspectionKind,
+    InvoiceStatus,
+    JobKind,
+    JobStatus,
+    LineKind,
+    NotificationKind,
+    OnboardingStepKind,
+    PaymentMethod,
+    PaymentStatus,
+    PhotoStage,
+    PortalScope,
+    PortalStatus,
+    RsvpStatus,
+    SignInMethod,
+    StaffRole,
+    SubscriptionStatus,
 )
-ContactRole = strawberry.enum(enums.ContactRole, description="A contact's relation to a customer.")
-PortalScope = strawberry.enum(
-    enums.PortalScope,
+
+strawberry.enum(StaffRole, description="A staff member's role.")
+strawberry.enum(PortalStatus, description="Where a person stands with the customer portal.")
+strawberry.enum(ContactRole, description="A contact's relation to a customer.")
+strawberry.enum(
+    PortalScope,
     description="What a contact's portal access covers: everything, billing only, or chosen cars.",
 )
-CarStatus = strawberry.enum(enums.CarStatus, description="Where a car is now.")
-CarEventKind = strawberry.enum(enums.CarEventKind, description="What happened to a car.")
-DocumentKind = strawberry.enum(enums.DocumentKind, description="What a document is.")
-ContractStatus = strawberry.enum(enums.ContractStatus, description="A contract's signing state.")
-ContractKind = strawberry.enum(
-    enums.ContractKind,
+strawberry.enum(CarStatus, description="Where a car is now.")
+strawberry.enum(CarEventKind, description="What happened to a car.")
+strawberry.enum(DocumentKind, description="What a document is.")
+strawberry.enum(ContractStatus, description="A contract's signing state.")
+strawberry.enum(
+    ContractKind,
     description="What a contract is, chosen when it is created; onboarding's SIGN_CONTRACT "
     "steps name it. Its signed copy is filed as a document of the same kind.",
 )
-InvoiceStatus = strawberry.enum(enums.InvoiceStatus, description="An invoice's state.")
-EstimateStatus = strawberry.enum(enums.EstimateStatus, description="An estimate's state.")
-LineKind = strawberry.enum(enums.LineKind, description="What a line item charges for.")
-PaymentMethod = strawberry.enum(enums.PaymentMethod, description="How a payment was made.")
-PaymentStatus = strawberry.enum(enums.PaymentStatus, description="A payment's state.")
-AppointmentKind = strawberry.enum(enums.AppointmentKind, description="What an appointment is for.")
-AppointmentStatus = strawberry.enum(enums.AppointmentStatus, description="An appointment's state.")
-ActorKind = strawberry.enum(enums.ActorKind, description="Who acted: staff, customer, contact.")
-NotificationKind = strawberry.enum(enums.NotificationKind, description="What a notification says.")
-SignInMethod = strawberry.enum(enums.SignInMethod, description="How portal viewers sign in.")
-EstimateDecisionKind = strawberry.enum(
-    enums.EstimateDecisionKind, description="The customer's answer to an estimate."
+strawberry.enum(InvoiceStatus, description="An invoice's state.")
+strawberry.enum(EstimateStatus, description="An estimate's state.")
+strawberry.enum(LineKind, description="What a line item charges for.")
+strawberry.enum(PaymentMethod, description="How a payment was made.")
+strawberry.enum(PaymentStatus, description="A payment's state.")
+strawberry.enum(AppointmentKind, description="What an appointment is for.")
+strawberry.enum(AppointmentStatus, description="An appointment's state.")
+strawberry.enum(ActorKind, description="Who acted: staff, customer, contact.")
+strawberry.enum(NotificationKind, description="What a notification says.")
+strawberry.enum(SignInMethod, description="How portal viewers sign in.")
+strawberry.enum(EstimateDecisionKind, description="The customer's answer to an estimate.")
+strawberry.enum(
+    InspectionKind, description="A staff condition report, or a driver's trip inspection."
 )
-InspectionKind = strawberry.enum(
-    enums.InspectionKind, description="A staff condition report, or a driver's trip inspection."
+strawberry.enum(JobKind, description="What a job (work order) is for.")
+strawberry.enum(JobStatus, description="Where a job stands.")
+strawberry.enum(PhotoStage, description="Before, during or after the work.")
+strawberry.enum(OnboardingStepKind, description="What an onboarding step asks of a customer.")
+strawberry.enum(
+    AccessAction, description="What a portal viewer did with a file: saw its link, opened it."
 )
-JobKind = strawberry.enum(enums.JobKind, description="What a job (work order) is for.")
-JobStatus = strawberry.enum(enums.JobStatus, description="Where a job stands.")
-PhotoStage = strawberry.enum(enums.PhotoStage, description="Before, during or after the work.")
-OnboardingStepKind = strawberry.enum(
-    enums.OnboardingStepKind, description="What an onboarding step asks of a customer."
-)
-AccessAction = strawberry.enum(
-    enums.AccessAction, description="What a portal viewer did with a file: saw its link, opened it."
-)
-RsvpStatus = strawberry.enum(enums.RsvpStatus, description="An answer to an event invitation.")
-BillingTiming = strawberry.enum(
-    enums.BillingTiming,
+strawberry.enum(RsvpStatus, description="An answer to an event invitation.")
+strawberry.enum(
+    BillingTiming,
     description="When a recurring period is billed: IN_ADVANCE on its first day (rent), "
     "IN_ARREARS on the day after its last.",
 )
-BillingInterval = strawberry.enum(
-    enums.BillingInterval,
+strawberry.enum(
+    BillingInterval,
     description="A named billing interval: MONTHLY (1 month), QUARTERLY (3), YEARLY (12).",
 )
-SubscriptionStatus = strawberry.enum(
-    enums.SubscriptionStatus,
+strawberry.enum(
+    SubscriptionStatus,
     description="ACTIVE; PAUSED (nothing billed until resumed); ENDED (its end date has come "
     "in the organization's time zone).",
 )

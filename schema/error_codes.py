@@ -1,7 +1,9 @@
 """GraphQL enums of refusal codes, made from the domain's: an area's own codes and the
 common ones (`domain/problems.py`), so that the schema exposes exactly what actions raise."""
 
+from collections.abc import Callable
 from enum import Enum, StrEnum
+from typing import Any, TypeVar
 
 import strawberry
 
@@ -11,11 +13,13 @@ from schema.common import input_path
 
 def error_codes(name: str, area: type[StrEnum], description: str) -> type[Enum]:
     """The enum `name`: the common codes, then the area's own."""
-    members = {code.name: code.value for code in (*Common, *area)}
-    return strawberry.enum(Enum(name, members), description=description)  # type: ignore[return-value]
+    return error_codes_of(name, (area,), description)
 
 
-def user_errors(problems: list[Problem], error_cls: type, codes: type[Enum]) -> list[object]:
+E = TypeVar("E")  # an area's user error type: field, message and code
+
+
+def user_errors(problems: list[Problem], error_cls: Callable[..., E], codes: type[Enum]) -> list[E]:
     """The user errors of a payload, one per problem."""
     return [
         error_cls(field=input_path(p.field), message=p.message, code=codes(str(p.code)))
@@ -26,5 +30,14 @@ def user_errors(problems: list[Problem], error_cls: type, codes: type[Enum]) -> 
 def error_codes_of(name: str, areas: tuple[type[StrEnum], ...], description: str) -> type[Enum]:
     """The enum `name`: the common codes, then each area's own in turn (a mutation that takes
     files also answers with the uploads' codes, `domain.uploads.codes`)."""
-    members = {code.name: code.value for area in (Common, *areas) for code in area}
-    return strawberry.enum(Enum(name, members), description=description)  # type: ignore[return-value]
+    every: tuple[type[StrEnum], ...] = (Common, *areas)
+    members = {code.name: code.value for area in every for code in area}
+    # Enum's functional form, with members known only here: mypy reads it only with literals.
+    made: type[Enum] = Enum(name, members)  # type: ignore[misc]
+    return strawberry.enum(made, description=description)
+
+
+def code_field(codes: type[Enum]) -> Any:
+    """The `code` field of an area's user error, typed in GraphQL as the area's enum (made
+    at import time, so no annotation can name it; the field is annotated `Enum`)."""
+    return strawberry.field(graphql_type=codes, description="Machine-readable reason.")

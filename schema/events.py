@@ -6,16 +6,15 @@ import strawberry
 from strawberry import Info
 
 from auth.permissions import staff_only
-from models import CommunityEvent as CommunityEventRow
-from models import EventRsvp as EventRsvpRow
 from models import relations as rel
+from models import tables
 from resolvers import events
 from schema.enums import RsvpStatus
 from schema.fields import connection_field, object_field
 from schema.node import Node, RowType, row_type
 
 
-@row_type(CommunityEventRow.__table__)
+@row_type(tables.community_events)
 @strawberry.type(description="A cars-and-coffee morning, an open day: an event customers attend.")
 class CommunityEvent(RowType, Node):
     title: str = strawberry.field(description="What the event is called.")
@@ -71,7 +70,7 @@ class CommunityEvent(RowType, Node):
     )
 
 
-@row_type(EventRsvpRow.__table__)
+@row_type(tables.event_rsvps)
 @strawberry.type(description="One person's answer to an event: a contact's, or the customer's.")
 class EventRsvp(RowType, Node):
     status: RsvpStatus = strawberry.field(description="Going or not.")

@@ -41,6 +41,7 @@ def connection_field(
     answers at its own path and the rest of the query still answers."""
     node = _lazy(type_name, module)
     make = _maker(type_name, module)
+    # Types made at run time (lazy references Strawberry resolves): no static type names them.
     answer: Any = Connection[node]  # type: ignore[valid-type]
     if kwargs.get("extensions"):
         answer = answer | None
@@ -50,7 +51,7 @@ def connection_field(
         info: Info,
         first: Annotated[int, FIRST] = 20,
         after: Annotated[str | None, AFTER] = None,
-    ) -> answer:  # type: ignore[valid-type]
+    ) -> answer:
         return await page_of(info, relation, root.pk, make, first, after)
 
     field = strawberry.field(resolver=resolve, description=description, **kwargs)
@@ -64,6 +65,7 @@ def object_field(
     """The object a foreign-key column points at, if the viewer may see it."""
     node = _lazy(type_name, module)
 
+    # A lazy reference made at run time, as in connection_field.
     async def resolve(root: Any, info: Info) -> node | None:  # type: ignore[valid-type]
         return await load_row(info, type_name, root.row[column])
 

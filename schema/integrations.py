@@ -4,11 +4,11 @@ from datetime import datetime
 
 import strawberry
 
-from models import IntegrationKey as IntegrationKeyRow
+from models import tables
 from schema.node import Node, RowType, row_type
 
 
-@row_type(IntegrationKeyRow.__table__)
+@row_type(tables.integration_keys)
 @strawberry.type(description="An API key of the organization's, for one integration.")
 class IntegrationKey(RowType, Node):
     name: str = strawberry.field(description="What the key is for, e.g. Fleet tracker.")

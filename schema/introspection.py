@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from graphql import GraphQLError, ValidationRule
+from graphql import GraphQLError
 from graphql.validation import NoSchemaIntrospectionCustomRule
 from strawberry.extensions import SchemaExtension
 
@@ -42,6 +42,5 @@ class IntrospectionGate(SchemaExtension):
         execution = self.execution_context
         viewer = getattr(execution.context, "viewer", None)
         if not may_introspect(self.mode, viewer):
-            rules: list[type[ValidationRule]] = list(execution.validation_rules)
-            execution.validation_rules = (*rules, NoIntrospection)
+            execution.validation_rules = (*execution.validation_rules, NoIntrospection)
         yield

@@ -8,11 +8,8 @@ from strawberry import Info
 
 from auth.downloads import JOB_PHOTO
 from auth.permissions import staff_only
-from models import Job as JobRow
-from models import JobPhoto as JobPhotoRow
-from models import MaintenanceSchedule as MaintenanceScheduleRow
-from models import TelematicsReading as TelematicsReadingRow
 from models import relations as rel
+from models import tables
 from models.maintenance import next_due_mileage, next_due_on
 from resolvers.access_log import link
 from schema.enums import JobKind, JobStatus, PhotoStage
@@ -20,7 +17,7 @@ from schema.fields import connection_field, object_field
 from schema.node import Node, RowType, load_row, row_type
 
 
-@row_type(JobRow.__table__)
+@row_type(tables.jobs)
 @strawberry.type(description="A job (work order) on a customer's car: service, repair, detailing.")
 class Job(RowType, Node):
     kind: JobKind = strawberry.field(description="What the job is for.")
@@ -44,7 +41,7 @@ class Job(RowType, Node):
     )
 
 
-@row_type(JobPhotoRow.__table__)
+@row_type(tables.job_photos)
 @strawberry.type(description="A photo of the work on a job, with its stage and caption.")
 class JobPhoto(RowType, Node):
     stage: PhotoStage = strawberry.field(description="Before, progress or after.")
@@ -64,7 +61,7 @@ class JobPhoto(RowType, Node):
         return await link(info, JOB_PHOTO, self.pk)
 
 
-@row_type(MaintenanceScheduleRow.__table__)
+@row_type(tables.maintenance_schedules)
 @strawberry.type(description="Recurring work on a car, every so many months and/or miles.")
 class MaintenanceSchedule(RowType, Node):
     name: str = strawberry.field(description="What is due, e.g. Oil change.")
@@ -93,7 +90,7 @@ class MaintenanceSchedule(RowType, Node):
         return by_date or by_miles
 
 
-@row_type(TelematicsReadingRow.__table__)
+@row_type(tables.telematics_readings)
 @strawberry.type(description="What a car's connected device reported.")
 class TelematicsReading(RowType, Node):
     recorded_at: datetime = strawberry.field(description="When the device took it (UTC).")

@@ -17,7 +17,15 @@ from dataclasses import dataclass
 from functools import cache, lru_cache
 from typing import Any
 
-from graphql import DocumentNode, GraphQLError, ValidationContext, ValidationRule, parse
+from graphql import (
+    DocumentNode,
+    FragmentDefinitionNode,
+    GraphQLError,
+    OperationDefinitionNode,
+    ValidationContext,
+    ValidationRule,
+    parse,
+)
 from strawberry.extensions import AddValidationRules, SchemaExtension
 from strawberry.extensions.max_aliases import count_fields_with_alias
 from strawberry.extensions.query_depth_limiter import create_validator as depth_rule
@@ -63,6 +71,7 @@ def _coded_depth_rule(max_depth: int) -> type[ValidationRule]:
     """Strawberry's depth rule, its errors given our code (it reports them while built)."""
     base = depth_rule(max_depth, None, None)
 
+    # A class made by Strawberry at run time: mypy cannot take it as a base.
     class DepthRule(base):  # type: ignore[misc, valid-type]
         def __init__(self, context: ValidationContext) -> None:
             report = context.on_error
@@ -71,11 +80,12 @@ def _coded_depth_rule(max_depth: int) -> type[ValidationRule]:
                 extensions = too_complex(error.message, "depth", maxDepth=max_depth)
                 report(GraphQLError(error.message, error.nodes, extensions=extensions))
 
+            # graphql-core reports through this method; swapped while the base reports.
             context.on_error = coded  # type: ignore[method-assign]
             try:
                 super().__init__(context)
             finally:
-                context.on_error = report  # type: ignore[method-assign]
+                context.on_error = report  # type: ignore[method-assign]  # as above
 
     return DepthRule
 
@@ -87,8 +97,10 @@ def _alias_rule(max_aliases: int) -> type[ValidationRule]:
         def __init__(self, context: ValidationContext) -> None:
             super().__init__(context)
             definitions = context.document.definitions
-            fragments = {d.name.value: d for d in definitions if d.kind == "fragment_definition"}
-            operations = [d for d in definitions if d.kind == "operation_definition"]
+            fragments = {
+                d.name.value: d for d in definitions if isinstance(d, FragmentDefinitionNode)
+            }
+            operations = [d for d in definitions if isinstance(d, OperationDefinitionNode)]
             count = sum(count_fields_with_alias(o, fragments) for o in operations)
             if count > max_aliases:
                 message = f"{count} aliases found. Allowed: {max_aliases}"

@@ -1,18 +1,17 @@
 """Messages between the business and a customer, conversations, and notifications."""
 
-from collections.abc import AsyncGenerator, Mapping
+from collections.abc import AsyncGenerator
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
+from sqlalchemy.engine import RowMapping
 from strawberry import Info
 
 from auth.downloads import MESSAGE_ATTACHMENT
 from auth.permissions import staff_only
-from models import Message as MessageRow
-from models import MessageAttachment as MessageAttachmentRow
-from models import Notification as NotificationRow
 from models import relations as rel
+from models import tables
 from resolvers import lists, live
 from resolvers.access_log import link
 from resolvers.relations import children_of
@@ -25,7 +24,7 @@ if TYPE_CHECKING:
     from schema.customers import Customer
 
 
-@row_type(MessageAttachmentRow.__table__, node=False)
+@row_type(tables.message_attachments, node=False)
 @strawberry.type(description="A file sent with a message.")
 class MessageAttachment(RowType):
     filename: str = strawberry.field(description="The name it was sent with.")
@@ -40,7 +39,7 @@ class MessageAttachment(RowType):
         return await link(info, MESSAGE_ATTACHMENT, self.pk)
 
 
-@row_type(MessageRow.__table__)
+@row_type(tables.messages)
 @strawberry.type(description="A message in the conversation between the business and a customer.")
 class Message(RowType, Node):
     author_kind: ActorKind = strawberry.field(description="Who wrote it: staff or portal viewer.")
@@ -71,7 +70,7 @@ class Message(RowType, Node):
 
 @strawberry.type(description="A customer's conversation with the business, as staff list them.")
 class Conversation:
-    latest: strawberry.Private[Mapping[str, Any]]
+    latest: strawberry.Private[RowMapping]
 
     @strawberry.field(description="The customer the conversation is with.")
     async def customer(
@@ -110,7 +109,7 @@ class MessagingQueries:
         return await lists.conversations(info, _conversation, unread_only, first, after)
 
 
-def _conversation(row: Mapping[str, Any]) -> Conversation:
+def _conversation(row: RowMapping) -> Conversation:
     return Conversation(latest=row)
 
 
@@ -135,7 +134,7 @@ class Subscription:
             yield Message.from_row(row)
 
 
-@row_type(NotificationRow.__table__)
+@row_type(tables.notifications)
 @strawberry.type(description="Something a person should be told.")
 class Notification(RowType, Node):
     kind: NotificationKind = strawberry.field(description="What it is about.")

@@ -2,12 +2,13 @@
 
 import dataclasses
 import uuid
-from collections.abc import Mapping
 from typing import Any, ClassVar, Self
 
 import sqlalchemy as sa
 import strawberry
+from sqlalchemy.engine import RowMapping
 from strawberry import Info
+from strawberry.types.base import get_object_definition
 
 from core.errors import NotFound
 from core.ids import decode_id, encode_id
@@ -31,13 +32,13 @@ class RowType:
     no resolver; relations are resolver methods that go through the request's loaders.
     """
 
-    row: strawberry.Private[Mapping[str, Any]]
+    row: strawberry.Private[RowMapping]
     __table__: ClassVar[sa.Table]
     __copied__: ClassVar[tuple[str, ...]]
     __node_name__: ClassVar[str]
 
     @classmethod
-    def from_row(cls, row: Mapping[str, Any]) -> Self:
+    def from_row(cls, row: RowMapping) -> Self:
         values = {name: row[name] for name in cls.__copied__}
         if "id" in cls.__dataclass_fields__:
             values["id"] = encode_id(cls.__node_name__, row["id"])
@@ -52,7 +53,7 @@ def row_type(table: sa.Table, *, node: bool = True) -> Any:
     """Class decorator (after @strawberry.type): bind the type to its table."""
 
     def bind(cls: type[RowType]) -> type[RowType]:
-        definition = cls.__strawberry_definition__  # type: ignore[attr-defined]
+        definition = get_object_definition(cls, strict=True)
         cls.__table__ = table
         cls.__node_name__ = definition.name
         cls.__copied__ = tuple(

@@ -10,9 +10,7 @@ from strawberry import Info
 from strawberry.scalars import JSON
 
 from auth.permissions import owner_only, staff_only
-from models import AuditEvent as AuditEventRow
-from models import Organization as OrganizationRow
-from models import StaffUser as StaffUserRow
+from models import tables
 from models.tables import portal_settings as portal_settings_table
 from schema.enums import ActorKind, SignInMethod, StaffRole
 from schema.fields import object_field
@@ -71,7 +69,7 @@ class PortalSettings(RowType):
         return Decimal(self.row["estimate_deposit_bp"]) / 100
 
 
-@row_type(OrganizationRow.__table__)
+@row_type(tables.organizations)
 @strawberry.type(description="The business: a storage facility, a repair shop, a detailer.")
 class Organization(RowType, Node):
     name: str = strawberry.field(description="Business name.")
@@ -132,7 +130,7 @@ class Organization(RowType, Node):
         return PortalSettings.from_row(rows[0]) if rows else None
 
 
-@row_type(StaffUserRow.__table__)
+@row_type(tables.staff_users)
 @strawberry.type(description="A person who works for the business.")
 class StaffUser(RowType, Node):
     name: str = strawberry.field(description="Full name.")
@@ -143,7 +141,7 @@ class StaffUser(RowType, Node):
     created_at: datetime = strawberry.field(description="When the account was made (UTC).")
 
 
-@row_type(AuditEventRow.__table__)
+@row_type(tables.audit_events)
 @strawberry.type(description="Who did what, when and from where. Audit entries never change.")
 class AuditEvent(RowType, Node):
     action: str = strawberry.field(description="What was done, e.g. portal.sign_in.")

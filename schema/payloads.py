@@ -1,7 +1,7 @@
 """Building mutation payloads: the changed object, re-read for the viewer, or user errors."""
 
 from enum import Enum
-from typing import Any
+from typing import TypeVar
 
 from strawberry import Info
 
@@ -9,17 +9,19 @@ from resolvers.outcome import Outcome
 from schema.error_codes import user_errors
 from schema.node import load_row
 
+P = TypeVar("P")  # a payload type: its object field and `user_errors`
+
 
 async def payload(
     info: Info,
-    payload_cls: type,
+    payload_cls: type[P],
     outcome: Outcome,
     *,
     type_name: str,
     object_field: str,
-    error_cls: type,
+    error_cls: type[object],
     codes: type[Enum],
-) -> Any:
+) -> P:
     errors = user_errors(outcome.problems, error_cls, codes)
     found = None
     if not errors and outcome.row_id is not None:

@@ -6,13 +6,13 @@ import strawberry
 from strawberry import Info
 
 from auth.downloads import CAR_PHOTO
-from models import CarPhoto as CarPhotoRow
+from models import tables
 from resolvers.access_log import link
 from schema.fields import object_field
 from schema.node import Node, RowType, row_type
 
 
-@row_type(CarPhotoRow.__table__)
+@row_type(tables.car_photos)
 @strawberry.type(description="A photo of a car.")
 class CarPhoto(RowType, Node):
     caption: str | None = strawberry.field(description="What the photo shows.")

@@ -9,7 +9,7 @@ import strawberry
 from domain.portal.codes import PortalCode
 from schema.common import UserError
 from schema.enums import ContactRole, PortalStatus
-from schema.error_codes import error_codes
+from schema.error_codes import code_field, error_codes
 
 if TYPE_CHECKING:
     from schema.onboarding import Onboarding
@@ -22,7 +22,7 @@ PortalErrorCode = error_codes(
 
 @strawberry.type(description="A problem with a portal access or sign-in request.")
 class PortalError(UserError):
-    code: PortalErrorCode = strawberry.field(description="Machine-readable reason.")
+    code: Enum = code_field(PortalErrorCode)
 
 
 @strawberry.type(description="What the staff invite dialog shows before sending.")

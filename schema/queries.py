@@ -9,7 +9,7 @@ from strawberry import Info
 
 from auth.permissions import staff_only
 from core.ids import decode_id_of
-from models import relations as rel
+from models import tables
 from models.pagination import InvalidPageSize
 from resolvers import events, lists, portal_access
 from resolvers.onboarding import customers_filter
@@ -119,7 +119,7 @@ class Query:
         first: Annotated[int, FIRST] = 20,
         after: Annotated[str | None, AFTER] = None,
     ) -> Connection[Invoice]:
-        return await lists.by_status(info, rel.invoices, Invoice.from_row, status, first, after)
+        return await lists.by_status(info, tables.invoices, Invoice.from_row, status, first, after)
 
     @strawberry.field(description="Estimates, newest first.", extensions=staff_only())
     async def estimates(
@@ -131,7 +131,9 @@ class Query:
         first: Annotated[int, FIRST] = 20,
         after: Annotated[str | None, AFTER] = None,
     ) -> Connection[Estimate]:
-        return await lists.by_status(info, rel.estimates, Estimate.from_row, status, first, after)
+        return await lists.by_status(
+            info, tables.estimates, Estimate.from_row, status, first, after
+        )
 
     @strawberry.field(
         description="Contracts, newest first; `status: [SENT]` lists those waiting for a "
@@ -147,7 +149,9 @@ class Query:
         first: Annotated[int, FIRST] = 20,
         after: Annotated[str | None, AFTER] = None,
     ) -> Connection[Contract]:
-        return await lists.by_status(info, rel.contracts, Contract.from_row, status, first, after)
+        return await lists.by_status(
+            info, tables.contracts, Contract.from_row, status, first, after
+        )
 
     @strawberry.field(description="Appointments, earliest first.", extensions=staff_only())
     async def appointments(
@@ -203,7 +207,9 @@ class AccessQueries:
     ) -> PortalInvitePreview:
         preview = await portal_access.invite_preview(info, customer_id, contact_id)
         problems = [
-            PortalError(field=[p.field], message=p.message, code=PortalErrorCode(str(p.code)))
+            PortalError(
+                field=_argument(p.field), message=p.message, code=PortalErrorCode(str(p.code))
+            )
             for p in preview.problems
         ]
         return PortalInvitePreview(
@@ -235,3 +241,8 @@ class AccessQueries:
     ) -> Connection[AuditEvent]:
         customer = decode_id_of("Customer", customer_id) if customer_id else None
         return await lists.audit_events(info, AuditEvent.from_row, action, customer, first, after)
+
+
+def _argument(name: str | None) -> list[str] | None:
+    """The path of the argument a problem is about (a field's arguments have no `input`)."""
+    return None if name is None else [name]

@@ -5,13 +5,13 @@ from datetime import datetime
 import strawberry
 
 from auth.permissions import staff_only
-from models import Appointment as AppointmentRow
+from models import tables
 from schema.enums import AppointmentKind, AppointmentStatus
 from schema.fields import object_field
 from schema.node import Node, RowType, row_type
 
 
-@row_type(AppointmentRow.__table__)
+@row_type(tables.appointments)
 @strawberry.type(description="A scheduled visit or session for a customer and car.")
 class Appointment(RowType, Node):
     title: str = strawberry.field(description="Short title, e.g. Spring detailing.")

@@ -10,9 +10,8 @@ from strawberry import Info
 from auth.permissions import staff_only
 from domain.billing.proration import next_bill_date
 from domain.subscriptions.plans import interval_named
-from models import BillingPlan as BillingPlanRow
-from models import BillingSubscription as SubscriptionRow
 from models import relations as rel
+from models import tables
 from models.enums import BillingTiming as Timing
 from resolvers import lists
 from schema.billing import plain_decimal
@@ -23,7 +22,7 @@ from schema.fields import AFTER, FIRST, connection_field, object_field
 from schema.node import Node, RowType, load_row, row_type
 
 
-@row_type(BillingPlanRow.__table__)
+@row_type(tables.billing_plans)
 @strawberry.type(
     description="A price the business charges every few months (rent of a space, a "
     "membership), billed in advance or in arrears; customers are put on it by subscriptions."
@@ -61,7 +60,7 @@ class BillingPlan(RowType, Node):
         return interval_named(self.row["interval_months"])
 
 
-@row_type(SubscriptionRow.__table__)
+@row_type(tables.subscriptions)
 @strawberry.type(
     description="A customer billed on a plan every period, optionally for one of their cars "
     "and a storage space. Periods run from anchor day to anchor day in the organization's "

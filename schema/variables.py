@@ -16,14 +16,13 @@ from graphql import (
     DirectiveNode,
     DocumentNode,
     FieldNode,
-    FragmentSpreadNode,
     GraphQLError,
     GraphQLField,
     GraphQLIncludeDirective,
     GraphQLSchema,
     GraphQLSkipDirective,
-    InlineFragmentNode,
     OperationDefinitionNode,
+    SelectionNode,
     get_operation_ast,
 )
 from graphql.execution.values import VariableValues, get_argument_values, get_variable_values
@@ -55,9 +54,7 @@ def arguments_of(field: GraphQLField, node: FieldNode, variables: VariableValues
     return get_argument_values(field, node, variables)
 
 
-def included(
-    node: FieldNode | FragmentSpreadNode | InlineFragmentNode, variables: VariableValues
-) -> bool:
+def included(node: SelectionNode, variables: VariableValues) -> bool:
     """False when `@skip`/`@include` leave this selection out (as the executor decides)."""
     for directive in node.directives or ():
         if directive.name.value == "skip" and _if(GraphQLSkipDirective, directive, variables):

@@ -8,7 +8,7 @@ from strawberry import Info
 
 from auth.access import open_sections
 from auth.permissions import staff_only
-from auth.viewer import ViewerKind as ViewerKindValue
+from auth.viewer import ViewerKind
 from core.ids import encode_id
 from resolvers import events, notifications, portal_sign_in
 from schema.connections import Connection
@@ -35,9 +35,7 @@ class PortalSection(Enum):
     TELEMATICS = "TELEMATICS"
 
 
-ViewerKind = strawberry.enum(
-    ViewerKindValue, description="Anonymous, staff of the business, or a portal viewer."
-)
+strawberry.enum(ViewerKind, description="Anonymous, staff of the business, or a portal viewer.")
 
 
 @strawberry.type(description="The signed-in person and the records they act for.")
@@ -78,9 +76,11 @@ class Viewer:
         viewer = info.context.viewer
         return [
             PortalAccount(
-                id=encode_id(
-                    "Contact" if a.person.contact_id else "Customer",
-                    a.person.contact_id or a.person.customer_id,
+                id=strawberry.ID(
+                    encode_id(
+                        "Contact" if a.person.contact_id else "Customer",
+                        a.person.contact_id or a.person.customer_id,
+                    )
                 ),
                 organization_name=a.organization_name,
                 customer_name=a.customer_name,

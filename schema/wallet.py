@@ -4,11 +4,11 @@ from datetime import datetime
 
 import strawberry
 
-from models import SavedPaymentMethod as SavedPaymentMethodRow
+from models import tables
 from schema.node import Node, RowType, row_type
 
 
-@row_type(SavedPaymentMethodRow.__table__)
+@row_type(tables.payment_methods)
 @strawberry.type(description="A card saved for later: only what tells it apart is kept.")
 class SavedPaymentMethod(RowType, Node):
     brand: str = strawberry.field(description="Card brand, e.g. visa.")

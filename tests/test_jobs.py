@@ -358,3 +358,12 @@ async def test_a_time_without_its_offset_is_a_user_error_beside_one_with_it(gql,
         )
         naive = "scheduledStart" if start.startswith("2030") else "scheduledEnd"
         assert user_errors(made["createJob"]) == [(["input", naive], "INVALID")]
+
+
+async def test_a_new_schedule_without_its_car_is_a_user_error(gql, tenant):
+    """Neither `id` nor `carId`: the missing car was decoded all the same, and the client
+    got "Unexpected error." (an ERROR line)."""
+    made = await gql.data(
+        SCHEDULE, {"input": {"name": "Oil change", "everyMonths": 12}}, token=tenant.staff_token
+    )
+    assert user_errors(made["setMaintenanceSchedule"]) == [(["input", "carId"], "REQUIRED")]

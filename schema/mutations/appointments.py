@@ -1,6 +1,7 @@
 """Mutations on appointments: staff scheduling, and requests from the portal."""
 
 from datetime import datetime
+from enum import Enum
 from typing import Annotated
 
 import strawberry
@@ -12,7 +13,7 @@ from resolvers import appointments as actions
 from resolvers.outcome import Outcome
 from schema.common import INPUT, UserError
 from schema.enums import AppointmentKind, AppointmentStatus
-from schema.error_codes import error_codes
+from schema.error_codes import code_field, error_codes
 from schema.payloads import payload
 from schema.schedule import Appointment
 
@@ -26,7 +27,7 @@ AppointmentErrorCode = error_codes(
 
 @strawberry.type(description="A problem with an appointment mutation's input.")
 class AppointmentError(UserError):
-    code: AppointmentErrorCode = strawberry.field(description="Machine-readable reason.")
+    code: Enum = code_field(AppointmentErrorCode)
 
 
 @strawberry.input(description="Details of an appointment. Omitted fields keep their value.")

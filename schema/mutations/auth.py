@@ -1,6 +1,7 @@
 """Signing in and out."""
 
 from datetime import datetime
+from enum import Enum
 from typing import Annotated
 
 import strawberry
@@ -11,7 +12,7 @@ from domain.organization.codes import OrganizationCode
 from domain.problems import Rejected
 from resolvers import auth as actions
 from schema.common import INPUT, UserError
-from schema.error_codes import error_codes, user_errors
+from schema.error_codes import code_field, error_codes, user_errors
 from schema.node import load_row
 from schema.organization import StaffUser
 
@@ -20,7 +21,7 @@ AuthErrorCode = error_codes("AuthErrorCode", OrganizationCode, "Why signing in w
 
 @strawberry.type(description="A problem with signing in.")
 class AuthError(UserError):
-    code: AuthErrorCode = strawberry.field(description="Machine-readable reason.")
+    code: Enum = code_field(AuthErrorCode)
 
 
 @strawberry.input(description="Staff credentials.")

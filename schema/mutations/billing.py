@@ -2,6 +2,7 @@
 
 from datetime import date
 from decimal import Decimal
+from enum import Enum
 from typing import Annotated
 
 import strawberry
@@ -15,8 +16,8 @@ from resolvers.outcome import Outcome
 from schema.billing import Invoice
 from schema.common import INPUT, UserError
 from schema.enums import LineKind
-from schema.error_codes import error_codes, user_errors
-from schema.payloads import payload
+from schema.error_codes import code_field, error_codes, user_errors
+from schema.payloads import P, payload
 
 BillingErrorCode = error_codes(
     "BillingErrorCode", BillingCode, "Why a billing or payment mutation was refused."
@@ -25,7 +26,7 @@ BillingErrorCode = error_codes(
 
 @strawberry.type(description="A problem with a billing or payment mutation's input.")
 class BillingError(UserError):
-    code: BillingErrorCode = strawberry.field(description="Machine-readable reason.")
+    code: Enum = code_field(BillingErrorCode)
 
 
 @strawberry.input(description="A line item. Amounts are computed on the server.")
@@ -94,7 +95,7 @@ class InvoicePayload:
 
 
 def billing_errors(problems: list[Problem]) -> list[BillingError]:
-    return user_errors(problems, BillingError, BillingErrorCode)  # type: ignore[return-value]
+    return user_errors(problems, BillingError, BillingErrorCode)
 
 
 async def invoice_payload(info: Info, outcome: Outcome) -> InvoicePayload:
@@ -102,8 +103,8 @@ async def invoice_payload(info: Info, outcome: Outcome) -> InvoicePayload:
 
 
 async def billing_payload(
-    info: Info, payload_cls: type, outcome: Outcome, type_name: str, field: str
-) -> object:
+    info: Info, payload_cls: type[P], outcome: Outcome, type_name: str, field: str
+) -> P:
     return await payload(
         info,
         payload_cls,

@@ -1,5 +1,6 @@
 """Mutations on cars and their ownership."""
 
+from enum import Enum
 from typing import Annotated
 
 import strawberry
@@ -14,7 +15,7 @@ from resolvers.outcome import Outcome
 from schema.cars import Car
 from schema.common import INPUT, UserError
 from schema.enums import CarStatus
-from schema.error_codes import error_codes
+from schema.error_codes import code_field, error_codes
 from schema.mutations.customers import ArchiveInput
 from schema.payloads import payload
 
@@ -23,7 +24,7 @@ CarErrorCode = error_codes("CarErrorCode", CarCode, "Why a car mutation was refu
 
 @strawberry.type(description="A problem with a car mutation's input.")
 class CarError(UserError):
-    code: CarErrorCode = strawberry.field(description="Machine-readable reason.")
+    code: Enum = code_field(CarErrorCode)
 
 
 @strawberry.input(description="Details of a car. Omitted fields keep their value.")

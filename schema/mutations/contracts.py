@@ -1,5 +1,6 @@
 """Mutations on contracts: staff draft, send and supersede; portal viewers sign."""
 
+from enum import Enum
 from typing import Annotated
 
 import strawberry
@@ -12,7 +13,7 @@ from resolvers.outcome import Outcome
 from schema.common import INPUT, UserError
 from schema.documents import Contract
 from schema.enums import ContractKind
-from schema.error_codes import error_codes
+from schema.error_codes import code_field, error_codes
 from schema.payloads import payload
 
 ContractErrorCode = error_codes(
@@ -22,7 +23,7 @@ ContractErrorCode = error_codes(
 
 @strawberry.type(description="A problem with a contract mutation's input.")
 class ContractError(UserError):
-    code: ContractErrorCode = strawberry.field(description="Machine-readable reason.")
+    code: Enum = code_field(ContractErrorCode)
 
 
 @strawberry.input(description="Details of a contract. Omitted fields keep their value.")

@@ -1,5 +1,6 @@
 """Mutations on customers and contacts."""
 
+from enum import Enum
 from typing import Annotated
 
 import strawberry
@@ -12,7 +13,7 @@ from resolvers.outcome import Outcome
 from schema.common import INPUT, UserError
 from schema.customers import Contact, Customer
 from schema.enums import ContactRole, PortalScope
-from schema.error_codes import error_codes
+from schema.error_codes import code_field, error_codes
 from schema.payloads import payload
 
 CustomerErrorCode = error_codes(
@@ -22,7 +23,7 @@ CustomerErrorCode = error_codes(
 
 @strawberry.type(description="A problem with a customer or contact mutation's input.")
 class CustomerError(UserError):
-    code: CustomerErrorCode = strawberry.field(description="Machine-readable reason.")
+    code: Enum = code_field(CustomerErrorCode)
 
 
 @strawberry.input(description="Which kinds of email a person wants; omitted kinds keep theirs.")

@@ -1,5 +1,6 @@
 """Mutations on documents: staff uploads and edits, and the portal's own uploads."""
 
+from enum import Enum
 from typing import Annotated
 
 import strawberry
@@ -16,7 +17,7 @@ from resolvers.outcome import Outcome
 from schema.common import INPUT, UserError
 from schema.documents import Document
 from schema.enums import DocumentKind
-from schema.error_codes import error_codes_of
+from schema.error_codes import code_field, error_codes_of
 from schema.mutations.customers import ArchiveInput
 from schema.payloads import payload
 
@@ -33,7 +34,7 @@ DocumentErrorCode = error_codes_of(
 
 @strawberry.type(description="A problem with a document mutation's input.")
 class DocumentError(UserError):
-    code: DocumentErrorCode = strawberry.field(description="Machine-readable reason.")
+    code: Enum = code_field(DocumentErrorCode)
 
 
 @strawberry.input(description="A new document for a customer, with its file.")

@@ -1,6 +1,7 @@
 """Mutations on community events: staff plan, publish and cancel; portal viewers answer."""
 
 from datetime import datetime
+from enum import Enum
 from typing import Annotated
 
 import strawberry
@@ -12,7 +13,7 @@ from resolvers import events
 from resolvers.outcome import Outcome
 from schema.common import INPUT, UserError
 from schema.enums import RsvpStatus
-from schema.error_codes import error_codes
+from schema.error_codes import code_field, error_codes
 from schema.events import CommunityEvent
 from schema.payloads import payload
 
@@ -21,7 +22,7 @@ EventErrorCode = error_codes("EventErrorCode", EventCode, "Why a mutation on an 
 
 @strawberry.type(description="A problem with the input of a mutation on an event.")
 class EventError(UserError):
-    code: EventErrorCode = strawberry.field(description="Machine-readable reason.")
+    code: Enum = code_field(EventErrorCode)
 
 
 @strawberry.input(description="Details of an event. Omitted fields keep their value.")
@@ -71,7 +72,7 @@ class EventPayload:
 
 
 async def _event(info: Info, outcome: Outcome) -> EventPayload:
-    return await payload(  # type: ignore[no-any-return]
+    return await payload(
         info,
         EventPayload,
         outcome,

@@ -1,5 +1,6 @@
 """Mutations on conversations: write a message, mark a side's messages read."""
 
+from enum import Enum
 from typing import Annotated
 
 import strawberry
@@ -13,7 +14,7 @@ from resolvers import messages as actions
 from resolvers.outcome import Outcome
 from schema.common import INPUT, UserError
 from schema.customers import Customer
-from schema.error_codes import error_codes_of
+from schema.error_codes import code_field, error_codes_of
 from schema.messaging import Message
 from schema.payloads import payload
 
@@ -24,7 +25,7 @@ MessageErrorCode = error_codes_of(
 
 @strawberry.type(description="A problem with a message mutation's input.")
 class MessageError(UserError):
-    code: MessageErrorCode = strawberry.field(description="Machine-readable reason.")
+    code: Enum = code_field(MessageErrorCode)
 
 
 BODY = "The text, 1 to 10000 characters once trimmed."

@@ -1,5 +1,6 @@
 """Staff mark their in-app notifications read."""
 
+from enum import Enum
 from typing import Annotated
 
 import strawberry
@@ -9,7 +10,7 @@ from auth.permissions import staff_only
 from resolvers import notifications as actions
 from resolvers.outcome import Rejected
 from schema.common import INPUT, UserError
-from schema.error_codes import error_codes_of, user_errors
+from schema.error_codes import code_field, error_codes_of, user_errors
 from schema.viewer import Viewer
 
 NotificationErrorCode = error_codes_of(
@@ -19,7 +20,7 @@ NotificationErrorCode = error_codes_of(
 
 @strawberry.type(description="A problem with marking notifications read.")
 class NotificationError(UserError):
-    code: NotificationErrorCode = strawberry.field(description="Machine-readable reason.")
+    code: Enum = code_field(NotificationErrorCode)
 
 
 @strawberry.input(description="Which of your notifications to mark read: some, or all.")

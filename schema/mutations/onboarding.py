@@ -13,7 +13,7 @@ from schema.customers import Customer
 from schema.mutations.work import WorkError, WorkErrorCode
 from schema.onboarding import OnboardingStepInput
 from schema.organization import Organization
-from schema.payloads import payload
+from schema.payloads import P, payload
 
 
 @strawberry.input(description="The onboarding checklist, in order; replaces the current one.")
@@ -39,7 +39,7 @@ class ConfirmPreferencesPayload:
     user_errors: list[WorkError] = strawberry.field(description="Problems.")
 
 
-async def _payload(info: Info, cls: type, outcome: Outcome, type_name: str, field: str) -> object:
+async def _payload(info: Info, cls: type[P], outcome: Outcome, type_name: str, field: str) -> P:
     return await payload(
         info,
         cls,
@@ -61,9 +61,7 @@ class OnboardingMutations:
         self, info: Info, input: Annotated[SetOnboardingStepsInput, INPUT]
     ) -> OnboardingStepsPayload:
         outcome = await onboarding.set_steps(info, input)
-        return await _payload(  # type: ignore[return-value]
-            info, OnboardingStepsPayload, outcome, "Organization", "organization"
-        )
+        return await _payload(info, OnboardingStepsPayload, outcome, "Organization", "organization")
 
     @strawberry.mutation(
         description="Confirm your email preferences as they are (an onboarding step).",
@@ -71,6 +69,4 @@ class OnboardingMutations:
     )
     async def confirm_my_preferences(self, info: Info) -> ConfirmPreferencesPayload:
         outcome = await onboarding.confirm_my_preferences(info)
-        return await _payload(  # type: ignore[return-value]
-            info, ConfirmPreferencesPayload, outcome, "Customer", "customer"
-        )
+        return await _payload(info, ConfirmPreferencesPayload, outcome, "Customer", "customer")

@@ -238,7 +238,7 @@ class AutopayPayload:
 
 
 async def _card_payload(info: Info, outcome: Outcome) -> SavedCardPayload:
-    return await billing_payload(  # type: ignore[return-value]
+    return await billing_payload(
         info, SavedCardPayload, outcome, "SavedPaymentMethod", "payment_method"
     )
 
@@ -290,6 +290,4 @@ class WalletMutations:
         self, info: Info, input: Annotated[SetAutopayInput, INPUT]
     ) -> AutopayPayload:
         outcome = await wallet.set_autopay(info, input.enabled)
-        return await billing_payload(  # type: ignore[return-value]
-            info, AutopayPayload, outcome, "Customer", "customer"
-        )
+        return await billing_payload(info, AutopayPayload, outcome, "Customer", "customer")

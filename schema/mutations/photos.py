@@ -1,6 +1,7 @@
 """Mutations on car photos (staff only)."""
 
 from datetime import datetime
+from enum import Enum
 from typing import Annotated
 
 import strawberry
@@ -13,7 +14,7 @@ from resolvers import photos as actions
 from resolvers.outcome import Outcome
 from schema.cars import Car
 from schema.common import INPUT, UserError
-from schema.error_codes import error_codes_of
+from schema.error_codes import code_field, error_codes_of
 from schema.payloads import payload
 from schema.photos import CarPhoto
 
@@ -24,7 +25,7 @@ CarPhotoErrorCode = error_codes_of(
 
 @strawberry.type(description="A problem with a car photo mutation's input.")
 class CarPhotoError(UserError):
-    code: CarPhotoErrorCode = strawberry.field(description="Machine-readable reason.")
+    code: Enum = code_field(CarPhotoErrorCode)
 
 
 @strawberry.input(description="A new photo of a car; it goes last in the car's gallery.")

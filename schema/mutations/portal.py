@@ -28,7 +28,7 @@ SAME_ANSWER = "If that address may sign in, an email is on its way."
 
 
 def _errors(problems: list[Problem]) -> list[PortalError]:
-    return user_errors(problems, PortalError, PortalErrorCode)  # type: ignore[return-value]
+    return user_errors(problems, PortalError, PortalErrorCode)
 
 
 @strawberry.input(description="The person: a customer, or one of its contacts.")

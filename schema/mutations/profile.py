@@ -13,7 +13,7 @@ from domain.problems import Problem, Rejected
 from resolvers import profile as actions
 from schema.common import INPUT, UserError
 from schema.customers import CommunicationPreferences, Contact, Customer
-from schema.error_codes import error_codes, user_errors
+from schema.error_codes import code_field, error_codes, user_errors
 from schema.mutations.customers import CommunicationPreferencesInput
 from schema.node import load_row
 
@@ -24,11 +24,11 @@ ProfileErrorCode = error_codes(
 
 @strawberry.type(description="A problem with a change to your own profile.")
 class ProfileError(UserError):
-    code: ProfileErrorCode = strawberry.field(description="Machine-readable reason.")
+    code: Enum = code_field(ProfileErrorCode)
 
 
 def _errors(problems: list[Problem]) -> list[ProfileError]:
-    return user_errors(problems, ProfileError, ProfileErrorCode)  # type: ignore[return-value]
+    return user_errors(problems, ProfileError, ProfileErrorCode)
 
 
 @strawberry.input(description="Your details; omitted fields keep their value.")

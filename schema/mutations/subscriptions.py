@@ -2,6 +2,7 @@
 
 from datetime import date
 from decimal import Decimal
+from enum import Enum
 from typing import Annotated
 
 import strawberry
@@ -13,7 +14,7 @@ from resolvers import subscriptions as actions
 from resolvers.outcome import Outcome
 from schema.common import INPUT, UserError
 from schema.enums import BillingInterval, BillingTiming
-from schema.error_codes import error_codes
+from schema.error_codes import code_field, error_codes
 from schema.payloads import payload
 from schema.subscriptions import BillingPlan, BillingSubscription
 
@@ -26,7 +27,7 @@ SubscriptionErrorCode = error_codes(
 
 @strawberry.type(description="A problem with a billing plan or subscription mutation's input.")
 class SubscriptionError(UserError):
-    code: SubscriptionErrorCode = strawberry.field(description="Machine-readable reason.")
+    code: Enum = code_field(SubscriptionErrorCode)
 
 
 INTERVAL = "The interval by name (MONTHLY when neither this nor `intervalMonths` is given)."

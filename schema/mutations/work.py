@@ -2,6 +2,7 @@
 history, and drivers' trip inspections."""
 
 from datetime import date, datetime
+from enum import Enum
 from typing import Annotated
 
 import strawberry
@@ -16,9 +17,9 @@ from resolvers.outcome import Outcome
 from schema.cars import CarEvent, ConditionReport
 from schema.common import INPUT, UserError
 from schema.enums import CarEventKind, InspectionKind, JobKind, PhotoStage
-from schema.error_codes import error_codes_of
+from schema.error_codes import code_field, error_codes_of
 from schema.jobs import Job, JobPhoto, MaintenanceSchedule
-from schema.payloads import payload
+from schema.payloads import P, payload
 
 WorkErrorCode = error_codes_of(
     "WorkErrorCode", (CarCode, UploadCode), "Why a mutation on cars' work was refused."
@@ -27,7 +28,7 @@ WorkErrorCode = error_codes_of(
 
 @strawberry.type(description="A problem with the input of a mutation on cars' work.")
 class WorkError(UserError):
-    code: WorkErrorCode = strawberry.field(description="Machine-readable reason.")
+    code: Enum = code_field(WorkErrorCode)
 
 
 @strawberry.input(description="Details of a job. Omitted fields keep their value.")
@@ -162,7 +163,7 @@ class CarEventPayload:
     user_errors: list[WorkError] = strawberry.field(description="Problems with the input.")
 
 
-async def _payload(info: Info, cls: type, outcome: Outcome, type_name: str, field: str) -> object:
+async def _payload(info: Info, cls: type[P], outcome: Outcome, type_name: str, field: str) -> P:
     return await payload(
         info,
         cls,
@@ -175,7 +176,7 @@ async def _payload(info: Info, cls: type, outcome: Outcome, type_name: str, fiel
 
 
 async def _job(info: Info, outcome: Outcome) -> JobPayload:
-    return await _payload(info, JobPayload, outcome, "Job", "job")  # type: ignore[return-value]
+    return await _payload(info, JobPayload, outcome, "Job", "job")
 
 
 @strawberry.type
@@ -210,7 +211,7 @@ class WorkMutations:
         self, info: Info, input: Annotated[UploadJobPhotoInput, INPUT]
     ) -> JobPhotoPayload:
         outcome = await jobs.upload_job_photo(info, input)
-        return await _payload(info, JobPhotoPayload, outcome, "JobPhoto", "photo")  # type: ignore[return-value]
+        return await _payload(info, JobPhotoPayload, outcome, "JobPhoto", "photo")
 
     @strawberry.mutation(description="Cancel an open job.", extensions=staff_only())
     async def cancel_job(self, info: Info, input: Annotated[JobInput, INPUT]) -> JobPayload:
@@ -223,7 +224,7 @@ class WorkMutations:
         self, info: Info, input: Annotated[MaintenanceScheduleInput, INPUT]
     ) -> MaintenanceSchedulePayload:
         outcome = await jobs.set_maintenance_schedule(info, input)
-        return await _payload(  # type: ignore[return-value]
+        return await _payload(
             info,
             MaintenanceSchedulePayload,
             outcome,
@@ -239,7 +240,7 @@ class WorkMutations:
         self, info: Info, input: Annotated[CreateConditionReportInput, INPUT]
     ) -> ConditionReportPayload:
         outcome = await inspections.create_condition_report(info, input)
-        return await _payload(  # type: ignore[return-value]
+        return await _payload(
             info, ConditionReportPayload, outcome, "ConditionReport", "condition_report"
         )
 
@@ -252,7 +253,7 @@ class WorkMutations:
         self, info: Info, input: Annotated[RecordCarEventInput, INPUT]
     ) -> CarEventPayload:
         outcome = await inspections.record_car_event(info, input)
-        return await _payload(info, CarEventPayload, outcome, "CarEvent", "event")  # type: ignore[return-value]
+        return await _payload(info, CarEventPayload, outcome, "CarEvent", "event")
 
     @strawberry.mutation(
         description="Submit a pre- or post-trip inspection of a car you drive (DVIR); staff "
@@ -263,6 +264,6 @@ class WorkMutations:
         self, info: Info, input: Annotated[SubmitInspectionInput, INPUT]
     ) -> ConditionReportPayload:
         outcome = await inspections.submit_inspection(info, input)
-        return await _payload(  # type: ignore[return-value]
+        return await _payload(
             info, ConditionReportPayload, outcome, "ConditionReport", "condition_report"
         )
