@@ -28,3 +28,12 @@ def next_due_on(schedule: Schedule) -> date | None:
 def next_due_mileage(schedule: Schedule) -> int | None:
     last, miles = schedule["last_done_mileage"], schedule["every_miles"]
     return last + miles if last is not None and miles else None
+
+
+def is_due(schedule: Schedule, today: date, mileage: int | None) -> bool:
+    """Due now: the date has come (on the organization's `today`) or the car, at
+    `mileage`, has done the miles."""
+    due_on, due_mileage = next_due_on(schedule), next_due_mileage(schedule)
+    by_date = due_on is not None and due_on <= today
+    by_miles = due_mileage is not None and mileage is not None and mileage >= due_mileage
+    return by_date or by_miles

@@ -213,6 +213,44 @@ def next_bill_date(planner: Planner, source: Source, node: FieldNode, ctx: Conte
     return sa.case((unbilled, sa.null()), else_=marker(planner, "next_bill_date", inputs))
 
 
+def _schedule_inputs(source: Source, *names: str) -> list[tuple[str, Expr]]:
+    return [(name, source.c[name]) for name in names]
+
+
+def next_due_on(planner: Planner, source: Source, node: FieldNode, ctx: Context) -> Expr:
+    """models/maintenance.py next_due_on, filled in by Python from the schedule's columns."""
+    inputs = _schedule_inputs(source, "last_done_on", "every_months")
+    return marker(planner, "next_due_on", inputs)
+
+
+def next_due_mileage(planner: Planner, source: Source, node: FieldNode, ctx: Context) -> Expr:
+    """models/maintenance.py next_due_mileage: the last mileage plus the miles, where both
+    are given (and the miles are not 0)."""
+    last, miles = source.c.last_done_mileage, source.c.every_miles
+    given = sa.and_(last.is_not(None), miles.is_not(None), miles != 0)
+    return sa.case((given, last + miles), else_=sa.null())
+
+
+def maintenance_due(planner: Planner, source: Source, node: FieldNode, ctx: Context) -> Expr:
+    """models/maintenance.py is_due, filled in by Python: the schedule's columns, the
+    organization's day and the car's mileage (null when the viewer may not see the car)."""
+    table = tables.cars
+    car = table.alias(planner.alias_name())
+    mileage = (
+        sa.select(car.c.mileage)
+        .where(*planner.conditions(table, car), car.c.id == source.c.car_id)
+        .correlate(source)
+        .scalar_subquery()
+    )
+    columns = ("last_done_on", "every_months", "last_done_mileage", "every_miles")
+    inputs = [
+        *_schedule_inputs(source, *columns),
+        ("today", derived.organization_today(source)),
+        ("mileage", mileage),
+    ]
+    return marker(planner, "maintenance_due", inputs)
+
+
 def decimal(name: str, scale: int) -> Any:
     return lambda planner, source, node, ctx: sql.plain_decimal(source.c[name], scale)
 
@@ -322,6 +360,10 @@ COMPUTED: dict[tuple[str, str], Any] = {
     ("EstimateDecision", "approved_total"): money(column("approved_total"), snapshot_currency),
     ("EstimateDecision", "deposit"): money(column("deposit_amount"), snapshot_currency),
     ("BillingSubscription", "next_bill_date"): next_bill_date,
+    ("Car", "maintenance_schedules"): children(rel.CAR_SCHEDULES, "MaintenanceSchedule"),
+    ("MaintenanceSchedule", "next_due_on"): next_due_on,
+    ("MaintenanceSchedule", "next_due_mileage"): next_due_mileage,
+    ("MaintenanceSchedule", "is_due"): maintenance_due,
     # Signed per request: the statement marks where, planner/filled.py fills them in.
     ("Invoice", "pdf_url"): link(INVOICE_PDF),
     ("Document", "download_url"): link(DOCUMENT, unless_null="storage_key"),

@@ -22,6 +22,7 @@ from graphql import FieldNode
 from domain.access_log import Subject, record_access, signed_link
 from domain.billing.proration import next_bill_date
 from models.enums import AccessAction, BillingTiming
+from models.maintenance import is_due, next_due_on
 from planner import sql
 
 if TYPE_CHECKING:
@@ -82,7 +83,27 @@ def _next_bill_date(inputs: dict[str, Any], context: Any, seen: dict[Subject, No
     return found.isoformat() if found is not None else None
 
 
-FILLERS: dict[str, Filler] = {"link": _link, "next_bill_date": _next_bill_date}
+def _schedule(inputs: dict[str, Any]) -> dict[str, Any]:
+    """A maintenance schedule's columns as models/maintenance.py reads them."""
+    last = inputs["last_done_on"]
+    return {**inputs, "last_done_on": date.fromisoformat(last) if last is not None else None}
+
+
+def _next_due_on(inputs: dict[str, Any], context: Any, seen: dict[Subject, None]) -> Any:
+    due = next_due_on(_schedule(inputs))
+    return due.isoformat() if due is not None else None
+
+
+def _maintenance_due(inputs: dict[str, Any], context: Any, seen: dict[Subject, None]) -> bool:
+    return is_due(_schedule(inputs), date.fromisoformat(inputs["today"]), inputs["mileage"])
+
+
+FILLERS: dict[str, Filler] = {
+    "link": _link,
+    "next_bill_date": _next_bill_date,
+    "next_due_on": _next_due_on,
+    "maintenance_due": _maintenance_due,
+}
 
 
 async def fill(data: Any, context: Any) -> Any:

@@ -10,7 +10,7 @@ from auth.downloads import JOB_PHOTO
 from auth.permissions import staff_only
 from models import relations as rel
 from models import tables
-from models.maintenance import next_due_mileage, next_due_on
+from models.maintenance import is_due, next_due_mileage, next_due_on
 from resolvers.access_log import link
 from schema.enums import JobKind, JobStatus, PhotoStage
 from schema.fields import connection_field, object_field
@@ -84,10 +84,7 @@ class MaintenanceSchedule(RowType, Node):
     async def is_due(self, info: Info) -> bool:
         car = await load_row(info, "Car", self.row["car_id"])
         mileage = car.row["mileage"] if car is not None else None
-        due_on, due_mileage = next_due_on(self.row), next_due_mileage(self.row)
-        by_date = due_on is not None and due_on <= self.row["organization_today"]
-        by_miles = due_mileage is not None and mileage is not None and mileage >= due_mileage
-        return by_date or by_miles
+        return is_due(self.row, self.row["organization_today"], mileage)
 
 
 @row_type(tables.telematics_readings)

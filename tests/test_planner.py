@@ -108,6 +108,11 @@ SUBSCRIPTIONS = """{ customers(first: 60) { nodes { name subscriptions(first: 5)
     car { make } } } } } }"""
 PORTAL_SUBSCRIPTIONS = """{ viewer { customer { subscriptions(first: 5) {
   nodes { status nextBillDate unitPrice { amount } plan { name } } } } } }"""
+SCHEDULES = """{ cars(first: 60) { nodes { make mileage maintenanceSchedules {
+  __typename name everyMonths everyMiles lastDoneOn lastDoneMileage nextDueOn nextDueMileage
+  isDue } } } }"""
+SCHEDULES_PORTAL = """{ viewer { customer { cars(first: 5) { nodes { maintenanceSchedules {
+  name nextDueOn nextDueMileage isDue } } } } } }"""
 # Connection fields without `first` (graphql-core gives None for a field's absent arguments).
 WITHOUT_FIRST = [
     "{ customers { totalCount nodes { name cars { totalCount nodes { make } } } } }",
@@ -222,6 +227,7 @@ def _cases(world: dict[str, Any]) -> list[tuple[str, dict[str, Any], str]]:
     staff, portal = world["staff"], world["portal"]
     cases = [(DASHBOARD, {}, token) for token in portal]
     cases += [(PORTAL_SUBSCRIPTIONS, {}, token) for token in portal]
+    cases += [(SCHEDULES_PORTAL, {}, token) for token in portal[:3]]
     cases += [(q, {}, token) for q in EXTRA for token in (staff, *portal[:2], portal[-1])]
     cases += [
         (STAFF_LIST, {}, staff),
@@ -301,6 +307,7 @@ def _cases(world: dict[str, Any]) -> list[tuple[str, dict[str, Any], str]]:
         ),
         ("{ billingPlans(first: 2) { pageInfo { hasNextPage } nodes { name } } }", {}, staff),
         (SUBSCRIPTIONS, {}, staff),
+        (SCHEDULES, {}, staff),
         (
             "{ organization { portalSettings { enabled showCars estimateDepositPercent } } }",
             {},
@@ -342,6 +349,14 @@ async def test_planned_answers_equal_executed_answers(apps: Any, dialect: str, c
                 for sub in customer["subscriptions"]["nodes"]
             ]
             assert None in dates and any(dates), dates  # paused or ended, and billed
+        if query == SCHEDULES:
+            due = [
+                (schedule["isDue"], schedule["nextDueOn"], schedule["nextDueMileage"])
+                for car in expected["data"]["cars"]["nodes"]
+                for schedule in car["maintenanceSchedules"]
+            ]
+            assert {d[0] for d in due} == {True, False}, due  # not vacuous
+            assert any(d[1] for d in due) and any(d[2] for d in due), due
         if query == DECISIONS:
             decided = [e["decision"] for e in expected["data"]["estimates"]["nodes"]]
             assert any(d and d["approvedLines"] for d in decided), decided
@@ -528,12 +543,8 @@ NOT_PLANNED = {
     "CommunityEvent.spotsLeft",
     "EventRsvp.name",
     # Relations and values without their SQL yet.
-    "Car.maintenanceSchedules",
     "Contact.cars",
     "Customer.onboarding",
-    "MaintenanceSchedule.isDue",
-    "MaintenanceSchedule.nextDueMileage",
-    "MaintenanceSchedule.nextDueOn",
     "Organization.integrationKeys",
     "Organization.onboardingSteps",
 }
