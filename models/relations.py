@@ -30,6 +30,7 @@ from models.tables import (
     estimate_lines,
     estimates,
     event_rsvps,
+    integration_keys,
     invoice_lines,
     invoices,
     job_photos,
@@ -162,6 +163,12 @@ ESTIMATE_DECISIONS = Relation(
     estimate_decisions,
     "estimate_id",
     Ordering.of((estimate_decisions.c.version, True), (estimate_decisions.c.id, True)),
+)
+ORGANIZATION_INTEGRATION_KEYS = Relation(
+    "organization_integration_keys",
+    integration_keys,
+    "organization_id",
+    Ordering.of(integration_keys.c.created_at, integration_keys.c.id),
 )
 CONTACT_CARS = Relation(
     "contact_cars", contact_cars, "contact_id", Ordering.of(contact_cars.c.car_id)

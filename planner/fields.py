@@ -251,6 +251,28 @@ def maintenance_due(planner: Planner, source: Source, node: FieldNode, ctx: Cont
     return marker(planner, "maintenance_due", inputs)
 
 
+def linked_cars(planner: Planner, source: Source, node: FieldNode, ctx: Context) -> Expr:
+    """schema.customers.Contact.cars: the cars a contact's links name, in the links' order,
+    each under the viewer's visibility (a car the viewer may not see is left out)."""
+    relation = rel.CONTACT_CARS
+    links = relation.table.alias(planner.alias_name())
+    table = tables.cars
+    car = table.alias(planner.alias_name())
+    body = planner.object_json("Car", car, node.selection_set, Context())
+    order = planner.adapt(relation.ordering.order_by(), links)
+    where = [
+        *planner.conditions(relation.table, links),
+        links.c[relation.key] == source.c.id,
+        *planner.adapt(relation.where(relation.table), links),
+        *planner.conditions(table, car),
+        car.c.id == links.c.car_id,
+    ]
+    listed = sa.select(sa.func.json_agg(aggregate_order_by(body, *order))).where(*where)
+    return sa.func.coalesce(
+        listed.correlate(source).scalar_subquery(), sa.literal_column("'[]'::json")
+    )
+
+
 def decimal(name: str, scale: int) -> Any:
     return lambda planner, source, node, ctx: sql.plain_decimal(source.c[name], scale)
 
@@ -361,6 +383,10 @@ COMPUTED: dict[tuple[str, str], Any] = {
     ("EstimateDecision", "deposit"): money(column("deposit_amount"), snapshot_currency),
     ("BillingSubscription", "next_bill_date"): next_bill_date,
     ("Car", "maintenance_schedules"): children(rel.CAR_SCHEDULES, "MaintenanceSchedule"),
+    ("Contact", "cars"): linked_cars,
+    ("Organization", "integration_keys"): children(
+        rel.ORGANIZATION_INTEGRATION_KEYS, "IntegrationKey"
+    ),
     ("MaintenanceSchedule", "next_due_on"): next_due_on,
     ("MaintenanceSchedule", "next_due_mileage"): next_due_mileage,
     ("MaintenanceSchedule", "is_due"): maintenance_due,

@@ -10,8 +10,10 @@ from strawberry import Info
 from strawberry.scalars import JSON
 
 from auth.permissions import owner_only, staff_only
+from models import relations as rel
 from models import tables
 from models.tables import portal_settings as portal_settings_table
+from resolvers.relations import children_of
 from schema.enums import ActorKind, SignInMethod, StaffRole
 from schema.fields import object_field
 from schema.node import Node, RowType, row_type
@@ -113,13 +115,8 @@ class Organization(RowType, Node):
     ) -> list[Annotated["IntegrationKey", strawberry.lazy("schema.integrations")]]:
         from schema.integrations import IntegrationKey
 
-        table = IntegrationKey.__table__
-        stmt = (
-            sa.select(table)
-            .where(table.c.organization_id == self.pk)
-            .order_by(table.c.created_at, table.c.id)
-        )
-        return [IntegrationKey.from_row(row) for row in await info.context.reader.rows(stmt)]
+        keys = rel.ORGANIZATION_INTEGRATION_KEYS
+        return await children_of(info, keys, self.pk, IntegrationKey.from_row)
 
     @strawberry.field(description="What the customer portal offers.", extensions=staff_only())
     async def portal_settings(self, info: Info) -> PortalSettings | None:
