@@ -132,6 +132,24 @@ LINE_AMOUNTS = {
 }
 
 
+def customer_balance(planner: Planner, source: Source, node: FieldNode, ctx: Context) -> Expr:
+    """schema.customers.CustomerBalance: the loaders' expressions (models/derived.py
+    `customer_balance`) over the invoices the viewer may see."""
+    invoice = rel.invoices.alias(planner.alias_name())
+    visible = planner.conditions(rel.invoices, invoice)
+    parts = derived.customer_balance(source, invoice, visible)
+    gql_type = planner.schema.type_map["CustomerBalance"]
+    pairs: list[tuple[str, Expr]] = []
+    for key, child in planner.fields(gql_type, node.selection_set):  # type: ignore[arg-type]
+        name = child.name.value
+        if name == "__typename":
+            pairs.append((key, sql.text("CustomerBalance")))
+            continue
+        part = money(lambda _source, name=name: parts[name], lambda _s, _c: parts["currency"])
+        pairs.append((key, part(planner, source, child, ctx)))
+    return sql.json_object(pairs)
+
+
 def car_event_data(planner: Planner, source: Source, node: FieldNode, ctx: Context) -> Expr:
     """schema.cars.CarEvent.data: the keys naming records are for staff only."""
     if planner.viewer.is_staff:
@@ -159,6 +177,7 @@ COMPUTED: dict[tuple[str, str], Any] = {
     ("EstimateLine", "quantity"): decimal("quantity_milli", 1000),
     ("EstimateLine", "tax_rate"): decimal("tax_rate_bp", 100),
     ("Customer", "communication_preferences"): preferences,
+    ("Customer", "balance"): customer_balance,
     ("Contact", "communication_preferences"): preferences,
     ("ConditionReport", "items"): inspection_items,
     ("CarEvent", "data"): car_event_data,

@@ -48,6 +48,11 @@ EXTRA = [
     """{ viewer { customer { pastAppointments(first: 3) { totalCount pageInfo { endCursor }
           nodes { title status startsAt requestedAt cancelledAt car { make } } }
           upcomingAppointments(first: 3) { nodes { title kind requestedBy { name } } } } } }""",
+    # Balances: the loaders' and the planner's expressions (models/derived.py).
+    """{ customers(first: 40) { nodes { name balance { __typename owed { amount currency }
+          overdue { amount currency } credit { amount } } } } }""",
+    """{ viewer { customer { name balance { owed { amount currency } overdue { amount }
+          credit { currency amount } } } } }""",
 ]
 
 
