@@ -123,10 +123,11 @@ class Customer(RowType, Node):
 
     @strawberry.field(
         description="What the customer owes now, and how much of it is overdue, over the "
-        "invoices the viewer may see.",
+        "invoices the viewer may see; null where the portal's invoices section is off "
+        "(with its error), so the rest of the customer still answers.",
         extensions=portal_section("invoices"),
     )
-    async def balance(self, info: Info) -> CustomerBalance:
+    async def balance(self, info: Info) -> CustomerBalance | None:
         return CustomerBalance.of(await balance_row(info, self.pk))
 
     contacts = connection_field(
