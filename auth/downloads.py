@@ -21,11 +21,12 @@ from core.settings import Settings
 
 SALT = "portico-download-link"
 INVOICE_PDF = "invoice-pdf"
+ESTIMATE_PDF = "estimate-pdf"
 DOCUMENT = "document"
 CAR_PHOTO = "car-photo"
 JOB_PHOTO = "job-photo"
 MESSAGE_ATTACHMENT = "message-attachment"
-KINDS = frozenset({INVOICE_PDF, DOCUMENT, CAR_PHOTO, JOB_PHOTO, MESSAGE_ATTACHMENT})
+KINDS = frozenset({INVOICE_PDF, ESTIMATE_PDF, DOCUMENT, CAR_PHOTO, JOB_PHOTO, MESSAGE_ATTACHMENT})
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,7 +7,7 @@ from typing import Any, Self
 import strawberry
 from strawberry import Info
 
-from auth.downloads import INVOICE_PDF, download_url
+from auth.downloads import ESTIMATE_PDF, INVOICE_PDF, download_url
 from auth.permissions import staff_only
 from models import Estimate as EstimateRow
 from models import EstimateDecision as EstimateDecisionRow
@@ -258,6 +258,15 @@ class Estimate(Billed, Node):
     async def line_items(self, info: Info) -> list[EstimateLine]:
         make = EstimateLine.with_currency(self.row["currency"])
         return await children_of(info, rel.ESTIMATE_LINES, self.pk, make)
+
+    @strawberry.field(
+        description="A link to this estimate as a PDF, valid for a few minutes; it checks the "
+        "viewer again when opened. Recorded in the access log when a portal viewer asks for it."
+    )
+    async def pdf_url(self, info: Info) -> str:
+        await record_view(info, "Estimate", self.pk)
+        context = info.context
+        return download_url(context.settings, context.viewer, ESTIMATE_PDF, self.pk)
 
 
 @row_type(PaymentRow.__table__)

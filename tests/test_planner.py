@@ -384,6 +384,7 @@ NOT_PLANNED = {
     # Signed, expiring links: computed in Python per request, never stored.
     "CarPhoto.url",
     "Document.downloadUrl",
+    "Estimate.pdfUrl",
     "Invoice.pdfUrl",
     "JobPhoto.url",
     "MessageAttachment.url",
