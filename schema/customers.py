@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import strawberry
 from strawberry import Info
 
-from auth.permissions import portal_section, staff_only
+from auth.permissions import opens_table, portal_section, staff_only
 from models import Contact as ContactRow
 from models import Customer as CustomerRow
 from models import relations as rel
@@ -123,9 +123,10 @@ class Customer(RowType, Node):
 
     @strawberry.field(
         description="What the customer owes now, and how much of it is overdue, over the "
-        "invoices the viewer may see; null where the portal's invoices section is off "
-        "(with its error), so the rest of the customer still answers.",
-        extensions=portal_section("invoices"),
+        "invoices the viewer may see; null where the portal's invoices section is off, or "
+        "the contact's scope does not cover billing (with its error), so the rest of the "
+        "customer still answers.",
+        extensions=opens_table("invoices"),
     )
     async def balance(self, info: Info) -> CustomerBalance | None:
         return CustomerBalance.of(await balance_row(info, self.pk))

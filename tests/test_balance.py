@@ -23,13 +23,14 @@ from hypothesis import strategies as st
 
 from auth.sessions import start_session
 from core.ids import decode_id, encode_id
-from models import Customer, Invoice, Organization, Payment, PortalSettings
+from models import Contact, Customer, Invoice, Organization, Payment, PortalSettings
 from models.db import Database
 from models.enums import (
     DisputeStatus,
     InvoiceStatus,
     PaymentMethod,
     PaymentStatus,
+    PortalScope,
     SessionKind,
 )
 from models.ledger import refund_status, settle
@@ -81,13 +82,16 @@ class Both:
         return answer
 
 
-async def _portal_token(db: Database, tenant: Tenant, customer_id: uuid.UUID) -> str:
+async def _portal_token(
+    db: Database, tenant: Tenant, customer_id: uuid.UUID, contact_id: uuid.UUID | None = None
+) -> str:
     async with db.write() as session:
         issued = await start_session(
             session,
             kind=SessionKind.PORTAL,
             organization_id=tenant.organization_id,
             customer_id=customer_id,
+            contact_id=contact_id,
         )
     return issued.token
 
@@ -242,6 +246,34 @@ async def test_a_portal_without_its_invoices_section_answers_the_rest(
     assert hidden["errors"][0]["path"] == ["viewer", "customer", "balance"]
     assert hidden["data"]["viewer"]["customer"]["name"] == "Alex Morgan"
     assert hidden["data"]["viewer"]["customer"]["balance"] is None
+    # Contacts: a bookkeeper (billing scope) sees the balance, a driver (cars scope), who
+    # sees none of the invoices, is told the section is not open to them.
+    async with db.write() as session:
+        contacts = {
+            scope: Contact(
+                organization_id=tenant.organization_id,
+                customer_id=decode_id(customer)[1],
+                name=f"{scope.value.title()} contact",
+                can_access_portal=True,
+                portal_scope=scope,
+            )
+            for scope in (PortalScope.BILLING, PortalScope.CARS)
+        }
+        await add_in_order(session, list(contacts.values()))
+        await session.execute(
+            sa.update(settings_table)
+            .where(settings_table.c.organization_id == tenant.organization_id)
+            .values(show_invoices=True)
+        )
+    customer_row = decode_id(customer)[1]
+    bookkeeper = await _portal_token(db, tenant, customer_row, contacts[PortalScope.BILLING].id)
+    billing = await both(PORTAL, token=bookkeeper)
+    assert billing["data"]["viewer"]["customer"]["balance"] == balance(4200, 0)
+    driver = await _portal_token(db, tenant, customer_row, contacts[PortalScope.CARS].id)
+    cars = await both(PORTAL, token=driver)
+    assert error_codes(cars) == ["SECTION_DISABLED"]
+    assert cars["data"]["viewer"]["customer"]["balance"] is None
+    assert cars["data"]["viewer"]["customer"]["name"] == "Alex Morgan"
     # Staff of another organization do not see the customer at all.
     stranger = await both(STAFF_ONE, {"id": customer}, token=other_tenant.staff_token)
     assert error_codes(stranger) == ["NOT_FOUND"] and stranger["data"] is None
