@@ -64,25 +64,26 @@ def organization_currency(row: Any) -> Expr:
     )
 
 
-# A customer's balance, in minor units of the organization's currency:
-#   owed     what is due now on their invoices (`amount_due`: issued, not paid, not void;
-#            total less what was paid net of refunds and of disputes lost),
-#   overdue  the part of `owed` on invoices past their due date there (`is_overdue`),
-#   credit   money held for them towards future bills: none yet, there is no customer
-#            credit in the data model (an estimate's deposit is shown on its estimate and
-#            goes to the invoice made from it; an invoice is never paid beyond its total).
-# An invoice in another currency than the organization's is left out: amounts in two
-# currencies do not add up, and there is no exchange rate to convert them with. Each such
-# invoice still shows its own `amountDue`.
-BALANCE = ("owed", "overdue", "credit")
-
-
 def customer_balance(customer: Any, invoice: Any, visible: Sequence[Expr] = ()) -> dict[str, Expr]:
-    """Each part of the balance of `customer` (a customers row source), over the rows of
-    `invoice` (an alias of invoices) that the viewer may see (`visible`: their scope's
-    conditions on that alias), and its `currency`. The loaders select these for a batch of
-    customers (models/loaders.py `computed`) and the planner writes them into its
-    statement (planner/fields.py), so both answer the same."""
+    """A customer's balance, in minor units of the organization's currency:
+
+    owed     what is due now on their invoices (`amount_due`: issued, not paid, not void;
+             the total less what was paid net of refunds and of disputes lost),
+    overdue  the part of `owed` on invoices past their due date there (`is_overdue`),
+    credit   money held for them towards future bills: none yet, there is no customer
+             credit in the data model (an estimate's deposit shows on its estimate and goes
+             to the invoice made from it; an invoice is never paid beyond its total),
+    currency the organization's.
+
+    An invoice in another currency than the organization's is left out: amounts in two
+    currencies do not add up, and nothing converts them. Each such invoice still shows its
+    own `amountDue`.
+
+    `customer` is a customers row source; `invoice` the invoices table or an alias of it,
+    of which only rows the viewer may see count (`visible`: their scope's conditions on
+    it). The loaders select these for a batch of customers (models/loaders.py `computed`)
+    and the planner writes them into its statement (planner/fields.py), so both answer the
+    same."""
     due = amount_due(invoice)
     where = (
         invoice.c.customer_id == customer.c.id,

@@ -55,7 +55,7 @@ class CommunicationPreferences:
 class CustomerBalance:
     owed: Money = strawberry.field(
         description="Still due on issued invoices (not drafts, not void): each invoice's "
-        "total less what was paid towards it, net of refunds."
+        "total less what was paid towards it, net of refunds and of disputes lost."
     )
     overdue: Money = strawberry.field(
         description="The part of `owed` on invoices past their due date in the "
