@@ -21,14 +21,15 @@ from core.settings import Settings
 
 SALT = "portico-download-link"
 INVOICE_PDF = "invoice-pdf"
+ESTIMATE_PDF = "estimate-pdf"
 DOCUMENT = "document"
 CAR_PHOTO = "car-photo"
 JOB_PHOTO = "job-photo"
 MESSAGE_ATTACHMENT = "message-attachment"
-KINDS = frozenset({INVOICE_PDF, DOCUMENT, CAR_PHOTO, JOB_PHOTO, MESSAGE_ATTACHMENT})
+KINDS = frozenset({INVOICE_PDF, ESTIMATE_PDF, DOCUMENT, CAR_PHOTO, JOB_PHOTO, MESSAGE_ATTACHMENT})
 # The kinds a portal viewer's access log records (given a link: VIEW; opening it:
 # DOWNLOAD), with the subject type the log names.
-LOGGED_AS: dict[str, str] = {INVOICE_PDF: "Invoice", DOCUMENT: "Document"}
+LOGGED_AS: dict[str, str] = {INVOICE_PDF: "Invoice", ESTIMATE_PDF: "Estimate", DOCUMENT: "Document"}
 
 
 @dataclass(frozen=True, slots=True)

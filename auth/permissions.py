@@ -14,6 +14,7 @@ from strawberry import Info
 from strawberry.extensions.field_extension import FieldExtension
 from strawberry.permission import BasePermission, PermissionExtension
 
+from auth.access import SECTION_OF, portal_opens
 from auth.viewer import Viewer, ViewerKind
 from core.errors import ClientError, Unauthenticated
 
@@ -73,6 +74,22 @@ class InPortalSection(ViewerRule):
 
     def allows(self, viewer: Viewer) -> bool:
         return not viewer.is_portal or self.section in viewer.sections
+
+
+class OpensTable(ViewerRule):
+    """Staff, or a portal viewer whose sections and contact scope open a table: for values
+    drawn from its rows (a customer's balance from invoices), so that a viewer who sees
+    none of those rows is told so rather than shown a value made of nothing."""
+
+    code = "SECTION_DISABLED"
+
+    def __init__(self, table_name: str) -> None:
+        self.table_name = table_name
+        section = SECTION_OF.get(table_name, table_name)
+        self.message = f"The portal's {section} section is not open to you."
+
+    def allows(self, viewer: Viewer) -> bool:
+        return viewer.is_staff or portal_opens(viewer, self.table_name)
 
 
 class IsPortalViewer(ViewerRule):
@@ -143,6 +160,12 @@ def owner_only() -> list[FieldExtension]:
 def portal_section(section: str) -> list[FieldExtension]:
     """For a customer's lists: refused with SECTION_DISABLED when the section is off."""
     return _guard(InPortalSection(section))
+
+
+def opens_table(table_name: str) -> list[FieldExtension]:
+    """For values drawn from a table's rows: refused with SECTION_DISABLED to a portal
+    viewer whose sections or contact scope do not open that table."""
+    return _guard(OpensTable(table_name))
 
 
 def portal_only() -> list[FieldExtension]:

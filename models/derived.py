@@ -9,7 +9,7 @@ the organization's time zone: due dates and `validUntil` are the organization's 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from models.calendar import local_date
 from models.clock import request_now
 from models.enums import EstimateStatus, InvoiceStatus, SubscriptionStatus
-from models.tables import billing_plans, organizations
+from models.tables import billing_plans, customers, invoices, organizations
 
 Expr = sa.ColumnElement[Any]
 
@@ -53,6 +53,66 @@ def is_overdue(invoice: Any) -> Expr:
         invoice.c.due_date.is_not(None),
         invoice.c.due_date < organization_today(invoice),
     ).self_group()
+
+
+def organization_currency(row: Any) -> Expr:
+    """The currency of the row's organization."""
+    return (
+        sa.select(organizations.c.currency)
+        .where(organizations.c.id == row.c.organization_id)
+        .scalar_subquery()
+    )
+
+
+def customer_balance(customer: Any, invoice: Any, visible: Sequence[Expr] = ()) -> dict[str, Expr]:
+    """A customer's balance, in minor units of the organization's currency:
+
+    owed     what is due now on their invoices (`amount_due`: issued, not paid, not void;
+             the total less what was paid net of refunds and of disputes lost),
+    overdue  the part of `owed` on invoices past their due date there (`is_overdue`),
+    credit   money held for them towards future bills: none yet, there is no customer
+             credit in the data model (an estimate's deposit shows on its estimate and goes
+             to the invoice made from it; an invoice is never paid beyond its total),
+    currency the organization's.
+
+    An invoice in another currency than the organization's is left out: amounts in two
+    currencies do not add up, and nothing converts them. Each such invoice still shows its
+    own `amountDue`.
+
+    `customer` is a customers row source; `invoice` the invoices table or an alias of it,
+    of which only rows the viewer may see count (`visible`: their scope's conditions on
+    it). The loaders select these for a batch of customers (models/loaders.py `computed`)
+    and the planner writes them into its statement (planner/fields.py), so both answer the
+    same."""
+    due = amount_due(invoice)
+    where = (
+        invoice.c.customer_id == customer.c.id,
+        invoice.c.organization_id == customer.c.organization_id,
+        invoice.c.currency == organization_currency(invoice),
+        invoice.c.status.not_in(NOT_BILLED),
+        *visible,
+    )
+
+    def total(amount: Expr) -> Expr:
+        summed = sa.select(sa.func.coalesce(sa.func.sum(amount), 0)).where(*where)
+        return sa.cast(summed.correlate(customer).scalar_subquery(), sa.BigInteger())
+
+    return {
+        "currency": organization_currency(customer),
+        "owed": total(due),
+        "overdue": total(sa.case((is_overdue(invoice), due), else_=0)),
+        "credit": sa.cast(sa.literal_column("0"), sa.BigInteger()),
+    }
+
+
+def customer_balance_columns(scope: Any) -> list[sa.Label[Any]]:
+    """`customer_balance` for the loaders: over the invoices `scope` (the viewer's
+    visibility, auth/access.py) lets them see, labelled by part."""
+    visible = scope.conditions(invoices)
+    return [
+        expression.label(f"balance_{key}")
+        for key, expression in customer_balance(customers, invoices, visible).items()
+    ]
 
 
 def estimate_status(estimate: Any) -> Expr:

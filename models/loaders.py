@@ -124,6 +124,28 @@ class Loaders:
             return None
         return await self.by_id(table).load(row_id)
 
+    def computed(
+        self, table: sa.Table, name: str, build: Callable[[Scope], Sequence[sa.Label[Any]]]
+    ) -> DataLoader[uuid.UUID, Row | None]:
+        """Values computed for rows of `table` from other rows the viewer may see (a
+        customer's balance over their invoices), asked for only where a field needs them:
+        `build` makes the labelled expressions from the viewer's scope, and one statement
+        answers every row of the request asked at the same level."""
+
+        def statement_for() -> sa.Select[Any]:
+            return sa.select(table.c.id, *build(self.scope)).where(
+                *self.scope.conditions(table), _keys(table.c.id)
+            )
+
+        statement = _statement(("computed", table.name, name, self.scope.shape), statement_for)
+
+        async def batch(ids: list[uuid.UUID]) -> list[Row | None]:
+            rows = await self._rows(statement, **{KEYS: list(set(ids))})
+            found = {row["id"]: row for row in rows}
+            return [found.get(i) for i in ids]
+
+        return self._memo(("computed", table.name, name), batch)
+
     # --- one-to-many ----------------------------------------------------------------
 
     def _where(self, relation: Relation) -> list[sa.ColumnElement[bool]]:

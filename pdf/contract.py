@@ -8,7 +8,7 @@ from datetime import datetime
 from fpdf import FPDF
 from fpdf.enums import XPos, YPos
 
-from pdf.invoice import FAMILY, FONTS, clean
+from pdf.bill import FAMILY, FONTS, clean
 
 
 @dataclass(frozen=True)

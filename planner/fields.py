@@ -14,7 +14,14 @@ import sqlalchemy as sa
 from graphql import FieldNode
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 
-from auth.downloads import CAR_PHOTO, DOCUMENT, INVOICE_PDF, JOB_PHOTO, MESSAGE_ATTACHMENT
+from auth.downloads import (
+    CAR_PHOTO,
+    DOCUMENT,
+    ESTIMATE_PDF,
+    INVOICE_PDF,
+    JOB_PHOTO,
+    MESSAGE_ATTACHMENT,
+)
 from domain.subscriptions.plans import INTERVAL_MONTHS
 from models import derived, tables
 from models import relations as rel
@@ -330,6 +337,29 @@ LINE_AMOUNTS = {
 }
 
 
+def customer_balance(planner: Planner, source: Source, node: FieldNode, ctx: Context) -> Expr:
+    """schema.customers.CustomerBalance: the loaders' expressions (models/derived.py
+    `customer_balance`) over the invoices the viewer may see."""
+    invoice = tables.invoices.alias(planner.alias_name())
+    visible = planner.conditions(tables.invoices, invoice)
+    parts = derived.customer_balance(source, invoice, visible)
+
+    def currency(_source: Any, _ctx: Context) -> Expr:
+        return parts["currency"]
+
+    def part_of(name: str) -> Callable[[Any], Expr]:
+        return lambda _source: parts[name]
+
+    pairs: list[tuple[str, Expr]] = []
+    for key, child in planner.fields(planner.object_type("CustomerBalance"), node.selection_set):
+        name = child.name.value
+        if name == "__typename":
+            pairs.append((key, sql.text("CustomerBalance")))
+            continue
+        pairs.append((key, money(part_of(name), currency)(planner, source, child, ctx)))
+    return sql.json_object(pairs)
+
+
 def car_event_data(planner: Planner, source: Source, node: FieldNode, ctx: Context) -> Expr:
     """schema.cars.CarEvent.data: the keys naming records are for staff only."""
     if planner.viewer.is_staff:
@@ -364,6 +394,7 @@ COMPUTED: dict[tuple[str, str], Any] = {
     ("EstimateLine", "quantity"): decimal("quantity_milli", 1000),
     ("EstimateLine", "tax_rate"): decimal("tax_rate_bp", 100),
     ("Customer", "communication_preferences"): preferences,
+    ("Customer", "balance"): customer_balance,
     ("Contact", "communication_preferences"): preferences,
     ("ConditionReport", "items"): inspection_items,
     ("CarEvent", "data"): car_event_data,
@@ -392,6 +423,7 @@ COMPUTED: dict[tuple[str, str], Any] = {
     ("MaintenanceSchedule", "is_due"): maintenance_due,
     # Signed per request: the statement marks where, planner/filled.py fills them in.
     ("Invoice", "pdf_url"): link(INVOICE_PDF),
+    ("Estimate", "pdf_url"): link(ESTIMATE_PDF),
     ("Document", "download_url"): link(DOCUMENT, unless_null="storage_key"),
     ("CarPhoto", "url"): link(CAR_PHOTO),
     ("JobPhoto", "url"): link(JOB_PHOTO),

@@ -6,7 +6,8 @@ the viewer's scope as it is now (a row they may no longer see answers the same 4
 token that was never valid), so a leaked link is worth nothing once access ends.
 
 Every kind of file is one entry of DOWNLOADS: a stored file (a table with the file columns:
-storage_key, content_type, size_bytes) or a document drawn on demand (invoice PDFs). Adding
+storage_key, content_type, size_bytes) or a document drawn on demand (invoice and estimate
+PDFs). Adding
 a kind is a name in auth/downloads.py and one entry here.
 """
 
@@ -30,6 +31,7 @@ from auth.access import row_scope
 from auth.downloads import (
     CAR_PHOTO,
     DOCUMENT,
+    ESTIMATE_PDF,
     INVOICE_PDF,
     JOB_PHOTO,
     KINDS,
@@ -42,10 +44,13 @@ from auth.viewer import Viewer, ViewerKind
 from core.settings import Settings
 from domain.access_log import record_access
 from models import tables
+from models.clock import Clock
 from models.db import Database, ReadScope
 from models.enums import AccessAction
+from models.estimate_documents import load_estimate_document
 from models.invoice_documents import load_invoice_document
 from models.loaders import Loaders
+from pdf.estimate import render_estimate
 from pdf.invoice import render_invoice
 from storage import FileMissing, storage_from_settings
 
@@ -141,6 +146,17 @@ async def invoice_pdf(reads: ReadScope, viewer: Viewer, row_id: uuid.UUID) -> Se
     return Served(body, "application/pdf", name)
 
 
+async def estimate_pdf(reads: ReadScope, viewer: Viewer, row_id: uuid.UUID) -> Served | None:
+    assert viewer.organization_id is not None
+    scope = row_scope(viewer)
+    doc = await load_estimate_document(reads, viewer.organization_id, row_id, scope, Clock.start())
+    if doc is None:
+        return None
+    body = await run_in_threadpool(render_estimate, doc)
+    name = f"estimate-{doc.number}.pdf" if doc.number is not None else "estimate-draft.pdf"
+    return Served(body, "application/pdf", name)
+
+
 def titled(column: str) -> Callable[[RowMapping], str]:
     """A download name from a title column, with the extension of the stored type."""
 
@@ -154,6 +170,7 @@ def titled(column: str) -> Callable[[RowMapping], str]:
 
 DOWNLOADS: dict[str, Downloadable] = {
     INVOICE_PDF: Rendered(invoice_pdf),
+    ESTIMATE_PDF: Rendered(estimate_pdf),
     DOCUMENT: StoredFile(tables.documents, titled("name")),
     CAR_PHOTO: StoredFile(tables.car_photos, titled("filename"), inline=True),
     JOB_PHOTO: StoredFile(tables.job_photos, titled("filename"), inline=True),

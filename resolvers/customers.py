@@ -7,6 +7,7 @@ import uuid
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from sqlalchemy.engine import RowMapping
 from strawberry import UNSET, Info
 
 from core.errors import NotFound
@@ -16,6 +17,8 @@ from domain.customers.contacts import ContactDetails
 from domain.customers.customers import CustomerDetails
 from domain.customers.preferences import NO_CHANGE, PREFERENCES, Preferences
 from domain.edits import KEEP, Edit
+from models.derived import customer_balance_columns
+from models.tables import customers as customers_table
 from resolvers.inputs import kept
 from resolvers.outcome import mutation_outcome
 from resolvers.validation import Checks, given
@@ -131,3 +134,17 @@ async def update_contact(info: Info, data: UpdateContactInput) -> uuid.UUID:
 async def archive_contact(info: Info, gid: str, archived: bool) -> uuid.UUID:
     contact_id = decode_id_of("Contact", gid)
     return await contacts.archive_contact(info.context, contact_id, archived)
+
+
+# --- reads ------------------------------------------------------------------------------
+
+
+async def balance_row(info: Info, customer_id: uuid.UUID) -> RowMapping:
+    """The customer's balance (models/derived.py `customer_balance`), batched across the
+    customers of a response: `balance_currency`, `balance_owed`, `balance_overdue`,
+    `balance_credit`."""
+    loader = info.context.loaders.computed(customers_table, "balance", customer_balance_columns)
+    row = await loader.load(customer_id)
+    if row is None:  # the customer was loaded under the same scope a moment ago
+        raise NotFound(row=("Customer", customer_id))
+    return row

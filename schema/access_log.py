@@ -18,7 +18,9 @@ from schema.node import RowType, row_type
 )
 class AccessLogEntry(RowType):
     action: AccessAction = strawberry.field(description="VIEW or DOWNLOAD.")
-    subject_type: str = strawberry.field(description="What was seen: Document or Invoice.")
+    subject_type: str = strawberry.field(
+        description="What was seen: Document, Invoice or Estimate."
+    )
     ip: str | None = strawberry.field(description="The viewer's IP address.")
     user_agent: str | None = strawberry.field(description="The viewer's browser.")
     created_at: datetime = strawberry.field(description="When it happened (UTC).")
@@ -28,6 +30,8 @@ class AccessLogEntry(RowType):
         "contact_id", "Contact", "schema.customers", "The contact who did it; null: the customer."
     )
 
-    @strawberry.field(description="Global ID of what was seen (a Document or an Invoice).")
+    @strawberry.field(
+        description="Global ID of what was seen (a Document, an Invoice or an Estimate)."
+    )
     def subject_id(self) -> strawberry.ID:
         return strawberry.ID(encode_id(self.row["subject_type"], self.row["subject_id"]))

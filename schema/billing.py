@@ -9,7 +9,7 @@ import strawberry
 from sqlalchemy.engine import RowMapping
 from strawberry import Info
 
-from auth.downloads import INVOICE_PDF
+from auth.downloads import ESTIMATE_PDF, INVOICE_PDF
 from auth.permissions import staff_only
 from models import relations as rel
 from models import tables
@@ -253,6 +253,13 @@ class Estimate(Billed, Node):
     async def line_items(self, info: Info) -> list[EstimateLine]:
         make = EstimateLine.with_currency(self.row["currency"])
         return await children_of(info, rel.ESTIMATE_LINES, self.pk, make)
+
+    @strawberry.field(
+        description="A link to this estimate as a PDF, valid for a few minutes; it checks the "
+        "viewer again when opened. Recorded in the access log when a portal viewer asks for it."
+    )
+    async def pdf_url(self, info: Info) -> str:
+        return await link(info, ESTIMATE_PDF, self.pk)
 
 
 @row_type(tables.payments)

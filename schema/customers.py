@@ -7,9 +7,11 @@ from typing import TYPE_CHECKING, Annotated, Any
 import strawberry
 from strawberry import Info
 
-from auth.permissions import portal_section, staff_only
+from auth.permissions import opens_table, portal_section, staff_only
 from models import relations as rel
 from models import tables
+from resolvers.customers import balance_row
+from schema.common import Money
 from schema.enums import ContactRole, PortalScope, PortalStatus
 from schema.fields import connection_field, object_field
 from schema.node import Node, RowType, load_row, row_type
@@ -41,6 +43,35 @@ class CommunicationPreferences:
             contracts=row["wants_contracts"],
             social_events=row["wants_social_events"],
             marketing=row["wants_marketing"],
+        )
+
+
+@strawberry.type(
+    description="What a customer owes now, in the organization's currency. Invoices in "
+    "another currency are not counted (amounts in two currencies do not add up, and "
+    "nothing converts them): each shows its own amountDue."
+)
+class CustomerBalance:
+    owed: Money = strawberry.field(
+        description="Still due on issued invoices (not drafts, not void): each invoice's "
+        "total less what was paid towards it, net of refunds and of disputes lost."
+    )
+    overdue: Money = strawberry.field(
+        description="The part of `owed` on invoices past their due date in the "
+        "organization's time zone."
+    )
+    credit: Money = strawberry.field(
+        description="Money held for the customer towards future bills; zero for now, "
+        "as there is no customer credit yet (a deposit shows on its estimate)."
+    )
+
+    @classmethod
+    def of(cls, row: Any) -> "CustomerBalance":
+        currency = row["balance_currency"]
+        return cls(
+            owed=Money(amount=int(row["balance_owed"]), currency=currency),
+            overdue=Money(amount=int(row["balance_overdue"]), currency=currency),
+            credit=Money(amount=int(row["balance_credit"]), currency=currency),
         )
 
 
@@ -88,6 +119,16 @@ class Customer(RowType, Node):
     @strawberry.field(description="Which kinds of email the customer wants.")
     def communication_preferences(self) -> CommunicationPreferences:
         return CommunicationPreferences.of(self.row)
+
+    @strawberry.field(
+        description="What the customer owes now, and how much of it is overdue, over the "
+        "invoices the viewer may see; null where the portal's invoices section is off, or "
+        "the contact's scope does not cover billing (with its error), so the rest of the "
+        "customer still answers.",
+        extensions=opens_table("invoices"),
+    )
+    async def balance(self, info: Info) -> CustomerBalance | None:
+        return CustomerBalance.of(await balance_row(info, self.pk))
 
     contacts = connection_field(
         rel.CUSTOMER_CONTACTS,

@@ -1,4 +1,5 @@
-"""Invoice PDFs: what they say, how long ones flow onto more pages, and any text at all."""
+"""Invoice and estimate PDFs: what they say, how long ones flow onto more pages, and any
+text at all."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ from datetime import date
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from models.enums import InvoiceStatus, PaymentMethod
+from models.enums import EstimateStatus, InvoiceStatus, PaymentMethod
+from models.estimate_documents import EstimateDocument
 from models.invoice_documents import (
     BillTo,
     CarLine,
@@ -18,6 +20,7 @@ from models.invoice_documents import (
     InvoiceDocument,
     Issuer,
 )
+from pdf.estimate import render_estimate
 from pdf.invoice import clean, render_invoice
 from tests.pdf_text import pdf_pages, pdf_text
 
@@ -138,3 +141,79 @@ def test_any_text_renders(
 def _letters(text: str) -> str:
     """Letters and digits only: wrapping and spacing differ between PDF and source."""
     return "".join(c for c in text if c.isascii() and c.isalnum())
+
+
+# --- estimates, drawn by the same pieces (pdf/bill.py) -------------------------------
+
+
+def estimate(**changes: object) -> EstimateDocument:
+    doc = EstimateDocument(
+        estimate_id=uuid.uuid4(),
+        number=77,
+        version=3,
+        status=EstimateStatus.EXPIRED,
+        valid_until=date(2025, 4, 30),
+        notes="Prices include fitting.",
+        recommendations="Timing belt due at 90,000 km.",
+        currency="EUR",
+        subtotal=123450,
+        tax_total=10185,
+        total=133635,
+        issuer=Issuer("Łódź Garage", None, "hi@garage.test", None, "#fff"),
+        bill_to=BillTo("Zoë Müller", None, None, ()),
+        car=None,
+        lines=(
+            DocumentLine("Brake service", 1500, 8000, 825, 12990),
+            DocumentLine("Ceramic coating", 1000, 30000, 0, 30000, optional=True),
+        ),
+    )
+    return dataclasses.replace(doc, **changes)  # type: ignore[arg-type]
+
+
+def test_an_estimate_says_what_it_should():
+    text = pdf_text(render_estimate(estimate()))
+    for expected in (
+        "Łódź Garage",
+        "Estimate #77",
+        "Status: Expired",
+        "Version 3",
+        "Valid until: 2025-04-30",
+        "Zoë Müller",
+        "Brake service",
+        "Ceramic coating (optional)",
+        "EUR 1,336.35",
+        "Estimate total",
+        "Timing belt due at 90,000 km.",
+        "Prices include fitting.",
+    ):
+        assert expected in text, expected
+    assert "VEHICLE" not in text and "Amount due" not in text
+    draft = pdf_text(render_estimate(estimate(number=None, notes=None, recommendations=None)))
+    assert "Estimate (draft)" in draft and "NOTES" not in draft
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    name=st.text(max_size=200),
+    description=st.text(max_size=500),
+    notes=st.text(max_size=1000),
+    amount=st.integers(min_value=-(10**15), max_value=10**15),
+    status=st.sampled_from(list(EstimateStatus)),
+)
+def test_any_text_renders_on_an_estimate(
+    name: str, description: str, notes: str, amount: int, status: EstimateStatus
+):
+    doc = estimate(
+        issuer=Issuer(name, name, name, name, name[:7]),
+        bill_to=BillTo(name, name, name, (name, description)),
+        car=CarLine(name, name),
+        lines=(DocumentLine(description, 1000, amount, 825, amount, optional=True),) * 3,
+        notes=notes,
+        recommendations=notes,
+        status=status,
+        total=amount,
+    )
+    text = pdf_text(render_estimate(doc))
+    assert "Estimate total" in text
+    if name.isascii():
+        assert _letters(name)[:20] in _letters(text)

@@ -16,7 +16,7 @@ import orjson
 import pytest
 import sqlalchemy as sa
 
-from auth.downloads import CAR_PHOTO, DOCUMENT, INVOICE_PDF, read_download_token
+from auth.downloads import CAR_PHOTO, DOCUMENT, ESTIMATE_PDF, INVOICE_PDF, read_download_token
 from auth.sessions import start_session
 from bench.baseline import first_difference
 from bench.queries import DASHBOARD, DEEP_PAGE, STAFF_DETAIL, STAFF_LIST
@@ -68,6 +68,11 @@ EXTRA = [
           car { make subscriptions { totalCount } } } } } } }""",
     """{ viewer { customer { subscriptions(first: 5) { totalCount nodes { status quantity
           unitPrice { amount currency } plan { name interval taxRate timing } } } } } }""",
+    # Balances: the loaders' and the planner's expressions (models/derived.py).
+    """{ customers(first: 40) { nodes { name balance { __typename owed { amount currency }
+          overdue { amount currency } credit { amount } } } } }""",
+    """{ viewer { customer { name balance { owed { amount currency } overdue { amount }
+          credit { currency amount } } } } }""",
 ]
 
 
@@ -566,7 +571,7 @@ LINKS_PORTAL = """{ viewer { customer { invoices(first: 5) { nodes { number pdfU
     photos(first: 3) { nodes { url } } jobs(first: 2) { nodes { photos(first: 2) {
       nodes { url } } } } } } } } }"""
 LINKS_STAFF = """query L($id: ID!) { node(id: $id) { ... on Customer { name
-  invoices(first: 5) { nodes { number pdfUrl } }
+  invoices(first: 5) { nodes { number pdfUrl } } estimates(first: 5) { nodes { pdfUrl } }
   cars(first: 3) { nodes { documents(first: 5) { nodes { name downloadUrl } }
     photos(first: 3) { nodes { url } } } } } } }"""
 
@@ -629,5 +634,5 @@ async def test_signed_links_are_planned_and_leave_the_executors_access_log(
                 reads = [s for s in reads if not s.startswith("INSERT INTO access_logs")]
                 assert len(reads) == 1, [s[:60] for s in reads]
     # Not vacuous: every kind of link reachable here was made, and portal views were logged.
-    assert kinds >= {INVOICE_PDF, DOCUMENT, CAR_PHOTO}, kinds
+    assert kinds >= {INVOICE_PDF, ESTIMATE_PDF, DOCUMENT, CAR_PHOTO}, kinds
     assert any(action == "VIEW" for _, _, action in await _views(db)), customer
