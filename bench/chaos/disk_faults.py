@@ -53,7 +53,7 @@ CREATE_CAR = """
 mutation C($input: CreateCarInput!) { createCar(input: $input) { car { id } userErrors { code } } }
 """
 FILLER = ".chaos-filler"  # what else fills the disk (a runaway log, say): not an upload
-PHASES = ("filling", "full", "read-only", "freed")
+PHASES = ("filling", "full", "remounting", "read-only", "freeing", "freed")
 
 
 def _file(kind: str, size: int) -> bytes:
@@ -167,6 +167,8 @@ async def watch_readiness(
             phase = out.phase
             try:
                 answer = await http.get("/readyz")
+                if out.phase != phase:  # the disk changed while it was asked
+                    phase = "changing"
                 reason = answer.json().get("reason", answer.json().get("status"))
                 ready.seen[f"{phase} {answer.status_code} {reason}"] += 1
                 if phase == "freed" and answer.status_code == 200 and not ready.ready_again_at:
@@ -352,13 +354,15 @@ async def _full_disk(
         await asyncio.sleep(0.1)
         out.phase = "full"
         await asyncio.sleep(seconds)
-        # Read-only, and still full.
+        # Read-only, and still full (answers while it is remounted belong to neither).
+        out.phase = "remounting"
         await asyncio.to_thread(_remount, disk, "ro")
         out.phase = "read-only"
         stop_filling.set()
         await keeper
         await asyncio.sleep(seconds)
         # Space returns: read-write again, the fillers removed.
+        out.phase = "freeing"
         await asyncio.to_thread(_free, disk, filler, topping)
         out.freed_at = time.monotonic()
         out.phase = "freed"
