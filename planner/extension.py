@@ -25,8 +25,8 @@ from core.ids import decode_id
 from models.search import search_shape
 from planner.filled import fill
 from planner.roles import CURSOR, NODE_ID, SEARCH, SHAPE, VALUE
+from planner.variables import coerce_variables
 from planner.viewer import viewer_params, viewer_shape
-from schema.variables import coerce_variables
 
 if TYPE_CHECKING:
     from auth.viewer import Viewer

@@ -54,9 +54,9 @@ from planner import sql
 from planner.coverage import PLANNED_ROOTS
 from planner.fields import COMPUTED, OBJECTS, Context
 from planner.roles import CURSOR, NODE_ID, SEARCH, SHAPE, VALUE
+from planner.variables import VariableValues, arguments_of, included
 from planner.viewer import VIEWER_IDS, viewer_param
 from schema.node import NODE_TYPES, ROW_TYPES
-from schema.variables import VariableValues, arguments_of, included
 
 Expr = sa.ColumnElement[Any]
 # A table, or an alias or lateral subquery of one: anything with columns to read.
@@ -248,7 +248,7 @@ class Planner:
 
     def included(self, selection: Any) -> bool:
         """@include and @skip, decided with the request's variables as the executor decides
-        them (schema/variables.py); their variables then shape the plan, which holds only
+        them (planner/variables.py); their variables then shape the plan, which holds only
         what was included. Any other directive is unplannable."""
         for directive in selection.directives or ():
             if directive.name.value not in ("include", "skip"):

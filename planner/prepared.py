@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Callable
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import orjson
 from starlette.requests import Request
@@ -32,7 +32,9 @@ from planner.extension import _cached, _missing, cache_key
 from planner.filled import fill
 from planner.plan import PLANNED, Plan
 from planner.viewer import viewer_params
-from schema.context import Context
+
+if TYPE_CHECKING:  # the context is the request's (schema/context.py); only its type here
+    from schema.context import Context
 
 # Which viewer each recent token stood for: only a guess of the plan to try. It grants
 # nothing: the session row read with the answer decides.

@@ -6,7 +6,7 @@ that many items, so `customers(first: 100) { nodes { cars(first: 100) { nodes { 
 costs about 100 x 100. Only what will run is counted: the operation the executor will
 pick, fragments followed, `@skip`/`@include` applied, and every argument as the resolver
 will receive it, from the variables coerced the way the executor coerces them
-(schema/variables.py: `100.0` is 100, a variable left out takes its declared default).
+(planner/variables.py: `100.0` is 100, a variable left out takes its declared default).
 Variables that cannot be coerced are refused here with the executor's own errors.
 
 The measure depends on the variables too: it is kept per text, operation and variables,
@@ -36,14 +36,14 @@ from graphql import (
 from graphql.type import SchemaMetaFieldDef, TypeMetaFieldDef
 from strawberry.extensions import SchemaExtension
 
-from schema.limits import Limits, too_complex
-from schema.variables import (
+from planner.variables import (
     VariableValues,
     arguments_of,
     coerce_variables,
     included,
     operation_of,
 )
+from schema.limits import Limits, too_complex
 
 CACHE_SIZE = 512
 _costs: OrderedDict[tuple[str, str | None, bytes], int] = OrderedDict()
