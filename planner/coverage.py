@@ -28,6 +28,7 @@ PLANNED_ROOTS = frozenset(
         "conversations",
         "appointments",
         "auditEvents",
+        "staffUsers",
     }
 )
 

@@ -11,7 +11,7 @@ from strawberry import Info
 
 from models import relations as rel
 from models.derived import status_filter
-from models.enums import AppointmentStatus, CarStatus
+from models.enums import AppointmentStatus, CarStatus, StaffStatus
 from models.search import car_search, customer_search
 from resolvers.relations import root_connection
 from schema.connections import Connection
@@ -101,3 +101,12 @@ async def conversations(
     conditions = rel.conversation_filter(unread_only)
     ordering = rel.NEWEST_FIRST["messages"]
     return await root_connection(info, table, ordering, conditions, make, first, after)
+
+
+async def staff_users(
+    info: Info, make: Any, status: StaffStatus | None, first: int, after: str | None
+) -> Connection[Any]:
+    """The organization's staff by name, of one status if given."""
+    table = rel.staff_users
+    conditions = [] if status is None else [table.c.status == status]
+    return await root_connection(info, table, rel.STAFF_BY_NAME, conditions, make, first, after)

@@ -5,6 +5,10 @@ import strawberry
 from models import enums
 
 StaffRole = strawberry.enum(enums.StaffRole, description="A staff member's role.")
+StaffStatus = strawberry.enum(
+    enums.StaffStatus,
+    description="Where a staff account stands: invited (no password yet), active, deactivated.",
+)
 PortalStatus = strawberry.enum(
     enums.PortalStatus, description="Where a person stands with the customer portal."
 )

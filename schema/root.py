@@ -58,6 +58,7 @@ from schema.mutations.portal import (
     PortalSignInMutations,
 )
 from schema.mutations.profile import ProfileMutations
+from schema.mutations.staff import StaffMutations
 from schema.mutations.work import WorkMutations
 from schema.preview import PreviewReadOnly
 from schema.queries import AccessQueries, Query
@@ -68,6 +69,7 @@ from schema.text import StorableText
 @strawberry.type(description="Everything that changes data. Each mutation takes one `input`.")
 class Mutation(
     AuthMutations,
+    StaffMutations,
     PortalSignInMutations,
     PortalAccessMutations,
     OrganizationMutations,
