@@ -310,3 +310,21 @@ async def test_the_staff_list_pages_by_name(gql: GraphQLClient, db: Database, te
     )
     names = [n["name"] for n in page["nodes"] + rest["staffUsers"]["nodes"]]
     assert len(names) == 5 and names == sorted(names)
+
+
+async def test_portico_serves_the_staff_link_pages_without_burning_the_token(
+    gql: GraphQLClient, db: Database, tenant: Tenant, smtp: SmtpServer
+):
+    email = f"page-{uuid.uuid4().hex[:6]}@{tenant.slug}.test"
+    await invite(gql, tenant.owner_token, email)
+    [token] = await link_tokens(db, smtp, email)
+    for path, mutation in (
+        ("/staff/accept-invite", "acceptStaffInvite"),
+        ("/staff/reset-password", "resetStaffPassword"),
+    ):
+        page = await gql.http.get(f"{path}?token={token}")
+        assert page.status_code == 200
+        assert page.headers["Referrer-Policy"] == "no-referrer"
+        assert page.headers["Cache-Control"] == "no-store"
+        assert mutation in page.text and token not in page.text
+    assert (await accept(gql, token))["userErrors"] == []  # opening the page used nothing
