@@ -13,6 +13,7 @@ import uuid
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from auth.viewer import Viewer
@@ -72,21 +73,26 @@ async def _staff_row(
     return row
 
 
-async def _keep_an_owner(session: AsyncSession, user: StaffUser, field: str) -> None:
-    """Refuse when `user` is the organization's last active OWNER. The active owners are
-    locked first, so two owners demoting each other at once cannot both succeed."""
-    if user.role is not StaffRole.OWNER or user.status is not StaffStatus.ACTIVE:
-        return
+async def _lock_owners(session: AsyncSession, organization_id: uuid.UUID) -> set[uuid.UUID]:
+    """The organization's active OWNERs, locked, always first and in one order: two owners
+    demoting or deactivating each other at once wait for one another (never deadlock), and
+    the second sees what the first did."""
     owners = await session.execute(
         sa.select(staff_users.c.id)
         .where(
-            staff_users.c.organization_id == user.organization_id,
+            staff_users.c.organization_id == organization_id,
             staff_users.c.role == StaffRole.OWNER,
             staff_users.c.status == StaffStatus.ACTIVE,
         )
+        .order_by(staff_users.c.id)
         .with_for_update()
     )
-    if len(owners.all()) <= 1:
+    return set(owners.scalars().all())
+
+
+def _keep_an_owner(owners: set[uuid.UUID], user: StaffUser, field: str) -> None:
+    """Refuse when `user` is the organization's last active OWNER (`owners`: _lock_owners)."""
+    if user.id in owners and len(owners) <= 1:
         message = "The organization's last active owner stays an active owner."
         raise Rejected(Problem(field, message, StaffCode.LAST_OWNER))
 
@@ -150,7 +156,11 @@ async def invite_staff(work: Work, email: str, name: str, role: StaffRole) -> uu
             is_active=False,
         )
         session.add(user)
-        await session.flush()
+        try:
+            await session.flush()
+        except IntegrityError:  # the same address invited at the same moment
+            message = "Someone on your staff already has this address."
+            raise Rejected(Problem("email", message, StaffCode.EMAIL_TAKEN)) from None
         await _send_invite(work, session, user)
         session.add(_staff_audit(work, "staff.invited", user, role=role.value))
     return user.id
@@ -196,12 +206,13 @@ async def change_role(work: Work, staff_id: uuid.UUID, role: StaffRole) -> uuid.
     """A new role, in force from the person's next request."""
     org_id = _require_manager(work.viewer)
     async with work.write() as session:
+        owners = await _lock_owners(session, org_id)
         user = await _staff_row(session, org_id, staff_id)
         if user.role is role:
             return user.id
         if StaffRole.OWNER in (user.role, role) and not work.viewer.is_owner:
             raise _owner_needed("role")
-        await _keep_an_owner(session, user, "role")
+        _keep_an_owner(owners, user, "role")
         before = user.role
         user.role = role
         user.updated_at = utcnow()
@@ -227,13 +238,14 @@ async def deactivate_staff(work: Work, staff_id: uuid.UUID) -> uuid.UUID:
     """The person may no longer sign in; their sessions end at once, their history stays."""
     org_id = _require_manager(work.viewer)
     async with work.write() as session:
+        owners = await _lock_owners(session, org_id)
         user = await _staff_row(session, org_id, staff_id)
         if user.status is not StaffStatus.ACTIVE:
             message = "Only an active account can be deactivated (cancel an invite instead)."
             raise Rejected(Problem("staffUserId", message, StaffCode.NOT_ACTIVE))
         if user.role is StaffRole.OWNER and not work.viewer.is_owner:
             raise _owner_needed("staffUserId")
-        await _keep_an_owner(session, user, "staffUserId")
+        _keep_an_owner(owners, user, "staffUserId")
         user.status = StaffStatus.DEACTIVATED
         user.is_active = False
         user.updated_at = utcnow()

@@ -5,6 +5,7 @@ person and purpose, until they expire or a newer one replaces them."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -415,3 +416,40 @@ async def test_an_invite_token_cannot_sign_in_a_signed_in_viewer_elsewhere(
     # The other organization's owner is untouched and still theirs.
     me = await gql.data(ME, token=other_tenant.owner_token)
     assert me["viewer"]["staffUser"]["email"] == other_tenant.owner_email
+
+
+async def test_two_owners_deactivating_each_other_at_once_leave_one(
+    gql: GraphQLClient, db: Database, tenant: Tenant
+):
+    first = await staff_id_of(db, tenant, tenant.owner_email)
+    second, _, second_token = await add_staff(db, gql, tenant, StaffRole.OWNER)
+    responses = await asyncio.gather(
+        gql.post(DEACTIVATE, {"input": {"staffUserId": second}}, token=tenant.owner_token),
+        gql.post(DEACTIVATE, {"input": {"staffUserId": first}}, token=second_token),
+    )
+    done, refused = [], []
+    for response in responses:
+        if response.status_code == 401:  # its session had already ended
+            refused.append("UNAUTHENTICATED")
+            continue
+        payload = _without_errors(response.json())
+        if payload["userErrors"]:
+            refused += codes(payload)
+        else:
+            done.append(payload["staffUser"]["id"])
+    assert len(done) == 1 and refused in (["LAST_OWNER"], ["UNAUTHENTICATED"]), (done, refused)
+    state = await _staff_state(db, tenant.organization_id)
+    assert [r for r in state if r[1] == StaffRole.OWNER and r[2] == "ACTIVE"] != []
+
+
+async def test_one_address_invited_twice_at_once_is_invited_once(
+    gql: GraphQLClient, db: Database, tenant: Tenant
+):
+    email = f"twice-{uuid.uuid4().hex[:6]}@{tenant.slug}.test"
+    variables = {"input": {"email": email, "name": "Twice", "role": "STAFF"}}
+    answers = await asyncio.gather(
+        *(gql(INVITE, variables, token=tenant.owner_token) for _ in range(2))
+    )
+    payloads = [_without_errors(a) for a in answers]
+    assert sorted(tuple(codes(p)) for p in payloads) == [(), ("EMAIL_TAKEN",)]
+    assert await _outbox_to(db, email) == 1
