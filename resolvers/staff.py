@@ -13,9 +13,10 @@ from core.ids import decode_id_of
 from core.timing import at_least
 from domain.organization.staff_sign_in import StaffSignedIn
 from domain.staff import accounts, passwords
+from domain.staff.codes import StaffCode
 from models.enums import StaffRole
 from resolvers import throttle
-from resolvers.outcome import mutation_outcome
+from resolvers.outcome import Rejected, mutation_outcome
 from resolvers.rate_limits import limit, limit_session
 from resolvers.validation import Checks
 
@@ -76,7 +77,18 @@ async def send_password_reset(info: Info, staff_user_gid: str) -> uuid.UUID:
 
 @mutation_outcome
 async def change_own_password(info: Info, current: str, new: str) -> uuid.UUID:
-    return await passwords.change_own_password(info.context, current, new)
+    """Wrong current passwords slow down further attempts (resolvers/throttle.py)."""
+    person = str(info.context.viewer.staff_user_id)
+    door = throttle.STAFF_CHANGE_PASSWORD
+    await throttle.check(info, door, person)
+    try:
+        changed = await passwords.change_own_password(info.context, current, new)
+    except Rejected as rejected:
+        if any(p.code is StaffCode.WRONG_PASSWORD for p in rejected.problems):
+            await throttle.failed(info, door, person)
+        raise
+    await throttle.succeeded(info, door, person)
+    return changed
 
 
 async def request_password_reset(info: Info, email: str, organization: str | None) -> None:

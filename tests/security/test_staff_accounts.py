@@ -20,6 +20,7 @@ from tests.helpers import GraphQLClient, Tenant, error_codes
 from tests.smtp import SmtpServer
 from tests.staff import (
     CANCEL,
+    CHANGE_MINE,
     CHANGE_ROLE,
     DEACTIVATE,
     INVITE,
@@ -453,3 +454,17 @@ async def test_one_address_invited_twice_at_once_is_invited_once(
     payloads = [_without_errors(a) for a in answers]
     assert sorted(tuple(codes(p)) for p in payloads) == [(), ("EMAIL_TAKEN",)]
     assert await _outbox_to(db, email) == 1
+
+
+async def test_guessing_the_current_password_slows_down(
+    gql: GraphQLClient, db: Database, tenant: Tenant
+):
+    wrong = {"input": {"currentPassword": "guess", "newPassword": NEW_PASSWORD}}
+    for _ in range(5):
+        answer = await gql.data(CHANGE_MINE, wrong, token=tenant.staff_token)
+        assert codes(answer["changeMyPassword"]) == ["WRONG_PASSWORD"]
+    limited = await gql(CHANGE_MINE, wrong, token=tenant.staff_token)
+    assert error_codes(limited) == ["RATE_LIMITED"]
+    # Another person's attempts are theirs alone.
+    answer = await gql.data(CHANGE_MINE, wrong, token=tenant.owner_token)
+    assert codes(answer["changeMyPassword"]) == ["WRONG_PASSWORD"]
