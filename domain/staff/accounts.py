@@ -25,7 +25,7 @@ from domain.staff.codes import StaffCode
 from domain.staff.mail import send_staff_email
 from domain.staff.tokens import issue_token, revoke_tokens
 from domain.work import Work
-from models import StaffUser
+from models import AuditEvent, StaffUser
 from models.enums import StaffRole, StaffStatus, StaffTokenPurpose
 from models.tables import auth_sessions as sessions
 from models.tables import staff_tokens, staff_users
@@ -52,7 +52,7 @@ def _owner_needed(field: str) -> Rejected:
     return Rejected(Problem(field, message, StaffCode.OWNER_REQUIRED))
 
 
-def _staff_audit(work: Work, action: str, user: StaffUser, **data: Any) -> Any:
+def _staff_audit(work: Work, action: str, user: StaffUser, **data: Any) -> AuditEvent:
     return audit(
         work,
         action,

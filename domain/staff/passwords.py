@@ -24,7 +24,7 @@ from domain.staff.accounts import end_staff_sessions, issue_reset
 from domain.staff.codes import StaffCode
 from domain.staff.tokens import Redemption, redeem_token
 from domain.work import Actor, Work
-from models import StaffUser
+from models import AuditEvent, StaffUser
 from models.enums import ActorKind, SessionKind, StaffStatus, StaffTokenPurpose
 from models.tables import organizations, staff_users
 from models.types import utcnow
@@ -40,7 +40,7 @@ def _password(password: str, field: str) -> None:
         raise Rejected(Problem(field, problem.message, problem.code))
 
 
-def _as_staff(actor: Actor, user: StaffUser, action: str, **data: Any) -> Any:
+def _as_staff(actor: Actor, user: StaffUser, action: str, **data: Any) -> AuditEvent:
     """An audit row acted by `user` themself (the request carried no session yet)."""
     row = audit(
         actor,
