@@ -17,6 +17,7 @@ from strawberry.permission import BasePermission, PermissionExtension
 from auth.access import SECTION_OF, portal_opens
 from auth.viewer import Viewer, ViewerKind
 from core.errors import ClientError, Unauthenticated
+from models.enums import StaffRole
 
 
 def viewer_of(info: Info) -> Viewer:
@@ -61,6 +62,15 @@ class IsOwner(ViewerRule):
 
     def allows(self, viewer: Viewer) -> bool:
         return viewer.is_owner
+
+
+class ManagesStaff(ViewerRule):
+    """OWNERs and ADMINs manage the organization's staff; STAFF do not."""
+
+    message = "Only an owner or admin can manage staff."
+
+    def allows(self, viewer: Viewer) -> bool:
+        return viewer.is_staff and viewer.role in (StaffRole.OWNER, StaffRole.ADMIN)
 
 
 class InPortalSection(ViewerRule):
@@ -155,6 +165,11 @@ def staff_only() -> list[FieldExtension]:
 
 def owner_only() -> list[FieldExtension]:
     return _guard(IsOwner())
+
+
+def staff_managers_only() -> list[FieldExtension]:
+    """For staff management: refused with FORBIDDEN to anyone but an OWNER or ADMIN."""
+    return _guard(ManagesStaff())
 
 
 def portal_section(section: str) -> list[FieldExtension]:

@@ -72,6 +72,9 @@ class Settings:
     tenant_slot_share: float = 0.5
     rate_limit_url: str | None = None  # redis://...: request rates shared by every process
     magic_link_minutes: int = 15
+    staff_invite_days: int = 7  # how long a staff invite's link works
+    staff_reset_minutes: int = 30  # how long a staff password-reset link works
+    staff_url: str | None = None  # the staff dashboard, where staff links lead
     download_url_seconds: int = 300  # how long a signed download link works
     pay_link_days: int = 30  # how long an invoice email's pay link works
     # Hostile-input limits (portico/http_security.py, schema/limits.py, portico/request_limits.py).
@@ -102,6 +105,11 @@ class Settings:
     def portal_base(self) -> str:
         """Where the portal client lives: its own address, or Portico's minimal pages."""
         return (self.portal_url or f"{self.public_url}/portal").rstrip("/")
+
+    @property
+    def staff_base(self) -> str:
+        """Where the staff dashboard lives: its own address (STAFF_URL), else Portico's."""
+        return (self.staff_url or f"{self.public_url}/staff").rstrip("/")
 
     @property
     def local_url(self) -> str:
@@ -214,6 +222,9 @@ def settings_from_env(environ: dict[str, str] | os._Environ[str] = os.environ) -
         admission_wait_ms=int(get("ADMISSION_WAIT_MS", defaults.admission_wait_ms)),
         tenant_slot_share=_share(get("TENANT_SLOT_SHARE"), defaults.tenant_slot_share),
         magic_link_minutes=int(get("MAGIC_LINK_MINUTES", defaults.magic_link_minutes)),
+        staff_invite_days=int(get("STAFF_INVITE_DAYS", defaults.staff_invite_days)),
+        staff_reset_minutes=int(get("STAFF_RESET_MINUTES", defaults.staff_reset_minutes)),
+        staff_url=get("STAFF_URL") or None,
         download_url_seconds=int(get("DOWNLOAD_URL_SECONDS", defaults.download_url_seconds)),
         pay_link_days=int(get("PAY_LINK_DAYS", defaults.pay_link_days)),
         **_limits(get, defaults),

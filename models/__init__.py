@@ -33,7 +33,7 @@ from models.organization import Counter, Organization, PortalSettings
 from models.people import Contact, ContactCar, Customer, StaffUser
 from models.rate_limits import RateLimit
 from models.schedule import Appointment
-from models.sessions import AuthSession, MagicLink
+from models.sessions import AuthSession, MagicLink, StaffToken
 from models.subscriptions import BillingPlan, BillingSubscription
 from models.wallet import AutopayCharge, SavedPaymentMethod
 
@@ -83,6 +83,7 @@ __all__ = [
     "RateLimit",
     "Refund",
     "SavedPaymentMethod",
+    "StaffToken",
     "StaffUser",
     "TelematicsReading",
     "metadata",

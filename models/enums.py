@@ -9,6 +9,21 @@ class StaffRole(StrEnum):
     STAFF = "STAFF"
 
 
+class StaffStatus(StrEnum):
+    """Where a staff account stands: invited (no password yet), active, or deactivated."""
+
+    INVITED = "INVITED"
+    ACTIVE = "ACTIVE"
+    DEACTIVATED = "DEACTIVATED"
+
+
+class StaffTokenPurpose(StrEnum):
+    """What an emailed staff token is for: accepting an invite, or resetting a password."""
+
+    INVITE = "INVITE"
+    PASSWORD_RESET = "PASSWORD_RESET"
+
+
 class PortalStatus(StrEnum):
     NOT_INVITED = "NOT_INVITED"
     INVITED = "INVITED"

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
 from models.base import TenantRow, enum_field, utc_field
-from models.enums import ContactRole, PortalScope, PortalStatus, StaffRole
+from models.enums import ContactRole, PortalScope, PortalStatus, StaffRole, StaffStatus
 
 
 class StaffUser(TenantRow, table=True):
@@ -20,7 +20,8 @@ class StaffUser(TenantRow, table=True):
     email: str = Field(max_length=254)
     role: StaffRole = enum_field(StaffRole, default=StaffRole.STAFF)
     password_hash: str | None = Field(default=None, max_length=255)
-    is_active: bool = Field(default=True)
+    is_active: bool = Field(default=True)  # may sign in: status ACTIVE, kept in step with it
+    status: StaffStatus = enum_field(StaffStatus, default=StaffStatus.ACTIVE)
     email_notifications: bool = Field(default=True)  # staff notifications also by email
     last_sign_in_at: datetime | None = utc_field()
 

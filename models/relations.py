@@ -39,6 +39,7 @@ from models.tables import (
     messages,
     notifications,
     payments,
+    staff_users,
     subscriptions,
 )
 from models.tables import maintenance_schedules as schedules
@@ -50,6 +51,7 @@ NEWEST_FIRST = {
     for t in (invoices, estimates, payments, documents, messages, audit_events, contracts)
 }
 BY_NAME = Ordering.of(customers.c.name, customers.c.id)
+STAFF_BY_NAME = Ordering.of(staff_users.c.name, staff_users.c.id)
 CONTACTS_BY_NAME = Ordering.of(contacts.c.name, contacts.c.id)
 CARS_BY_MAKE = Ordering.of(cars.c.make, cars.c.model, cars.c.id)
 EVENTS_NEWEST = Ordering.of((car_events.c.occurred_at, True), (car_events.c.id, True))

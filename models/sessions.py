@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlmodel import Field
 
 from models.base import TenantRow, enum_field, utc_field
-from models.enums import LinkPurpose, SessionKind
+from models.enums import LinkPurpose, SessionKind, StaffTokenPurpose
 from models.types import UTCDateTime
 
 
@@ -44,5 +44,21 @@ class MagicLink(TenantRow, table=True):
     )  # EMAIL_CHANGE: the address to confirm
     sent_at: datetime | None = utc_field()
     expires_at: datetime | None = utc_field()  # set when the email actually leaves
+    used_at: datetime | None = utc_field()
+    revoked_at: datetime | None = utc_field()
+
+
+class StaffToken(TenantRow, table=True):
+    """An emailed staff link: an invite (choose a password) or a password reset. Issued for
+    one staff member and purpose, redeemed once by one atomic update; it dies at first use,
+    at `expires_at`, or when a newer one of the same purpose is issued (`revoked_at`)."""
+
+    __tablename__ = "staff_tokens"
+
+    token_hash: str = Field(max_length=64, unique=True)
+    purpose: StaffTokenPurpose = enum_field(StaffTokenPurpose)
+    staff_user_id: uuid.UUID = Field(foreign_key="staff_users.id", index=True)
+    email: str = Field(max_length=254)  # the address it was sent to
+    expires_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
     used_at: datetime | None = utc_field()
     revoked_at: datetime | None = utc_field()

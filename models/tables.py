@@ -36,7 +36,7 @@ from models.organization import Counter, Organization, PortalSettings
 from models.people import Contact, ContactCar, Customer, StaffUser
 from models.rate_limits import RateLimit
 from models.schedule import Appointment
-from models.sessions import AuthSession, MagicLink
+from models.sessions import AuthSession, MagicLink, StaffToken
 from models.subscriptions import BillingPlan, BillingSubscription
 from models.wallet import AutopayCharge, SavedPaymentMethod
 
@@ -82,6 +82,7 @@ portal_settings = table_of(PortalSettings)
 provider_events = table_of(ProviderEvent)
 rate_limits = table_of(RateLimit)
 refunds = table_of(Refund)
+staff_tokens = table_of(StaffToken)
 staff_users = table_of(StaffUser)
 subscriptions = table_of(BillingSubscription)
 telematics_readings = table_of(TelematicsReading)

@@ -29,6 +29,7 @@ PLANNED_ROOTS = frozenset(
         "billingPlans",
         "appointments",
         "auditEvents",
+        "staffUsers",
     }
 )
 

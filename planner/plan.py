@@ -353,6 +353,8 @@ class Planner:
             return self.conversations(node, gql_field)
         if name == "billingPlans":
             return self.billing_plans(node, gql_field)
+        if name == "staffUsers":
+            return self.staff_users(node, gql_field)
         assert name == "auditEvents", name
         return self.audit_events(node, gql_field)
 
@@ -512,6 +514,25 @@ class Planner:
             table,
             rel.NEWEST_FIRST[table.name],
             rel.audit_filter(action, customer),
+            first,
+            after,
+            node,
+            gql_field.type,
+        )
+
+    def staff_users(self, node: FieldNode, gql_field: Any) -> Expr:
+        """The organization's staff by name (resolvers.lists.staff_users)."""
+        self.only_arguments(node, {"status", "first", "after"})
+        first = self.page_size(node, gql_field)
+        table = tables.staff_users
+        status = self.bound_value(node, "status", gql_field, table.c.status.type)
+        conditions = [] if status is None else [table.c.status == status]
+        after = self.argument(node, "after", gql_field, role=CURSOR)
+        return self.connection(
+            "StaffUser",
+            table,
+            rel.STAFF_BY_NAME,
+            conditions,
             first,
             after,
             node,

@@ -48,6 +48,8 @@ from portico.pages import (
     confirm_email_page,
     reset_password_page,
     sign_in_page,
+    staff_invite_page,
+    staff_reset_page,
     stripe_onboarding_done,
     stripe_onboarding_refresh,
 )
@@ -400,6 +402,8 @@ def create_app(
             Route("/portal/sign-in", sign_in_page, methods=["GET"]),
             Route("/portal/reset-password", reset_password_page, methods=["GET"]),
             Route("/portal/confirm-email", confirm_email_page, methods=["GET"]),
+            Route("/staff/accept-invite", staff_invite_page, methods=["GET"]),
+            Route("/staff/reset-password", staff_reset_page, methods=["GET"]),
             Route("/webhooks/stripe", stripe_webhook(db, settings), methods=["POST"]),
             Route("/stripe/onboarding/done", stripe_onboarding_done, methods=["GET"]),
             Route("/stripe/onboarding/refresh", stripe_onboarding_refresh, methods=["GET"]),

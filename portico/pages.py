@@ -93,6 +93,27 @@ async function confirmEmail() {
 """
 
 
+# Staff links (domain/staff/mail.py) when no STAFF_URL is configured: the page POSTs the
+# token with the chosen password, and shows the new staff session's token for GraphiQL.
+STAFF_SCRIPT = """
+async function choose(field) {
+  const password = document.getElementById("password").value;
+  const d = await call("mutation($input: StaffLinkPasswordInput!) { " + field +
+    "(input: $input) { token userErrors { message } } }", {token, password});
+  const r = d[field];
+  if (r.userErrors.length) return show("<p>" + r.userErrors.map(e => e.message).join(" ") +
+    "</p>");
+  show("<p>You are signed in.</p><p>To use the API as this staff member, open " +
+    "<a href='/graphql'>GraphiQL</a> and put this in its Headers tab:</p><pre>" +
+    JSON.stringify({Authorization: "Bearer " + r.token}) + "</pre>");
+}
+"""
+STAFF_PASSWORD = (
+    "<label>Password (10 characters or more)"
+    "<input id='password' type='password' autocomplete='new-password'></label>"
+)
+
+
 def _page(title: str, body: str, script: str) -> HTMLResponse:
     html = PAGE.format(title=title, body=body, script=script)
     return HTMLResponse(html, headers=HEADERS)
@@ -114,6 +135,25 @@ async def reset_password_page(request: Request) -> HTMLResponse:
         "<input id='password' type='password' autocomplete='new-password'></label>"
         "<button onclick='reset()'>Save and sign in</button>",
         RESET_SCRIPT,
+    )
+
+
+async def staff_invite_page(request: Request) -> HTMLResponse:
+    return _page(
+        "Join your team on Portico",
+        f"<p>Choose your password to accept the invite. The link works once.</p>"
+        f"{STAFF_PASSWORD}<button onclick='choose(\"acceptStaffInvite\")'>"
+        "Save and sign in</button>",
+        STAFF_SCRIPT,
+    )
+
+
+async def staff_reset_page(request: Request) -> HTMLResponse:
+    return _page(
+        "Choose a new staff password",
+        f"{STAFF_PASSWORD}<button onclick='choose(\"resetStaffPassword\")'>"
+        "Save and sign in</button>",
+        STAFF_SCRIPT,
     )
 
 

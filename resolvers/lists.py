@@ -12,7 +12,7 @@ from strawberry import Info
 from models import relations as rel
 from models import tables
 from models.derived import status_filter
-from models.enums import AppointmentStatus, CarStatus
+from models.enums import AppointmentStatus, CarStatus, StaffStatus
 from models.search import car_search, customer_search
 from resolvers.relations import root_connection
 from schema.connections import Connection
@@ -110,3 +110,12 @@ async def billing_plans(
     table = tables.billing_plans
     conditions = rel.archived_filter(table, include_archived)
     return await root_connection(info, table, rel.PLANS_BY_NAME, conditions, make, first, after)
+
+
+async def staff_users(
+    info: Info, make: Any, status: StaffStatus | None, first: int, after: str | None
+) -> Connection[Any]:
+    """The organization's staff by name, of one status if given."""
+    table = tables.staff_users
+    conditions = [] if status is None else [table.c.status == status]
+    return await root_connection(info, table, rel.STAFF_BY_NAME, conditions, make, first, after)

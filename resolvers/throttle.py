@@ -57,6 +57,11 @@ class Door:
 STAFF_PASSWORD = Door("staff-password", "staff", Throttle(5, 1, 900), Throttle(20, 1, 60))
 PORTAL_PASSWORD = Door("portal-password", "portal", Throttle(5, 1, 900), Throttle(20, 1, 60))
 PORTAL_LINK = Door("portal-link", "portal", Throttle(3, 60, 900), Throttle(5, 60, 900))
+# Keyed by the staff member's id: a stolen session cannot guess the password it lacks.
+STAFF_CHANGE_PASSWORD = Door(
+    "staff-change-password", "staff-session", Throttle(5, 1, 900), Throttle(5, 1, 900)
+)
+STAFF_RESET = Door("staff-reset", "staff", Throttle(3, 60, 900), Throttle(5, 60, 900))
 
 
 def _client(info: Info) -> str:

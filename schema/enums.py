@@ -33,10 +33,15 @@ from models.enums import (
     RsvpStatus,
     SignInMethod,
     StaffRole,
+    StaffStatus,
     SubscriptionStatus,
 )
 
 strawberry.enum(StaffRole, description="A staff member's role.")
+strawberry.enum(
+    StaffStatus,
+    description="Where a staff account stands: invited (no password yet), active, deactivated.",
+)
 strawberry.enum(PortalStatus, description="Where a person stands with the customer portal.")
 strawberry.enum(ContactRole, description="A contact's relation to a customer.")
 strawberry.enum(

@@ -14,7 +14,7 @@ from models import relations as rel
 from models import tables
 from models.tables import portal_settings as portal_settings_table
 from resolvers.relations import children_of
-from schema.enums import ActorKind, SignInMethod, StaffRole
+from schema.enums import ActorKind, SignInMethod, StaffRole, StaffStatus
 from schema.fields import object_field
 from schema.node import Node, RowType, row_type
 
@@ -134,6 +134,9 @@ class StaffUser(RowType, Node):
     email: str = strawberry.field(description="Sign-in email address.")
     role: StaffRole = strawberry.field(description="Owner, admin or staff.")
     is_active: bool = strawberry.field(description="May sign in.")
+    status: StaffStatus = strawberry.field(
+        description="Invited (no password chosen yet), active, or deactivated."
+    )
     last_sign_in_at: datetime | None = strawberry.field(description="Last sign-in (UTC).")
     created_at: datetime = strawberry.field(description="When the account was made (UTC).")
 

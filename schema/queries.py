@@ -24,12 +24,13 @@ from schema.enums import (
     ContractStatus,
     EstimateStatus,
     InvoiceStatus,
+    StaffStatus,
 )
 from schema.events import CommunityEvent
 from schema.fields import AFTER, FIRST
 from schema.node import Node, find_node, load_row, resolve_node
 from schema.onboarding import OnboardingFilter, onboarding_of
-from schema.organization import AuditEvent, Organization
+from schema.organization import AuditEvent, Organization, StaffUser
 from schema.portal import PortalError, PortalErrorCode, PortalInvitePreview
 from schema.schedule import Appointment
 from schema.viewer import Viewer
@@ -223,6 +224,21 @@ class AccessQueries:
             problems=problems,
             onboarding=await onboarding_of(info, preview.customer_id),
         )
+
+    @strawberry.field(
+        description="The organization's staff by name, with their role and status (staff only).",
+        extensions=staff_only(),
+    )
+    async def staff_users(
+        self,
+        info: Info,
+        status: Annotated[
+            StaffStatus | None, strawberry.argument(description="Only staff in this status.")
+        ] = None,
+        first: Annotated[int, FIRST] = 20,
+        after: Annotated[str | None, AFTER] = None,
+    ) -> Connection[StaffUser]:
+        return await lists.staff_users(info, StaffUser.from_row, status, first, after)
 
     @strawberry.field(
         description="Who did what, when and from where, newest first.", extensions=staff_only()

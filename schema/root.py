@@ -59,6 +59,7 @@ from schema.mutations.portal import (
     PortalSignInMutations,
 )
 from schema.mutations.profile import ProfileMutations
+from schema.mutations.staff import StaffMutations
 from schema.mutations.subscriptions import SubscriptionMutations
 from schema.mutations.work import WorkMutations
 from schema.pay_links import PayLinkMutations, PayLinkQueries
@@ -71,6 +72,7 @@ from schema.text import StorableText
 @strawberry.type(description="Everything that changes data. Each mutation takes one `input`.")
 class Mutation(
     AuthMutations,
+    StaffMutations,
     PortalSignInMutations,
     PortalAccessMutations,
     OrganizationMutations,

@@ -100,6 +100,10 @@ AUDIT = """query Trail($action: String, $customer: ID, $after: String) {
     totalCount pageInfo { hasNextPage endCursor }
     edges { cursor node { id action actorKind subjectType data createdAt
       actorStaff { email } actorContact { name } customer { name } } } } }"""
+STAFF_USERS = """query Staff($status: StaffStatus, $after: String) {
+  staffUsers(status: $status, first: 2, after: $after) {
+    totalCount pageInfo { hasNextPage endCursor }
+    nodes { id name email role status isActive lastSignInAt createdAt } } }"""
 INBOX = """query Inbox($unread: Boolean = false, $first: Int = 20) {
   conversations(unreadOnly: $unread, first: $first) { totalCount
     pageInfo { hasNextPage endCursor }
@@ -300,6 +304,11 @@ def _cases(world: dict[str, Any]) -> list[tuple[str, dict[str, Any], str]]:
             staff,
         ),
         ("{ contracts(status: [SENT]) { totalCount nodes { title } } }", {}, staff),
+        (STAFF_USERS, {}, staff),
+        (STAFF_USERS, {"status": "ACTIVE"}, staff),
+        (STAFF_USERS, {"status": "NOT_A_STATUS"}, staff),  # a variable error
+        (STAFF_USERS, {}, world["portal"][0]),  # refused to the portal
+        ("{ staffUsers { totalCount nodes { name role status } } }", {}, staff),
         (INBOX, {}, staff),
         (INBOX, {"unread": True}, staff),
         (INBOX, {"first": 2}, staff),
@@ -351,7 +360,7 @@ async def test_planned_answers_equal_executed_answers(apps: Any, dialect: str, c
     world, planned, executed = apps
     for query, variables, token in _cases(world):
         expected = await _post(executed, query, variables, token)
-        if query in (INBOX, APPOINTMENTS, AUDIT) and "errors" not in expected:
+        if query in (INBOX, APPOINTMENTS, AUDIT, STAFF_USERS) and "errors" not in expected:
             (connection,) = expected["data"].values()
             assert connection["totalCount"] > 0, (query[:40], variables)  # not vacuous
         if query == SUBSCRIPTIONS:
