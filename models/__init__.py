@@ -47,7 +47,6 @@ __all__ = [
     "AutopayCharge",
     "BillingPlan",
     "BillingSubscription",
-    "SubscriptionPeriod",
     "Car",
     "CarEvent",
     "CarPhoto",
@@ -85,6 +84,7 @@ __all__ = [
     "Refund",
     "SavedPaymentMethod",
     "StaffUser",
+    "SubscriptionPeriod",
     "TelematicsReading",
     "metadata",
 ]
