@@ -178,6 +178,8 @@ def _bill(args: argparse.Namespace) -> None:
             print(f"dry run: {len(done.issued)} invoices would be issued; nothing was written")
         else:
             print(done)
+        if done.failed:
+            sys.exit(1)
 
     asyncio.run(run())
 

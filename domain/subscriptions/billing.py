@@ -37,6 +37,7 @@ from datetime import date, datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.db_faults import database_unavailable
 from core.ids import encode_id
 from domain.audit import system_audit
 from domain.billing.invoices import issue_invoice
@@ -149,11 +150,12 @@ class BillingRun:
     issued: list[DuePeriod] = field(default_factory=list)  # in the order numbered
     unbilled: int = 0  # periods costing nothing, recorded without an invoice
     taken: int = 0  # settled meanwhile by another run, or no longer due
+    failed: int = 0  # organizations whose billing stopped at an error (logged)
 
     def __str__(self) -> str:
         return (
             f"{len(self.issued)} invoices issued, {self.unbilled} periods costing nothing, "
-            f"{self.taken} left to another run"
+            f"{self.taken} left to another run, {self.failed} organizations failed"
         )
 
 
@@ -179,11 +181,19 @@ async def bill_due(
         orgs = (await conn.execute(stmt.order_by(organizations.c.id))).all()
     for org_id, timezone in orgs:
         today = on or local_today(timezone, now)
-        for due in await due_periods(db, org_id, today):
-            if dry_run:
-                run.issued.append(due)
-            else:
-                await _settle(db, due, today, run)
+        try:
+            for due in await due_periods(db, org_id, today):
+                if dry_run:
+                    run.issued.append(due)
+                else:
+                    await _settle(db, due, today, run)
+        except Exception as exc:
+            if database_unavailable(exc):
+                raise  # the jobs loop says so once, without a stack
+            # Nothing meant: that period rolled back whole, and the organization's later
+            # ones wait for it (in order); the other organizations are billed all the same.
+            log.exception("recurring billing of organization %s stopped; retried next run", org_id)
+            run.failed += 1
     return run
 
 
