@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable
 
 from core.db_faults import database_unavailable
 from core.outage_watch import OutageWatch
+from core.settings import Settings
 from domain.events.announcements import remind_event_attendees
 from domain.payments.autopay import run_autopay
 from domain.payments.reconcile import reconcile
@@ -60,6 +61,11 @@ STRIPE_JOBS: list[tuple[str, Job]] = [
 ]
 
 
+def scheduled_jobs(settings: Settings) -> list[tuple[str, Job]]:
+    """Recurring billing always (it needs no provider); the rest where Stripe is set up."""
+    return BILLING_JOBS + (STRIPE_JOBS if settings.stripe_secret_key else [])
+
+
 async def run_jobs(
     db: Database, stop: asyncio.Event, interval: float, jobs: list[tuple[str, Job]]
 ) -> None:
@@ -84,7 +90,7 @@ async def run_background(db: Database, stop: asyncio.Event) -> None:
     """The outbox worker, recurring billing, and the scheduled jobs that need Stripe where
     it is configured, until `stop`; returns once all have finished what they had in hand."""
     settings = db.settings
-    jobs = BILLING_JOBS + (STRIPE_JOBS if settings.stripe_secret_key else [])
+    jobs = scheduled_jobs(settings)
     tasks = [
         asyncio.create_task(run_worker(db, mailer_from_settings(settings), stop)),
         asyncio.create_task(run_housekeeping(db, stop, HOUSEKEEPING_SECONDS)),

@@ -26,6 +26,7 @@ import sqlalchemy as sa
 
 import domain.billing_mail
 from core.ids import decode_id
+from core.settings import settings_from_env
 from domain.subscriptions.billing import bill_due
 from domain.subscriptions.subscriptions import pause_subscription, resume_subscription
 from models import BillingPlan, BillingSubscription, Organization
@@ -40,6 +41,7 @@ from models.tables import (
     outbox_emails,
     subscription_periods,
 )
+from portico.jobs import scheduled_jobs
 from tests.helpers import GraphQLClient, Tenant
 from tests.portal import make_customer
 from tests.test_billing_domain import staff_job
@@ -594,3 +596,11 @@ async def test_autopay_picks_up_a_subscriptions_invoices(
     auto_invoice = next(r["invoice_id"] for r in rows if r["subscription_id"] == auto)
     assert await _due(db, org, date(2027, 2, 7)) == []  # due on the 8th (seven days' terms)
     assert await _due(db, org, date(2027, 2, 8)) == [auto_invoice]
+
+
+def test_the_jobs_loop_bills_without_stripe():
+    """`serve` and `portico worker` run recurring billing whether or not Stripe is set up."""
+    without = [name for name, _ in scheduled_jobs(settings_from_env({}))]
+    with_stripe = scheduled_jobs(settings_from_env({"STRIPE_SECRET_KEY": "sk_test_x"}))
+    assert without == ["recurring billing"]
+    assert ("recurring billing", bill_due) in with_stripe and len(with_stripe) > 1
