@@ -14,7 +14,7 @@ import calendar
 import os
 import sys
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
@@ -596,6 +596,44 @@ async def test_autopay_picks_up_a_subscriptions_invoices(
     auto_invoice = next(r["invoice_id"] for r in rows if r["subscription_id"] == auto)
     assert await _due(db, org, date(2027, 2, 7)) == []  # due on the 8th (seven days' terms)
     assert await _due(db, org, date(2027, 2, 8)) == [auto_invoice]
+
+
+async def test_a_change_of_interval_bills_no_day_twice_and_none_never(
+    gql: GraphQLClient, db: Database, tenant: Tenant
+):
+    org = tenant.organization_id
+    customer = await _customer(gql, tenant, "Switcher")
+    spec = Spec(9_000, 1, 0, 1, ADVANCE, date(2027, 1, 1), 1)
+    monthly_first = await _subscribe(db, org, customer, spec)
+    quarterly_first = await _subscribe(db, org, customer, replace(spec, price=27_000, months=3))
+    await bill_due(db, on=date(2027, 2, 10), organization_id=org)
+    async with db.write() as session:  # each moves to the other's plan
+        one = await session.get(BillingSubscription, monthly_first)
+        other = await session.get(BillingSubscription, quarterly_first)
+        assert one is not None and other is not None
+        one.plan_id, other.plan_id = other.plan_id, one.plan_id
+    await bill_due(db, on=date(2027, 7, 1), organization_id=org)
+    rows = await _issued(db, org)
+    _assert_gap_free(rows)
+
+    def billed(sub: uuid.UUID) -> list[tuple[date, date, int]]:
+        found = [r for r in rows if r["subscription_id"] == sub]
+        return [(r["period_start"], r["period_end"], r["total"]) for r in found]
+
+    # January and February monthly, then March as the rest of the first quarter (31 of
+    # its 90 days of 270.00), then quarters.
+    assert billed(monthly_first) == [
+        (date(2027, 1, 1), date(2027, 2, 1), 9_000),
+        (date(2027, 2, 1), date(2027, 3, 1), 9_000),
+        (date(2027, 3, 1), date(2027, 4, 1), _round(Decimal(27_000 * 31) / 90)),
+        (date(2027, 4, 1), date(2027, 7, 1), 27_000),
+        (date(2027, 7, 1), date(2027, 10, 1), 27_000),
+    ]
+    # The first quarter was paid ahead: months from April.
+    assert billed(quarterly_first) == [
+        (date(2027, 1, 1), date(2027, 4, 1), 27_000),
+        *[(date(2027, m, 1), date(2027, m + 1, 1), 9_000) for m in (4, 5, 6, 7)],
+    ]
 
 
 def test_the_jobs_loop_bills_without_stripe():

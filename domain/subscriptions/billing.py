@@ -55,6 +55,8 @@ from models.writes import get_for_update
 
 log = logging.getLogger("portico.billing")
 
+Settled = dict[date, date]  # a subscription's settled periods: start -> end (exclusive)
+
 
 @dataclass(frozen=True, slots=True)
 class Billed:
@@ -87,15 +89,31 @@ class Billed:
             anchor_day=subscription.anchor_day,
         )
 
-    def due(self, today: date, settled: set[date]) -> list[Period]:
-        """The periods billed on or before `today` and not settled (by their start), in
-        order."""
+    def due(self, today: date, settled: Settled) -> list[Period]:
+        """The periods billed on or before `today` and not settled, in order.
+
+        A period settled in part (the plan's interval changed since the settled one was
+        billed) is billed for the rest of its days, prorated as a partial one: a change of
+        plan neither bills days twice nor leaves any out."""
         found = []
         for p in periods(self.start_date, self.anchor_day, self.interval_months, self.end_date):
+            end = settled.get(p.start)
+            if end is not None and end >= p.end:
+                continue  # the usual case: settled as it is
+            start, end = p.start, p.end
+            for r_start, r_end in sorted(settled.items()):  # cut by what overlaps it
+                if r_start <= start < r_end:
+                    start = r_end
+            for r_start in settled:
+                if start < r_start < end:
+                    end = r_start
+            if start >= end:
+                continue
+            if (start, end) != (p.start, p.end):
+                p = Period(start, end, p.full_start, p.full_end)
             if p.bill_date(self.timing) > today:
                 break
-            if p.start not in settled:
-                found.append(p)
+            found.append(p)
         return found
 
     def line(self, p: Period) -> LineInput:
@@ -225,12 +243,14 @@ async def due_periods(db: Database, org_id: uuid.UUID, today: date) -> list[DueP
         rows_list = list(rows)
         settled_rows = await conn.execute(
             sa.select(
-                subscription_periods.c.subscription_id, subscription_periods.c.period_start
+                subscription_periods.c.subscription_id,
+                subscription_periods.c.period_start,
+                subscription_periods.c.period_end,
             ).where(subscription_periods.c.organization_id == org_id)
         )
-        settled: dict[uuid.UUID, set[date]] = {}
-        for sub_id, start in settled_rows:
-            settled.setdefault(sub_id, set()).add(start)
+        settled: dict[uuid.UUID, Settled] = {}
+        for sub_id, start, end in settled_rows:
+            settled.setdefault(sub_id, {})[start] = end
     found: list[DuePeriod] = []
     for row in rows_list:
         own = row["custom_unit_price"]
@@ -246,7 +266,7 @@ async def due_periods(db: Database, org_id: uuid.UUID, today: date) -> list[DueP
             end_date=row["end_date"],
             anchor_day=row["anchor_day"],
         )
-        for p in billed.due(today, settled.get(row["id"], set())):
+        for p in billed.due(today, settled.get(row["id"], {})):
             found.append(
                 DuePeriod(
                     organization_id=org_id,
@@ -294,20 +314,14 @@ async def settle_period(
     subscription = await get_for_update(session, BillingSubscription, org_id, due.subscription_id)
     if subscription is None or subscription.paused_at is not None:
         return None
-    settled = await session.scalar(
-        sa.select(subscription_periods.c.id).where(
-            subscription_periods.c.subscription_id == subscription.id,
-            subscription_periods.c.period_start == due.period.start,
-        )
-    )
-    if settled is not None:
-        return None
     plan = await session.get(BillingPlan, subscription.plan_id)
     assert plan is not None  # the row's foreign key holds it
     billed = Billed.of(plan, subscription)
-    period = next((p for p in billed.due(today, set()) if p.start == due.period.start), None)
-    if period is None:
+    # Looked at again under the lock: the next period to settle must still be this one.
+    due_now = billed.due(today, await settled_of(session, subscription.id))
+    if not due_now or due_now[0].start != due.period.start:
         return None
+    period = due_now[0]
     lines = billed.priced(period)
     invoice_id: uuid.UUID | None = None
     if totals_of(lines).total > 0:
@@ -354,6 +368,16 @@ async def settle_period(
     return invoice_id is not None
 
 
+async def settled_of(session: AsyncSession, subscription_id: uuid.UUID) -> Settled:
+    """The subscription's settled periods."""
+    found = await session.execute(
+        sa.select(subscription_periods.c.period_start, subscription_periods.c.period_end).where(
+            subscription_periods.c.subscription_id == subscription_id
+        )
+    )
+    return {start: end for start, end in found}
+
+
 async def skip_paused_periods(
     session: AsyncSession,
     subscription: BillingSubscription,
@@ -364,15 +388,7 @@ async def skip_paused_periods(
     """On resuming: record as not billed the periods whose bill date fell within the pause
     [paused_on, resumed_on) and that were not settled before it. How many."""
     billed = Billed.of(plan, subscription)
-    settled = set(
-        (
-            await session.execute(
-                sa.select(subscription_periods.c.period_start).where(
-                    subscription_periods.c.subscription_id == subscription.id
-                )
-            )
-        ).scalars()
-    )
+    settled = await settled_of(session, subscription.id)
     skipped = [
         p
         for p in billed.due(resumed_on - timedelta(days=1), settled)
