@@ -433,8 +433,7 @@ async def test_a_crash_inside_the_send_leaves_nothing_and_the_next_run_issues_it
     gql: GraphQLClient, db: Database, tenant: Tenant, monkeypatch: pytest.MonkeyPatch
 ):
     org = tenant.organization_id
-    subs = await _several(gql, db, tenant, 1)
-    before = await _footprint(db, org)
+    crashing, other = await _several(gql, db, tenant, 2)  # billed in this order
     real = domain.billing_mail.enqueue_to
     crashes = []
 
@@ -446,23 +445,33 @@ async def test_a_crash_inside_the_send_leaves_nothing_and_the_next_run_issues_it
 
     monkeypatch.setattr(domain.billing_mail, "enqueue_to", enqueue_once_crashing)
     crashed = await bill_due(db, on=date(2027, 3, 1), organization_id=org)
-    assert crashed.failed == 1 and crashed.issued == []
-    # Rolled back whole: no invoice, no number taken, no period, no email, no audit row.
-    assert await _footprint(db, org) == before
-    again = await bill_due(db, on=date(2027, 3, 1), organization_id=org)
-    assert len(again.issued) == 1 and again.failed == 0
+    assert crashed.failed == 1 and [d.subscription_id for d in crashed.issued] == [other]
+    # The crashed period rolled back whole: no invoice, no number taken (the other
+    # subscription's invoice is number 1), no period, no email; the other was issued.
     rows = await _issued(db, org)
-    _one_per_period(rows, subs, 1)
-    async with db.connect() as conn:
-        kinds = (
-            await conn.execute(
-                sa.select(outbox_emails.c.kind).where(outbox_emails.c.organization_id == org)
-            )
-        ).scalars()
-        assert [str(kind) for kind in kinds].count(MailKind.INVOICES) == 1
+    assert [(r["subscription_id"], r["number"]) for r in rows] == [(other, 1)]
+    footprint = await _footprint(db, org)
+    assert footprint["counter"] == 1 and footprint["subscription_periods"] == 1
+    assert footprint["invoices"] == 1 and footprint["invoice_lines"] == 1
+
+    async def invoice_emails() -> int:
+        async with db.connect() as conn:
+            kinds = (
+                await conn.execute(
+                    sa.select(outbox_emails.c.kind).where(outbox_emails.c.organization_id == org)
+                )
+            ).scalars()
+            return [str(kind) for kind in kinds].count(MailKind.INVOICES)
+
+    assert await invoice_emails() == 1
+    again = await bill_due(db, on=date(2027, 3, 1), organization_id=org)
+    assert [d.subscription_id for d in again.issued] == [crashing] and again.failed == 0
+    rows = await _issued(db, org)
+    assert [(r["subscription_id"], r["number"]) for r in rows] == [(other, 1), (crashing, 2)]
+    assert await invoice_emails() == 2
     # And once only, however often it runs.
     assert (await bill_due(db, on=date(2027, 3, 1), organization_id=org)).issued == []
-    assert len(await _issued(db, org)) == 1
+    _one_per_period(await _issued(db, org), [crashing, other], 1)
 
 
 async def test_a_restart_after_weeks_down_issues_every_missed_period_once_in_order(

@@ -43,6 +43,7 @@ from domain.audit import system_audit
 from domain.billing.invoices import issue_invoice
 from domain.billing.lines import LineInput, PricedLine, priced, replace_lines, totals_of
 from domain.billing.proration import Period, period_amount, periods
+from domain.problems import Rejected
 from models import BillingPlan, BillingSubscription, Invoice, Organization, SubscriptionPeriod
 from models.calendar import local_today
 from models.currency import format_money
@@ -168,12 +169,12 @@ class BillingRun:
     issued: list[DuePeriod] = field(default_factory=list)  # in the order numbered
     unbilled: int = 0  # periods costing nothing, recorded without an invoice
     taken: int = 0  # settled meanwhile by another run, or no longer due
-    failed: int = 0  # organizations whose billing stopped at an error (logged)
+    failed: int = 0  # subscriptions whose billing stopped at an error (logged)
 
     def __str__(self) -> str:
         return (
             f"{len(self.issued)} invoices issued, {self.unbilled} periods costing nothing, "
-            f"{self.taken} left to another run, {self.failed} organizations failed"
+            f"{self.taken} left to another run, {self.failed} subscriptions failed"
         )
 
 
@@ -199,19 +200,26 @@ async def bill_due(
         orgs = (await conn.execute(stmt.order_by(organizations.c.id))).all()
     for org_id, timezone in orgs:
         today = on or local_today(timezone, now)
-        try:
-            for due in await due_periods(db, org_id, today):
-                if dry_run:
-                    run.issued.append(due)
-                else:
+        stopped: set[uuid.UUID] = set()
+        for due in await due_periods(db, org_id, today):
+            if dry_run:
+                run.issued.append(due)
+            elif due.subscription_id not in stopped:
+                try:
                     await _settle(db, due, today, run)
-        except Exception as exc:
-            if database_unavailable(exc):
-                raise  # the jobs loop says so once, without a stack
-            # Nothing meant: that period rolled back whole, and the organization's later
-            # ones wait for it (in order); the other organizations are billed all the same.
-            log.exception("recurring billing of organization %s stopped; retried next run", org_id)
-            run.failed += 1
+                except Exception as exc:
+                    if database_unavailable(exc):
+                        raise  # the jobs loop says so once, without a stack
+                    # Nothing meant: the period rolled back whole, and the subscription's
+                    # later ones wait for it (in order) until the next run; the other
+                    # subscriptions are billed all the same.
+                    log.exception(
+                        "billing subscription %s stopped at its period from %s; retried next run",
+                        due.subscription_id,
+                        due.period.start,
+                    )
+                    stopped.add(due.subscription_id)
+                    run.failed += 1
     return run
 
 
@@ -267,6 +275,12 @@ async def due_periods(db: Database, org_id: uuid.UUID, today: date) -> list[DueP
             anchor_day=row["anchor_day"],
         )
         for p in billed.due(today, settled.get(row["id"], {})):
+            try:
+                total = totals_of(billed.priced(p)).total
+            except Rejected as refused:  # its price x quantity is more than a bill may be
+                why = "; ".join(problem.message for problem in refused.problems)
+                log.warning("subscription %s cannot be billed: %s", row["id"], why)
+                break
             found.append(
                 DuePeriod(
                     organization_id=org_id,
@@ -275,7 +289,7 @@ async def due_periods(db: Database, org_id: uuid.UUID, today: date) -> list[DueP
                     plan_name=row["plan_name"],
                     period=p,
                     bill_date=p.bill_date(billed.timing),
-                    total=totals_of(billed.priced(p)).total,
+                    total=total,
                     currency=row["currency"],
                     order=(row["created_at"], row["id"]),
                 )
