@@ -82,6 +82,8 @@ def system_audit(
     *,
     customer_id: uuid.UUID | None = None,
     contact_id: uuid.UUID | None = None,
+    subject_type: str | None = None,
+    subject_id: uuid.UUID | None = None,
     data: dict[str, Any] | None = None,
 ) -> AuditEvent:
     """An audit row for what Portico did on its own (a provider's event, a scheduled job)."""
@@ -90,5 +92,7 @@ def system_audit(
         action=action,
         actor_kind=ActorKind.SYSTEM,
         customer_id=customer_id,
+        subject_type=subject_type,
+        subject_id=subject_id,
         data=_with_contact(data, contact_id),
     )

@@ -34,7 +34,7 @@ from models.people import Contact, ContactCar, Customer, StaffUser
 from models.rate_limits import RateLimit
 from models.schedule import Appointment
 from models.sessions import AuthSession, MagicLink, StaffToken
-from models.subscriptions import BillingPlan, BillingSubscription
+from models.subscriptions import BillingPlan, BillingSubscription, SubscriptionPeriod
 from models.wallet import AutopayCharge, SavedPaymentMethod
 
 index_foreign_keys(metadata)
@@ -85,6 +85,7 @@ __all__ = [
     "SavedPaymentMethod",
     "StaffToken",
     "StaffUser",
+    "SubscriptionPeriod",
     "TelematicsReading",
     "metadata",
 ]

@@ -10,10 +10,11 @@ import uuid
 from datetime import date, datetime
 
 import sqlalchemy as sa
-from sqlmodel import Field
+from sqlmodel import Field, SQLModel
 
-from models.base import TenantRow, enum_field, utc_field
+from models.base import TenantRow, enum_field, new_id, utc_field
 from models.enums import BillingTiming
+from models.types import UTCDateTime, utcnow
 
 
 class BillingPlan(TenantRow, table=True):
@@ -68,3 +69,22 @@ class BillingSubscription(TenantRow, table=True):
     payment_terms_days: int = Field(default=14, ge=0, le=365)
     autopay: bool = Field(default=False)
     paused_at: datetime | None = utc_field()
+
+
+class SubscriptionPeriod(SQLModel, table=True):
+    """One period of a subscription, settled: the invoice issued for it, written in the
+    same transaction as that invoice. (subscription_id, period_start) is unique, so
+    however many schedulers run at once, and whatever they survive, a period is billed
+    once. `invoice_id` is None for a period that was not billed: paused through its bill
+    date, or costing nothing."""
+
+    __tablename__ = "subscription_periods"
+    __table_args__ = (sa.UniqueConstraint("subscription_id", "period_start"),)
+
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    organization_id: uuid.UUID = Field(foreign_key="organizations.id", index=True)
+    subscription_id: uuid.UUID = Field(foreign_key="subscriptions.id")
+    period_start: date
+    period_end: date  # the first day after the period
+    invoice_id: uuid.UUID | None = Field(default=None, foreign_key="invoices.id", unique=True)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)

@@ -37,7 +37,7 @@ from models.people import Contact, ContactCar, Customer, StaffUser
 from models.rate_limits import RateLimit
 from models.schedule import Appointment
 from models.sessions import AuthSession, MagicLink, StaffToken
-from models.subscriptions import BillingPlan, BillingSubscription
+from models.subscriptions import BillingPlan, BillingSubscription, SubscriptionPeriod
 from models.wallet import AutopayCharge, SavedPaymentMethod
 
 access_logs = table_of(AccessLog)
@@ -85,4 +85,5 @@ refunds = table_of(Refund)
 staff_tokens = table_of(StaffToken)
 staff_users = table_of(StaffUser)
 subscriptions = table_of(BillingSubscription)
+subscription_periods = table_of(SubscriptionPeriod)
 telematics_readings = table_of(TelematicsReading)

@@ -1,5 +1,5 @@
 """The `portico` command: serve, worker, migrate, demo, create-staff, export-schema,
-reconcile-payments, run-autopay."""
+reconcile-payments, run-autopay, bill."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import logging
 import os
 import signal
 import sys
+from datetime import date
 from pathlib import Path
 
 from core.settings import ConfigurationError, get_settings
@@ -161,6 +162,35 @@ def _autopay(args: argparse.Namespace) -> None:
     asyncio.run(run())
 
 
+def _bill(args: argparse.Namespace) -> None:
+    from domain.subscriptions.billing import bill_due
+    from models.db import Database
+
+    async def run() -> None:
+        db = Database(get_settings())
+        try:
+            done = await bill_due(db, on=args.date, dry_run=args.dry_run)
+        finally:
+            await db.dispose()
+        for due in done.issued:
+            print(("would issue " if args.dry_run else "issued ") + str(due))
+        if args.dry_run:
+            print(f"dry run: {len(done.issued)} invoices would be issued; nothing was written")
+        else:
+            print(done)
+        if done.failed:
+            sys.exit(1)
+
+    asyncio.run(run())
+
+
+def _day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The command line (tests/test_readme_commands.py parses the README's commands)."""
     parser = argparse.ArgumentParser(prog="portico", description=__doc__)
@@ -208,6 +238,19 @@ def build_parser() -> argparse.ArgumentParser:
         "run-autopay", help="charge today's due invoices of customers with autopay"
     )
     autopay.set_defaults(run=_autopay)
+
+    bill = commands.add_parser(
+        "bill", help="issue subscriptions' invoices for every period due (catching up missed ones)"
+    )
+    bill.add_argument(
+        "--date",
+        type=_day,
+        help="bill what is due as of this day, YYYY-MM-DD (default: each organization's today)",
+    )
+    bill.add_argument(
+        "--dry-run", action="store_true", help="print what would be issued; write nothing"
+    )
+    bill.set_defaults(run=_bill)
 
     return parser
 

@@ -1,5 +1,6 @@
 """Background work: delivering the outbox, expiring idempotency keys, and the scheduled
-jobs (autopay, reconciling online payments, reminding event attendees). It runs inside
+jobs (recurring billing always; with Stripe configured, autopay, reconciling online
+payments and reminding event attendees). It runs inside
 `portico serve` by default, or alone in `portico worker` (RUN_WORKER_IN_SERVER=false);
 every part is safe to run in several processes at once."""
 
@@ -8,12 +9,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Awaitable, Callable
 
 from core.db_faults import database_unavailable
 from core.outage_watch import OutageWatch
+from core.settings import Settings
 from domain.events.announcements import remind_event_attendees
 from domain.payments.autopay import run_autopay
 from domain.payments.reconcile import reconcile
+from domain.subscriptions.billing import bill_due
 from mail.sender import mailer_from_settings
 from mail.worker import run_worker
 from models.db import Database
@@ -48,15 +52,28 @@ async def run_housekeeping(db: Database, stop: asyncio.Event, interval: float) -
             await asyncio.wait_for(stop.wait(), timeout=watch.wait)
 
 
-async def run_jobs(db: Database, stop: asyncio.Event, interval: float) -> None:
+Job = Callable[[Database], Awaitable[object]]
+BILLING_JOBS: list[tuple[str, Job]] = [("recurring billing", bill_due)]
+STRIPE_JOBS: list[tuple[str, Job]] = [
+    ("autopay", run_autopay),
+    ("reconcile", reconcile),
+    ("event reminders", remind_event_attendees),
+]
+
+
+def scheduled_jobs(settings: Settings) -> list[tuple[str, Job]]:
+    """Recurring billing always (it needs no provider); the rest where Stripe is set up."""
+    return BILLING_JOBS + (STRIPE_JOBS if settings.stripe_secret_key else [])
+
+
+async def run_jobs(
+    db: Database, stop: asyncio.Event, interval: float, jobs: list[tuple[str, Job]]
+) -> None:
     """Every `interval` seconds until `stop`: each job is safe to repeat and to overlap
-    with other server processes (see domain/payments/autopay.py)."""
+    with other server processes (see domain/payments/autopay.py,
+    domain/subscriptions/billing.py)."""
     while not stop.is_set():
-        for name, job in (
-            ("autopay", run_autopay),
-            ("reconcile", reconcile),
-            ("event reminders", remind_event_attendees),
-        ):
+        for name, job in jobs:
             try:
                 done = await job(db)
                 log.info("%s: %s", name, done)
@@ -70,13 +87,13 @@ async def run_jobs(db: Database, stop: asyncio.Event, interval: float) -> None:
 
 
 async def run_background(db: Database, stop: asyncio.Event) -> None:
-    """The outbox worker, and the scheduled jobs where Stripe is configured, until `stop`;
-    returns once both have finished what they had in hand."""
+    """The outbox worker, recurring billing, and the scheduled jobs that need Stripe where
+    it is configured, until `stop`; returns once all have finished what they had in hand."""
     settings = db.settings
+    jobs = scheduled_jobs(settings)
     tasks = [
         asyncio.create_task(run_worker(db, mailer_from_settings(settings), stop)),
         asyncio.create_task(run_housekeeping(db, stop, HOUSEKEEPING_SECONDS)),
+        asyncio.create_task(run_jobs(db, stop, settings.jobs_interval_seconds, jobs)),
     ]
-    if settings.stripe_secret_key:
-        tasks.append(asyncio.create_task(run_jobs(db, stop, settings.jobs_interval_seconds)))
     await asyncio.gather(*tasks)

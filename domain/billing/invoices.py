@@ -8,6 +8,9 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.settings import Settings
 from domain.audit import audit
 from domain.billing.bills import (
     draft_bill,
@@ -22,7 +25,7 @@ from domain.portal.access import invite_with_first_bill
 from domain.problems import Problem, Rejected
 from domain.rows import locked
 from domain.work import Work
-from models import Invoice, PortalSettings
+from models import Invoice, Organization, PortalSettings
 from models.enums import InvoiceStatus
 from models.ledger import settle
 from models.numbering import INVOICE_COUNTER, next_number
@@ -69,18 +72,9 @@ async def send_invoice(work: Work, invoice_id: uuid.UUID) -> uuid.UUID:
     async with work.write() as session:
         not_draft = "This invoice has already been sent."
         invoice, org = await draft_to_send(session, work, Invoice, invoice_id, not_draft=not_draft)
-        org_id = org.id
-        options = await session.get(PortalSettings, org_id)
-        today = work.clock.today(org.timezone)
-        due_days = options.invoice_due_days if options else DEFAULT_DUE_DAYS
-        invoice.number = await next_number(session, org_id, INVOICE_COUNTER)
-        invoice.status = InvoiceStatus.OPEN
-        issued = invoice.issue_date = invoice.issue_date or today
-        invoice.due_date = invoice.due_date or issued + timedelta(days=due_days)
-        invoice.sent_at = invoice.updated_at = utcnow()
-        await settle(session, invoice)  # a deposit taken on its estimate may already count
-        invited = await invite_with_first_bill(session, work.settings, org_id, invoice.customer_id)
-        await notify_customer_of_invoice(session, work.settings, org, invoice)
+        invited = await issue_invoice(
+            session, work.settings, org, invoice, work.clock.today(org.timezone)
+        )
         session.add(
             audit(
                 work,
@@ -92,6 +86,28 @@ async def send_invoice(work: Work, invoice_id: uuid.UUID) -> uuid.UUID:
             )
         )
     return invoice.id
+
+
+async def issue_invoice(
+    session: AsyncSession, settings: Settings, org: Organization, invoice: Invoice, today: date
+) -> bool:
+    """Send a locked draft in the caller's transaction, by the one set of rules for staff
+    and the recurring billing scheduler alike: its number from the organization's gap-free
+    sequence, its issue date (`today` unless set) and due date (the organization's terms
+    unless set), what it is already paid, the first-bill portal invite, and the email by
+    the customer's preferences (through the outbox, so it commits with the invoice or not
+    at all). True when a portal invite went with it."""
+    options = await session.get(PortalSettings, org.id)
+    due_days = options.invoice_due_days if options else DEFAULT_DUE_DAYS
+    invoice.number = await next_number(session, org.id, INVOICE_COUNTER)
+    invoice.status = InvoiceStatus.OPEN
+    issued = invoice.issue_date = invoice.issue_date or today
+    invoice.due_date = invoice.due_date or issued + timedelta(days=due_days)
+    invoice.sent_at = invoice.updated_at = utcnow()
+    await settle(session, invoice)  # a deposit taken on its estimate may already count
+    invited = await invite_with_first_bill(session, settings, org.id, invoice.customer_id)
+    await notify_customer_of_invoice(session, settings, org, invoice)
+    return invited
 
 
 async def void_invoice(work: Work, invoice_id: uuid.UUID, reason: str | None) -> uuid.UUID:

@@ -1,5 +1,6 @@
-"""Autopay: open invoices of customers who turned it on are charged to their default card
-on their due date (in the organization's time zone).
+"""Autopay: open invoices of customers who turned it on, and those of subscriptions with
+autopay on, are charged to the customer's default card on their due date (in the
+organization's time zone).
 
 Each invoice is charged at most once however often this runs: its AutopayCharge row is
 written (unique per invoice) before Stripe is asked, and Stripe is asked with a key derived
@@ -37,8 +38,9 @@ from models.db import Database
 from models.enums import AutopayStatus, InvoiceStatus, MailKind, NotificationKind
 from models.money import amount_due
 from models.tables import autopay_charges as charges
-from models.tables import customers, invoices, organizations
+from models.tables import customers, invoices, organizations, subscriptions
 from models.tables import portal_settings as options_table
+from models.tables import subscription_periods as periods
 from models.types import utcnow
 from payments.requests import (
     Allocation,
@@ -81,9 +83,20 @@ async def run_autopay(db: Database, now: datetime | None = None) -> AutopayRun:
 
 
 async def _due(db: Database, org_id: uuid.UUID, today: object) -> list[uuid.UUID]:
-    """Invoices due by today whose customer has autopay and a default card, not yet
+    """Invoices due by today whose customer (or subscription) has autopay, not yet
     charged (or whose charge is still pending from an interrupted run)."""
     settled = sa.select(charges.c.invoice_id).where(charges.c.status != AutopayStatus.PENDING)
+    # A subscription's invoices, where the subscription has autopay on (the recurring
+    # billing scheduler issues them; charging them is this job's, as any other).
+    by_subscription = (
+        sa.select(periods.c.invoice_id)
+        .join(subscriptions, subscriptions.c.id == periods.c.subscription_id)
+        .where(
+            periods.c.organization_id == org_id,
+            periods.c.invoice_id.is_not(None),
+            subscriptions.c.autopay.is_(True),
+        )
+    )
     stmt = (
         sa.select(invoices.c.id)
         .join(customers, customers.c.id == invoices.c.customer_id)
@@ -91,7 +104,7 @@ async def _due(db: Database, org_id: uuid.UUID, today: object) -> list[uuid.UUID
             invoices.c.organization_id == org_id,
             invoices.c.status.in_([InvoiceStatus.OPEN, InvoiceStatus.PARTIALLY_PAID]),
             invoices.c.due_date <= today,
-            customers.c.autopay_enabled.is_(True),
+            sa.or_(customers.c.autopay_enabled.is_(True), invoices.c.id.in_(by_subscription)),
             invoices.c.id.not_in(settled),
         )
         .order_by(invoices.c.due_date, invoices.c.id)

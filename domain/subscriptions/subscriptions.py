@@ -25,12 +25,13 @@ from domain.billing.proration import MAX_ANCHOR_DAY, period_on
 from domain.edits import KEEP, Edit, changes
 from domain.problems import Problem, Rejected
 from domain.rows import locked, organization_of
+from domain.subscriptions.billing import skip_paused_periods
 from domain.subscriptions.codes import SubscriptionCode
 from domain.subscriptions.plans import MAX_AMOUNT
 from domain.work import Work
 from models import BillingPlan, BillingSubscription, Car, Customer, Organization, PortalSettings
+from models.calendar import local_today
 from models.enums import SubscriptionStatus
-from models.types import utcnow
 from models.writes import apply, get_for_update
 
 S = SubscriptionStatus
@@ -286,7 +287,7 @@ async def pause_subscription(work: Work, subscription_id: uuid.UUID) -> uuid.UUI
         if subscription.paused_at is not None:
             message = "This subscription is already paused."
             raise Rejected(Problem("id", message, SubscriptionCode.ALREADY_PAUSED))
-        apply(subscription, {"paused_at": utcnow()})
+        apply(subscription, {"paused_at": work.clock.now})
         session.add(_audit(work, "subscription.paused", subscription))
     return subscription.id
 
@@ -299,9 +300,27 @@ async def resume_subscription(work: Work, subscription_id: uuid.UUID) -> uuid.UU
             message = "This subscription is not paused."
             raise Rejected(Problem("id", message, SubscriptionCode.NOT_PAUSED))
         paused_at = subscription.paused_at
+        org = await session.get(Organization, subscription.organization_id)
+        plan = await session.get(BillingPlan, subscription.plan_id)
+        assert org is not None and plan is not None  # the row's foreign keys hold them
+        # Nothing is billed for the pause: the periods that came due in it are settled
+        # unbilled, and the scheduler goes on from the next bill date.
+        skipped = await skip_paused_periods(
+            session,
+            subscription,
+            plan,
+            local_today(org.timezone, paused_at),
+            work.clock.today(org.timezone),
+        )
         apply(subscription, {"paused_at": None})
         session.add(
-            _audit(work, "subscription.resumed", subscription, paused_at=paused_at.isoformat())
+            _audit(
+                work,
+                "subscription.resumed",
+                subscription,
+                paused_at=paused_at.isoformat(),
+                periods_not_billed=skipped,
+            )
         )
     return subscription.id
 
