@@ -73,6 +73,27 @@ async def _staff_row(
     return row
 
 
+async def _managed_row(
+    work: Work,
+    session: AsyncSession,
+    organization_id: uuid.UUID,
+    staff_id: uuid.UUID,
+    status: StaffStatus,
+    refusal: tuple[str, StaffCode],
+    *,
+    owner_by_owner: bool = True,
+) -> StaffUser:
+    """The staff member a manager acts on, locked: it must be in `status` (else the
+    refusal's message and code, on `staffUserId`), and an OWNER's account is acted on by
+    an OWNER only (unless `owner_by_owner` is off)."""
+    user = await _staff_row(session, organization_id, staff_id)
+    if user.status is not status:
+        raise Rejected(Problem("staffUserId", *refusal))
+    if owner_by_owner and user.role is StaffRole.OWNER and not work.viewer.is_owner:
+        raise _owner_needed("staffUserId")
+    return user
+
+
 async def _lock_owners(session: AsyncSession, organization_id: uuid.UUID) -> set[uuid.UUID]:
     """The organization's active OWNERs, locked, always first and in one order: two owners
     demoting or deactivating each other at once wait for one another (never deadlock), and
@@ -170,12 +191,8 @@ async def resend_invite(work: Work, staff_id: uuid.UUID) -> uuid.UUID:
     """A new invite email; the earlier link stops working."""
     org_id = _require_manager(work.viewer)
     async with work.write() as session:
-        user = await _staff_row(session, org_id, staff_id)
-        if user.status is not StaffStatus.INVITED:
-            message = "This person has already accepted their invite."
-            raise Rejected(Problem("staffUserId", message, StaffCode.NOT_INVITED))
-        if user.role is StaffRole.OWNER and not work.viewer.is_owner:
-            raise _owner_needed("staffUserId")
+        refusal = ("This person has already accepted their invite.", StaffCode.NOT_INVITED)
+        user = await _managed_row(work, session, org_id, staff_id, StaffStatus.INVITED, refusal)
         await _send_invite(work, session, user)
         user.updated_at = utcnow()
         session.add(_staff_audit(work, "staff.invite_resent", user))
@@ -187,12 +204,11 @@ async def cancel_invite(work: Work, staff_id: uuid.UUID) -> uuid.UUID:
     (the audit keeps who it was)."""
     org_id = _require_manager(work.viewer)
     async with work.write() as session:
-        user = await _staff_row(session, org_id, staff_id)
-        if user.status is not StaffStatus.INVITED:
-            message = "This person has already accepted their invite: deactivate them instead."
-            raise Rejected(Problem("staffUserId", message, StaffCode.NOT_INVITED))
-        if user.role is StaffRole.OWNER and not work.viewer.is_owner:
-            raise _owner_needed("staffUserId")
+        refusal = (
+            "This person has already accepted their invite: deactivate them instead.",
+            StaffCode.NOT_INVITED,
+        )
+        user = await _managed_row(work, session, org_id, staff_id, StaffStatus.INVITED, refusal)
         session.add(_staff_audit(work, "staff.invite_cancelled", user))
         await session.execute(
             sa.delete(staff_tokens).where(staff_tokens.c.staff_user_id == user.id)
@@ -239,12 +255,11 @@ async def deactivate_staff(work: Work, staff_id: uuid.UUID) -> uuid.UUID:
     org_id = _require_manager(work.viewer)
     async with work.write() as session:
         owners = await _lock_owners(session, org_id)
-        user = await _staff_row(session, org_id, staff_id)
-        if user.status is not StaffStatus.ACTIVE:
-            message = "Only an active account can be deactivated (cancel an invite instead)."
-            raise Rejected(Problem("staffUserId", message, StaffCode.NOT_ACTIVE))
-        if user.role is StaffRole.OWNER and not work.viewer.is_owner:
-            raise _owner_needed("staffUserId")
+        refusal = (
+            "Only an active account can be deactivated (cancel an invite instead).",
+            StaffCode.NOT_ACTIVE,
+        )
+        user = await _managed_row(work, session, org_id, staff_id, StaffStatus.ACTIVE, refusal)
         _keep_an_owner(owners, user, "staffUserId")
         user.status = StaffStatus.DEACTIVATED
         user.is_active = False
@@ -259,12 +274,8 @@ async def reactivate_staff(work: Work, staff_id: uuid.UUID) -> uuid.UUID:
     """A deactivated person may sign in again (with their password, or a reset)."""
     org_id = _require_manager(work.viewer)
     async with work.write() as session:
-        user = await _staff_row(session, org_id, staff_id)
-        if user.status is not StaffStatus.DEACTIVATED:
-            message = "This account is not deactivated."
-            raise Rejected(Problem("staffUserId", message, StaffCode.NOT_DEACTIVATED))
-        if user.role is StaffRole.OWNER and not work.viewer.is_owner:
-            raise _owner_needed("staffUserId")
+        refusal = ("This account is not deactivated.", StaffCode.NOT_DEACTIVATED)
+        user = await _managed_row(work, session, org_id, staff_id, StaffStatus.DEACTIVATED, refusal)
         user.status = StaffStatus.ACTIVE
         user.is_active = True
         user.updated_at = utcnow()
@@ -277,10 +288,10 @@ async def send_password_reset(work: Work, staff_id: uuid.UUID) -> uuid.UUID:
     keeps working until they do)."""
     org_id = _require_manager(work.viewer)
     async with work.write() as session:
-        user = await _staff_row(session, org_id, staff_id)
-        if user.status is not StaffStatus.ACTIVE:
-            message = "Only an active account can reset its password."
-            raise Rejected(Problem("staffUserId", message, StaffCode.NOT_ACTIVE))
+        refusal = ("Only an active account can reset its password.", StaffCode.NOT_ACTIVE)
+        user = await _managed_row(
+            work, session, org_id, staff_id, StaffStatus.ACTIVE, refusal, owner_by_owner=False
+        )
         await issue_reset(work, session, user)
         session.add(_staff_audit(work, "staff.password_reset_sent", user))
     return user.id

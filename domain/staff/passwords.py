@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from auth.passwords import hash_password, verify_password
+from auth.portal import Redemption
 from auth.sessions import start_session
 from core.errors import Forbidden
 from core.ids import encode_id
@@ -22,7 +23,7 @@ from domain.portal.sign_in import password_problem
 from domain.problems import Problem, Rejected
 from domain.staff.accounts import end_staff_sessions, issue_reset
 from domain.staff.codes import StaffCode
-from domain.staff.tokens import Redemption, redeem_token
+from domain.staff.tokens import redeem_token
 from domain.work import Actor, Work
 from models import AuditEvent, StaffUser
 from models.enums import ActorKind, SessionKind, StaffStatus, StaffTokenPurpose

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from enum import StrEnum
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from auth.portal import Redemption  # one outcome for every emailed link
 from auth.tokens import new_token, token_hash
 from models.clock import db_now
 from models.enums import StaffTokenPurpose
@@ -69,12 +69,6 @@ async def issue_token(
         )
     )
     return IssuedToken(token_id=token_id, token=token)
-
-
-class Redemption(StrEnum):
-    OK = "OK"
-    EXPIRED = "EXPIRED"
-    INVALID = "INVALID"
 
 
 @dataclass(frozen=True)
