@@ -636,8 +636,9 @@ class Planner:
             return self.row_by_key(type_name, source, target, node)
         relation: Relation = target
         first = self.page_size(node, gql_field)
-        if self.argument(node, "after", gql_field) is not None:
-            raise Unplannable("nested cursor")
+        # A nested cursor applies to every parent's rows, as the loaders apply it
+        # (models/loaders.py page); one cursor per query, as for root lists.
+        after = self.argument(node, "after", gql_field, role=CURSOR)
         table = relation.table
         return self.connection(
             type_name,
@@ -645,7 +646,7 @@ class Planner:
             relation.ordering,
             [],
             first,
-            None,
+            after,
             node,
             gql_field.type,
             relation=relation,
