@@ -335,7 +335,7 @@ class Generator:
         for _ in range(rng.randint(2, 6)):
             self.appointment(org, customer_id, rng.choice(cars))
         for _ in range(rng.randint(1, 4)):
-            self.document(org, customer_id, name)
+            self.document(org, customer_id, name, cars)
         for _ in range(rng.randint(0, 6)):
             self.message(org, customer_id)
         org.row_counts[customer_id] = self.row_total() - before
@@ -601,7 +601,9 @@ class Generator:
             updated_at=created,
         )
 
-    def document(self, org: Org, customer_id: uuid.UUID, customer_name: str) -> None:
+    def document(
+        self, org: Org, customer_id: uuid.UUID, customer_name: str, cars: list[uuid.UUID]
+    ) -> None:
         rng = self.rng
         kind, title, content_type = rng.choice(DOCUMENT_TYPES)
         created = self.moment(1, 400)
@@ -611,6 +613,7 @@ class Generator:
             id=document_id,
             organization_id=org.id,
             customer_id=customer_id,
+            car_id=self.more.choice(cars) if self.more.random() < 0.6 else None,
             name=f"{title} - {customer_name}",
             kind=kind,
             content_type=content_type,

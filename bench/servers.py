@@ -27,6 +27,7 @@ START_TIMEOUT = 60.0
 STOP_TIMEOUT = 10.0
 SETTLE_SECONDS = 2.0
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+PUBLIC_URL = "http://portico.bench"
 
 
 @dataclass
@@ -186,7 +187,9 @@ def _environment(**extra: str) -> dict[str, str]:
     install lags behind it (a new top-level package, say)."""
     env = {k: v for k, v in os.environ.items() if k not in {"PORTICO_ENV", "SMTP_URL"}}
     path = [str(PROJECT_DIR), *filter(None, [env.get("PYTHONPATH")])]
-    return {**env, "PYTHONPATH": os.pathsep.join(path), **extra}
+    # Both servers sign download links for the same address (and the same keys, the
+    # development ones unless SECRET_KEYS is set), so their answers can be compared.
+    return {**env, "PYTHONPATH": os.pathsep.join(path), "PUBLIC_URL": PUBLIC_URL, **extra}
 
 
 def start_portico(database_url: str, workers: int) -> Server:

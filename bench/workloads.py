@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -38,7 +39,17 @@ class Workload:
         ]
 
     def baseline_items(self, tokens: dict[str, Any]) -> list[Item]:
-        return [(token, json.dumps(variables)) for token, _, variables in self.rows(tokens)]
+        return [
+            (token, json.dumps(self.baseline_variables(query, variables)))
+            for token, query, variables in self.rows(tokens)
+        ]
+
+    def baseline_variables(self, query: str, variables: dict[str, Any]) -> dict[str, Any]:
+        """What the baseline is sent: the variables, or the id a query holds as a literal."""
+        if self.name == "node_literal":
+            found = re.search(r'node\(id: "([^"]+)"\)', query)
+            return {"id": found.group(1) if found else None}
+        return variables
 
     def rows(self, tokens: dict[str, Any]) -> list[Row]:
         """(token, query, variables) for each request, in the order the load sends them."""
@@ -186,11 +197,10 @@ WORKLOADS = {
     for w in [
         Workload("dashboard", "A portal viewer's dashboard (DASHBOARD)", "/dashboard"),
         Workload("staff_list", "Staff list of 50 customers, no search (STAFF_LIST)", "/staff-list"),
-        Workload("staff_detail", "One customer with everything (STAFF_DETAIL)", "/staff-detail"),
+        Workload("staff_detail", "One customer with everything (STAFF_DETAIL)"),
         Workload(
             "staff_detail_rotating",
             "STAFF_DETAIL for every customer in turn: a new id each request",
-            "/staff-detail",
             rotating=True,
         ),
         Workload("deep_page_1", "Customer list, 4 per page, first page (DEEP_PAGE)", "/deep-page"),
