@@ -346,21 +346,22 @@ def check_cases(
 def _grants(value: Any) -> Any:
     """The answer with each signed link replaced by what it grants: the session, kind and
     row its token names (the token also holds the second it was signed in)."""
-    if isinstance(value, dict):
-        return {key: _grants(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_grants(item) for item in value]
-    if isinstance(value, str) and "/downloads/" in value:
-        token = value.rsplit("/", 1)[-1]
-        payload = token.split(".")[0]
-        padded = payload + "=" * (-len(payload) % 4)
-        try:
-            import base64
+    from auth.downloads import read_download_token
+    from core.settings import settings_from_env
 
-            return ("link", json.loads(base64.urlsafe_b64decode(padded)))
-        except ValueError:
-            return value
-    return value
+    settings = settings_from_env(os.environ)
+
+    def walk(item: Any) -> Any:
+        if isinstance(item, dict):
+            return {key: walk(inner) for key, inner in item.items()}
+        if isinstance(item, list):
+            return [walk(inner) for inner in item]
+        if isinstance(item, str) and "/downloads/" in item:
+            grant = read_download_token(settings, item.rsplit("/", 1)[-1])
+            return ("link", grant) if grant is not None else item
+        return item
+
+    return walk(value)
 
 
 async def check(portico_url: str, baseline_url: str, tokens: dict[str, Any]) -> list[str]:
