@@ -33,6 +33,7 @@ import httpx
 from bench import generate
 from bench.common import SIZES, database_url, load_tokens, tokens_path
 from bench.queries import DEEP_PAGE
+from bench.run import _stop_on_sigterm
 from bench.servers import rss_mib, start_portico, stop, wait_healthy
 from bench.workloads import CLIENT_WORKLOADS, WORKLOADS
 
@@ -181,6 +182,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=None, help="write the samples as Markdown")
     parser.add_argument("--generate", action="store_true", help="make the bench data first")
     args = parser.parse_args(argv)
+    _stop_on_sigterm()  # the server is stopped on the way out
     if args.generate or not tokens_path(args.size).exists():
         asyncio.run(generate.generate(SIZES[args.size], seed=1, now=generate.today_utc()))
     items = bodies(load_tokens(args.size))
