@@ -86,6 +86,13 @@ PLANNED = "planned"
 Derivation = Callable[[Mapping[str, Any]], dict[str, Any]]
 
 
+# A cached plan's weight besides its SQL texts (its parameters, derivations, key), and an
+# unfrozen plan's (its SQLAlchemy tree): measured with tracemalloc on the bench's workloads
+# (bench/README.md, "Memory").
+PLAN_BYTES = 4 * 1024
+TREE_BYTES = 1024 * 1024
+
+
 @dataclass
 class Plan:
     statement: sa.Select[Any] | None  # None once frozen into its texts (`freeze`)
@@ -116,6 +123,15 @@ class Plan:
         checked = {**params, "token_hash": ""}  # the session check's, given per request
         if self.as_text(dialect, params) and self.with_session_text(dialect, checked):
             self.statement = None
+
+    def weight(self) -> int:
+        """About the memory the plan holds, in bytes: its SQL texts once frozen (measured
+        with tracemalloc: the texts and about PLAN_BYTES besides), or an expression tree's
+        worth (TREE_BYTES) until then."""
+        if self.statement is not None:
+            return TREE_BYTES
+        texts = sum(len(text[0]) for text in self._texts.values() if text is not None)
+        return PLAN_BYTES + texts
 
     def select(self) -> sa.Select[Any]:
         assert self.statement is not None, "a frozen plan is executed as text"
@@ -636,8 +652,9 @@ class Planner:
             return self.row_by_key(type_name, source, target, node)
         relation: Relation = target
         first = self.page_size(node, gql_field)
-        if self.argument(node, "after", gql_field) is not None:
-            raise Unplannable("nested cursor")
+        # A nested cursor applies to every parent's rows, as the loaders apply it
+        # (models/loaders.py page); one cursor per query, as for root lists.
+        after = self.argument(node, "after", gql_field, role=CURSOR)
         table = relation.table
         return self.connection(
             type_name,
@@ -645,7 +662,7 @@ class Planner:
             relation.ordering,
             [],
             first,
-            None,
+            after,
             node,
             gql_field.type,
             relation=relation,

@@ -404,6 +404,43 @@ async def test_a_page_after_a_cursor_is_planned_too(apps: Any):
     assert expected["data"]["customers"]["nodes"]
 
 
+NESTED_PAGE = """query P($id: ID!, $after: String) { node(id: $id) { ... on Customer { name
+  invoices(first: 1, after: $after) { totalCount pageInfo { hasNextPage endCursor }
+    nodes { number } } } } }"""
+# A nested cursor applies to every parent's rows, as the loaders apply it.
+NESTED_UNDER_LIST = """query L($after: String) { customers(first: 4) { nodes { name
+  invoices(first: 1, after: $after) { pageInfo { hasNextPage } nodes { number } } } } }"""
+
+
+async def test_a_nested_page_after_a_cursor_is_planned_too(
+    apps: Any, dialect: str, count_statements
+):
+    world, planned, executed = apps
+    walked = 0
+    for customer_id in world["customers"][:4]:
+        variables: dict[str, Any] = {"id": encode_id("Customer", customer_id), "after": None}
+        while True:
+            expected = await _post(executed, NESTED_PAGE, variables, world["staff"])
+            count_statements.statements.clear()
+            answer = await _post(planned, NESTED_PAGE, variables, world["staff"])
+            assert answer == expected, (variables, first_difference(answer, expected))
+            if dialect == "postgresql":
+                reads = [s for s in count_statements.statements if not _session_check(s)]
+                assert len(reads) == 1, [s[:60] for s in reads]  # planned, not executed
+            page = expected["data"]["node"]["invoices"]
+            if not page["pageInfo"]["hasNextPage"]:
+                break
+            variables = {**variables, "after": page["pageInfo"]["endCursor"]}
+            walked += 1
+        last = variables["after"]
+        if last is not None:
+            under_list = {"after": last}
+            expected = await _post(executed, NESTED_UNDER_LIST, under_list, world["staff"])
+            answer = await _post(planned, NESTED_UNDER_LIST, under_list, world["staff"])
+            assert answer == expected, first_difference(answer, expected)
+    assert walked > 0  # not vacuous: some customer has a second page
+
+
 async def test_refusals_still_come_from_the_executor(apps: Any):
     world, planned, executed = apps
     portal = world["portal"][0]
