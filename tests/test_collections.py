@@ -12,10 +12,12 @@ set.
 from __future__ import annotations
 
 import asyncio
+import os
 import dataclasses
 import uuid
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -45,6 +47,7 @@ from tests.test_billing_domain import staff_job
 from tests.test_preferences import Household, inbox
 
 NEW_YORK = "America/New_York"
+ROOT = Path(__file__).resolve().parent.parent
 
 
 # Fixtures of rows.
@@ -320,13 +323,38 @@ async def test_one_organizations_run_never_touches_another(
 
 async def test_a_dry_run_writes_nothing(gql: GraphQLClient, db: Database, tenant: Tenant):
     org = tenant.organization_id
-    invoice = await _invoice(db, org, await _customer(gql, tenant), date(2027, 5, 10))
+    invoice = await _invoice(
+        db, org, await _customer(gql, tenant, "Dry Customer"), date(2027, 5, 10)
+    )
     await _configure(
         db, tenant, late_fee_kind=LateFeeKind.PERCENT, late_fee_bp=150, late_fee_after_days=5
     )
     run = await collect(db, on=date(2027, 5, 20), organization_id=org, dry_run=True)
     assert [c.step for c in run.reminded] == [7]
     assert [c.fee for c in run.charged] == [150]
+    assert await _steps(db, invoice) == [] and await _fees(db, invoice) == []
+    # The command prints the same and writes nothing either.
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "DATABASE_URL": db.settings.database_url,
+        "PORTICO_ENV": "development",
+    }
+    proc = await asyncio.create_subprocess_exec(
+        str(ROOT / ".venv/bin/portico"),
+        *("collect", "--dry-run", "--date", "2027-05-20"),
+        cwd=ROOT,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await proc.communicate()
+    assert proc.returncode == 0, err
+    printed = [line for line in out.decode().splitlines() if "Dry Customer" in line]
+    assert len(printed) == 2 and all(line.startswith("would do") for line in printed)
+    assert any("reminder at step +7 (2027-05-17)" in line for line in printed)
+    assert any("late fee USD 1.50 (period 1)" in line for line in printed)
+    assert "nothing was written" in out.decode()
     assert await _steps(db, invoice) == [] and await _fees(db, invoice) == []
 
 
