@@ -12,8 +12,8 @@ set.
 from __future__ import annotations
 
 import asyncio
-import os
 import dataclasses
+import os
 import uuid
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
