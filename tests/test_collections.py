@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import os
+import re
 import uuid
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
@@ -27,6 +28,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import domain.billing_mail
+from auth.pay_links import read_pay_link
 from core.errors import Forbidden, NotFound
 from core.ids import decode_id
 from domain.billing.invoices import issue_invoice
@@ -576,3 +578,31 @@ def test_the_catch_up_rule(offsets, sent, days):
         assert step is None
     else:
         assert step == max(reached)
+
+
+async def test_a_reminder_carries_the_pay_link_where_card_payments_are_on(
+    gql: GraphQLClient, db: Database, tenant: Tenant, smtp: SmtpServer
+):
+    org = tenant.organization_id
+    gid, address = await make_customer(gql, tenant, "Payer")
+    first = await _invoice(db, org, decode_id(gid)[1], date(2027, 5, 10))
+    await collect(db, on=date(2027, 5, 7), organization_id=org)  # step -3, payments off
+    async with db.write() as session:
+        row = await session.get(Organization, org)
+        assert row is not None
+        row.stripe_account_id, row.stripe_charges_enabled = "acct_collections", True
+    await collect(db, on=date(2027, 5, 10), organization_id=org)  # step 0, payments on
+    await deliver(db, smtp)
+    bodies = {}
+    for message in smtp.messages:
+        if str(message["To"]).lower() == address and "Reminder" in str(message["Subject"]):
+            body = message.get_body(preferencelist=("plain",))
+            bodies[str(message["Subject"])] = body.get_content() if body else ""
+    assert len(bodies) == 2
+    before = next(b for s, b in bodies.items() if "due in 3 days" in s)
+    today = next(b for s, b in bodies.items() if "due today" in s)
+    assert "/pay/" not in before
+    token = re.search(r"/pay/([A-Za-z0-9_\-.]+)", today)
+    assert token is not None
+    grant = read_pay_link(db.settings, token.group(1))
+    assert grant is not None and grant.invoice_id == first and grant.organization_id == org

@@ -139,6 +139,18 @@ async def collect(
 async def due_chases(db: Database, org_id: uuid.UUID, today: date) -> list[Chase]:
     """The organization's reminders and late fees due `today`, by invoice number."""
     due = amount_due(invoices)
+    chased = sa.and_(
+        invoices.c.organization_id == org_id,
+        invoices.c.due_date.is_not(None),
+        due > 0,
+        customers.c.collection_paused_at.is_(None),
+    )
+    chased_ids = (
+        sa.select(invoices.c.id)
+        .join(customers, customers.c.id == invoices.c.customer_id)
+        .where(chased)
+        .scalar_subquery()
+    )
     async with db.connect() as conn:
         rows = (
             await conn.execute(
@@ -151,37 +163,36 @@ async def due_chases(db: Database, org_id: uuid.UUID, today: date) -> list[Chase
                     customers.c.name.label("customer_name"),
                 )
                 .join(customers, customers.c.id == invoices.c.customer_id)
-                .where(
-                    invoices.c.organization_id == org_id,
-                    invoices.c.due_date.is_not(None),
-                    due > 0,
-                    customers.c.collection_paused_at.is_(None),
-                )
+                .where(chased)
                 .order_by(invoices.c.number, invoices.c.id)
             )
         ).all()
-        ids = [row.id for row in rows]
+        # Only what concerns the invoices chased now: history does not slow the run down.
         sent: dict[uuid.UUID, set[int]] = {}
+        for invoice_id, step in await conn.execute(
+            sa.select(invoice_reminders.c.invoice_id, invoice_reminders.c.step).where(
+                invoice_reminders.c.invoice_id.in_(chased_ids)
+            )
+        ):
+            sent.setdefault(invoice_id, set()).add(step)
         fees: dict[uuid.UUID, dict[int, int]] = {}
         carried: dict[uuid.UUID, int] = {}
-        if ids:
-            for invoice_id, step in await conn.execute(
-                sa.select(invoice_reminders.c.invoice_id, invoice_reminders.c.step).where(
-                    invoice_reminders.c.organization_id == org_id
+        for invoice_id, period, amount, fee_invoice_id in await conn.execute(
+            sa.select(
+                late_fees.c.invoice_id,
+                late_fees.c.period,
+                late_fees.c.amount,
+                late_fees.c.fee_invoice_id,
+            ).where(
+                sa.or_(
+                    late_fees.c.invoice_id.in_(chased_ids),
+                    late_fees.c.fee_invoice_id.in_(chased_ids),
                 )
-            ):
-                sent.setdefault(invoice_id, set()).add(step)
-            for invoice_id, period, amount, fee_invoice_id in await conn.execute(
-                sa.select(
-                    late_fees.c.invoice_id,
-                    late_fees.c.period,
-                    late_fees.c.amount,
-                    late_fees.c.fee_invoice_id,
-                ).where(late_fees.c.organization_id == org_id)
-            ):
-                fees.setdefault(invoice_id, {})[period] = amount
-                if fee_invoice_id is not None:
-                    carried[fee_invoice_id] = carried.get(fee_invoice_id, 0) + amount
+            )
+        ):
+            fees.setdefault(invoice_id, {})[period] = amount
+            if fee_invoice_id is not None:
+                carried[fee_invoice_id] = carried.get(fee_invoice_id, 0) + amount
         settings = await read_settings(conn, org_id)
     offsets, rule = offsets_of(settings), fee_rule(settings)
     found: list[Chase] = []
