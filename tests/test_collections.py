@@ -15,6 +15,7 @@ import asyncio
 import dataclasses
 import os
 import re
+import sys
 import uuid
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
@@ -216,6 +217,63 @@ async def test_three_collectors_at_once_send_each_reminder_once(
             {"org": org.hex if db.settings.database_url.startswith("sqlite") else org},
         )
     assert emails == 5
+
+
+COLLECTOR = """
+import asyncio, sys, uuid
+from datetime import date
+from core.settings import settings_from_env
+from domain.collections.collect import collect
+from models.db import Database
+
+async def main():
+    db = Database(settings_from_env({"DATABASE_URL": sys.argv[1]}))
+    try:
+        on, org = date.fromisoformat(sys.argv[2]), uuid.UUID(sys.argv[3])
+        run = await collect(db, on=on, organization_id=org)
+    finally:
+        await db.dispose()
+    print(len(run.reminded), len(run.charged), run.failed)
+
+asyncio.run(main())
+"""
+
+
+async def test_two_collector_processes_send_each_reminder_and_fee_once(
+    gql: GraphQLClient, db: Database, tenant: Tenant, dialect: str
+):
+    if dialect != "postgresql":
+        pytest.skip("processes racing on one SQLite file are covered by the engines above")
+    org = tenant.organization_id
+    await _configure(
+        db, tenant, late_fee_kind=LateFeeKind.FIXED, late_fee_amount=900, late_fee_after_days=7
+    )
+    ids = [
+        await _invoice(db, org, await _customer(gql, tenant, f"P{i}"), date(2027, 5, 10))
+        for i in range(6)
+    ]
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    args = [db.settings.database_url, "2027-05-17", str(org)]
+    procs = [
+        await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-c",
+            COLLECTOR,
+            *args,
+            cwd=ROOT,
+            env=env,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        for _ in range(2)
+    ]
+    outputs = [await proc.communicate() for proc in procs]
+    assert all(proc.returncode == 0 for proc in procs), outputs
+    counts = [[int(n) for n in out.split()] for out, _ in outputs]
+    assert sum(c[0] for c in counts) == 6 and sum(c[1] for c in counts) == 6
+    assert all(c[2] == 0 for c in counts)
+    assert [await _steps(db, i) for i in ids] == [[7]] * 6
+    assert [len(await _fees(db, i)) for i in ids] == [1] * 6
 
 
 @pytest.mark.logs_errors  # the crash on purpose is an unexpected error, logged so
