@@ -98,16 +98,17 @@ async def remind_customer_of_invoice(
     settings: Settings,
     org: Organization,
     invoice: Invoice,
-    step: int,
+    days: int,
     amount_due: int,
 ) -> int:
-    """A payment reminder at one step of the schedule (days from the due date), to the
-    people who get invoice emails (a billing contact yes, a driver no), with the pay link
-    where card payments are on. How many emails were queued."""
+    """A payment reminder `days` from the due date (negative: before it; the day it is
+    sent, which after downtime may be later than its step), to the people who get invoice
+    emails (a billing contact yes, a driver no), with the pay link where card payments are
+    on. How many emails were queued."""
     due = format_money(amount_due, invoice.currency)
     day = invoice.due_date.isoformat() if invoice.due_date else "receipt"
     paragraphs = [
-        f"Invoice #{invoice.number} from {org.name} {_when(step)}: {due} remains to pay "
+        f"Invoice #{invoice.number} from {org.name} {_when(days)}: {due} remains to pay "
         f"(due on {day}).",
         "You can see it and pay it in your customer portal. If you have paid it already, "
         "thank you, and please ignore this reminder.",
@@ -115,7 +116,7 @@ async def remind_customer_of_invoice(
     button = await _pay_button(session, settings, org, invoice, paragraphs)
     button = button or (INVOICE_NEWS.button, f"{settings.portal_base}/{INVOICE_NEWS.page}")
     to = await recipients(session, invoice.customer_id, MailKind.INVOICES)
-    subject = f"Reminder: invoice #{invoice.number} from {org.name} {_when(step)}"
+    subject = f"Reminder: invoice #{invoice.number} from {org.name} {_when(days)}"
     await enqueue_to(session, org, MailKind.INVOICES, to, subject, paragraphs, button)
     return len(to)
 

@@ -42,7 +42,14 @@ from domain.problems import Rejected
 from models import Invoice, Organization
 from models.db import Database
 from models.enums import InvoiceStatus, LateFeeKind, LateFeeTarget, LineKind, StaffRole
-from models.tables import audit_events, invoice_lines, invoice_reminders, invoices, late_fees
+from models.tables import (
+    audit_events,
+    invoice_lines,
+    invoice_reminders,
+    invoices,
+    late_fees,
+    outbox_emails,
+)
 from tests.helpers import GraphQLClient, Tenant
 from tests.portal import deliver, make_customer
 from tests.smtp import SmtpServer
@@ -313,6 +320,16 @@ async def test_catch_up_after_downtime_sends_only_the_latest_step(
     # Down from before the first step until ten days overdue: only the +7 reminder goes.
     run = await collect(db, on=date(2027, 5, 20), organization_id=org)
     assert [c.step for c in run.reminded] == [7] and await _steps(db, invoice) == [7]
+    async with db.connect() as conn:
+        subjects = (
+            await conn.execute(
+                sa.select(outbox_emails.c.subject).where(
+                    outbox_emails.c.organization_id == org,
+                    outbox_emails.c.subject.like("Reminder:%"),
+                )
+            )
+        ).scalars()
+        assert [s.rsplit(" is ", 1)[1] for s in subjects] == ["10 days overdue"]  # as it is
     # The missed -3 and 0 are never sent; +14 comes on its day.
     assert (await collect(db, on=date(2027, 5, 23), organization_id=org)).reminded == []
     await collect(db, on=date(2027, 5, 24), organization_id=org)

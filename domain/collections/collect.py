@@ -288,7 +288,9 @@ async def send_reminder(
     )
     if due_step(offsets_of(settings), invoice.due_date, today, sent) != chase.step:
         return None
-    queued = await remind_customer_of_invoice(session, db.settings, org, invoice, chase.step, due)
+    # Worded by the day it is sent: after downtime that can be later than the step's day.
+    days = (today - invoice.due_date).days
+    queued = await remind_customer_of_invoice(session, db.settings, org, invoice, days, due)
     session.add(
         InvoiceReminder(
             organization_id=org.id,
