@@ -41,6 +41,7 @@ from models import (
     Car,
     CarEvent,
     CarPhoto,
+    CollectionSettings,
     CommunityEvent,
     ConditionReport,
     Contact,
@@ -56,8 +57,10 @@ from models import (
     EventRsvp,
     Invoice,
     InvoiceLine,
+    InvoiceReminder,
     Job,
     JobPhoto,
+    LateFee,
     MaintenanceSchedule,
     Message,
     OnboardingStep,
@@ -87,6 +90,7 @@ from models.enums import (
     InvoiceStatus,
     JobKind,
     JobStatus,
+    LateFeeKind,
     LineKind,
     OnboardingStepKind,
     PaymentMethod,
@@ -1112,6 +1116,91 @@ def estimate(demo: Demo, account: Account, status: EstimateStatus) -> Estimate:
     return row
 
 
+LATE_FEE = 2_500  # the demo's fixed late fee, after 5 days overdue, on its own invoice
+DEMO_OVERDUE_DAYS = 9  # the invoice mid-dunning: steps -3, 0 and +7 sent, +14 to come
+
+
+def collections(demo: Demo, bills: list[Invoice]) -> list[Invoice]:
+    """The collection settings, and an open invoice mid-dunning: 9 days overdue, three
+    reminders sent (3 days before, on the due day, a week after), a late fee charged on
+    its own invoice after 5 days. The fee's invoice (returned) takes the next number."""
+    demo.add(
+        CollectionSettings(
+            organization_id=demo.org_id,
+            late_fee_kind=LateFeeKind.FIXED,
+            late_fee_amount=LATE_FEE,
+            late_fee_after_days=5,
+        )
+    )
+    chased = next(
+        (b for b in bills if b.status is InvoiceStatus.OPEN and b.due_date is not None), None
+    )
+    if chased is None:
+        return []
+    due = chased.due_date = demo.today - timedelta(days=DEMO_OVERDUE_DAYS)
+    chased.issue_date = due - timedelta(days=30)
+    for step in (-3, 0, 7):
+        on = due + timedelta(days=step)
+        demo.add(
+            InvoiceReminder(
+                organization_id=demo.org_id,
+                invoice_id=chased.id,
+                step=step,
+                step_date=on,
+                recipients=1,
+                sent_at=demo.at(on, 6, 5),
+            )
+        )
+    charged_on = due + timedelta(days=5)
+    charged = demo.at(charged_on, 6, 5)
+    fee_bill = Invoice(
+        organization_id=demo.org_id,
+        customer_id=chased.customer_id,
+        car_id=chased.car_id,
+        currency=chased.currency,
+        status=InvoiceStatus.OPEN,
+        number=max(b.number for b in bills if b.number is not None) + 1,
+        issue_date=charged_on,
+        due_date=charged_on + timedelta(days=14),
+        sent_at=charged,
+        subtotal=LATE_FEE,
+        tax_total=0,
+        total=LATE_FEE,
+        created_at=charged,
+        updated_at=charged,
+    )
+    line = InvoiceLine(
+        organization_id=demo.org_id,
+        invoice_id=fee_bill.id,
+        position=0,
+        kind=LineKind.FEE,
+        description=f"Late fee on invoice #{chased.number}",
+        quantity_milli=1000,
+        unit_price=LATE_FEE,
+        tax_rate_bp=0,
+        subtotal=LATE_FEE,
+        tax=0,
+        total=LATE_FEE,
+        created_at=charged,
+        updated_at=charged,
+    )
+    fee = LateFee(
+        organization_id=demo.org_id,
+        customer_id=chased.customer_id,
+        invoice_id=chased.id,
+        period=1,
+        amount=LATE_FEE,
+        currency=chased.currency,
+        base=chased.total - chased.amount_paid,
+        charged_on=charged_on,
+        fee_invoice_id=fee_bill.id,
+        fee_line_id=line.id,
+        created_at=charged,
+    )
+    demo.add(fee_bill, line, fee)
+    return [fee_bill]
+
+
 def counters(demo: Demo, bills: list[Invoice], quotes: list[Estimate]) -> None:
     """The `invoice` and `estimate` counters at the last number used."""
     last_invoice = max((i.number for i in bills if i.number is not None), default=None)
@@ -1666,7 +1755,9 @@ def build(now: datetime, owner_hash: str, staff_hash: str) -> Built:
         car_history(demo, each)
 
     contacts(demo, accounts)
-    counters(demo, invoices(demo, accounts), estimates(demo, accounts))
+    bills = invoices(demo, accounts)
+    bills += collections(demo, bills)
+    counters(demo, bills, estimates(demo, accounts))
     appointments(demo, accounts)
     for account in accounts:
         documents(demo, account)

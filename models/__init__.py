@@ -22,6 +22,7 @@ from models.cars import (
     MaintenanceSchedule,
     TelematicsReading,
 )
+from models.collections import CollectionSettings, InvoiceReminder, LateFee
 from models.documents import Contract, Document
 from models.events import CommunityEvent, EventRsvp
 from models.idempotency import IdempotencyKey
@@ -50,6 +51,7 @@ __all__ = [
     "Car",
     "CarEvent",
     "CarPhoto",
+    "CollectionSettings",
     "CommunityEvent",
     "ConditionReport",
     "Contact",
@@ -67,8 +69,10 @@ __all__ = [
     "IntegrationKey",
     "Invoice",
     "InvoiceLine",
+    "InvoiceReminder",
     "Job",
     "JobPhoto",
+    "LateFee",
     "MagicLink",
     "MaintenanceSchedule",
     "Message",

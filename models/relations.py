@@ -32,9 +32,11 @@ from models.tables import (
     event_rsvps,
     integration_keys,
     invoice_lines,
+    invoice_reminders,
     invoices,
     job_photos,
     jobs,
+    late_fees,
     message_attachments,
     messages,
     notifications,
@@ -142,6 +144,16 @@ CUSTOMER_APPOINTMENTS = Relation(
 CUSTOMER_MESSAGES = Relation("customer_messages", messages, "customer_id", NEWEST_FIRST["messages"])
 CUSTOMER_PAYMENTS = Relation("customer_payments", payments, "customer_id", NEWEST_FIRST["payments"])
 CAR_EVENTS = Relation("car_events", car_events, "car_id", EVENTS_NEWEST)
+# Collections (staff only): an invoice's reminders sent and late fees charged, in order.
+INVOICE_REMINDERS = Relation(
+    "invoice_reminders",
+    invoice_reminders,
+    "invoice_id",
+    Ordering.of(invoice_reminders.c.step, invoice_reminders.c.id),
+)
+INVOICE_LATE_FEES = Relation(
+    "invoice_late_fees", late_fees, "invoice_id", Ordering.of(late_fees.c.period, late_fees.c.id)
+)
 CAR_REPORTS = Relation("car_reports", condition_reports, "car_id", REPORTS_NEWEST)
 CAR_DOCUMENTS = Relation(
     "car_documents", documents, "car_id", NEWEST_FIRST["documents"], _not_archived

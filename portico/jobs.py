@@ -1,5 +1,5 @@
 """Background work: delivering the outbox, expiring idempotency keys, and the scheduled
-jobs (recurring billing always; with Stripe configured, autopay, reconciling online
+jobs (recurring billing and collections always; with Stripe configured, autopay, reconciling online
 payments and reminding event attendees). It runs inside
 `portico serve` by default, or alone in `portico worker` (RUN_WORKER_IN_SERVER=false);
 every part is safe to run in several processes at once."""
@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable
 from core.db_faults import database_unavailable
 from core.outage_watch import OutageWatch
 from core.settings import Settings
+from domain.collections.collect import collect
 from domain.events.announcements import remind_event_attendees
 from domain.payments.autopay import run_autopay
 from domain.payments.reconcile import reconcile
@@ -53,7 +54,8 @@ async def run_housekeeping(db: Database, stop: asyncio.Event, interval: float) -
 
 
 Job = Callable[[Database], Awaitable[object]]
-BILLING_JOBS: list[tuple[str, Job]] = [("recurring billing", bill_due)]
+# Billing first, so that an invoice issued today is chased from the same pass.
+BILLING_JOBS: list[tuple[str, Job]] = [("recurring billing", bill_due), ("collections", collect)]
 STRIPE_JOBS: list[tuple[str, Job]] = [
     ("autopay", run_autopay),
     ("reconcile", reconcile),
@@ -62,7 +64,8 @@ STRIPE_JOBS: list[tuple[str, Job]] = [
 
 
 def scheduled_jobs(settings: Settings) -> list[tuple[str, Job]]:
-    """Recurring billing always (it needs no provider); the rest where Stripe is set up."""
+    """Recurring billing and collections always (they need no provider); the rest where
+    Stripe is set up."""
     return BILLING_JOBS + (STRIPE_JOBS if settings.stripe_secret_key else [])
 
 

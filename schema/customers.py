@@ -92,6 +92,11 @@ class Customer(RowType, Node):
         description="Notes for staff only; never shown in the portal.", extensions=staff_only()
     )
     portal_status: PortalStatus = strawberry.field(description="Portal access state.")
+    collection_paused_at: datetime | None = strawberry.field(
+        description="When staff paused collection (no reminders or late fees); null when not "
+        "paused (staff only).",
+        extensions=staff_only(),
+    )
     autopay_enabled: bool = strawberry.field(
         description="Open invoices are charged to the default card on their due date."
     )

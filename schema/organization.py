@@ -19,6 +19,7 @@ from schema.fields import object_field
 from schema.node import Node, RowType, row_type
 
 if TYPE_CHECKING:
+    from schema.collections import CollectionSettings
     from schema.integrations import IntegrationKey
     from schema.onboarding import OnboardingStepDefinition
 
@@ -117,6 +118,18 @@ class Organization(RowType, Node):
 
         keys = rel.ORGANIZATION_INTEGRATION_KEYS
         return await children_of(info, keys, self.pk, IntegrationKey.from_row)
+
+    @strawberry.field(
+        description="How the organization chases unpaid invoices: reminder schedule and late fees.",
+        extensions=staff_only(),
+    )
+    async def collection_settings(
+        self, info: Info
+    ) -> Annotated["CollectionSettings", strawberry.lazy("schema.collections")]:
+        from resolvers.collections import organization_settings
+        from schema.collections import CollectionSettings
+
+        return CollectionSettings.of(await organization_settings(info, self.pk))
 
     @strawberry.field(description="What the customer portal offers.", extensions=staff_only())
     async def portal_settings(self, info: Info) -> PortalSettings | None:

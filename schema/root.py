@@ -29,6 +29,7 @@ from schema import (
     subscriptions,
     wallet,
 )
+from schema.collections import CollectionMutations
 from schema.cost import QueryCost
 from schema.introspection import IntrospectionGate
 from schema.limits import CachedParse, Limits, limit_rules
@@ -97,6 +98,7 @@ class Mutation(
     EventMutations,
     MessagingMutations,
     SubscriptionMutations,
+    CollectionMutations,
 ):
     pass
 

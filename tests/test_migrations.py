@@ -18,6 +18,17 @@ from models.onboarding_progress import progress_statement, steps_statement
 from models.types import UTCDateTime
 
 STEPS = steps_statement()
+# Columns added after the revisions the data tests start from: left out of their inserts.
+LATER_COLUMNS = {"customers": {"collection_paused_at"}}
+
+
+async def _add_old(session: AsyncSession, row: object) -> None:
+    """Insert a model's row into a table as an older revision has it (no later columns)."""
+    table = row.__table__  # type: ignore[attr-defined]
+    later = LATER_COLUMNS.get(table.name, set())
+    columns = [c for c in table.columns if c.name not in later]
+    old = sa.table(table.name, *(sa.column(c.name, c.type) for c in columns))
+    await session.execute(old.insert().values({c.name: getattr(row, c.name) for c in columns}))
 
 
 async def test_models_and_migration_head_agree(db: Database):
@@ -53,7 +64,7 @@ async def test_contract_kinds_keep_existing_onboarding_steps_done(scratch_databa
         async with AsyncSession(scratch.engine, expire_on_commit=False) as session:
             session.add(org)
             await session.flush()
-            session.add(customer)
+            await _add_old(session, customer)
             await session.commit()
         now = datetime.now(UTC)
         row = {"organization_id": org.id, "created_at": now, "updated_at": now}
@@ -155,7 +166,10 @@ async def test_event_details_move_to_global_ids_and_back(scratch_database_url: s
         )
         async with AsyncSession(scratch.engine, expire_on_commit=False) as session:
             for row in (org, alex, car, moved, serviced, previewed, reset):
-                session.add(row)
+                if row is alex:
+                    await _add_old(session, row)
+                else:
+                    session.add(row)
                 await session.flush()
             await session.commit()
 
