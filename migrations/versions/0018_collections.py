@@ -1,6 +1,6 @@
 """Collections: reminder schedules and late fees, and their exactly-once records
 
-Revision ID: 0019
+Revision ID: 0018
 Revises: 0017
 Create Date: 2026-12-07 17:15:11.049530
 
@@ -18,7 +18,7 @@ from alembic import op
 
 import models.types
 
-revision: str = "0019"
+revision: str = "0018"
 down_revision: str | None = "0017"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
