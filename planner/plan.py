@@ -56,7 +56,6 @@ from planner.fields import COMPUTED, OBJECTS, Context
 from planner.roles import CURSOR, NODE_ID, SEARCH, SHAPE, VALUE
 from planner.variables import VariableValues, arguments_of, included
 from planner.viewer import VIEWER_IDS, viewer_param
-from schema.node import NODE_TYPES, ROW_TYPES
 
 Expr = sa.ColumnElement[Any]
 # A table, or an alias or lateral subquery of one: anything with columns to read.
@@ -216,6 +215,18 @@ class Planner:
         assert isinstance(gql_type, GraphQLObjectType), name
         return gql_type
 
+    def row_type(self, type_name: str) -> tuple[Any, sa.Table]:
+        """The class behind a type built from rows, and its table (bound by `row_type`)."""
+        definition = self.object_type(type_name).extensions["strawberry-definition"]
+        return definition.origin, vars(definition.origin)["__table__"]
+
+    def is_node(self, type_name: str) -> bool:
+        """Whether `node(id:)` answers with this type: one of the `Node` interface's."""
+        gql_type = self.schema.type_map.get(type_name)
+        return isinstance(gql_type, GraphQLObjectType) and any(
+            i.name == "Node" for i in gql_type.interfaces
+        )
+
     def fields(
         self, parent: GraphQLObjectType, selection_set: SelectionSetNode | None
     ) -> list[tuple[str, FieldNode]]:
@@ -333,7 +344,7 @@ class Planner:
                 type_name, row_id = decode_id(self.argument(node, "id", gql_field, role=NODE_ID))
             except NotFound as error:
                 raise Unplannable("malformed id: the executor reports it") from error
-            if type_name not in NODE_TYPES:
+            if not self.is_node(type_name):
                 raise Unplannable("unknown type")
             row_param = self.bind(row_id, sa.Uuid())
             self.derive(
@@ -558,7 +569,7 @@ class Planner:
     # --- objects --------------------------------------------------------------------
 
     def row_by_id(self, type_name: str, row_id: sa.BindParameter[Any], node: FieldNode) -> Expr:
-        _cls, table = ROW_TYPES[type_name]
+        _cls, table = self.row_type(type_name)
         t = table.alias(self.alias_name())
         body = self.object_json(type_name, t, node.selection_set, Context())
         where = [*self.conditions(table, t), t.c.id == row_id]
@@ -567,7 +578,7 @@ class Planner:
     def row_by_key(self, type_name: str, source: Source, column: str, node: FieldNode) -> Expr:
         """The row of `type_name` that `source`'s `column` names (null when the viewer may
         not see it), as an object field's loader reads it."""
-        _cls, table = ROW_TYPES[type_name]
+        _cls, table = self.row_type(type_name)
         t = table.alias(self.alias_name())
         body = self.object_json(type_name, t, node.selection_set, Context())
         where = [*self.conditions(table, t), t.c.id == source.c[column]]
@@ -588,7 +599,7 @@ class Planner:
             return OBJECTS[type_name](self, source, selection_set)
         gql_type = self.schema.type_map[type_name]
         assert isinstance(gql_type, GraphQLObjectType)
-        cls, table = ROW_TYPES[type_name]
+        cls, table = self.row_type(type_name)
         pairs: list[tuple[str, Expr]] = []
         for key, node in self.fields(gql_type, selection_set):
             pairs.append((key, self.object_field(type_name, cls, table, source, node, ctx)))
