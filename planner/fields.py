@@ -360,6 +360,47 @@ def customer_balance(planner: Planner, source: Source, node: FieldNode, ctx: Con
     return sql.json_object(pairs)
 
 
+def onboarding(planner: Planner, source: Source, node: FieldNode, ctx: Context) -> Expr:
+    """schema.onboarding.Onboarding over a customer: the loaders' expressions
+    (models/derived.py `onboarding_progress` and `onboarding_step_done`)."""
+    step = tables.onboarding_steps.alias(planner.alias_name())
+    parts = derived.onboarding_progress(source, step)
+    pairs: list[tuple[str, Expr]] = []
+    for key, child in planner.fields(planner.object_type("Onboarding"), node.selection_set):
+        match child.name.value:
+            case "steps":
+                pairs.append((key, onboarding_steps(planner, source, child)))
+            case "completed" | "total" as name:
+                pairs.append((key, parts[name]))
+            case "isComplete":
+                pairs.append((key, parts["complete"]))
+            case "__typename":
+                pairs.append((key, sql.text("Onboarding")))
+    return sql.json_object(pairs)
+
+
+def onboarding_steps(planner: Planner, source: Source, node: FieldNode) -> Expr:
+    """schema.onboarding.Onboarding.steps: the customer's organization's steps in order,
+    each with whether it is done."""
+    step = tables.onboarding_steps.alias(planner.alias_name())
+    values = {
+        "kind": step.c.kind,
+        "title": step.c.title,
+        "done": derived.onboarding_step_done(step, source),
+        "__typename": sql.text("OnboardingStepStatus"),
+    }
+    gql_type = planner.object_type("OnboardingStepStatus")
+    pairs = [
+        (key, values[child.name.value])
+        for key, child in planner.fields(gql_type, node.selection_set)
+    ]
+    body = sa.func.json_agg(aggregate_order_by(sql.json_object(pairs), step.c.position, step.c.id))
+    listed = sa.select(body).where(step.c.organization_id == source.c.organization_id)
+    return sa.func.coalesce(
+        listed.correlate(source).scalar_subquery(), sa.literal_column("'[]'::json")
+    )
+
+
 def car_event_data(planner: Planner, source: Source, node: FieldNode, ctx: Context) -> Expr:
     """schema.cars.CarEvent.data: the keys naming records are for staff only."""
     if planner.viewer.is_staff:
@@ -395,6 +436,10 @@ COMPUTED: dict[tuple[str, str], Any] = {
     ("EstimateLine", "tax_rate"): decimal("tax_rate_bp", 100),
     ("Customer", "communication_preferences"): preferences,
     ("Customer", "balance"): customer_balance,
+    ("Customer", "onboarding"): onboarding,
+    ("Organization", "onboarding_steps"): children(
+        rel.ORGANIZATION_ONBOARDING_STEPS, "OnboardingStepDefinition"
+    ),
     ("Contact", "communication_preferences"): preferences,
     ("ConditionReport", "items"): inspection_items,
     ("CarEvent", "data"): car_event_data,

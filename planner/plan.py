@@ -46,7 +46,7 @@ from core.errors import NotFound
 from core.ids import decode_id
 from models import relations as rel
 from models import tables
-from models.derived import DERIVED, status_filter
+from models.derived import DERIVED, onboarding_progress, status_filter
 from models.loaders import Relation, Scope
 from models.pagination import MAX_PAGE_SIZE, InvalidCursor, Ordering
 from models.search import car_search, customer_search, search_params
@@ -403,7 +403,8 @@ class Planner:
                 raise Unplannable(f"argument {argument.name.value}")
 
     def root_list(self, name: str, node: FieldNode, gql_field: Any) -> Expr:
-        self.only_arguments(node, {"search", "status", "includeArchived", "first", "after"})
+        known = {"search", "status", "includeArchived", "first", "after", "onboarding"}
+        self.only_arguments(node, known)
         first = self.page_size(node, gql_field)
         table = tables.customers if name == "customers" else tables.cars
         search = self.argument(node, "search", gql_field, role=SEARCH)
@@ -415,6 +416,10 @@ class Planner:
         if name == "customers":
             conditions += customer_search(table, search, names=words)
             ordering = rel.BY_NAME
+            onboarding = self.argument(node, "onboarding", gql_field)
+            if onboarding is not None:  # COMPLETE or INCOMPLETE (resolvers/onboarding.py)
+                complete = onboarding_progress(table, tables.onboarding_steps)["complete"]
+                conditions.append(complete if onboarding.name == "COMPLETE" else ~complete)
         else:
             conditions += car_search(table, search, names=words)
             ordering = rel.CARS_BY_MAKE

@@ -88,7 +88,7 @@ class Query:
         after: Annotated[str | None, AFTER] = None,
     ) -> Connection[Customer]:
         complete = None if onboarding is None else onboarding is OnboardingFilter.COMPLETE
-        extra = await customers_filter(info, complete)
+        extra = customers_filter(complete)
         return connection(
             await lists.customers(
                 info, Customer.from_row, search, include_archived, first, after, extra
@@ -232,7 +232,7 @@ class AccessQueries:
             portal_status=preview.status,
             can_send=not problems,
             problems=problems,
-            onboarding=await onboarding_of(info, preview.customer_id),
+            onboarding=onboarding_of(preview.customer_id),
         )
 
     @strawberry.field(
