@@ -634,11 +634,11 @@ class Planner:
         plan = getattr(definition, "plan", None)
         if plan is not None:
             return self.relation_field(plan, source, node, gql_field)
-        if python_name in cls.__copied__ and not node.selection_set:
-            return sql.scalar(source.c[python_name], table.c[python_name].type)
         derived = DERIVED.get(table.name, {}).get(python_name)
         if derived is not None and not node.selection_set:
             return derived(source)  # the loaders' own expression (models/derived.py)
+        if python_name in cls.__copied__ and not node.selection_set:
+            return sql.scalar(source.c[python_name], table.c[python_name].type)
         computed = COMPUTED.get((type_name, python_name))
         if computed is None:
             raise Unplannable(f"{type_name}.{name}")
