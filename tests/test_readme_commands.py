@@ -1,8 +1,9 @@
 """The command examples of README.md and docs/ (docs/development.md holds the developers'):
 every `portico ...`, `python -m bench.run ...` and `scripts/...` line of their fenced shell
 blocks names a command that exists, with options it accepts; `create-staff` runs as written
-(password from PORTICO_STAFF_PASSWORD) and its owner then signs in. Servers, benchmarks and outside services are not started here
-(tests/test_wheel.py serves, migrates and loads the demo for real)."""
+(password from PORTICO_STAFF_PASSWORD) and its owner then signs in. Servers, benchmarks and
+outside services are not started here (tests/test_wheel.py serves, migrates and loads the
+demo for real)."""
 
 from __future__ import annotations
 
