@@ -1,7 +1,7 @@
 """Values derived from rows that the API shows and filters by, each defined once, in SQL.
 
 The loaders select them with their rows (`derived_columns`), the planner writes the same
-expressions into its statement (planner/fields.py), and list filters use them too, so a
+expressions into its statement (planner/computed.py), and list filters use them too, so a
 list filtered by a status returns exactly the rows that show that status. Anything about
 "now" or "today" reads the request's clock (models/clock.py), and "today" is the date in
 the organization's time zone: due dates and `validUntil` are the organization's days.
@@ -90,7 +90,7 @@ def customer_balance(customer: Any, invoice: Any, visible: Sequence[Expr] = ()) 
     `customer` is a customers row source; `invoice` the invoices table or an alias of it,
     of which only rows the viewer may see count (`visible`: their scope's conditions on
     it). The loaders select these for a batch of customers (models/loaders.py `computed`)
-    and the planner writes them into its statement (planner/fields.py), so both answer the
+    and the planner writes them into its statement (planner/computed.py), so both answer the
     same."""
     due = amount_due(invoice)
     where = (
@@ -229,7 +229,7 @@ def onboarding_progress(customer: Any, step: Any) -> dict[str, Expr]:
     all, and whether every step is done (true when there are none; the customers list's
     `onboarding:` filter). `step` is onboarding_steps or an alias of it. The loaders select
     these for a batch of customers (resolvers/onboarding.py) and the planner writes them
-    (planner/fields.py)."""
+    (planner/computed.py)."""
     theirs = step.c.organization_id == customer.c.organization_id
     done = onboarding_step_done(step, customer)
 

@@ -51,8 +51,8 @@ from models.loaders import Relation, Scope
 from models.pagination import MAX_PAGE_SIZE, InvalidCursor, Ordering
 from models.search import car_search, customer_search, search_params
 from planner import sql
+from planner.computed import COMPUTED, OBJECTS, Context
 from planner.coverage import PLANNED_ROOTS
-from planner.fields import COMPUTED, OBJECTS, Context
 from planner.roles import CURSOR, NODE_ID, SEARCH, SHAPE, VALUE
 from planner.variables import VariableValues, arguments_of, included
 from planner.viewer import VIEWER_IDS, viewer_param

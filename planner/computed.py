@@ -1,12 +1,14 @@
-"""Fields computed by resolvers, written again as SQL for the planner.
+"""The planner's SQL for fields that a resolver computes (the `COMPUTED` entries).
 
-Each entry mirrors one resolver in schema/ (money objects, amount due, overdue, decimals,
-preferences, inspection items). tests/test_planner.py compares both on the same rows.
+Each entry builds the GraphQL form of one resolver in schema/: money objects, decimals,
+nested objects and lists, links filled in afterwards (planner/filled.py). A value derived
+from rows is the loaders' own expression (models/derived.py), called here, never written
+again. tests/test_planner.py compares both paths on the same rows.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -284,6 +286,16 @@ def decimal(name: str, scale: int) -> Any:
     return lambda planner, source, node, ctx: sql.plain_decimal(source.c[name], scale)
 
 
+def selected(planner: Planner, type_name: str, selection: Any, values: Mapping[str, Any]) -> Expr:
+    """A JSON object of the fields of `type_name` the selection asks, each from `values` by
+    its GraphQL name (`__typename` is the type's own)."""
+    pairs: list[tuple[str, Expr]] = []
+    for key, child in planner.fields(planner.object_type(type_name), selection):
+        name = child.name.value
+        pairs.append((key, sql.text(type_name) if name == "__typename" else values[name]))
+    return sql.json_object(pairs)
+
+
 def preferences(planner: Planner, source: Source, node: FieldNode, ctx: Context) -> Expr:
     columns = {
         "invoices": "wants_invoices",
@@ -294,13 +306,8 @@ def preferences(planner: Planner, source: Source, node: FieldNode, ctx: Context)
         "socialEvents": "wants_social_events",
         "marketing": "wants_marketing",
     }
-    gql_type = planner.object_type("CommunicationPreferences")
-    pairs: list[tuple[str, Expr]] = []
-    for key, child in planner.fields(gql_type, node.selection_set):
-        name = child.name.value
-        value = sql.text("CommunicationPreferences") if name == "__typename" else None
-        pairs.append((key, value if value is not None else source.c[columns[name]]))
-    return sql.json_object(pairs)
+    values = {name: source.c[column] for name, column in columns.items()}
+    return selected(planner, "CommunicationPreferences", node.selection_set, values)
 
 
 def inspection_items(planner: Planner, source: Source, node: FieldNode, ctx: Context) -> Expr:
@@ -387,14 +394,9 @@ def onboarding_steps(planner: Planner, source: Source, node: FieldNode) -> Expr:
         "kind": step.c.kind,
         "title": step.c.title,
         "done": derived.onboarding_step_done(step, source),
-        "__typename": sql.text("OnboardingStepStatus"),
     }
-    gql_type = planner.object_type("OnboardingStepStatus")
-    pairs = [
-        (key, values[child.name.value])
-        for key, child in planner.fields(gql_type, node.selection_set)
-    ]
-    body = sa.func.json_agg(aggregate_order_by(sql.json_object(pairs), step.c.position, step.c.id))
+    each = selected(planner, "OnboardingStepStatus", node.selection_set, values)
+    body = sa.func.json_agg(aggregate_order_by(each, step.c.position, step.c.id))
     listed = sa.select(body).where(step.c.organization_id == source.c.organization_id)
     return sa.func.coalesce(
         listed.correlate(source).scalar_subquery(), sa.literal_column("'[]'::json")
