@@ -24,7 +24,7 @@ import models
 from auth.passwords import hash_password
 from core.ids import encode_id
 from core.settings import Settings
-from demo.files import (
+from demo.sample_files import (
     DemoFile,
     car_picture,
     card_picture,

@@ -40,6 +40,7 @@ from models.tables import (
     message_attachments,
     messages,
     notifications,
+    onboarding_steps,
     payments,
     staff_users,
     subscriptions,
@@ -183,6 +184,12 @@ ORGANIZATION_INTEGRATION_KEYS = Relation(
     integration_keys,
     "organization_id",
     Ordering.of(integration_keys.c.created_at, integration_keys.c.id),
+)
+ORGANIZATION_ONBOARDING_STEPS = Relation(
+    "organization_onboarding_steps",
+    onboarding_steps,
+    "organization_id",
+    Ordering.of(onboarding_steps.c.position, onboarding_steps.c.id),
 )
 CONTACT_CARS = Relation(
     "contact_cars", contact_cars, "contact_id", Ordering.of(contact_cars.c.car_id)

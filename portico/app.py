@@ -36,16 +36,16 @@ from models.db import Database
 from planner import prepared
 from planner.extension import cache_stats
 from portico import graphql_http, ide, idempotency, live, log_redaction
-from portico.downloads import download
-from portico.http_security import healthz, middleware, readyz
-from portico.integrations import telematics_readings
-from portico.jobs import run_background
-from portico.outage import (
+from portico.background import run_background
+from portico.database_outage import (
     DatabaseOutage,
     outcome_unknown_graphql,
     request_timed_out,
     unavailable_graphql,
 )
+from portico.downloads import download
+from portico.http_security import healthz, middleware, readyz
+from portico.integrations import telematics_readings
 from portico.pages import (
     confirm_email_page,
     reset_password_page,

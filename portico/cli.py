@@ -71,7 +71,7 @@ def _worker(_args: argparse.Namespace) -> None:
     """The outbox and the scheduled jobs without HTTP, until SIGTERM or SIGINT, which let
     the batch in hand finish."""
     from models.db import Database
-    from portico.jobs import run_background
+    from portico.background import run_background
 
     async def run() -> None:
         settings = get_settings()

@@ -144,11 +144,9 @@ class Invoice(Billed, Node):
         # Selected with the row (models/derived.py), like every value derived from rows.
         return Money(amount=self.row["amount_due"], currency=self.row["currency"])
 
-    @strawberry.field(
+    is_overdue: bool = strawberry.field(
         description="Money is due and the due date has passed in the organization's time zone."
     )
-    def is_overdue(self) -> bool:
-        return bool(self.row["is_overdue"])
 
     @strawberry.field(description="The invoice's lines, in order.")
     async def line_items(self, info: Info) -> list[InvoiceLine]:

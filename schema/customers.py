@@ -102,12 +102,10 @@ class Customer(RowType, Node):
     )
 
     @strawberry.field(description="Progress through the organization's onboarding checklist.")
-    async def onboarding(
-        self, info: Info
-    ) -> Annotated["Onboarding", strawberry.lazy("schema.onboarding")]:
+    def onboarding(self) -> Annotated["Onboarding", strawberry.lazy("schema.onboarding")]:
         from schema.onboarding import onboarding_of
 
-        return await onboarding_of(info, self.pk)
+        return onboarding_of(self.pk)
 
     portal_invited_at: datetime | None = strawberry.field(
         description="When the last portal invite was sent (UTC)."

@@ -97,15 +97,10 @@ class Organization(RowType, Node):
     async def onboarding_steps(
         self, info: Info
     ) -> list[Annotated["OnboardingStepDefinition", strawberry.lazy("schema.onboarding")]]:
-        from resolvers.onboarding import steps
         from schema.onboarding import OnboardingStepDefinition
 
-        return [
-            OnboardingStepDefinition(
-                kind=s["kind"], title=s["title"], contract_kind=s["contract_kind"]
-            )
-            for s in await steps(info)
-        ]
+        steps = rel.ORGANIZATION_ONBOARDING_STEPS
+        return await children_of(info, steps, self.pk, OnboardingStepDefinition.from_row)
 
     @strawberry.field(
         description="Keys of the organization's integrations (OWNER only).",

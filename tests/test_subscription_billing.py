@@ -41,7 +41,7 @@ from models.tables import (
     outbox_emails,
     subscription_periods,
 )
-from portico.jobs import scheduled_jobs
+from portico.background import scheduled_jobs
 from tests.helpers import GraphQLClient, Tenant
 from tests.portal import make_customer
 from tests.test_billing_domain import staff_job

@@ -30,7 +30,7 @@ from domain.billing.codes import BillingCode
 from domain.billing.lines import LineInput, as_shown, replace_lines
 from domain.billing_mail import notify_customer_of_estimate
 from domain.edits import KEEP, Edit, changes
-from domain.portal.access import invite_with_first_bill
+from domain.portal.portal_access import invite_with_first_bill
 from domain.problems import Problem, Rejected
 from domain.rows import locked
 from domain.work import Work

@@ -22,7 +22,7 @@ from domain.billing.late_fee_lines import attach_pending_late_fees
 from domain.billing.lines import LineInput
 from domain.billing_mail import notify_customer_of_invoice
 from domain.edits import KEEP, Edit, changes
-from domain.portal.access import invite_with_first_bill
+from domain.portal.portal_access import invite_with_first_bill
 from domain.problems import Problem, Rejected
 from domain.rows import locked
 from domain.work import Work

@@ -24,7 +24,7 @@ from mail.worker import run_worker
 from models.db import Database
 from models.idempotency import expire
 
-log = logging.getLogger("portico.jobs")
+log = logging.getLogger("portico.background")
 
 HOUSEKEEPING_SECONDS = 3600.0  # expired idempotency keys go within the hour
 
