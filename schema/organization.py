@@ -21,6 +21,7 @@ from schema.node import Node, RowType, row_type
 if TYPE_CHECKING:
     from schema.integrations import IntegrationKey
     from schema.onboarding import OnboardingStepDefinition
+    from schema.webhooks import WebhookEndpoint
 
 
 @row_type(portal_settings_table, node=False)
@@ -117,6 +118,18 @@ class Organization(RowType, Node):
 
         keys = rel.ORGANIZATION_INTEGRATION_KEYS
         return await children_of(info, keys, self.pk, IntegrationKey.from_row)
+
+    @strawberry.field(
+        description="Where the organization's events are posted (OWNER only).",
+        extensions=owner_only(),
+    )
+    async def webhook_endpoints(
+        self, info: Info
+    ) -> list[Annotated["WebhookEndpoint", strawberry.lazy("schema.webhooks")]]:
+        from schema.webhooks import WebhookEndpoint
+
+        endpoints = rel.ORGANIZATION_WEBHOOK_ENDPOINTS
+        return await children_of(info, endpoints, self.pk, WebhookEndpoint.from_row)
 
     @strawberry.field(description="What the customer portal offers.", extensions=staff_only())
     async def portal_settings(self, info: Info) -> PortalSettings | None:

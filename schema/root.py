@@ -28,6 +28,7 @@ from schema import (
     schedule,
     subscriptions,
     wallet,
+    webhooks,
 )
 from schema.cost import QueryCost
 from schema.introspection import IntrospectionGate
@@ -61,6 +62,7 @@ from schema.mutations.portal import (
 from schema.mutations.profile import ProfileMutations
 from schema.mutations.staff import StaffMutations
 from schema.mutations.subscriptions import SubscriptionMutations
+from schema.mutations.webhooks import WebhookMutations
 from schema.mutations.work import WorkMutations
 from schema.pay_links import PayLinkMutations, PayLinkQueries
 from schema.preview import PreviewReadOnly
@@ -97,6 +99,7 @@ class Mutation(
     EventMutations,
     MessagingMutations,
     SubscriptionMutations,
+    WebhookMutations,
 ):
     pass
 
@@ -119,6 +122,8 @@ NODE_ONLY_TYPES = [
     jobs.MaintenanceSchedule,
     jobs.TelematicsReading,
     integrations.IntegrationKey,
+    webhooks.WebhookEndpoint,
+    webhooks.WebhookDelivery,
     wallet.SavedPaymentMethod,
     cars.CarEvent,
     cars.ConditionReport,
