@@ -142,6 +142,8 @@ async def resolve_checked(target: Target, *, allow_loopback: bool = False) -> IP
         reason = address_refused(ip, allow_loopback=allow_loopback)
         if reason is not None:
             raise Refused(f"The host {target.host} is {reason} ({ip}), which is refused.")
+    if target.scheme == "http" and not all(ip.is_loopback for ip in found):
+        raise Refused("The URL must start with https:// (plain http is for loopback only).")
     return found[0]
 
 
