@@ -89,7 +89,8 @@ async def run_jobs(
 
 async def run_background(db: Database, stop: asyncio.Event) -> None:
     """The outbox and webhook workers, recurring billing, and the scheduled jobs that need
-    Stripe where it is configured, until `stop`; returns once all have finished what they had in hand."""
+    Stripe where it is configured, until `stop`; returns once all have finished what they
+    had in hand."""
     settings = db.settings
     jobs = scheduled_jobs(settings)
     tasks = [
