@@ -24,10 +24,10 @@ from domain.edits import KEEP, Edit, changes
 from domain.portal.access import invite_with_first_bill
 from domain.problems import Problem, Rejected
 from domain.rows import locked
+from domain.webhooks.events import emit, settle_told
 from domain.work import Work
 from models import Invoice, Organization, PortalSettings
 from models.enums import InvoiceStatus
-from models.ledger import settle
 from models.numbering import INVOICE_COUNTER, next_number
 from models.types import utcnow
 
@@ -104,7 +104,8 @@ async def issue_invoice(
     issued = invoice.issue_date = invoice.issue_date or today
     invoice.due_date = invoice.due_date or issued + timedelta(days=due_days)
     invoice.sent_at = invoice.updated_at = utcnow()
-    await settle(session, invoice)  # a deposit taken on its estimate may already count
+    await emit(session, "invoice.sent", invoice)
+    await settle_told(session, invoice)  # a deposit taken on its estimate may already count
     invited = await invite_with_first_bill(session, settings, org.id, invoice.customer_id)
     await notify_customer_of_invoice(session, settings, org, invoice)
     return invited
@@ -122,6 +123,7 @@ async def void_invoice(work: Work, invoice_id: uuid.UUID, reason: str | None) ->
             raise Rejected(Problem("id", message, BillingCode.HAS_PAYMENTS))
         invoice.status = InvoiceStatus.VOID
         invoice.voided_at = invoice.updated_at = utcnow()
+        await emit(session, "invoice.voided", invoice)
         session.add(
             audit(
                 work,

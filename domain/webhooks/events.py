@@ -20,7 +20,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import SQLModel
 
 from core.ids import encode_id
+from models import Invoice
 from models.base import table_of
+from models.enums import InvoiceStatus
+from models.ledger import settle
 from models.tables import webhook_endpoints as endpoints
 from models.types import utcnow
 from models.webhooks import WebhookDelivery, WebhookEvent
@@ -58,8 +61,9 @@ TYPE_OF_TABLE = {
     "payments": "Payment",
     "staff_users": "StaffUser",
 }
-# Columns no integrator gets: the organization is said once, at the top.
-_WITHHELD = ("hash", "secret", "token", "password", "payload", "organization_id")
+# Columns no integrator gets: credentials, a signer's address and browser, and the
+# organization (said once, at the top).
+_WITHHELD = ("hash", "secret", "token", "password", "payload", "organization_id", "user_agent")
 
 _last_stamp = datetime.min.replace(tzinfo=UTC)
 
@@ -97,7 +101,7 @@ def object_of(table: sa.Table, values: Mapping[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {"id": encode_id(TYPE_OF_TABLE[table.name], values["id"])}
     for column in table.columns:
         name = column.name
-        if name == "id" or any(word in name for word in _WITHHELD):
+        if name == "id" or name.endswith("_ip") or any(word in name for word in _WITHHELD):
             continue
         value = values.get(name)
         if name.endswith("_id"):
@@ -184,3 +188,11 @@ def new_delivery(
         created_at=at,
         updated_at=at,
     )
+
+
+async def settle_told(session: AsyncSession, invoice: Invoice) -> None:
+    """`models.ledger.settle`, with invoice.paid when it makes the invoice PAID."""
+    was = invoice.status
+    await settle(session, invoice)
+    if invoice.status is InvoiceStatus.PAID and was is not InvoiceStatus.PAID:
+        await emit(session, "invoice.paid", invoice)
