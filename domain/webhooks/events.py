@@ -140,14 +140,7 @@ async def emit_values(
         return None
     at = _stamp()
     event_id = uuid.uuid4()
-    body = {
-        "id": encode_id("WebhookEvent", event_id),
-        "type": event_type,
-        "createdAt": _value(at),
-        "organization": {"id": encode_id("Organization", organization_id)},
-        "data": {"object": object_of(table, values)},
-    }
-    text = json.dumps(body, separators=(",", ":"), sort_keys=True)
+    text = event_body(event_id, event_type, at, table, values)
     object_type = TYPE_OF_TABLE[table.name]
     session.add(
         WebhookEvent(
@@ -167,6 +160,24 @@ async def emit_values(
             new_delivery(organization_id, endpoint_id, event_id, event_type, values["id"], at)
         )
     return event_id
+
+
+def event_body(
+    event_id: uuid.UUID,
+    event_type: str,
+    at: datetime,
+    table: sa.Table,
+    values: Mapping[str, Any],
+) -> str:
+    """The JSON every delivery of the event sends, byte for byte."""
+    body = {
+        "id": encode_id("WebhookEvent", event_id),
+        "type": event_type,
+        "createdAt": _value(at),
+        "organization": {"id": encode_id("Organization", values["organization_id"])},
+        "data": {"object": object_of(table, values)},
+    }
+    return json.dumps(body, separators=(",", ":"), sort_keys=True)
 
 
 def new_delivery(
