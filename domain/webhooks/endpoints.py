@@ -7,6 +7,7 @@ and again by the worker before every delivery (core/outbound.py).
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -47,9 +48,13 @@ async def _checked_url(work: Work, url: str) -> str:
     if not url:
         raise Rejected(Problem("url", "Give the endpoint's URL.", Common.REQUIRED))
     try:
-        await check_url(url, allow_loopback=work.settings.webhook_allow_loopback)
+        async with asyncio.timeout(work.settings.webhook_timeout_seconds):
+            await check_url(url, allow_loopback=work.settings.webhook_allow_loopback)
     except Refused as refused:
         raise Rejected(Problem("url", str(refused), WebhookCode.URL_REFUSED)) from None
+    except TimeoutError:
+        problem = Problem("url", "The host could not be resolved in time.", WebhookCode.URL_REFUSED)
+        raise Rejected(problem) from None
     return url
 
 
