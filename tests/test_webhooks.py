@@ -287,3 +287,43 @@ async def test_the_event_body_holds_global_ids_only(
     text = request.body.decode()
     assert tenant.organization_id.hex not in text and str(tenant.organization_id) not in text
     assert json.loads(text)["data"]["object"]["id"] != str(tenant.organization_id)
+
+
+def test_an_object_names_rows_by_global_id_and_keeps_secrets_out():
+    import uuid
+
+    from core.ids import encode_id
+    from domain.webhooks.events import object_of
+    from models.tables import contracts, payments
+
+    customer, organization, row = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    paid = object_of(
+        payments,
+        {
+            "id": row,
+            "organization_id": organization,
+            "customer_id": customer,
+            "invoice_id": None,
+            "provider_payment_intent_id": "pi_123",
+            "amount": 5000,
+            "currency": "USD",
+        },
+    )
+    assert paid["id"] == encode_id("Payment", row)
+    assert paid["customerId"] == encode_id("Customer", customer)
+    assert paid["invoiceId"] is None
+    assert paid["providerPaymentIntentId"] == "pi_123" and paid["amount"] == 5000
+    assert "organizationId" not in paid and str(organization) not in json.dumps(paid)
+    signed = object_of(
+        contracts,
+        {
+            "id": row,
+            "organization_id": organization,
+            "signer_ip": "203.0.113.9",
+            "signer_user_agent": "Browser",
+            "signed_sha256": "ab" * 32,
+            "signer_name": "Sam",
+        },
+    )
+    assert signed["signerName"] == "Sam"
+    assert not {"signerIp", "signerUserAgent"} & set(signed)

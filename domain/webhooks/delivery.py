@@ -168,7 +168,8 @@ async def _attempt(row: RowMapping, now: datetime, settings: Settings) -> Outcom
             row["url"],
             body,
             headers,
-            seconds=settings.webhook_timeout_seconds,
+            # At most half the lease: the lease outlives every post of the batch.
+            seconds=min(settings.webhook_timeout_seconds, settings.webhook_lease_seconds / 2),
             max_bytes=settings.webhook_max_response_bytes,
             allow_loopback=settings.webhook_allow_loopback,
         )

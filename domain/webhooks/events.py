@@ -84,8 +84,6 @@ def _value(value: Any) -> Any:
         return value.isoformat()
     if isinstance(value, enum.Enum):
         return value.value
-    if isinstance(value, uuid.UUID):
-        return None  # a row id of no table the API names
     if isinstance(value, dict | list | str | int | float | bool) or value is None:
         return value
     return str(value)
@@ -104,14 +102,15 @@ def object_of(table: sa.Table, values: Mapping[str, Any]) -> dict[str, Any]:
         if name == "id" or name.endswith("_ip") or any(word in name for word in _WITHHELD):
             continue
         value = values.get(name)
-        if name.endswith("_id"):
-            targets = [fk.column.table.name for fk in column.foreign_keys]
-            type_name = TYPE_OF_TABLE.get(targets[0]) if targets else None
-            if type_name is None:
-                continue
-            out[_camel(name)] = encode_id(type_name, value) if value is not None else None
+        targets = [fk.column.table.name for fk in column.foreign_keys]
+        if targets:  # a row of another table: its global id, where the API names that type
+            type_name = TYPE_OF_TABLE.get(targets[0])
+            if type_name is not None:
+                out[_camel(name)] = encode_id(type_name, value) if value is not None else None
             continue
-        out[_camel(name)] = _value(value)
+        if isinstance(value, uuid.UUID):
+            continue  # a row id of no table the API names
+        out[_camel(name)] = _value(value)  # a provider's id (Stripe's) is a plain value
     return out
 
 
