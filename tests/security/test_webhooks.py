@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from core.ids import encode_id
+from core.ids import decode_id, encode_id
 from domain.webhooks.events import emit
 from models import Customer
 from models.db import Database
@@ -131,7 +131,11 @@ async def test_a_secret_is_shown_once_and_rotation_replaces_it(
     ]
     assert rotated["secret"].startswith("whsec_") and rotated["secret"] != first
     async with db.connect() as conn:
-        stored = await conn.scalar(sa.select(webhook_endpoints.c.secret))
+        stored = await conn.scalar(
+            sa.select(webhook_endpoints.c.secret).where(
+                webhook_endpoints.c.id == decode_id(endpoint_id)[1]
+            )
+        )
         actions = (
             await conn.execute(
                 sa.select(audit_events.c.action, audit_events.c.data).where(
@@ -140,6 +144,6 @@ async def test_a_secret_is_shown_once_and_rotation_replaces_it(
                 )
             )
         ).all()
-    assert stored is not None
+    assert stored == rotated["secret"]  # the old one signs nothing more
     assert {a for a, _ in actions} == {"webhook.endpoint_created", "webhook.secret_rotated"}
     assert not any(first in str(d) or rotated["secret"] in str(d) for _, d in actions)
