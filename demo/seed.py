@@ -34,6 +34,8 @@ from demo.sample_files import (
 )
 from domain.billing.estimates import estimate_snapshot
 from domain.cars.jobs import HISTORY_KIND
+from domain.webhooks.events import event_body
+from domain.webhooks.signing import new_secret
 from models import (
     Appointment,
     BillingPlan,
@@ -100,9 +102,11 @@ from models.enums import (
     PortalStatus,
     RsvpStatus,
     StaffRole,
+    WebhookDeliveryStatus,
 )
 from models.money import LineAmounts, bill_totals, line_amounts
 from models.types import utcnow
+from models.webhooks import WebhookDelivery, WebhookEndpoint, WebhookEvent
 from models.writes import add_in_order
 from resolvers.validation import vin_check_digit
 from storage import Storage, new_key, storage_from_settings, store_bytes
@@ -1765,7 +1769,80 @@ def build(now: datetime, owner_hash: str, staff_hash: str) -> Built:
         messages(demo, account)
     portal_content(demo, accounts, active=invited[:5])
     recurring_billing(demo, current, portal_customer=invited[0])
+    webhooks(demo, current)
     return Built(demo.rows, demo.files)
+
+
+WEBHOOK_URL = "https://hooks.example.com/portico"  # a reserved name: it reaches nobody
+
+
+def webhooks(demo: Demo, accounts: list[Account]) -> None:
+    """The OWNER's endpoint for an accounting system, with its delivery log: customers'
+    events delivered, one that failed for three days and was then redelivered."""
+    secret = new_secret()
+    endpoint = WebhookEndpoint(
+        organization_id=demo.org_id,
+        url=WEBHOOK_URL,
+        description="Accounting sync",
+        event_types=["customer.created", "customer.updated", "invoice.paid"],
+        secret=secret,
+        secret_prefix=secret[:12],
+        created_by_staff_id=demo.owner.id,
+        last_success_at=demo.now - timedelta(hours=2),
+        **stamped(demo.now - timedelta(days=30)),
+    )
+    demo.add(endpoint)
+    customers = table_of(Customer)
+    for position, account in enumerate(accounts[:5]):
+        person = account.customer
+        when = demo.now - timedelta(days=20 - 4 * position)
+        values = {c.name: getattr(person, c.name) for c in customers.columns}
+        event = WebhookEvent(
+            organization_id=demo.org_id,
+            event_type="customer.updated",
+            object_type="Customer",
+            object_id=person.id,
+            body="",
+            **stamped(when),
+        )
+        event.body = event_body(event.id, event.event_type, when, customers, values)
+        failed = position == 2
+        delivery = WebhookDelivery(
+            organization_id=demo.org_id,
+            endpoint_id=endpoint.id,
+            event_id=event.id,
+            event_type=event.event_type,
+            object_id=person.id,
+            status=WebhookDeliveryStatus.FAILED if failed else WebhookDeliveryStatus.DELIVERED,
+            attempts=21 if failed else 1,
+            next_attempt_at=when + timedelta(days=3) if failed else when,
+            response_code=503 if failed else 200,
+            latency_ms=demo.rng.randint(40, 400),
+            last_error="HTTP 503: upstream unavailable" if failed else None,
+            last_attempt_at=when + timedelta(days=3) if failed else when,
+            delivered_at=None if failed else when,
+            **stamped(when),
+        )
+        demo.add(event, delivery)
+        if failed:  # sent again by the OWNER once the accounting system was back
+            again = when + timedelta(days=3, hours=1)
+            demo.add(
+                WebhookDelivery(
+                    organization_id=demo.org_id,
+                    endpoint_id=endpoint.id,
+                    event_id=event.id,
+                    event_type=event.event_type,
+                    object_id=person.id,
+                    status=WebhookDeliveryStatus.DELIVERED,
+                    attempts=1,
+                    next_attempt_at=again,
+                    response_code=200,
+                    latency_ms=demo.rng.randint(40, 400),
+                    last_attempt_at=again,
+                    delivered_at=again,
+                    **stamped(again),
+                )
+            )
 
 
 def recurring_billing(demo: Demo, current: list[Account], portal_customer: Account) -> None:

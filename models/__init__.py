@@ -37,6 +37,7 @@ from models.schedule import Appointment
 from models.sessions import AuthSession, MagicLink, StaffToken
 from models.subscriptions import BillingPlan, BillingSubscription, SubscriptionPeriod
 from models.wallet import AutopayCharge, SavedPaymentMethod
+from models.webhooks import WebhookDelivery, WebhookEndpoint, WebhookEvent
 
 index_foreign_keys(metadata)
 
@@ -91,5 +92,8 @@ __all__ = [
     "StaffUser",
     "SubscriptionPeriod",
     "TelematicsReading",
+    "WebhookDelivery",
+    "WebhookEndpoint",
+    "WebhookEvent",
     "metadata",
 ]

@@ -257,6 +257,12 @@ class OutboxStatus(StrEnum):
     DEAD = "DEAD"
 
 
+class WebhookDeliveryStatus(StrEnum):
+    PENDING = "PENDING"  # waiting for its first or next try
+    DELIVERED = "DELIVERED"  # the endpoint answered 2xx
+    FAILED = "FAILED"  # given up: three days of failures, or its endpoint deleted
+
+
 class SessionKind(StrEnum):
     STAFF = "STAFF"
     PORTAL = "PORTAL"

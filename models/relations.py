@@ -44,6 +44,8 @@ from models.tables import (
     payments,
     staff_users,
     subscriptions,
+    webhook_deliveries,
+    webhook_endpoints,
 )
 from models.tables import maintenance_schedules as schedules
 from models.tables import payment_methods as saved_methods
@@ -190,6 +192,18 @@ ORGANIZATION_ONBOARDING_STEPS = Relation(
     onboarding_steps,
     "organization_id",
     Ordering.of(onboarding_steps.c.position, onboarding_steps.c.id),
+)
+ORGANIZATION_WEBHOOK_ENDPOINTS = Relation(
+    "organization_webhook_endpoints",
+    webhook_endpoints,
+    "organization_id",
+    Ordering.of(webhook_endpoints.c.created_at, webhook_endpoints.c.id),
+)
+WEBHOOK_ENDPOINT_DELIVERIES = Relation(
+    "webhook_endpoint_deliveries",
+    webhook_deliveries,
+    "endpoint_id",
+    Ordering.of((webhook_deliveries.c.created_at, True), (webhook_deliveries.c.id, True)),
 )
 CONTACT_CARS = Relation(
     "contact_cars", contact_cars, "contact_id", Ordering.of(contact_cars.c.car_id)

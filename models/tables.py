@@ -40,6 +40,7 @@ from models.schedule import Appointment
 from models.sessions import AuthSession, MagicLink, StaffToken
 from models.subscriptions import BillingPlan, BillingSubscription, SubscriptionPeriod
 from models.wallet import AutopayCharge, SavedPaymentMethod
+from models.webhooks import WebhookDelivery, WebhookEndpoint, WebhookEvent
 
 access_logs = table_of(AccessLog)
 appointments = table_of(Appointment)
@@ -91,3 +92,6 @@ staff_users = table_of(StaffUser)
 subscriptions = table_of(BillingSubscription)
 subscription_periods = table_of(SubscriptionPeriod)
 telematics_readings = table_of(TelematicsReading)
+webhook_deliveries = table_of(WebhookDelivery)
+webhook_endpoints = table_of(WebhookEndpoint)
+webhook_events = table_of(WebhookEvent)

@@ -465,6 +465,9 @@ COMPUTED: dict[tuple[str, str], Any] = {
     ("Organization", "integration_keys"): children(
         rel.ORGANIZATION_INTEGRATION_KEYS, "IntegrationKey"
     ),
+    ("Organization", "webhook_endpoints"): children(
+        rel.ORGANIZATION_WEBHOOK_ENDPOINTS, "WebhookEndpoint"
+    ),
     ("MaintenanceSchedule", "next_due_on"): next_due_on,
     ("MaintenanceSchedule", "next_due_mileage"): next_due_mileage,
     ("MaintenanceSchedule", "is_due"): maintenance_due,

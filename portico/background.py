@@ -1,6 +1,6 @@
-"""Background work: delivering the outbox, expiring idempotency keys, and the scheduled
-jobs (recurring billing and collections always; with Stripe configured, autopay, reconciling online
-payments and reminding event attendees). It runs inside
+"""Background work: delivering the outbox and the webhooks, expiring idempotency keys, and
+the scheduled jobs (recurring billing and collections always; with Stripe configured,
+autopay, reconciling online payments and reminding event attendees). It runs inside
 `portico serve` by default, or alone in `portico worker` (RUN_WORKER_IN_SERVER=false);
 every part is safe to run in several processes at once."""
 
@@ -19,6 +19,7 @@ from domain.events.announcements import remind_event_attendees
 from domain.payments.autopay import run_autopay
 from domain.payments.reconcile import reconcile
 from domain.subscriptions.billing import bill_due
+from domain.webhooks.delivery import run_webhook_worker
 from mail.sender import mailer_from_settings
 from mail.worker import run_worker
 from models.db import Database
@@ -90,12 +91,14 @@ async def run_jobs(
 
 
 async def run_background(db: Database, stop: asyncio.Event) -> None:
-    """The outbox worker, recurring billing, and the scheduled jobs that need Stripe where
-    it is configured, until `stop`; returns once all have finished what they had in hand."""
+    """The outbox and webhook workers, recurring billing, and the scheduled jobs that need
+    Stripe where it is configured, until `stop`; returns once all have finished what they
+    had in hand."""
     settings = db.settings
     jobs = scheduled_jobs(settings)
     tasks = [
         asyncio.create_task(run_worker(db, mailer_from_settings(settings), stop)),
+        asyncio.create_task(run_webhook_worker(db, stop)),
         asyncio.create_task(run_housekeeping(db, stop, HOUSEKEEPING_SECONDS)),
         asyncio.create_task(run_jobs(db, stop, settings.jobs_interval_seconds, jobs)),
     ]

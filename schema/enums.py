@@ -37,9 +37,15 @@ from models.enums import (
     StaffRole,
     StaffStatus,
     SubscriptionStatus,
+    WebhookDeliveryStatus,
 )
 
 strawberry.enum(StaffRole, description="A staff member's role.")
+strawberry.enum(
+    WebhookDeliveryStatus,
+    description="Where a webhook delivery stands: pending (first or next try to come), "
+    "delivered (answered 2xx), failed (given up).",
+)
 strawberry.enum(
     StaffStatus,
     description="Where a staff account stands: invited (no password yet), active, deactivated.",

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from schema.collections import CollectionSettings
     from schema.integrations import IntegrationKey
     from schema.onboarding import OnboardingStepDefinition
+    from schema.webhooks import WebhookEndpoint
 
 
 @row_type(portal_settings_table, node=False)
@@ -125,6 +126,18 @@ class Organization(RowType, Node):
         from schema.collections import CollectionSettings
 
         return CollectionSettings.of(await organization_settings(info, self.pk))
+
+    @strawberry.field(
+        description="Where the organization's events are posted (OWNER only).",
+        extensions=owner_only(),
+    )
+    async def webhook_endpoints(
+        self, info: Info
+    ) -> list[Annotated["WebhookEndpoint", strawberry.lazy("schema.webhooks")]]:
+        from schema.webhooks import WebhookEndpoint
+
+        endpoints = rel.ORGANIZATION_WEBHOOK_ENDPOINTS
+        return await children_of(info, endpoints, self.pk, WebhookEndpoint.from_row)
 
     @strawberry.field(description="What the customer portal offers.", extensions=staff_only())
     async def portal_settings(self, info: Info) -> PortalSettings | None:

@@ -28,6 +28,7 @@ from schema import (
     schedule,
     subscriptions,
     wallet,
+    webhooks,
 )
 from schema.collections import CollectionMutations
 from schema.cost import QueryCost
@@ -64,6 +65,7 @@ from schema.mutations.portal import (
 from schema.mutations.profile import ProfileMutations
 from schema.mutations.staff import StaffMutations
 from schema.mutations.subscriptions import SubscriptionMutations
+from schema.mutations.webhooks import WebhookMutations
 from schema.pay_links import PayLinkMutations, PayLinkQueries
 from schema.preview import PreviewReadOnly
 from schema.queries import AccessQueries, Query
@@ -99,6 +101,7 @@ class Mutation(
     MessagingMutations,
     SubscriptionMutations,
     CollectionMutations,
+    WebhookMutations,
 ):
     pass
 
@@ -121,6 +124,8 @@ NODE_ONLY_TYPES = [
     jobs.MaintenanceSchedule,
     jobs.TelematicsReading,
     integrations.IntegrationKey,
+    webhooks.WebhookEndpoint,
+    webhooks.WebhookDelivery,
     wallet.SavedPaymentMethod,
     cars.CarEvent,
     cars.ConditionReport,

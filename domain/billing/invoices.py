@@ -25,10 +25,10 @@ from domain.edits import KEEP, Edit, changes
 from domain.portal.portal_access import invite_with_first_bill
 from domain.problems import Problem, Rejected
 from domain.rows import locked
+from domain.webhooks.events import emit, settle_told
 from domain.work import Work
 from models import Invoice, Organization, PortalSettings
 from models.enums import InvoiceStatus
-from models.ledger import settle
 from models.numbering import INVOICE_COUNTER, next_number
 from models.types import utcnow
 
@@ -107,7 +107,8 @@ async def issue_invoice(
     invoice.due_date = invoice.due_date or issued + timedelta(days=due_days)
     invoice.sent_at = invoice.updated_at = utcnow()
     await attach_pending_late_fees(session, invoice)
-    await settle(session, invoice)  # a deposit taken on its estimate may already count
+    await emit(session, "invoice.sent", invoice)
+    await settle_told(session, invoice)  # a deposit taken on its estimate may already count
     invited = await invite_with_first_bill(session, settings, org.id, invoice.customer_id)
     await notify_customer_of_invoice(session, settings, org, invoice)
     return invited
@@ -125,6 +126,7 @@ async def void_invoice(work: Work, invoice_id: uuid.UUID, reason: str | None) ->
             raise Rejected(Problem("id", message, BillingCode.HAS_PAYMENTS))
         invoice.status = InvoiceStatus.VOID
         invoice.voided_at = invoice.updated_at = utcnow()
+        await emit(session, "invoice.voided", invoice)
         session.add(
             audit(
                 work,
