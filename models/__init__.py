@@ -32,7 +32,7 @@ from models.onboarding import OnboardingStep
 from models.organization import Counter, Organization, PortalSettings
 from models.people import Contact, ContactCar, Customer, StaffUser
 from models.rate_limits import RateLimit
-from models.schedule import Appointment
+from models.schedule import Appointment, AppointmentReminder
 from models.sessions import AuthSession, MagicLink, StaffToken
 from models.subscriptions import BillingPlan, BillingSubscription, SubscriptionPeriod
 from models.wallet import AutopayCharge, SavedPaymentMethod
@@ -42,6 +42,7 @@ index_foreign_keys(metadata)
 __all__ = [
     "AccessLog",
     "Appointment",
+    "AppointmentReminder",
     "AuditEvent",
     "AuthSession",
     "AutopayCharge",

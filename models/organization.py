@@ -56,6 +56,11 @@ class PortalSettings(SQLModel, table=True):
     show_telematics: bool = Field(default=False)  # latest readings of connected cars
     allow_autopay: bool = Field(default=False)  # charge saved cards on due dates
     sign_in_method: SignInMethod = enum_field(SignInMethod, default=SignInMethod.MAGIC_LINK)
+    # Appointment reminders: `reminder_days_before` days before the appointment's local
+    # date, at `reminder_hour` o'clock in the organization's time zone.
+    send_appointment_reminders: bool = Field(default=True)
+    reminder_days_before: int = Field(default=1, ge=0, le=14)
+    reminder_hour: int = Field(default=9, ge=0, le=23)
 
 
 class Counter(SQLModel, table=True):

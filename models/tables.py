@@ -35,13 +35,14 @@ from models.onboarding import OnboardingStep
 from models.organization import Counter, Organization, PortalSettings
 from models.people import Contact, ContactCar, Customer, StaffUser
 from models.rate_limits import RateLimit
-from models.schedule import Appointment
+from models.schedule import Appointment, AppointmentReminder
 from models.sessions import AuthSession, MagicLink, StaffToken
 from models.subscriptions import BillingPlan, BillingSubscription, SubscriptionPeriod
 from models.wallet import AutopayCharge, SavedPaymentMethod
 
 access_logs = table_of(AccessLog)
 appointments = table_of(Appointment)
+appointment_reminders = table_of(AppointmentReminder)
 audit_events = table_of(AuditEvent)
 billing_plans = table_of(BillingPlan)
 auth_sessions = table_of(AuthSession)

@@ -1,6 +1,6 @@
 """Background work: delivering the outbox, expiring idempotency keys, and the scheduled
-jobs (recurring billing always; with Stripe configured, autopay, reconciling online
-payments and reminding event attendees). It runs inside
+jobs (recurring billing, appointment and event reminders always; with Stripe configured,
+autopay and reconciling online payments). It runs inside
 `portico serve` by default, or alone in `portico worker` (RUN_WORKER_IN_SERVER=false);
 every part is safe to run in several processes at once."""
 
@@ -17,6 +17,7 @@ from core.settings import Settings
 from domain.events.announcements import remind_event_attendees
 from domain.payments.autopay import run_autopay
 from domain.payments.reconcile import reconcile
+from domain.schedule.reminders import remind_appointments
 from domain.subscriptions.billing import bill_due
 from mail.sender import mailer_from_settings
 from mail.worker import run_worker
@@ -53,17 +54,18 @@ async def run_housekeeping(db: Database, stop: asyncio.Event, interval: float) -
 
 
 Job = Callable[[Database], Awaitable[object]]
-BILLING_JOBS: list[tuple[str, Job]] = [("recurring billing", bill_due)]
-STRIPE_JOBS: list[tuple[str, Job]] = [
-    ("autopay", run_autopay),
-    ("reconcile", reconcile),
+# Jobs that need no provider: they only write rows (and emails to the outbox).
+ALWAYS_JOBS: list[tuple[str, Job]] = [
+    ("recurring billing", bill_due),
+    ("appointment reminders", remind_appointments),
     ("event reminders", remind_event_attendees),
 ]
+STRIPE_JOBS: list[tuple[str, Job]] = [("autopay", run_autopay), ("reconcile", reconcile)]
 
 
 def scheduled_jobs(settings: Settings) -> list[tuple[str, Job]]:
-    """Recurring billing always (it needs no provider); the rest where Stripe is set up."""
-    return BILLING_JOBS + (STRIPE_JOBS if settings.stripe_secret_key else [])
+    """The jobs that need no provider always; the Stripe ones where Stripe is set up."""
+    return ALWAYS_JOBS + (STRIPE_JOBS if settings.stripe_secret_key else [])
 
 
 async def run_jobs(
@@ -87,8 +89,8 @@ async def run_jobs(
 
 
 async def run_background(db: Database, stop: asyncio.Event) -> None:
-    """The outbox worker, recurring billing, and the scheduled jobs that need Stripe where
-    it is configured, until `stop`; returns once all have finished what they had in hand."""
+    """The outbox worker, the scheduled jobs (those that need Stripe where it is
+    configured), until `stop`; returns once all have finished what they had in hand."""
     settings = db.settings
     jobs = scheduled_jobs(settings)
     tasks = [

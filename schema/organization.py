@@ -65,6 +65,15 @@ class PortalSettings(RowType):
     invoice_due_days: int = strawberry.field(
         description="Payment terms in days, for invoices sent without a due date."
     )
+    send_appointment_reminders: bool = strawberry.field(
+        description="Customers are emailed a reminder before each appointment."
+    )
+    reminder_days_before: int = strawberry.field(
+        description="Days before the appointment's date its reminder goes (0: that day)."
+    )
+    reminder_hour: int = strawberry.field(
+        description="Hour of the day, in the organization's time zone, reminders go."
+    )
 
     @strawberry.field(description="Deposit taken when an estimate is approved, in percent.")
     def estimate_deposit_percent(self) -> Decimal:

@@ -10,6 +10,7 @@ from auth.portal import close_portal
 from domain.audit import audit
 from domain.edits import KEEP, Edit
 from domain.problems import Problem, Rejected
+from domain.schedule.reminders import MAX_DAYS_BEFORE
 from domain.work import Work
 from models import PortalSettings
 from models.enums import SignInMethod
@@ -35,6 +36,7 @@ SWITCHES = (  # the settings that are on or off
     "hosted_checkout",
     "allow_autopay",
     "allow_document_uploads",
+    "send_appointment_reminders",
 )
 
 
@@ -64,6 +66,9 @@ class PortalOptions:
     sign_in_method: Edit[SignInMethod] = KEEP
     estimate_deposit_bp: Edit[int] = KEEP  # basis points, 0 to 10 000
     invoice_due_days: Edit[int] = KEEP  # 0 to MAX_DUE_DAYS
+    send_appointment_reminders: Edit[bool] = KEEP
+    reminder_days_before: Edit[int] = KEEP  # 0 to MAX_DAYS_BEFORE
+    reminder_hour: Edit[int] = KEEP  # 0 to 23, local time
 
     def values(self) -> dict[str, Any]:
         values = {f.name: getattr(self, f.name) for f in fields(self)}
@@ -77,10 +82,25 @@ def due_days_problem(days: Edit[int]) -> Problem | None:
     return None
 
 
+def range_problems(options: PortalOptions) -> list[Problem]:
+    """The numbers with bounds: payment terms, and when reminders go."""
+    problems = []
+    due = due_days_problem(options.invoice_due_days)
+    if due is not None:
+        problems.append(due)
+    days = options.reminder_days_before
+    if days is not KEEP and not 0 <= days <= MAX_DAYS_BEFORE:
+        problems.append(Problem("reminderDaysBefore", f"Use 0 to {MAX_DAYS_BEFORE} days."))
+    hour = options.reminder_hour
+    if hour is not KEEP and not 0 <= hour <= 23:
+        problems.append(Problem("reminderHour", "Use an hour from 0 to 23."))
+    return problems
+
+
 async def update_portal_settings(work: Work, options: PortalOptions) -> None:
-    problem = due_days_problem(options.invoice_due_days)
-    if problem is not None:
-        raise Rejected(problem)
+    problems = range_problems(options)
+    if problems:
+        raise Rejected(*problems)
     values = options.values()
     async with work.write() as session:
         settings = await session.get(

@@ -23,6 +23,7 @@ from domain.problems import Common, Problem, Rejected
 from domain.rows import customer_of, locked, organization_of
 from domain.schedule.codes import ScheduleCode
 from domain.schedule.news import ScheduleNews, tell_customer, when
+from domain.schedule.reminders import stand_in_for_reminder
 from domain.work import Actor, Work
 from models import Appointment, Car, Customer, Organization, PortalSettings
 from models.enums import AppointmentKind, AppointmentStatus, NotificationKind, PortalScope
@@ -149,8 +150,16 @@ async def create_appointment(
         await session.flush()
         session.add(_audit(work, "appointment.created", appointment))
         if notify_customer and appointment.status in ANNOUNCED:
-            await tell_customer(session, work.settings, appointment, ScheduleNews.SCHEDULED)
+            await _announce(session, work, appointment, ScheduleNews.SCHEDULED)
     return appointment.id
+
+
+async def _announce(
+    session: AsyncSession, work: Work, appointment: Appointment, news: ScheduleNews
+) -> None:
+    """Tell the customer's people; an email sent once the reminder is due is the reminder."""
+    if await tell_customer(session, work.settings, appointment, news):
+        await stand_in_for_reminder(session, appointment, work.clock.now)
 
 
 async def _staff_open(session: AsyncSession, work: Work, appointment_id: uuid.UUID) -> Appointment:
@@ -193,7 +202,7 @@ async def update_appointment(
         else:
             session.add(_audit(work, "appointment.updated", appointment))
         if news is not None and notify_customer:
-            await tell_customer(session, work.settings, appointment, news)
+            await _announce(session, work, appointment, news)
     return appointment.id
 
 
@@ -268,7 +277,7 @@ async def confirm_appointment(
         _apply(appointment, {**values, "status": status})
         session.add(_audit(work, "appointment.confirmed", appointment, status=status.value))
         if notify_customer:
-            await tell_customer(session, work.settings, appointment, ScheduleNews.CONFIRMED)
+            await _announce(session, work, appointment, ScheduleNews.CONFIRMED)
     return appointment.id
 
 

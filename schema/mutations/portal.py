@@ -112,6 +112,16 @@ class PortalSettingsInput:
     estimate_deposit_percent: Decimal | None = strawberry.field(
         default=UNSET, description="Deposit taken when an estimate is approved; 0 for none."
     )
+    send_appointment_reminders: bool | None = strawberry.field(
+        default=UNSET, description="Email appointment reminders to customers."
+    )
+    reminder_days_before: int | None = strawberry.field(
+        default=UNSET,
+        description="Days before the appointment's date a reminder goes, 0 to 14 (0: that day).",
+    )
+    reminder_hour: int | None = strawberry.field(
+        default=UNSET, description="Hour of the day reminders go, 0 to 23, local time."
+    )
 
 
 @strawberry.type(description="The organization's portal settings after the change.")

@@ -1,0 +1,81 @@
+"""Appointment reminders: per-organization lead time, and one record per reminder
+
+Revision ID: 0020
+Revises: 0017
+Create Date: 2026-12-07 17:30:00.000000
+
+The portal settings gain when reminders go (days before, local hour; on by default, the day
+before at 09:00). `appointment_reminders` holds one row per appointment and start time
+reminded, written with the reminder's emails; its unique (appointment_id, starts_at) is
+what makes a reminder go once however many schedulers run.
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+import models.types
+
+revision: str = "0020"
+down_revision: str | None = "0017"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("portal_settings", schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column(
+                "send_appointment_reminders", sa.Boolean(), nullable=False, server_default=sa.true()
+            )
+        )
+        batch_op.add_column(
+            sa.Column("reminder_days_before", sa.Integer(), nullable=False, server_default="1")
+        )
+        batch_op.add_column(
+            sa.Column("reminder_hour", sa.Integer(), nullable=False, server_default="9")
+        )
+
+    op.create_table(
+        "appointment_reminders",
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("organization_id", sa.Uuid(), nullable=False),
+        sa.Column("appointment_id", sa.Uuid(), nullable=False),
+        sa.Column("starts_at", models.types.UTCDateTime(), nullable=False),
+        sa.Column("emails", sa.Integer(), nullable=False),
+        sa.Column("created_at", models.types.UTCDateTime(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["appointment_id"],
+            ["appointments.id"],
+            name=op.f("fk_appointment_reminders_appointment_id_appointments"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["organization_id"],
+            ["organizations.id"],
+            name=op.f("fk_appointment_reminders_organization_id_organizations"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_appointment_reminders")),
+        sa.UniqueConstraint(
+            "appointment_id",
+            "starts_at",
+            name=op.f("uq_appointment_reminders_appointment_id_starts_at"),
+        ),
+    )
+    with op.batch_alter_table("appointment_reminders", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_appointment_reminders_organization_id"),
+            ["organization_id"],
+            unique=False,
+        )
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("appointment_reminders", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_appointment_reminders_organization_id"))
+    op.drop_table("appointment_reminders")
+
+    with op.batch_alter_table("portal_settings", schema=None) as batch_op:
+        batch_op.drop_column("reminder_hour")
+        batch_op.drop_column("reminder_days_before")
+        batch_op.drop_column("send_appointment_reminders")
