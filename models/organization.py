@@ -61,6 +61,8 @@ class PortalSettings(SQLModel, table=True):
     send_appointment_reminders: bool = Field(default=True)
     reminder_days_before: int = Field(default=1, ge=0, le=14)
     reminder_hour: int = Field(default=9, ge=0, le=23)
+    # News of a car (status, reports, photos, jobs) within this many minutes goes as one email.
+    car_update_minutes: int = Field(default=15, ge=0, le=1440)
 
 
 class Counter(SQLModel, table=True):

@@ -21,6 +21,7 @@ from models.cars import (
     Car,
     CarEvent,
     CarPhoto,
+    CarUpdateDigest,
     ConditionReport,
     MaintenanceSchedule,
     TelematicsReading,
@@ -50,6 +51,7 @@ autopay_charges = table_of(AutopayCharge)
 car_events = table_of(CarEvent)
 car_photos = table_of(CarPhoto)
 cars = table_of(Car)
+car_update_digests = table_of(CarUpdateDigest)
 community_events = table_of(CommunityEvent)
 condition_reports = table_of(ConditionReport)
 contact_cars = table_of(ContactCar)

@@ -1,6 +1,6 @@
 """Background work: delivering the outbox, expiring idempotency keys, and the scheduled
-jobs (recurring billing, appointment and event reminders always; with Stripe configured,
-autopay and reconciling online payments). It runs inside
+jobs (recurring billing, appointment and event reminders and car update emails always;
+with Stripe configured, autopay and reconciling online payments). It runs inside
 `portico serve` by default, or alone in `portico worker` (RUN_WORKER_IN_SERVER=false);
 every part is safe to run in several processes at once."""
 
@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable
 from core.db_faults import database_unavailable
 from core.outage_watch import OutageWatch
 from core.settings import Settings
+from domain.cars.updates import send_car_updates
 from domain.events.announcements import remind_event_attendees
 from domain.payments.autopay import run_autopay
 from domain.payments.reconcile import reconcile
@@ -59,6 +60,7 @@ ALWAYS_JOBS: list[tuple[str, Job]] = [
     ("recurring billing", bill_due),
     ("appointment reminders", remind_appointments),
     ("event reminders", remind_event_attendees),
+    ("car updates", send_car_updates),
 ]
 STRIPE_JOBS: list[tuple[str, Job]] = [("autopay", run_autopay), ("reconcile", reconcile)]
 

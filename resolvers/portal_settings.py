@@ -38,6 +38,7 @@ async def update(info: Info, data: PortalSettingsInput) -> None:
         invoice_due_days=kept(given(data.invoice_due_days)),
         reminder_days_before=kept(given(data.reminder_days_before)),
         reminder_hour=kept(given(data.reminder_hour)),
+        car_update_minutes=kept(given(data.car_update_minutes)),
     )
     checks.problems.extend(range_problems(options))
     checks.done()

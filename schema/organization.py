@@ -74,6 +74,10 @@ class PortalSettings(RowType):
     reminder_hour: int = strawberry.field(
         description="Hour of the day, in the organization's time zone, reminders go."
     )
+    car_update_minutes: int = strawberry.field(
+        description="News of a car (status, condition reports, photos, jobs) within this many "
+        "minutes of the first reaches each person as one email."
+    )
 
     @strawberry.field(description="Deposit taken when an estimate is approved, in percent.")
     def estimate_deposit_percent(self) -> Decimal:

@@ -8,6 +8,7 @@ from typing import Any
 
 from auth.portal import close_portal
 from domain.audit import audit
+from domain.cars.updates import MAX_WINDOW_MINUTES
 from domain.edits import KEEP, Edit
 from domain.problems import Problem, Rejected
 from domain.schedule.reminders import MAX_DAYS_BEFORE
@@ -69,6 +70,7 @@ class PortalOptions:
     send_appointment_reminders: Edit[bool] = KEEP
     reminder_days_before: Edit[int] = KEEP  # 0 to MAX_DAYS_BEFORE
     reminder_hour: Edit[int] = KEEP  # 0 to 23, local time
+    car_update_minutes: Edit[int] = KEEP  # 0 to MAX_WINDOW_MINUTES
 
     def values(self) -> dict[str, Any]:
         values = {f.name: getattr(self, f.name) for f in fields(self)}
@@ -83,7 +85,7 @@ def due_days_problem(days: Edit[int]) -> Problem | None:
 
 
 def range_problems(options: PortalOptions) -> list[Problem]:
-    """The numbers with bounds: payment terms, and when reminders go."""
+    """The numbers with bounds: payment terms, when reminders go, the car update window."""
     problems = []
     due = due_days_problem(options.invoice_due_days)
     if due is not None:
@@ -94,6 +96,9 @@ def range_problems(options: PortalOptions) -> list[Problem]:
     hour = options.reminder_hour
     if hour is not KEEP and not 0 <= hour <= 23:
         problems.append(Problem("reminderHour", "Use an hour from 0 to 23."))
+    minutes = options.car_update_minutes
+    if minutes is not KEEP and not 0 <= minutes <= MAX_WINDOW_MINUTES:
+        problems.append(Problem("carUpdateMinutes", f"Use 0 to {MAX_WINDOW_MINUTES} minutes."))
     return problems
 
 

@@ -1,4 +1,4 @@
-"""Appointment reminders: per-organization lead time, and one record per reminder
+"""Appointment reminders and car update digests
 
 Revision ID: 0020
 Revises: 0017
@@ -8,12 +8,17 @@ The portal settings gain when reminders go (days before, local hour; on by defau
 before at 09:00). `appointment_reminders` holds one row per appointment and start time
 reminded, written with the reminder's emails; its unique (appointment_id, starts_at) is
 what makes a reminder go once however many schedulers run.
+
+`car_update_digests` collects news of a customer's cars per person for the organization's
+window (`car_update_minutes`, 15 by default); at most one digest is open (not sent) per
+person, by a partial unique index.
 """
 
 from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
+from sqlalchemy.dialects import postgresql
 
 import models.types
 
@@ -35,6 +40,9 @@ def upgrade() -> None:
         )
         batch_op.add_column(
             sa.Column("reminder_hour", sa.Integer(), nullable=False, server_default="9")
+        )
+        batch_op.add_column(
+            sa.Column("car_update_minutes", sa.Integer(), nullable=False, server_default="15")
         )
 
     op.create_table(
@@ -69,13 +77,67 @@ def upgrade() -> None:
             unique=False,
         )
 
+    op.create_table(
+        "car_update_digests",
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("created_at", models.types.UTCDateTime(), nullable=False),
+        sa.Column("updated_at", models.types.UTCDateTime(), nullable=False),
+        sa.Column("organization_id", sa.Uuid(), nullable=False),
+        sa.Column("customer_id", sa.Uuid(), nullable=False),
+        sa.Column("to_address", sa.String(length=254), nullable=False),
+        sa.Column("name", sa.String(length=200), nullable=False),
+        sa.Column(
+            "events",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
+            nullable=False,
+        ),
+        sa.Column("sends_at", models.types.UTCDateTime(), nullable=False),
+        sa.Column("sent_at", models.types.UTCDateTime(), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["customer_id"],
+            ["customers.id"],
+            name=op.f("fk_car_update_digests_customer_id_customers"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["organization_id"],
+            ["organizations.id"],
+            name=op.f("fk_car_update_digests_organization_id_organizations"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_car_update_digests")),
+    )
+    with op.batch_alter_table("car_update_digests", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_car_update_digests_customer_id"), ["customer_id"], unique=False
+        )
+        batch_op.create_index(
+            batch_op.f("ix_car_update_digests_organization_id"), ["organization_id"], unique=False
+        )
+        batch_op.create_index(
+            "ix_car_update_digests_sent_at_sends_at", ["sent_at", "sends_at"], unique=False
+        )
+        batch_op.create_index(
+            "uq_car_update_digests_open",
+            ["customer_id", "to_address"],
+            unique=True,
+            postgresql_where=sa.text("sent_at IS NULL"),
+            sqlite_where=sa.text("sent_at IS NULL"),
+        )
+
 
 def downgrade() -> None:
+    with op.batch_alter_table("car_update_digests", schema=None) as batch_op:
+        batch_op.drop_index("uq_car_update_digests_open")
+        batch_op.drop_index("ix_car_update_digests_sent_at_sends_at")
+        batch_op.drop_index(batch_op.f("ix_car_update_digests_organization_id"))
+        batch_op.drop_index(batch_op.f("ix_car_update_digests_customer_id"))
+    op.drop_table("car_update_digests")
+
     with op.batch_alter_table("appointment_reminders", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_appointment_reminders_organization_id"))
     op.drop_table("appointment_reminders")
 
     with op.batch_alter_table("portal_settings", schema=None) as batch_op:
+        batch_op.drop_column("car_update_minutes")
         batch_op.drop_column("reminder_hour")
         batch_op.drop_column("reminder_days_before")
         batch_op.drop_column("send_appointment_reminders")

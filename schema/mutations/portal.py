@@ -122,6 +122,10 @@ class PortalSettingsInput:
     reminder_hour: int | None = strawberry.field(
         default=UNSET, description="Hour of the day reminders go, 0 to 23, local time."
     )
+    car_update_minutes: int | None = strawberry.field(
+        default=UNSET,
+        description="Minutes car updates are collected into one email, 0 to 1440.",
+    )
 
 
 @strawberry.type(description="The organization's portal settings after the change.")
