@@ -257,6 +257,15 @@ class OutboxStatus(StrEnum):
     DEAD = "DEAD"
 
 
+class DeliveryState(StrEnum):
+    """An email as staff see it in the delivery log (models/derived.py `delivery_state`)."""
+
+    QUEUED = "QUEUED"  # waiting for its first try
+    FAILED = "FAILED"  # a try failed (`last_error` says why); it is tried again
+    SENT = "SENT"
+    DEAD = "DEAD"  # given up: refused for good, or out of attempts
+
+
 class SessionKind(StrEnum):
     STAFF = "STAFF"
     PORTAL = "PORTAL"

@@ -104,6 +104,10 @@ STAFF_USERS = """query Staff($status: StaffStatus, $after: String) {
   staffUsers(status: $status, first: 2, after: $after) {
     totalCount pageInfo { hasNextPage endCursor }
     nodes { id name email role status isActive lastSignInAt createdAt } } }"""
+EMAILS = """query Emails($state: DeliveryState, $kind: MailKind, $recipient: String) {
+  emailDeliveries(state: $state, kind: $kind, recipient: $recipient, first: 3) {
+    totalCount pageInfo { hasNextPage endCursor }
+    nodes { id toAddress kind subject state attempts lastError createdAt sentAt } } }"""
 INBOX = """query Inbox($unread: Boolean = false, $first: Int = 20) {
   conversations(unreadOnly: $unread, first: $first) { totalCount
     pageInfo { hasNextPage endCursor }
@@ -309,6 +313,13 @@ def _cases(world: dict[str, Any]) -> list[tuple[str, dict[str, Any], str]]:
         (STAFF_USERS, {"status": "NOT_A_STATUS"}, staff),  # a variable error
         (STAFF_USERS, {}, world["portal"][0]),  # refused to the portal
         ("{ staffUsers { totalCount nodes { name role status } } }", {}, staff),
+        (EMAILS, {}, staff),
+        (EMAILS, {"state": "QUEUED"}, staff),
+        (EMAILS, {"state": "DEAD", "kind": "SIGN_IN"}, staff),
+        (EMAILS, {"kind": "SIGN_IN", "recipient": ""}, staff),  # "" is no filter
+        (EMAILS, {"recipient": "NOBODY@nowhere.test"}, staff),
+        (EMAILS, {"state": "NOT_A_STATE"}, staff),  # a variable error
+        (EMAILS, {}, world["portal"][0]),  # refused to the portal
         (INBOX, {}, staff),
         (INBOX, {"unread": True}, staff),
         (INBOX, {"first": 2}, staff),
@@ -363,6 +374,8 @@ async def test_planned_answers_equal_executed_answers(apps: Any, dialect: str, c
         if query in (INBOX, APPOINTMENTS, AUDIT, STAFF_USERS) and "errors" not in expected:
             (connection,) = expected["data"].values()
             assert connection["totalCount"] > 0, (query[:40], variables)  # not vacuous
+        if query == EMAILS and not variables and "errors" not in expected:
+            assert expected["data"]["emailDeliveries"]["totalCount"] > 0  # not vacuous
         if query == SUBSCRIPTIONS:
             dates = [
                 sub["nextBillDate"]

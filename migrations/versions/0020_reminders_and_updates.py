@@ -12,6 +12,9 @@ what makes a reminder go once however many schedulers run.
 `car_update_digests` collects news of a customer's cars per person for the organization's
 window (`car_update_minutes`, 15 by default); at most one digest is open (not sent) per
 person, by a partial unique index.
+
+Emails of the outbox gain the sender's name (From) and address (Reply-To) as people read
+them, and the email a resent one copies.
 """
 
 from collections.abc import Sequence
@@ -123,8 +126,31 @@ def upgrade() -> None:
             sqlite_where=sa.text("sent_at IS NULL"),
         )
 
+    with op.batch_alter_table("outbox_emails", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("from_name", sa.String(length=200), nullable=True))
+        batch_op.add_column(sa.Column("reply_to", sa.String(length=254), nullable=True))
+        batch_op.add_column(sa.Column("resent_from_id", sa.Uuid(), nullable=True))
+        batch_op.create_foreign_key(
+            batch_op.f("fk_outbox_emails_resent_from_id_outbox_emails"),
+            "outbox_emails",
+            ["resent_from_id"],
+            ["id"],
+        )
+        batch_op.create_index(
+            batch_op.f("ix_outbox_emails_resent_from_id"), ["resent_from_id"], unique=False
+        )
+
 
 def downgrade() -> None:
+    with op.batch_alter_table("outbox_emails", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_outbox_emails_resent_from_id"))
+        batch_op.drop_constraint(
+            batch_op.f("fk_outbox_emails_resent_from_id_outbox_emails"), type_="foreignkey"
+        )
+        batch_op.drop_column("resent_from_id")
+        batch_op.drop_column("reply_to")
+        batch_op.drop_column("from_name")
+
     with op.batch_alter_table("car_update_digests", schema=None) as batch_op:
         batch_op.drop_index("uq_car_update_digests_open")
         batch_op.drop_index("ix_car_update_digests_sent_at_sends_at")
