@@ -63,6 +63,10 @@ class PortalSettings(SQLModel, table=True):
     reminder_hour: int = Field(default=9, ge=0, le=23)
     # News of a car (status, reports, photos, jobs) within this many minutes goes as one email.
     car_update_minutes: int = Field(default=15, ge=0, le=1440)
+    # Portal viewers cancel or move their appointments themselves, until this many hours
+    # before the start.
+    allow_appointment_changes: bool = Field(default=False)
+    appointment_change_cutoff_hours: int = Field(default=24, ge=0, le=720)
 
 
 class Counter(SQLModel, table=True):

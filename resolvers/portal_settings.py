@@ -39,6 +39,7 @@ async def update(info: Info, data: PortalSettingsInput) -> None:
         reminder_days_before=kept(given(data.reminder_days_before)),
         reminder_hour=kept(given(data.reminder_hour)),
         car_update_minutes=kept(given(data.car_update_minutes)),
+        appointment_change_cutoff_hours=kept(given(data.appointment_change_cutoff_hours)),
     )
     checks.problems.extend(range_problems(options))
     checks.done()

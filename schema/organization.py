@@ -74,6 +74,12 @@ class PortalSettings(RowType):
     reminder_hour: int = strawberry.field(
         description="Hour of the day, in the organization's time zone, reminders go."
     )
+    allow_appointment_changes: bool = strawberry.field(
+        description="Customers may cancel or move their own appointments in the portal."
+    )
+    appointment_change_cutoff_hours: int = strawberry.field(
+        description="Customers may change an appointment until this many hours before it starts."
+    )
     car_update_minutes: int = strawberry.field(
         description="News of a car (status, condition reports, photos, jobs) within this many "
         "minutes of the first reaches each person as one email."

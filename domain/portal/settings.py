@@ -18,6 +18,7 @@ from models.enums import SignInMethod
 from models.writes import apply
 
 MAX_DUE_DAYS = 365
+MAX_CUTOFF_HOURS = 720
 SWITCHES = (  # the settings that are on or off
     "enabled",
     "show_cars",
@@ -38,6 +39,7 @@ SWITCHES = (  # the settings that are on or off
     "allow_autopay",
     "allow_document_uploads",
     "send_appointment_reminders",
+    "allow_appointment_changes",
 )
 
 
@@ -71,6 +73,8 @@ class PortalOptions:
     reminder_days_before: Edit[int] = KEEP  # 0 to MAX_DAYS_BEFORE
     reminder_hour: Edit[int] = KEEP  # 0 to 23, local time
     car_update_minutes: Edit[int] = KEEP  # 0 to MAX_WINDOW_MINUTES
+    allow_appointment_changes: Edit[bool] = KEEP
+    appointment_change_cutoff_hours: Edit[int] = KEEP  # 0 to MAX_CUTOFF_HOURS
 
     def values(self) -> dict[str, Any]:
         values = {f.name: getattr(self, f.name) for f in fields(self)}
@@ -99,6 +103,10 @@ def range_problems(options: PortalOptions) -> list[Problem]:
     minutes = options.car_update_minutes
     if minutes is not KEEP and not 0 <= minutes <= MAX_WINDOW_MINUTES:
         problems.append(Problem("carUpdateMinutes", f"Use 0 to {MAX_WINDOW_MINUTES} minutes."))
+    cutoff = options.appointment_change_cutoff_hours
+    if cutoff is not KEEP and not 0 <= cutoff <= MAX_CUTOFF_HOURS:
+        message = f"Use 0 to {MAX_CUTOFF_HOURS} hours."
+        problems.append(Problem("appointmentChangeCutoffHours", message))
     return problems
 
 

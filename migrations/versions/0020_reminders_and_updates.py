@@ -13,6 +13,9 @@ what makes a reminder go once however many schedulers run.
 window (`car_update_minutes`, 15 by default); at most one digest is open (not sent) per
 person, by a partial unique index.
 
+Portal viewers may cancel or move their own appointments where the business allows it
+(off by default), until a cut-off (24 hours before by default).
+
 Emails of the outbox gain the sender's name (From) and address (Reply-To) as people read
 them, and the email a resent one copies.
 """
@@ -46,6 +49,19 @@ def upgrade() -> None:
         )
         batch_op.add_column(
             sa.Column("car_update_minutes", sa.Integer(), nullable=False, server_default="15")
+        )
+        batch_op.add_column(
+            sa.Column(
+                "allow_appointment_changes", sa.Boolean(), nullable=False, server_default=sa.false()
+            )
+        )
+        batch_op.add_column(
+            sa.Column(
+                "appointment_change_cutoff_hours",
+                sa.Integer(),
+                nullable=False,
+                server_default="24",
+            )
         )
 
     op.create_table(
@@ -163,6 +179,8 @@ def downgrade() -> None:
     op.drop_table("appointment_reminders")
 
     with op.batch_alter_table("portal_settings", schema=None) as batch_op:
+        batch_op.drop_column("appointment_change_cutoff_hours")
+        batch_op.drop_column("allow_appointment_changes")
         batch_op.drop_column("car_update_minutes")
         batch_op.drop_column("reminder_hour")
         batch_op.drop_column("reminder_days_before")

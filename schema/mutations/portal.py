@@ -126,6 +126,13 @@ class PortalSettingsInput:
         default=UNSET,
         description="Minutes car updates are collected into one email, 0 to 1440.",
     )
+    allow_appointment_changes: bool | None = strawberry.field(
+        default=UNSET, description="Customers may cancel or move their own appointments."
+    )
+    appointment_change_cutoff_hours: int | None = strawberry.field(
+        default=UNSET,
+        description="Until how many hours before the start customers may, 0 to 720.",
+    )
 
 
 @strawberry.type(description="The organization's portal settings after the change.")
