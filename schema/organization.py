@@ -10,11 +10,12 @@ from strawberry import Info
 from strawberry.scalars import JSON
 
 from auth.permissions import owner_only, staff_only
+from domain.staff.notification_emails import emailed_kinds
 from models import relations as rel
 from models import tables
 from models.tables import portal_settings as portal_settings_table
 from resolvers.relations import children_of
-from schema.enums import ActorKind, SignInMethod, StaffRole, StaffStatus
+from schema.enums import ActorKind, NotificationKind, SignInMethod, StaffRole, StaffStatus
 from schema.fields import object_field
 from schema.node import Node, RowType, row_type
 
@@ -158,6 +159,13 @@ class StaffUser(RowType, Node):
     )
     last_sign_in_at: datetime | None = strawberry.field(description="Last sign-in (UTC).")
     created_at: datetime = strawberry.field(description="When the account was made (UTC).")
+
+    @strawberry.field(
+        description="The kinds of in-app notification this person also gets by email "
+        "(updateMyNotificationEmails)."
+    )
+    def emailed_notification_kinds(self) -> list[NotificationKind]:
+        return emailed_kinds(self.row["email_notifications"], self.row["quiet_email_kinds"] or [])
 
 
 @row_type(tables.audit_events)

@@ -16,6 +16,9 @@ person, by a partial unique index.
 Portal viewers may cancel or move their own appointments where the business allows it
 (off by default), until a cut-off (24 hours before by default).
 
+Staff choose which in-app notifications are also emailed (`quiet_email_kinds`: the kinds
+not emailed; none at first).
+
 Emails of the outbox gain the sender's name (From) and address (Reply-To) as people read
 them, and the email a resent one copies.
 """
@@ -156,8 +159,20 @@ def upgrade() -> None:
             batch_op.f("ix_outbox_emails_resent_from_id"), ["resent_from_id"], unique=False
         )
 
+    with op.batch_alter_table("staff_users", schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column(
+                "quiet_email_kinds",
+                sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
+                nullable=False,
+                server_default="[]",
+            )
+        )
+
 
 def downgrade() -> None:
+    with op.batch_alter_table("staff_users", schema=None) as batch_op:
+        batch_op.drop_column("quiet_email_kinds")
     with op.batch_alter_table("outbox_emails", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_outbox_emails_resent_from_id"))
         batch_op.drop_constraint(
