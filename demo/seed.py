@@ -34,6 +34,7 @@ from demo.sample_files import (
 )
 from domain.billing.estimates import estimate_snapshot
 from domain.cars.jobs import HISTORY_KIND
+from domain.schedule.reminders import remind_appointments
 from domain.webhooks.events import event_body
 from domain.webhooks.signing import new_secret
 from models import (
@@ -1262,6 +1263,25 @@ def appointments(demo: Demo, accounts: list[Account], count: int = 40) -> None:
         )
 
 
+def appointment_due_a_reminder(demo: Demo, account: Account) -> None:
+    """A confirmed appointment three hours from now: its reminder is due (the day before at
+    09:00), so loading the demo queues it (`load_demo`)."""
+    starts = demo.now.replace(second=0, microsecond=0) + timedelta(hours=3)
+    demo.add(
+        Appointment(
+            organization_id=demo.org_id,
+            customer_id=account.customer.id,
+            car_id=account.cars[0].id if account.cars else None,
+            starts_at=starts,
+            ends_at=starts + timedelta(minutes=APPOINTMENT_MINUTES[AppointmentKind.PICK_UP]),
+            kind=AppointmentKind.PICK_UP,
+            status=AppointmentStatus.CONFIRMED,
+            title="Pick-up for a weekend drive",
+            **stamped(demo.now - timedelta(days=6)),
+        )
+    )
+
+
 def documents(demo: Demo, account: Account) -> list[Document]:
     """1-3 documents: agreements and waivers as PDFs, insurance cards and photos of a car."""
     rng = demo.rng
@@ -1763,6 +1783,7 @@ def build(now: datetime, owner_hash: str, staff_hash: str) -> Built:
     bills += collections(demo, bills)
     counters(demo, bills, estimates(demo, accounts))
     appointments(demo, accounts)
+    appointment_due_a_reminder(demo, current[0])
     for account in accounts:
         documents(demo, account)
     for account in rng.sample(current, k=8):
@@ -2007,10 +2028,14 @@ async def load_demo(settings: Settings, *, reset: bool = False) -> None:
         loaded = reset or await demo_id(db) is None
         if loaded:
             loaded = await replace_demo(db, reset=reset)
+        reminded = 0
+        if loaded:
+            reminded = await remind_appointments(db, organization_id=await demo_id(db))
     finally:
         await db.dispose()
     if loaded:
         print(f'Loaded the demo organization "{DEMO_NAME}" (slug `{DEMO_SLUG}`).')
+        print(f"Queued the reminders of {reminded} appointment(s) in the outbox.")
     else:
         print("The demo organization is already loaded; `portico demo --reset` replaces it.")
     print(sign_in_help(settings))

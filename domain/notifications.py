@@ -47,11 +47,15 @@ async def notify_staff(
     subject_id: uuid.UUID,
 ) -> None:
     found = await session.execute(
-        sa.select(staff_users.c.id, staff_users.c.email, staff_users.c.email_notifications).where(
-            staff_users.c.organization_id == org.id, staff_users.c.is_active.is_(True)
-        )
+        sa.select(
+            staff_users.c.id,
+            staff_users.c.email,
+            staff_users.c.email_notifications,
+            staff_users.c.quiet_email_kinds,
+        ).where(staff_users.c.organization_id == org.id, staff_users.c.is_active.is_(True))
     )
-    for staff_id, email, wants_email in found.all():
+    for staff_id, email, emails_on, quiet in found.all():
+        wants_email = emails_on and kind.value not in (quiet or [])
         session.add(
             Notification(
                 organization_id=org.id,

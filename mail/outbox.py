@@ -46,8 +46,11 @@ async def enqueue(
             raise ValueError(f"{name} must be a single line")
     if not to.strip():
         raise ValueError("to must not be empty")
+    from_name, reply_to = await _sender_identity(session, organization_id)
     row = OutboxEmail(
         organization_id=organization_id,
+        from_name=from_name,
+        reply_to=reply_to,
         kind=kind,
         to_address=to.strip(),
         subject=subject,
@@ -63,6 +66,22 @@ async def enqueue(
     await session.flush()
     session.add(row)
     return row
+
+
+async def _sender_identity(
+    session: AsyncSession, organization_id: uuid.UUID | None
+) -> tuple[str | None, str | None]:
+    """The business's name for From and its address for Reply-To (single lines only)."""
+    if organization_id is None:
+        return None, None
+    org = await session.get(Organization, organization_id)
+    if org is None:
+        return None, None
+    name = one_line(org.name)[:200] or None
+    reply_to = (org.email or "").strip()
+    if not reply_to or "\r" in reply_to or "\n" in reply_to:
+        return name, None
+    return name, reply_to
 
 
 def one_line(text: str) -> str:

@@ -75,7 +75,11 @@ def build_message(row: Mapping[Any, Any], mail_from: str) -> email.message.Email
     """The email for one outbox row; its Message-ID is the row's, so retries are recognisable."""
     domain = email.utils.parseaddr(mail_from)[1].rpartition("@")[2] or "portico.invalid"
     message = email.message.EmailMessage()
-    message["From"] = mail_from
+    name, address = email.utils.parseaddr(mail_from)
+    from_name = row.get("from_name")
+    message["From"] = email.utils.formataddr((from_name or name, address)) if address else mail_from
+    if row.get("reply_to"):
+        message["Reply-To"] = row["reply_to"]
     message["To"] = row["to_address"]
     message["Subject"] = row["subject"]
     message["Date"] = email.utils.formatdate(usegmt=True)

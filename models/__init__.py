@@ -18,6 +18,7 @@ from models.cars import (
     Car,
     CarEvent,
     CarPhoto,
+    CarUpdateDigest,
     ConditionReport,
     MaintenanceSchedule,
     TelematicsReading,
@@ -33,7 +34,7 @@ from models.onboarding import OnboardingStep
 from models.organization import Counter, Organization, PortalSettings
 from models.people import Contact, ContactCar, Customer, StaffUser
 from models.rate_limits import RateLimit
-from models.schedule import Appointment
+from models.schedule import Appointment, AppointmentReminder
 from models.sessions import AuthSession, MagicLink, StaffToken
 from models.subscriptions import BillingPlan, BillingSubscription, SubscriptionPeriod
 from models.wallet import AutopayCharge, SavedPaymentMethod
@@ -44,6 +45,7 @@ index_foreign_keys(metadata)
 __all__ = [
     "AccessLog",
     "Appointment",
+    "AppointmentReminder",
     "AuditEvent",
     "AuthSession",
     "AutopayCharge",
@@ -52,6 +54,7 @@ __all__ = [
     "Car",
     "CarEvent",
     "CarPhoto",
+    "CarUpdateDigest",
     "CollectionSettings",
     "CommunityEvent",
     "ConditionReport",

@@ -125,3 +125,31 @@ class TelematicsReading(TenantRow, table=True):
     longitude: float | None = Field(default=None, ge=-180, le=180)
     fault_codes: list[str] = Field(default_factory=list, sa_type=PortableJSON)
     integration_key_id: uuid.UUID | None = Field(default=None, foreign_key="integration_keys.id")
+
+
+class CarUpdateDigest(TenantRow, table=True):
+    """News of a customer's cars collected for one person (the customer or a contact) while
+    its window is open (`sends_at`, the first news plus the organization's window); the
+    jobs loop sends it as one email when the window closes. At most one is open per person:
+    the partial unique index is what makes concurrent news join one digest."""
+
+    __tablename__ = "car_update_digests"
+    __table_args__ = (
+        sa.Index(
+            "uq_car_update_digests_open",
+            "customer_id",
+            "to_address",
+            unique=True,
+            postgresql_where=sa.text("sent_at IS NULL"),
+            sqlite_where=sa.text("sent_at IS NULL"),
+        ),
+        sa.Index("ix_car_update_digests_sent_at_sends_at", "sent_at", "sends_at"),
+    )
+
+    customer_id: uuid.UUID = Field(foreign_key="customers.id", index=True)
+    to_address: str = Field(max_length=254)  # lower case
+    name: str = Field(max_length=200)
+    # [{"at": ISO time, "car": "Porsche 911" or None, "text": "..."}], oldest first
+    events: list[dict[str, Any]] = Field(default_factory=list, sa_type=PortableJSON)
+    sends_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    sent_at: datetime | None = utc_field()

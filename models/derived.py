@@ -16,7 +16,14 @@ import sqlalchemy as sa
 
 from models.calendar import local_date
 from models.clock import request_now
-from models.enums import EstimateStatus, InvoiceStatus, OnboardingStepKind, SubscriptionStatus
+from models.enums import (
+    DeliveryState,
+    EstimateStatus,
+    InvoiceStatus,
+    OnboardingStepKind,
+    OutboxStatus,
+    SubscriptionStatus,
+)
 from models.tables import (
     billing_plans,
     contacts,
@@ -247,7 +254,19 @@ def onboarding_progress(customer: Any, step: Any) -> dict[str, Expr]:
 # Table name -> row key -> expression; the loaders add these to every row they read. A key
 # that is a field's name in the schema is planned as this same expression (planner/plan.py),
 # so a derived field is one expression here and one line in its type.
+def delivery_state(outbox: Any) -> Expr:
+    """An email's state in the delivery log: SENT and DEAD as stored; a pending one is
+    FAILED once a try failed (it has an error), QUEUED before."""
+    return sa.case(
+        (outbox.c.status == OutboxStatus.SENT, DeliveryState.SENT.value),
+        (outbox.c.status == OutboxStatus.DEAD, DeliveryState.DEAD.value),
+        (outbox.c.last_error.is_not(None), DeliveryState.FAILED.value),
+        else_=DeliveryState.QUEUED.value,
+    )
+
+
 DERIVED: dict[str, dict[str, Callable[[Any], Expr]]] = {
+    "outbox_emails": {"delivery_state": delivery_state},
     "organizations": {"payments_enabled": payments_enabled},
     "invoices": {"amount_due": amount_due, "is_overdue": is_overdue},
     "estimates": {"current_status": estimate_status},

@@ -229,6 +229,7 @@ class NotificationKind(StrEnum):
     MESSAGE_NEW = "MESSAGE_NEW"
     CONTRACT_SIGNED = "CONTRACT_SIGNED"
     APPOINTMENT_REQUESTED = "APPOINTMENT_REQUESTED"
+    APPOINTMENT_CHANGED = "APPOINTMENT_CHANGED"  # a customer cancelled or moved one
     CAR_READY = "CAR_READY"
     PAYMENT_FAILED = "PAYMENT_FAILED"
     PAYMENT_DISPUTED = "PAYMENT_DISPUTED"
@@ -261,6 +262,15 @@ class WebhookDeliveryStatus(StrEnum):
     PENDING = "PENDING"  # waiting for its first or next try
     DELIVERED = "DELIVERED"  # the endpoint answered 2xx
     FAILED = "FAILED"  # given up: three days of failures, or its endpoint deleted
+
+
+class DeliveryState(StrEnum):
+    """An email as staff see it in the delivery log (models/derived.py `delivery_state`)."""
+
+    QUEUED = "QUEUED"  # waiting for its first try
+    FAILED = "FAILED"  # a try failed (`last_error` says why); it is tried again
+    SENT = "SENT"
+    DEAD = "DEAD"  # given up: refused for good, or out of attempts
 
 
 class SessionKind(StrEnum):

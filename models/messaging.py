@@ -75,3 +75,9 @@ class OutboxEmail(Row, table=True):
     attachment_key: str | None = Field(default=None, max_length=500)
     attachment_filename: str | None = Field(default=None, max_length=255)
     attachment_type: str | None = Field(default=None, max_length=100)
+    # Who it is from as people read it: the business's name in From (the address stays
+    # MAIL_FROM's) and its own address as Reply-To, so answers reach the business.
+    from_name: str | None = Field(default=None, max_length=200)
+    reply_to: str | None = Field(default=None, max_length=254)
+    # The email this one sends again (`resendEmail`), if any.
+    resent_from_id: uuid.UUID | None = Field(default=None, foreign_key="outbox_emails.id")

@@ -56,6 +56,17 @@ class PortalSettings(SQLModel, table=True):
     show_telematics: bool = Field(default=False)  # latest readings of connected cars
     allow_autopay: bool = Field(default=False)  # charge saved cards on due dates
     sign_in_method: SignInMethod = enum_field(SignInMethod, default=SignInMethod.MAGIC_LINK)
+    # Appointment reminders: `reminder_days_before` days before the appointment's local
+    # date, at `reminder_hour` o'clock in the organization's time zone.
+    send_appointment_reminders: bool = Field(default=True)
+    reminder_days_before: int = Field(default=1, ge=0, le=14)
+    reminder_hour: int = Field(default=9, ge=0, le=23)
+    # News of a car (status, reports, photos, jobs) within this many minutes goes as one email.
+    car_update_minutes: int = Field(default=15, ge=0, le=1440)
+    # Portal viewers cancel or move their appointments themselves, until this many hours
+    # before the start.
+    allow_appointment_changes: bool = Field(default=False)
+    appointment_change_cutoff_hours: int = Field(default=24, ge=0, le=720)
 
 
 class Counter(SQLModel, table=True):

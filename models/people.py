@@ -10,6 +10,7 @@ from sqlmodel import Field, SQLModel
 
 from models.base import TenantRow, enum_field, utc_field
 from models.enums import ContactRole, PortalScope, PortalStatus, StaffRole, StaffStatus
+from models.types import PortableJSON
 
 
 class StaffUser(TenantRow, table=True):
@@ -23,6 +24,9 @@ class StaffUser(TenantRow, table=True):
     is_active: bool = Field(default=True)  # may sign in: status ACTIVE, kept in step with it
     status: StaffStatus = enum_field(StaffStatus, default=StaffStatus.ACTIVE)
     email_notifications: bool = Field(default=True)  # staff notifications also by email
+    # The kinds of in-app notification not also emailed (NotificationKind values): kinds
+    # added later are emailed until the person says otherwise.
+    quiet_email_kinds: list[str] = Field(default_factory=list, sa_type=PortableJSON)
     last_sign_in_at: datetime | None = utc_field()
 
 

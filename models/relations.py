@@ -41,6 +41,7 @@ from models.tables import (
     messages,
     notifications,
     onboarding_steps,
+    outbox_emails,
     payments,
     staff_users,
     subscriptions,
@@ -53,7 +54,16 @@ from models.tables import telematics_readings as readings
 
 NEWEST_FIRST = {
     t.name: Ordering.of((t.c.created_at, True), (t.c.id, True))
-    for t in (invoices, estimates, payments, documents, messages, audit_events, contracts)
+    for t in (
+        invoices,
+        estimates,
+        payments,
+        documents,
+        messages,
+        audit_events,
+        contracts,
+        outbox_emails,
+    )
 }
 BY_NAME = Ordering.of(customers.c.name, customers.c.id)
 STAFF_BY_NAME = Ordering.of(staff_users.c.name, staff_users.c.id)

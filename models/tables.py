@@ -21,6 +21,7 @@ from models.cars import (
     Car,
     CarEvent,
     CarPhoto,
+    CarUpdateDigest,
     ConditionReport,
     MaintenanceSchedule,
     TelematicsReading,
@@ -36,7 +37,7 @@ from models.onboarding import OnboardingStep
 from models.organization import Counter, Organization, PortalSettings
 from models.people import Contact, ContactCar, Customer, StaffUser
 from models.rate_limits import RateLimit
-from models.schedule import Appointment
+from models.schedule import Appointment, AppointmentReminder
 from models.sessions import AuthSession, MagicLink, StaffToken
 from models.subscriptions import BillingPlan, BillingSubscription, SubscriptionPeriod
 from models.wallet import AutopayCharge, SavedPaymentMethod
@@ -44,6 +45,7 @@ from models.webhooks import WebhookDelivery, WebhookEndpoint, WebhookEvent
 
 access_logs = table_of(AccessLog)
 appointments = table_of(Appointment)
+appointment_reminders = table_of(AppointmentReminder)
 audit_events = table_of(AuditEvent)
 billing_plans = table_of(BillingPlan)
 auth_sessions = table_of(AuthSession)
@@ -52,6 +54,7 @@ car_events = table_of(CarEvent)
 car_photos = table_of(CarPhoto)
 cars = table_of(Car)
 collection_settings = table_of(CollectionSettings)
+car_update_digests = table_of(CarUpdateDigest)
 community_events = table_of(CommunityEvent)
 condition_reports = table_of(ConditionReport)
 contact_cars = table_of(ContactCar)

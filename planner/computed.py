@@ -430,6 +430,7 @@ COMPUTED: dict[tuple[str, str], Any] = {
     # The loaders select these same expressions (models/derived.py): one definition each.
     ("Invoice", "amount_due"): money(derived.amount_due, own_currency),
     ("Estimate", "status"): lambda planner, source, node, ctx: derived.estimate_status(source),
+    ("EmailDelivery", "state"): lambda planner, source, node, ctx: derived.delivery_state(source),
     ("Invoice", "line_items"): lines(rel.INVOICE_LINES, "InvoiceLine"),
     ("Estimate", "line_items"): lines(rel.ESTIMATE_LINES, "EstimateLine"),
     ("InvoiceLine", "quantity"): decimal("quantity_milli", 1000),

@@ -30,6 +30,7 @@ PLANNED_ROOTS = frozenset(
         "appointments",
         "auditEvents",
         "staffUsers",
+        "emailDeliveries",
     }
 )
 

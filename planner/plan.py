@@ -44,8 +44,8 @@ from auth.sessions import BY_TOKEN as SESSION_BY_TOKEN
 from auth.viewer import Viewer
 from core.errors import NotFound
 from core.ids import decode_id
+from models import derived, tables
 from models import relations as rel
-from models import tables
 from models.derived import DERIVED, onboarding_progress, status_filter
 from models.loaders import Relation, Scope
 from models.pagination import MAX_PAGE_SIZE, InvalidCursor, Ordering
@@ -382,6 +382,8 @@ class Planner:
             return self.billing_plans(node, gql_field)
         if name == "staffUsers":
             return self.staff_users(node, gql_field)
+        if name == "emailDeliveries":
+            return self.email_deliveries(node, gql_field)
         assert name == "auditEvents", name
         return self.audit_events(node, gql_field)
 
@@ -564,6 +566,34 @@ class Planner:
             "StaffUser",
             table,
             rel.STAFF_BY_NAME,
+            conditions,
+            first,
+            after,
+            node,
+            gql_field.type,
+        )
+
+    def email_deliveries(self, node: FieldNode, gql_field: Any) -> Expr:
+        """The delivery log, newest first (resolvers.lists.email_deliveries)."""
+        self.only_arguments(node, {"state", "kind", "recipient", "first", "after"})
+        first = self.page_size(node, gql_field)
+        table = tables.outbox_emails
+        state = self.bound_value(node, "state", gql_field, sa.String())
+        kind = self.bound_value(node, "kind", gql_field, table.c.kind.type)
+        recipient = self.bound_value(node, "recipient", gql_field, sa.String())
+        conditions: list[sa.ColumnElement[bool]] = []
+        if state is not None:
+            conditions.append(derived.delivery_state(table) == state)
+        if kind is not None:
+            conditions.append(table.c.kind == kind)
+        if recipient is not None:
+            address = sa.func.lower(sa.func.trim(recipient))
+            conditions.append(sa.func.lower(table.c.to_address) == address)
+        after = self.argument(node, "after", gql_field, role=CURSOR)
+        return self.connection(
+            "EmailDelivery",
+            table,
+            rel.NEWEST_FIRST["outbox_emails"],
             conditions,
             first,
             after,

@@ -1,7 +1,7 @@
 """Background work: delivering the outbox and the webhooks, expiring idempotency keys, and
-the scheduled jobs (recurring billing and collections always; with Stripe configured,
-autopay, reconciling online payments and reminding event attendees). It runs inside
-`portico serve` by default, or alone in `portico worker` (RUN_WORKER_IN_SERVER=false);
+the scheduled jobs (recurring billing, collections, appointment and event reminders and car
+update emails always; with Stripe configured, autopay and reconciling online payments). It
+runs inside `portico serve` by default, or alone in `portico worker` (RUN_WORKER_IN_SERVER=false);
 every part is safe to run in several processes at once."""
 
 from __future__ import annotations
@@ -14,10 +14,12 @@ from collections.abc import Awaitable, Callable
 from core.db_faults import database_unavailable
 from core.outage_watch import OutageWatch
 from core.settings import Settings
+from domain.cars.updates import send_car_updates
 from domain.collections.collect import collect
 from domain.events.announcements import remind_event_attendees
 from domain.payments.autopay import run_autopay
 from domain.payments.reconcile import reconcile
+from domain.schedule.reminders import remind_appointments
 from domain.subscriptions.billing import bill_due
 from domain.webhooks.delivery import run_webhook_worker
 from mail.sender import mailer_from_settings
@@ -55,19 +57,21 @@ async def run_housekeeping(db: Database, stop: asyncio.Event, interval: float) -
 
 
 Job = Callable[[Database], Awaitable[object]]
-# Billing first, so that an invoice issued today is chased from the same pass.
-BILLING_JOBS: list[tuple[str, Job]] = [("recurring billing", bill_due), ("collections", collect)]
-STRIPE_JOBS: list[tuple[str, Job]] = [
-    ("autopay", run_autopay),
-    ("reconcile", reconcile),
+# Jobs that need no provider: they only write rows (and emails to the outbox). Billing
+# first, so that an invoice issued today is chased from the same pass.
+ALWAYS_JOBS: list[tuple[str, Job]] = [
+    ("recurring billing", bill_due),
+    ("collections", collect),
+    ("appointment reminders", remind_appointments),
     ("event reminders", remind_event_attendees),
+    ("car updates", send_car_updates),
 ]
+STRIPE_JOBS: list[tuple[str, Job]] = [("autopay", run_autopay), ("reconcile", reconcile)]
 
 
 def scheduled_jobs(settings: Settings) -> list[tuple[str, Job]]:
-    """Recurring billing and collections always (they need no provider); the rest where
-    Stripe is set up."""
-    return BILLING_JOBS + (STRIPE_JOBS if settings.stripe_secret_key else [])
+    """The jobs that need no provider always; the Stripe ones where Stripe is set up."""
+    return ALWAYS_JOBS + (STRIPE_JOBS if settings.stripe_secret_key else [])
 
 
 async def run_jobs(
@@ -91,9 +95,8 @@ async def run_jobs(
 
 
 async def run_background(db: Database, stop: asyncio.Event) -> None:
-    """The outbox and webhook workers, recurring billing, and the scheduled jobs that need
-    Stripe where it is configured, until `stop`; returns once all have finished what they
-    had in hand."""
+    """The outbox and webhook workers, the scheduled jobs (those that need Stripe where it is
+    configured), until `stop`; returns once all have finished what they had in hand."""
     settings = db.settings
     jobs = scheduled_jobs(settings)
     tasks = [

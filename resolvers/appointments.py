@@ -14,16 +14,18 @@ from domain.edits import KEEP, Edit
 from domain.schedule import appointments
 from domain.schedule.appointments import NO_CAR, Details
 from resolvers.inputs import kept
-from resolvers.outcome import mutation_outcome
+from resolvers.outcome import input_ids, mutation_outcome
 from resolvers.validation import Checks, given
 
 if TYPE_CHECKING:  # annotations only: resolvers do not import the schema
     from schema.mutations.appointments import (
         AppointmentFields,
         CancelAppointmentInput,
+        CancelMyAppointmentInput,
         ConfirmAppointmentInput,
         CreateAppointmentInput,
         RequestAppointmentInput,
+        RescheduleMyAppointmentInput,
         UpdateAppointmentInput,
     )
 
@@ -136,4 +138,32 @@ async def request_appointment(info: Info, data: RequestAppointmentInput) -> uuid
     checks.done()
     return await appointments.request_appointment(
         ctx, starts_at, ends_at, data.kind, title, notes, car_id
+    )
+
+
+@mutation_outcome
+@input_ids
+async def cancel_my_appointment(info: Info, data: CancelMyAppointmentInput) -> uuid.UUID:
+    """A portal viewer cancels their own appointment, where the business allows it."""
+    appointments.may_request_appointment(info.context)  # closed sections refuse first
+    checks = Checks()
+    reason = checks.text("reason", data.reason, 1000)
+    checks.done()
+    appointment_id = decode_id_of("Appointment", data.id)
+    return await appointments.cancel_my_appointment(info.context, appointment_id, reason)
+
+
+@mutation_outcome
+@input_ids
+async def reschedule_my_appointment(info: Info, data: RescheduleMyAppointmentInput) -> uuid.UUID:
+    """A portal viewer moves their own appointment, where the business allows it."""
+    appointments.may_request_appointment(info.context)
+    checks = Checks(creating=True)
+    starts_at = checks.moment("startsAt", data.starts_at, required=True)
+    ends_at = checks.moment("endsAt", data.ends_at, required=True)
+    checks.problems += appointments.request_problems(starts_at, ends_at)
+    checks.done()
+    appointment_id = decode_id_of("Appointment", data.id)
+    return await appointments.reschedule_my_appointment(
+        info.context, appointment_id, starts_at, ends_at
     )

@@ -9,10 +9,10 @@ from typing import Any
 import sqlalchemy as sa
 from strawberry import Info
 
+from models import derived, tables
 from models import relations as rel
-from models import tables
 from models.derived import status_filter
-from models.enums import AppointmentStatus, CarStatus, StaffStatus
+from models.enums import AppointmentStatus, CarStatus, DeliveryState, MailKind, StaffStatus
 from models.pagination import Listing
 from models.search import car_search, customer_search
 from resolvers.relations import root_connection
@@ -110,6 +110,37 @@ async def billing_plans(
     table = tables.billing_plans
     conditions = rel.archived_filter(table, include_archived)
     return await root_connection(info, table, rel.PLANS_BY_NAME, conditions, make, first, after)
+
+
+def delivery_filter(
+    state: DeliveryState | None, kind: MailKind | None, recipient: str | None
+) -> list[sa.ColumnElement[bool]]:
+    """The delivery log's filters (the planner writes the same: planner/plan.py)."""
+    table = tables.outbox_emails
+    conditions: list[sa.ColumnElement[bool]] = []
+    if state is not None:
+        conditions.append(derived.delivery_state(table) == state.value)
+    if kind is not None:
+        conditions.append(table.c.kind == kind)
+    if recipient:
+        conditions.append(sa.func.lower(table.c.to_address) == recipient.strip().lower())
+    return conditions
+
+
+async def email_deliveries(
+    info: Info,
+    make: Any,
+    state: DeliveryState | None,
+    kind: MailKind | None,
+    recipient: str | None,
+    first: int,
+    after: str | None,
+) -> Listing[Any]:
+    """The organization's emails, newest first, filtered."""
+    table = tables.outbox_emails
+    conditions = delivery_filter(state, kind, recipient)
+    ordering = rel.NEWEST_FIRST["outbox_emails"]
+    return await root_connection(info, table, ordering, conditions, make, first, after)
 
 
 async def staff_users(

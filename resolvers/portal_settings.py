@@ -10,7 +10,7 @@ from strawberry import Info
 from domain.portal.portal_settings import (
     SWITCHES,
     PortalOptions,
-    due_days_problem,
+    range_problems,
     update_portal_settings,
 )
 from resolvers.inputs import kept
@@ -36,9 +36,11 @@ async def update(info: Info, data: PortalSettingsInput) -> None:
             checks.percent("estimateDepositPercent", given(data.estimate_deposit_percent))
         ),
         invoice_due_days=kept(given(data.invoice_due_days)),
+        reminder_days_before=kept(given(data.reminder_days_before)),
+        reminder_hour=kept(given(data.reminder_hour)),
+        car_update_minutes=kept(given(data.car_update_minutes)),
+        appointment_change_cutoff_hours=kept(given(data.appointment_change_cutoff_hours)),
     )
-    problem = due_days_problem(options.invoice_due_days)
-    if problem is not None:
-        checks.problems.append(problem)
+    checks.problems.extend(range_problems(options))
     checks.done()
     await update_portal_settings(info.context, options)

@@ -14,7 +14,8 @@ from core.timing import at_least
 from domain.organization.staff_sign_in import StaffSignedIn
 from domain.staff import accounts, passwords
 from domain.staff.codes import StaffCode
-from models.enums import StaffRole
+from domain.staff.notification_emails import set_emailed_kinds
+from models.enums import NotificationKind, StaffRole
 from resolvers import throttle
 from resolvers.outcome import Rejected, mutation_outcome
 from resolvers.rate_limits import limit, limit_session
@@ -26,6 +27,11 @@ RESETS_PER_CLIENT = 20  # per hour, any address; per address: resolvers/throttle
 
 def _staff_id(staff_user_gid: str) -> uuid.UUID:
     return decode_id_of("StaffUser", staff_user_gid)
+
+
+@mutation_outcome
+async def set_notification_emails(info: Info, kinds: list[NotificationKind]) -> uuid.UUID:
+    return await set_emailed_kinds(info.context, kinds)
 
 
 @mutation_outcome

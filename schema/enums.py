@@ -15,6 +15,7 @@ from models.enums import (
     ContactRole,
     ContractKind,
     ContractStatus,
+    DeliveryState,
     DocumentKind,
     EstimateDecisionKind,
     EstimateStatus,
@@ -25,6 +26,7 @@ from models.enums import (
     LateFeeKind,
     LateFeeTarget,
     LineKind,
+    MailKind,
     NotificationKind,
     OnboardingStepKind,
     PaymentMethod,
@@ -87,6 +89,16 @@ strawberry.enum(
     AccessAction, description="What a portal viewer did with a file: saw its link, opened it."
 )
 strawberry.enum(RsvpStatus, description="An answer to an event invitation.")
+strawberry.enum(
+    MailKind,
+    description="What an email is about; people's preferences choose the kinds they get "
+    "(sign-in links and receipts always go to their one addressee).",
+)
+strawberry.enum(
+    DeliveryState,
+    description="An email in the delivery log: QUEUED (not tried yet), FAILED (a try failed, "
+    "it is tried again), SENT, DEAD (given up; lastError says why).",
+)
 strawberry.enum(
     BillingTiming,
     description="When a recurring period is billed: IN_ADVANCE on its first day (rent), "

@@ -16,7 +16,7 @@ from resolvers import lists, live
 from resolvers.access_log import link
 from resolvers.relations import children_of
 from schema.connections import Connection, connection
-from schema.enums import ActorKind, NotificationKind
+from schema.enums import ActorKind, DeliveryState, MailKind, NotificationKind
 from schema.fields import AFTER, FIRST, object_field
 from schema.node import Node, RowType, load_row, row_type
 
@@ -93,6 +93,27 @@ UNREAD_ONLY = strawberry.argument(
 )
 
 
+@row_type(tables.outbox_emails)
+@strawberry.type(
+    description="An email Portico sent or will send for the organization, as the delivery log "
+    "shows it to staff (never its body: it may carry a sign-in or pay link)."
+)
+class EmailDelivery(RowType, Node):
+    to_address: str = strawberry.field(description="The recipient's address.")
+    kind: MailKind = strawberry.field(description="What the email is about.")
+    subject: str = strawberry.field(description="The subject line.")
+    attempts: int = strawberry.field(description="How many times sending was tried.")
+    last_error: str | None = strawberry.field(
+        description="Why the last try failed (the mail server's words), if one did."
+    )
+    created_at: datetime = strawberry.field(description="When it was queued (UTC).")
+    sent_at: datetime | None = strawberry.field(description="When it was sent (UTC).")
+
+    @strawberry.field(description="Queued, failed (tried again), sent or dead.")
+    def state(self) -> DeliveryState:
+        return DeliveryState(self.row["delivery_state"])  # models/derived.py
+
+
 @strawberry.type(description="Conversations with customers.")
 class MessagingQueries:
     @strawberry.field(
@@ -107,6 +128,33 @@ class MessagingQueries:
         after: Annotated[str | None, AFTER] = None,
     ) -> Connection[Conversation]:
         return connection(await lists.conversations(info, _conversation, unread_only, first, after))
+
+    @strawberry.field(
+        description="The delivery log: the organization's emails, newest first, with their "
+        "recipient, kind, state and last error (staff only).",
+        extensions=staff_only(),
+    )
+    async def email_deliveries(
+        self,
+        info: Info,
+        state: Annotated[
+            DeliveryState | None, strawberry.argument(description="Only emails in this state.")
+        ] = None,
+        kind: Annotated[
+            MailKind | None, strawberry.argument(description="Only emails of this kind.")
+        ] = None,
+        recipient: Annotated[
+            str | None,
+            strawberry.argument(description="Only emails to this address (any letter case)."),
+        ] = None,
+        first: Annotated[int, FIRST] = 20,
+        after: Annotated[str | None, AFTER] = None,
+    ) -> Connection[EmailDelivery]:
+        return connection(
+            await lists.email_deliveries(
+                info, EmailDelivery.from_row, state, kind, recipient, first, after
+            )
+        )
 
 
 def _conversation(row: RowMapping) -> Conversation:

@@ -10,11 +10,12 @@ from strawberry import Info
 from strawberry.scalars import JSON
 
 from auth.permissions import owner_only, staff_only
+from domain.staff.notification_emails import emailed_kinds
 from models import relations as rel
 from models import tables
 from models.tables import portal_settings as portal_settings_table
 from resolvers.relations import children_of
-from schema.enums import ActorKind, SignInMethod, StaffRole, StaffStatus
+from schema.enums import ActorKind, NotificationKind, SignInMethod, StaffRole, StaffStatus
 from schema.fields import object_field
 from schema.node import Node, RowType, row_type
 
@@ -66,6 +67,25 @@ class PortalSettings(RowType):
     )
     invoice_due_days: int = strawberry.field(
         description="Payment terms in days, for invoices sent without a due date."
+    )
+    send_appointment_reminders: bool = strawberry.field(
+        description="Customers are emailed a reminder before each appointment."
+    )
+    reminder_days_before: int = strawberry.field(
+        description="Days before the appointment's date its reminder goes (0: that day)."
+    )
+    reminder_hour: int = strawberry.field(
+        description="Hour of the day, in the organization's time zone, reminders go."
+    )
+    allow_appointment_changes: bool = strawberry.field(
+        description="Customers may cancel or move their own appointments in the portal."
+    )
+    appointment_change_cutoff_hours: int = strawberry.field(
+        description="Customers may change an appointment until this many hours before it starts."
+    )
+    car_update_minutes: int = strawberry.field(
+        description="News of a car (status, condition reports, photos, jobs) within this many "
+        "minutes of the first reaches each person as one email."
     )
 
     @strawberry.field(description="Deposit taken when an estimate is approved, in percent.")
@@ -160,6 +180,13 @@ class StaffUser(RowType, Node):
     )
     last_sign_in_at: datetime | None = strawberry.field(description="Last sign-in (UTC).")
     created_at: datetime = strawberry.field(description="When the account was made (UTC).")
+
+    @strawberry.field(
+        description="The kinds of in-app notification this person also gets by email "
+        "(updateMyNotificationEmails)."
+    )
+    def emailed_notification_kinds(self) -> list[NotificationKind]:
+        return emailed_kinds(self.row["email_notifications"], self.row["quiet_email_kinds"] or [])
 
 
 @row_type(tables.audit_events)

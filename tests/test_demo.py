@@ -98,6 +98,15 @@ async def test_demo_loads_once_and_resets(
     assert "http://127.0.0.1:8000/graphql" in out
     assert 'signIn(input: {email: "owner@demo.portico.test"' in out
     assert "Authorization: Bearer <token>" in out
+    assert "Queued the reminders of 1 appointment(s)" in out  # the one three hours away
+    reminders = await _query(
+        settings,
+        "SELECT subject FROM outbox_emails WHERE organization_id = :org AND kind = 'SCHEDULING'",
+        org=first_id,
+    )
+    assert {row.subject for row in reminders} == {
+        "Reminder: Pick-up for a weekend drive with Harbor Classic Car Storage"
+    }
 
     await load_demo(settings)
     assert "already loaded" in capsys.readouterr().out

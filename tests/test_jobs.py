@@ -5,6 +5,7 @@ from datetime import UTC, date, datetime, timedelta
 import sqlalchemy as sa
 
 from core.ids import decode_id
+from domain.cars.updates import send_car_updates
 from models import Notification, OutboxEmail
 from tests.helpers import not_found_at, user_errors
 from tests.portal import make_car, make_contact, make_customer, sign_in_by_invite
@@ -147,6 +148,9 @@ async def test_a_completed_job_joins_the_history_and_tells_the_customer(gql, db,
     assert moved["nextDueMileage"] == 20200 and moved["isDue"] is False
     assert date.fromisoformat(moved["nextDueOn"]) > date.today()
     _, row_id = decode_id(job["id"])
+    # The email joins the car updates, sent when their window closes.
+    later = datetime.now(UTC) + timedelta(minutes=16)
+    assert await send_car_updates(db, later, organization_id=tenant.organization_id) >= 2
     async with db.connect() as conn:
         told = await conn.scalar(
             sa.select(sa.func.count())

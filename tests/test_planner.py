@@ -104,6 +104,10 @@ STAFF_USERS = """query Staff($status: StaffStatus, $after: String) {
   staffUsers(status: $status, first: 2, after: $after) {
     totalCount pageInfo { hasNextPage endCursor }
     nodes { id name email role status isActive lastSignInAt createdAt } } }"""
+EMAILS = """query Emails($state: DeliveryState, $kind: MailKind, $recipient: String) {
+  emailDeliveries(state: $state, kind: $kind, recipient: $recipient, first: 3) {
+    totalCount pageInfo { hasNextPage endCursor }
+    nodes { id toAddress kind subject state attempts lastError createdAt sentAt } } }"""
 INBOX = """query Inbox($unread: Boolean = false, $first: Int = 20) {
   conversations(unreadOnly: $unread, first: $first) { totalCount
     pageInfo { hasNextPage endCursor }
@@ -316,6 +320,13 @@ def _cases(world: dict[str, Any]) -> list[tuple[str, dict[str, Any], str]]:
         (STAFF_USERS, {"status": "NOT_A_STATUS"}, staff),  # a variable error
         (STAFF_USERS, {}, world["portal"][0]),  # refused to the portal
         ("{ staffUsers { totalCount nodes { name role status } } }", {}, staff),
+        (EMAILS, {}, staff),
+        (EMAILS, {"state": "QUEUED"}, staff),
+        (EMAILS, {"state": "DEAD", "kind": "SIGN_IN"}, staff),
+        (EMAILS, {"kind": "SIGN_IN", "recipient": ""}, staff),  # "" is no filter
+        (EMAILS, {"recipient": "NOBODY@nowhere.test"}, staff),
+        (EMAILS, {"state": "NOT_A_STATE"}, staff),  # a variable error
+        (EMAILS, {}, world["portal"][0]),  # refused to the portal
         (INBOX, {}, staff),
         (INBOX, {"unread": True}, staff),
         (INBOX, {"first": 2}, staff),
@@ -380,6 +391,8 @@ async def test_planned_answers_equal_executed_answers(apps: Any, dialect: str, c
         if query in (INBOX, APPOINTMENTS, AUDIT, STAFF_USERS) and "errors" not in expected:
             (connection,) = expected["data"].values()
             assert connection["totalCount"] > 0, (query[:40], variables)  # not vacuous
+        if query == EMAILS and not variables and "errors" not in expected:
+            assert expected["data"]["emailDeliveries"]["totalCount"] > 0  # not vacuous
         if query == SUBSCRIPTIONS:
             dates = [
                 sub["nextBillDate"]
@@ -607,6 +620,9 @@ async def test_one_plan_serves_every_id_cursor_and_search_of_the_same_shape(
 # query to the executor. A field added without its SQL joins this list and fails the test
 # below; planning one of these removes it. Each line says why it is here.
 NOT_PLANNED = {
+    # A staff member's choice kept as the kinds not emailed, turned around in Python
+    # (domain/staff/notification_emails.py); read on one's own settings page.
+    "StaffUser.emailedNotificationKinds",
     # Root lists and look-ups not written as SQL yet (the executor's loaders batch them).
     "Query.events",
     "Query.nodes",

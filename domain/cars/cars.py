@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.ids import encode_id
 from domain.cars.codes import CarCode
+from domain.cars.updates import STATUS_LABELS, car_news
 from domain.edits import KEEP, Edit, changes
 from domain.problems import Common, Problem, Rejected
 from domain.rows import locked, organization_of
@@ -98,6 +99,14 @@ async def update_car(work: Work, car_id: uuid.UUID, details: CarDetails) -> uuid
         if await _vin_taken(session, car):
             raise Rejected(DUPLICATE_VIN)
         if car.status != old_status:
+            await car_news(
+                session,
+                car.organization_id,
+                car.customer_id,
+                car,
+                f"now {STATUS_LABELS[car.status]} (was {STATUS_LABELS[old_status]})",
+                work.clock.now,
+            )
             session.add(
                 car_event(
                     car,

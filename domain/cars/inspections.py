@@ -12,6 +12,7 @@ from auth.access import require_write, row_scope
 from core.errors import NotFound
 from core.ids import encode_id
 from domain.audit import audit
+from domain.cars.updates import car_news
 from domain.notifications import notify_staff
 from domain.problems import Problem, Rejected
 from domain.rows import locked
@@ -97,6 +98,8 @@ async def create_condition_report(work: Work, car_id: uuid.UUID, report: Report)
         await session.flush()
         session.add(_report_event(car, row, viewer.staff_user_id))
         _raise_mileage(car, report.mileage)
+        text = "a condition report was filed" + (f": {report.summary}" if report.summary else "")
+        await car_news(session, car.organization_id, car.customer_id, car, text, work.clock.now)
     return row.id
 
 

@@ -16,24 +16,21 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from core.ids import encode_id
-from core.settings import Settings
 from domain.audit import audit
 from domain.cars.cars import customer_car
 from domain.cars.codes import CarCode
+from domain.cars.updates import car_news
 from domain.edits import KEEP, Edit, changes
 from domain.notifications import for_customer
 from domain.problems import Common, Problem, Rejected
 from domain.rows import locked, organization_of
 from domain.uploads.received import Purpose, kept, receive_file
 from domain.work import Work
-from mail.outbox import enqueue_to
-from mail.recipients import recipients
 from models import Car, CarEvent, Customer, Job, JobPhoto, MaintenanceSchedule, Organization
 from models.enums import (
     CarEventKind,
     JobKind,
     JobStatus,
-    MailKind,
     NotificationKind,
     PhotoStage,
 )
@@ -127,6 +124,9 @@ async def start_job(work: Work, job_id: uuid.UUID) -> uuid.UUID:
         if job.status is not JobStatus.SCHEDULED:
             raise _finished("Only a scheduled job can start.")
         apply(job, {"status": JobStatus.IN_PROGRESS, "started_at": utcnow()})
+        car = await session.get(Car, job.car_id) if job.car_id else None
+        text = f"work started: {job.title}"
+        await car_news(session, job.organization_id, job.customer_id, car, text, work.clock.now)
     return job.id
 
 
@@ -169,12 +169,13 @@ async def complete_job(
         )
         org = await session.get(Organization, job.organization_id)
         assert org is not None  # the job's foreign key holds it
+        car = None
         if job.car_id is not None:
             car = await session.get(Car, job.car_id, with_for_update=True)
             assert car is not None  # the job's foreign key holds it
             today = work.clock.today(org.timezone)
             await _record_on_car(session, car, job, mileage, schedule_ids, today)
-        await _tell_customer_car_is_ready(session, work.settings, org, job)
+        await _tell_customer_car_is_ready(session, org, job, car, work.clock.now)
         session.add(
             audit(
                 work,
@@ -228,23 +229,13 @@ async def _record_on_car(
 
 
 async def _tell_customer_car_is_ready(
-    session: AsyncSession, settings: Settings, org: Organization, job: Job
+    session: AsyncSession, org: Organization, job: Job, car: Car | None, now: datetime
 ) -> None:
+    """An in-app notification at once; the email joins the car updates (domain/cars/updates.py)."""
     title = f"Your car is ready: {job.title}"
     session.add(for_customer(org, job.customer_id, NotificationKind.CAR_READY, title, job))
-    people = await recipients(session, job.customer_id, MailKind.CAR_UPDATES, car_id=job.car_id)
-    paragraphs = [f"{org.name} has finished: {job.title}."]
-    if job.customer_notes:
-        paragraphs.append(job.customer_notes)
-    await enqueue_to(
-        session,
-        org,
-        MailKind.CAR_UPDATES,
-        people,
-        title,
-        paragraphs,
-        ("See the details", f"{settings.portal_base}/cars"),
-    )
+    text = f"finished: {job.title}" + (f". {job.customer_notes}" if job.customer_notes else "")
+    await car_news(session, org.id, job.customer_id, car, text, now)
 
 
 async def set_maintenance_schedule(

@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from domain.cars.updates import car_news
 from domain.edits import KEEP, Edit, changes
 from domain.problems import Common, Problem, Rejected
 from domain.rows import locked, organization_of
@@ -69,7 +70,7 @@ async def upload_car_photo(
     org = organization_of(work)
     storage, received = await receive_file(work, file, Purpose.PHOTO, "car-photos")
     async with kept(storage, received), work.write() as session:
-        await locked(session, Car, org, car_id)
+        car = await locked(session, Car, org, car_id)
         if condition_report_id is not None:
             report = await locked(session, ConditionReport, org, condition_report_id)
             if report.car_id != car_id:
@@ -87,7 +88,15 @@ async def upload_car_photo(
         )
         _renumber(gallery)  # close any gaps left by older writes
         session.add(photo)
+        if photo.visible_in_portal:
+            await _news_of_photo(session, work, car, photo)
     return photo.id
+
+
+async def _news_of_photo(session: AsyncSession, work: Work, car: Car, photo: CarPhoto) -> None:
+    """A photo the portal shows, new or newly shown, is news of the car."""
+    text = "a new photo" + (f": {photo.caption}" if photo.caption else "")
+    await car_news(session, car.organization_id, car.customer_id, car, text, work.clock.now)
 
 
 async def update_car_photo(
@@ -97,7 +106,12 @@ async def update_car_photo(
     others close up)."""
     async with work.write() as session:
         photo = await locked(session, CarPhoto, work.viewer.organization_id, photo_id)
+        was_visible = photo.visible_in_portal
         apply(photo, details.values())
+        if photo.visible_in_portal and not was_visible:
+            car = await session.get(Car, photo.car_id)
+            assert car is not None  # the photo's foreign key holds it
+            await _news_of_photo(session, work, car, photo)
         if position is not None:
             gallery = [p for p in await _gallery(session, photo.car_id) if p.id != photo.id]
             gallery.insert(min(position, len(gallery)), photo)

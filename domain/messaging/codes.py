@@ -7,3 +7,9 @@ from enum import StrEnum
 class MessageCode(StrEnum):
     NOT_IN_CONVERSATION = "NOT_IN_CONVERSATION"
     TOO_MANY_FILES = "TOO_MANY_FILES"
+
+
+class DeliveryCode(StrEnum):
+    """Why an email of the delivery log cannot be sent again (GraphQL EmailErrorCode)."""
+
+    NOT_RESENDABLE = "NOT_RESENDABLE"

@@ -8,14 +8,17 @@ from typing import Any
 
 from auth.portal import close_portal
 from domain.audit import audit
+from domain.cars.updates import MAX_WINDOW_MINUTES
 from domain.edits import KEEP, Edit
 from domain.problems import Problem, Rejected
+from domain.schedule.reminders import MAX_DAYS_BEFORE
 from domain.work import Work
 from models import PortalSettings
 from models.enums import SignInMethod
 from models.writes import apply
 
 MAX_DUE_DAYS = 365
+MAX_CUTOFF_HOURS = 720
 SWITCHES = (  # the settings that are on or off
     "enabled",
     "show_cars",
@@ -35,6 +38,8 @@ SWITCHES = (  # the settings that are on or off
     "hosted_checkout",
     "allow_autopay",
     "allow_document_uploads",
+    "send_appointment_reminders",
+    "allow_appointment_changes",
 )
 
 
@@ -64,6 +69,12 @@ class PortalOptions:
     sign_in_method: Edit[SignInMethod] = KEEP
     estimate_deposit_bp: Edit[int] = KEEP  # basis points, 0 to 10 000
     invoice_due_days: Edit[int] = KEEP  # 0 to MAX_DUE_DAYS
+    send_appointment_reminders: Edit[bool] = KEEP
+    reminder_days_before: Edit[int] = KEEP  # 0 to MAX_DAYS_BEFORE
+    reminder_hour: Edit[int] = KEEP  # 0 to 23, local time
+    car_update_minutes: Edit[int] = KEEP  # 0 to MAX_WINDOW_MINUTES
+    allow_appointment_changes: Edit[bool] = KEEP
+    appointment_change_cutoff_hours: Edit[int] = KEEP  # 0 to MAX_CUTOFF_HOURS
 
     def values(self) -> dict[str, Any]:
         values = {f.name: getattr(self, f.name) for f in fields(self)}
@@ -77,10 +88,32 @@ def due_days_problem(days: Edit[int]) -> Problem | None:
     return None
 
 
+def range_problems(options: PortalOptions) -> list[Problem]:
+    """The numbers with bounds: payment terms, when reminders go, the car update window."""
+    problems = []
+    due = due_days_problem(options.invoice_due_days)
+    if due is not None:
+        problems.append(due)
+    days = options.reminder_days_before
+    if days is not KEEP and not 0 <= days <= MAX_DAYS_BEFORE:
+        problems.append(Problem("reminderDaysBefore", f"Use 0 to {MAX_DAYS_BEFORE} days."))
+    hour = options.reminder_hour
+    if hour is not KEEP and not 0 <= hour <= 23:
+        problems.append(Problem("reminderHour", "Use an hour from 0 to 23."))
+    minutes = options.car_update_minutes
+    if minutes is not KEEP and not 0 <= minutes <= MAX_WINDOW_MINUTES:
+        problems.append(Problem("carUpdateMinutes", f"Use 0 to {MAX_WINDOW_MINUTES} minutes."))
+    cutoff = options.appointment_change_cutoff_hours
+    if cutoff is not KEEP and not 0 <= cutoff <= MAX_CUTOFF_HOURS:
+        message = f"Use 0 to {MAX_CUTOFF_HOURS} hours."
+        problems.append(Problem("appointmentChangeCutoffHours", message))
+    return problems
+
+
 async def update_portal_settings(work: Work, options: PortalOptions) -> None:
-    problem = due_days_problem(options.invoice_due_days)
-    if problem is not None:
-        raise Rejected(problem)
+    problems = range_problems(options)
+    if problems:
+        raise Rejected(*problems)
     values = options.values()
     async with work.write() as session:
         settings = await session.get(

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from auth.access import require_write, row_scope
 from auth.viewer import Viewer
+from core.errors import NotFound
 from domain.audit import audit
 from domain.edits import KEEP, Edit, changes
 from domain.notifications import notify_staff
@@ -23,6 +24,7 @@ from domain.problems import Common, Problem, Rejected
 from domain.rows import customer_of, locked, organization_of
 from domain.schedule.codes import ScheduleCode
 from domain.schedule.news import ScheduleNews, tell_customer, when
+from domain.schedule.reminders import stand_in_for_reminder
 from domain.webhooks.events import emit
 from domain.work import Actor, Work
 from models import Appointment, Car, Customer, Organization, PortalSettings
@@ -51,6 +53,9 @@ NO_CAR = uuid.UUID(int=0)
 NOT_THEIR_CAR = Problem("carId", "Choose a car of this customer.", Common.INVALID)
 NOT_OPEN = Problem("id", "Only open appointments can be cancelled.", ScheduleCode.INVALID_STATUS)
 WAS_CANCELLED = Problem("id", "This appointment was cancelled.", ScheduleCode.CANCELLED)
+CHANGES_OFF = Problem(
+    None, "Appointments cannot be changed in the portal.", ScheduleCode.NOT_ALLOWED
+)
 REQUESTS_OFF = Problem(
     None, "Appointments cannot be requested in the portal.", ScheduleCode.NOT_ALLOWED
 )
@@ -151,8 +156,16 @@ async def create_appointment(
         session.add(_audit(work, "appointment.created", appointment))
         await emit(session, "appointment.created", appointment)
         if notify_customer and appointment.status in ANNOUNCED:
-            await tell_customer(session, work.settings, appointment, ScheduleNews.SCHEDULED)
+            await _announce(session, work, appointment, ScheduleNews.SCHEDULED)
     return appointment.id
+
+
+async def _announce(
+    session: AsyncSession, work: Work, appointment: Appointment, news: ScheduleNews
+) -> None:
+    """Tell the customer's people; an email sent once the reminder is due is the reminder."""
+    if await tell_customer(session, work.settings, appointment, news):
+        await stand_in_for_reminder(session, appointment, work.clock.now)
 
 
 async def _staff_open(session: AsyncSession, work: Work, appointment_id: uuid.UUID) -> Appointment:
@@ -196,7 +209,7 @@ async def update_appointment(
             session.add(_audit(work, "appointment.updated", appointment))
         await emit(session, "appointment.changed", appointment)
         if news is not None and notify_customer:
-            await tell_customer(session, work.settings, appointment, news)
+            await _announce(session, work, appointment, news)
     return appointment.id
 
 
@@ -273,7 +286,7 @@ async def confirm_appointment(
         session.add(_audit(work, "appointment.confirmed", appointment, status=status.value))
         await emit(session, "appointment.changed", appointment)
         if notify_customer:
-            await tell_customer(session, work.settings, appointment, ScheduleNews.CONFIRMED)
+            await _announce(session, work, appointment, ScheduleNews.CONFIRMED)
     return appointment.id
 
 
@@ -356,4 +369,89 @@ async def request_appointment(
                 subject_type="Appointment",
                 subject_id=appointment.id,
             )
+    return appointment.id
+
+
+async def _own_changeable(
+    session: AsyncSession, work: Work, appointment_id: uuid.UUID
+) -> tuple[Appointment, Organization]:
+    """A portal viewer's own open appointment, locked, where the business lets customers
+    change theirs and its cut-off has not passed."""
+    may_request_appointment(work)
+    org_id = organization_of(work)
+    options = await session.get(PortalSettings, org_id)
+    if options is None or not options.allow_appointment_changes:
+        raise Rejected(CHANGES_OFF)
+    found = await visible_for_update(session, Appointment, row_scope(work.viewer), [appointment_id])
+    if not found:
+        raise NotFound(row=("Appointment", appointment_id))
+    appointment = found[0]
+    if appointment.status not in CANCELLABLE:
+        raise Rejected(NOT_OPEN)
+    cutoff = appointment.starts_at - timedelta(hours=options.appointment_change_cutoff_hours)
+    if work.clock.now >= cutoff:
+        hours = options.appointment_change_cutoff_hours
+        message = f"Changes are possible until {hours} hours before; please contact us."
+        raise Rejected(Problem("id", message, ScheduleCode.TOO_LATE))
+    org = await session.get(Organization, org_id)
+    assert org is not None  # the appointment's foreign key holds it
+    return appointment, org
+
+
+async def _tell_staff(
+    session: AsyncSession, org: Organization, appointment: Appointment, title: str, body: str
+) -> None:
+    await notify_staff(
+        session,
+        org,
+        NotificationKind.APPOINTMENT_CHANGED,
+        title,
+        body,
+        subject_type="Appointment",
+        subject_id=appointment.id,
+    )
+
+
+async def cancel_my_appointment(
+    work: Work, appointment_id: uuid.UUID, reason: str | None
+) -> uuid.UUID:
+    """A portal viewer cancels their own appointment (or request); staff are told."""
+    async with work.write() as session:
+        appointment, org = await _own_changeable(session, work, appointment_id)
+        was = appointment.status
+        _apply(appointment, {"status": S.CANCELLED, "cancelled_at": work.clock.now})
+        session.add(
+            _audit(
+                work, "portal.appointment_cancelled", appointment, reason=reason, status=was.value
+            )
+        )
+        customer = await session.get(Customer, appointment.customer_id)
+        name = customer.name if customer else "A customer"
+        time = when(appointment.starts_at, appointment.ends_at, org.timezone)
+        body = f"It was set for {time}." + (f"\nReason: {reason}" if reason else "")
+        await _tell_staff(session, org, appointment, f"{name} cancelled: {appointment.title}", body)
+    return appointment.id
+
+
+async def reschedule_my_appointment(
+    work: Work, appointment_id: uuid.UUID, starts_at: datetime, ends_at: datetime
+) -> uuid.UUID:
+    """A portal viewer moves their own appointment to another time to come; staff are told."""
+    _refuse(request_problems(starts_at, ends_at))
+    async with work.write() as session:
+        appointment, org = await _own_changeable(session, work, appointment_id)
+        before = when(appointment.starts_at, appointment.ends_at, org.timezone)
+        moved = {"from": [appointment.starts_at.isoformat(), appointment.ends_at.isoformat()]}
+        _apply(appointment, {"starts_at": starts_at, "ends_at": ends_at})
+        session.add(_audit(work, "portal.appointment_rescheduled", appointment, **moved))
+        customer = await session.get(Customer, appointment.customer_id)
+        name = customer.name if customer else "A customer"
+        after = when(starts_at, ends_at, org.timezone)
+        await _tell_staff(
+            session,
+            org,
+            appointment,
+            f"{name} moved: {appointment.title}",
+            f"New time: {after}.\nIt was {before}.",
+        )
     return appointment.id

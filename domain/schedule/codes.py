@@ -10,3 +10,4 @@ class ScheduleCode(StrEnum):
     INVALID_STATUS = "INVALID_STATUS"
     CANCELLED = "CANCELLED"
     NOT_ALLOWED = "NOT_ALLOWED"
+    TOO_LATE = "TOO_LATE"  # within the business's cut-off before the appointment

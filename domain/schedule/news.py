@@ -22,6 +22,7 @@ class ScheduleNews(StrEnum):
     RESCHEDULED = "rescheduled"
     CONFIRMED = "confirmed"
     CANCELLED = "cancelled"
+    REMINDER = "reminder"
 
 
 def _zone(name: str) -> ZoneInfo:
@@ -48,16 +49,17 @@ async def tell_customer(
     news: ScheduleNews,
     *,
     reason: str | None = None,
-) -> None:
-    """Queue the email about `appointment` to everyone who wants scheduling emails."""
+) -> int:
+    """Queue the email about `appointment` to everyone who wants scheduling emails; how
+    many were queued."""
     to = await recipients(
         session, appointment.customer_id, MailKind.SCHEDULING, car_id=appointment.car_id
     )
     if not to:
-        return
+        return 0
     org = await session.get(Organization, appointment.organization_id)
     if org is None:
-        return
+        return 0
     car = await session.get(Car, appointment.car_id) if appointment.car_id else None
     about = appointment.title + (f" for your {car.make} {car.model}" if car else "")
     time = when(appointment.starts_at, appointment.ends_at, org.timezone)
@@ -76,7 +78,11 @@ async def tell_customer(
             paragraphs = [f"{org.name} has cancelled {about}, which was set for {time}."]
             if reason:
                 paragraphs.append(f"Reason: {reason}")
+        case ScheduleNews.REMINDER:
+            subject = f"Reminder: {appointment.title} with {org.name}"
+            paragraphs = [f"A reminder of {about}: {time}."]
     if appointment.notes and news is not ScheduleNews.CANCELLED:
         paragraphs.append(appointment.notes)
     button = ("View my appointments", f"{settings.portal_base}/appointments")
     await enqueue_to(session, org, MailKind.SCHEDULING, to, subject, paragraphs, button)
+    return len(to)

@@ -71,6 +71,21 @@ class CancelAppointmentInput:
     notify_customer: bool = strawberry.field(default=True, description=NOTIFY)
 
 
+@strawberry.input(description="Cancel one of your appointments (portal viewers).")
+class CancelMyAppointmentInput:
+    id: strawberry.ID = strawberry.field(description="The appointment's global ID.")
+    reason: str | None = strawberry.field(
+        default=None, description="Why, for the business (up to 1000 characters)."
+    )
+
+
+@strawberry.input(description="Move one of your appointments to another time (portal viewers).")
+class RescheduleMyAppointmentInput:
+    id: strawberry.ID = strawberry.field(description="The appointment's global ID.")
+    starts_at: datetime = strawberry.field(description="The new start, with its UTC offset.")
+    ends_at: datetime = strawberry.field(description="The new end, with its UTC offset.")
+
+
 @strawberry.input(description="Accept a requested appointment, or confirm a scheduled one.")
 class ConfirmAppointmentInput:
     id: strawberry.ID = strawberry.field(description="The appointment's global ID.")
@@ -167,3 +182,23 @@ class AppointmentMutations:
         self, info: Info, input: Annotated[RequestAppointmentInput, INPUT]
     ) -> AppointmentPayload:
         return await appointment_payload(info, await actions.request_appointment(info, input))
+
+    @strawberry.mutation(
+        description="Cancel one of your appointments, where the business allows it, until its "
+        "cut-off before the start (TOO_LATE after); the business is told.",
+        extensions=portal_action("appointments"),
+    )
+    async def cancel_my_appointment(
+        self, info: Info, input: Annotated[CancelMyAppointmentInput, INPUT]
+    ) -> AppointmentPayload:
+        return await appointment_payload(info, await actions.cancel_my_appointment(info, input))
+
+    @strawberry.mutation(
+        description="Move one of your appointments to another time to come, where the business "
+        "allows it, until its cut-off before the start (TOO_LATE after); the business is told.",
+        extensions=portal_action("appointments"),
+    )
+    async def reschedule_my_appointment(
+        self, info: Info, input: Annotated[RescheduleMyAppointmentInput, INPUT]
+    ) -> AppointmentPayload:
+        return await appointment_payload(info, await actions.reschedule_my_appointment(info, input))

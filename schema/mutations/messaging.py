@@ -8,14 +8,15 @@ from strawberry import Info
 from strawberry.file_uploads import Upload
 
 from auth.permissions import portal_only, portal_section, staff_only
-from domain.messaging.codes import MessageCode
+from domain.messaging.codes import DeliveryCode, MessageCode
 from domain.uploads.codes import UploadCode
+from resolvers import deliveries
 from resolvers import messages as actions
 from resolvers.outcome import Outcome
 from schema.common import INPUT, UserError
 from schema.customers import Customer
 from schema.error_codes import code_field, error_codes_of
-from schema.messaging import Message
+from schema.messaging import EmailDelivery, Message
 from schema.payloads import payload
 
 MessageErrorCode = error_codes_of(
@@ -26,6 +27,29 @@ MessageErrorCode = error_codes_of(
 @strawberry.type(description="A problem with a message mutation's input.")
 class MessageError(UserError):
     code: Enum = code_field(MessageErrorCode)
+
+
+EmailErrorCode = error_codes_of(
+    "EmailErrorCode", (DeliveryCode,), "Why an email could not be sent again."
+)
+
+
+@strawberry.type(description="A problem with sending an email again.")
+class EmailError(UserError):
+    code: Enum = code_field(EmailErrorCode)
+
+
+@strawberry.input(description="An email of the delivery log to send again.")
+class ResendEmailInput:
+    id: strawberry.ID = strawberry.field(description="The email's (EmailDelivery) global ID.")
+
+
+@strawberry.type(description="The result of sending an email again.")
+class ResendEmailPayload:
+    email_delivery: EmailDelivery | None = strawberry.field(
+        description="The new email, queued (the original stays in the log as it was)."
+    )
+    user_errors: list[EmailError] = strawberry.field(description="Why it was not sent again.")
 
 
 BODY = "The text, 1 to 10000 characters once trimmed."
@@ -104,6 +128,24 @@ async def read_payload(info: Info, outcome: Outcome) -> ConversationReadPayload:
 
 @strawberry.type
 class MessagingMutations:
+    @strawberry.mutation(
+        description="Send an email of the delivery log again, as a new email to the same "
+        "address (staff only; not sign-in links, nor an email still queued).",
+        extensions=staff_only(),
+    )
+    async def resend_email(
+        self, info: Info, input: Annotated[ResendEmailInput, INPUT]
+    ) -> ResendEmailPayload:
+        return await payload(
+            info,
+            ResendEmailPayload,
+            await deliveries.resend(info, input.id),
+            type_name="EmailDelivery",
+            object_field="email_delivery",
+            error_cls=EmailError,
+            codes=EmailErrorCode,
+        )
+
     @strawberry.mutation(
         description="Write to a customer. The people who read the conversation in the portal "
         "get a short email without the text, for the first message they have not read.",

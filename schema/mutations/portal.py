@@ -112,6 +112,27 @@ class PortalSettingsInput:
     estimate_deposit_percent: Decimal | None = strawberry.field(
         default=UNSET, description="Deposit taken when an estimate is approved; 0 for none."
     )
+    send_appointment_reminders: bool | None = strawberry.field(
+        default=UNSET, description="Email appointment reminders to customers."
+    )
+    reminder_days_before: int | None = strawberry.field(
+        default=UNSET,
+        description="Days before the appointment's date a reminder goes, 0 to 14 (0: that day).",
+    )
+    reminder_hour: int | None = strawberry.field(
+        default=UNSET, description="Hour of the day reminders go, 0 to 23, local time."
+    )
+    car_update_minutes: int | None = strawberry.field(
+        default=UNSET,
+        description="Minutes car updates are collected into one email, 0 to 1440.",
+    )
+    allow_appointment_changes: bool | None = strawberry.field(
+        default=UNSET, description="Customers may cancel or move their own appointments."
+    )
+    appointment_change_cutoff_hours: int | None = strawberry.field(
+        default=UNSET,
+        description="Until how many hours before the start customers may, 0 to 720.",
+    )
 
 
 @strawberry.type(description="The organization's portal settings after the change.")

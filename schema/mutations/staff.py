@@ -16,7 +16,7 @@ from resolvers import staff as actions
 from resolvers.outcome import Outcome
 from resolvers.validation import Problem
 from schema.common import INPUT, UserError
-from schema.enums import StaffRole
+from schema.enums import NotificationKind, StaffRole
 from schema.error_codes import code_field, error_codes, user_errors
 from schema.node import load_row
 from schema.organization import StaffUser
@@ -101,6 +101,13 @@ class RequestStaffPasswordResetPayload:
     message: str = strawberry.field(description="What happens next.")
     user_errors: list[StaffError] = strawberry.field(
         description="Only for an input that is not an email address."
+    )
+
+
+@strawberry.input(description="Which in-app notifications you also get by email.")
+class NotificationEmailsInput:
+    kinds: list[NotificationKind] = strawberry.field(
+        description="The kinds to email; the others stay in the app only. Empty: no emails."
     )
 
 
@@ -257,6 +264,16 @@ class StaffMutations:
         except Rejected as rejected:
             return _link_refused(rejected)
         return await _link_payload(info, done)
+
+    @strawberry.mutation(
+        description="Choose which of your in-app notifications are also emailed to you.",
+        extensions=staff_only(),
+    )
+    async def update_my_notification_emails(
+        self, info: Info, input: Annotated[NotificationEmailsInput, INPUT]
+    ) -> StaffUserPayload:
+        outcome = await actions.set_notification_emails(info, input.kinds)
+        return await _staff_payload(info, outcome)
 
     @strawberry.mutation(
         description="Change your own staff password, giving the current one; your other "
