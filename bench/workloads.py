@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bench.queries import DASHBOARD, DEEP_PAGE, STAFF_DETAIL, STAFF_LIST, UPDATE_CUSTOMER
+from bench.write_workloads import MUTATIONS
 
 Item = tuple[str, str]
 MUTATION_ITEMS = 5000
@@ -99,3 +100,7 @@ WORKLOADS = {
         ),
     ]
 }
+
+# The write workloads (createCustomer, sendMessage, recordPayment, approveEstimate), each
+# against its hand-written twin: `python -m bench.writes` (bench/write_workloads.py).
+WRITE_WORKLOADS = tuple(MUTATIONS)
