@@ -16,9 +16,11 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import event
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Mapper, Session
 
 from models.derived import DERIVED
+from models.types import UTCDateTime
 
 WRITTEN = "portico_written"
 
@@ -36,16 +38,32 @@ def _note_written(session: Session, _context: Any) -> None:
     )
 
 
+Column = tuple[str, str, UTCDateTime | None]
+
+
 @functools.cache
-def _columns(mapper: Mapper[Any]) -> tuple[tuple[str, str], ...] | None:
-    """(column name, attribute) for every column of the mapped table; None for a table
-    whose rows carry derived values, or that has no `id` to be loaded by."""
+def _columns(mapper: Mapper[Any]) -> tuple[Column, ...] | None:
+    """(column name, attribute, its type where it changes values on the way in and out)
+    for every column of the mapped table; None for a table whose rows carry derived
+    values, or that has no `id` to be loaded by."""
     table = mapper.local_table
     if not isinstance(table, sa.Table) or table.name in DERIVED or "id" not in table.c:
         return None
     return tuple(
-        (column.name, mapper.get_property_by_column(column).key) for column in table.columns
+        (
+            column.name,
+            mapper.get_property_by_column(column).key,
+            column.type if isinstance(column.type, UTCDateTime) else None,
+        )
+        for column in table.columns
     )
+
+
+def _as_read(value: Any, kind: UTCDateTime | None, dialect: Dialect) -> Any:
+    """The value as the database hands it back (a time given with an offset reads as UTC)."""
+    if kind is None:
+        return value
+    return kind.process_result_value(kind.process_bind_param(value, dialect), dialect)
 
 
 def written_rows(session: Session) -> Iterator[tuple[sa.Table, dict[str, Any]]]:
@@ -62,8 +80,12 @@ def written_rows(session: Session) -> Iterator[tuple[sa.Table, dict[str, Any]]]:
         if columns is None or state.key is None or state.was_deleted:
             continue
         values = state.dict
-        if any(attribute not in values for _, attribute in columns):
+        if any(attribute not in values for _, attribute, _ in columns):
             continue  # expired or never loaded: only the database knows it
         table = state.mapper.local_table
         assert isinstance(table, sa.Table)
-        yield table, {name: values[attribute] for name, attribute in columns}
+        dialect = session.get_bind().dialect
+        yield (
+            table,
+            {name: _as_read(values[attribute], kind, dialect) for name, attribute, kind in columns},
+        )

@@ -18,7 +18,7 @@ from models.tables import (
     notifications,
     outbox_emails,
 )
-from tests.billing import APPROVE, sent_estimate
+from tests.billing import APPROVE, open_invoice, sent_estimate
 from tests.portal import make_customer, sign_in_by_invite
 
 CUSTOMER_FIELDS = """
@@ -45,11 +45,23 @@ READ_MESSAGE = (
 )
 
 
+PAYMENT_FIELDS = "id method status reference receivedAt createdAt amount { amount currency }"
+RECORD = f"""
+mutation Record($input: RecordPaymentInput!) {{
+  recordPayment(input: $input) {{ payment {{ {PAYMENT_FIELDS} }} userErrors {{ code }} }}
+}}
+"""
+READ_PAYMENT = (
+    f"query Read($id: ID!) {{ node(id: $id) {{ ... on Payment {{ {PAYMENT_FIELDS} }} }} }}"
+)
+
+
 def _reads_of(statements: list[str], table: str) -> list[str]:
+    """Reads of `table` by id, as the loaders read a row back."""
     return [
         s
         for s in statements
-        if s.lstrip().upper().startswith("SELECT") and f"FROM {table}" in s.replace("\n", " ")
+        if s.lstrip().upper().startswith("SELECT") and f"{table}.id IN" in s.replace("\n", " ")
     ]
 
 
@@ -95,6 +107,27 @@ async def test_a_message_sent_is_answered_from_the_row_written(gql, tenant, coun
     assert message["body"] == "Ready at 5." and message["authorKind"] == "STAFF"
 
 
+async def test_a_payment_received_with_an_offset_is_answered_in_utc(gql, tenant, count_statements):
+    customer_id, _ = await make_customer(gql, tenant)
+    invoice = await open_invoice(gql, tenant, customer_id)
+    variables = {
+        "invoiceId": invoice["id"],
+        "amount": 500,
+        "method": "CHEQUE",
+        "reference": "No. 1042",
+        "receivedAt": "2026-03-01T09:30:00-05:00",
+    }
+    count_statements.statements.clear()
+    data = await gql.data(RECORD, {"input": variables}, token=tenant.staff_token)
+    written = count_statements.statements[:]
+    payment = data["recordPayment"]["payment"]
+    inserted = next(i for i, s in enumerate(written) if "INSERT INTO payments" in s)
+    assert _reads_of(written[inserted:], "payments") == [], written
+    assert payment["receivedAt"] == "2026-03-01T14:30:00+00:00"
+    later = await gql.data(READ_PAYMENT, {"id": payment["id"]}, token=tenant.staff_token)
+    assert payment == later["node"]
+
+
 async def test_an_approval_without_deposit_reads_the_estimate_once(
     gql, db, smtp, tenant, count_statements
 ):
@@ -108,7 +141,8 @@ async def test_an_approval_without_deposit_reads_the_estimate_once(
     assert data["approveEstimate"]["userErrors"] == []
     assert data["approveEstimate"]["estimate"]["status"] == "APPROVED"
     # One transaction: the version's snapshot is read once (twice when a deposit is asked).
-    assert len(_reads_of(statements, "estimate_versions")) == 1, statements
+    snapshots = [s for s in statements if "FROM estimate_versions" in s.replace("\n", " ")]
+    assert len(snapshots) == 1, statements
     _, row_id = decode_id(estimate["id"])
     async with db.connect() as conn:
         decisions = await conn.scalar(
