@@ -1,11 +1,12 @@
-"""The rows a write transaction inserted or changed through the ORM, as the loaders would
-read them back: a mutation's payload is built from them instead of a statement that
-re-reads what was just written.
+"""The rows a write transaction inserted through the ORM, as the loaders would read them
+back: a mutation's payload is built from them instead of a statement that re-reads what
+was just written.
 
-`WriteSession` notes every instance each flush writes; `written_rows` gives their column
-values once the transaction has committed. Only rows whose every column the session
-knows are given, and none of a table with derived values (models/derived.py): those the
-database computes, so they are read back as before.
+`WriteSession` notes every instance each flush inserts; `written_rows` gives their column
+values once the transaction has committed. Only new rows: a row loaded and changed may
+also have been changed by a Core UPDATE the session does not see, so it is read back.
+Only rows whose every column the session knows are given, and none of a table with
+derived values (models/derived.py): those the database computes, so they are read back.
 """
 
 from __future__ import annotations
@@ -26,16 +27,13 @@ WRITTEN = "portico_written"
 
 
 class WriteSession(Session):
-    """An ORM session that remembers what its flushes wrote (`written_rows`)."""
+    """An ORM session that remembers the rows its flushes inserted (`written_rows`)."""
 
 
 @event.listens_for(WriteSession, "after_flush")
 def _note_written(session: Session, _context: Any) -> None:
     written: list[object] = session.info.setdefault(WRITTEN, [])
     written.extend(session.new)
-    written.extend(
-        row for row in session.dirty if session.is_modified(row, include_collections=False)
-    )
 
 
 Column = tuple[str, str, UTCDateTime | None]
@@ -67,9 +65,8 @@ def _as_read(value: Any, kind: UTCDateTime | None, dialect: Dialect) -> Any:
 
 
 def written_rows(session: Session) -> Iterator[tuple[sa.Table, dict[str, Any]]]:
-    """(table, row) for each row the session's flushes inserted or changed and still
-    holds whole (none deleted, none with a value the database set and the session has not
-    read)."""
+    """(table, row) for each row the session's flushes inserted and still holds whole
+    (none deleted, none with a value the database set and the session has not read)."""
     seen: set[int] = set()
     for instance in session.info.get(WRITTEN, ()):
         if id(instance) in seen:

@@ -79,7 +79,7 @@ class Context:
         self._hold_written(session)
 
     def _hold_written(self, session: AsyncSession) -> None:
-        """The rows the transaction wrote, as the loaders would read them back: the payload
+        """The rows the transaction inserted, as the loaders would read them back: the payload
         that shows them costs no statement. Only rows of the staff member's organization,
         of tables they see whole (auth/access.py)."""
         organization_id = self.viewer.organization_id
