@@ -146,11 +146,12 @@ def _tenant(table: sa.Table) -> sa.ColumnElement[bool]:
 
 def _staff(table: sa.Table, *, is_owner: bool) -> list[sa.ColumnElement[bool]]:
     """Staff see their organization, but the same roles as the root fields hold for rows
-    reached by ID (`node`): notifications are their recipient's, integration keys OWNER's."""
+    reached by ID (`node`): notifications are their recipient's, integration keys and
+    webhooks OWNER's."""
     match table.name:
         case "notifications":
             return [table.c.recipient_staff_id == sa.bindparam("scope_staff", type_=sa.Uuid())]
-        case "integration_keys" if not is_owner:
+        case "integration_keys" | "webhook_endpoints" | "webhook_deliveries" if not is_owner:
             return [sa.false()]
     return []
 

@@ -1,1 +1,1 @@
-"""Portico against a hand-written baseline: data, servers, load and report (see README.md)."""
+"""Portico against a hand-written baseline: data, servers, load and report (see bench/README.md)."""

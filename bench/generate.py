@@ -51,6 +51,7 @@ from models.enums import (
     CarStatus,
     ContactRole,
     DocumentKind,
+    EstimateDecisionKind,
     EstimateStatus,
     InvoiceStatus,
     LineKind,
@@ -62,7 +63,7 @@ from models.enums import (
 )
 from models.migrate import upgrade
 from models.money import LineAmounts, bill_totals, line_amounts
-from models.relations import BY_NAME
+from models.relations import BY_NAME, NEWEST_FIRST
 
 BASE_TIME = datetime(2026, 11, 1, tzinfo=UTC)
 # DEEP_PAGE asks for first: 4, so that ~490 visible customers make more than 100 pages.
@@ -166,6 +167,8 @@ TABLE_ORDER = [
     "appointments",
     "documents",
     "messages",
+    "estimate_decisions",
+    "audit_events",
 ]
 
 
@@ -224,6 +227,12 @@ class Generator:
         self.now = now
         self.tables = {name: Rows(models.metadata.tables[name]) for name in TABLE_ORDER}
         self.serial = 0
+        # Rows added after the first data set (decisions, files, audit events) draw from their
+        # own source, so the rows generated before them stay the same.
+        self.more = random.Random(seed + 1000)
+
+    def more_uuid(self) -> uuid.UUID:
+        return uuid.UUID(int=self.more.getrandbits(128), version=4)
 
     def uuid(self) -> uuid.UUID:
         return uuid.UUID(int=self.rng.getrandbits(128), version=4)
@@ -326,7 +335,7 @@ class Generator:
         for _ in range(rng.randint(2, 6)):
             self.appointment(org, customer_id, rng.choice(cars))
         for _ in range(rng.randint(1, 4)):
-            self.document(org, customer_id, name)
+            self.document(org, customer_id, name, cars)
         for _ in range(rng.randint(0, 6)):
             self.message(org, customer_id)
         org.row_counts[customer_id] = self.row_total() - before
@@ -485,6 +494,8 @@ class Generator:
             created_at=created,
             updated_at=created,
         )
+        if sent:
+            self.audit(org, customer_id, "invoice.sent", "Invoice", invoice_id, created)
         halves = status is InvoiceStatus.PAID and paid >= 2
         parts = [paid // 2, paid - paid // 2] if halves else [paid]
         for amount in parts if paid else []:
@@ -534,6 +545,30 @@ class Generator:
             created_at=created,
             updated_at=created,
         )
+        if decided:
+            approved = status is EstimateStatus.APPROVED
+            kind = EstimateDecisionKind.APPROVED if approved else EstimateDecisionKind.DECLINED
+            self.add(
+                "estimate_decisions",
+                id=self.more_uuid(),
+                organization_id=org.id,
+                estimate_id=estimate_id,
+                version=1,
+                decision=kind,
+                approved_line_ids=[],
+                declined_line_ids=[],
+                approved_total=totals.total if approved else 0,
+                deposit_amount=0,
+                snapshot={"currency": CURRENCY, "lines": []},
+                reason=None if approved else "Not this season.",
+                customer_id=customer_id,
+                ip="203.0.113.7",
+                user_agent="Mozilla/5.0 (bench)",
+                created_at=created + timedelta(days=3),
+                updated_at=created + timedelta(days=3),
+            )
+        if sent:
+            self.audit(org, customer_id, "estimate.sent", "Estimate", estimate_id, created)
 
     # --- schedule, documents, messages -------------------------------------------------
 
@@ -566,24 +601,51 @@ class Generator:
             updated_at=created,
         )
 
-    def document(self, org: Org, customer_id: uuid.UUID, customer_name: str) -> None:
+    def document(
+        self, org: Org, customer_id: uuid.UUID, customer_name: str, cars: list[uuid.UUID]
+    ) -> None:
         rng = self.rng
         kind, title, content_type = rng.choice(DOCUMENT_TYPES)
         created = self.moment(1, 400)
+        document_id = self.uuid()
         self.add(
             "documents",
-            id=self.uuid(),
+            id=document_id,
             organization_id=org.id,
             customer_id=customer_id,
+            car_id=self.more.choice(cars) if self.more.random() < 0.6 else None,
             name=f"{title} - {customer_name}",
             kind=kind,
             content_type=content_type,
             size_bytes=rng.randint(20_000, 5_000_000),
             visible_in_portal=rng.random() < 0.8,
+            storage_key=f"bench/{document_id.hex}" if self.more.random() < 0.8 else None,
             uploaded_by_staff_id=org.owner_id,
             archived_at=BASE_TIME - timedelta(days=1) if rng.random() < 0.05 else None,
             created_at=created,
             updated_at=created,
+        )
+
+    def audit(
+        self, org: Org, customer_id: uuid.UUID, action: str, subject: str, subject_id: uuid.UUID,
+        when: datetime,
+    ) -> None:  # fmt: skip
+        """What staff did, as the audit log records it."""
+        self.add(
+            "audit_events",
+            id=self.more_uuid(),
+            organization_id=org.id,
+            action=action,
+            actor_kind=ActorKind.STAFF,
+            actor_staff_id=org.owner_id,
+            customer_id=customer_id,
+            subject_type=subject,
+            subject_id=subject_id,
+            ip="198.51.100.20",
+            user_agent="Mozilla/5.0 (bench staff)",
+            data={"number": self.more.randint(1, 9999)},
+            created_at=when + timedelta(hours=1),
+            updated_at=when + timedelta(hours=1),
         )
 
     def message(self, org: Org, customer_id: uuid.UUID) -> None:
@@ -599,7 +661,7 @@ class Generator:
             author_kind=ActorKind.STAFF if staff else ActorKind.CUSTOMER,
             author_staff_id=org.owner_id if staff else None,
             body=rng.choice(STAFF_MESSAGES if staff else CUSTOMER_MESSAGES),
-            read_by_staff_at=None if staff else read,
+            read_by_staff_at=None if staff or self.more.random() < 0.3 else read,
             read_by_customer_at=read if staff and rng.random() < 0.5 else None,
             created_at=created,
             updated_at=created,
@@ -697,6 +759,9 @@ async def start_sessions(size: str, orgs: list[Org], seed: int) -> list[dict[str
                     portal.append({"token": issued.token, **_ids(customer["id"])})
             detail = max(visible, key=lambda c: org.row_counts[c["id"]])
             page, cursor = await deep_cursor(conn, org.id)
+            ids = await workload_ids(conn, org.id)
+            for viewer in portal:
+                viewer["cars"] = ids["cars_of"].get(viewer["customer_id"], [])
             out.append(
                 {
                     "id": org.id.hex,
@@ -706,12 +771,60 @@ async def start_sessions(size: str, orgs: list[Org], seed: int) -> list[dict[str
                     "detail_customer": _ids(detail["id"]),
                     "deep_page": page,
                     "deep_cursor": cursor,
+                    "cars": ids["cars"],
+                    "invoices": ids["invoices"],
+                    "invoice_pages": ids["invoice_pages"],
                 }
             )
     finally:
         await conn.close()
         await db.dispose()
     return out
+
+
+async def workload_ids(conn: asyncpg.Connection, org_id: uuid.UUID) -> dict[str, Any]:
+    """Ids the workloads rotate through: every visible car (and each customer's own), sent
+    invoices, and for customers with more than two invoices the `after` cursor of their
+    invoice list's second page (Customer.invoices: newest first, two per page)."""
+    cars = await conn.fetch(
+        "SELECT car.id, car.customer_id FROM cars car JOIN customers c ON c.id = car.customer_id "
+        "WHERE car.organization_id = $1 AND car.archived_at IS NULL AND c.archived_at IS NULL "
+        "ORDER BY car.id",
+        org_id,
+    )
+    cars_of: dict[str, list[str]] = defaultdict(list)
+    for row in cars:
+        cars_of[row["customer_id"].hex].append(encode_id("Car", row["id"]))
+    invoices = await conn.fetch(
+        "SELECT i.id FROM invoices i JOIN customers c ON c.id = i.customer_id "
+        "WHERE i.organization_id = $1 AND i.number IS NOT NULL AND c.archived_at IS NULL "
+        "ORDER BY i.id",
+        org_id,
+    )
+    second = await conn.fetch(
+        "SELECT customer_id, created_at, id FROM ("
+        "  SELECT i.customer_id, i.created_at, i.id, row_number() OVER ("
+        "    PARTITION BY i.customer_id ORDER BY i.created_at DESC, i.id DESC) AS rn"
+        "  FROM invoices i JOIN customers c ON c.id = i.customer_id"
+        "  WHERE i.organization_id = $1 AND c.archived_at IS NULL) n "
+        "WHERE rn = 2 AND EXISTS (SELECT FROM invoices j WHERE j.customer_id = n.customer_id "
+        "  GROUP BY j.customer_id HAVING count(*) > 2) ORDER BY customer_id",
+        org_id,
+    )
+    newest = NEWEST_FIRST["invoices"]
+    pages = [
+        {
+            "customer": encode_id("Customer", row["customer_id"]),
+            "after": newest.cursor_of({"created_at": row["created_at"], "id": row["id"]}),  # type: ignore[dict-item]
+        }
+        for row in second
+    ]
+    return {
+        "cars": [encode_id("Car", row["id"]) for row in cars],
+        "cars_of": dict(cars_of),
+        "invoices": [encode_id("Invoice", row["id"]) for row in invoices],
+        "invoice_pages": pages,
+    }
 
 
 def _ids(customer_id: uuid.UUID) -> dict[str, str]:

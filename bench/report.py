@@ -143,6 +143,10 @@ def count(value: float | None) -> str:
     return "—" if value is None else f"{value:g}"
 
 
+def percent(value: float | None) -> str:
+    return "—" if value is None else f"{value:.0%}"
+
+
 def ratio(value: float | None) -> str:
     return "—" if value is None else f"{value:.3f}" if value < 0.1 else f"{value:.2f}"
 
@@ -202,6 +206,9 @@ def workload_section(
             cpu += f" / {num(median(b, 'cpu_ms_per_req'), 2)}"
             db_cpu += f" / {num(median(b, 'db_cpu_ms_per_req'), 2)}"
         row += [cpu, db_cpu, count(sql) + (" / 1" if workload.baseline_path else "")]
+        row += [percent(median(p, "plan_hit_rate"))]
+        rss = num(median(p, "rss_mib"), 0)
+        row += [rss + (f" / {num(median(b, 'rss_mib'), 0)}" if workload.baseline_path else "")]
         if workload.writes:
             w = groups.get((name, "portico", "write", workers, conc), [])
             plain = groups.get(("staff_list", "portico", "read", workers, conc), [])
@@ -213,12 +220,12 @@ def workload_section(
             "workers", "concurrency", "Portico req/s", "baseline req/s", "ratio",
             "Portico p50 / p95 / p99 ms", "baseline p50 / p95 / p99 ms",
             "Portico p99/p50", "baseline p99/p50", "CPU ms/req (P / B)",
-            "DB CPU ms/req (P / B)", "SQL/req (P / B)",
+            "DB CPU ms/req (P / B)", "SQL/req (P / B)", "plan-cache hits", "RSS MiB (P / B)",
         ]  # fmt: skip
     else:
         headers = [
             "workers", "concurrency", "req/s", "p50 / p95 / p99 ms", "p99/p50", "CPU ms/req",
-            "DB CPU ms/req", "SQL/req",
+            "DB CPU ms/req", "SQL/req", "plan-cache hits", "RSS MiB",
         ]  # fmt: skip
     if workload.writes:
         headers[2] = "read req/s"
@@ -295,6 +302,56 @@ def deep_page_section(
     return [*lines, ""]
 
 
+def pair(p: list[dict[str, Any]], b: list[dict[str, Any]], field: str, digits: int = 1) -> str:
+    """Portico's and the baseline's median of `field`."""
+    return f"{num(median(p, field), digits)} / {num(median(b, field), digits) if b else '—'}"
+
+
+def summary_section(
+    groups: dict[Key, list[dict[str, Any]]], statements: dict[str, Any]
+) -> list[str]:
+    """One table per setting: every workload against the baseline, side by side."""
+    lines = ["## Summary", ""]
+    settings = sorted({(k[3], k[4]) for k in groups})
+    for workers, conc in settings:
+        rows = []
+        for name, workload in WORKLOADS.items():
+            p = groups.get((name, "portico", "read", workers, conc), [])
+            if not p:
+                continue
+            b = groups.get((name, "baseline", "read", workers, conc), [])
+            rows.append(
+                [
+                    name,
+                    "yes" if workload.rotating else "",
+                    num(median(p, "rps")),
+                    num(median(b, "rps")) if b else "—",
+                    ratio(paired_ratio(p, b)) if b else "—",
+                    pair(p, b, "cpu_ms_per_req", 2),
+                    pair(p, b, "db_cpu_ms_per_req", 2),
+                    count(statements.get(name)),
+                    pair(p, b, "p50_ms"),
+                    pair(p, b, "p99_ms"),
+                    percent(median(p, "plan_hit_rate")),
+                    pair(p, b, "rss_mib", 0),
+                ]
+            )
+        headers = [
+            "workload", "rotating", "Portico req/s", "baseline req/s", "ratio",
+            "CPU ms/req (P / B)", "DB CPU ms/req (P / B)", "SQL/req", "p50 ms (P / B)",
+            "p99 ms (P / B)", "plan-cache hits", "RSS MiB (P / B)",
+        ]  # fmt: skip
+        lines += [f"### {workers} worker(s), concurrency {conc}", "", *table(headers, rows), ""]
+    lines += [
+        "*SQL/req* is Portico's (the baseline sends one statement per request). *plan-cache "
+        "hits*: the share of Portico's plan look-ups during the run that found a plan "
+        "(one worker's counters, `GET /debug/plan-cache`). *RSS* after the run, all of the "
+        "server's processes.",
+        "",
+    ]
+    return lines
+
+
 def render(result: dict[str, Any]) -> str:
     meta = result["meta"]
     machine = meta["machine"]
@@ -334,6 +391,7 @@ def render(result: dict[str, Any]) -> str:
         "",
         HOW_TO_READ,
         "",
+        *summary_section(groups, result["statements"]),
     ]
     workloads = [w for w in WORKLOADS if any(k[0] == w for k in groups)]
     for name in workloads:

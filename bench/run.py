@@ -35,14 +35,17 @@ from bench.report import machine_info, render
 from bench.servers import (
     Server,
     Servers,
+    plan_cache,
     postgres_backends,
     postgres_cpu_seconds,
     running_servers,
 )
 from bench.statements import count_statements
-from bench.workloads import WORKLOADS, Workload
+from bench.workloads import CLIENT_WORKLOADS, WORKLOADS, Workload
 
 WARM_UP_SECONDS = 1.0
+# Names for several workloads at once: `--workloads client` (what a client sends), `all`.
+WORKLOAD_SETS = {"client": CLIENT_WORKLOADS, "all": list(WORKLOADS)}
 WRITE_RATE = 10.0  # mutations per second in write_mix
 WRITE_CONNECTIONS = 4  # at most this many mutations in flight
 
@@ -52,7 +55,9 @@ def _ints(text: str) -> list[int]:
 
 
 def _workloads(text: str) -> list[str]:
-    names = [x.strip() for x in text.split(",") if x.strip()]
+    names: list[str] = []
+    for name in (x.strip() for x in text.split(",") if x.strip()):
+        names += WORKLOAD_SETS.get(name, [name])
     unknown = [n for n in names if n not in WORKLOADS]
     if unknown:
         raise argparse.ArgumentTypeError(f"unknown workloads {unknown}; known: {list(WORKLOADS)}")
@@ -98,6 +103,7 @@ class Bench:
         self.tokens = tokens
         self.runs: list[dict[str, Any]] = []
         self.mutations_sent = 0  # each mutation run goes on through the list: real changes
+        self.last_extra: dict[str, Any] = {}  # the last run's memory and plan-cache figures
 
     def _next_writes(self, writes: Load | None, seconds: float) -> Load | None:
         if writes is None:
@@ -116,10 +122,13 @@ class Bench:
         warm_reads = Load(url, items, concurrency, WARM_UP_SECONDS)
         self._together(warm_reads, self._next_writes(writes, WARM_UP_SECONDS))
         database = self.tokens["database_url"].rsplit("/", 1)[-1]
+        cache_before = plan_cache(server) if server.name == "portico" else None
         before, db_before = server.cpu_seconds(), postgres_backends(database)
         read, write = self._together(reads, self._next_writes(writes, self.args.duration))
         db_cpu = postgres_cpu_seconds(db_before, postgres_backends(database))
-        return read, write, server.cpu_seconds() - before, db_cpu
+        cpu = server.cpu_seconds() - before
+        self.last_extra = {"rss_mib": server.rss_mib(), **_cache_delta(cache_before, server)}
+        return read, write, cpu, db_cpu
 
     def _together(self, reads: Load, writes: Load | None) -> tuple[LoadResult, LoadResult | None]:
         if writes is None:
@@ -169,6 +178,7 @@ class Bench:
                     per_request = {
                         "cpu_ms_per_req": cpu * 1000 / served if served else None,
                         "db_cpu_ms_per_req": db_cpu * 1000 / served if served else None,
+                        **self.last_extra,
                     }
                     entry = self.record(
                         workload.name, name, "read", workers, concurrency, run_no, read, per_request
@@ -180,15 +190,33 @@ class Bench:
                     print(_progress(entry, self.args.runs, write), flush=True)
 
 
+def _cache_delta(before: dict[str, int] | None, server: Server) -> dict[str, Any]:
+    """The plan cache's hit rate over a run of Portico, and its size after it."""
+    if before is None:
+        return {}
+    after = plan_cache(server)
+    if after is None:
+        return {}
+    hits, misses = after["hits"] - before["hits"], after["misses"] - before["misses"]
+    return {
+        "plan_hit_rate": hits / (hits + misses) if hits + misses else None,
+        "plans": after["plans"],
+        "plan_bytes": after["bytes"],
+    }
+
+
 def _progress(entry: dict[str, Any], runs: int, write: LoadResult | None) -> str:
     cpu, db_cpu = entry["cpu_ms_per_req"], entry["db_cpu_ms_per_req"]
     text = (
-        f"  {entry['workload']:<14} {entry['server']:<8} w{entry['workers']} "
+        f"  {entry['workload']:<21} {entry['server']:<8} w{entry['workers']} "
         f"c{entry['concurrency']:<3} run {entry['run']}/{runs}: {entry['rps']:8.1f} req/s  "
         f"p50 {entry['p50_ms']:7.2f}  p99 {entry['p99_ms']:7.2f} ms  "
         f"cpu {cpu if cpu is not None else float('nan'):6.2f} "
         f"(db {db_cpu if db_cpu is not None else float('nan'):5.2f}) ms/req"
     )
+    text += f"  rss {entry.get('rss_mib', 0):.0f} MiB"
+    if entry.get("plan_hit_rate") is not None:
+        text += f"  plan hits {entry['plan_hit_rate']:.0%}"
     if entry["errors"]:
         text += f"  errors {entry['errors']}"
     if write is not None:

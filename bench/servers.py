@@ -27,6 +27,7 @@ START_TIMEOUT = 60.0
 STOP_TIMEOUT = 10.0
 SETTLE_SECONDS = 2.0
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+PUBLIC_URL = "http://portico.bench"
 
 
 @dataclass
@@ -41,6 +42,9 @@ class Server:
     def cpu_seconds(self) -> float:
         """User + system CPU of the server process and every live descendant."""
         return tree_cpu_seconds(self.process.pid)
+
+    def rss_mib(self) -> float:
+        return tree_rss_mib(self.process.pid)
 
     def log_tail(self, lines: int = 20) -> str:
         try:
@@ -98,6 +102,40 @@ def tree_cpu_seconds(root: int) -> float:
             total += stats[pid].ticks
         stack.extend(children.get(pid, []))
     return total / CLOCK_TICKS
+
+
+def tree_rss_mib(root: int) -> float:
+    """Resident memory of a process and its descendants (uvicorn's supervisor and workers)."""
+    stats = _all_stats()
+    children: dict[int, list[int]] = {}
+    for pid, stat in stats.items():
+        children.setdefault(stat.parent, []).append(pid)
+    total, stack = 0.0, [root]
+    while stack:
+        pid = stack.pop()
+        total += rss_mib(pid)
+        stack.extend(children.get(pid, []))
+    return total
+
+
+def rss_mib(pid: int) -> float:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+def plan_cache(server: Server) -> dict[str, int] | None:
+    """Portico's plan-cache counters (GET /debug/plan-cache; one worker's when there are
+    several), or None where the server does not expose them."""
+    try:
+        response = httpx.get(f"{server.url}/debug/plan-cache", timeout=5)
+        return response.json() if response.status_code == 200 else None
+    except (httpx.HTTPError, ValueError):
+        return None
 
 
 def postgres_backends(database: str) -> dict[int, int]:
@@ -186,7 +224,9 @@ def _environment(**extra: str) -> dict[str, str]:
     install lags behind it (a new top-level package, say)."""
     env = {k: v for k, v in os.environ.items() if k not in {"PORTICO_ENV", "SMTP_URL"}}
     path = [str(PROJECT_DIR), *filter(None, [env.get("PYTHONPATH")])]
-    return {**env, "PYTHONPATH": os.pathsep.join(path), **extra}
+    # Both servers sign download links for the same address (and the same keys, the
+    # development ones unless SECRET_KEYS is set), so their answers can be compared.
+    return {**env, "PYTHONPATH": os.pathsep.join(path), "PUBLIC_URL": PUBLIC_URL, **extra}
 
 
 def start_portico(database_url: str, workers: int) -> Server:
@@ -205,6 +245,7 @@ def start_portico(database_url: str, workers: int) -> Server:
         # Requests beyond the pool wait for a connection as long as it takes: a fast
         # refusal would count as throughput.
         ADMISSION_WAIT_MS="60000",
+        PORTICO_PLAN_STATS="1",  # GET /debug/plan-cache: hits, misses, plans, bytes
     )
     command = [_venv_bin("portico"), "serve", "--host", "127.0.0.1", "--port", str(port)]
     return _start("portico", [*command, "--workers", str(workers)], env, port, workers)

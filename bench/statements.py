@@ -19,6 +19,9 @@ from core.settings import settings_from_env
 from portico.app import create_app
 
 TRANSACTION_CONTROL = ("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE")
+# A served Portico writes access-log rows in batches off the request path (models/
+# access_log.py); without its lifespan (here) they are written at once: not the request's.
+BATCHED = ("INSERT INTO access_logs",)
 REQUEST_TIMEOUT_S = 30
 
 
@@ -27,7 +30,8 @@ class Counter:
         self.statements: list[str] = []
 
     def __call__(self, conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        if not statement.lstrip().upper().startswith(TRANSACTION_CONTROL):
+        text = statement.lstrip()
+        if not text.upper().startswith(TRANSACTION_CONTROL) and not text.startswith(BATCHED):
             self.statements.append(statement)
 
 

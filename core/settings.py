@@ -77,6 +77,15 @@ class Settings:
     staff_url: str | None = None  # the staff dashboard, where staff links lead
     download_url_seconds: int = 300  # how long a signed download link works
     pay_link_days: int = 30  # how long an invoice email's pay link works
+    # Outbound webhooks (domain/webhooks/). Endpoints must be public https addresses; the
+    # loopback allowance (http to 127.0.0.0/8 and ::1 only) is for tests and development
+    # and refuses to start in production.
+    webhook_allow_loopback: bool = False
+    webhook_timeout_seconds: float = 10.0  # connecting, sending and reading, all told
+    webhook_max_response_bytes: int = 65_536  # read of an answer, the rest is dropped
+    webhook_lease_seconds: float = 60.0  # a claimed delivery stays a worker's this long
+    webhook_retry_hours: float = 72.0  # a delivery is retried with backoff this long
+    webhook_disable_after_hours: float = 72.0  # an endpoint failing this long is disabled
     # Hostile-input limits (portico/http_security.py, schema/limits.py, portico/request_limits.py).
     max_query_depth: int = 10
     max_query_aliases: int = 30
@@ -142,6 +151,8 @@ class Settings:
         if not self.smtp_url:
             # Without a mail server, mail would go to files and every link to the log.
             raise ConfigurationError("production sends mail through SMTP_URL; set it")
+        if self.webhook_allow_loopback:
+            raise ConfigurationError("WEBHOOK_ALLOW_LOOPBACK is for tests and development")
         if self.is_sqlite and not self.allow_sqlite_in_production:
             raise ConfigurationError(
                 "production runs on PostgreSQL; set PORTICO_ALLOW_SQLITE=1 to insist on SQLite"
@@ -227,8 +238,24 @@ def settings_from_env(environ: dict[str, str] | os._Environ[str] = os.environ) -
         staff_url=get("STAFF_URL") or None,
         download_url_seconds=int(get("DOWNLOAD_URL_SECONDS", defaults.download_url_seconds)),
         pay_link_days=int(get("PAY_LINK_DAYS", defaults.pay_link_days)),
+        webhook_allow_loopback=_flag(get("WEBHOOK_ALLOW_LOOPBACK")),
+        **_webhooks(get, defaults),
         **_limits(get, defaults),
     )
+
+
+def _webhooks(get: Callable[..., Any], defaults: Settings) -> dict[str, Any]:
+    """The webhook worker's bounds: numbers named like their settings, in capitals."""
+    floats = (
+        "webhook_timeout_seconds",
+        "webhook_lease_seconds",
+        "webhook_retry_hours",
+        "webhook_disable_after_hours",
+    )
+    values: dict[str, Any] = {n: float(get(n.upper(), getattr(defaults, n))) for n in floats}
+    size = "webhook_max_response_bytes"
+    values[size] = int(get(size.upper(), getattr(defaults, size)))
+    return values
 
 
 def _share(value: str | None, default: float) -> float:

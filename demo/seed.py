@@ -24,7 +24,7 @@ import models
 from auth.passwords import hash_password
 from core.ids import encode_id
 from core.settings import Settings
-from demo.files import (
+from demo.sample_files import (
     DemoFile,
     car_picture,
     card_picture,
@@ -34,6 +34,8 @@ from demo.files import (
 )
 from domain.billing.estimates import estimate_snapshot
 from domain.cars.jobs import HISTORY_KIND
+from domain.webhooks.events import event_body
+from domain.webhooks.signing import new_secret
 from models import (
     Appointment,
     BillingPlan,
@@ -41,6 +43,7 @@ from models import (
     Car,
     CarEvent,
     CarPhoto,
+    CollectionSettings,
     CommunityEvent,
     ConditionReport,
     Contact,
@@ -56,8 +59,10 @@ from models import (
     EventRsvp,
     Invoice,
     InvoiceLine,
+    InvoiceReminder,
     Job,
     JobPhoto,
+    LateFee,
     MaintenanceSchedule,
     Message,
     OnboardingStep,
@@ -87,6 +92,7 @@ from models.enums import (
     InvoiceStatus,
     JobKind,
     JobStatus,
+    LateFeeKind,
     LineKind,
     OnboardingStepKind,
     PaymentMethod,
@@ -96,9 +102,11 @@ from models.enums import (
     PortalStatus,
     RsvpStatus,
     StaffRole,
+    WebhookDeliveryStatus,
 )
 from models.money import LineAmounts, bill_totals, line_amounts
 from models.types import utcnow
+from models.webhooks import WebhookDelivery, WebhookEndpoint, WebhookEvent
 from models.writes import add_in_order
 from resolvers.validation import vin_check_digit
 from storage import Storage, new_key, storage_from_settings, store_bytes
@@ -1112,6 +1120,91 @@ def estimate(demo: Demo, account: Account, status: EstimateStatus) -> Estimate:
     return row
 
 
+LATE_FEE = 2_500  # the demo's fixed late fee, after 5 days overdue, on its own invoice
+DEMO_OVERDUE_DAYS = 9  # the invoice mid-dunning: steps -3, 0 and +7 sent, +14 to come
+
+
+def collections(demo: Demo, bills: list[Invoice]) -> list[Invoice]:
+    """The collection settings, and an open invoice mid-dunning: 9 days overdue, three
+    reminders sent (3 days before, on the due day, a week after), a late fee charged on
+    its own invoice after 5 days. The fee's invoice (returned) takes the next number."""
+    demo.add(
+        CollectionSettings(
+            organization_id=demo.org_id,
+            late_fee_kind=LateFeeKind.FIXED,
+            late_fee_amount=LATE_FEE,
+            late_fee_after_days=5,
+        )
+    )
+    chased = next(
+        (b for b in bills if b.status is InvoiceStatus.OPEN and b.due_date is not None), None
+    )
+    if chased is None:
+        return []
+    due = chased.due_date = demo.today - timedelta(days=DEMO_OVERDUE_DAYS)
+    chased.issue_date = due - timedelta(days=30)
+    for step in (-3, 0, 7):
+        on = due + timedelta(days=step)
+        demo.add(
+            InvoiceReminder(
+                organization_id=demo.org_id,
+                invoice_id=chased.id,
+                step=step,
+                step_date=on,
+                recipients=1,
+                sent_at=demo.at(on, 6, 5),
+            )
+        )
+    charged_on = due + timedelta(days=5)
+    charged = demo.at(charged_on, 6, 5)
+    fee_bill = Invoice(
+        organization_id=demo.org_id,
+        customer_id=chased.customer_id,
+        car_id=chased.car_id,
+        currency=chased.currency,
+        status=InvoiceStatus.OPEN,
+        number=max(b.number for b in bills if b.number is not None) + 1,
+        issue_date=charged_on,
+        due_date=charged_on + timedelta(days=14),
+        sent_at=charged,
+        subtotal=LATE_FEE,
+        tax_total=0,
+        total=LATE_FEE,
+        created_at=charged,
+        updated_at=charged,
+    )
+    line = InvoiceLine(
+        organization_id=demo.org_id,
+        invoice_id=fee_bill.id,
+        position=0,
+        kind=LineKind.FEE,
+        description=f"Late fee on invoice #{chased.number}",
+        quantity_milli=1000,
+        unit_price=LATE_FEE,
+        tax_rate_bp=0,
+        subtotal=LATE_FEE,
+        tax=0,
+        total=LATE_FEE,
+        created_at=charged,
+        updated_at=charged,
+    )
+    fee = LateFee(
+        organization_id=demo.org_id,
+        customer_id=chased.customer_id,
+        invoice_id=chased.id,
+        period=1,
+        amount=LATE_FEE,
+        currency=chased.currency,
+        base=chased.total - chased.amount_paid,
+        charged_on=charged_on,
+        fee_invoice_id=fee_bill.id,
+        fee_line_id=line.id,
+        created_at=charged,
+    )
+    demo.add(fee_bill, line, fee)
+    return [fee_bill]
+
+
 def counters(demo: Demo, bills: list[Invoice], quotes: list[Estimate]) -> None:
     """The `invoice` and `estimate` counters at the last number used."""
     last_invoice = max((i.number for i in bills if i.number is not None), default=None)
@@ -1666,7 +1759,9 @@ def build(now: datetime, owner_hash: str, staff_hash: str) -> Built:
         car_history(demo, each)
 
     contacts(demo, accounts)
-    counters(demo, invoices(demo, accounts), estimates(demo, accounts))
+    bills = invoices(demo, accounts)
+    bills += collections(demo, bills)
+    counters(demo, bills, estimates(demo, accounts))
     appointments(demo, accounts)
     for account in accounts:
         documents(demo, account)
@@ -1674,7 +1769,80 @@ def build(now: datetime, owner_hash: str, staff_hash: str) -> Built:
         messages(demo, account)
     portal_content(demo, accounts, active=invited[:5])
     recurring_billing(demo, current, portal_customer=invited[0])
+    webhooks(demo, current)
     return Built(demo.rows, demo.files)
+
+
+WEBHOOK_URL = "https://hooks.example.com/portico"  # a reserved name: it reaches nobody
+
+
+def webhooks(demo: Demo, accounts: list[Account]) -> None:
+    """The OWNER's endpoint for an accounting system, with its delivery log: customers'
+    events delivered, one that failed for three days and was then redelivered."""
+    secret = new_secret()
+    endpoint = WebhookEndpoint(
+        organization_id=demo.org_id,
+        url=WEBHOOK_URL,
+        description="Accounting sync",
+        event_types=["customer.created", "customer.updated", "invoice.paid"],
+        secret=secret,
+        secret_prefix=secret[:12],
+        created_by_staff_id=demo.owner.id,
+        last_success_at=demo.now - timedelta(hours=2),
+        **stamped(demo.now - timedelta(days=30)),
+    )
+    demo.add(endpoint)
+    customers = table_of(Customer)
+    for position, account in enumerate(accounts[:5]):
+        person = account.customer
+        when = demo.now - timedelta(days=20 - 4 * position)
+        values = {c.name: getattr(person, c.name) for c in customers.columns}
+        event = WebhookEvent(
+            organization_id=demo.org_id,
+            event_type="customer.updated",
+            object_type="Customer",
+            object_id=person.id,
+            body="",
+            **stamped(when),
+        )
+        event.body = event_body(event.id, event.event_type, when, customers, values)
+        failed = position == 2
+        delivery = WebhookDelivery(
+            organization_id=demo.org_id,
+            endpoint_id=endpoint.id,
+            event_id=event.id,
+            event_type=event.event_type,
+            object_id=person.id,
+            status=WebhookDeliveryStatus.FAILED if failed else WebhookDeliveryStatus.DELIVERED,
+            attempts=21 if failed else 1,
+            next_attempt_at=when + timedelta(days=3) if failed else when,
+            response_code=503 if failed else 200,
+            latency_ms=demo.rng.randint(40, 400),
+            last_error="HTTP 503: upstream unavailable" if failed else None,
+            last_attempt_at=when + timedelta(days=3) if failed else when,
+            delivered_at=None if failed else when,
+            **stamped(when),
+        )
+        demo.add(event, delivery)
+        if failed:  # sent again by the OWNER once the accounting system was back
+            again = when + timedelta(days=3, hours=1)
+            demo.add(
+                WebhookDelivery(
+                    organization_id=demo.org_id,
+                    endpoint_id=endpoint.id,
+                    event_id=event.id,
+                    event_type=event.event_type,
+                    object_id=person.id,
+                    status=WebhookDeliveryStatus.DELIVERED,
+                    attempts=1,
+                    next_attempt_at=again,
+                    response_code=200,
+                    latency_ms=demo.rng.randint(40, 400),
+                    last_attempt_at=again,
+                    delivered_at=again,
+                    **stamped(again),
+                )
+            )
 
 
 def recurring_billing(demo: Demo, current: list[Account], portal_customer: Account) -> None:

@@ -65,14 +65,60 @@ async def notify_customer_of_invoice(
         f"{org.name} has sent you invoice #{invoice.number} for {total}, due on {due}.",
         "You can see the details, download it and pay it in your customer portal.",
     ]
-    button = None
-    if online_payments_open(org, await session.get(PortalSettings, org.id)):
-        # The link pays this invoice only, without signing in (auth/pay_links.py).
-        link = pay_link_url(settings, org.id, invoice.id)
-        paragraphs.append("Or pay it now by card with the link below, without signing in.")
-        button = ("Pay invoice", link)
+    button = await _pay_button(session, settings, org, invoice, paragraphs)
     subject = f"Invoice #{invoice.number} from {org.name}"
     await _announce(session, settings, org, invoice, INVOICE_NEWS, subject, paragraphs, button)
+
+
+async def _pay_button(
+    session: AsyncSession,
+    settings: Settings,
+    org: Organization,
+    invoice: Invoice,
+    paragraphs: list[str],
+) -> tuple[str, str] | None:
+    """Where the organization takes card payments: the invoice's pay link as the button."""
+    if not online_payments_open(org, await session.get(PortalSettings, org.id)):
+        return None
+    # The link pays this invoice only, without signing in (auth/pay_links.py).
+    paragraphs.append("Or pay it now by card with the link below, without signing in.")
+    return ("Pay invoice", pay_link_url(settings, org.id, invoice.id))
+
+
+def _when(step: int) -> str:
+    if step < 0:
+        return f"is due in {-step} day{'s' if step != -1 else ''}"
+    if step == 0:
+        return "is due today"
+    return f"is {step} day{'s' if step != 1 else ''} overdue"
+
+
+async def remind_customer_of_invoice(
+    session: AsyncSession,
+    settings: Settings,
+    org: Organization,
+    invoice: Invoice,
+    days: int,
+    amount_due: int,
+) -> int:
+    """A payment reminder `days` from the due date (negative: before it; the day it is
+    sent, which after downtime may be later than its step), to the people who get invoice
+    emails (a billing contact yes, a driver no), with the pay link where card payments are
+    on. How many emails were queued."""
+    due = format_money(amount_due, invoice.currency)
+    day = invoice.due_date.isoformat() if invoice.due_date else "receipt"
+    paragraphs = [
+        f"Invoice #{invoice.number} from {org.name} {_when(days)}: {due} remains to pay "
+        f"(due on {day}).",
+        "You can see it and pay it in your customer portal. If you have paid it already, "
+        "thank you, and please ignore this reminder.",
+    ]
+    button = await _pay_button(session, settings, org, invoice, paragraphs)
+    button = button or (INVOICE_NEWS.button, f"{settings.portal_base}/{INVOICE_NEWS.page}")
+    to = await recipients(session, invoice.customer_id, MailKind.INVOICES)
+    subject = f"Reminder: invoice #{invoice.number} from {org.name} {_when(days)}"
+    await enqueue_to(session, org, MailKind.INVOICES, to, subject, paragraphs, button)
+    return len(to)
 
 
 async def notify_customer_of_estimate(

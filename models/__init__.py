@@ -22,6 +22,7 @@ from models.cars import (
     MaintenanceSchedule,
     TelematicsReading,
 )
+from models.collections import CollectionSettings, InvoiceReminder, LateFee
 from models.documents import Contract, Document
 from models.events import CommunityEvent, EventRsvp
 from models.idempotency import IdempotencyKey
@@ -36,6 +37,7 @@ from models.schedule import Appointment
 from models.sessions import AuthSession, MagicLink, StaffToken
 from models.subscriptions import BillingPlan, BillingSubscription, SubscriptionPeriod
 from models.wallet import AutopayCharge, SavedPaymentMethod
+from models.webhooks import WebhookDelivery, WebhookEndpoint, WebhookEvent
 
 index_foreign_keys(metadata)
 
@@ -50,6 +52,7 @@ __all__ = [
     "Car",
     "CarEvent",
     "CarPhoto",
+    "CollectionSettings",
     "CommunityEvent",
     "ConditionReport",
     "Contact",
@@ -67,8 +70,10 @@ __all__ = [
     "IntegrationKey",
     "Invoice",
     "InvoiceLine",
+    "InvoiceReminder",
     "Job",
     "JobPhoto",
+    "LateFee",
     "MagicLink",
     "MaintenanceSchedule",
     "Message",
@@ -87,5 +92,8 @@ __all__ = [
     "StaffUser",
     "SubscriptionPeriod",
     "TelematicsReading",
+    "WebhookDelivery",
+    "WebhookEndpoint",
+    "WebhookEvent",
     "metadata",
 ]

@@ -39,7 +39,7 @@ class Car(TenantRow, table=True):
 
 # Keys of CarEvent.data that name a row, with the row's GraphQL type: stored as global ids
 # (never raw row ids), shown to staff only. A portal viewer may be a car's later owner,
-# and must see nothing of the customers before them (schema/cars.py, planner/fields.py).
+# and must see nothing of the customers before them (schema/cars.py, planner/computed.py).
 CAR_EVENT_REFERENCES = {
     "from": "Customer",
     "to": "Customer",

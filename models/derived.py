@@ -1,7 +1,7 @@
 """Values derived from rows that the API shows and filters by, each defined once, in SQL.
 
 The loaders select them with their rows (`derived_columns`), the planner writes the same
-expressions into its statement (planner/fields.py), and list filters use them too, so a
+expressions into its statement (planner/computed.py), and list filters use them too, so a
 list filtered by a status returns exactly the rows that show that status. Anything about
 "now" or "today" reads the request's clock (models/clock.py), and "today" is the date in
 the organization's time zone: due dates and `validUntil` are the organization's days.
@@ -16,8 +16,16 @@ import sqlalchemy as sa
 
 from models.calendar import local_date
 from models.clock import request_now
-from models.enums import EstimateStatus, InvoiceStatus, SubscriptionStatus
-from models.tables import billing_plans, customers, invoices, organizations
+from models.enums import EstimateStatus, InvoiceStatus, OnboardingStepKind, SubscriptionStatus
+from models.tables import (
+    billing_plans,
+    contacts,
+    contracts,
+    customers,
+    invoices,
+    organizations,
+    payment_methods,
+)
 
 Expr = sa.ColumnElement[Any]
 
@@ -82,7 +90,7 @@ def customer_balance(customer: Any, invoice: Any, visible: Sequence[Expr] = ()) 
     `customer` is a customers row source; `invoice` the invoices table or an alias of it,
     of which only rows the viewer may see count (`visible`: their scope's conditions on
     it). The loaders select these for a batch of customers (models/loaders.py `computed`)
-    and the planner writes them into its statement (planner/fields.py), so both answer the
+    and the planner writes them into its statement (planner/computed.py), so both answer the
     same."""
     due = amount_due(invoice)
     where = (
@@ -173,6 +181,67 @@ def subscription_price(subscription: Any) -> Expr:
         .scalar_subquery()
     )
     return sa.func.coalesce(subscription.c.custom_unit_price, plan_amount)
+
+
+def onboarding_step_done(step: Any, customer: Any) -> Expr:
+    """Whether the customer has done one step of the onboarding checklist (`step`: a row of
+    onboarding_steps). A step completes by itself when its action happens, so progress is
+    read, never stored: a signed contract of the step's kind, a saved card not removed, a
+    phone and an address filled in, email preferences confirmed by the customer or one of
+    their contacts."""
+
+    # Correlated by name: auto-correlation misses the planner's lateral rows.
+    def exists(*where: Expr) -> Expr:
+        return sa.exists().where(*where).correlate(customer, step)
+
+    signed = exists(
+        contracts.c.customer_id == customer.c.id,
+        contracts.c.kind == step.c.contract_kind,
+        contracts.c.signed_at.is_not(None),
+    )
+    card = exists(
+        payment_methods.c.customer_id == customer.c.id, payment_methods.c.removed_at.is_(None)
+    )
+    profile = sa.and_(
+        customer.c.phone.is_not(None),
+        customer.c.address_line1.is_not(None),
+        customer.c.city.is_not(None),
+    )
+    confirmed = sa.or_(
+        customer.c.preferences_confirmed_at.is_not(None),
+        exists(
+            contacts.c.customer_id == customer.c.id,
+            contacts.c.preferences_confirmed_at.is_not(None),
+        ),
+    )
+    kind = step.c.kind
+    return sa.case(
+        (kind == OnboardingStepKind.SIGN_CONTRACT, signed),
+        (kind == OnboardingStepKind.ADD_PAYMENT_METHOD, card),
+        (kind == OnboardingStepKind.COMPLETE_PROFILE, profile),
+        (kind == OnboardingStepKind.CONFIRM_PREFERENCES, confirmed),
+        else_=sa.false(),
+    )
+
+
+def onboarding_progress(customer: Any, step: Any) -> dict[str, Expr]:
+    """A customer's progress through their organization's checklist: steps done, steps in
+    all, and whether every step is done (true when there are none; the customers list's
+    `onboarding:` filter). `step` is onboarding_steps or an alias of it. The loaders select
+    these for a batch of customers (resolvers/onboarding.py) and the planner writes them
+    (planner/computed.py)."""
+    theirs = step.c.organization_id == customer.c.organization_id
+    done = onboarding_step_done(step, customer)
+
+    def count(*where: Expr) -> Expr:
+        counted = sa.select(sa.func.count()).select_from(step).where(theirs, *where)
+        return counted.correlate(customer).scalar_subquery()
+
+    return {
+        "completed": count(done),
+        "total": count(),
+        "complete": sa.not_(sa.exists().where(theirs, sa.not_(done)).correlate(customer)),
+    }
 
 
 # Table name -> row key -> expression; the loaders add these to every row they read. A key

@@ -257,6 +257,12 @@ class OutboxStatus(StrEnum):
     DEAD = "DEAD"
 
 
+class WebhookDeliveryStatus(StrEnum):
+    PENDING = "PENDING"  # waiting for its first or next try
+    DELIVERED = "DELIVERED"  # the endpoint answered 2xx
+    FAILED = "FAILED"  # given up: three days of failures, or its endpoint deleted
+
+
 class SessionKind(StrEnum):
     STAFF = "STAFF"
     PORTAL = "PORTAL"
@@ -313,3 +319,18 @@ class BillingInterval(StrEnum):
     MONTHLY = "MONTHLY"
     QUARTERLY = "QUARTERLY"
     YEARLY = "YEARLY"
+
+
+class LateFeeKind(StrEnum):
+    """How a late fee is worked out, if at all."""
+
+    NONE = "NONE"
+    FIXED = "FIXED"  # a set amount
+    PERCENT = "PERCENT"  # a share of the overdue amount
+
+
+class LateFeeTarget(StrEnum):
+    """Where a late fee is billed."""
+
+    OWN_INVOICE = "OWN_INVOICE"  # an invoice of its own, issued at once
+    NEXT_INVOICE = "NEXT_INVOICE"  # a line on the customer's next invoice

@@ -10,11 +10,11 @@ import base64
 import binascii
 import json
 import uuid
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import Enum
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.engine import RowMapping
@@ -23,6 +23,7 @@ from core.errors import ClientError
 from models.types import UTCDateTime
 
 MAX_PAGE_SIZE = 100
+T = TypeVar("T")
 
 
 class InvalidCursor(ClientError):
@@ -145,3 +146,25 @@ class Page:
 def cut(rows: Sequence[RowMapping], first: int, has_previous: bool) -> Page:
     """Rows are fetched with one extra to learn whether another page follows."""
     return Page(rows=rows[:first], has_next=len(rows) > first, has_previous=has_previous)
+
+
+@dataclass(frozen=True, slots=True)
+class Listing(Generic[T]):
+    """A page made into objects, each with its cursor, and the whole list's size counted
+    only when asked; `schema/connections.py` answers it as a GraphQL connection."""
+
+    nodes: list[T]
+    cursors: list[str]
+    page: Page
+    count: Callable[[], Awaitable[int]]
+
+    @classmethod
+    def of(
+        cls,
+        make: Callable[[RowMapping], T],
+        page: Page,
+        ordering: Ordering,
+        count: Callable[[], Awaitable[int]],
+    ) -> Listing[T]:
+        nodes = [make(row) for row in page.rows]
+        return cls(nodes, [ordering.cursor_of(row) for row in page.rows], page, count)

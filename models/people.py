@@ -77,6 +77,8 @@ class Customer(TenantRow, CommunicationPreferences, PortalAccess, table=True):
     internal_notes: str | None = Field(default=None, max_length=10000)
     stripe_customer_id: str | None = Field(default=None, max_length=255)
     autopay_enabled: bool = Field(default=False)
+    # Collection paused by staff: no reminders or late fees while set (domain/collections/).
+    collection_paused_at: datetime | None = utc_field()
     archived_at: datetime | None = utc_field()
 
 

@@ -32,15 +32,20 @@ from models.tables import (
     event_rsvps,
     integration_keys,
     invoice_lines,
+    invoice_reminders,
     invoices,
     job_photos,
     jobs,
+    late_fees,
     message_attachments,
     messages,
     notifications,
+    onboarding_steps,
     payments,
     staff_users,
     subscriptions,
+    webhook_deliveries,
+    webhook_endpoints,
 )
 from models.tables import maintenance_schedules as schedules
 from models.tables import payment_methods as saved_methods
@@ -142,6 +147,16 @@ CUSTOMER_APPOINTMENTS = Relation(
 CUSTOMER_MESSAGES = Relation("customer_messages", messages, "customer_id", NEWEST_FIRST["messages"])
 CUSTOMER_PAYMENTS = Relation("customer_payments", payments, "customer_id", NEWEST_FIRST["payments"])
 CAR_EVENTS = Relation("car_events", car_events, "car_id", EVENTS_NEWEST)
+# Collections (staff only): an invoice's reminders sent and late fees charged, in order.
+INVOICE_REMINDERS = Relation(
+    "invoice_reminders",
+    invoice_reminders,
+    "invoice_id",
+    Ordering.of(invoice_reminders.c.step, invoice_reminders.c.id),
+)
+INVOICE_LATE_FEES = Relation(
+    "invoice_late_fees", late_fees, "invoice_id", Ordering.of(late_fees.c.period, late_fees.c.id)
+)
 CAR_REPORTS = Relation("car_reports", condition_reports, "car_id", REPORTS_NEWEST)
 CAR_DOCUMENTS = Relation(
     "car_documents", documents, "car_id", NEWEST_FIRST["documents"], _not_archived
@@ -171,6 +186,24 @@ ORGANIZATION_INTEGRATION_KEYS = Relation(
     integration_keys,
     "organization_id",
     Ordering.of(integration_keys.c.created_at, integration_keys.c.id),
+)
+ORGANIZATION_ONBOARDING_STEPS = Relation(
+    "organization_onboarding_steps",
+    onboarding_steps,
+    "organization_id",
+    Ordering.of(onboarding_steps.c.position, onboarding_steps.c.id),
+)
+ORGANIZATION_WEBHOOK_ENDPOINTS = Relation(
+    "organization_webhook_endpoints",
+    webhook_endpoints,
+    "organization_id",
+    Ordering.of(webhook_endpoints.c.created_at, webhook_endpoints.c.id),
+)
+WEBHOOK_ENDPOINT_DELIVERIES = Relation(
+    "webhook_endpoint_deliveries",
+    webhook_deliveries,
+    "endpoint_id",
+    Ordering.of((webhook_deliveries.c.created_at, True), (webhook_deliveries.c.id, True)),
 )
 CONTACT_CARS = Relation(
     "contact_cars", contact_cars, "contact_id", Ordering.of(contact_cars.c.car_id)

@@ -25,6 +25,7 @@ from models.cars import (
     MaintenanceSchedule,
     TelematicsReading,
 )
+from models.collections import CollectionSettings, InvoiceReminder, LateFee
 from models.documents import Contract, Document
 from models.events import CommunityEvent, EventRsvp
 from models.idempotency import IdempotencyKey
@@ -39,6 +40,7 @@ from models.schedule import Appointment
 from models.sessions import AuthSession, MagicLink, StaffToken
 from models.subscriptions import BillingPlan, BillingSubscription, SubscriptionPeriod
 from models.wallet import AutopayCharge, SavedPaymentMethod
+from models.webhooks import WebhookDelivery, WebhookEndpoint, WebhookEvent
 
 access_logs = table_of(AccessLog)
 appointments = table_of(Appointment)
@@ -49,6 +51,7 @@ autopay_charges = table_of(AutopayCharge)
 car_events = table_of(CarEvent)
 car_photos = table_of(CarPhoto)
 cars = table_of(Car)
+collection_settings = table_of(CollectionSettings)
 community_events = table_of(CommunityEvent)
 condition_reports = table_of(ConditionReport)
 contact_cars = table_of(ContactCar)
@@ -65,8 +68,10 @@ event_rsvps = table_of(EventRsvp)
 idempotency_keys = table_of(IdempotencyKey)
 integration_keys = table_of(IntegrationKey)
 invoice_lines = table_of(InvoiceLine)
+invoice_reminders = table_of(InvoiceReminder)
 invoices = table_of(Invoice)
 job_photos = table_of(JobPhoto)
+late_fees = table_of(LateFee)
 jobs = table_of(Job)
 magic_links = table_of(MagicLink)
 maintenance_schedules = table_of(MaintenanceSchedule)
@@ -87,3 +92,6 @@ staff_users = table_of(StaffUser)
 subscriptions = table_of(BillingSubscription)
 subscription_periods = table_of(SubscriptionPeriod)
 telematics_readings = table_of(TelematicsReading)
+webhook_deliveries = table_of(WebhookDelivery)
+webhook_endpoints = table_of(WebhookEndpoint)
+webhook_events = table_of(WebhookEvent)

@@ -12,7 +12,7 @@ from typing import Any
 from graphql import GraphQLObjectType, GraphQLSchema
 
 from models.derived import DERIVED
-from planner.fields import COMPUTED
+from planner.computed import COMPUTED
 
 # Root fields the planner answers (planner/plan.py Planner.root_field).
 PLANNED_ROOTS = frozenset(

@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 from collections import OrderedDict
 from collections.abc import AsyncIterator
+from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -35,8 +36,14 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("portico.planner")
 
+# Bounds of the plan cache, least recently used first out: entries, and bytes as the plans
+# weigh them (Plan.weight: a frozen staff customer page about 130 KB, a node look-up about
+# 10 KB; measured, bench/README.md "Memory").
 CACHE_SIZE = 1024
+CACHE_BYTES = 48 * 1024 * 1024
+UNPLANNED_BYTES = 512  # a remembered "not planned": its key
 _plans: OrderedDict[Any, Plan | None] = OrderedDict()
+_weights: dict[Any, int] = {}
 # Per document (schema, text, operation name): the role of each variable in its plans.
 _roles: OrderedDict[Any, dict[str, str]] = OrderedDict()
 ABSENT = "absent"
@@ -53,17 +60,53 @@ def _operation(document: Any, name: str | None) -> OperationDefinitionNode | Non
     return next((o for o in operations if o.name and o.name.value == name), None)
 
 
-def _cached(key: Any) -> tuple[bool, Plan | None]:
+@dataclass
+class CacheStats:
+    """Lookups of the plan cache since the process started (read by the bench)."""
+
+    hits: int = 0
+    misses: int = 0
+    evictions: int = 0
+    bytes: int = 0  # the weight of the plans held
+
+
+STATS = CacheStats()
+
+
+def cache_stats() -> dict[str, int]:
+    return {**asdict(STATS), "plans": len(_plans), "documents": len(_roles)}
+
+
+def _cached(key: Any, count_miss: bool = True) -> tuple[bool, Plan | None]:
+    """The plan kept under `key`, if any. `count_miss`: a miss here is a request planned
+    (the prepared path's misses go on to the ordinary path, which counts them)."""
     if key in _plans:
         _plans.move_to_end(key)
+        STATS.hits += 1
         return True, _plans[key]
+    if count_miss:
+        STATS.misses += 1
     return False, None
 
 
 def _remember(key: Any, plan: Plan | None) -> None:
     _plans[key] = plan
-    if len(_plans) > CACHE_SIZE:
-        _plans.popitem(last=False)
+    _plans.move_to_end(key)
+    weigh(key)
+
+
+def weigh(key: Any) -> None:
+    """(Re)weigh the plan under `key` (it grows when it is frozen) and keep the bounds."""
+    if key not in _plans:
+        return
+    plan = _plans[key]
+    weight = UNPLANNED_BYTES if plan is None else plan.weight()
+    STATS.bytes += weight - _weights.get(key, 0)
+    _weights[key] = weight
+    while len(_plans) > CACHE_SIZE or (STATS.bytes > CACHE_BYTES and len(_plans) > 1):
+        old, _ = _plans.popitem(last=False)
+        STATS.bytes -= _weights.pop(old, 0)
+        STATS.evictions += 1
 
 
 def cache_key(
@@ -171,10 +214,12 @@ class PlannedReads(SchemaExtension):
             names = [execution.operation_name]
             if len(_operations(execution.graphql_document)) == 1 and names[0] is not None:
                 names.append(None)  # clients may leave the name out of a one-operation document
+            keys = []
             for name in names:
                 if plan is not None:
                     learn_roles(execution.query, name, context, planner.roles)
-                _remember(cache_key(execution.query, name, context, variables), plan)
+                keys.append(cache_key(execution.query, name, context, variables))
+                _remember(keys[-1], plan)
         if plan is None:
             return None
         planned_params = plan.params_for(variables)
@@ -188,6 +233,8 @@ class PlannedReads(SchemaExtension):
         dialect = context.db.engine.dialect
         if not known:
             plan.freeze(dialect, params)
+            for planned_key in keys:
+                weigh(planned_key)  # now its texts, not its tree
         text_form = plan.as_text(dialect, params)
         if text_form is None:
             raw = (await context.reader.rows(plan.select(), params))[0]["data"]

@@ -26,7 +26,7 @@ from models.maintenance import is_due, next_due_on
 from planner import sql
 
 if TYPE_CHECKING:
-    from planner.fields import Context
+    from planner.computed import Context
     from planner.plan import Planner, Source
 
 MARK = "@fill"

@@ -46,17 +46,16 @@ from core.errors import NotFound
 from core.ids import decode_id
 from models import relations as rel
 from models import tables
-from models.derived import DERIVED, status_filter
+from models.derived import DERIVED, onboarding_progress, status_filter
 from models.loaders import Relation, Scope
 from models.pagination import MAX_PAGE_SIZE, InvalidCursor, Ordering
 from models.search import car_search, customer_search, search_params
 from planner import sql
+from planner.computed import COMPUTED, OBJECTS, Context
 from planner.coverage import PLANNED_ROOTS
-from planner.fields import COMPUTED, OBJECTS, Context
 from planner.roles import CURSOR, NODE_ID, SEARCH, SHAPE, VALUE
 from planner.variables import VariableValues, arguments_of, included
 from planner.viewer import VIEWER_IDS, viewer_param
-from schema.node import NODE_TYPES, ROW_TYPES
 
 Expr = sa.ColumnElement[Any]
 # A table, or an alias or lateral subquery of one: anything with columns to read.
@@ -84,6 +83,13 @@ PLANNED = "planned"
 
 # The parameters one variable's value gives, from the request's raw variables.
 Derivation = Callable[[Mapping[str, Any]], dict[str, Any]]
+
+
+# A cached plan's weight besides its SQL texts (its parameters, derivations, key), and an
+# unfrozen plan's (its SQLAlchemy tree): measured with tracemalloc on the bench's workloads
+# (bench/README.md, "Memory").
+PLAN_BYTES = 4 * 1024
+TREE_BYTES = 1024 * 1024
 
 
 @dataclass
@@ -116,6 +122,15 @@ class Plan:
         checked = {**params, "token_hash": ""}  # the session check's, given per request
         if self.as_text(dialect, params) and self.with_session_text(dialect, checked):
             self.statement = None
+
+    def weight(self) -> int:
+        """About the memory the plan holds, in bytes: its SQL texts once frozen (measured
+        with tracemalloc: the texts and about PLAN_BYTES besides), or an expression tree's
+        worth (TREE_BYTES) until then."""
+        if self.statement is not None:
+            return TREE_BYTES
+        texts = sum(len(text[0]) for text in self._texts.values() if text is not None)
+        return PLAN_BYTES + texts
 
     def select(self) -> sa.Select[Any]:
         assert self.statement is not None, "a frozen plan is executed as text"
@@ -215,6 +230,18 @@ class Planner:
         gql_type = self.schema.type_map[name]
         assert isinstance(gql_type, GraphQLObjectType), name
         return gql_type
+
+    def row_type(self, type_name: str) -> tuple[Any, sa.Table]:
+        """The class behind a type built from rows, and its table (bound by `row_type`)."""
+        definition = self.object_type(type_name).extensions["strawberry-definition"]
+        return definition.origin, vars(definition.origin)["__table__"]
+
+    def is_node(self, type_name: str) -> bool:
+        """Whether `node(id:)` answers with this type: one of the `Node` interface's."""
+        gql_type = self.schema.type_map.get(type_name)
+        return isinstance(gql_type, GraphQLObjectType) and any(
+            i.name == "Node" for i in gql_type.interfaces
+        )
 
     def fields(
         self, parent: GraphQLObjectType, selection_set: SelectionSetNode | None
@@ -333,7 +360,7 @@ class Planner:
                 type_name, row_id = decode_id(self.argument(node, "id", gql_field, role=NODE_ID))
             except NotFound as error:
                 raise Unplannable("malformed id: the executor reports it") from error
-            if type_name not in NODE_TYPES:
+            if not self.is_node(type_name):
                 raise Unplannable("unknown type")
             row_param = self.bind(row_id, sa.Uuid())
             self.derive(
@@ -392,7 +419,8 @@ class Planner:
                 raise Unplannable(f"argument {argument.name.value}")
 
     def root_list(self, name: str, node: FieldNode, gql_field: Any) -> Expr:
-        self.only_arguments(node, {"search", "status", "includeArchived", "first", "after"})
+        known = {"search", "status", "includeArchived", "first", "after", "onboarding"}
+        self.only_arguments(node, known)
         first = self.page_size(node, gql_field)
         table = tables.customers if name == "customers" else tables.cars
         search = self.argument(node, "search", gql_field, role=SEARCH)
@@ -404,6 +432,10 @@ class Planner:
         if name == "customers":
             conditions += customer_search(table, search, names=words)
             ordering = rel.BY_NAME
+            onboarding = self.argument(node, "onboarding", gql_field)
+            if onboarding is not None:  # COMPLETE or INCOMPLETE (resolvers/onboarding.py)
+                complete = onboarding_progress(table, tables.onboarding_steps)["complete"]
+                conditions.append(complete if onboarding.name == "COMPLETE" else ~complete)
         else:
             conditions += car_search(table, search, names=words)
             ordering = rel.CARS_BY_MAKE
@@ -558,7 +590,7 @@ class Planner:
     # --- objects --------------------------------------------------------------------
 
     def row_by_id(self, type_name: str, row_id: sa.BindParameter[Any], node: FieldNode) -> Expr:
-        _cls, table = ROW_TYPES[type_name]
+        _cls, table = self.row_type(type_name)
         t = table.alias(self.alias_name())
         body = self.object_json(type_name, t, node.selection_set, Context())
         where = [*self.conditions(table, t), t.c.id == row_id]
@@ -567,7 +599,7 @@ class Planner:
     def row_by_key(self, type_name: str, source: Source, column: str, node: FieldNode) -> Expr:
         """The row of `type_name` that `source`'s `column` names (null when the viewer may
         not see it), as an object field's loader reads it."""
-        _cls, table = ROW_TYPES[type_name]
+        _cls, table = self.row_type(type_name)
         t = table.alias(self.alias_name())
         body = self.object_json(type_name, t, node.selection_set, Context())
         where = [*self.conditions(table, t), t.c.id == source.c[column]]
@@ -588,7 +620,7 @@ class Planner:
             return OBJECTS[type_name](self, source, selection_set)
         gql_type = self.schema.type_map[type_name]
         assert isinstance(gql_type, GraphQLObjectType)
-        cls, table = ROW_TYPES[type_name]
+        cls, table = self.row_type(type_name)
         pairs: list[tuple[str, Expr]] = []
         for key, node in self.fields(gql_type, selection_set):
             pairs.append((key, self.object_field(type_name, cls, table, source, node, ctx)))
@@ -618,11 +650,11 @@ class Planner:
         plan = getattr(definition, "plan", None)
         if plan is not None:
             return self.relation_field(plan, source, node, gql_field)
-        if python_name in cls.__copied__ and not node.selection_set:
-            return sql.scalar(source.c[python_name], table.c[python_name].type)
         derived = DERIVED.get(table.name, {}).get(python_name)
         if derived is not None and not node.selection_set:
             return derived(source)  # the loaders' own expression (models/derived.py)
+        if python_name in cls.__copied__ and not node.selection_set:
+            return sql.scalar(source.c[python_name], table.c[python_name].type)
         computed = COMPUTED.get((type_name, python_name))
         if computed is None:
             raise Unplannable(f"{type_name}.{name}")
@@ -636,8 +668,9 @@ class Planner:
             return self.row_by_key(type_name, source, target, node)
         relation: Relation = target
         first = self.page_size(node, gql_field)
-        if self.argument(node, "after", gql_field) is not None:
-            raise Unplannable("nested cursor")
+        # A nested cursor applies to every parent's rows, as the loaders apply it
+        # (models/loaders.py page); one cursor per query, as for root lists.
+        after = self.argument(node, "after", gql_field, role=CURSOR)
         table = relation.table
         return self.connection(
             type_name,
@@ -645,7 +678,7 @@ class Planner:
             relation.ordering,
             [],
             first,
-            None,
+            after,
             node,
             gql_field.type,
             relation=relation,

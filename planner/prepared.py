@@ -89,7 +89,7 @@ def _plan(
         key = cache_key(body["query"], body.get("operationName"), context, variables, viewer)
     except TypeError:  # values JSON cannot hold
         return None
-    plan = _cached(key)[1]
+    plan = _cached(key, count_miss=False)[1]
     params = None if plan is None else plan.params_for(variables)
     return None if plan is None or params is None else (plan, params)
 

@@ -6,6 +6,7 @@ import asyncio
 import functools
 import gc
 import logging
+import os
 from collections.abc import AsyncIterator, Coroutine
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
@@ -33,17 +34,18 @@ from core.errors import may_have_happened
 from core.settings import Settings, get_settings
 from models.db import Database
 from planner import prepared
+from planner.extension import cache_stats
 from portico import graphql_http, ide, idempotency, live, log_redaction
-from portico.downloads import download
-from portico.http_security import healthz, middleware, readyz
-from portico.integrations import telematics_readings
-from portico.jobs import run_background
-from portico.outage import (
+from portico.background import run_background
+from portico.database_outage import (
     DatabaseOutage,
     outcome_unknown_graphql,
     request_timed_out,
     unavailable_graphql,
 )
+from portico.downloads import download
+from portico.http_security import healthz, middleware, readyz
+from portico.integrations import telematics_readings
 from portico.pages import (
     confirm_email_page,
     reset_password_page,
@@ -326,6 +328,21 @@ def session_ended() -> Response:
     return JSONResponse(body, status_code=401, headers={"WWW-Authenticate": "Bearer"})
 
 
+PLAN_STATS_ENV = "PORTICO_PLAN_STATS"
+
+
+def plan_cache_route(settings: Settings) -> list[Route]:
+    """`GET /debug/plan-cache`: the plan cache's counters (bench/ reads them), only where
+    PORTICO_PLAN_STATS=1 is set and never in production."""
+    if os.environ.get(PLAN_STATS_ENV) != "1" or settings.production:
+        return []
+
+    async def plan_cache(request: Request) -> Response:
+        return JSONResponse(cache_stats())
+
+    return [Route("/debug/plan-cache", plan_cache, methods=["GET"])]
+
+
 def create_app(
     settings: Settings | None = None,
     db: Database | None = None,
@@ -395,6 +412,7 @@ def create_app(
     app = Starlette(
         routes=[
             *(ide_routes if settings.introspection_mode != "off" else []),
+            *plan_cache_route(settings),
             Route("/graphql", graphql, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql),
             Route("/healthz", healthz, methods=["GET"]),

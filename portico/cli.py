@@ -1,5 +1,5 @@
 """The `portico` command: serve, worker, migrate, demo, create-staff, export-schema,
-reconcile-payments, run-autopay, bill."""
+reconcile-payments, run-autopay, bill, collect."""
 
 from __future__ import annotations
 
@@ -71,7 +71,7 @@ def _worker(_args: argparse.Namespace) -> None:
     """The outbox and the scheduled jobs without HTTP, until SIGTERM or SIGINT, which let
     the batch in hand finish."""
     from models.db import Database
-    from portico.jobs import run_background
+    from portico.background import run_background
 
     async def run() -> None:
         settings = get_settings()
@@ -184,6 +184,31 @@ def _bill(args: argparse.Namespace) -> None:
     asyncio.run(run())
 
 
+def _collect(args: argparse.Namespace) -> None:
+    from domain.collections.collect import collect
+    from models.db import Database
+
+    async def run() -> None:
+        db = Database(get_settings())
+        try:
+            done = await collect(db, on=args.date, dry_run=args.dry_run)
+        finally:
+            await db.dispose()
+        for chase in [*done.reminded, *done.charged]:
+            print(("would do " if args.dry_run else "done ") + str(chase))
+        if args.dry_run:
+            print(
+                f"dry run: {len(done.reminded)} reminders would be sent and "
+                f"{len(done.charged)} late fees charged; nothing was written"
+            )
+        else:
+            print(done)
+        if done.failed:
+            sys.exit(1)
+
+    asyncio.run(run())
+
+
 def _day(text: str) -> date:
     try:
         return date.fromisoformat(text)
@@ -251,6 +276,19 @@ def build_parser() -> argparse.ArgumentParser:
         "--dry-run", action="store_true", help="print what would be issued; write nothing"
     )
     bill.set_defaults(run=_bill)
+
+    collect = commands.add_parser(
+        "collect", help="send the payment reminders and charge the late fees due today"
+    )
+    collect.add_argument(
+        "--date",
+        type=_day,
+        help="collect as of this day, YYYY-MM-DD (default: each organization's today)",
+    )
+    collect.add_argument(
+        "--dry-run", action="store_true", help="print what would be sent and charged; write nothing"
+    )
+    collect.set_defaults(run=_collect)
 
     return parser
 

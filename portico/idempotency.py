@@ -38,7 +38,7 @@ from core.errors import (
 )
 from models.db import Pinned, pinned
 from models.idempotency import StoredAnswer, claim, keep_answer, stored_answer
-from portico.outage import outcome_unknown_graphql, request_timed_out, unavailable_graphql
+from portico.database_outage import outcome_unknown_graphql, request_timed_out, unavailable_graphql
 from schema.context import Context
 
 log = logging.getLogger("portico.idempotency")

@@ -1,4 +1,4 @@
-"""Staff sign-in and sign-out from the API: the door's throttle and rate limit around the
+"""Staff sign-in and sign-out from the API: the sign-in throttle and rate limit around the
 domain's action (domain/organization/staff_sign_in.py), and the request's viewer after."""
 
 from __future__ import annotations

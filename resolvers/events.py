@@ -20,11 +20,11 @@ from models import tables
 from models.attendance import Attendance, attendance_of, attendance_statement, person_key
 from models.clock import request_now
 from models.enums import RsvpStatus
+from models.pagination import Listing
 from resolvers.inputs import kept
 from resolvers.outcome import mutation_outcome
 from resolvers.relations import root_connection
 from resolvers.validation import Checks
-from schema.connections import Connection
 
 if TYPE_CHECKING:  # annotations only: resolvers do not import the schema
     from schema.mutations.events import (
@@ -66,7 +66,7 @@ def _not_over(table: sa.Table) -> sa.ColumnElement[bool]:
     return table.c.ends_at >= request_now()  # the request's one clock (models/clock.py)
 
 
-async def upcoming(info: Info, make: Any, first: int, after: str | None) -> Connection[Any]:
+async def upcoming(info: Info, make: Any, first: int, after: str | None) -> Listing[Any]:
     """Published events not cancelled and not over, earliest first: what the portal shows."""
     table = tables.community_events
     conditions = [
@@ -80,7 +80,7 @@ async def upcoming(info: Info, make: Any, first: int, after: str | None) -> Conn
 
 async def staff_list(
     info: Info, make: Any, upcoming_only: bool, first: int, after: str | None
-) -> Connection[Any]:
+) -> Listing[Any]:
     """Every event, drafts and cancelled ones included, earliest first."""
     table = tables.community_events
     conditions = [_not_over(table)] if upcoming_only else []

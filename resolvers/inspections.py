@@ -18,7 +18,7 @@ from resolvers.outcome import mutation_outcome
 from resolvers.validation import Checks
 
 if TYPE_CHECKING:  # annotations only: resolvers do not import the schema
-    from schema.mutations.work import (
+    from schema.mutations.jobs import (
         CreateConditionReportInput,
         RecordCarEventInput,
         SubmitInspectionInput,

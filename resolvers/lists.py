@@ -13,9 +13,9 @@ from models import relations as rel
 from models import tables
 from models.derived import status_filter
 from models.enums import AppointmentStatus, CarStatus, StaffStatus
+from models.pagination import Listing
 from models.search import car_search, customer_search
 from resolvers.relations import root_connection
-from schema.connections import Connection
 
 
 async def customers(
@@ -26,7 +26,7 @@ async def customers(
     first: int,
     after: str | None,
     extra: list[sa.ColumnElement[bool]] | None = None,
-) -> Connection[Any]:
+) -> Listing[Any]:
     table = tables.customers
     conditions = [*customer_search(table, search), *rel.archived_filter(table, include_archived)]
     conditions += extra or []
@@ -41,7 +41,7 @@ async def cars(
     include_archived: bool,
     first: int,
     after: str | None,
-) -> Connection[Any]:
+) -> Listing[Any]:
     table = tables.cars
     conditions = [*car_search(table, search), *rel.archived_filter(table, include_archived)]
     if status is not None:
@@ -56,7 +56,7 @@ async def by_status(
     status: list[Any] | None,
     first: int,
     after: str | None,
-) -> Connection[Any]:
+) -> Listing[Any]:
     """Invoices, estimates or contracts, newest first, optionally of some statuses only."""
     conditions = status_filter(table, status)
     ordering = rel.NEWEST_FIRST[table.name]
@@ -71,7 +71,7 @@ async def appointments(
     status: list[AppointmentStatus] | None,
     first: int,
     after: str | None,
-) -> Connection[Any]:
+) -> Listing[Any]:
     conditions = rel.appointment_filter(starts_after, starts_before, status)
     ordering = rel.APPOINTMENTS_BY_START
     return await root_connection(
@@ -86,7 +86,7 @@ async def audit_events(
     customer_id: uuid.UUID | None,
     first: int,
     after: str | None,
-) -> Connection[Any]:
+) -> Listing[Any]:
     conditions = rel.audit_filter(action or None, customer_id)
     ordering = rel.NEWEST_FIRST["audit_events"]
     return await root_connection(
@@ -96,7 +96,7 @@ async def audit_events(
 
 async def conversations(
     info: Info, make: Any, unread_only: bool, first: int, after: str | None
-) -> Connection[Any]:
+) -> Listing[Any]:
     """Each customer's newest message, newest first: one row per conversation."""
     table = tables.messages
     conditions = rel.conversation_filter(unread_only)
@@ -106,7 +106,7 @@ async def conversations(
 
 async def billing_plans(
     info: Info, make: Any, include_archived: bool, first: int, after: str | None
-) -> Connection[Any]:
+) -> Listing[Any]:
     table = tables.billing_plans
     conditions = rel.archived_filter(table, include_archived)
     return await root_connection(info, table, rel.PLANS_BY_NAME, conditions, make, first, after)
@@ -114,7 +114,7 @@ async def billing_plans(
 
 async def staff_users(
     info: Info, make: Any, status: StaffStatus | None, first: int, after: str | None
-) -> Connection[Any]:
+) -> Listing[Any]:
     """The organization's staff by name, of one status if given."""
     table = tables.staff_users
     conditions = [] if status is None else [table.c.status == status]

@@ -13,10 +13,10 @@ from core.ids import decode_id_of
 from domain.messaging import inbox
 from models import relations as rel
 from models import tables
+from models.pagination import Listing
 from resolvers.outcome import input_ids
 from resolvers.relations import root_connection
 from resolvers.validation import Rejected
-from schema.connections import Connection
 
 # --- a staff member's own in-app notifications --------------------------------------------
 
@@ -34,7 +34,7 @@ def _mine(info: Info, unread_only: bool) -> list[sa.ColumnElement[bool]]:
 
 async def staff_notifications(
     info: Info, make: Any, unread_only: bool, first: int, after: str | None
-) -> Connection[Any]:
+) -> Listing[Any]:
     """The signed-in staff member's notifications, newest first."""
     conditions = _mine(info, unread_only)
     ordering = rel.NOTIFICATIONS_NEWEST

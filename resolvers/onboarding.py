@@ -2,8 +2,8 @@
 checklist's changes are the domain's (domain/organization/onboarding.py).
 
 Progress is never stored: each step is done when its action happened (a contract of that
-kind signed, a card saved, the profile filled in, preferences confirmed), read in one
-statement per request for all the customers shown.
+kind signed, a card saved, the profile filled in, preferences confirmed), one SQL
+expression (models/derived.py) read for all the customers shown at once.
 """
 
 from __future__ import annotations
@@ -13,8 +13,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
+from sqlalchemy.engine import RowMapping
 from strawberry import Info
 
+from core.errors import NotFound
 from domain.organization.onboarding import (
     Step,
     checklist_problems,
@@ -22,15 +24,18 @@ from domain.organization.onboarding import (
     set_onboarding_steps,
 )
 from domain.portal import profile
+from models import tables
+from models.derived import onboarding_progress
 from models.enums import OnboardingStepKind
-from models.onboarding_progress import all_done, progress_statement, steps_statement
+from models.onboarding_progress import progress_statement
 from resolvers.outcome import mutation_outcome
 from resolvers.validation import Checks
 
 if TYPE_CHECKING:  # annotations only: resolvers do not import the schema
+    from models.loaders import Scope
     from schema.mutations.onboarding import SetOnboardingStepsInput
 
-STEPS = steps_statement()
+PROGRESS = progress_statement()
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,38 +45,41 @@ class StepProgress:
     done: bool
 
 
-async def steps(info: Info) -> list[Any]:
-    """The organization's steps, read once per request."""
-    ctx = info.context
-
-    async def batch(orgs: list[uuid.UUID]) -> list[list[Any]]:
-        return [list(await ctx.reader.rows(STEPS, {"org": org})) for org in orgs]
-
-    org = ctx.viewer.organization_id
-    return [] if org is None else await ctx.loaders.batched("onboarding_steps", batch).load(org)
-
-
 async def progress(info: Info, customer_id: uuid.UUID) -> list[StepProgress]:
-    """The customer's progress, batched with every other customer of the request."""
-    org_steps = await steps(info)
-    if not org_steps:
-        return []
+    """The customer's steps and whether each is done, batched with every other customer of
+    the request (models/onboarding_progress.py)."""
     ctx = info.context
 
-    async def batch(ids: list[uuid.UUID]) -> list[list[bool]]:
-        rows = await ctx.reader.rows(progress_statement(org_steps), {"ids": list(set(ids))})
-        found = {row["id"]: [bool(row[f"s{i}"]) for i in range(len(org_steps))] for row in rows}
-        return [found.get(i, [False] * len(org_steps)) for i in ids]
+    async def batch(ids: list[uuid.UUID]) -> list[list[StepProgress]]:
+        found: dict[uuid.UUID, list[StepProgress]] = {i: [] for i in ids}
+        for row in await ctx.reader.rows(PROGRESS, {"ids": list(found)}):
+            step = StepProgress(row["kind"], row["title"], bool(row["done"]))
+            found[row["customer_id"]].append(step)
+        return [found[i] for i in ids]
 
-    done = await ctx.loaders.batched("onboarding_progress", batch).load(customer_id)
-    return [StepProgress(s["kind"], s["title"], d) for s, d in zip(org_steps, done, strict=True)]
+    return await ctx.loaders.batched("onboarding_progress", batch).load(customer_id)
 
 
-async def customers_filter(info: Info, complete: bool | None) -> list[sa.ColumnElement[bool]]:
+def _counted(scope: Scope) -> list[sa.Label[Any]]:
+    parts = onboarding_progress(tables.customers, tables.onboarding_steps)
+    return [expression.label(f"onboarding_{key}") for key, expression in parts.items()]
+
+
+async def counts(info: Info, customer_id: uuid.UUID) -> RowMapping:
+    """Steps done, steps in all and whether all are done (models/derived.py
+    `onboarding_progress`), batched across the customers of the request."""
+    loader = info.context.loaders.computed(tables.customers, "onboarding", _counted)
+    row = await loader.load(customer_id)
+    if row is None:
+        raise NotFound(row=("Customer", customer_id))
+    return row
+
+
+def customers_filter(complete: bool | None) -> list[sa.ColumnElement[bool]]:
     """Conditions on the customers table: onboarding complete, or not yet."""
     if complete is None:
         return []
-    done = all_done(await steps(info))
+    done = onboarding_progress(tables.customers, tables.onboarding_steps)["complete"]
     return [done if complete else sa.not_(done)]
 
 

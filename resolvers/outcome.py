@@ -21,8 +21,8 @@ from strawberry.utils.str_converters import to_camel_case
 from core.errors import NotFound
 from core.ids import encode_id
 from domain.problems import Common
+from resolvers.inputs import field_holding
 from resolvers.validation import Problem, Rejected
-from schema.inputs import field_holding
 
 __all__ = ["Outcome", "Rejected", "input_ids", "mutation_outcome"]
 

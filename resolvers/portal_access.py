@@ -1,5 +1,5 @@
 """Portal access from the API: the person's ID decoded, the domain's action called
-(domain/portal/access.py)."""
+(domain/portal/portal_access.py)."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ from strawberry import Info
 
 from core.errors import InvalidInput
 from core.ids import decode_id_of
-from domain.portal import access
-from domain.portal.access import InvitePreview, Named
-from domain.portal.access import invite_with_first_bill as invite_with_first_bill
+from domain.portal import portal_access
+from domain.portal.portal_access import InvitePreview, Named
+from domain.portal.portal_access import invite_with_first_bill as invite_with_first_bill
 from domain.problems import Common, Problem
 from resolvers.outcome import Rejected, mutation_outcome
 from resolvers.rate_limits import limit_session
@@ -35,7 +35,7 @@ async def invite_preview(
         raise InvalidInput(rejected.problems[0].message) from None
     ctx = info.context
     async with ctx.db.write() as session:  # a read: the request's writes are not involved
-        return await access.invite_preview(session, ctx.viewer.organization_id, person)
+        return await portal_access.invite_preview(session, ctx.viewer.organization_id, person)
 
 
 @mutation_outcome
@@ -43,7 +43,7 @@ async def send_invite(info: Info, customer_gid: str | None, contact_gid: str | N
     person = named(customer_gid, contact_gid)
     allowed = info.context.settings.invites_per_hour
     await limit_session(info, "invite", per_session=allowed, per_client=allowed)
-    return await access.send_invite(info.context, person)
+    return await portal_access.send_invite(info.context, person)
 
 
 @mutation_outcome
@@ -54,5 +54,5 @@ async def set_access(
     invited or ask for a link again."""
     person = named(customer_gid, contact_gid)
     if revoked:
-        return await access.revoke_portal_access(info.context, person)
-    return await access.restore_portal_access(info.context, person)
+        return await portal_access.revoke_portal_access(info.context, person)
+    return await portal_access.restore_portal_access(info.context, person)

@@ -1,5 +1,5 @@
 """The organization's portal settings from the API: the input cleaned, the domain's action
-called (domain/portal/settings.py)."""
+called (domain/portal/portal_settings.py)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from strawberry import Info
 
-from domain.portal.settings import (
+from domain.portal.portal_settings import (
     SWITCHES,
     PortalOptions,
     due_days_problem,

@@ -1,4 +1,4 @@
-"""Portal sign-in from the API: the doors' throttles and rate limits around the domain's
+"""Portal sign-in from the API: the sign-in throttles and rate limits around the domain's
 actions (domain/portal/sign_in.py), and the rest of the request acting for whoever signed
 in."""
 

@@ -1,4 +1,4 @@
-"""Rate limits of the sign-in doors and invites, per address, per client and per session.
+"""Rate limits of sign-ins, link requests and invites, per address, client and session.
 
 Kept in the database (models/rate_limits.py) so that every server process shares them;
 only actions that write anyway are counted here. The overall request rate is limited in
@@ -21,22 +21,22 @@ class RateLimited(ClientError):
 
 
 async def limit(
-    info: Info, door: str, email: str | None, *, per_email: int, per_client: int
+    info: Info, action: str, email: str | None, *, per_email: int, per_client: int
 ) -> None:
     """Count this attempt in its own transaction (so refusals count too); raise when over."""
     ctx = info.context
-    keys = [(f"{door}:client:{ctx.client_ip or 'unknown'}", per_client)]
+    keys = [(f"{action}:client:{ctx.client_ip or 'unknown'}", per_client)]
     if email:
-        keys.append((f"{door}:email:{email.strip().lower()}", per_email))
+        keys.append((f"{action}:email:{email.strip().lower()}", per_email))
     await limit_keys(info, keys)
 
 
-async def limit_session(info: Info, door: str, *, per_session: int, per_client: int) -> None:
+async def limit_session(info: Info, action: str, *, per_session: int, per_client: int) -> None:
     """Count an action of the signed-in viewer, per session and per client address."""
     ctx = info.context
-    keys = [(f"{door}:client:{ctx.client_ip or 'unknown'}", per_client)]
+    keys = [(f"{action}:client:{ctx.client_ip or 'unknown'}", per_client)]
     if ctx.viewer.session_id is not None:
-        keys.append((f"{door}:session:{ctx.viewer.session_id}", per_session))
+        keys.append((f"{action}:session:{ctx.viewer.session_id}", per_session))
     await limit_keys(info, keys)
 
 

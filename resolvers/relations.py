@@ -11,8 +11,7 @@ from sqlalchemy.engine import RowMapping
 from strawberry import Info
 
 from models.loaders import Relation
-from models.pagination import Ordering, check_first
-from schema.connections import Connection, build_connection
+from models.pagination import Listing, Ordering, check_first
 
 
 async def page_of(
@@ -22,7 +21,7 @@ async def page_of(
     make: Callable[[RowMapping], Any],
     first: int,
     after: str | None,
-) -> Connection[Any]:
+) -> Listing[Any]:
     """A connection over `relation`'s children of one parent, batched across parents."""
     loaders = info.context.loaders
     page = await loaders.page(relation, check_first(first), after).load(parent_id)
@@ -30,7 +29,7 @@ async def page_of(
     async def count() -> int:
         return await loaders.count(relation).load(parent_id)
 
-    return build_connection(make, page, relation.ordering, count)
+    return Listing.of(make, page, relation.ordering, count)
 
 
 async def children_of(
@@ -48,7 +47,7 @@ async def root_connection(
     make: Callable[[RowMapping], Any],
     first: int,
     after: str | None,
-) -> Connection[Any]:
+) -> Listing[Any]:
     """A top-level list: keyset page plus a lazily counted total."""
     loaders = info.context.loaders
     page = await loaders.root_page(table, ordering, conditions, check_first(first), after)
@@ -56,4 +55,4 @@ async def root_connection(
     async def count() -> int:
         return await loaders.root_count(table, conditions)
 
-    return build_connection(make, page, ordering, count)
+    return Listing.of(make, page, ordering, count)

@@ -1,4 +1,4 @@
-"""Staff accounts from the API: IDs decoded, inputs checked, the doors' rate limits and
+"""Staff accounts from the API: IDs decoded, inputs checked, the sign-in rate limits and
 throttles around the domain's actions (domain/staff/), and the request's viewer after a
 sign-in by link."""
 
@@ -79,15 +79,15 @@ async def send_password_reset(info: Info, staff_user_gid: str) -> uuid.UUID:
 async def change_own_password(info: Info, current: str, new: str) -> uuid.UUID:
     """Wrong current passwords slow down further attempts (resolvers/throttle.py)."""
     person = str(info.context.viewer.staff_user_id)
-    door = throttle.STAFF_CHANGE_PASSWORD
-    await throttle.check(info, door, person)
+    attempt = throttle.STAFF_CHANGE_PASSWORD
+    await throttle.check(info, attempt, person)
     try:
         changed = await passwords.change_own_password(info.context, current, new)
     except Rejected as rejected:
         if any(p.code is StaffCode.WRONG_PASSWORD for p in rejected.problems):
-            await throttle.failed(info, door, person)
+            await throttle.failed(info, attempt, person)
         raise
-    await throttle.succeeded(info, door, person)
+    await throttle.succeeded(info, attempt, person)
     return changed
 
 

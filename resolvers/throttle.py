@@ -1,10 +1,10 @@
-"""Sign-in doors slow down guessing without letting anyone lock out the rightful person.
+"""Sign-in attempts slow down guessing without letting anyone lock out the rightful person.
 
 A fixed allowance per address (N attempts an hour) is a weapon: N wrong passwords, or N
 link requests, from anywhere shut the address's owner out for the rest of the hour. Here
 instead:
 
-- Only failures count (a wrong password; for link doors, every request, since each one
+- Only failures count (a wrong password; for link requests, every request, since each one
   sends an email). Successes never count, and one clears its client's record.
 - Delays grow: after `free` failures in a row, the next attempt waits `base` seconds after
   the last failure, then twice that, and so on up to `cap`. Refused attempts count nothing,
@@ -15,7 +15,7 @@ instead:
   skips the `address` record: an attacker's failures elsewhere never delay the owner's own
   browser, and delay a new one by at most the `address` cap.
 
-The figures are in the README (Security). Kept in the database (models/rate_limits.py),
+The limits are in the README (Security). Kept in the database (models/rate_limits.py),
 so every server process shares them.
 """
 
@@ -47,51 +47,51 @@ class Throttle:
 
 
 @dataclass(frozen=True)
-class Door:
+class Attempt:
     name: str
-    family: str  # doors of one family share who is known: "staff" or "portal"
+    family: str  # attempts of one family share who is known: "staff" or "portal"
     pair: Throttle  # this address from this client
     address: Throttle  # this address from every client it does not know
 
 
-STAFF_PASSWORD = Door("staff-password", "staff", Throttle(5, 1, 900), Throttle(20, 1, 60))
-PORTAL_PASSWORD = Door("portal-password", "portal", Throttle(5, 1, 900), Throttle(20, 1, 60))
-PORTAL_LINK = Door("portal-link", "portal", Throttle(3, 60, 900), Throttle(5, 60, 900))
+STAFF_PASSWORD = Attempt("staff-password", "staff", Throttle(5, 1, 900), Throttle(20, 1, 60))
+PORTAL_PASSWORD = Attempt("portal-password", "portal", Throttle(5, 1, 900), Throttle(20, 1, 60))
+PORTAL_LINK = Attempt("portal-link", "portal", Throttle(3, 60, 900), Throttle(5, 60, 900))
 # Keyed by the staff member's id: a stolen session cannot guess the password it lacks.
-STAFF_CHANGE_PASSWORD = Door(
+STAFF_CHANGE_PASSWORD = Attempt(
     "staff-change-password", "staff-session", Throttle(5, 1, 900), Throttle(5, 1, 900)
 )
-STAFF_RESET = Door("staff-reset", "staff", Throttle(3, 60, 900), Throttle(5, 60, 900))
+STAFF_RESET = Attempt("staff-reset", "staff", Throttle(3, 60, 900), Throttle(5, 60, 900))
 
 
 def _client(info: Info) -> str:
     return info.context.client_ip or "unknown"
 
 
-def address_key(door: Door, email: str) -> str:
+def address_key(attempt: Attempt, email: str) -> str:
     """The per-address record's key; the per-client ones add `:<client address>`. The
     address is hashed: keys stay short (the column holds 300 characters) and the table
     holds no email addresses."""
     digest = hashlib.sha256(email.strip().lower().encode()).hexdigest()[:32]
-    return f"throttle:{door.name}:{digest}"
+    return f"throttle:{attempt.name}:{digest}"
 
 
-def _keys(info: Info, door: Door, email: str) -> tuple[str, str]:
-    address = address_key(door, email)
+def _keys(info: Info, attempt: Attempt, email: str) -> tuple[str, str]:
+    address = address_key(attempt, email)
     return f"{address}:{_client(info)}", address
 
 
-async def check(info: Info, door: Door, email: str) -> None:
+async def check(info: Info, attempt: Attempt, email: str) -> None:
     """Refuse (RATE_LIMITED, with the seconds to wait) while a delay runs; counts nothing."""
-    pair_key, address_key = _keys(info, door, email)
+    pair_key, address_key = _keys(info, attempt, email)
     async with info.context.db.write() as session:
-        wait = _remaining(door.pair, *await failures_since(session, pair_key, QUIET_SECONDS))
+        wait = _remaining(attempt.pair, *await failures_since(session, pair_key, QUIET_SECONDS))
         known = await hits_now(
-            session, known_key(door.family, email, info.context.client_ip), KNOWN_SECONDS
+            session, known_key(attempt.family, email, info.context.client_ip), KNOWN_SECONDS
         )
         if not known:
             failures, since = await failures_since(session, address_key, QUIET_SECONDS)
-            wait = max(wait, _remaining(door.address, failures, since))
+            wait = max(wait, _remaining(attempt.address, failures, since))
     if wait > 0:
         raise RateLimited(retryAfterSeconds=max(1, math.ceil(wait)))
 
@@ -100,15 +100,15 @@ def _remaining(throttle: Throttle, failures: int, since: float) -> float:
     return throttle.delay(failures) - since
 
 
-async def failed(info: Info, door: Door, email: str) -> None:
-    """Count a failure (for link doors: a request) against the address and the client."""
+async def failed(info: Info, attempt: Attempt, email: str) -> None:
+    """Count a failure (for link requests: a request) against the address and the client."""
     async with info.context.db.write() as session:
-        for key in _keys(info, door, email):
+        for key in _keys(info, attempt, email):
             await record_failure(session, key, QUIET_SECONDS)
 
 
-async def succeeded(info: Info, door: Door, email: str) -> None:
+async def succeeded(info: Info, attempt: Attempt, email: str) -> None:
     """Clear this client's record for the address, and know the client from now on."""
     async with info.context.db.write() as session:
-        await forget(session, _keys(info, door, email)[0])
-        await remember_client(session, door.family, email, info.context.client_ip)
+        await forget(session, _keys(info, attempt, email)[0])
+        await remember_client(session, attempt.family, email, info.context.client_ip)

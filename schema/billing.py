@@ -3,7 +3,7 @@
 from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, Self
+from typing import TYPE_CHECKING, Annotated, Any, Self
 
 import strawberry
 from sqlalchemy.engine import RowMapping
@@ -27,6 +27,9 @@ from schema.enums import (
 )
 from schema.fields import connection_field, object_field
 from schema.node import Node, RowType, row_type
+
+if TYPE_CHECKING:
+    from schema.collections import InvoiceCollection
 
 
 def plain_decimal(value: int, scale: int) -> Decimal:
@@ -141,11 +144,9 @@ class Invoice(Billed, Node):
         # Selected with the row (models/derived.py), like every value derived from rows.
         return Money(amount=self.row["amount_due"], currency=self.row["currency"])
 
-    @strawberry.field(
+    is_overdue: bool = strawberry.field(
         description="Money is due and the due date has passed in the organization's time zone."
     )
-    def is_overdue(self) -> bool:
-        return bool(self.row["is_overdue"])
 
     @strawberry.field(description="The invoice's lines, in order.")
     async def line_items(self, info: Info) -> list[InvoiceLine]:
@@ -158,6 +159,19 @@ class Invoice(Billed, Node):
     )
     async def pdf_url(self, info: Info) -> str:
         return await link(info, INVOICE_PDF, self.pk)
+
+    @strawberry.field(
+        description="Where the invoice stands in collection: reminders sent, the next one, "
+        "late fees charged (staff only).",
+        extensions=staff_only(),
+    )
+    async def collection(
+        self, info: Info
+    ) -> Annotated["InvoiceCollection", strawberry.lazy("schema.collections")]:
+        from resolvers.collections import invoice_collection
+        from schema.collections import InvoiceCollection
+
+        return InvoiceCollection.of(await invoice_collection(info, self.row))
 
 
 @row_type(tables.estimate_decisions, node=False)

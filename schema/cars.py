@@ -107,7 +107,7 @@ class CarEvent(RowType, Node):
         data = self.row["data"]
         if info.context.viewer.is_staff:
             return data
-        # planner/fields.py removes the same keys in SQL.
+        # planner/computed.py removes the same keys in SQL.
         return JSON({k: v for k, v in data.items() if k not in CAR_EVENT_REFERENCES})
 
 

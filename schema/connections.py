@@ -1,12 +1,11 @@
 """Cursor connections (Relay style) paged by keyset in SQL."""
 
-from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, Generic, TypeVar
+from collections.abc import Awaitable, Callable
+from typing import Generic, TypeVar
 
 import strawberry
-from sqlalchemy.engine import RowMapping
 
-from models.pagination import Ordering, Page
+from models.pagination import Listing
 
 T = TypeVar("T")
 
@@ -41,14 +40,9 @@ class Connection(Generic[T]):
         return await self.count()
 
 
-def build_connection(
-    make: Callable[[RowMapping], Any],
-    page: Page,
-    ordering: Ordering,
-    count: Callable[[], Awaitable[int]],
-) -> Connection[Any]:
-    nodes = [make(row) for row in page.rows]
-    cursors: Sequence[str] = [ordering.cursor_of(row) for row in page.rows]
+def connection(listing: Listing[T]) -> Connection[T]:
+    """The GraphQL connection of a page the resolvers listed."""
+    nodes, cursors, page = listing.nodes, listing.cursors, listing.page
     return Connection(
         edges=[Edge(cursor=c, node=n) for c, n in zip(cursors, nodes, strict=True)],
         nodes=nodes,
@@ -58,5 +52,5 @@ def build_connection(
             start_cursor=cursors[0] if cursors else None,
             end_cursor=cursors[-1] if cursors else None,
         ),
-        count=count,
+        count=listing.count,
     )

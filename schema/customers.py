@@ -92,17 +92,20 @@ class Customer(RowType, Node):
         description="Notes for staff only; never shown in the portal.", extensions=staff_only()
     )
     portal_status: PortalStatus = strawberry.field(description="Portal access state.")
+    collection_paused_at: datetime | None = strawberry.field(
+        description="When staff paused collection (no reminders or late fees); null when not "
+        "paused (staff only).",
+        extensions=staff_only(),
+    )
     autopay_enabled: bool = strawberry.field(
         description="Open invoices are charged to the default card on their due date."
     )
 
     @strawberry.field(description="Progress through the organization's onboarding checklist.")
-    async def onboarding(
-        self, info: Info
-    ) -> Annotated["Onboarding", strawberry.lazy("schema.onboarding")]:
+    def onboarding(self) -> Annotated["Onboarding", strawberry.lazy("schema.onboarding")]:
         from schema.onboarding import onboarding_of
 
-        return await onboarding_of(info, self.pk)
+        return onboarding_of(self.pk)
 
     portal_invited_at: datetime | None = strawberry.field(
         description="When the last portal invite was sent (UTC)."

@@ -22,6 +22,8 @@ from models.enums import (
     InvoiceStatus,
     JobKind,
     JobStatus,
+    LateFeeKind,
+    LateFeeTarget,
     LineKind,
     NotificationKind,
     OnboardingStepKind,
@@ -35,9 +37,15 @@ from models.enums import (
     StaffRole,
     StaffStatus,
     SubscriptionStatus,
+    WebhookDeliveryStatus,
 )
 
 strawberry.enum(StaffRole, description="A staff member's role.")
+strawberry.enum(
+    WebhookDeliveryStatus,
+    description="Where a webhook delivery stands: pending (first or next try to come), "
+    "delivered (answered 2xx), failed (given up).",
+)
 strawberry.enum(
     StaffStatus,
     description="Where a staff account stands: invited (no password yet), active, deactivated.",
@@ -92,4 +100,14 @@ strawberry.enum(
     SubscriptionStatus,
     description="ACTIVE; PAUSED (nothing billed until resumed); ENDED (its end date has come "
     "in the organization's time zone).",
+)
+strawberry.enum(
+    LateFeeKind,
+    description="How a late fee is worked out: NONE (no late fees), FIXED (a set amount), "
+    "PERCENT (a share of the overdue amount, rounded half away from zero).",
+)
+strawberry.enum(
+    LateFeeTarget,
+    description="Where a late fee is billed: OWN_INVOICE (an invoice of its own, sent at "
+    "once) or NEXT_INVOICE (a line on the customer's next invoice).",
 )

@@ -10,7 +10,7 @@ from strawberry import Info
 
 from models.loaders import Relation
 from resolvers.relations import page_of
-from schema.connections import Connection
+from schema.connections import Connection, connection
 from schema.node import load_row
 
 FIRST = strawberry.argument(description="How many items to return (at most 100).")
@@ -52,7 +52,7 @@ def connection_field(
         first: Annotated[int, FIRST] = 20,
         after: Annotated[str | None, AFTER] = None,
     ) -> answer:
-        return await page_of(info, relation, root.pk, make, first, after)
+        return connection(await page_of(info, relation, root.pk, make, first, after))
 
     field = strawberry.field(resolver=resolve, description=description, **kwargs)
     field.plan = ("connection", relation, type_name)  # read by the planner (planner/)

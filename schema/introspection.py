@@ -26,7 +26,7 @@ def may_introspect(mode: str, viewer: Any) -> bool:
 
 class NoIntrospection(NoSchemaIntrospectionCustomRule):
     """graphql-core's rule, its own errors given the FORBIDDEN code (the other rules'
-    errors keep theirs: schema/refusals.py)."""
+    errors keep theirs: schema/document_refusals.py)."""
 
     def report_error(self, error: GraphQLError) -> None:
         coded = GraphQLError(error.message, error.nodes, extensions={"code": Forbidden.code})

@@ -31,7 +31,7 @@ from strawberry.extensions.max_aliases import count_fields_with_alias
 from strawberry.extensions.query_depth_limiter import create_validator as depth_rule
 
 from core.errors import QUERY_TOO_COMPLEX
-from schema.refusals import PARSE_FAILED
+from schema.document_refusals import PARSE_FAILED
 
 TOKENS_MESSAGE = "Document contains more than"  # graphql-core's parser, when max_tokens is hit
 

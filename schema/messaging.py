@@ -15,7 +15,7 @@ from models import tables
 from resolvers import lists, live
 from resolvers.access_log import link
 from resolvers.relations import children_of
-from schema.connections import Connection
+from schema.connections import Connection, connection
 from schema.enums import ActorKind, NotificationKind
 from schema.fields import AFTER, FIRST, object_field
 from schema.node import Node, RowType, load_row, row_type
@@ -106,7 +106,7 @@ class MessagingQueries:
         first: Annotated[int, FIRST] = 20,
         after: Annotated[str | None, AFTER] = None,
     ) -> Connection[Conversation]:
-        return await lists.conversations(info, _conversation, unread_only, first, after)
+        return connection(await lists.conversations(info, _conversation, unread_only, first, after))
 
 
 def _conversation(row: RowMapping) -> Conversation:

@@ -12,6 +12,7 @@ from strawberry.types.base import get_object_definition
 
 from core.errors import NotFound
 from core.ids import decode_id, encode_id
+from models.derived import DERIVED
 
 
 @strawberry.interface(description="An object with an opaque global ID, fetchable with `node`.")
@@ -28,8 +29,9 @@ ROW_TYPES: dict[str, tuple[type["RowType"], sa.Table]] = {}
 class RowType:
     """A GraphQL object built straight from a database row.
 
-    Plain fields are copied from the row's columns of the same name, so reading them costs
-    no resolver; relations are resolver methods that go through the request's loaders.
+    Plain fields are copied from the row's columns of the same name, or from the values
+    derived from it (models/derived.py `DERIVED`), so reading them costs no resolver;
+    relations are resolver methods that go through the request's loaders.
     """
 
     row: strawberry.Private[RowMapping]
@@ -61,7 +63,8 @@ def row_type(table: sa.Table, *, node: bool = True) -> Any:
             for f in definition.fields
             if f.base_resolver is None and f.python_name not in {"id", "row"}
         )
-        missing = [name for name in cls.__copied__ if name not in table.c]
+        derived = DERIVED.get(table.name, {})  # selected with every row (models/derived.py)
+        missing = [name for name in cls.__copied__ if name not in table.c and name not in derived]
         if missing:
             raise TypeError(f"{cls.__name__} fields without a column: {missing}")
         ROW_TYPES[definition.name] = (cls, table)

@@ -6,8 +6,10 @@ from enum import Enum
 import strawberry
 from strawberry import Info
 
-from resolvers.onboarding import progress
+from models import tables
+from resolvers.onboarding import counts, progress
 from schema.enums import ContractKind, OnboardingStepKind
+from schema.node import RowType, row_type
 
 
 @strawberry.type(description="One onboarding step and whether the customer has done it.")
@@ -17,8 +19,9 @@ class OnboardingStepStatus:
     done: bool = strawberry.field(description="Done: it completes by itself when it happens.")
 
 
+@row_type(tables.onboarding_steps, node=False)
 @strawberry.type(description="A step of the organization's onboarding checklist.")
-class OnboardingStepDefinition:
+class OnboardingStepDefinition(RowType):
     kind: OnboardingStepKind = strawberry.field(description="What the step asks.")
     title: str = strawberry.field(description="As the customer sees it.")
     contract_kind: ContractKind | None = strawberry.field(
@@ -29,19 +32,28 @@ class OnboardingStepDefinition:
 
 @strawberry.type(description="A customer's progress through the organization's onboarding.")
 class Onboarding:
-    steps: list[OnboardingStepStatus] = strawberry.field(description="The steps, in order.")
+    customer_id: strawberry.Private[uuid.UUID]
 
+    @strawberry.field(description="The steps, in order.")
+    async def steps(self, info: Info) -> list[OnboardingStepStatus]:
+        return [
+            OnboardingStepStatus(kind=s.kind, title=s.title, done=s.done)
+            for s in await progress(info, self.customer_id)
+        ]
+
+    # The three below: models/derived.py `onboarding_progress`, selected for all the
+    # customers of the response at once.
     @strawberry.field(description="How many steps are done.")
-    def completed(self) -> int:
-        return sum(1 for step in self.steps if step.done)
+    async def completed(self, info: Info) -> int:
+        return int((await counts(info, self.customer_id))["onboarding_completed"])
 
     @strawberry.field(description="How many steps there are.")
-    def total(self) -> int:
-        return len(self.steps)
+    async def total(self, info: Info) -> int:
+        return int((await counts(info, self.customer_id))["onboarding_total"])
 
     @strawberry.field(description="Every step is done (true when there are none).")
-    def is_complete(self) -> bool:
-        return all(step.done for step in self.steps)
+    async def is_complete(self, info: Info) -> bool:
+        return bool((await counts(info, self.customer_id))["onboarding_complete"])
 
 
 @strawberry.enum(description="Customers by onboarding progress.")
@@ -61,8 +73,5 @@ class OnboardingStepInput:
     )
 
 
-async def onboarding_of(info: Info, customer_id: uuid.UUID) -> Onboarding:
-    steps = await progress(info, customer_id)
-    return Onboarding(
-        steps=[OnboardingStepStatus(kind=s.kind, title=s.title, done=s.done) for s in steps]
-    )
+def onboarding_of(customer_id: uuid.UUID) -> Onboarding:
+    return Onboarding(customer_id=customer_id)

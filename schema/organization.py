@@ -19,8 +19,10 @@ from schema.fields import object_field
 from schema.node import Node, RowType, row_type
 
 if TYPE_CHECKING:
+    from schema.collections import CollectionSettings
     from schema.integrations import IntegrationKey
     from schema.onboarding import OnboardingStepDefinition
+    from schema.webhooks import WebhookEndpoint
 
 
 @row_type(portal_settings_table, node=False)
@@ -96,15 +98,10 @@ class Organization(RowType, Node):
     async def onboarding_steps(
         self, info: Info
     ) -> list[Annotated["OnboardingStepDefinition", strawberry.lazy("schema.onboarding")]]:
-        from resolvers.onboarding import steps
         from schema.onboarding import OnboardingStepDefinition
 
-        return [
-            OnboardingStepDefinition(
-                kind=s["kind"], title=s["title"], contract_kind=s["contract_kind"]
-            )
-            for s in await steps(info)
-        ]
+        steps = rel.ORGANIZATION_ONBOARDING_STEPS
+        return await children_of(info, steps, self.pk, OnboardingStepDefinition.from_row)
 
     @strawberry.field(
         description="Keys of the organization's integrations (OWNER only).",
@@ -117,6 +114,30 @@ class Organization(RowType, Node):
 
         keys = rel.ORGANIZATION_INTEGRATION_KEYS
         return await children_of(info, keys, self.pk, IntegrationKey.from_row)
+
+    @strawberry.field(
+        description="How the organization chases unpaid invoices: reminder schedule and late fees.",
+        extensions=staff_only(),
+    )
+    async def collection_settings(
+        self, info: Info
+    ) -> Annotated["CollectionSettings", strawberry.lazy("schema.collections")]:
+        from resolvers.collections import organization_settings
+        from schema.collections import CollectionSettings
+
+        return CollectionSettings.of(await organization_settings(info, self.pk))
+
+    @strawberry.field(
+        description="Where the organization's events are posted (OWNER only).",
+        extensions=owner_only(),
+    )
+    async def webhook_endpoints(
+        self, info: Info
+    ) -> list[Annotated["WebhookEndpoint", strawberry.lazy("schema.webhooks")]]:
+        from schema.webhooks import WebhookEndpoint
+
+        endpoints = rel.ORGANIZATION_WEBHOOK_ENDPOINTS
+        return await children_of(info, endpoints, self.pk, WebhookEndpoint.from_row)
 
     @strawberry.field(description="What the customer portal offers.", extensions=staff_only())
     async def portal_settings(self, info: Info) -> PortalSettings | None:

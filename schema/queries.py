@@ -15,7 +15,7 @@ from resolvers import events, lists, portal_access
 from resolvers.onboarding import customers_filter
 from schema.billing import Estimate, Invoice
 from schema.cars import Car
-from schema.connections import Connection
+from schema.connections import Connection, connection
 from schema.customers import Customer
 from schema.documents import Contract
 from schema.enums import (
@@ -88,9 +88,11 @@ class Query:
         after: Annotated[str | None, AFTER] = None,
     ) -> Connection[Customer]:
         complete = None if onboarding is None else onboarding is OnboardingFilter.COMPLETE
-        extra = await customers_filter(info, complete)
-        return await lists.customers(
-            info, Customer.from_row, search, include_archived, first, after, extra
+        extra = customers_filter(complete)
+        return connection(
+            await lists.customers(
+                info, Customer.from_row, search, include_archived, first, after, extra
+            )
         )
 
     @strawberry.field(
@@ -108,7 +110,9 @@ class Query:
         first: Annotated[int, FIRST] = 20,
         after: Annotated[str | None, AFTER] = None,
     ) -> Connection[Car]:
-        return await lists.cars(info, Car.from_row, search, status, include_archived, first, after)
+        return connection(
+            await lists.cars(info, Car.from_row, search, status, include_archived, first, after)
+        )
 
     @strawberry.field(description="Invoices, newest first.", extensions=staff_only())
     async def invoices(
@@ -120,7 +124,9 @@ class Query:
         first: Annotated[int, FIRST] = 20,
         after: Annotated[str | None, AFTER] = None,
     ) -> Connection[Invoice]:
-        return await lists.by_status(info, tables.invoices, Invoice.from_row, status, first, after)
+        return connection(
+            await lists.by_status(info, tables.invoices, Invoice.from_row, status, first, after)
+        )
 
     @strawberry.field(description="Estimates, newest first.", extensions=staff_only())
     async def estimates(
@@ -132,8 +138,8 @@ class Query:
         first: Annotated[int, FIRST] = 20,
         after: Annotated[str | None, AFTER] = None,
     ) -> Connection[Estimate]:
-        return await lists.by_status(
-            info, tables.estimates, Estimate.from_row, status, first, after
+        return connection(
+            await lists.by_status(info, tables.estimates, Estimate.from_row, status, first, after)
         )
 
     @strawberry.field(
@@ -150,8 +156,8 @@ class Query:
         first: Annotated[int, FIRST] = 20,
         after: Annotated[str | None, AFTER] = None,
     ) -> Connection[Contract]:
-        return await lists.by_status(
-            info, tables.contracts, Contract.from_row, status, first, after
+        return connection(
+            await lists.by_status(info, tables.contracts, Contract.from_row, status, first, after)
         )
 
     @strawberry.field(description="Appointments, earliest first.", extensions=staff_only())
@@ -170,8 +176,10 @@ class Query:
         first: Annotated[int, FIRST] = 20,
         after: Annotated[str | None, AFTER] = None,
     ) -> Connection[Appointment]:
-        return await lists.appointments(
-            info, Appointment.from_row, starts_after, starts_before, status, first, after
+        return connection(
+            await lists.appointments(
+                info, Appointment.from_row, starts_after, starts_before, status, first, after
+            )
         )
 
     @strawberry.field(
@@ -187,7 +195,9 @@ class Query:
         first: Annotated[int, FIRST] = 20,
         after: Annotated[str | None, AFTER] = None,
     ) -> Connection[CommunityEvent]:
-        return await events.staff_list(info, CommunityEvent.from_row, upcoming_only, first, after)
+        return connection(
+            await events.staff_list(info, CommunityEvent.from_row, upcoming_only, first, after)
+        )
 
 
 @strawberry.type(description="Staff views of portal access and the audit log.")
@@ -222,7 +232,7 @@ class AccessQueries:
             portal_status=preview.status,
             can_send=not problems,
             problems=problems,
-            onboarding=await onboarding_of(info, preview.customer_id),
+            onboarding=onboarding_of(preview.customer_id),
         )
 
     @strawberry.field(
@@ -238,7 +248,7 @@ class AccessQueries:
         first: Annotated[int, FIRST] = 20,
         after: Annotated[str | None, AFTER] = None,
     ) -> Connection[StaffUser]:
-        return await lists.staff_users(info, StaffUser.from_row, status, first, after)
+        return connection(await lists.staff_users(info, StaffUser.from_row, status, first, after))
 
     @strawberry.field(
         description="Who did what, when and from where, newest first.", extensions=staff_only()
@@ -256,7 +266,9 @@ class AccessQueries:
         after: Annotated[str | None, AFTER] = None,
     ) -> Connection[AuditEvent]:
         customer = decode_id_of("Customer", customer_id) if customer_id else None
-        return await lists.audit_events(info, AuditEvent.from_row, action, customer, first, after)
+        return connection(
+            await lists.audit_events(info, AuditEvent.from_row, action, customer, first, after)
+        )
 
 
 def _argument(name: str | None) -> list[str] | None:

@@ -28,8 +28,11 @@ from schema import (
     schedule,
     subscriptions,
     wallet,
+    webhooks,
 )
+from schema.collections import CollectionMutations
 from schema.cost import QueryCost
+from schema.document_refusals import Refusals, log_errors
 from schema.introspection import IntrospectionGate
 from schema.limits import CachedParse, Limits, limit_rules
 from schema.masking import MaskUnexpected
@@ -43,6 +46,7 @@ from schema.mutations.documents import DocumentMutations
 from schema.mutations.estimates import EstimateMutations
 from schema.mutations.events import EventMutations
 from schema.mutations.integrations import IntegrationMutations
+from schema.mutations.jobs import WorkMutations
 from schema.mutations.messaging import MessagingMutations
 from schema.mutations.notifications import NotificationMutations
 from schema.mutations.onboarding import OnboardingMutations
@@ -61,11 +65,10 @@ from schema.mutations.portal import (
 from schema.mutations.profile import ProfileMutations
 from schema.mutations.staff import StaffMutations
 from schema.mutations.subscriptions import SubscriptionMutations
-from schema.mutations.work import WorkMutations
+from schema.mutations.webhooks import WebhookMutations
 from schema.pay_links import PayLinkMutations, PayLinkQueries
 from schema.preview import PreviewReadOnly
 from schema.queries import AccessQueries, Query
-from schema.refusals import Refusals, log_errors
 from schema.text import StorableText
 
 
@@ -97,6 +100,8 @@ class Mutation(
     EventMutations,
     MessagingMutations,
     SubscriptionMutations,
+    CollectionMutations,
+    WebhookMutations,
 ):
     pass
 
@@ -119,6 +124,8 @@ NODE_ONLY_TYPES = [
     jobs.MaintenanceSchedule,
     jobs.TelematicsReading,
     integrations.IntegrationKey,
+    webhooks.WebhookEndpoint,
+    webhooks.WebhookDelivery,
     wallet.SavedPaymentMethod,
     cars.CarEvent,
     cars.ConditionReport,

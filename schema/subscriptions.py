@@ -16,7 +16,7 @@ from models.enums import BillingTiming as Timing
 from resolvers import lists
 from schema.billing import plain_decimal
 from schema.common import Money, money
-from schema.connections import Connection
+from schema.connections import Connection, connection
 from schema.enums import BillingInterval, BillingTiming, SubscriptionStatus
 from schema.fields import AFTER, FIRST, connection_field, object_field
 from schema.node import Node, RowType, load_row, row_type
@@ -137,4 +137,6 @@ class SubscriptionQueries:
         first: Annotated[int, FIRST] = 20,
         after: Annotated[str | None, AFTER] = None,
     ) -> Connection[BillingPlan]:
-        return await lists.billing_plans(info, BillingPlan.from_row, include_archived, first, after)
+        return connection(
+            await lists.billing_plans(info, BillingPlan.from_row, include_archived, first, after)
+        )

@@ -11,7 +11,7 @@ from auth.permissions import staff_only
 from auth.viewer import ViewerKind
 from core.ids import encode_id
 from resolvers import events, notifications, portal_sign_in
-from schema.connections import Connection
+from schema.connections import Connection, connection
 from schema.events import CommunityEvent
 from schema.fields import AFTER, FIRST
 from schema.messaging import Notification
@@ -110,8 +110,10 @@ class Viewer:
         first: Annotated[int, FIRST] = 20,
         after: Annotated[str | None, AFTER] = None,
     ) -> Connection[Notification]:
-        return await notifications.staff_notifications(
-            info, Notification.from_row, unread_only, first, after
+        return connection(
+            await notifications.staff_notifications(
+                info, Notification.from_row, unread_only, first, after
+            )
         )
 
     @strawberry.field(
@@ -131,4 +133,4 @@ class Viewer:
         first: Annotated[int, FIRST] = 20,
         after: Annotated[str | None, AFTER] = None,
     ) -> Connection[CommunityEvent]:
-        return await events.upcoming(info, CommunityEvent.from_row, first, after)
+        return connection(await events.upcoming(info, CommunityEvent.from_row, first, after))

@@ -9,7 +9,7 @@ from __future__ import annotations
 from functools import lru_cache
 
 from core.settings import Settings
-from storage.base import (
+from storage.backend import (
     CHUNK_SIZE,
     BadKey,
     FileMissing,

@@ -15,7 +15,7 @@ from collections.abc import AsyncIterable, AsyncIterator, Callable
 from pathlib import Path
 from typing import Any, BinaryIO, TypeVar
 
-from storage.base import (
+from storage.backend import (
     CHUNK_SIZE,
     BadKey,
     FileMissing,

@@ -11,7 +11,7 @@ import logging
 import time
 import weakref
 
-from storage.base import Storage, StorageUnavailable
+from storage.backend import Storage, StorageUnavailable
 
 log = logging.getLogger("portico.storage")
 

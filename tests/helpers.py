@@ -27,6 +27,7 @@ SUITE_LIMITS = {
     "TENANT_SLOT_SHARE": "1",
     "INVITES_PER_HOUR": "100000",
     "STAFF_SIGN_INS_PER_HOUR": "100000",
+    "WEBHOOK_ALLOW_LOOPBACK": "1",  # the webhook receivers of the tests listen on loopback
 }
 
 PASSWORD = "correct horse battery staple"

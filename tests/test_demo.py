@@ -161,6 +161,16 @@ async def test_demo_loads_once_and_resets(
     assert await count(
         "SELECT last_value FROM counters WHERE organization_id = :org AND name = 'invoice'"
     ) == max(numbers)
+    # An overdue invoice mid-dunning: three reminders sent, one late fee on its own invoice.
+    assert await count("SELECT count(*) FROM invoice_reminders WHERE organization_id = :org") == 3
+    fees = await _query(
+        settings,
+        "SELECT f.amount, f.invoice_id, l.invoice_id AS line_invoice, f.fee_invoice_id"
+        " FROM late_fees f JOIN invoice_lines l ON l.id = f.fee_line_id"
+        " WHERE f.organization_id = :org",
+        org=org_id,
+    )
+    assert [(f.amount, f.line_invoice == f.fee_invoice_id) for f in fees] == [(2_500, True)]
 
     now = utcnow()
     # Estimates follow the real rules: every sent one has its frozen version (naming its

@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from models import Message
 from models.db import Database
 from models.idempotency import KEEP_SECONDS, expire, idempotency_keys
-from portico.jobs import expire_idempotency_keys
+from portico.background import expire_idempotency_keys
 from tests.helpers import GraphQLClient, Tenant
 from tests.messaging import drain_outbox, portal_token
 from tests.portal import make_customer

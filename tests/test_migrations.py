@@ -14,10 +14,26 @@ from models import AuditEvent, Car, CarEvent, Customer, Organization
 from models.db import Database
 from models.enums import ActorKind, CarEventKind, ContractKind
 from models.migrate import alembic_config, pending_differences, upgrade
-from models.onboarding_progress import progress_statement, steps_statement
+from models.onboarding_progress import progress_statement
+from models.tables import onboarding_steps
 from models.types import UTCDateTime
 
-STEPS = steps_statement()
+STEPS = (
+    sa.select(onboarding_steps)
+    .where(onboarding_steps.c.organization_id == sa.bindparam("org"))
+    .order_by(onboarding_steps.c.position, onboarding_steps.c.id)
+)
+# Columns added after the revisions the data tests start from: left out of their inserts.
+LATER_COLUMNS = {"customers": {"collection_paused_at"}}
+
+
+async def _add_old(session: AsyncSession, row: object) -> None:
+    """Insert a model's row into a table as an older revision has it (no later columns)."""
+    table = row.__table__  # type: ignore[attr-defined]
+    later = LATER_COLUMNS.get(table.name, set())
+    columns = [c for c in table.columns if c.name not in later]
+    old = sa.table(table.name, *(sa.column(c.name, c.type) for c in columns))
+    await session.execute(old.insert().values({c.name: getattr(row, c.name) for c in columns}))
 
 
 async def test_models_and_migration_head_agree(db: Database):
@@ -53,7 +69,7 @@ async def test_contract_kinds_keep_existing_onboarding_steps_done(scratch_databa
         async with AsyncSession(scratch.engine, expire_on_commit=False) as session:
             session.add(org)
             await session.flush()
-            session.add(customer)
+            await _add_old(session, customer)
             await session.commit()
         now = datetime.now(UTC)
         row = {"organization_id": org.id, "created_at": now, "updated_at": now}
@@ -97,9 +113,7 @@ async def test_contract_kinds_keep_existing_onboarding_steps_done(scratch_databa
             org_steps = (await conn.execute(STEPS, {"org": org.id})).mappings().all()
             kinds = [s["contract_kind"] for s in org_steps]
             progress = (
-                (await conn.execute(progress_statement(list(org_steps)), {"ids": [customer.id]}))
-                .mappings()
-                .one()
+                (await conn.execute(progress_statement(), {"ids": [customer.id]})).mappings().all()
             )
         assert kinds == [
             ContractKind.STORAGE_AGREEMENT,
@@ -107,7 +121,7 @@ async def test_contract_kinds_keep_existing_onboarding_steps_done(scratch_databa
             ContractKind.OTHER,
         ]
         # Signed storage agreement and "other" contract: done; no waiver signed: not done.
-        assert [progress[f"s{i}"] for i in range(3)] == [True, False, True]
+        assert [bool(step["done"]) for step in progress] == [True, False, True]
     finally:
         await scratch.dispose()
 
@@ -155,7 +169,10 @@ async def test_event_details_move_to_global_ids_and_back(scratch_database_url: s
         )
         async with AsyncSession(scratch.engine, expire_on_commit=False) as session:
             for row in (org, alex, car, moved, serviced, previewed, reset):
-                session.add(row)
+                if row is alex:
+                    await _add_old(session, row)
+                else:
+                    session.add(row)
                 await session.flush()
             await session.commit()
 

@@ -1,8 +1,9 @@
-"""README.md's command examples: every `portico ...`, `python -m bench.run ...` and
-`scripts/...` line of its fenced shell blocks names a command that exists, with options it
-accepts; `create-staff` runs as written (password from PORTICO_STAFF_PASSWORD) and its
-owner then signs in. Servers, benchmarks and outside services are not started here
-(tests/test_wheel.py serves, migrates and loads the demo for real)."""
+"""The command examples of README.md and docs/ (docs/development.md holds the developers'):
+every `portico ...`, `python -m bench.run ...` and `scripts/...` line of their fenced shell
+blocks names a command that exists, with options it accepts; `create-staff` runs as written
+(password from PORTICO_STAFF_PASSWORD) and its owner then signs in. Servers, benchmarks and
+outside services are not started here (tests/test_wheel.py serves, migrates and loads the
+demo for real)."""
 
 from __future__ import annotations
 
@@ -27,10 +28,12 @@ SHELL_BLOCK = re.compile(r"^[ \t]*```(?:bash|sh)\n(.*?)^[ \t]*```", re.MULTILINE
 
 
 def commands() -> list[list[str]]:
-    """Each command line of the README's shell blocks, split as a shell would, with its
-    comment and environment assignments dropped."""
+    """Each command line of the shell blocks, split as a shell would, with its comment and
+    environment assignments dropped."""
     found = []
-    for block in SHELL_BLOCK.findall((ROOT / "README.md").read_text()):
+    texts = [(ROOT / "README.md").read_text()]
+    texts += [path.read_text() for path in sorted((ROOT / "docs").glob("*.md"))]
+    for block in (block for text in texts for block in SHELL_BLOCK.findall(text)):
         pending = ""
         for line in block.replace("\\\n", " ").splitlines():
             try:

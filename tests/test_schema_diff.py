@@ -1,8 +1,8 @@
 """graphql-inspector's diff of the committed schema.graphql at the base commit (the merge
 base with main on a branch; the previous commit on main itself; SCHEMA_BASE when set)
 against the schema the code builds now. A breaking change fails unless schema-changes.md
-lists it, word for word, as a line "- <change>" under an entry saying why (README, "The
-API contract")."""
+lists it, word for word, as a line "- <change>" under an entry saying why
+(docs/development.md, "Schema checks")."""
 
 from __future__ import annotations
 

@@ -28,6 +28,13 @@ def test_production_refuses_sqlite_unless_told():
     settings_from_env({**env, "PORTICO_ALLOW_SQLITE": "1"}).check()
 
 
+def test_production_refuses_webhooks_to_loopback():
+    settings_from_env(PRODUCTION).check()
+    with pytest.raises(ConfigurationError, match="WEBHOOK_ALLOW_LOOPBACK"):
+        settings_from_env({**PRODUCTION, "WEBHOOK_ALLOW_LOOPBACK": "1"}).check()
+    settings_from_env({"WEBHOOK_ALLOW_LOOPBACK": "1"}).check()  # development may
+
+
 def test_secret_keys_keep_their_order_newest_first():
     settings = settings_from_env({"SECRET_KEYS": " new , old ,"})
     assert settings.secret_keys == ("new", "old")

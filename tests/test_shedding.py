@@ -239,7 +239,7 @@ async def test_a_planned_read_counts_against_its_organization(
 ):
     gql, shedding = shed_app
     query = "{ customers(first: 5) { totalCount } }"
-    for _ in range(3):  # planned, then answered the short way with the session checked
+    for _ in range(3):  # planned, then answered by the prepared path with the session checked
         assert _outcome(await gql.post(query, token=tenant.staff_token)) == "200 OK"
     # The gate does not know the credential (forgotten, or another process signed it in).
     monkeypatch.setattr(shedding.known, "guess", lambda key: None)

@@ -41,7 +41,7 @@ from models.tables import (
     outbox_emails,
     subscription_periods,
 )
-from portico.jobs import scheduled_jobs
+from portico.background import scheduled_jobs
 from tests.helpers import GraphQLClient, Tenant
 from tests.portal import make_customer
 from tests.test_billing_domain import staff_job
@@ -649,5 +649,5 @@ def test_the_jobs_loop_bills_without_stripe():
     """`serve` and `portico worker` run recurring billing whether or not Stripe is set up."""
     without = [name for name, _ in scheduled_jobs(settings_from_env({}))]
     with_stripe = scheduled_jobs(settings_from_env({"STRIPE_SECRET_KEY": "sk_test_x"}))
-    assert without == ["recurring billing"]
+    assert without == ["recurring billing", "collections"]
     assert ("recurring billing", bill_due) in with_stripe and len(with_stripe) > 1

@@ -1,5 +1,5 @@
 """What a scenario's `portico serve` wrote to its log: lines by level, tracebacks. A
-traceback or an ERROR line is a problem (README house rules: an ERROR line is a bug)."""
+traceback or an ERROR line is a problem (docs/architecture.md: an ERROR line is a bug)."""
 
 from __future__ import annotations
 

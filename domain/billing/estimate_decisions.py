@@ -28,6 +28,7 @@ from domain.audit import audit
 from domain.billing.codes import BillingCode
 from domain.notifications import notify_staff
 from domain.problems import Common, Problem, Rejected
+from domain.webhooks.events import emit
 from domain.work import Work
 from models import Estimate, EstimateDecision, Organization, PortalSettings
 from models.derived import estimate_status
@@ -100,6 +101,7 @@ async def _approve(
     estimate = shown.estimate
     kind = EstimateDecisionKind.APPROVED
     session.add(_record(work, estimate, kind, shown.snapshot, decided, deposit=deposit))
+    await emit(session, "estimate.approved", estimate)
     await _tell_staff(session, shown.org, estimate, kind, None)
     session.add(
         audit(
@@ -139,6 +141,8 @@ async def decline_estimate(
         )
         decided = Decided(approved=[], declined=list(shown.snapshot["lines"]))
         session.add(_record(work, estimate, kind, shown.snapshot, decided, reason=reason))
+        if kind is EstimateDecisionKind.DECLINED:  # a request for changes is no verdict
+            await emit(session, "estimate.declined", estimate)
         await _tell_staff(session, shown.org, estimate, kind, reason)
         session.add(
             audit(

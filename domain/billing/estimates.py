@@ -30,14 +30,14 @@ from domain.billing.codes import BillingCode
 from domain.billing.lines import LineInput, as_shown, replace_lines
 from domain.billing_mail import notify_customer_of_estimate
 from domain.edits import KEEP, Edit, changes
-from domain.portal.access import invite_with_first_bill
+from domain.portal.portal_access import invite_with_first_bill
 from domain.problems import Problem, Rejected
 from domain.rows import locked
+from domain.webhooks.events import settle_told
 from domain.work import Work
 from models import Estimate, EstimateDecision, EstimateVersion, Invoice
 from models.calendar import end_of_day
 from models.enums import EstimateDecisionKind, EstimateStatus
-from models.ledger import settle
 from models.numbering import ESTIMATE_COUNTER, next_number
 from models.tables import estimate_lines, invoices, payments
 from models.types import utcnow
@@ -222,7 +222,7 @@ async def invoice_estimate(work: Work, estimate_id: uuid.UUID) -> uuid.UUID:
             .where(payments.c.estimate_id == estimate.id, payments.c.invoice_id.is_(None))
             .values(invoice_id=invoice.id)
         )
-        await settle(session, invoice)
+        await settle_told(session, invoice)
         session.add(
             audit(
                 work,

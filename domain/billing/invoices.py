@@ -18,16 +18,17 @@ from domain.billing.bills import (
     revise_bill,
 )
 from domain.billing.codes import BillingCode
+from domain.billing.late_fee_lines import attach_pending_late_fees
 from domain.billing.lines import LineInput
 from domain.billing_mail import notify_customer_of_invoice
 from domain.edits import KEEP, Edit, changes
-from domain.portal.access import invite_with_first_bill
+from domain.portal.portal_access import invite_with_first_bill
 from domain.problems import Problem, Rejected
 from domain.rows import locked
+from domain.webhooks.events import emit, settle_told
 from domain.work import Work
 from models import Invoice, Organization, PortalSettings
 from models.enums import InvoiceStatus
-from models.ledger import settle
 from models.numbering import INVOICE_COUNTER, next_number
 from models.types import utcnow
 
@@ -96,7 +97,8 @@ async def issue_invoice(
     sequence, its issue date (`today` unless set) and due date (the organization's terms
     unless set), what it is already paid, the first-bill portal invite, and the email by
     the customer's preferences (through the outbox, so it commits with the invoice or not
-    at all). True when a portal invite went with it."""
+    at all). The customer's late fees waiting for their next invoice are added to it as
+    lines first (domain/billing/late_fee_lines.py). True when a portal invite went with it."""
     options = await session.get(PortalSettings, org.id)
     due_days = options.invoice_due_days if options else DEFAULT_DUE_DAYS
     invoice.number = await next_number(session, org.id, INVOICE_COUNTER)
@@ -104,7 +106,9 @@ async def issue_invoice(
     issued = invoice.issue_date = invoice.issue_date or today
     invoice.due_date = invoice.due_date or issued + timedelta(days=due_days)
     invoice.sent_at = invoice.updated_at = utcnow()
-    await settle(session, invoice)  # a deposit taken on its estimate may already count
+    await attach_pending_late_fees(session, invoice)
+    await emit(session, "invoice.sent", invoice)
+    await settle_told(session, invoice)  # a deposit taken on its estimate may already count
     invited = await invite_with_first_bill(session, settings, org.id, invoice.customer_id)
     await notify_customer_of_invoice(session, settings, org, invoice)
     return invited
@@ -122,6 +126,7 @@ async def void_invoice(work: Work, invoice_id: uuid.UUID, reason: str | None) ->
             raise Rejected(Problem("id", message, BillingCode.HAS_PAYMENTS))
         invoice.status = InvoiceStatus.VOID
         invoice.voided_at = invoice.updated_at = utcnow()
+        await emit(session, "invoice.voided", invoice)
         session.add(
             audit(
                 work,

@@ -14,6 +14,7 @@ from domain.cars.codes import CarCode
 from domain.edits import KEEP, Edit, changes
 from domain.problems import Common, Problem, Rejected
 from domain.rows import locked, organization_of
+from domain.webhooks.events import emit
 from domain.work import Work
 from models import Car, CarEvent, Customer
 from models.cars import CAR_EVENT_REFERENCES
@@ -106,6 +107,7 @@ async def update_car(work: Work, car_id: uuid.UUID, details: CarDetails) -> uuid
                     new=car.status.value,
                 )
             )
+            await emit(session, "car.status_changed", car)
     return car_id
 
 

@@ -16,6 +16,7 @@ from domain.customers.preferences import NO_CHANGE, Preferences
 from domain.edits import KEEP, Edit, changes
 from domain.problems import Problem, Rejected
 from domain.rows import archive
+from domain.webhooks.events import emit
 from domain.work import Work
 from models import Customer
 from models.tables import customers
@@ -71,6 +72,7 @@ async def create_customer(work: Work, details: CustomerDetails) -> uuid.UUID:
             raise Rejected(DUPLICATE_EMAIL)
         customer = Customer(organization_id=org_id, **values)
         session.add(customer)
+        await emit(session, "customer.created", customer)
     return customer.id
 
 
@@ -86,7 +88,8 @@ async def update_customer(
         if await _email_taken(session, org_id, values.get("email"), customer_id):
             raise Rejected(DUPLICATE_EMAIL)
         await follow_edit(session, customer, values)
-        apply(customer, values)
+        if apply(customer, values):
+            await emit(session, "customer.updated", customer)
     return customer_id
 
 

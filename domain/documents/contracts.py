@@ -24,6 +24,7 @@ from domain.edits import KEEP, Edit, changes
 from domain.notifications import for_customer, notify_staff
 from domain.problems import Common, Problem, Rejected
 from domain.rows import locked, organization_of
+from domain.webhooks.events import emit
 from domain.work import Actor, Work
 from mail.outbox import Attachment, enqueue, enqueue_to, one_line
 from mail.recipients import recipients
@@ -309,4 +310,5 @@ async def sign_contract(work: Work, contract_id: uuid.UUID, signer_name: str) ->
                 data={"sha256": contract.signed_sha256},
             )
         )
+        await emit(session, "contract.signed", contract)
     return contract.id

@@ -40,6 +40,7 @@ from domain.messaging.codes import MessageCode
 from domain.notifications import notify_staff
 from domain.problems import Problem, Rejected
 from domain.uploads.received import Purpose, Received, kept_all, receive_file
+from domain.webhooks.events import emit
 from domain.work import Actor, Work
 from mail.outbox import enqueue, one_line
 from mail.recipients import Recipient
@@ -170,6 +171,7 @@ async def send_my_message(work: Conversing, body: str, attachments: list[object]
             body=body,
         )
         await add_in_order(session, [message, *_attach(message, files)])
+        await emit(session, "message.received", message)
         if announce:
             org = await session.get(Organization, customer.organization_id)
             assert org is not None

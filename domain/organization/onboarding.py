@@ -1,5 +1,5 @@
 """The onboarding checklist new portal customers see (OWNER only). Progress is never stored
-(models/onboarding_progress.py): a step is done when its action happened."""
+(models/derived.py `onboarding_step_done`): a step is done when its action happened."""
 
 from __future__ import annotations
 

@@ -27,11 +27,12 @@ from sqlmodel import col
 
 from domain.audit import system_audit
 from domain.notifications import notify_staff
+from domain.webhooks.events import settle_told
 from models import Invoice, Organization, Payment, ProviderEvent, Refund
 from models.base import dialect_of
 from models.currency import format_money
 from models.enums import DisputeStatus, NotificationKind, RefundStatus
-from models.ledger import RECEIVED, refund_status, settle
+from models.ledger import RECEIVED, refund_status
 from models.types import utcnow
 from models.writes import get_for_update
 
@@ -132,7 +133,7 @@ async def apply_charge_change(
     for invoice_id in {r.invoice_id for r in rows if r.invoice_id is not None}:
         invoice = await get_for_update(session, Invoice, org.id, invoice_id)
         if invoice is not None:
-            await settle(session, invoice)
+            await settle_told(session, invoice)
     if status is not None and status != before:
         await _tell_staff_of_dispute(session, org, rows[0], status, disputed)
     return Applied.CHANGED

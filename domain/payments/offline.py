@@ -13,10 +13,10 @@ from domain.audit import audit
 from domain.billing.codes import BillingCode
 from domain.payments.refusals import PAYABLE, not_payable, note, positive_amount
 from domain.problems import Problem, Rejected
+from domain.webhooks.events import emit, settle_told
 from domain.work import Work
 from models import Invoice, Payment
 from models.enums import PaymentMethod, PaymentStatus
-from models.ledger import settle
 from models.money import amount_due
 from models.types import utcnow
 from models.writes import visible_rows
@@ -70,7 +70,8 @@ async def record_payment(
             recorded_by_staff_id=work.viewer.staff_user_id,
         )
         session.add(payment)
-        await settle(session, invoice)
+        await emit(session, "payment.succeeded", payment)
+        await settle_told(session, invoice)
         session.add(
             audit(
                 work,

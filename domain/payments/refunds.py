@@ -54,11 +54,12 @@ from domain.billing.codes import BillingCode
 from domain.payments.charges import ChargeChange, apply_charge_change
 from domain.payments.refusals import note, positive_amount, provider_problem
 from domain.problems import Problem, Rejected
+from domain.webhooks.events import emit, settle_told
 from domain.work import Work
 from models import Invoice, Organization, Payment, Refund
 from models.db import Database
 from models.enums import PaymentMethod, RefundStatus
-from models.ledger import RECEIVED, refund_status, settle
+from models.ledger import RECEIVED, refund_status
 from models.types import utcnow
 from models.writes import get_for_update, visible_rows
 from payments.stripe_api import ProviderRejected, ProviderUnavailable, RefundInfo, StripeGateway
@@ -257,11 +258,12 @@ async def _count(session: AsyncSession, payment: Payment, refund: Refund) -> Non
     payment.refunded_amount += refund.amount
     payment.status = refund_status(payment.amount, payment.refunded_amount)
     payment.updated_at = utcnow()
+    await emit(session, "payment.refunded", payment)
     if payment.invoice_id is not None:
         org_id = payment.organization_id
         invoice = await get_for_update(session, Invoice, org_id, payment.invoice_id)
         if invoice is not None:
-            await settle(session, invoice)
+            await settle_told(session, invoice)
 
 
 def _audited(payment: Payment, refund: Refund) -> dict[str, Any]:

@@ -32,6 +32,7 @@ from domain.payments.charges import (
     keep_waiting,
     lock_payment,
 )
+from domain.webhooks.events import emit, settle_told
 from mail.recipients import Recipient
 from models import (
     Contact,
@@ -45,7 +46,6 @@ from models.base import dialect_of
 from models.currency import format_money
 from models.db import Database
 from models.enums import NotificationKind, PaymentMethod, PaymentStatus
-from models.ledger import settle
 from models.tables import payments, provider_events
 from models.types import utcnow
 from models.writes import get_for_update
@@ -214,24 +214,24 @@ async def apply_success(session: AsyncSession, org: Organization, paid: Settleme
             session, paid.payment_intent_id, invoice, estimate
         ):
             continue
-        session.add(
-            Payment(
-                organization_id=org.id,
-                customer_id=customer_id,
-                invoice_id=invoice.id if invoice else None,
-                estimate_id=estimate.id if estimate else None,
-                amount=amount,
-                currency=paid.currency,
-                method=PaymentMethod.CARD_ONLINE,
-                status=PaymentStatus.SUCCEEDED,
-                provider_payment_intent_id=paid.payment_intent_id,
-                provider_charge_id=paid.charge_id,
-                received_at=utcnow(),
-                payer_contact_id=payer_id,
-            )
+        payment = Payment(
+            organization_id=org.id,
+            customer_id=customer_id,
+            invoice_id=invoice.id if invoice else None,
+            estimate_id=estimate.id if estimate else None,
+            amount=amount,
+            currency=paid.currency,
+            method=PaymentMethod.CARD_ONLINE,
+            status=PaymentStatus.SUCCEEDED,
+            provider_payment_intent_id=paid.payment_intent_id,
+            provider_charge_id=paid.charge_id,
+            received_at=utcnow(),
+            payer_contact_id=payer_id,
         )
+        session.add(payment)
+        await emit(session, "payment.succeeded", payment)
         if invoice is not None:
-            await settle(session, invoice)
+            await settle_told(session, invoice)
         recorded += amount
     if recorded:
         await _tell_everyone(session, org, customer_id, payer_id, paid, recorded)

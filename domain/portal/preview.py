@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 
 from auth.sessions import start_session
 from domain.audit import audit_person
-from domain.portal.access import Named, person_of_named
+from domain.portal.portal_access import Named, person_of_named
 from domain.work import Work
 from models.enums import SessionKind
 

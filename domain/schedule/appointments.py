@@ -23,6 +23,7 @@ from domain.problems import Common, Problem, Rejected
 from domain.rows import customer_of, locked, organization_of
 from domain.schedule.codes import ScheduleCode
 from domain.schedule.news import ScheduleNews, tell_customer, when
+from domain.webhooks.events import emit
 from domain.work import Actor, Work
 from models import Appointment, Car, Customer, Organization, PortalSettings
 from models.enums import AppointmentKind, AppointmentStatus, NotificationKind, PortalScope
@@ -148,6 +149,7 @@ async def create_appointment(
         session.add(appointment)
         await session.flush()
         session.add(_audit(work, "appointment.created", appointment))
+        await emit(session, "appointment.created", appointment)
         if notify_customer and appointment.status in ANNOUNCED:
             await tell_customer(session, work.settings, appointment, ScheduleNews.SCHEDULED)
     return appointment.id
@@ -192,6 +194,7 @@ async def update_appointment(
             session.add(_audit(work, "appointment.rescheduled", appointment, **moved))
         else:
             session.add(_audit(work, "appointment.updated", appointment))
+        await emit(session, "appointment.changed", appointment)
         if news is not None and notify_customer:
             await tell_customer(session, work.settings, appointment, news)
     return appointment.id
@@ -233,6 +236,7 @@ async def cancel_appointment(
         session.add(
             _audit(work, "appointment.cancelled", appointment, reason=reason, status=was.value)
         )
+        await emit(session, "appointment.cancelled", appointment)
         if notify_customer:
             await tell_customer(
                 session, work.settings, appointment, ScheduleNews.CANCELLED, reason=reason
@@ -267,6 +271,7 @@ async def confirm_appointment(
         )
         _apply(appointment, {**values, "status": status})
         session.add(_audit(work, "appointment.confirmed", appointment, status=status.value))
+        await emit(session, "appointment.changed", appointment)
         if notify_customer:
             await tell_customer(session, work.settings, appointment, ScheduleNews.CONFIRMED)
     return appointment.id
@@ -337,6 +342,7 @@ async def request_appointment(
         session.add(appointment)
         await session.flush()
         session.add(_audit(work, "portal.appointment_requested", appointment))
+        await emit(session, "appointment.created", appointment)
         org = await session.get(Organization, org_id)
         customer = await session.get(Customer, customer_id)
         if org is not None and customer is not None:

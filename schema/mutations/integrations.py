@@ -10,7 +10,7 @@ from resolvers import telematics
 from schema.common import INPUT
 from schema.error_codes import user_errors
 from schema.integrations import IntegrationKey
-from schema.mutations.work import WorkError, WorkErrorCode
+from schema.mutations.jobs import WorkError, WorkErrorCode
 from schema.node import load_row
 
 

@@ -10,7 +10,7 @@ from resolvers import onboarding
 from resolvers.outcome import Outcome
 from schema.common import INPUT
 from schema.customers import Customer
-from schema.mutations.work import WorkError, WorkErrorCode
+from schema.mutations.jobs import WorkError, WorkErrorCode
 from schema.onboarding import OnboardingStepInput
 from schema.organization import Organization
 from schema.payloads import P, payload

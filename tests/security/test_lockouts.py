@@ -3,7 +3,7 @@
 Wrong passwords, or link requests, from many clients never stop the rightful person for
 long: only failures count (never successes), delays grow per address and client, and a
 client that has signed in to an address before is not delayed by failures elsewhere.
-Figures (resolvers/throttle.py, README Security): password doors 5 failures free per
+Limits (resolvers/throttle.py, README Security): password sign-ins 5 failures free per
 address and client, then 1 s, 2 s, 4 s ... up to 15 min; per address from unknown clients
 20 free, then 1 s ... up to 60 s. Link requests 3 free per address and client, then 1 min,
 2 min ... up to 15 min; per address from unknown clients 5 free, then the same.

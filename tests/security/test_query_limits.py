@@ -211,7 +211,7 @@ async def test_e42_variables_that_fail_coercion_get_the_executors_own_errors(
         result = await gql(query, variables, token=tenant.staff_token)
         assert result.get("data") is None
         executors = [e.formatted for e in expected.errors]  # type: ignore[union-attr]
-        # The same errors, coded as every validation refusal is (schema/refusals.py).
+        # The same errors, coded as every validation refusal is (schema/document_refusals.py).
         coded = [{**e, "extensions": {"code": "GRAPHQL_VALIDATION_FAILED"}} for e in executors]
         assert result["errors"] == coded, variables
         assert count_statements.count - before <= baseline  # nothing ran

@@ -1,12 +1,14 @@
-"""Fields computed by resolvers, written again as SQL for the planner.
+"""The planner's SQL for fields that a resolver computes (the `COMPUTED` entries).
 
-Each entry mirrors one resolver in schema/ (money objects, amount due, overdue, decimals,
-preferences, inspection items). tests/test_planner.py compares both on the same rows.
+Each entry builds the GraphQL form of one resolver in schema/: money objects, decimals,
+nested objects and lists, links filled in afterwards (planner/filled.py). A value derived
+from rows is the loaders' own expression (models/derived.py), called here, never written
+again. tests/test_planner.py compares both paths on the same rows.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -284,6 +286,16 @@ def decimal(name: str, scale: int) -> Any:
     return lambda planner, source, node, ctx: sql.plain_decimal(source.c[name], scale)
 
 
+def selected(planner: Planner, type_name: str, selection: Any, values: Mapping[str, Any]) -> Expr:
+    """A JSON object of the fields of `type_name` the selection asks, each from `values` by
+    its GraphQL name (`__typename` is the type's own)."""
+    pairs: list[tuple[str, Expr]] = []
+    for key, child in planner.fields(planner.object_type(type_name), selection):
+        name = child.name.value
+        pairs.append((key, sql.text(type_name) if name == "__typename" else values[name]))
+    return sql.json_object(pairs)
+
+
 def preferences(planner: Planner, source: Source, node: FieldNode, ctx: Context) -> Expr:
     columns = {
         "invoices": "wants_invoices",
@@ -294,13 +306,8 @@ def preferences(planner: Planner, source: Source, node: FieldNode, ctx: Context)
         "socialEvents": "wants_social_events",
         "marketing": "wants_marketing",
     }
-    gql_type = planner.object_type("CommunicationPreferences")
-    pairs: list[tuple[str, Expr]] = []
-    for key, child in planner.fields(gql_type, node.selection_set):
-        name = child.name.value
-        value = sql.text("CommunicationPreferences") if name == "__typename" else None
-        pairs.append((key, value if value is not None else source.c[columns[name]]))
-    return sql.json_object(pairs)
+    values = {name: source.c[column] for name, column in columns.items()}
+    return selected(planner, "CommunicationPreferences", node.selection_set, values)
 
 
 def inspection_items(planner: Planner, source: Source, node: FieldNode, ctx: Context) -> Expr:
@@ -360,6 +367,42 @@ def customer_balance(planner: Planner, source: Source, node: FieldNode, ctx: Con
     return sql.json_object(pairs)
 
 
+def onboarding(planner: Planner, source: Source, node: FieldNode, ctx: Context) -> Expr:
+    """schema.onboarding.Onboarding over a customer: the loaders' expressions
+    (models/derived.py `onboarding_progress` and `onboarding_step_done`)."""
+    step = tables.onboarding_steps.alias(planner.alias_name())
+    parts = derived.onboarding_progress(source, step)
+    pairs: list[tuple[str, Expr]] = []
+    for key, child in planner.fields(planner.object_type("Onboarding"), node.selection_set):
+        match child.name.value:
+            case "steps":
+                pairs.append((key, onboarding_steps(planner, source, child)))
+            case "completed" | "total" as name:
+                pairs.append((key, parts[name]))
+            case "isComplete":
+                pairs.append((key, parts["complete"]))
+            case "__typename":
+                pairs.append((key, sql.text("Onboarding")))
+    return sql.json_object(pairs)
+
+
+def onboarding_steps(planner: Planner, source: Source, node: FieldNode) -> Expr:
+    """schema.onboarding.Onboarding.steps: the customer's organization's steps in order,
+    each with whether it is done."""
+    step = tables.onboarding_steps.alias(planner.alias_name())
+    values = {
+        "kind": step.c.kind,
+        "title": step.c.title,
+        "done": derived.onboarding_step_done(step, source),
+    }
+    each = selected(planner, "OnboardingStepStatus", node.selection_set, values)
+    body = sa.func.json_agg(aggregate_order_by(each, step.c.position, step.c.id))
+    listed = sa.select(body).where(step.c.organization_id == source.c.organization_id)
+    return sa.func.coalesce(
+        listed.correlate(source).scalar_subquery(), sa.literal_column("'[]'::json")
+    )
+
+
 def car_event_data(planner: Planner, source: Source, node: FieldNode, ctx: Context) -> Expr:
     """schema.cars.CarEvent.data: the keys naming records are for staff only."""
     if planner.viewer.is_staff:
@@ -395,6 +438,10 @@ COMPUTED: dict[tuple[str, str], Any] = {
     ("EstimateLine", "tax_rate"): decimal("tax_rate_bp", 100),
     ("Customer", "communication_preferences"): preferences,
     ("Customer", "balance"): customer_balance,
+    ("Customer", "onboarding"): onboarding,
+    ("Organization", "onboarding_steps"): children(
+        rel.ORGANIZATION_ONBOARDING_STEPS, "OnboardingStepDefinition"
+    ),
     ("Contact", "communication_preferences"): preferences,
     ("ConditionReport", "items"): inspection_items,
     ("CarEvent", "data"): car_event_data,
@@ -417,6 +464,9 @@ COMPUTED: dict[tuple[str, str], Any] = {
     ("Contact", "cars"): linked_cars,
     ("Organization", "integration_keys"): children(
         rel.ORGANIZATION_INTEGRATION_KEYS, "IntegrationKey"
+    ),
+    ("Organization", "webhook_endpoints"): children(
+        rel.ORGANIZATION_WEBHOOK_ENDPOINTS, "WebhookEndpoint"
     ),
     ("MaintenanceSchedule", "next_due_on"): next_due_on,
     ("MaintenanceSchedule", "next_due_mileage"): next_due_mileage,

@@ -1,6 +1,6 @@
-"""Background work: delivering the outbox, expiring idempotency keys, and the scheduled
-jobs (recurring billing always; with Stripe configured, autopay, reconciling online
-payments and reminding event attendees). It runs inside
+"""Background work: delivering the outbox and the webhooks, expiring idempotency keys, and
+the scheduled jobs (recurring billing and collections always; with Stripe configured,
+autopay, reconciling online payments and reminding event attendees). It runs inside
 `portico serve` by default, or alone in `portico worker` (RUN_WORKER_IN_SERVER=false);
 every part is safe to run in several processes at once."""
 
@@ -14,16 +14,18 @@ from collections.abc import Awaitable, Callable
 from core.db_faults import database_unavailable
 from core.outage_watch import OutageWatch
 from core.settings import Settings
+from domain.collections.collect import collect
 from domain.events.announcements import remind_event_attendees
 from domain.payments.autopay import run_autopay
 from domain.payments.reconcile import reconcile
 from domain.subscriptions.billing import bill_due
+from domain.webhooks.delivery import run_webhook_worker
 from mail.sender import mailer_from_settings
 from mail.worker import run_worker
 from models.db import Database
 from models.idempotency import expire
 
-log = logging.getLogger("portico.jobs")
+log = logging.getLogger("portico.background")
 
 HOUSEKEEPING_SECONDS = 3600.0  # expired idempotency keys go within the hour
 
@@ -53,7 +55,8 @@ async def run_housekeeping(db: Database, stop: asyncio.Event, interval: float) -
 
 
 Job = Callable[[Database], Awaitable[object]]
-BILLING_JOBS: list[tuple[str, Job]] = [("recurring billing", bill_due)]
+# Billing first, so that an invoice issued today is chased from the same pass.
+BILLING_JOBS: list[tuple[str, Job]] = [("recurring billing", bill_due), ("collections", collect)]
 STRIPE_JOBS: list[tuple[str, Job]] = [
     ("autopay", run_autopay),
     ("reconcile", reconcile),
@@ -62,7 +65,8 @@ STRIPE_JOBS: list[tuple[str, Job]] = [
 
 
 def scheduled_jobs(settings: Settings) -> list[tuple[str, Job]]:
-    """Recurring billing always (it needs no provider); the rest where Stripe is set up."""
+    """Recurring billing and collections always (they need no provider); the rest where
+    Stripe is set up."""
     return BILLING_JOBS + (STRIPE_JOBS if settings.stripe_secret_key else [])
 
 
@@ -87,12 +91,14 @@ async def run_jobs(
 
 
 async def run_background(db: Database, stop: asyncio.Event) -> None:
-    """The outbox worker, recurring billing, and the scheduled jobs that need Stripe where
-    it is configured, until `stop`; returns once all have finished what they had in hand."""
+    """The outbox and webhook workers, recurring billing, and the scheduled jobs that need
+    Stripe where it is configured, until `stop`; returns once all have finished what they
+    had in hand."""
     settings = db.settings
     jobs = scheduled_jobs(settings)
     tasks = [
         asyncio.create_task(run_worker(db, mailer_from_settings(settings), stop)),
+        asyncio.create_task(run_webhook_worker(db, stop)),
         asyncio.create_task(run_housekeeping(db, stop, HOUSEKEEPING_SECONDS)),
         asyncio.create_task(run_jobs(db, stop, settings.jobs_interval_seconds, jobs)),
     ]

@@ -1,0 +1,2 @@
+"""Collections (dunning): reminders before and after an invoice's due date, late fees on
+overdue invoices, and pausing both for a customer."""
