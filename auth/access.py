@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from auth.viewer import Viewer
 from core.errors import SectionClosed
 from models.enums import ContractStatus, EstimateStatus, InvoiceStatus, PortalScope
+from models.loaders import Scope
 
 # Tables a portal viewer may read, each through the column naming its customer.
 CUSTOMER_COLUMN: dict[str, str] = {
@@ -102,6 +103,12 @@ class RowScope:
 
     def conditions(self, table: sa.Table) -> tuple[sa.ColumnElement[bool], ...]:
         return _conditions(self.shape, table)
+
+
+def sees_whole_tenant(scope: Scope, table: sa.Table) -> bool:
+    """Staff who see every row of `table` in their organization: no condition but the
+    tenant's narrows what they read of it."""
+    return scope.shape[0] == "staff" and len(scope.conditions(table)) == 1
 
 
 def row_scope(viewer: Viewer) -> RowScope:

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bench import queries as q
+from bench.write_workloads import MUTATIONS
 
 Item = tuple[str, str]
 Row = tuple[str, str, dict[str, Any]]  # token, query, variables
@@ -303,3 +304,7 @@ CLIENT_WORKLOADS = [
     "customer_page", "node", "inbox", "audit", "week", "invoices_page_2", "car_search",
     "open_invoices", "pending_estimates", "node_literal", "staff_detail_rotating",
 ]  # fmt: skip
+
+# The write workloads (createCustomer, sendMessage, recordPayment, approveEstimate), each
+# against its hand-written twin: `python -m bench.writes` (bench/write_workloads.py).
+WRITE_WORKLOADS = tuple(MUTATIONS)

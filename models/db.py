@@ -36,6 +36,7 @@ from core.outage_watch import RequestOutage
 from core.settings import Settings
 from models.access_log import AccessLogBuffer
 from models.calendar import sqlite_local_date
+from models.written import WriteSession
 
 # An unreachable server must fail a request quickly, not hold it for asyncpg's default minute.
 CONNECT_TIMEOUT_SECONDS = 5
@@ -178,7 +179,10 @@ class Database:
         self.dialect = self.engine.dialect.name
         self._write_engine = self.engine.execution_options(portico_write=True)
         self._sessions = async_sessionmaker(
-            self._write_engine, expire_on_commit=False, autoflush=False
+            self._write_engine,
+            expire_on_commit=False,
+            autoflush=False,
+            sync_session_class=WriteSession,
         )
         # Requests take pooled connections in the order they asked: the pool's own queue
         # lets a newcomer take a connection a waiter was woken for, which under load kept
@@ -229,6 +233,7 @@ class Database:
                     expire_on_commit=False,
                     autoflush=False,
                     join_transaction_mode="create_savepoint",
+                    sync_session_class=WriteSession,
                 ) as session,
                 session.begin(),
             ):

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 import sqlalchemy as sa
 from aiodataloader import DataLoader
@@ -118,6 +118,11 @@ class Loaders:
             return [found.get(i) for i in ids]
 
         return self._memo(("id", table.name), batch)
+
+    def prime(self, table: sa.Table, row: Mapping[str, Any]) -> None:
+        """Hold `row` as `by_id` would load it (a row the request just wrote, which the
+        caller knows the viewer may see): its values by column name, as a row gives them."""
+        self.by_id(table).prime(row["id"], cast(Row, row))
 
     async def get(self, table: sa.Table, row_id: uuid.UUID | None) -> Row | None:
         if row_id is None:

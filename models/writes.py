@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import itertools
 import uuid
 from collections.abc import Iterable
@@ -46,13 +47,20 @@ def apply(row: SQLModel, values: dict[str, object]) -> bool:
     return changed
 
 
+@functools.cache
+def _table_order() -> dict[str, int]:
+    """Each table's place in dependency order (sorting the metadata costs more than a
+    mutation's own Python work, so it is done once)."""
+    return {table.name: index for index, table in enumerate(metadata.sorted_tables)}
+
+
 async def add_in_order(session: AsyncSession, rows: Iterable[SQLModel]) -> None:
     """Insert parents before children.
 
     The tables declare foreign keys but no ORM relationships, so the unit of work does not
     know which rows depend on which: flush one table at a time, in dependency order.
     """
-    position = {table.name: index for index, table in enumerate(metadata.sorted_tables)}
+    position = _table_order()
     ordered = sorted(rows, key=lambda row: position[table_of(type(row)).name])
     for _, group in itertools.groupby(ordered, key=lambda row: table_of(type(row)).name):
         session.add_all(list(group))

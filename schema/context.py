@@ -12,13 +12,14 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.websockets import WebSocket
 
-from auth.access import row_scope
+from auth.access import row_scope, sees_whole_tenant
 from auth.viewer import Viewer
 from core.broker import Broker
 from core.settings import Settings
 from models.clock import Clock
 from models.db import Database, ReadScope, pinned_here
 from models.loaders import Loaders
+from models.written import written_rows
 
 
 @dataclass
@@ -60,6 +61,7 @@ class Context:
             async with self.db.write() as session:
                 yield session
             self.loaders.clear()
+            self._hold_written(session)
             return
         # Give the read connection back first: a request holding one pooled connection
         # while it waits for another would, under load, leave the pool with nothing but
@@ -74,6 +76,18 @@ class Context:
         # The loaders may hold rows the write changed.
         await self.reader.close()
         self.loaders.clear()
+        self._hold_written(session)
+
+    def _hold_written(self, session: AsyncSession) -> None:
+        """The rows the transaction inserted, as the loaders would read them back: the payload
+        that shows them costs no statement. Only rows of the staff member's organization,
+        of tables they see whole (auth/access.py)."""
+        organization_id = self.viewer.organization_id
+        scope = self.loaders.scope
+        for table, row in written_rows(session.sync_session):
+            tenant = row["id"] if table.name == "organizations" else row.get("organization_id")
+            if tenant == organization_id and sees_whole_tenant(scope, table):
+                self.loaders.prime(table, row)
 
     def as_viewer(self, viewer: Viewer) -> None:
         """Act for a new viewer from here on (after sign-in): fresh loaders, new scope."""

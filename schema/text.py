@@ -50,6 +50,25 @@ class _Literals(Visitor):
             self.bad.append(node)
 
 
+# Documents (by text) whose string literals are all storable: most requests send one of a
+# few documents, so their literals are read once, not on every request. Bounded: cleared
+# when full.
+_CLEAN_DOCUMENTS: set[str] = set()
+CLEAN_DOCUMENTS_MAX = 2048
+
+
+def _bad_literals(query: str | None, document: Any) -> list[StringValueNode]:
+    if query is not None and query in _CLEAN_DOCUMENTS:
+        return []
+    literals = _Literals()
+    visit(document, literals)
+    if query is not None and not literals.bad:
+        if len(_CLEAN_DOCUMENTS) >= CLEAN_DOCUMENTS_MAX:
+            _CLEAN_DOCUMENTS.clear()
+        _CLEAN_DOCUMENTS.add(query)
+    return literals.bad
+
+
 class StorableText(SchemaExtension):
     """Listed after ValidationCache: adds its refusals to the cached verdict's."""
 
@@ -61,9 +80,8 @@ class StorableText(SchemaExtension):
             if not _storable_value(value) or not storable(name)
         ]
         if execution.graphql_document is not None:
-            literals = _Literals()
-            visit(execution.graphql_document, literals)
-            errors += [GraphQLError(f"This string {MESSAGE}", node) for node in literals.bad]
+            bad = _bad_literals(execution.query, execution.graphql_document)
+            errors += [GraphQLError(f"This string {MESSAGE}", node) for node in bad]
         if errors:
             # A new list: the validation cache's own must not change.
             execution.pre_execution_errors = [*(execution.pre_execution_errors or []), *errors]

@@ -30,11 +30,11 @@ from domain.notifications import notify_staff
 from domain.problems import Common, Problem, Rejected
 from domain.webhooks.events import emit
 from domain.work import Work
-from models import Estimate, EstimateDecision, EstimateVersion, Organization, PortalSettings
+from models import Estimate, EstimateDecision, Organization, PortalSettings
 from models.derived import estimate_status
 from models.enums import EstimateDecisionKind, EstimateStatus, NotificationKind
 from models.money import BASIS_POINTS, divide_rounded
-from models.tables import estimates
+from models.tables import estimate_versions, estimates
 from models.types import utcnow
 from models.writes import visible_rows
 from payments.requests import PaymentRequest, idempotency_key, online_payments_open, request_payment
@@ -76,38 +76,47 @@ async def approve_estimate(
 ) -> Decision:
     """Approve the version shown, without the optional lines declined; where the
     organization asks for a deposit, its payment is asked for in the same step (and nothing
-    is recorded if that fails)."""
-    request = None
+    is recorded if that fails). Without a deposit it is one transaction."""
     async with work.write() as session:
-        shown = await _shown(session, work, estimate_id, version, lock=False)
-        deposit = _deposit(shown, _split(shown.snapshot, declined_lines))
-    if deposit:
-        request = await _ask_for_deposit(work, shown, deposit)
+        shown = await _shown(session, work, estimate_id, version, lock=True)
+        decided = _split(shown.snapshot, declined_lines)
+        deposit = _deposit(shown, decided)
+        if not deposit:
+            await _approve(session, work, shown, decided, 0)
+            return Decision(estimate_id=shown.estimate.id)
+    # The provider is asked between two transactions, never inside one.
+    request = await _ask_for_deposit(work, shown, deposit)
     async with work.write() as session:
         shown = await _shown(session, work, estimate_id, version, lock=True)
         decided = _split(shown.snapshot, declined_lines)
         if _deposit(shown, decided) != deposit:  # the deposit asked changed meanwhile
             raise Rejected(_CHANGED)
-        estimate = shown.estimate
-        kind = EstimateDecisionKind.APPROVED
-        session.add(_record(work, estimate, kind, shown.snapshot, decided, deposit=deposit))
-        await emit(session, "estimate.approved", estimate)
-        await _tell_staff(session, shown.org, estimate, kind, None)
-        session.add(
-            audit(
-                work,
-                "estimate.approved",
-                customer_id=estimate.customer_id,
-                subject_type="Estimate",
-                subject_id=estimate.id,
-                data={
-                    "version": estimate.version,
-                    "deposit": deposit,
-                    "approved_total": decided.approved_total,
-                },
-            )
+        await _approve(session, work, shown, decided, deposit)
+    return Decision(estimate_id=shown.estimate.id, deposit=request)
+
+
+async def _approve(
+    session: AsyncSession, work: Work, shown: Shown, decided: Decided, deposit: int
+) -> None:
+    estimate = shown.estimate
+    kind = EstimateDecisionKind.APPROVED
+    session.add(_record(work, estimate, kind, shown.snapshot, decided, deposit=deposit))
+    await emit(session, "estimate.approved", estimate)
+    await _tell_staff(session, shown.org, estimate, kind, None)
+    session.add(
+        audit(
+            work,
+            "estimate.approved",
+            customer_id=estimate.customer_id,
+            subject_type="Estimate",
+            subject_id=estimate.id,
+            data={
+                "version": estimate.version,
+                "deposit": deposit,
+                "approved_total": decided.approved_total,
+            },
         )
-    return Decision(estimate_id=estimate.id, deposit=request)
+    )
 
 
 async def decline_estimate(
@@ -161,9 +170,16 @@ async def _shown(
     if not found:
         raise NotFound(row=("Estimate", estimate_id))
     estimate = found[0]
-    org = await session.get(Organization, estimate.organization_id)
-    assert org is not None  # the estimate's foreign key holds it
-    options = await session.get(PortalSettings, estimate.organization_id)
+    org, options = (
+        await session.execute(
+            sa.select(Organization, PortalSettings)
+            .outerjoin(
+                PortalSettings,
+                col(PortalSettings.organization_id) == col(Organization.id),
+            )
+            .where(col(Organization.id) == estimate.organization_id)
+        )
+    ).one()  # the estimate's foreign key holds the organization
     if options is not None and not options.allow_estimate_approval:
         raise Rejected(
             Problem(
@@ -182,19 +198,24 @@ async def _shown(
         )
     if estimate.version != version:
         raise Rejected(_CHANGED)
-    # Expired or not is what the estimate shows (models/derived.py), at the request's clock.
-    status = await session.scalar(
-        sa.select(estimate_status(estimates)).where(estimates.c.id == estimate.id),
-        work.clock.params,
+    # Expired or not is what the estimate shows (models/derived.py), at the request's clock;
+    # read with the version's snapshot.
+    snapshot_of = (
+        sa.select(estimate_versions.c.snapshot)
+        .where(
+            estimate_versions.c.estimate_id == estimates.c.id,
+            estimate_versions.c.version == version,
+        )
+        .scalar_subquery()
     )
+    status, snapshot = (
+        await session.execute(
+            sa.select(estimate_status(estimates), snapshot_of).where(estimates.c.id == estimate.id),
+            work.clock.params,
+        )
+    ).one()
     if status == EstimateStatus.EXPIRED:
         raise Rejected(Problem("estimateId", "This estimate has expired.", BillingCode.EXPIRED))
-    snapshot = await session.scalar(
-        sa.select(col(EstimateVersion.snapshot)).where(
-            col(EstimateVersion.estimate_id) == estimate.id,
-            col(EstimateVersion.version) == version,
-        )
-    )
     assert isinstance(snapshot, dict)  # every sent version keeps its snapshot
     return Shown(estimate, snapshot, org, options)
 
