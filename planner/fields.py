@@ -60,7 +60,7 @@ def money(amount: Callable[[Any], Expr], currency: Callable[[Any, Context], Expr
                     from planner.plan import Unplannable
 
                     raise Unplannable(f"Money.{other}")
-        return sa.case((value.is_(None), sa.null()), else_=sql.json_object(pairs))
+        return sa.case((value.is_(None), sa.null()), else_=planner.sql.json_object(pairs))
 
     return build
 
@@ -124,7 +124,7 @@ def conversation(planner: Planner, source: Source, selection: Any) -> Expr:
                 from planner.plan import Unplannable
 
                 raise Unplannable(f"Conversation.{other}")
-    return sql.json_object(pairs)
+    return planner.sql.json_object(pairs)
 
 
 # Objects that are not rows of their own (schema/node.py ROW_TYPES), built over a row.
@@ -150,9 +150,9 @@ def portal_settings(planner: Planner, source: Source, node: FieldNode, ctx: Cont
 def subject_global_id(planner: Planner, source: Source, node: FieldNode, ctx: Context) -> Expr:
     """The global ID of a row named by a type column and an id column (core/ids.py)."""
     typed = source.c.subject_type.op("||")(sql.const(":")).op("||")(
-        sql.uuid_hex(source.c.subject_id)
+        planner.sql.uuid_hex(source.c.subject_id)
     )
-    return sql.base64url(typed)
+    return planner.sql.base64url(typed)
 
 
 def current_decision(planner: Planner, source: Source, node: FieldNode, ctx: Context) -> Expr:
@@ -176,6 +176,7 @@ def line_positions(ids_column: str) -> Any:
     order (schema.billing.EstimateDecision._positions)."""
 
     def build(planner: Planner, source: Source, node: FieldNode, ctx: Context) -> Expr:
+        planner.sql.require("JSON arrays of a decision's lines")
         lines = source.c.snapshot.op("->")(sql.const("lines"))
         line = (
             sa.func.jsonb_array_elements(lines)
@@ -261,6 +262,7 @@ def maintenance_due(planner: Planner, source: Source, node: FieldNode, ctx: Cont
 def linked_cars(planner: Planner, source: Source, node: FieldNode, ctx: Context) -> Expr:
     """schema.customers.Contact.cars: the cars a contact's links name, in the links' order,
     each under the viewer's visibility (a car the viewer may not see is left out)."""
+    planner.sql.require("a contact's linked cars")
     relation = rel.CONTACT_CARS
     links = relation.table.alias(planner.alias_name())
     table = tables.cars
@@ -281,7 +283,7 @@ def linked_cars(planner: Planner, source: Source, node: FieldNode, ctx: Context)
 
 
 def decimal(name: str, scale: int) -> Any:
-    return lambda planner, source, node, ctx: sql.plain_decimal(source.c[name], scale)
+    return lambda planner, source, node, ctx: planner.sql.plain_decimal(source.c[name], scale)
 
 
 def preferences(planner: Planner, source: Source, node: FieldNode, ctx: Context) -> Expr:
@@ -300,11 +302,12 @@ def preferences(planner: Planner, source: Source, node: FieldNode, ctx: Context)
         name = child.name.value
         value = sql.text("CommunicationPreferences") if name == "__typename" else None
         pairs.append((key, value if value is not None else source.c[columns[name]]))
-    return sql.json_object(pairs)
+    return planner.sql.json_object(pairs)
 
 
 def inspection_items(planner: Planner, source: Source, node: FieldNode, ctx: Context) -> Expr:
     """schema.cars._item over the JSON list: missing areas are "", missing ratings 0."""
+    planner.sql.require("inspection items")
     item = sa.func.jsonb_array_elements(source.c["items"]).table_valued("value").alias("item")
     gql_type = planner.object_type("ConditionItem")
     pairs: list[tuple[str, Expr]] = []
@@ -319,7 +322,7 @@ def inspection_items(planner: Planner, source: Source, node: FieldNode, ctx: Con
                 pairs.append((key, item.c.value.op("->>")("notes")))
             case "__typename":
                 pairs.append((key, sql.text("ConditionItem")))
-    aggregated = sa.select(sa.func.json_agg(sql.json_object(pairs))).select_from(item)
+    aggregated = sa.select(sa.func.json_agg(planner.sql.json_object(pairs))).select_from(item)
     return sa.func.coalesce(aggregated.scalar_subquery(), sa.literal_column("'[]'::json"))
 
 
@@ -357,13 +360,14 @@ def customer_balance(planner: Planner, source: Source, node: FieldNode, ctx: Con
             pairs.append((key, sql.text("CustomerBalance")))
             continue
         pairs.append((key, money(part_of(name), currency)(planner, source, child, ctx)))
-    return sql.json_object(pairs)
+    return planner.sql.json_object(pairs)
 
 
 def car_event_data(planner: Planner, source: Source, node: FieldNode, ctx: Context) -> Expr:
     """schema.cars.CarEvent.data: the keys naming records are for staff only."""
     if planner.viewer.is_staff:
         return source.c["data"]
+    planner.sql.require("a car event's data for a portal viewer")
     assert all(key.replace("_", "").isalnum() for key in CAR_EVENT_REFERENCES)  # inlined
     keys = ",".join(f"'{key}'" for key in CAR_EVENT_REFERENCES)
     return source.c["data"].op("-")(sa.literal_column(f"ARRAY[{keys}]::text[]"))
@@ -405,7 +409,7 @@ COMPUTED: dict[tuple[str, str], Any] = {
     ("Organization", "portal_settings"): portal_settings,
     ("AccessLogEntry", "subject_id"): subject_global_id,
     ("Estimate", "decision"): current_decision,
-    ("EstimateDecision", "decided_at"): lambda planner, source, node, ctx: sql.scalar(
+    ("EstimateDecision", "decided_at"): lambda planner, source, node, ctx: planner.sql.scalar(
         source.c.created_at, tables.estimate_decisions.c.created_at.type
     ),
     ("EstimateDecision", "approved_lines"): line_positions("approved_line_ids"),

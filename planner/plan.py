@@ -37,7 +37,6 @@ from graphql import (
     VariableNode,
     coerce_input_value,
 )
-from sqlalchemy.dialects.postgresql import aggregate_order_by
 
 from auth.permissions import rules_of
 from auth.sessions import BY_TOKEN as SESSION_BY_TOKEN
@@ -74,8 +73,7 @@ BY_STATUS = {
 }
 
 
-class Unplannable(Exception):
-    """The executor answers this query instead."""
+Unplannable = sql.Unplannable  # the executor answers this query instead
 
 
 # The column of the session-checked statement that holds the plan's JSON.
@@ -96,6 +94,7 @@ class Plan:
     derivations: list[Derivation] = field(default_factory=list)
     fills: bool = False  # the answer holds values to fill in (planner/filled.py)
     _texts: dict[str, Any] = field(default_factory=dict)
+    _columns: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def params_for(self, variables: Mapping[str, Any]) -> dict[str, Any] | None:
         """The statement's parameters for this request's variables; None when a value
@@ -140,6 +139,11 @@ class Plan:
 
         def build() -> sa.Select[Any]:
             session = SESSION_BY_TOKEN.subquery("session")
+            if dialect.name == "sqlite":
+                # The answer's expression itself, not a subquery of it: SQLite's parser
+                # has a fixed depth, which deep answers come near.
+                (data,) = self.select().selected_columns
+                return sa.select(session, data.label(PLANNED))
             return sa.select(session, self.select().scalar_subquery().label(PLANNED))
 
         return self._text("with_session", build, dialect, params)
@@ -160,11 +164,49 @@ class Plan:
                 # values that change per request are taken from `params` each time.
                 expanded = compiled.construct_expanded_state(params)
                 names = tuple(expanded.positiontup or ())
-                self._texts[name] = (expanded.statement, names, dict(expanded.parameters))
+                # SQLite's driver takes no UUIDs or aware datetimes: its values go through
+                # the types' own conversions (asyncpg takes them as they are).
+                processors: dict[str, Any] = (
+                    {**compiled._bind_processors, **expanded.processors}
+                    if dialect.name == "sqlite"
+                    else {}
+                )
+                fixed = {
+                    n: processors[n](v) if n in processors else v
+                    for n, v in expanded.parameters.items()
+                }
+                self._texts[name] = (expanded.statement, names, fixed, processors)
+                self._columns[name] = _result_processors(compiled, dialect)
         if self._texts[name] is None:
             return None
-        sql, names, fixed = self._texts[name]
+        sql, names, fixed, processors = self._texts[name]
+        if processors:
+            return sql, tuple(
+                (processors[n](params[n]) if n in processors else params[n])
+                if n in params
+                else fixed[n]
+                for n in names
+            )
         return sql, tuple(params[n] if n in params else fixed[n] for n in names)
+
+    def decoded(self, name: str, row: Mapping[Any, Any]) -> Mapping[Any, Any]:
+        """A row of the text `name` with values as the statement's types read them (only
+        SQLite's driver needs it: it gives UUIDs and timestamps as text)."""
+        columns = self._columns.get(name)
+        if not columns:
+            return row
+        return {key: columns[key](value) if key in columns else value for key, value in row.items()}
+
+
+def _result_processors(compiled: Any, dialect: Any) -> dict[str, Any]:
+    if dialect.name != "sqlite":
+        return {}
+    found: dict[str, Any] = {}
+    for column in compiled._result_columns:
+        processor = column.type._cached_result_processor(dialect, None)
+        if processor is not None:
+            found[column.keyname] = processor
+    return found
 
 
 class Planner:
@@ -176,8 +218,10 @@ class Planner:
         variables: VariableValues,
         viewer: Viewer,
         scope: Scope,
+        dialect: sql.Dialect = sql.POSTGRESQL,
     ) -> None:
         self.schema = schema
+        self.sql = dialect
         self.fragments = {
             d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
         }
@@ -205,7 +249,7 @@ class Planner:
         for key, node in self.fields(query, self.operation.selection_set):
             pairs.append((key, self.root_field(key, node, query)))
         # As text: the driver would otherwise decode the JSON only for us to encode it again.
-        data = sa.cast(sql.json_object(pairs), sa.Text()).label("data")
+        data = self.sql.as_text(self.sql.json_object(pairs)).label("data")
         return Plan(sa.select(data), self.params, self.required, self.derivations, self.fills)
 
     # --- selections -----------------------------------------------------------------
@@ -382,7 +426,7 @@ class Planner:
                     pairs.append((key, self.row_by_id(type_name, viewer_param(role), child)))
             else:
                 raise Unplannable(f"viewer.{name}")
-        return sql.json_object(pairs)
+        return self.sql.json_object(pairs)
 
     @staticmethod
     def only_arguments(node: FieldNode, known: set[str]) -> None:
@@ -592,7 +636,7 @@ class Planner:
         pairs: list[tuple[str, Expr]] = []
         for key, node in self.fields(gql_type, selection_set):
             pairs.append((key, self.object_field(type_name, cls, table, source, node, ctx)))
-        return sql.json_object(pairs)
+        return self.sql.json_object(pairs)
 
     def object_field(
         self,
@@ -614,12 +658,12 @@ class Planner:
         definition = self.guard(gql_field)
         python_name = definition.python_name
         if python_name == "id":
-            return sql.global_id(type_name, source.c.id)
+            return self.sql.global_id(type_name, source.c.id)
         plan = getattr(definition, "plan", None)
         if plan is not None:
             return self.relation_field(plan, source, node, gql_field)
         if python_name in cls.__copied__ and not node.selection_set:
-            return sql.scalar(source.c[python_name], table.c[python_name].type)
+            return self.sql.scalar(source.c[python_name], table.c[python_name].type)
         derived = DERIVED.get(table.name, {}).get(python_name)
         if derived is not None and not node.selection_set:
             return derived(source)  # the loaders' own expression (models/derived.py)
@@ -667,13 +711,11 @@ class Planner:
             t.c[relation.key] == source.c.id,
             *self.adapt(relation.where(relation.table), t),
         ]
-        rows = sa.select(t).where(*where).correlate(source).lateral(self.alias_name())
-        body = self.object_json(type_name, rows, node.selection_set, ctx)
-        order = self.adapt(relation.ordering.order_by(), rows)
-        aggregated = sa.func.json_agg(aggregate_order_by(body, *order))
-        return sa.func.coalesce(
-            sa.select(aggregated).select_from(rows).scalar_subquery(),
-            sa.literal_column("'[]'::json"),
+        return self.sql.ordered_array(
+            sa.select(t).where(*where).correlate(source),
+            self.alias_name(),
+            lambda rows: self.object_json(type_name, rows, node.selection_set, ctx),
+            relation.ordering.order_by(),
         )
 
     def adapt(self, clauses: Any, source: Source) -> list[Expr]:
@@ -719,12 +761,12 @@ class Planner:
             )
             where.append(self.adapt([ordering.after()], t)[0])
         order = self.adapt(ordering.order_by(), t)
-        sort_values = [sql.cursor_value(t.c[col.name], col.type) for col, _ in ordering.keys]
+        sort_values = [self.sql.cursor_value(t.c[col.name], col.type) for col, _ in ordering.keys]
         # The page and one row more (it says whether there is a next page); rows are
         # numbered after the LIMIT, so the database sorts only up to the page, with an
         # index, instead of numbering the whole list. totalCount counts on its own.
         limited = (
-            sa.select(t, sql.cursor(sort_values).label("_cursor"))
+            sa.select(t, self.sql.cursor(sort_values).label("_cursor"))
             .where(*where)
             .order_by(*order)
             .limit(sa.literal_column(str(first + 1), sa.Integer()))
@@ -732,14 +774,8 @@ class Planner:
         if parent is not None:
             limited = limited.correlate(parent)
         # LATERAL: the page may refer to the parent row of the enclosing query.
-        page = limited.lateral(self.alias_name())
-        rows = sa.select(
-            page,
-            sa.func.row_number().over(order_by=self.adapt(order, page)).label("_rank"),
-            sa.func.count().over().label("_found"),  # at most first + 1
-        ).lateral(self.alias_name())
-        in_page = rows.c._rank <= sql.const(first)
-        cursor = rows.c._cursor
+        page = self.sql.paged(limited, order, first, (self.alias_name(), self.alias_name()))
+        rows = page.rows
 
         connection = self.schema.type_map[_named(connection_type)]
         assert isinstance(connection, GraphQLObjectType)
@@ -750,11 +786,11 @@ class Planner:
                 pairs.append((key, sql.text(connection.name)))
             elif name == "nodes":
                 body = self.object_json(type_name, rows, child.selection_set, Context())
-                pairs.append((key, self.aggregate(body, rows, in_page)))
+                pairs.append((key, page.array(body)))
             elif name == "edges":
-                pairs.append((key, self.edges(type_name, rows, child, cursor, in_page, connection)))
+                pairs.append((key, self.edges(type_name, page, child, connection)))
             elif name == "pageInfo":
-                pairs.append((key, self.page_info(child, rows, cursor, in_page, first, after)))
+                pairs.append((key, self.page_info(child, page, after)))
             elif name == "totalCount":
                 counted = sa.select(sa.func.count()).select_from(t).where(*count_where)
                 if parent is not None:
@@ -769,20 +805,14 @@ class Planner:
             child.name.value in PAGE_FIELDS
             for _, child in self.fields(connection, node.selection_set)
         )
-        answer = sa.select(sql.json_object(pairs))
+        answer = sa.select(self.sql.json_object(pairs))
         return (answer.select_from(rows) if reads_page else answer).scalar_subquery()
-
-    def aggregate(self, body: Expr, rows: Source, in_page: Expr) -> Expr:
-        aggregated = sa.func.json_agg(aggregate_order_by(body, rows.c._rank)).filter(in_page)
-        return sa.func.coalesce(aggregated, sa.literal_column("'[]'::json"))
 
     def edges(
         self,
         type_name: str,
-        rows: Source,
+        page: sql.Page,
         node: FieldNode,
-        cursor: Expr,
-        in_page: Expr,
         connection: GraphQLObjectType,
     ) -> Expr:
         edge_type = self.schema.type_map[_named(connection.fields["edges"].type)]
@@ -791,46 +821,41 @@ class Planner:
         for key, child in self.fields(edge_type, node.selection_set):
             name = child.name.value
             if name == "cursor":
-                pairs.append((key, cursor))
+                pairs.append((key, page.rows.c._cursor))
             elif name == "node":
                 pairs.append(
-                    (key, self.object_json(type_name, rows, child.selection_set, Context()))
+                    (key, self.object_json(type_name, page.rows, child.selection_set, Context()))
                 )
             elif name == "__typename":
                 pairs.append((key, sql.text(edge_type.name)))
             else:
                 raise Unplannable(f"edge.{name}")
-        return self.aggregate(sql.json_object(pairs), rows, in_page)
+        return page.array(self.sql.json_object(pairs))
 
     def page_info(
         self,
         node: FieldNode,
-        rows: Source,
-        cursor: Expr,
-        in_page: Expr,
-        first: int,
+        page: sql.Page,
         after: str | None,
     ) -> Expr:
         page_info = self.schema.type_map["PageInfo"]
         assert isinstance(page_info, GraphQLObjectType)
-        last_rank = sa.func.least(rows.c._found, sql.const(first))
         pairs: list[tuple[str, Expr]] = []
         for key, child in self.fields(page_info, node.selection_set):
             name = child.name.value
             if name == "hasNextPage":
-                found = sa.func.coalesce(sa.func.max(rows.c._found), sql.const(0))
-                pairs.append((key, found > sql.const(first)))
+                pairs.append((key, page.has_next()))
             elif name == "hasPreviousPage":
-                pairs.append((key, sa.literal_column("true" if after else "false")))
+                pairs.append((key, self.sql.boolean(bool(after))))
             elif name == "startCursor":
-                pairs.append((key, sa.func.min(cursor).filter(rows.c._rank == sql.const(1))))
+                pairs.append((key, page.start_cursor()))
             elif name == "endCursor":
-                pairs.append((key, sa.func.min(cursor).filter(rows.c._rank == last_rank)))
+                pairs.append((key, page.end_cursor()))
             elif name == "__typename":
                 pairs.append((key, sql.text("PageInfo")))
             else:
                 raise Unplannable(f"pageInfo.{name}")
-        return sql.json_object(pairs)
+        return self.sql.json_object(pairs)
 
 
 def _named(type_: Any) -> str:

@@ -133,7 +133,8 @@ async def answer_with_session(
     text_form = plan.with_session_text(context.db.engine.dialect, params)
     if text_form is None:
         return None
-    row = await context.reader.text_row(*text_form)
+    found = await context.reader.text_row(*text_form)
+    row = None if found is None else plan.decoded("with_session", found)
     if row is None or viewer_from_row(row) != viewer:
         _known.pop(hashed, None)  # ended or changed: the ordinary way decides
         return None
