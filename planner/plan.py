@@ -1,7 +1,8 @@
 """Turning one GraphQL query into one SQL statement that returns the response's JSON.
 
 The planner walks the validated document the way the executor would, type by type, and
-builds a PostgreSQL statement whose single value is the `data` object: columns become JSON
+builds a statement (PostgreSQL's or SQLite's: what differs goes through `sql.Dialect`)
+whose single value is the `data` object: columns become JSON
 values formatted as the schema formats them, relations become correlated subqueries with
 the same order, page sizes and cursors as the loaders, and every table gets the same
 visibility conditions as every other read (auth/access.py). Anything it does not know
