@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from graphql import FieldNode
-from sqlalchemy.dialects.postgresql import aggregate_order_by
 
 from auth.downloads import (
     CAR_PHOTO,
@@ -176,26 +175,14 @@ def line_positions(ids_column: str) -> Any:
     order (schema.billing.EstimateDecision._positions)."""
 
     def build(planner: Planner, source: Source, node: FieldNode, ctx: Context) -> Expr:
-        planner.sql.require("JSON arrays of a decision's lines")
-        lines = source.c.snapshot.op("->")(sql.const("lines"))
-        line = (
-            sa.func.jsonb_array_elements(lines)
-            .table_valued("value", with_ordinality="ord")
-            .render_derived(name=planner.alias_name())
-        )
-        position = sa.cast(line.c.value.op("->>")(sql.const("position")), sa.Integer())
-        chosen = source.c[ids_column].op("@>")(
-            sa.func.jsonb_build_array(line.c.value.op("->")(sql.const("id")))
-        )
-        aggregated = sa.func.json_agg(aggregate_order_by(position, line.c.ord))
-        listed = sa.select(aggregated).select_from(line).where(chosen).correlate(source)
-        return sa.func.coalesce(listed.scalar_subquery(), sa.literal_column("'[]'::json"))
+        name = planner.alias_name()
+        return planner.sql.chosen_positions(source.c.snapshot, source.c[ids_column], name)
 
     return build
 
 
 def snapshot_currency(source: Any, ctx: Context) -> Expr:
-    return source.c.snapshot.op("->>")(sql.const("currency"))
+    return source.c.snapshot.op("->>", return_type=sa.Text())(sql.const("currency"))
 
 
 def next_bill_date(planner: Planner, source: Source, node: FieldNode, ctx: Context) -> Expr:
@@ -262,12 +249,10 @@ def maintenance_due(planner: Planner, source: Source, node: FieldNode, ctx: Cont
 def linked_cars(planner: Planner, source: Source, node: FieldNode, ctx: Context) -> Expr:
     """schema.customers.Contact.cars: the cars a contact's links name, in the links' order,
     each under the viewer's visibility (a car the viewer may not see is left out)."""
-    planner.sql.require("a contact's linked cars")
     relation = rel.CONTACT_CARS
     links = relation.table.alias(planner.alias_name())
     table = tables.cars
     car = table.alias(planner.alias_name())
-    body = planner.object_json("Car", car, node.selection_set, Context())
     order = planner.adapt(relation.ordering.order_by(), links)
     where = [
         *planner.conditions(relation.table, links),
@@ -276,9 +261,13 @@ def linked_cars(planner: Planner, source: Source, node: FieldNode, ctx: Context)
         *planner.conditions(table, car),
         car.c.id == links.c.car_id,
     ]
-    listed = sa.select(sa.func.json_agg(aggregate_order_by(body, *order))).where(*where)
-    return sa.func.coalesce(
-        listed.correlate(source).scalar_subquery(), sa.literal_column("'[]'::json")
+    return planner.sql.listed_array(
+        car,
+        lambda rows: planner.object_json("Car", rows, node.selection_set, Context()),
+        where,
+        order,
+        source,
+        planner.alias_name,
     )
 
 
@@ -307,8 +296,7 @@ def preferences(planner: Planner, source: Source, node: FieldNode, ctx: Context)
 
 def inspection_items(planner: Planner, source: Source, node: FieldNode, ctx: Context) -> Expr:
     """schema.cars._item over the JSON list: missing areas are "", missing ratings 0."""
-    planner.sql.require("inspection items")
-    item = sa.func.jsonb_array_elements(source.c["items"]).table_valued("value").alias("item")
+    item = planner.sql.json_elements(source.c["items"], "item")
     gql_type = planner.object_type("ConditionItem")
     pairs: list[tuple[str, Expr]] = []
     for key, child in planner.fields(gql_type, node.selection_set):
@@ -322,8 +310,7 @@ def inspection_items(planner: Planner, source: Source, node: FieldNode, ctx: Con
                 pairs.append((key, item.c.value.op("->>")("notes")))
             case "__typename":
                 pairs.append((key, sql.text("ConditionItem")))
-    aggregated = sa.select(sa.func.json_agg(planner.sql.json_object(pairs))).select_from(item)
-    return sa.func.coalesce(aggregated.scalar_subquery(), sa.literal_column("'[]'::json"))
+    return planner.sql.array_over(planner.sql.json_object(pairs), item)
 
 
 def _money_fields(type_name: str, names: dict[str, str], currency: Any) -> dict[Any, Any]:
@@ -367,10 +354,7 @@ def car_event_data(planner: Planner, source: Source, node: FieldNode, ctx: Conte
     """schema.cars.CarEvent.data: the keys naming records are for staff only."""
     if planner.viewer.is_staff:
         return source.c["data"]
-    planner.sql.require("a car event's data for a portal viewer")
-    assert all(key.replace("_", "").isalnum() for key in CAR_EVENT_REFERENCES)  # inlined
-    keys = ",".join(f"'{key}'" for key in CAR_EVENT_REFERENCES)
-    return source.c["data"].op("-")(sa.literal_column(f"ARRAY[{keys}]::text[]"))
+    return planner.sql.without_keys(source.c["data"], tuple(CAR_EVENT_REFERENCES))
 
 
 def interval_name(planner: Planner, source: Source, node: FieldNode, ctx: Context) -> Expr:

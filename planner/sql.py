@@ -184,6 +184,57 @@ class Dialect:
             sa.literal_column("'[]'::json"),
         )
 
+    def json_elements(self, column: Expr, name: str) -> sa.FromClause:
+        """The elements of a stored JSON array, in order, as rows of one column `value`."""
+        return sa.func.jsonb_array_elements(column).table_valued("value").alias(name)
+
+    def array_over(self, body: Expr, source: sa.FromClause) -> Expr:
+        """A JSON array of `body` over the rows of `source`, in their order; [] for none."""
+        aggregated = sa.select(sa.func.json_agg(body)).select_from(source)
+        return sa.func.coalesce(aggregated.scalar_subquery(), sa.literal_column("'[]'::json"))
+
+    def listed_array(
+        self,
+        rows: sa.FromClause,
+        body: Callable[[sa.FromClause], Expr],
+        where: list[Expr],
+        order: list[Expr],
+        parent: sa.FromClause,
+        name: Callable[[], str],
+    ) -> Expr:
+        """A JSON array of `body` of each row of `rows` that `where` picks (other tables
+        joined there), in `order`; [] for none."""
+        from sqlalchemy.dialects.postgresql import aggregate_order_by
+
+        aggregated = sa.func.json_agg(aggregate_order_by(body(rows), *order))
+        listed = sa.select(aggregated).where(*where)
+        return sa.func.coalesce(
+            listed.correlate(parent).scalar_subquery(), sa.literal_column("'[]'::json")
+        )
+
+    def without_keys(self, column: Expr, keys: tuple[str, ...]) -> Expr:
+        """A stored JSON object less the top-level `keys`."""
+        assert all(key.replace("_", "").isalnum() for key in keys)  # inlined
+        listed = ",".join(f"'{key}'" for key in keys)
+        return column.op("-")(sa.literal_column(f"ARRAY[{listed}]::text[]"))
+
+    def chosen_positions(self, snapshot: Expr, ids: Expr, name: str) -> Expr:
+        """The `position` of each line of the snapshot's `lines` whose `id` the JSON array
+        `ids` lists, in the lines' order; [] for none."""
+        from sqlalchemy.dialects.postgresql import aggregate_order_by
+
+        lines = snapshot.op("->")(const("lines"))
+        line = (
+            sa.func.jsonb_array_elements(lines)
+            .table_valued("value", with_ordinality="ord")
+            .render_derived(name=name)
+        )
+        position = sa.cast(line.c.value.op("->>")(const("position")), sa.Integer())
+        chosen = ids.op("@>")(sa.func.jsonb_build_array(line.c.value.op("->")(const("id"))))
+        aggregated = sa.func.json_agg(aggregate_order_by(position, line.c.ord))
+        listed = sa.select(aggregated).select_from(line).where(chosen)
+        return sa.func.coalesce(listed.scalar_subquery(), sa.literal_column("'[]'::json"))
+
     def require(self, feature: str) -> None:
         """Refuse what this database's SQL is not written for (the executor answers)."""
 

@@ -184,6 +184,43 @@ class SQLite(Dialect):
         aggregated = sa.func.json_group_array(embed(body(ordered)), type_=JSON_TEXT)
         return sa.select(aggregated).select_from(ordered).scalar_subquery()
 
+    def json_elements(self, column: Expr, name: str) -> sa.FromClause:
+        return sa.func.json_each(column).table_valued("value").alias(name)
+
+    def array_over(self, body: Expr, source: sa.FromClause) -> Expr:
+        aggregated = sa.func.json_group_array(embed(body), type_=JSON_TEXT)
+        return sa.select(aggregated).select_from(source).scalar_subquery()
+
+    def listed_array(
+        self,
+        rows: sa.FromClause,
+        body: Callable[[sa.FromClause], Expr],
+        where: list[Expr],
+        order: list[Expr],
+        parent: sa.FromClause,
+        name: Callable[[], str],
+    ) -> Expr:
+        inner = sa.select(rows).where(*where).order_by(*order).correlate(parent)
+        ordered = inner.subquery(name())
+        aggregated = sa.func.json_group_array(embed(body(ordered)), type_=JSON_TEXT)
+        return sa.select(aggregated).select_from(ordered).scalar_subquery()
+
+    def without_keys(self, column: Expr, keys: tuple[str, ...]) -> Expr:
+        paths = [const(f"$.{key}") for key in keys if key.replace("_", "").isalnum()]
+        if len(paths) != len(keys):
+            raise Unplannable("a key that is not a plain name")
+        return sa.func.json_remove(column, *paths, type_=JSON_TEXT)
+
+    def chosen_positions(self, snapshot: Expr, ids: Expr, name: str) -> Expr:
+        # json_each gives an array's elements in order.
+        line = sa.func.json_each(snapshot, const("$.lines")).table_valued("value").alias(name)
+        listed_ids = sa.func.json_each(ids).table_valued("value").alias(f"{name}i")
+        line_id = line.c.value.op("->>")(const("id"))
+        chosen = sa.exists().select_from(listed_ids).where(listed_ids.c.value == line_id)
+        position = sa.cast(line.c.value.op("->>")(const("position")), sa.Integer())
+        aggregated = sa.func.json_group_array(position, type_=JSON_TEXT)
+        return sa.select(aggregated).select_from(line).where(chosen).scalar_subquery()
+
     def require(self, feature: str) -> None:
         raise Unplannable(f"{feature} on SQLite")
 
