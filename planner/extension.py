@@ -191,6 +191,8 @@ class PlannedReads(SchemaExtension):
         dialect = context.db.engine.dialect
         if not known:
             plan.freeze(dialect, params)
+        if plan.too_deep:
+            return None
         text_form = plan.as_text(dialect, params)
         if text_form is None:
             raw = (await context.reader.rows(plan.select(), params))[0]["data"]

@@ -94,6 +94,9 @@ class Plan:
     required: list[tuple[str, ...]] = field(default_factory=list)
     derivations: list[Derivation] = field(default_factory=list)
     fills: bool = False  # the answer holds values to fill in (planner/filled.py)
+    # SQLite's parser has a fixed depth: a statement nested deeper than it parses goes to
+    # the executor (set by `freeze`).
+    too_deep: bool = False
     _texts: dict[str, Any] = field(default_factory=dict)
     _columns: dict[str, dict[str, Any]] = field(default_factory=dict)
 
@@ -114,7 +117,15 @@ class Plan:
         customer page, measured with tracemalloc). A plan whose text cannot be made (lists
         that change per viewer) keeps its statement."""
         checked = {**params, "token_hash": ""}  # the session check's, given per request
-        if self.as_text(dialect, params) and self.with_session_text(dialect, checked):
+        plain, with_session = (
+            self.as_text(dialect, params),
+            self.with_session_text(dialect, checked),
+        )
+        if dialect.name == "sqlite":
+            texts = [plain[0] if plain else str(self.select().compile(dialect=dialect))]
+            texts += [with_session[0]] if with_session else []
+            self.too_deep = not all(_sqlite_parses(text) for text in texts)
+        if plain and with_session:
             self.statement = None
 
     def select(self) -> sa.Select[Any]:
@@ -197,6 +208,23 @@ class Plan:
         if not columns:
             return row
         return {key: columns[key](value) if key in columns else value for key, value in row.items()}
+
+
+def _sqlite_parses(text: str) -> bool:
+    """Whether SQLite's parser takes the statement (on an empty database: only parsing
+    is asked, so names it does not know are no matter)."""
+    import sqlite3
+
+    connection = sqlite3.connect(":memory:")
+    try:
+        connection.execute(text)
+    except sqlite3.OperationalError as error:
+        return "parser stack overflow" not in str(error)
+    except sqlite3.Error:
+        return True
+    finally:
+        connection.close()
+    return True
 
 
 def _result_processors(compiled: Any, dialect: Any) -> dict[str, Any]:

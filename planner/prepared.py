@@ -90,6 +90,8 @@ def _plan(
     except TypeError:  # values JSON cannot hold
         return None
     plan = _cached(key)[1]
+    if plan is not None and plan.too_deep:
+        return None
     params = None if plan is None else plan.params_for(variables)
     return None if plan is None or params is None else (plan, params)
 
