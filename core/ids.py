@@ -33,3 +33,11 @@ def decode_id_of(type_name: str, global_id: str) -> uuid.UUID:
     if found_type != type_name:
         raise NotFound(global_id=global_id)
     return row_id
+
+
+def base64url(text: str | None) -> str | None:
+    """base64url of UTF-8 text without padding: global IDs and cursors. SQLite calls it as
+    `portico_base64url` (models/db.py), for planned answers (planner/sqlite_sql.py)."""
+    if text is None:
+        return None
+    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")

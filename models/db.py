@@ -32,6 +32,7 @@ from sqlalchemy.util import await_
 
 from core.admission import Admission, Turn
 from core.db_faults import CommitUncertain, database_unavailable
+from core.ids import base64url
 from core.outage_watch import RequestOutage
 from core.settings import Settings
 from models.access_log import AccessLogBuffer
@@ -91,6 +92,8 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         dbapi_connection.create_function(
             "portico_local_date", 2, sqlite_local_date, deterministic=True
         )
+        # Global IDs and cursors in planned answers (planner/sqlite_sql.py).
+        dbapi_connection.create_function("portico_base64url", 1, base64url, deterministic=True)
 
     @event.listens_for(sync_engine, "begin")
     def on_begin(conn: sa.Connection) -> None:

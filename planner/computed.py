@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from graphql import FieldNode
-from sqlalchemy.dialects.postgresql import aggregate_order_by
 
 from auth.downloads import (
     CAR_PHOTO,
@@ -62,7 +61,7 @@ def money(amount: Callable[[Any], Expr], currency: Callable[[Any, Context], Expr
                     from planner.plan import Unplannable
 
                     raise Unplannable(f"Money.{other}")
-        return sa.case((value.is_(None), sa.null()), else_=sql.json_object(pairs))
+        return sa.case((value.is_(None), sa.null()), else_=planner.sql.json_object(pairs))
 
     return build
 
@@ -126,7 +125,7 @@ def conversation(planner: Planner, source: Source, selection: Any) -> Expr:
                 from planner.plan import Unplannable
 
                 raise Unplannable(f"Conversation.{other}")
-    return sql.json_object(pairs)
+    return planner.sql.json_object(pairs)
 
 
 # Objects that are not rows of their own (schema/node.py ROW_TYPES), built over a row.
@@ -152,9 +151,9 @@ def portal_settings(planner: Planner, source: Source, node: FieldNode, ctx: Cont
 def subject_global_id(planner: Planner, source: Source, node: FieldNode, ctx: Context) -> Expr:
     """The global ID of a row named by a type column and an id column (core/ids.py)."""
     typed = source.c.subject_type.op("||")(sql.const(":")).op("||")(
-        sql.uuid_hex(source.c.subject_id)
+        planner.sql.uuid_hex(source.c.subject_id)
     )
-    return sql.base64url(typed)
+    return planner.sql.base64url(typed)
 
 
 def current_decision(planner: Planner, source: Source, node: FieldNode, ctx: Context) -> Expr:
@@ -178,25 +177,14 @@ def line_positions(ids_column: str) -> Any:
     order (schema.billing.EstimateDecision._positions)."""
 
     def build(planner: Planner, source: Source, node: FieldNode, ctx: Context) -> Expr:
-        lines = source.c.snapshot.op("->")(sql.const("lines"))
-        line = (
-            sa.func.jsonb_array_elements(lines)
-            .table_valued("value", with_ordinality="ord")
-            .render_derived(name=planner.alias_name())
-        )
-        position = sa.cast(line.c.value.op("->>")(sql.const("position")), sa.Integer())
-        chosen = source.c[ids_column].op("@>")(
-            sa.func.jsonb_build_array(line.c.value.op("->")(sql.const("id")))
-        )
-        aggregated = sa.func.json_agg(aggregate_order_by(position, line.c.ord))
-        listed = sa.select(aggregated).select_from(line).where(chosen).correlate(source)
-        return sa.func.coalesce(listed.scalar_subquery(), sa.literal_column("'[]'::json"))
+        name = planner.alias_name()
+        return planner.sql.chosen_positions(source.c.snapshot, source.c[ids_column], name)
 
     return build
 
 
 def snapshot_currency(source: Any, ctx: Context) -> Expr:
-    return source.c.snapshot.op("->>")(sql.const("currency"))
+    return source.c.snapshot.op("->>", return_type=sa.Text())(sql.const("currency"))
 
 
 def next_bill_date(planner: Planner, source: Source, node: FieldNode, ctx: Context) -> Expr:
@@ -267,7 +255,6 @@ def linked_cars(planner: Planner, source: Source, node: FieldNode, ctx: Context)
     links = relation.table.alias(planner.alias_name())
     table = tables.cars
     car = table.alias(planner.alias_name())
-    body = planner.object_json("Car", car, node.selection_set, Context())
     order = planner.adapt(relation.ordering.order_by(), links)
     where = [
         *planner.conditions(relation.table, links),
@@ -276,14 +263,18 @@ def linked_cars(planner: Planner, source: Source, node: FieldNode, ctx: Context)
         *planner.conditions(table, car),
         car.c.id == links.c.car_id,
     ]
-    listed = sa.select(sa.func.json_agg(aggregate_order_by(body, *order))).where(*where)
-    return sa.func.coalesce(
-        listed.correlate(source).scalar_subquery(), sa.literal_column("'[]'::json")
+    return planner.sql.listed_array(
+        car,
+        lambda rows: planner.object_json("Car", rows, node.selection_set, Context()),
+        where,
+        order,
+        source,
+        planner.alias_name,
     )
 
 
 def decimal(name: str, scale: int) -> Any:
-    return lambda planner, source, node, ctx: sql.plain_decimal(source.c[name], scale)
+    return lambda planner, source, node, ctx: planner.sql.plain_decimal(source.c[name], scale)
 
 
 def selected(planner: Planner, type_name: str, selection: Any, values: Mapping[str, Any]) -> Expr:
@@ -293,7 +284,7 @@ def selected(planner: Planner, type_name: str, selection: Any, values: Mapping[s
     for key, child in planner.fields(planner.object_type(type_name), selection):
         name = child.name.value
         pairs.append((key, sql.text(type_name) if name == "__typename" else values[name]))
-    return sql.json_object(pairs)
+    return planner.sql.json_object(pairs)
 
 
 def preferences(planner: Planner, source: Source, node: FieldNode, ctx: Context) -> Expr:
@@ -312,7 +303,7 @@ def preferences(planner: Planner, source: Source, node: FieldNode, ctx: Context)
 
 def inspection_items(planner: Planner, source: Source, node: FieldNode, ctx: Context) -> Expr:
     """schema.cars._item over the JSON list: missing areas are "", missing ratings 0."""
-    item = sa.func.jsonb_array_elements(source.c["items"]).table_valued("value").alias("item")
+    item = planner.sql.json_elements(source.c["items"], "item")
     gql_type = planner.object_type("ConditionItem")
     pairs: list[tuple[str, Expr]] = []
     for key, child in planner.fields(gql_type, node.selection_set):
@@ -326,8 +317,7 @@ def inspection_items(planner: Planner, source: Source, node: FieldNode, ctx: Con
                 pairs.append((key, item.c.value.op("->>")("notes")))
             case "__typename":
                 pairs.append((key, sql.text("ConditionItem")))
-    aggregated = sa.select(sa.func.json_agg(sql.json_object(pairs))).select_from(item)
-    return sa.func.coalesce(aggregated.scalar_subquery(), sa.literal_column("'[]'::json"))
+    return planner.sql.array_over(planner.sql.json_object(pairs), item)
 
 
 def _money_fields(type_name: str, names: dict[str, str], currency: Any) -> dict[Any, Any]:
@@ -364,7 +354,7 @@ def customer_balance(planner: Planner, source: Source, node: FieldNode, ctx: Con
             pairs.append((key, sql.text("CustomerBalance")))
             continue
         pairs.append((key, money(part_of(name), currency)(planner, source, child, ctx)))
-    return sql.json_object(pairs)
+    return planner.sql.json_object(pairs)
 
 
 def onboarding(planner: Planner, source: Source, node: FieldNode, ctx: Context) -> Expr:
@@ -383,7 +373,7 @@ def onboarding(planner: Planner, source: Source, node: FieldNode, ctx: Context) 
                 pairs.append((key, parts["complete"]))
             case "__typename":
                 pairs.append((key, sql.text("Onboarding")))
-    return sql.json_object(pairs)
+    return planner.sql.json_object(pairs)
 
 
 def onboarding_steps(planner: Planner, source: Source, node: FieldNode) -> Expr:
@@ -395,11 +385,13 @@ def onboarding_steps(planner: Planner, source: Source, node: FieldNode) -> Expr:
         "title": step.c.title,
         "done": derived.onboarding_step_done(step, source),
     }
-    each = selected(planner, "OnboardingStepStatus", node.selection_set, values)
-    body = sa.func.json_agg(aggregate_order_by(each, step.c.position, step.c.id))
-    listed = sa.select(body).where(step.c.organization_id == source.c.organization_id)
-    return sa.func.coalesce(
-        listed.correlate(source).scalar_subquery(), sa.literal_column("'[]'::json")
+    return planner.sql.listed_array(
+        step,
+        lambda rows: selected(planner, "OnboardingStepStatus", node.selection_set, values),
+        [step.c.organization_id == source.c.organization_id],
+        [step.c.position, step.c.id],
+        source,
+        planner.alias_name,
     )
 
 
@@ -407,9 +399,7 @@ def car_event_data(planner: Planner, source: Source, node: FieldNode, ctx: Conte
     """schema.cars.CarEvent.data: the keys naming records are for staff only."""
     if planner.viewer.is_staff:
         return source.c["data"]
-    assert all(key.replace("_", "").isalnum() for key in CAR_EVENT_REFERENCES)  # inlined
-    keys = ",".join(f"'{key}'" for key in CAR_EVENT_REFERENCES)
-    return source.c["data"].op("-")(sa.literal_column(f"ARRAY[{keys}]::text[]"))
+    return planner.sql.without_keys(source.c["data"], tuple(CAR_EVENT_REFERENCES))
 
 
 def interval_name(planner: Planner, source: Source, node: FieldNode, ctx: Context) -> Expr:
@@ -453,7 +443,7 @@ COMPUTED: dict[tuple[str, str], Any] = {
     ("Organization", "portal_settings"): portal_settings,
     ("AccessLogEntry", "subject_id"): subject_global_id,
     ("Estimate", "decision"): current_decision,
-    ("EstimateDecision", "decided_at"): lambda planner, source, node, ctx: sql.scalar(
+    ("EstimateDecision", "decided_at"): lambda planner, source, node, ctx: planner.sql.scalar(
         source.c.created_at, tables.estimate_decisions.c.created_at.type
     ),
     ("EstimateDecision", "approved_lines"): line_positions("approved_line_ids"),

@@ -1,7 +1,7 @@
 """The schema extension that answers planned queries before the executor runs.
 
 It runs after parsing, validation and the limits, so every query it answers was valid;
-it answers only on PostgreSQL and only when the whole query could be planned. Plans are
+it answers only when the whole query could be planned, on PostgreSQL or SQLite. Plans are
 cached per document, viewer shape and the shape of the variables: a variable that only
 fills parameters (a node's id, a cursor, a search) keys the plan by what its value does to
 the statement (the id's type, whether a cursor is given, how many words are searched, and
@@ -122,11 +122,12 @@ def cache_key(
     who, scope = viewer or (context.viewer, context.loaders.scope)
     document = (context.extras.get("schema"), query, operation_name)
     roles = _roles.get(document, {})
+    dialect = context.db.dialect
     shape = tuple(
         (name, _shape_of(value, roles.get(name, SHAPE)))
         for name, value in sorted(variables.items())
     )
-    return (*document, viewer_shape(who, scope), shape)
+    return (*document, dialect, viewer_shape(who, scope), shape)
 
 
 def learn_roles(
@@ -192,6 +193,7 @@ class PlannedReads(SchemaExtension):
         if not known:
             # Imported here: planning reads the finished schema, which imports this module.
             from planner.plan import Planner, Unplannable
+            from planner.sql import dialect_named
 
             # Planned with the values the executor would use (declared defaults, 100.0 as
             # 100); kept under the raw ones, which always coerce the same way.
@@ -205,6 +207,7 @@ class PlannedReads(SchemaExtension):
                 coerced,
                 context.viewer,
                 context.loaders.scope,
+                dialect_named(context.db.dialect),
             )
             try:
                 plan = planner.plan()
@@ -235,6 +238,8 @@ class PlannedReads(SchemaExtension):
             plan.freeze(dialect, params)
             for planned_key in keys:
                 weigh(planned_key)  # now its texts, not its tree
+        if plan.too_deep:
+            return None
         text_form = plan.as_text(dialect, params)
         if text_form is None:
             raw = (await context.reader.rows(plan.select(), params))[0]["data"]

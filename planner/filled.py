@@ -42,7 +42,7 @@ def marker(planner: Planner, name: str, inputs: list[tuple[str, Expr]]) -> Expr:
     args: list[Any] = [sql.const(MARK), sql.const(name)]
     for key, value in inputs:
         args += [sql.const(key), value]
-    return sa.func.json_build_object(*args)
+    return planner.sql.json_pairs(args)
 
 
 def link(kind: str, unless_null: str | None = None) -> Any:

@@ -1,7 +1,8 @@
 """Turning one GraphQL query into one SQL statement that returns the response's JSON.
 
 The planner walks the validated document the way the executor would, type by type, and
-builds a PostgreSQL statement whose single value is the `data` object: columns become JSON
+builds a statement (PostgreSQL's or SQLite's: what differs goes through `sql.Dialect`)
+whose single value is the `data` object: columns become JSON
 values formatted as the schema formats them, relations become correlated subqueries with
 the same order, page sizes and cursors as the loaders, and every table gets the same
 visibility conditions as every other read (auth/access.py). Anything it does not know
@@ -37,7 +38,6 @@ from graphql import (
     VariableNode,
     coerce_input_value,
 )
-from sqlalchemy.dialects.postgresql import aggregate_order_by
 
 from auth.permissions import rules_of
 from auth.sessions import BY_TOKEN as SESSION_BY_TOKEN
@@ -73,8 +73,7 @@ BY_STATUS = {
 }
 
 
-class Unplannable(Exception):
-    """The executor answers this query instead."""
+Unplannable = sql.Unplannable  # the executor answers this query instead
 
 
 # The column of the session-checked statement that holds the plan's JSON.
@@ -101,7 +100,11 @@ class Plan:
     required: list[tuple[str, ...]] = field(default_factory=list)
     derivations: list[Derivation] = field(default_factory=list)
     fills: bool = False  # the answer holds values to fill in (planner/filled.py)
+    # SQLite's parser has a fixed depth: a statement nested deeper than it parses goes to
+    # the executor (set by `freeze`).
+    too_deep: bool = False
     _texts: dict[str, Any] = field(default_factory=dict)
+    _columns: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def params_for(self, variables: Mapping[str, Any]) -> dict[str, Any] | None:
         """The statement's parameters for this request's variables; None when a value
@@ -120,7 +123,15 @@ class Plan:
         customer page, measured with tracemalloc). A plan whose text cannot be made (lists
         that change per viewer) keeps its statement."""
         checked = {**params, "token_hash": ""}  # the session check's, given per request
-        if self.as_text(dialect, params) and self.with_session_text(dialect, checked):
+        plain, with_session = (
+            self.as_text(dialect, params),
+            self.with_session_text(dialect, checked),
+        )
+        if dialect.name == "sqlite":
+            texts = [plain[0] if plain else str(self.select().compile(dialect=dialect))]
+            texts += [with_session[0]] if with_session else []
+            self.too_deep = not all(_sqlite_parses(text) for text in texts)
+        if plain and with_session:
             self.statement = None
 
     def weight(self) -> int:
@@ -155,6 +166,11 @@ class Plan:
 
         def build() -> sa.Select[Any]:
             session = SESSION_BY_TOKEN.subquery("session")
+            if dialect.name == "sqlite":
+                # The answer's expression itself, not a subquery of it: SQLite's parser
+                # has a fixed depth, which deep answers come near.
+                (data,) = self.select().selected_columns
+                return sa.select(session, data.label(PLANNED))
             return sa.select(session, self.select().scalar_subquery().label(PLANNED))
 
         return self._text("with_session", build, dialect, params)
@@ -175,11 +191,66 @@ class Plan:
                 # values that change per request are taken from `params` each time.
                 expanded = compiled.construct_expanded_state(params)
                 names = tuple(expanded.positiontup or ())
-                self._texts[name] = (expanded.statement, names, dict(expanded.parameters))
+                # SQLite's driver takes no UUIDs or aware datetimes: its values go through
+                # the types' own conversions (asyncpg takes them as they are).
+                processors: dict[str, Any] = (
+                    {**compiled._bind_processors, **expanded.processors}
+                    if dialect.name == "sqlite"
+                    else {}
+                )
+                fixed = {
+                    n: processors[n](v) if n in processors else v
+                    for n, v in expanded.parameters.items()
+                }
+                self._texts[name] = (expanded.statement, names, fixed, processors)
+                self._columns[name] = _result_processors(compiled, dialect)
         if self._texts[name] is None:
             return None
-        sql, names, fixed = self._texts[name]
+        sql, names, fixed, processors = self._texts[name]
+        if processors:
+            return sql, tuple(
+                (processors[n](params[n]) if n in processors else params[n])
+                if n in params
+                else fixed[n]
+                for n in names
+            )
         return sql, tuple(params[n] if n in params else fixed[n] for n in names)
+
+    def decoded(self, name: str, row: Mapping[Any, Any]) -> Mapping[Any, Any]:
+        """A row of the text `name` with values as the statement's types read them (only
+        SQLite's driver needs it: it gives UUIDs and timestamps as text)."""
+        columns = self._columns.get(name)
+        if not columns:
+            return row
+        return {key: columns[key](value) if key in columns else value for key, value in row.items()}
+
+
+def _sqlite_parses(text: str) -> bool:
+    """Whether SQLite's parser takes the statement (on an empty database: only parsing
+    is asked, so names it does not know are no matter)."""
+    import sqlite3
+
+    connection = sqlite3.connect(":memory:")
+    try:
+        connection.execute(text)
+    except sqlite3.OperationalError as error:
+        return "parser stack overflow" not in str(error)
+    except sqlite3.Error:
+        return True
+    finally:
+        connection.close()
+    return True
+
+
+def _result_processors(compiled: Any, dialect: Any) -> dict[str, Any]:
+    if dialect.name != "sqlite":
+        return {}
+    found: dict[str, Any] = {}
+    for column in compiled._result_columns:
+        processor = column.type._cached_result_processor(dialect, None)
+        if processor is not None:
+            found[column.keyname] = processor
+    return found
 
 
 class Planner:
@@ -191,8 +262,10 @@ class Planner:
         variables: VariableValues,
         viewer: Viewer,
         scope: Scope,
+        dialect: sql.Dialect = sql.POSTGRESQL,
     ) -> None:
         self.schema = schema
+        self.sql = dialect
         self.fragments = {
             d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
         }
@@ -220,7 +293,7 @@ class Planner:
         for key, node in self.fields(query, self.operation.selection_set):
             pairs.append((key, self.root_field(key, node, query)))
         # As text: the driver would otherwise decode the JSON only for us to encode it again.
-        data = sa.cast(sql.json_object(pairs), sa.Text()).label("data")
+        data = self.sql.as_text(self.sql.json_object(pairs)).label("data")
         return Plan(sa.select(data), self.params, self.required, self.derivations, self.fills)
 
     # --- selections -----------------------------------------------------------------
@@ -411,7 +484,7 @@ class Planner:
                     pairs.append((key, self.row_by_id(type_name, viewer_param(role), child)))
             else:
                 raise Unplannable(f"viewer.{name}")
-        return sql.json_object(pairs)
+        return self.sql.json_object(pairs)
 
     @staticmethod
     def only_arguments(node: FieldNode, known: set[str]) -> None:
@@ -654,7 +727,7 @@ class Planner:
         pairs: list[tuple[str, Expr]] = []
         for key, node in self.fields(gql_type, selection_set):
             pairs.append((key, self.object_field(type_name, cls, table, source, node, ctx)))
-        return sql.json_object(pairs)
+        return self.sql.json_object(pairs)
 
     def object_field(
         self,
@@ -676,7 +749,7 @@ class Planner:
         definition = self.guard(gql_field)
         python_name = definition.python_name
         if python_name == "id":
-            return sql.global_id(type_name, source.c.id)
+            return self.sql.global_id(type_name, source.c.id)
         plan = getattr(definition, "plan", None)
         if plan is not None:
             return self.relation_field(plan, source, node, gql_field)
@@ -684,7 +757,7 @@ class Planner:
         if derived is not None and not node.selection_set:
             return derived(source)  # the loaders' own expression (models/derived.py)
         if python_name in cls.__copied__ and not node.selection_set:
-            return sql.scalar(source.c[python_name], table.c[python_name].type)
+            return self.sql.scalar(source.c[python_name], table.c[python_name].type)
         computed = COMPUTED.get((type_name, python_name))
         if computed is None:
             raise Unplannable(f"{type_name}.{name}")
@@ -730,13 +803,11 @@ class Planner:
             t.c[relation.key] == source.c.id,
             *self.adapt(relation.where(relation.table), t),
         ]
-        rows = sa.select(t).where(*where).correlate(source).lateral(self.alias_name())
-        body = self.object_json(type_name, rows, node.selection_set, ctx)
-        order = self.adapt(relation.ordering.order_by(), rows)
-        aggregated = sa.func.json_agg(aggregate_order_by(body, *order))
-        return sa.func.coalesce(
-            sa.select(aggregated).select_from(rows).scalar_subquery(),
-            sa.literal_column("'[]'::json"),
+        return self.sql.ordered_array(
+            sa.select(t).where(*where).correlate(source),
+            self.alias_name(),
+            lambda rows: self.object_json(type_name, rows, node.selection_set, ctx),
+            relation.ordering.order_by(),
         )
 
     def adapt(self, clauses: Any, source: Source) -> list[Expr]:
@@ -782,12 +853,12 @@ class Planner:
             )
             where.append(self.adapt([ordering.after()], t)[0])
         order = self.adapt(ordering.order_by(), t)
-        sort_values = [sql.cursor_value(t.c[col.name], col.type) for col, _ in ordering.keys]
+        sort_values = [self.sql.cursor_value(t.c[col.name], col.type) for col, _ in ordering.keys]
         # The page and one row more (it says whether there is a next page); rows are
         # numbered after the LIMIT, so the database sorts only up to the page, with an
         # index, instead of numbering the whole list. totalCount counts on its own.
         limited = (
-            sa.select(t, sql.cursor(sort_values).label("_cursor"))
+            sa.select(t, self.sql.cursor(sort_values).label("_cursor"))
             .where(*where)
             .order_by(*order)
             .limit(sa.literal_column(str(first + 1), sa.Integer()))
@@ -795,14 +866,8 @@ class Planner:
         if parent is not None:
             limited = limited.correlate(parent)
         # LATERAL: the page may refer to the parent row of the enclosing query.
-        page = limited.lateral(self.alias_name())
-        rows = sa.select(
-            page,
-            sa.func.row_number().over(order_by=self.adapt(order, page)).label("_rank"),
-            sa.func.count().over().label("_found"),  # at most first + 1
-        ).lateral(self.alias_name())
-        in_page = rows.c._rank <= sql.const(first)
-        cursor = rows.c._cursor
+        page = self.sql.paged(limited, order, first, (self.alias_name(), self.alias_name()))
+        rows = page.rows
 
         connection = self.schema.type_map[_named(connection_type)]
         assert isinstance(connection, GraphQLObjectType)
@@ -813,11 +878,11 @@ class Planner:
                 pairs.append((key, sql.text(connection.name)))
             elif name == "nodes":
                 body = self.object_json(type_name, rows, child.selection_set, Context())
-                pairs.append((key, self.aggregate(body, rows, in_page)))
+                pairs.append((key, page.array(body)))
             elif name == "edges":
-                pairs.append((key, self.edges(type_name, rows, child, cursor, in_page, connection)))
+                pairs.append((key, self.edges(type_name, page, child, connection)))
             elif name == "pageInfo":
-                pairs.append((key, self.page_info(child, rows, cursor, in_page, first, after)))
+                pairs.append((key, self.page_info(child, page, after)))
             elif name == "totalCount":
                 counted = sa.select(sa.func.count()).select_from(t).where(*count_where)
                 if parent is not None:
@@ -832,20 +897,14 @@ class Planner:
             child.name.value in PAGE_FIELDS
             for _, child in self.fields(connection, node.selection_set)
         )
-        answer = sa.select(sql.json_object(pairs))
+        answer = sa.select(self.sql.json_object(pairs))
         return (answer.select_from(rows) if reads_page else answer).scalar_subquery()
-
-    def aggregate(self, body: Expr, rows: Source, in_page: Expr) -> Expr:
-        aggregated = sa.func.json_agg(aggregate_order_by(body, rows.c._rank)).filter(in_page)
-        return sa.func.coalesce(aggregated, sa.literal_column("'[]'::json"))
 
     def edges(
         self,
         type_name: str,
-        rows: Source,
+        page: sql.Page,
         node: FieldNode,
-        cursor: Expr,
-        in_page: Expr,
         connection: GraphQLObjectType,
     ) -> Expr:
         edge_type = self.schema.type_map[_named(connection.fields["edges"].type)]
@@ -854,46 +913,41 @@ class Planner:
         for key, child in self.fields(edge_type, node.selection_set):
             name = child.name.value
             if name == "cursor":
-                pairs.append((key, cursor))
+                pairs.append((key, page.rows.c._cursor))
             elif name == "node":
                 pairs.append(
-                    (key, self.object_json(type_name, rows, child.selection_set, Context()))
+                    (key, self.object_json(type_name, page.rows, child.selection_set, Context()))
                 )
             elif name == "__typename":
                 pairs.append((key, sql.text(edge_type.name)))
             else:
                 raise Unplannable(f"edge.{name}")
-        return self.aggregate(sql.json_object(pairs), rows, in_page)
+        return page.array(self.sql.json_object(pairs))
 
     def page_info(
         self,
         node: FieldNode,
-        rows: Source,
-        cursor: Expr,
-        in_page: Expr,
-        first: int,
+        page: sql.Page,
         after: str | None,
     ) -> Expr:
         page_info = self.schema.type_map["PageInfo"]
         assert isinstance(page_info, GraphQLObjectType)
-        last_rank = sa.func.least(rows.c._found, sql.const(first))
         pairs: list[tuple[str, Expr]] = []
         for key, child in self.fields(page_info, node.selection_set):
             name = child.name.value
             if name == "hasNextPage":
-                found = sa.func.coalesce(sa.func.max(rows.c._found), sql.const(0))
-                pairs.append((key, found > sql.const(first)))
+                pairs.append((key, page.has_next()))
             elif name == "hasPreviousPage":
-                pairs.append((key, sa.literal_column("true" if after else "false")))
+                pairs.append((key, self.sql.boolean(bool(after))))
             elif name == "startCursor":
-                pairs.append((key, sa.func.min(cursor).filter(rows.c._rank == sql.const(1))))
+                pairs.append((key, page.start_cursor()))
             elif name == "endCursor":
-                pairs.append((key, sa.func.min(cursor).filter(rows.c._rank == last_rank)))
+                pairs.append((key, page.end_cursor()))
             elif name == "__typename":
                 pairs.append((key, sql.text("PageInfo")))
             else:
                 raise Unplannable(f"pageInfo.{name}")
-        return sql.json_object(pairs)
+        return self.sql.json_object(pairs)
 
 
 def _named(type_: Any) -> str:

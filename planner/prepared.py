@@ -90,6 +90,8 @@ def _plan(
     except TypeError:  # values JSON cannot hold
         return None
     plan = _cached(key, count_miss=False)[1]
+    if plan is not None and plan.too_deep:
+        return None
     params = None if plan is None else plan.params_for(variables)
     return None if plan is None or params is None else (plan, params)
 
@@ -133,7 +135,8 @@ async def answer_with_session(
     text_form = plan.with_session_text(context.db.engine.dialect, params)
     if text_form is None:
         return None
-    row = await context.reader.text_row(*text_form)
+    found = await context.reader.text_row(*text_form)
+    row = None if found is None else plan.decoded("with_session", found)
     if row is None or viewer_from_row(row) != viewer:
         _known.pop(hashed, None)  # ended or changed: the ordinary way decides
         return None

@@ -31,7 +31,7 @@ class Context:
     reader: ReadScope
     loaders: Loaders
     extras: dict[str, Any] = field(default_factory=dict)
-    plan_reads: bool = False  # answer queries with one planned statement (PostgreSQL)
+    plan_reads: bool = False  # answer queries with one planned statement
     broker: Broker | None = None  # live events (core/broker.py); None: nobody listens
     # The WebSocket `connection_init` payload (graphql-transport-ws), set by Strawberry.
     connection_params: dict[str, Any] | None = None
@@ -112,6 +112,6 @@ def make_context(
         viewer=viewer,
         reader=reader,
         loaders=Loaders(reader, row_scope(viewer)),
-        plan_reads=plan_reads and db.dialect == "postgresql",
+        plan_reads=plan_reads,
         broker=broker,
     )

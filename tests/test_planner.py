@@ -2,7 +2,8 @@
 
 Every query runs twice against the same data: through an app that plans reads and through
 one that never does. The JSON must be identical, for staff and for portal viewers of
-every scope; on PostgreSQL the planned answer must cost one statement.
+every scope; the planned answer must cost one statement, on PostgreSQL and on SQLite
+(where a few fields send the query to the executor: NOT_PLANNED_ON_SQLITE).
 """
 
 from __future__ import annotations
@@ -418,7 +419,7 @@ async def test_planned_answers_equal_executed_answers(apps: Any, dialect: str, c
         count_statements.statements.clear()
         answer = await _post(planned, query, variables, token)
         assert answer == expected, (query[:60], variables, first_difference(answer, expected))
-        if dialect == "postgresql" and "errors" not in expected:
+        if "errors" not in expected and _planned_on(dialect, query):
             reads = [s for s in count_statements.statements if not _session_check(s)]
             reads = [s for s in reads if not s.startswith("SELECT contact_cars.car_id")]
             assert len(reads) == 1, [s[:60] for s in reads]  # the planned statement alone
@@ -426,7 +427,20 @@ async def test_planned_answers_equal_executed_answers(apps: Any, dialect: str, c
 
 def _session_check(statement: str) -> bool:
     """The session check on its own (not the planned statement that starts with it)."""
-    return "FROM auth_sessions" in statement and "json_build_object" not in statement
+    return "FROM auth_sessions" in statement and not _planned_statement(statement)
+
+
+def _planned_statement(statement: str) -> bool:
+    return "json_build_object" in statement or "json_object(" in statement
+
+
+# What SQLite's planner refuses, for the executor to answer (planner/sqlite_sql.py): none
+# of these workloads today.
+NOT_PLANNED_ON_SQLITE: tuple[str, ...] = ()
+
+
+def _planned_on(dialect: str, query: str) -> bool:
+    return dialect == "postgresql" or not any(part in query for part in NOT_PLANNED_ON_SQLITE)
 
 
 async def test_a_page_after_a_cursor_is_planned_too(apps: Any):
@@ -501,17 +515,20 @@ async def test_repeated_queries_take_the_prepared_answer_with_the_same_answer(
     # Portal viewers too, contacts of every scope among them (list-valued car scopes).
     viewers += [((DASHBOARD, {}), token) for token in world["portal"][-3:]]
     for (query, variables), token in viewers:
-        expected = await _post(executed, query, variables, token)
+        expected_raw = await _post_raw(executed, query, variables, token)
+        expected = orjson.loads(expected_raw)
         await _post(planned, query, variables, token)  # plans it
         count_statements.statements.clear()
         raw = await _post_raw(planned, query, variables, token)  # the prepared path
         assert orjson.loads(raw) == expected
-        if dialect == "postgresql" and token == staff:
-            # The session check and the plan in one statement, whose JSON is sent as
-            # PostgreSQL wrote it.
+        if dialect == "sqlite":
+            assert raw == expected_raw  # SQLite writes JSON as compactly as the executor
+        if token == staff and _planned_on(dialect, query):
+            # The session check and the plan in one statement, whose JSON is sent as the
+            # database wrote it.
             (statement,) = count_statements.statements
-            assert "FROM auth_sessions" in statement and "json_build_object" in statement
-            assert b'" : ' in raw
+            assert "FROM auth_sessions" in statement and _planned_statement(statement)
+            assert (b'" : ' if dialect == "postgresql" else b'":') in raw
     assert "prepared planned answer failed" not in caplog.text
 
 
@@ -595,12 +612,14 @@ async def test_one_plan_serves_every_id_cursor_and_search_of_the_same_shape(
     for query, variables in (weeks[0], trails[0]):
         await _post(planned, query, variables, staff)
     rotating += weeks + trails
+    # A query the planner refuses has no plan to share (the staff detail on SQLite).
+    rotating = [(query, variables) for query, variables in rotating if _planned_on(dialect, query)]
     plans_before = len(extension._plans)
     for query, variables in rotating:
         expected = await _post(executed, query, variables, staff)
         count_statements.statements.clear()
         assert await _post(planned, query, variables, staff) == expected, variables
-        if dialect == "postgresql":
+        if _planned_on(dialect, query):
             reads = [s for s in count_statements.statements if not _session_check(s)]
             assert len(reads) == 1, [s[:60] for s in reads]
     assert len(extension._plans) == plans_before  # no value made a plan of its own
@@ -714,7 +733,7 @@ async def test_signed_links_are_planned_and_leave_the_executors_access_log(
             kinds |= {grant.kind for grant in found}
             # The same VIEWs, written by the access log's batch, not one per link.
             assert by_plan == by_executor, attempt
-            if dialect == "postgresql":
+            if _planned_on(dialect, query):
                 reads = [s for s in statements if not _session_check(s)]
                 reads = [s for s in reads if not s.startswith("SELECT contact_cars.car_id")]
                 reads = [s for s in reads if not s.startswith("INSERT INTO access_logs")]
