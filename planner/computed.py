@@ -380,14 +380,18 @@ def onboarding_steps(planner: Planner, source: Source, node: FieldNode) -> Expr:
     """schema.onboarding.Onboarding.steps: the customer's organization's steps in order,
     each with whether it is done."""
     step = tables.onboarding_steps.alias(planner.alias_name())
-    values = {
-        "kind": step.c.kind,
-        "title": step.c.title,
-        "done": derived.onboarding_step_done(step, source),
-    }
+
+    def each(rows: Any) -> Expr:
+        values = {
+            "kind": rows.c.kind,
+            "title": rows.c.title,
+            "done": derived.onboarding_step_done(rows, source),
+        }
+        return selected(planner, "OnboardingStepStatus", node.selection_set, values)
+
     return planner.sql.listed_array(
         step,
-        lambda rows: selected(planner, "OnboardingStepStatus", node.selection_set, values),
+        each,
         [step.c.organization_id == source.c.organization_id],
         [step.c.position, step.c.id],
         source,
