@@ -935,7 +935,8 @@ def invoices(demo: Demo, accounts: list[Account]) -> list[Invoice]:
         plan.extend([account] * count)
     active = [a for a in plan if a.customer.archived_at is None]
     weights = [2, 3, 2, 6, 1]  # DRAFT, OPEN, PARTIALLY_PAID, PAID, VOID
-    deck = iter(status_deck(rng, list(InvoiceStatus), weights, len(active)))
+    statuses = [s for s in InvoiceStatus if s is not InvoiceStatus.CREDITED]  # by credit notes
+    deck = iter(status_deck(rng, statuses, weights, len(active)))
     made = []
     for account in plan:
         status = InvoiceStatus.PAID if account.customer.archived_at else next(deck)

@@ -57,9 +57,25 @@ def bill_totals(lines: Iterable[LineAmounts]) -> BillTotals:
     return BillTotals(subtotal=subtotal, tax_total=tax, total=subtotal + tax)
 
 
+def covered(invoice: Mapping[Any, Any]) -> int:
+    """Paid, credited by credit notes, and the customer's credit used on it (a mapping
+    without the credit columns has none)."""
+    credits = invoice.get("credited_amount", 0) + invoice.get("credit_applied", 0)
+    return int(invoice["amount_paid"] + credits)
+
+
 def amount_due(invoice: Mapping[Any, Any]) -> int:
     """What the customer still owes: nothing on drafts and void invoices."""
     if invoice["status"] in (InvoiceStatus.DRAFT, InvoiceStatus.VOID):
         return 0
-    due: int = invoice["total"] - invoice["amount_paid"]
+    due: int = invoice["total"] - covered(invoice)
     return max(due, 0)
+
+
+def credit_left(invoice: Mapping[Any, Any]) -> int:
+    """The customer's credit the invoice makes (covered beyond its total) less the credit
+    used on it; models/derived.py `credit_left` is the SQL form."""
+    if invoice["status"] in (InvoiceStatus.DRAFT, InvoiceStatus.VOID):
+        return 0
+    beyond: int = max(covered(invoice) - int(invoice["total"]), 0)
+    return beyond - int(invoice.get("credit_applied", 0))

@@ -229,6 +229,8 @@ instants = st.builds(
     status=st.sampled_from(list(InvoiceStatus)),
     total=st.integers(0, 10_000),
     paid=st.integers(0, 10_000),
+    credited=st.sampled_from([0, 0, 1, 500, 10_000]),
+    applied=st.sampled_from([0, 0, 1, 700]),
     due_offset=st.none() | st.integers(-2, 2),
     now=instants,
 )
@@ -239,21 +241,24 @@ async def test_overdue_and_amount_due_match_the_model(
     status: InvoiceStatus,
     total: int,
     paid: int,
+    credited: int,
+    applied: int,
     due_offset: int | None,
     now: datetime,
 ):
     local_today = now.astimezone(ZoneInfo(zone)).date()
     due = None if due_offset is None else local_today + timedelta(days=due_offset)
-    invoice = await _invoice(
-        db, world, zone, status=status, total=total, amount_paid=paid, due_date=due
-    )
+    amounts = {"amount_paid": paid, "credited_amount": credited, "credit_applied": applied}
+    invoice = await _invoice(db, world, zone, status=status, total=total, due_date=due, **amounts)
+    # Credit notes and the customer's credit used on it count like payments.
+    covered = paid + credited + applied
     assert await _value(db, OVERDUE, invoice, now) is model_overdue(
-        status, total, paid, due, zone, now
+        status, total, covered, due, zone, now
     )
-    expected_due = model_due(status, total, paid)
+    expected_due = model_due(status, total, covered)
     assert await _value(db, DUE, invoice, now) == expected_due
     # Writes still compute what is due in Python: the same answer.
-    row = {"status": status, "total": total, "amount_paid": paid}
+    row = {"status": status, "total": total, **amounts}
     assert python_amount_due(row) == expected_due
 
 

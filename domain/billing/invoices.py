@@ -18,6 +18,7 @@ from domain.billing.bills import (
     revise_bill,
 )
 from domain.billing.codes import BillingCode
+from domain.billing.credit import use_credit
 from domain.billing.lines import LineInput
 from domain.billing_mail import notify_customer_of_invoice
 from domain.edits import KEEP, Edit, changes
@@ -94,9 +95,9 @@ async def issue_invoice(
     """Send a locked draft in the caller's transaction, by the one set of rules for staff
     and the recurring billing scheduler alike: its number from the organization's gap-free
     sequence, its issue date (`today` unless set) and due date (the organization's terms
-    unless set), what it is already paid, the first-bill portal invite, and the email by
-    the customer's preferences (through the outbox, so it commits with the invoice or not
-    at all). True when a portal invite went with it."""
+    unless set), what it is already paid, the customer's credit used first, the first-bill
+    portal invite, and the email by the customer's preferences (through the outbox, so it
+    commits with the invoice or not at all). True when a portal invite went with it."""
     options = await session.get(PortalSettings, org.id)
     due_days = options.invoice_due_days if options else DEFAULT_DUE_DAYS
     invoice.number = await next_number(session, org.id, INVOICE_COUNTER)
@@ -105,6 +106,7 @@ async def issue_invoice(
     invoice.due_date = invoice.due_date or issued + timedelta(days=due_days)
     invoice.sent_at = invoice.updated_at = utcnow()
     await settle(session, invoice)  # a deposit taken on its estimate may already count
+    await use_credit(session, invoice)  # the customer's credit goes first
     invited = await invite_with_first_bill(session, settings, org.id, invoice.customer_id)
     await notify_customer_of_invoice(session, settings, org, invoice)
     return invited
@@ -120,7 +122,12 @@ async def void_invoice(work: Work, invoice_id: uuid.UUID, reason: str | None) ->
         if invoice.amount_paid > 0:
             message = "Refund the payments on this invoice first."
             raise Rejected(Problem("id", message, BillingCode.HAS_PAYMENTS))
+        if invoice.credited_amount > 0:
+            # Its credit notes stand (numbered, and maybe the customer's credit by now).
+            message = "This invoice has credit notes; credit what is left of it instead."
+            raise Rejected(Problem("id", message, BillingCode.NOT_EDITABLE))
         invoice.status = InvoiceStatus.VOID
+        invoice.credit_applied = 0  # the customer's credit it used is theirs again
         invoice.voided_at = invoice.updated_at = utcnow()
         session.add(
             audit(
