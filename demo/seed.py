@@ -47,6 +47,8 @@ from models import (
     ContactCar,
     Contract,
     Counter,
+    CreditNote,
+    CreditNoteLine,
     Customer,
     Document,
     Estimate,
@@ -97,7 +99,8 @@ from models.enums import (
     RsvpStatus,
     StaffRole,
 )
-from models.money import LineAmounts, bill_totals, line_amounts
+from models.ledger import status_for
+from models.money import BASIS_POINTS, LineAmounts, bill_totals, divide_rounded, line_amounts
 from models.types import utcnow
 from models.writes import add_in_order
 from resolvers.validation import vin_check_digit
@@ -1113,6 +1116,64 @@ def estimate(demo: Demo, account: Account, status: EstimateStatus) -> Estimate:
     return row
 
 
+def credit_notes(demo: Demo, bills: list[Invoice]) -> None:
+    """Two credit notes: half of an open invoice's first line as an amount (less is due),
+    and a paid invoice's last line whole (the customer's credit)."""
+    by_number = sorted((b for b in bills if b.number is not None), key=lambda b: b.number or 0)
+    lines: dict[uuid.UUID, list[InvoiceLine]] = {}
+    for row in demo.rows:
+        if isinstance(row, InvoiceLine):
+            lines.setdefault(row.invoice_id, []).append(row)
+    chosen = [
+        (InvoiceStatus.OPEN, 0, "Agreed discount: the detailing ran a day late."),
+        (InvoiceStatus.PAID, -1, "Goodwill: charged for a service the car did not get."),
+    ]
+    number = 0
+    for status, which, reason in chosen:
+        bill = next((b for b in by_number if b.status is status and lines.get(b.id)), None)
+        if bill is None:
+            continue
+        line = sorted(lines[bill.id], key=lambda x: x.position)[which]
+        if line.subtotal <= 1:
+            continue
+        subtotal = line.subtotal // 2 if status is InvoiceStatus.OPEN else line.subtotal
+        tax = divide_rounded(subtotal * line.tax_rate_bp, BASIS_POINTS)
+        tax = line.tax if subtotal == line.subtotal else min(tax, line.tax)
+        number += 1
+        issued = demo.now - timedelta(days=2)
+        note = CreditNote(
+            organization_id=demo.org_id,
+            customer_id=bill.customer_id,
+            invoice_id=bill.id,
+            number=number,
+            reason=reason,
+            issue_date=demo.local_day(issued),
+            issued_by_staff_id=demo.owner.id,
+            currency=bill.currency,
+            subtotal=subtotal,
+            tax_total=tax,
+            total=subtotal + tax,
+            created_at=issued,
+            updated_at=issued,
+        )
+        credited = CreditNoteLine(
+            organization_id=demo.org_id,
+            credit_note_id=note.id,
+            invoice_line_id=line.id,
+            description=line.description,
+            quantity_milli=line.quantity_milli if subtotal == line.subtotal else None,
+            subtotal=subtotal,
+            tax=tax,
+            total=subtotal + tax,
+            created_at=issued,
+            updated_at=issued,
+        )
+        bill.credited_amount += note.total
+        bill.status = status_for(bill.total, bill.amount_paid, bill.status, bill.credited_amount)
+        demo.add(note, credited)
+    demo.add(Counter(organization_id=demo.org_id, name="credit_note", last_value=number))
+
+
 def counters(demo: Demo, bills: list[Invoice], quotes: list[Estimate]) -> None:
     """The `invoice` and `estimate` counters at the last number used."""
     last_invoice = max((i.number for i in bills if i.number is not None), default=None)
@@ -1667,7 +1728,9 @@ def build(now: datetime, owner_hash: str, staff_hash: str) -> Built:
         car_history(demo, each)
 
     contacts(demo, accounts)
-    counters(demo, invoices(demo, accounts), estimates(demo, accounts))
+    bills = invoices(demo, accounts)
+    counters(demo, bills, estimates(demo, accounts))
+    credit_notes(demo, bills)
     appointments(demo, accounts)
     for account in accounts:
         documents(demo, account)
