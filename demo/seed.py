@@ -1174,6 +1174,27 @@ def credit_notes(demo: Demo, bills: list[Invoice]) -> None:
     demo.add(Counter(organization_id=demo.org_id, name="credit_note", last_value=number))
 
 
+def discount(demo: Demo, bills: list[Invoice]) -> None:
+    """A loyalty discount of 10 % on the first line of the first draft invoice."""
+    draft = next((b for b in bills if b.status is InvoiceStatus.DRAFT), None)
+    if draft is None:
+        return
+    lines = sorted(
+        (r for r in demo.rows if isinstance(r, InvoiceLine) and r.invoice_id == draft.id),
+        key=lambda line: line.position,
+    )
+    if not lines:
+        return
+    first = lines[0]
+    amounts = line_amounts(first.quantity_milli, first.unit_price, first.tax_rate_bp, 1000)
+    first.discount_bp, first.discount = 1000, amounts.discount
+    first.subtotal, first.tax, first.total = amounts.subtotal, amounts.tax, amounts.total
+    first.description = f"{first.description} (loyalty discount 10 %)"[:500]
+    for key, value in totals_of(lines).items():
+        setattr(draft, key, value)
+    draft.discount_total = amounts.discount
+
+
 def counters(demo: Demo, bills: list[Invoice], quotes: list[Estimate]) -> None:
     """The `invoice` and `estimate` counters at the last number used."""
     last_invoice = max((i.number for i in bills if i.number is not None), default=None)
@@ -1731,6 +1752,7 @@ def build(now: datetime, owner_hash: str, staff_hash: str) -> Built:
     bills = invoices(demo, accounts)
     counters(demo, bills, estimates(demo, accounts))
     credit_notes(demo, bills)
+    discount(demo, bills)
     appointments(demo, accounts)
     for account in accounts:
         documents(demo, account)

@@ -42,6 +42,11 @@ class Line(SQLModel):
     unit_price: int = Field(default=0)
     unit_cost: int | None = Field(default=None)  # staff-only: what the business paid
     tax_rate_bp: int = Field(default=0, ge=0)  # basis points: 825 is 8.25 %
+    # A discount as asked for (a percentage in basis points, or a fixed amount), and what it
+    # took off quantity x price (models/money.py `discount_of`); `subtotal` is after it.
+    discount_bp: int | None = Field(default=None)
+    discount_fixed: int | None = Field(default=None)
+    discount: int = Field(default=0)
     subtotal: int = Field(default=0)
     tax: int = Field(default=0)
     total: int = Field(default=0)
@@ -67,6 +72,11 @@ class Invoice(TenantRow, Totals, table=True):
     issue_date: date | None = Field(default=None)
     due_date: date | None = Field(default=None)
     amount_paid: int = Field(default=0)
+    # A discount on the whole invoice as asked for (spread over its lines' discounts), and
+    # the lines' discounts summed.
+    discount_bp: int | None = Field(default=None)
+    discount_fixed: int | None = Field(default=None)
+    discount_total: int = Field(default=0)
     # Credit notes issued against it (their totals), and the customer's credit used on it
     # when it was issued (domain/billing/credit.py). Both count like payments towards it.
     credited_amount: int = Field(default=0, ge=0)
@@ -133,6 +143,10 @@ class Estimate(TenantRow, Totals, table=True):
     car_id: uuid.UUID | None = Field(default=None, foreign_key="cars.id", index=True)
     number: int | None = Field(default=None)
     version: int = Field(default=1)
+    # A discount on the whole estimate (as on invoices), and the lines' discounts summed.
+    discount_bp: int | None = Field(default=None)
+    discount_fixed: int | None = Field(default=None)
+    discount_total: int = Field(default=0)
     status: EstimateStatus = enum_field(EstimateStatus, default=EstimateStatus.DRAFT)
     valid_until: date | None = Field(default=None)
     notes: str | None = Field(default=None, max_length=5000)

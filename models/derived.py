@@ -55,11 +55,17 @@ def amount_due(invoice: Any) -> Expr:
 
 def credit_left(invoice: Any) -> Expr:
     """The customer's credit this invoice makes or takes, in its currency: what covers it
-    beyond its total (a credit note on money already paid) less the credit used on it.
+    beyond its total, up to what credit notes and credit used brought (a credit note on money
+    already paid; a payment beyond the total by itself makes no credit), less the credit
+    used on it.
     Summed over a customer's billed invoices it is their credit (`customer_balance`,
     domain/billing/credit.py), nothing on drafts and void invoices."""
+    over = covered(invoice) - invoice.c.total
+    credits = invoice.c.credited_amount + invoice.c.credit_applied
     beyond = sa.case(
-        (covered(invoice) > invoice.c.total, covered(invoice) - invoice.c.total), else_=0
+        (over <= 0, 0),
+        (over > credits, credits),
+        else_=over,
     )
     return sa.case((invoice.c.status.in_(NOT_BILLED), 0), else_=beyond - invoice.c.credit_applied)
 

@@ -79,7 +79,21 @@ class Priced(RowType):
     def unit_cost(self) -> Money | None:
         return money(self.row["unit_cost"], self.currency)
 
-    @strawberry.field(description="Quantity times unit price, rounded half away from zero.")
+    @strawberry.field(description="The discount asked for as a percentage (e.g. 10), if it is one.")
+    def discount_percent(self) -> Decimal | None:
+        value = self.row["discount_bp"]
+        return None if value is None else plain_decimal(value, 100)
+
+    @strawberry.field(
+        description="What the line's discount took off quantity times unit price (a "
+        "percentage rounded half away from zero, or a fixed amount; never more than the line)."
+    )
+    def discount(self) -> Money:
+        return Money(amount=self.row["discount"], currency=self.currency)
+
+    @strawberry.field(
+        description="Quantity times unit price, rounded half away from zero, less the discount."
+    )
     def subtotal(self) -> Money:
         return Money(amount=self.row["subtotal"], currency=self.currency)
 
@@ -193,6 +207,22 @@ class Invoice(Billed, Node):
     @strawberry.field(description="What has been paid so far, net of refunds.")
     def amount_paid(self) -> Money:
         return Money(amount=self.row["amount_paid"], currency=self.row["currency"])
+
+    @strawberry.field(description="The discount on the whole bill as a percentage, if it has one.")
+    def discount_percent(self) -> Decimal | None:
+        value = self.row["discount_bp"]
+        return None if value is None else plain_decimal(value, 100)
+
+    @strawberry.field(description="The fixed discount on the whole bill, if it has one.")
+    def discount_amount(self) -> Money | None:
+        return money(self.row["discount_fixed"], self.row["currency"])
+
+    @strawberry.field(
+        description="What discounts took off, summed over the lines: their own and their "
+        "shares of the whole bill's."
+    )
+    def discount_total(self) -> Money:
+        return Money(amount=self.row["discount_total"], currency=self.row["currency"])
 
     @strawberry.field(description="What credit notes have taken off it.")
     def credited_amount(self) -> Money:
@@ -315,6 +345,22 @@ class Estimate(Billed, Node):
     )
     def status(self) -> EstimateStatus:
         return EstimateStatus(self.row["current_status"])
+
+    @strawberry.field(description="The discount on the whole bill as a percentage, if it has one.")
+    def discount_percent(self) -> Decimal | None:
+        value = self.row["discount_bp"]
+        return None if value is None else plain_decimal(value, 100)
+
+    @strawberry.field(description="The fixed discount on the whole bill, if it has one.")
+    def discount_amount(self) -> Money | None:
+        return money(self.row["discount_fixed"], self.row["currency"])
+
+    @strawberry.field(
+        description="What discounts took off, summed over the lines: their own and their "
+        "shares of the whole bill's."
+    )
+    def discount_total(self) -> Money:
+        return Money(amount=self.row["discount_total"], currency=self.row["currency"])
 
     @strawberry.field(description="The customer's decision on the current version, if any.")
     async def decision(self, info: Info) -> EstimateDecision | None:

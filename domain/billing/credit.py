@@ -123,9 +123,10 @@ def refundable_credit(invoice: Invoice, held: int, amount: int, available: int) 
     """Whether refunding `amount` of a payment of `invoice` (with `held` already pending on
     its payments) leaves the customer's credit whole: a refund that takes back covered money
     beyond the invoice's total takes back credit, which must still be unused."""
-    covered = invoice.amount_paid + invoice.credited_amount + invoice.credit_applied - held
-    beyond_before = max(covered - invoice.total, 0)
-    beyond_after = max(covered - amount - invoice.total, 0)
+    credits = invoice.credited_amount + invoice.credit_applied
+    covered = invoice.amount_paid + credits - held
+    beyond_before = min(max(covered - invoice.total, 0), credits)
+    beyond_after = min(max(covered - amount - invoice.total, 0), credits)
     return beyond_before - beyond_after <= available
 
 

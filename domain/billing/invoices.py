@@ -19,7 +19,7 @@ from domain.billing.bills import (
 )
 from domain.billing.codes import BillingCode
 from domain.billing.credit import use_credit
-from domain.billing.lines import LineInput
+from domain.billing.lines import BillDiscount, LineInput
 from domain.billing_mail import notify_customer_of_invoice
 from domain.edits import KEEP, Edit, changes
 from domain.portal.access import invite_with_first_bill
@@ -46,6 +46,7 @@ class InvoiceDetails:
     notes: Edit[str | None] = KEEP
     internal_notes: Edit[str | None] = KEEP
     lines: Edit[Sequence[LineInput]] = KEEP  # all the lines, in order
+    discount: Edit[BillDiscount] = KEEP  # on the whole invoice; BillDiscount() removes it
 
     def columns(self) -> dict[str, Any]:
         return changes(notes=self.notes, internal_notes=self.internal_notes, due_date=self.due_date)

@@ -1,4 +1,4 @@
-"""Credit notes: their own table and lines, and what invoices were credited
+"""Credit notes: their own table and lines, and what invoices were credited; line discounts
 
 Revision ID: 0018
 Revises: 0017
@@ -9,6 +9,11 @@ invoice line) and two invoice columns, both 0 on existing rows: `credited_amount
 totals of the invoice's credit notes) and `credit_applied` (the customer's credit used on
 it when it was issued). Amount due and the customer's credit are derived from them
 (models/derived.py).
+
+Line discounts: invoice and estimate lines keep the discount asked for (`discount_bp` or
+`discount_fixed`, both null on existing lines) and what it took off (`discount`, 0); the
+bills keep the discount asked for on the whole bill (`discount_bp` or `discount_fixed`, null)
+and the lines' discounts summed (`discount_total`, 0).
 """
 
 from collections.abc import Sequence
@@ -126,8 +131,33 @@ def upgrade() -> None:
             sa.Column("credit_applied", sa.Integer(), nullable=False, server_default="0")
         )
 
+    for table in ("invoice_lines", "estimate_lines"):
+        with op.batch_alter_table(table, schema=None) as batch_op:
+            batch_op.add_column(sa.Column("discount_bp", sa.Integer(), nullable=True))
+            batch_op.add_column(sa.Column("discount_fixed", sa.Integer(), nullable=True))
+            batch_op.add_column(
+                sa.Column("discount", sa.Integer(), nullable=False, server_default="0")
+            )
+    for table in ("invoices", "estimates"):
+        with op.batch_alter_table(table, schema=None) as batch_op:
+            batch_op.add_column(sa.Column("discount_bp", sa.Integer(), nullable=True))
+            batch_op.add_column(sa.Column("discount_fixed", sa.Integer(), nullable=True))
+            batch_op.add_column(
+                sa.Column("discount_total", sa.Integer(), nullable=False, server_default="0")
+            )
+
 
 def downgrade() -> None:
+    for table in ("invoices", "estimates"):
+        with op.batch_alter_table(table, schema=None) as batch_op:
+            batch_op.drop_column("discount_total")
+            batch_op.drop_column("discount_fixed")
+            batch_op.drop_column("discount_bp")
+    for table in ("invoice_lines", "estimate_lines"):
+        with op.batch_alter_table(table, schema=None) as batch_op:
+            batch_op.drop_column("discount")
+            batch_op.drop_column("discount_fixed")
+            batch_op.drop_column("discount_bp")
     with op.batch_alter_table("invoices", schema=None) as batch_op:
         batch_op.drop_column("credit_applied")
         batch_op.drop_column("credited_amount")

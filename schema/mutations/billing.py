@@ -47,6 +47,15 @@ class LineItemInput:
     optional: bool = strawberry.field(
         default=False, description="Estimates only: the customer may decline this line alone."
     )
+    discount_percent: Decimal | None = strawberry.field(
+        default=None,
+        description="A discount in percent of quantity x price, up to 2 decimals (10 is 10 %); "
+        "rounded half away from zero.",
+    )
+    discount_amount: int | None = strawberry.field(
+        default=None,
+        description="Or a fixed discount in minor units, at most what the line comes to.",
+    )
 
 
 @strawberry.input(description="Details of an invoice. Omitted fields keep their value.")
@@ -62,6 +71,16 @@ class InvoiceFields:
     internal_notes: str | None = strawberry.field(default=UNSET, description="Staff-only notes.")
     line_items: list[LineItemInput] | None = strawberry.field(
         default=UNSET, description="All the lines, in order; replaces the current ones."
+    )
+    discount_percent: Decimal | None = strawberry.field(
+        default=UNSET,
+        description="A discount on the whole bill in percent of its lines' subtotals (up to 2 "
+        "decimals), spread over the lines; null removes it.",
+    )
+    discount_amount: int | None = strawberry.field(
+        default=UNSET,
+        description="Or a fixed discount on the whole bill in minor units, spread over the "
+        "lines; null removes it.",
     )
 
 
