@@ -40,6 +40,8 @@ ORGANIZATION_WIDE = {"community_events"}
 # Tables reached only through a parent the viewer may already see.
 THROUGH_PARENT: dict[str, tuple[str, str]] = {
     "invoice_lines": ("invoice_id", "invoices"),
+    "credit_notes": ("invoice_id", "invoices"),
+    "credit_note_lines": ("credit_note_id", "credit_notes"),
     "estimate_lines": ("estimate_id", "estimates"),
     "estimate_decisions": ("estimate_id", "estimates"),
     "car_events": ("car_id", "cars"),
@@ -57,7 +59,7 @@ THROUGH_CHILD: dict[str, tuple[str, str]] = {
 }
 BILLING_TABLES = {"customers", "contacts", "invoices", "estimates", "payments"}
 BILLING_TABLES |= {"invoice_lines", "estimate_lines", "estimate_decisions", "payment_methods"}
-BILLING_TABLES |= {"subscriptions", "billing_plans"}
+BILLING_TABLES |= {"subscriptions", "billing_plans", "credit_notes", "credit_note_lines"}
 CAR_SCOPED = {"cars": "id", "documents": "car_id", "appointments": "car_id", "jobs": "car_id"}
 # A contact scoped to some cars (a driver) sees those cars and what hangs off them.
 CARS_TABLES = {"customers", "contacts", "cars", "car_events", "condition_reports"}
@@ -77,6 +79,8 @@ SECTION_OF = {
     "telematics_readings": "telematics",
     "invoices": "invoices",
     "invoice_lines": "invoices",
+    "credit_notes": "invoices",
+    "credit_note_lines": "invoices",
     "payments": "invoices",
     "estimates": "estimates",
     "estimate_lines": "estimates",

@@ -156,7 +156,8 @@ def amount_due(t: str) -> str:
     """models/derived.py: nothing on drafts and void invoices, never negative."""
     return (
         f"(CASE WHEN {t}.status IN ('DRAFT', 'VOID') THEN 0 "
-        f"ELSE GREATEST({t}.total - {t}.amount_paid, 0) END)"
+        f"ELSE GREATEST({t}.total - {t}.amount_paid - {t}.credited_amount"
+        f" - {t}.credit_applied, 0) END)"
     )
 
 

@@ -125,7 +125,8 @@ LINES = [
     (LineKind.PARTS, "Oil filter (OEM)", (1000,), 2875, 1450, TAX_BP),
     (LineKind.FEE, "Enclosed transport, Chicagoland", (1000,), 35000, 22000, 0),
 ]  # fmt: skip
-INVOICE_STATUSES = list(InvoiceStatus)
+# Generated invoices have no credit notes, so none is CREDITED.
+INVOICE_STATUSES = [s for s in InvoiceStatus if s is not InvoiceStatus.CREDITED]
 INVOICE_WEIGHTS = [1, 3, 2, 4, 1]
 ESTIMATE_STATUSES = list(EstimateStatus)
 ESTIMATE_WEIGHTS = [1, 3, 2, 1, 1]

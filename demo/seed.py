@@ -51,6 +51,8 @@ from models import (
     ContactCar,
     Contract,
     Counter,
+    CreditNote,
+    CreditNoteLine,
     Customer,
     Document,
     Estimate,
@@ -105,7 +107,8 @@ from models.enums import (
     StaffRole,
     WebhookDeliveryStatus,
 )
-from models.money import LineAmounts, bill_totals, line_amounts
+from models.ledger import status_for
+from models.money import BASIS_POINTS, LineAmounts, bill_totals, divide_rounded, line_amounts
 from models.types import utcnow
 from models.webhooks import WebhookDelivery, WebhookEndpoint, WebhookEvent
 from models.writes import add_in_order
@@ -944,7 +947,8 @@ def invoices(demo: Demo, accounts: list[Account]) -> list[Invoice]:
         plan.extend([account] * count)
     active = [a for a in plan if a.customer.archived_at is None]
     weights = [2, 3, 2, 6, 1]  # DRAFT, OPEN, PARTIALLY_PAID, PAID, VOID
-    deck = iter(status_deck(rng, list(InvoiceStatus), weights, len(active)))
+    statuses = [s for s in InvoiceStatus if s is not InvoiceStatus.CREDITED]  # by credit notes
+    deck = iter(status_deck(rng, statuses, weights, len(active)))
     made = []
     for account in plan:
         status = InvoiceStatus.PAID if account.customer.archived_at else next(deck)
@@ -1204,6 +1208,85 @@ def collections(demo: Demo, bills: list[Invoice]) -> list[Invoice]:
     )
     demo.add(fee_bill, line, fee)
     return [fee_bill]
+
+
+def credit_notes(demo: Demo, bills: list[Invoice]) -> None:
+    """Two credit notes: half of an open invoice's first line as an amount (less is due),
+    and a paid invoice's last line whole (the customer's credit)."""
+    by_number = sorted((b for b in bills if b.number is not None), key=lambda b: b.number or 0)
+    lines: dict[uuid.UUID, list[InvoiceLine]] = {}
+    for row in demo.rows:
+        if isinstance(row, InvoiceLine):
+            lines.setdefault(row.invoice_id, []).append(row)
+    chosen = [
+        (InvoiceStatus.OPEN, 0, "Agreed discount: the detailing ran a day late."),
+        (InvoiceStatus.PAID, -1, "Goodwill: charged for a service the car did not get."),
+    ]
+    number = 0
+    for status, which, reason in chosen:
+        bill = next((b for b in by_number if b.status is status and lines.get(b.id)), None)
+        if bill is None:
+            continue
+        line = sorted(lines[bill.id], key=lambda x: x.position)[which]
+        if line.subtotal <= 1:
+            continue
+        subtotal = line.subtotal // 2 if status is InvoiceStatus.OPEN else line.subtotal
+        tax = divide_rounded(subtotal * line.tax_rate_bp, BASIS_POINTS)
+        tax = line.tax if subtotal == line.subtotal else min(tax, line.tax)
+        number += 1
+        issued = demo.now - timedelta(days=2)
+        note = CreditNote(
+            organization_id=demo.org_id,
+            customer_id=bill.customer_id,
+            invoice_id=bill.id,
+            number=number,
+            reason=reason,
+            issue_date=demo.local_day(issued),
+            issued_by_staff_id=demo.owner.id,
+            currency=bill.currency,
+            subtotal=subtotal,
+            tax_total=tax,
+            total=subtotal + tax,
+            created_at=issued,
+            updated_at=issued,
+        )
+        credited = CreditNoteLine(
+            organization_id=demo.org_id,
+            credit_note_id=note.id,
+            invoice_line_id=line.id,
+            description=line.description,
+            quantity_milli=line.quantity_milli if subtotal == line.subtotal else None,
+            subtotal=subtotal,
+            tax=tax,
+            total=subtotal + tax,
+            created_at=issued,
+            updated_at=issued,
+        )
+        bill.credited_amount += note.total
+        bill.status = status_for(bill.total, bill.amount_paid, bill.status, bill.credited_amount)
+        demo.add(note, credited)
+    demo.add(Counter(organization_id=demo.org_id, name="credit_note", last_value=number))
+
+
+def discount(demo: Demo, bills: list[Invoice]) -> None:
+    """A loyalty discount of 10 % on the first line of the first draft invoice."""
+    draft = next((b for b in bills if b.status is InvoiceStatus.DRAFT), None)
+    if draft is None:
+        return
+    lines = sorted(
+        (r for r in demo.rows if isinstance(r, InvoiceLine) and r.invoice_id == draft.id),
+        key=lambda line: line.position,
+    )
+    if not lines:
+        return
+    first = lines[0]
+    amounts = line_amounts(first.quantity_milli, first.unit_price, first.tax_rate_bp, 1000)
+    first.discount_bp, first.discount = 1000, amounts.discount
+    first.subtotal, first.tax, first.total = amounts.subtotal, amounts.tax, amounts.total
+    first.description = f"{first.description} (loyalty discount 10 %)"[:500]
+    for key, value in totals_of(lines).items():
+        setattr(draft, key, value)
+    draft.discount_total = amounts.discount
 
 
 def counters(demo: Demo, bills: list[Invoice], quotes: list[Estimate]) -> None:
@@ -1782,6 +1865,10 @@ def build(now: datetime, owner_hash: str, staff_hash: str) -> Built:
     bills = invoices(demo, accounts)
     bills += collections(demo, bills)
     counters(demo, bills, estimates(demo, accounts))
+
+    counters(demo, bills, estimates(demo, accounts))
+    credit_notes(demo, bills)
+    discount(demo, bills)
     appointments(demo, accounts)
     appointment_due_a_reminder(demo, current[0])
     for account in accounts:

@@ -4,6 +4,8 @@ from models.access_log import AccessLog
 from models.audit import AuditEvent
 from models.base import index_foreign_keys, metadata
 from models.billing import (
+    CreditNote,
+    CreditNoteLine,
     Estimate,
     EstimateDecision,
     EstimateLine,
@@ -62,6 +64,8 @@ __all__ = [
     "ContactCar",
     "Contract",
     "Counter",
+    "CreditNote",
+    "CreditNoteLine",
     "Customer",
     "Document",
     "Estimate",

@@ -42,6 +42,11 @@ class Line(SQLModel):
     unit_price: int = Field(default=0)
     unit_cost: int | None = Field(default=None)  # staff-only: what the business paid
     tax_rate_bp: int = Field(default=0, ge=0)  # basis points: 825 is 8.25 %
+    # A discount as asked for (a percentage in basis points, or a fixed amount), and what it
+    # took off quantity x price (models/money.py `discount_of`); `subtotal` is after it.
+    discount_bp: int | None = Field(default=None)
+    discount_fixed: int | None = Field(default=None)
+    discount: int = Field(default=0)
     subtotal: int = Field(default=0)
     tax: int = Field(default=0)
     total: int = Field(default=0)
@@ -67,6 +72,15 @@ class Invoice(TenantRow, Totals, table=True):
     issue_date: date | None = Field(default=None)
     due_date: date | None = Field(default=None)
     amount_paid: int = Field(default=0)
+    # A discount on the whole invoice as asked for (spread over its lines' discounts), and
+    # the lines' discounts summed.
+    discount_bp: int | None = Field(default=None)
+    discount_fixed: int | None = Field(default=None)
+    discount_total: int = Field(default=0)
+    # Credit notes issued against it (their totals), and the customer's credit used on it
+    # when it was issued (domain/billing/credit.py). Both count like payments towards it.
+    credited_amount: int = Field(default=0, ge=0)
+    credit_applied: int = Field(default=0, ge=0)
     notes: str | None = Field(default=None, max_length=5000)
     internal_notes: str | None = Field(default=None, max_length=10000)
     sent_at: datetime | None = utc_field()
@@ -77,6 +91,40 @@ class InvoiceLine(TenantRow, Line, table=True):
     __tablename__ = "invoice_lines"
 
     invoice_id: uuid.UUID = Field(foreign_key="invoices.id", index=True)
+
+
+class CreditNote(TenantRow, Totals, table=True):
+    """Money taken off a sent invoice by staff, numbered from its own gap-free sequence.
+    Its total counts in the invoice's `credited_amount`; what goes beyond what the invoice
+    still owed becomes the customer's credit (models/derived.py `customer_balance`)."""
+
+    __tablename__ = "credit_notes"
+    __table_args__ = (
+        sa.UniqueConstraint("organization_id", "number"),
+        sa.Index("ix_credit_notes_invoice_id_created_at", "invoice_id", "created_at"),
+    )
+
+    customer_id: uuid.UUID = Field(foreign_key="customers.id", index=True)
+    invoice_id: uuid.UUID = Field(foreign_key="invoices.id")
+    number: int
+    reason: str = Field(max_length=2000)
+    issue_date: date
+    issued_by_staff_id: uuid.UUID | None = Field(default=None, foreign_key="staff_users.id")
+
+
+class CreditNoteLine(TenantRow, table=True):
+    """What a credit note takes off one invoice line: a quantity of it, or an amount."""
+
+    __tablename__ = "credit_note_lines"
+
+    credit_note_id: uuid.UUID = Field(foreign_key="credit_notes.id", index=True)
+    invoice_line_id: uuid.UUID = Field(foreign_key="invoice_lines.id", index=True)
+    position: int = Field(default=0)
+    description: str = Field(max_length=500)
+    quantity_milli: int | None = Field(default=None)  # None: an amount, not a quantity
+    subtotal: int = Field(default=0)
+    tax: int = Field(default=0)
+    total: int = Field(default=0)
 
 
 class Estimate(TenantRow, Totals, table=True):
@@ -95,6 +143,10 @@ class Estimate(TenantRow, Totals, table=True):
     car_id: uuid.UUID | None = Field(default=None, foreign_key="cars.id", index=True)
     number: int | None = Field(default=None)
     version: int = Field(default=1)
+    # A discount on the whole estimate (as on invoices), and the lines' discounts summed.
+    discount_bp: int | None = Field(default=None)
+    discount_fixed: int | None = Field(default=None)
+    discount_total: int = Field(default=0)
     status: EstimateStatus = enum_field(EstimateStatus, default=EstimateStatus.DRAFT)
     valid_until: date | None = Field(default=None)
     notes: str | None = Field(default=None, max_length=5000)

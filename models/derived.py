@@ -50,15 +50,39 @@ def organization_today(row: Any) -> Expr:
     return local_date(request_now(), zone)
 
 
+def covered(invoice: Any) -> Expr:
+    """What counts towards the invoice's total: paid (net of refunds and lost disputes),
+    credited by its credit notes, and the customer's credit used on it."""
+    paid: Expr = invoice.c.amount_paid + invoice.c.credited_amount + invoice.c.credit_applied
+    return paid
+
+
 def amount_due(invoice: Any) -> Expr:
-    """What the customer still owes: nothing on drafts and void invoices
-    (models.money.amount_due is its Python form for writes; tests/test_derived.py
-    checks both on generated rows)."""
+    """What the customer still owes: its total less what covers it, never below zero, and
+    nothing on drafts and void invoices (models.money.amount_due is its Python form for
+    writes; tests/test_derived.py checks both on generated rows)."""
     unpaid = sa.case(
-        (invoice.c.total > invoice.c.amount_paid, invoice.c.total - invoice.c.amount_paid),
+        (invoice.c.total > covered(invoice), invoice.c.total - covered(invoice)),
         else_=0,
     )
     return sa.case((invoice.c.status.in_(NOT_BILLED), 0), else_=unpaid)
+
+
+def credit_left(invoice: Any) -> Expr:
+    """The customer's credit this invoice makes or takes, in its currency: what covers it
+    beyond its total, up to what credit notes and credit used brought (a credit note on money
+    already paid; a payment beyond the total by itself makes no credit), less the credit
+    used on it.
+    Summed over a customer's billed invoices it is their credit (`customer_balance`,
+    domain/billing/credit.py), nothing on drafts and void invoices."""
+    over = covered(invoice) - invoice.c.total
+    credits = invoice.c.credited_amount + invoice.c.credit_applied
+    beyond = sa.case(
+        (over <= 0, 0),
+        (over > credits, credits),
+        else_=over,
+    )
+    return sa.case((invoice.c.status.in_(NOT_BILLED), 0), else_=beyond - invoice.c.credit_applied)
 
 
 def is_overdue(invoice: Any) -> Expr:
@@ -85,9 +109,9 @@ def customer_balance(customer: Any, invoice: Any, visible: Sequence[Expr] = ()) 
     owed     what is due now on their invoices (`amount_due`: issued, not paid, not void;
              the total less what was paid net of refunds and of disputes lost),
     overdue  the part of `owed` on invoices past their due date there (`is_overdue`),
-    credit   money held for them towards future bills: none yet, there is no customer
-             credit in the data model (an estimate's deposit shows on its estimate and goes
-             to the invoice made from it; an invoice is never paid beyond its total),
+    credit   money held for them towards their next invoices: credit notes beyond what
+             their invoices still owed, less the credit already used (`credit_left`; an
+             estimate's deposit shows on its estimate and goes to the invoice made from it),
     currency the organization's.
 
     An invoice in another currency than the organization's is left out: amounts in two
@@ -116,7 +140,7 @@ def customer_balance(customer: Any, invoice: Any, visible: Sequence[Expr] = ()) 
         "currency": organization_currency(customer),
         "owed": total(due),
         "overdue": total(sa.case((is_overdue(invoice), due), else_=0)),
-        "credit": sa.cast(sa.literal_column("0"), sa.BigInteger()),
+        "credit": total(credit_left(invoice)),
     }
 
 

@@ -134,6 +134,8 @@ class InvoiceStatus(StrEnum):
     PARTIALLY_PAID = "PARTIALLY_PAID"
     PAID = "PAID"
     VOID = "VOID"
+    # Credit notes took its whole total off: nothing is owed on it, and it is not paid.
+    CREDITED = "CREDITED"
 
 
 class EstimateStatus(StrEnum):

@@ -73,6 +73,8 @@ class InvoiceDocument:
     total: int
     amount_paid: int
     amount_due: int
+    credited_amount: int  # by credit notes
+    credit_applied: int  # the customer's credit used on it
     issuer: Issuer
     bill_to: BillTo
     car: CarLine | None
@@ -97,6 +99,8 @@ def _build(scope: Scope) -> Statements:
         invoices.c.tax_total,
         invoices.c.total,
         invoices.c.amount_paid,
+        invoices.c.credited_amount,
+        invoices.c.credit_applied,
     ]
     head = bill_head(invoices, columns, scope)
     items = bill_lines(rel.INVOICE_LINES, scope)
@@ -145,6 +149,8 @@ async def load_invoice_document(
         total=row["total"],
         amount_paid=row["amount_paid"],
         amount_due=amount_due(row),
+        credited_amount=row["credited_amount"],
+        credit_applied=row["credit_applied"],
         issuer=parties.issuer,
         bill_to=parties.bill_to,
         car=parties.car,

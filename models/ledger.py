@@ -31,13 +31,25 @@ NET_RECEIVED = (
 )
 
 
-def status_for(total: int, amount_paid: int, current: InvoiceStatus) -> InvoiceStatus:
-    """Drafts stay drafts and void stays void; otherwise the money decides."""
+def status_for(
+    total: int,
+    amount_paid: int,
+    current: InvoiceStatus,
+    credited: int = 0,
+    credit_applied: int = 0,
+) -> InvoiceStatus:
+    """Drafts stay drafts and void stays void; otherwise the money decides. Credit notes
+    covering the whole total make it CREDITED; otherwise what credit notes took off and the
+    customer's credit used on it count towards PAID like payments."""
     if current in (InvoiceStatus.DRAFT, InvoiceStatus.VOID):
         return current
-    if amount_paid >= total:
+    if credited > 0 and credited >= total:
+        return InvoiceStatus.CREDITED
+    if amount_paid + credited + credit_applied >= total:
         return InvoiceStatus.PAID
-    return InvoiceStatus.PARTIALLY_PAID if amount_paid > 0 else InvoiceStatus.OPEN
+    if amount_paid + credit_applied > 0:
+        return InvoiceStatus.PARTIALLY_PAID
+    return InvoiceStatus.OPEN
 
 
 def refund_status(amount: int, refunded: int) -> PaymentStatus:
@@ -55,5 +67,11 @@ async def settle(session: AsyncSession, invoice: Invoice) -> None:
         )
     )
     invoice.amount_paid = int(paid.scalar_one())
-    invoice.status = status_for(invoice.total, invoice.amount_paid, invoice.status)
+    invoice.status = status_for(
+        invoice.total,
+        invoice.amount_paid,
+        invoice.status,
+        invoice.credited_amount,
+        invoice.credit_applied,
+    )
     invoice.updated_at = utcnow()

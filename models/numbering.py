@@ -1,4 +1,4 @@
-"""Per-organization document numbers (invoices, estimates) from gap-free counters.
+"""Per-organization document numbers (invoices, estimates, credit notes) from gap-free counters.
 
 The counter row is incremented inside the caller's transaction: concurrent senders wait
 on its row lock, and a rolled-back send gives its number back, so numbers never repeat
@@ -17,6 +17,7 @@ from models.tables import counters
 
 INVOICE_COUNTER = "invoice"
 ESTIMATE_COUNTER = "estimate"
+CREDIT_NOTE_COUNTER = "credit_note"
 
 
 async def next_number(session: AsyncSession, organization_id: uuid.UUID, name: str) -> int:

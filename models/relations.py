@@ -24,6 +24,8 @@ from models.tables import (
     contact_cars,
     contacts,
     contracts,
+    credit_note_lines,
+    credit_notes,
     customers,
     documents,
     estimate_decisions,
@@ -177,6 +179,18 @@ INVOICE_LINES = Relation(
     invoice_lines,
     "invoice_id",
     Ordering.of(invoice_lines.c.position, invoice_lines.c.id),
+)
+INVOICE_CREDIT_NOTES = Relation(
+    "invoice_credit_notes",
+    credit_notes,
+    "invoice_id",
+    Ordering.of(credit_notes.c.number, credit_notes.c.id),
+)
+CREDIT_NOTE_LINES = Relation(
+    "credit_note_lines",
+    credit_note_lines,
+    "credit_note_id",
+    Ordering.of(credit_note_lines.c.position, credit_note_lines.c.id),
 )
 INVOICE_PAYMENTS = Relation("invoice_payments", payments, "invoice_id", NEWEST_FIRST["payments"])
 ESTIMATE_LINES = Relation(

@@ -7,6 +7,8 @@ from models.access_log import AccessLog
 from models.audit import AuditEvent
 from models.base import table_of
 from models.billing import (
+    CreditNote,
+    CreditNoteLine,
     Estimate,
     EstimateDecision,
     EstimateLine,
@@ -61,6 +63,8 @@ contact_cars = table_of(ContactCar)
 contacts = table_of(Contact)
 contracts = table_of(Contract)
 counters = table_of(Counter)
+credit_note_lines = table_of(CreditNoteLine)
+credit_notes = table_of(CreditNote)
 customers = table_of(Customer)
 documents = table_of(Document)
 estimate_decisions = table_of(EstimateDecision)

@@ -36,6 +36,7 @@ STATUS_TEXT = {
     InvoiceStatus.PARTIALLY_PAID: "Partially paid",
     InvoiceStatus.PAID: "Paid",
     InvoiceStatus.VOID: "Void",
+    InvoiceStatus.CREDITED: "Credited",
 }
 METHOD_TEXT = {
     PaymentMethod.CARD_ONLINE: "Card (online)",
@@ -66,6 +67,10 @@ def render_invoice(doc: InvoiceDocument, *, compress: bool = True) -> bytes:
     _payments(pdf, doc)
     pdf.ln(3)
     amount_row(pdf, "Amount paid", doc.amount_paid, doc.currency)
+    if doc.credited_amount:
+        amount_row(pdf, "Credit notes", doc.credited_amount, doc.currency)
+    if doc.credit_applied:
+        amount_row(pdf, "Credit used", doc.credit_applied, doc.currency)
     banner(pdf, colour, "Amount due", doc.amount_due, doc.currency)
     notes(pdf, doc.notes)
     return bytes(pdf.output())

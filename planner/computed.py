@@ -326,6 +326,7 @@ def _money_fields(type_name: str, names: dict[str, str], currency: Any) -> dict[
 
 BILL_TOTALS = {"subtotal": "subtotal", "tax_total": "tax_total", "total": "total"}
 LINE_AMOUNTS = {
+    "discount": "discount",
     "unit_price": "unit_price",
     "unit_cost": "unit_cost",
     "subtotal": "subtotal",
@@ -414,7 +415,35 @@ def interval_name(planner: Planner, source: Source, node: FieldNode, ctx: Contex
 
 
 COMPUTED: dict[tuple[str, str], Any] = {
-    **_money_fields("Invoice", {**BILL_TOTALS, "amount_paid": "amount_paid"}, own_currency),
+    **_money_fields(
+        "Invoice",
+        {
+            **BILL_TOTALS,
+            "amount_paid": "amount_paid",
+            "credited_amount": "credited_amount",
+            "credit_applied": "credit_applied",
+            "discount_total": "discount_total",
+            "discount_amount": "discount_fixed",
+        },
+        own_currency,
+    ),
+    **_money_fields(
+        "Estimate",
+        {"discount_total": "discount_total", "discount_amount": "discount_fixed"},
+        own_currency,
+    ),
+    ("Invoice", "discount_percent"): decimal("discount_bp", 100),
+    ("Estimate", "discount_percent"): decimal("discount_bp", 100),
+    ("InvoiceLine", "discount_percent"): decimal("discount_bp", 100),
+    ("EstimateLine", "discount_percent"): decimal("discount_bp", 100),
+    # Credit notes: their totals, their lines in the note's currency.
+    **_money_fields("CreditNote", BILL_TOTALS, own_currency),
+    **_money_fields(
+        "CreditNoteLine", {"subtotal": "subtotal", "tax": "tax", "total": "total"}, parent_currency
+    ),
+    ("Invoice", "credit_notes"): children(rel.INVOICE_CREDIT_NOTES, "CreditNote"),
+    ("CreditNote", "lines"): lines(rel.CREDIT_NOTE_LINES, "CreditNoteLine"),
+    ("CreditNoteLine", "quantity"): decimal("quantity_milli", 1000),
     **_money_fields("Estimate", BILL_TOTALS, own_currency),
     **_money_fields(
         "Payment", {"amount": "amount", "refunded_amount": "refunded_amount"}, own_currency

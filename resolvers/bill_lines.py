@@ -40,6 +40,12 @@ def line_inputs(checks: Checks, lines: Any, *, optional_allowed: bool) -> list[L
                 checks.fail(f"{at}.{name}", "Use a non-negative amount in minor units.")
         if line.optional and not optional_allowed:
             checks.fail(f"{at}.optional", NOT_OPTIONAL)
+        discount_bp = checks.percent(f"{at}.discountPercent", line.discount_percent)
+        fixed = line.discount_amount
+        if fixed is not None and not 0 <= fixed <= MAX_UNIT_AMOUNT:
+            checks.fail(f"{at}.discountAmount", "Use a non-negative amount in minor units.")
+        if discount_bp is not None and fixed is not None:
+            checks.fail(f"{at}.discountAmount", "Give a percentage or an amount, not both.")
         cleaned.append(
             LineInput(
                 kind=line.kind or LineKind.OTHER,
@@ -49,6 +55,8 @@ def line_inputs(checks: Checks, lines: Any, *, optional_allowed: bool) -> list[L
                 unit_cost=line.unit_cost,
                 tax_rate_bp=tax_rate,
                 optional=bool(line.optional) and optional_allowed,
+                discount_bp=discount_bp or None,
+                discount_fixed=fixed or None,
             )
         )
     return cleaned

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, TypeVar
 from strawberry import UNSET
 
 from core.ids import decode_id_of
-from domain.billing.lines import LineInput
+from domain.billing.lines import MAX_UNIT_AMOUNT, BillDiscount, LineInput
 from domain.edits import KEEP, Edit
 from resolvers.bill_lines import line_inputs
 from resolvers.validation import Checks
@@ -39,6 +39,20 @@ def lines_of(
     if data.line_items is UNSET or data.line_items is None:
         return KEEP
     return line_inputs(checks, data.line_items, optional_allowed=optional_allowed)
+
+
+def discount_of(checks: Checks, data: InvoiceFields | EstimateFields) -> Edit[BillDiscount]:
+    """The whole bill's discount when either field is sent (null in both removes it)."""
+    if data.discount_percent is UNSET and data.discount_amount is UNSET:
+        return KEEP
+    percent = None if data.discount_percent is UNSET else data.discount_percent
+    fixed = None if data.discount_amount is UNSET else data.discount_amount
+    points = checks.percent("discountPercent", percent)
+    if fixed is not None and not 0 <= fixed <= MAX_UNIT_AMOUNT:
+        checks.fail("discountAmount", "Use a non-negative amount in minor units.")
+    if points is not None and fixed is not None:
+        checks.fail("discountAmount", "Give a percentage or an amount, not both.")
+    return BillDiscount(points or None, fixed or None)
 
 
 def currency_of(data: CreateInvoiceInput | CreateEstimateInput) -> str | None:

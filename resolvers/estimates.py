@@ -11,7 +11,7 @@ from strawberry import Info
 
 from core.ids import decode_id_of
 from domain.billing import estimates
-from resolvers.bills import currency_of, lines_of, with_car
+from resolvers.bills import currency_of, discount_of, lines_of, with_car
 from resolvers.inputs import kept
 from resolvers.outcome import mutation_outcome
 from resolvers.validation import Checks
@@ -28,6 +28,7 @@ def _details(checks: Checks, data: EstimateFields) -> estimates.EstimateDetails:
     notes = checks.text("notes", data.notes, 5000)
     recommendations = checks.text("recommendations", data.recommendations, 5000)
     internal_notes = checks.text("internalNotes", data.internal_notes, 10000)
+    discount = discount_of(checks, data)
     lines = lines_of(checks, data, optional_allowed=True)
     checks.done()
     return estimates.EstimateDetails(
@@ -36,6 +37,7 @@ def _details(checks: Checks, data: EstimateFields) -> estimates.EstimateDetails:
         recommendations=kept(recommendations),
         internal_notes=kept(internal_notes),
         lines=lines,
+        discount=discount,
     )
 
 

@@ -10,7 +10,7 @@ from strawberry import Info
 
 from core.ids import decode_id_of
 from domain.billing import invoices
-from resolvers.bills import currency_of, lines_of, with_car
+from resolvers.bills import currency_of, discount_of, lines_of, with_car
 from resolvers.inputs import kept
 from resolvers.outcome import mutation_outcome
 from resolvers.validation import Checks
@@ -26,6 +26,7 @@ if TYPE_CHECKING:  # annotations only: resolvers do not import the schema
 def _details(checks: Checks, data: InvoiceFields) -> invoices.InvoiceDetails:
     notes = checks.text("notes", data.notes, 5000)
     internal_notes = checks.text("internalNotes", data.internal_notes, 10000)
+    discount = discount_of(checks, data)
     lines = lines_of(checks, data, optional_allowed=False)
     checks.done()
     return invoices.InvoiceDetails(
@@ -33,6 +34,7 @@ def _details(checks: Checks, data: InvoiceFields) -> invoices.InvoiceDetails:
         notes=kept(notes),
         internal_notes=kept(internal_notes),
         lines=lines,
+        discount=discount,
     )
 
 

@@ -82,7 +82,21 @@ class Priced(RowType):
     def unit_cost(self) -> Money | None:
         return money(self.row["unit_cost"], self.currency)
 
-    @strawberry.field(description="Quantity times unit price, rounded half away from zero.")
+    @strawberry.field(description="The discount asked for as a percentage (e.g. 10), if it is one.")
+    def discount_percent(self) -> Decimal | None:
+        value = self.row["discount_bp"]
+        return None if value is None else plain_decimal(value, 100)
+
+    @strawberry.field(
+        description="What the line's discount took off quantity times unit price (a "
+        "percentage rounded half away from zero, or a fixed amount; never more than the line)."
+    )
+    def discount(self) -> Money:
+        return Money(amount=self.row["discount"], currency=self.currency)
+
+    @strawberry.field(
+        description="Quantity times unit price, rounded half away from zero, less the discount."
+    )
     def subtotal(self) -> Money:
         return Money(amount=self.row["subtotal"], currency=self.currency)
 
@@ -112,13 +126,71 @@ class EstimateLine(Priced):
     optional: bool = strawberry.field(description="The customer may decline this line alone.")
 
 
+@row_type(tables.credit_note_lines, node=False)
+@strawberry.type(description="What a credit note takes off one line of its invoice.")
+class CreditNoteLine(RowType):
+    position: int = strawberry.field(description="Order on the credit note, from 0.")
+    description: str = strawberry.field(description="The invoice line's description.")
+
+    currency: strawberry.Private[str]
+
+    @classmethod
+    def with_currency(cls, currency: str) -> Callable[[RowMapping], Self]:
+        return lambda row: cls(row=row, currency=currency, **{n: row[n] for n in cls.__copied__})
+
+    @strawberry.field(
+        description="The quantity of the line credited; null when an amount was credited."
+    )
+    def quantity(self) -> Decimal | None:
+        value = self.row["quantity_milli"]
+        return None if value is None else plain_decimal(value, QUANTITY_SCALE)
+
+    @strawberry.field(description="What is credited before tax.")
+    def subtotal(self) -> Money:
+        return Money(amount=self.row["subtotal"], currency=self.currency)
+
+    @strawberry.field(description="The line's tax on that, rounded half away from zero.")
+    def tax(self) -> Money:
+        return Money(amount=self.row["tax"], currency=self.currency)
+
+    @strawberry.field(description="Subtotal plus tax.")
+    def total(self) -> Money:
+        return Money(amount=self.row["total"], currency=self.currency)
+
+
+@row_type(tables.credit_notes)
+@strawberry.type(
+    description="Money taken off a sent invoice by the business: it lowers what is due on the "
+    "invoice, and what goes beyond that becomes the customer's credit."
+)
+class CreditNote(Billed, Node):
+    number: int = strawberry.field(
+        description="Per-organization credit note number, from its own sequence."
+    )
+    currency: str = strawberry.field(description="ISO 4217 currency code (the invoice's).")
+    reason: str = strawberry.field(description="Why the invoice was credited.")
+    issue_date: date = strawberry.field(description="Date of issue.")
+    created_at: datetime = strawberry.field(description="When it was issued (UTC).")
+
+    invoice = object_field("invoice_id", "Invoice", __name__, "The invoice it credits.")
+    customer = object_field("customer_id", "Customer", "schema.customers", "Whose invoice.")
+
+    @strawberry.field(description="What it takes off each line, in order.")
+    async def lines(self, info: Info) -> list[CreditNoteLine]:
+        make = CreditNoteLine.with_currency(self.row["currency"])
+        return await children_of(info, rel.CREDIT_NOTE_LINES, self.pk, make)
+
+
 @row_type(tables.invoices)
 @strawberry.type(description="A bill for a customer, optionally about one car.")
 class Invoice(Billed, Node):
     number: int | None = strawberry.field(
         description="Per-organization invoice number, given when the invoice is sent."
     )
-    status: InvoiceStatus = strawberry.field(description="Draft, open, partially paid, paid, void.")
+    status: InvoiceStatus = strawberry.field(
+        description="Draft, open, partially paid, paid, void, or credited (credit notes took "
+        "its whole total off)."
+    )
     currency: str = strawberry.field(description="ISO 4217 currency code.")
     issue_date: date | None = strawberry.field(description="Date of issue.")
     due_date: date | None = strawberry.field(description="Payment due date.")
@@ -139,7 +211,38 @@ class Invoice(Billed, Node):
     def amount_paid(self) -> Money:
         return Money(amount=self.row["amount_paid"], currency=self.row["currency"])
 
-    @strawberry.field(description="What is still owed; zero for drafts and void invoices.")
+    @strawberry.field(description="The discount on the whole bill as a percentage, if it has one.")
+    def discount_percent(self) -> Decimal | None:
+        value = self.row["discount_bp"]
+        return None if value is None else plain_decimal(value, 100)
+
+    @strawberry.field(description="The fixed discount on the whole bill, if it has one.")
+    def discount_amount(self) -> Money | None:
+        return money(self.row["discount_fixed"], self.row["currency"])
+
+    @strawberry.field(
+        description="What discounts took off, summed over the lines: their own and their "
+        "shares of the whole bill's."
+    )
+    def discount_total(self) -> Money:
+        return Money(amount=self.row["discount_total"], currency=self.row["currency"])
+
+    @strawberry.field(description="What credit notes have taken off it.")
+    def credited_amount(self) -> Money:
+        return Money(amount=self.row["credited_amount"], currency=self.row["currency"])
+
+    @strawberry.field(description="The customer's credit used on it when it was issued.")
+    def credit_applied(self) -> Money:
+        return Money(amount=self.row["credit_applied"], currency=self.row["currency"])
+
+    @strawberry.field(description="The credit notes issued against it, oldest first.")
+    async def credit_notes(self, info: Info) -> list[CreditNote]:
+        return await children_of(info, rel.INVOICE_CREDIT_NOTES, self.pk, CreditNote.from_row)
+
+    @strawberry.field(
+        description="What is still owed: the total less payments (net of refunds), credit "
+        "notes and the customer's credit used; zero for drafts and void invoices."
+    )
     def amount_due(self) -> Money:
         # Selected with the row (models/derived.py), like every value derived from rows.
         return Money(amount=self.row["amount_due"], currency=self.row["currency"])
@@ -256,6 +359,22 @@ class Estimate(Billed, Node):
     )
     def status(self) -> EstimateStatus:
         return EstimateStatus(self.row["current_status"])
+
+    @strawberry.field(description="The discount on the whole bill as a percentage, if it has one.")
+    def discount_percent(self) -> Decimal | None:
+        value = self.row["discount_bp"]
+        return None if value is None else plain_decimal(value, 100)
+
+    @strawberry.field(description="The fixed discount on the whole bill, if it has one.")
+    def discount_amount(self) -> Money | None:
+        return money(self.row["discount_fixed"], self.row["currency"])
+
+    @strawberry.field(
+        description="What discounts took off, summed over the lines: their own and their "
+        "shares of the whole bill's."
+    )
+    def discount_total(self) -> Money:
+        return Money(amount=self.row["discount_total"], currency=self.row["currency"])
 
     @strawberry.field(description="The customer's decision on the current version, if any.")
     async def decision(self, info: Info) -> EstimateDecision | None:

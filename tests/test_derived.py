@@ -28,6 +28,7 @@ from models.clock import Clock
 from models.db import Database
 from models.derived import (
     amount_due,
+    credit_left,
     estimate_status,
     is_overdue,
     payments_enabled,
@@ -36,6 +37,7 @@ from models.derived import (
 from models.enums import EstimateStatus, InvoiceStatus
 from models.maintenance import add_months
 from models.money import amount_due as python_amount_due
+from models.money import credit_left as python_credit_left
 from models.writes import add_in_order
 from payments.requests import stripe_ready
 from portico.app import create_app
@@ -153,6 +155,7 @@ class Derived:
 OVERDUE = Derived(rel.invoices, is_overdue)
 STATUS = Derived(rel.estimates, estimate_status)
 DUE = Derived(rel.invoices, amount_due)
+CREDIT = Derived(rel.invoices, credit_left)
 
 
 # --- hand-computed instants around local midnight -----------------------------------
@@ -229,6 +232,8 @@ instants = st.builds(
     status=st.sampled_from(list(InvoiceStatus)),
     total=st.integers(0, 10_000),
     paid=st.integers(0, 10_000),
+    credited=st.sampled_from([0, 0, 1, 500, 10_000]),
+    applied=st.sampled_from([0, 0, 1, 700]),
     due_offset=st.none() | st.integers(-2, 2),
     now=instants,
 )
@@ -239,22 +244,32 @@ async def test_overdue_and_amount_due_match_the_model(
     status: InvoiceStatus,
     total: int,
     paid: int,
+    credited: int,
+    applied: int,
     due_offset: int | None,
     now: datetime,
 ):
     local_today = now.astimezone(ZoneInfo(zone)).date()
     due = None if due_offset is None else local_today + timedelta(days=due_offset)
-    invoice = await _invoice(
-        db, world, zone, status=status, total=total, amount_paid=paid, due_date=due
-    )
+    amounts = {"amount_paid": paid, "credited_amount": credited, "credit_applied": applied}
+    invoice = await _invoice(db, world, zone, status=status, total=total, due_date=due, **amounts)
+    # Credit notes and the customer's credit used on it count like payments.
+    covered = paid + credited + applied
     assert await _value(db, OVERDUE, invoice, now) is model_overdue(
-        status, total, paid, due, zone, now
+        status, total, covered, due, zone, now
     )
-    expected_due = model_due(status, total, paid)
+    expected_due = model_due(status, total, covered)
     assert await _value(db, DUE, invoice, now) == expected_due
     # Writes still compute what is due in Python: the same answer.
-    row = {"status": status, "total": total, "amount_paid": paid}
+    row = {"status": status, "total": total, **amounts}
     assert python_amount_due(row) == expected_due
+    # The customer's credit it makes or takes: beyond its total, up to what credit notes and
+    # credit used brought, less the credit used; nothing on drafts and void invoices.
+    billed = status not in (InvoiceStatus.DRAFT, InvoiceStatus.VOID)
+    beyond = min(max(covered - total, 0), credited + applied)
+    expected_credit = beyond - applied if billed else 0
+    assert await _value(db, CREDIT, invoice, now) == expected_credit
+    assert python_credit_left(row) == expected_credit
 
 
 @settings(

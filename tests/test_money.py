@@ -59,10 +59,33 @@ def test_status_follows_the_money(total, paid, current):
         assert status is InvoiceStatus.PAID
     else:
         assert status is (InvoiceStatus.PARTIALLY_PAID if paid else InvoiceStatus.OPEN)
-    due = amount_due({"status": status, "total": total, "amount_paid": paid})
+    row = {"status": status, "total": total, "amount_paid": paid}
+    due = amount_due({**row, "credited_amount": 0, "credit_applied": 0})
     assert due == (
         0 if status in (InvoiceStatus.DRAFT, InvoiceStatus.VOID) else max(total - paid, 0)
     )
+
+
+@given(amounts, amounts, amounts, amounts, st.sampled_from(list(InvoiceStatus)))
+def test_status_follows_credit_notes_and_credit_used(total, paid, credited, used, current):
+    """Credit notes covering the whole total make it CREDITED; otherwise they and the
+    customer's credit used count towards PAID like payments."""
+    status = status_for(total, paid, current, credited, used)
+    if current in (InvoiceStatus.DRAFT, InvoiceStatus.VOID):
+        assert status is current
+    elif credited > 0 and credited >= total:
+        assert status is InvoiceStatus.CREDITED
+    elif paid + credited + used >= total:
+        assert status is InvoiceStatus.PAID
+    elif paid + used > 0:
+        assert status is InvoiceStatus.PARTIALLY_PAID
+    else:
+        assert status is InvoiceStatus.OPEN
+    row = {"status": status, "total": total, "amount_paid": paid}
+    due = amount_due({**row, "credited_amount": credited, "credit_applied": used})
+    billed = status not in (InvoiceStatus.DRAFT, InvoiceStatus.VOID)
+    assert due == (max(total - paid - credited - used, 0) if billed else 0)
+    assert (due == 0) or status in (InvoiceStatus.OPEN, InvoiceStatus.PARTIALLY_PAID)
 
 
 @given(st.integers(1, 10**9), st.integers(0, 10**9))

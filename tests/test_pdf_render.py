@@ -39,6 +39,8 @@ def document(**changes: object) -> InvoiceDocument:
         total=133635,
         amount_paid=50000,
         amount_due=83635,
+        credited_amount=0,
+        credit_applied=0,
         issuer=Issuer(
             "Łódź Garage", "Main Street 1\n90-001 Łódź", "hi@garage.test", "+48 1", "#0a5"
         ),
@@ -51,6 +53,19 @@ def document(**changes: object) -> InvoiceDocument:
         payments=(DocumentPayment(date(2025, 3, 5), PaymentMethod.BANK_TRANSFER, 50000, 1000),),
     )
     return dataclasses.replace(doc, **changes)  # type: ignore[arg-type]
+
+
+def test_credit_notes_and_credit_used_show_on_the_invoice():
+    plain = pdf_text(render_invoice(document()))
+    assert "Credit notes" not in plain and "Credit used" not in plain
+    doc = document(
+        status=InvoiceStatus.PAID, credited_amount=33635, credit_applied=50000, amount_due=0
+    )
+    text = pdf_text(render_invoice(doc))
+    for expected in ("Paid", "Credit notes", "EUR 336.35", "Credit used", "EUR 500.00"):
+        assert expected in text, expected
+    credited = pdf_text(render_invoice(document(status=InvoiceStatus.CREDITED)))
+    assert "Status: Credited" in credited
 
 
 def test_an_invoice_says_what_it_should():

@@ -7,18 +7,27 @@ import uuid
 from collections.abc import Sequence
 from typing import Any, Protocol, TypeVar
 
+import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.audit import audit
 from domain.billing.codes import BillingCode
-from domain.billing.lines import LineInput, priced, replace_lines
+from domain.billing.lines import (
+    NO_DISCOUNT,
+    BillDiscount,
+    LineInput,
+    priced,
+    replace_lines,
+    stored_inputs,
+)
 from domain.cars.cars import customer_car
 from domain.edits import KEEP, Edit
 from domain.problems import Problem, Rejected
 from domain.rows import locked, organization_of
 from domain.work import Work
-from models import Customer, Estimate, Invoice, Organization
+from models import Customer, Estimate, EstimateLine, Invoice, InvoiceLine, Organization
 from models.enums import EstimateStatus, InvoiceStatus
+from models.tables import estimate_lines, invoice_lines
 from models.types import utcnow
 from models.writes import apply
 
@@ -32,6 +41,8 @@ class BillDetails(Protocol):
     def car_id(self) -> Edit[uuid.UUID | None]: ...
     @property
     def lines(self) -> Edit[Sequence[LineInput]]: ...
+    @property
+    def discount(self) -> Edit[BillDiscount]: ...
     def columns(self) -> dict[str, Any]:
         """The bill's own columns to set."""
         ...
@@ -46,7 +57,11 @@ async def draft_bill(
 ) -> uuid.UUID:
     """A new draft for a customer, in the organization's currency unless another is given."""
     lines = details.lines
-    priced_lines = [] if lines is KEEP else priced(lines, optional_allowed=model is Estimate)
+    discount = NO_DISCOUNT if details.discount is KEEP else details.discount
+    optional_allowed = model is Estimate
+    priced_lines = (
+        [] if lines is KEEP else priced(lines, optional_allowed=optional_allowed, discount=discount)
+    )
     async with work.write() as session:
         customer = await locked(session, Customer, organization_of(work), customer_id)
         org = await session.get(Organization, customer.organization_id)
@@ -57,6 +72,8 @@ async def draft_bill(
             customer_id=customer.id,
             car_id=None if car is KEEP else car,
             currency=currency or org.currency,
+            discount_bp=discount.percent_bp,
+            discount_fixed=discount.fixed,
             **details.columns(),
         )
         session.add(bill)
@@ -81,9 +98,19 @@ async def revise_bill(
     """Apply changes (car, details, lines) to a locked bill; True when any changed."""
     lines = details.lines
     optional_allowed = isinstance(bill, Estimate)
-    priced_lines = None if lines is KEEP else priced(lines, optional_allowed=optional_allowed)
+    discount = details.discount
+    if discount is KEEP:
+        discount = BillDiscount(bill.discount_bp, bill.discount_fixed)
+    elif lines is KEEP:  # a new discount on the lines as they are
+        lines = stored_inputs(await _stored_lines(session, bill))
+    priced_lines = (
+        None
+        if lines is KEEP
+        else priced(lines, optional_allowed=optional_allowed, discount=discount)
+    )
     car = await customer_car(session, bill.organization_id, bill.customer_id, details.car_id)
     values = details.columns()
+    values |= {"discount_bp": discount.percent_bp, "discount_fixed": discount.fixed}
     if car is not KEEP:
         values["car_id"] = car
     changed = apply(bill, values)
@@ -92,6 +119,18 @@ async def revise_bill(
         bill.updated_at = utcnow()
         changed = True
     return changed
+
+
+async def _stored_lines(
+    session: AsyncSession, bill: Invoice | Estimate
+) -> list[InvoiceLine | EstimateLine]:
+    model: type[InvoiceLine] | type[EstimateLine]
+    if isinstance(bill, Estimate):
+        model, column = EstimateLine, estimate_lines.c.estimate_id
+    else:
+        model, column = InvoiceLine, invoice_lines.c.invoice_id
+    found = await session.execute(sa.select(model).where(column == bill.id))
+    return [row for row in found.scalars() if isinstance(row, InvoiceLine | EstimateLine)]
 
 
 async def draft_to_send(

@@ -27,7 +27,7 @@ from domain.billing.bills import (
     revise_bill,
 )
 from domain.billing.codes import BillingCode
-from domain.billing.lines import LineInput, as_shown, replace_lines
+from domain.billing.lines import BillDiscount, LineInput, as_shown, replace_lines
 from domain.billing_mail import notify_customer_of_estimate
 from domain.edits import KEEP, Edit, changes
 from domain.portal.portal_access import invite_with_first_bill
@@ -53,6 +53,9 @@ LINE_COLUMNS = (
     "unit_price",
     "unit_cost",
     "tax_rate_bp",
+    "discount_bp",
+    "discount_fixed",
+    "discount",
     "subtotal",
     "tax",
     "total",
@@ -71,6 +74,7 @@ class EstimateDetails:
     recommendations: Edit[str | None] = KEEP
     internal_notes: Edit[str | None] = KEEP
     lines: Edit[Sequence[LineInput]] = KEEP  # all the lines, in order
+    discount: Edit[BillDiscount] = KEEP  # on the whole estimate; BillDiscount() removes it
 
     def columns(self) -> dict[str, Any]:
         return changes(

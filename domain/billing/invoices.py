@@ -18,17 +18,19 @@ from domain.billing.bills import (
     revise_bill,
 )
 from domain.billing.codes import BillingCode
+from domain.billing.credit import use_credit
 from domain.billing.late_fee_lines import attach_pending_late_fees
-from domain.billing.lines import LineInput
+from domain.billing.lines import BillDiscount, LineInput
 from domain.billing_mail import notify_customer_of_invoice
 from domain.edits import KEEP, Edit, changes
 from domain.portal.portal_access import invite_with_first_bill
 from domain.problems import Problem, Rejected
 from domain.rows import locked
-from domain.webhooks.events import emit, settle_told
+from domain.webhooks.events import emit
 from domain.work import Work
 from models import Invoice, Organization, PortalSettings
 from models.enums import InvoiceStatus
+from models.ledger import settle
 from models.numbering import INVOICE_COUNTER, next_number
 from models.types import utcnow
 
@@ -46,6 +48,7 @@ class InvoiceDetails:
     notes: Edit[str | None] = KEEP
     internal_notes: Edit[str | None] = KEEP
     lines: Edit[Sequence[LineInput]] = KEEP  # all the lines, in order
+    discount: Edit[BillDiscount] = KEEP  # on the whole invoice; BillDiscount() removes it
 
     def columns(self) -> dict[str, Any]:
         return changes(notes=self.notes, internal_notes=self.internal_notes, due_date=self.due_date)
@@ -95,10 +98,11 @@ async def issue_invoice(
     """Send a locked draft in the caller's transaction, by the one set of rules for staff
     and the recurring billing scheduler alike: its number from the organization's gap-free
     sequence, its issue date (`today` unless set) and due date (the organization's terms
-    unless set), what it is already paid, the first-bill portal invite, and the email by
-    the customer's preferences (through the outbox, so it commits with the invoice or not
-    at all). The customer's late fees waiting for their next invoice are added to it as
-    lines first (domain/billing/late_fee_lines.py). True when a portal invite went with it."""
+    unless set), what it is already paid, the customer's credit used first, the first-bill
+    portal invite, and the email by the customer's preferences (through the outbox, so it
+    commits with the invoice or not at all). The customer's late fees waiting for their next
+    invoice are added to it as lines first (domain/billing/late_fee_lines.py). True when a
+    portal invite went with it."""
     options = await session.get(PortalSettings, org.id)
     due_days = options.invoice_due_days if options else DEFAULT_DUE_DAYS
     invoice.number = await next_number(session, org.id, INVOICE_COUNTER)
@@ -108,7 +112,11 @@ async def issue_invoice(
     invoice.sent_at = invoice.updated_at = utcnow()
     await attach_pending_late_fees(session, invoice)
     await emit(session, "invoice.sent", invoice)
-    await settle_told(session, invoice)  # a deposit taken on its estimate may already count
+    was = invoice.status
+    await settle(session, invoice)  # a deposit taken on its estimate may already count
+    await use_credit(session, invoice)  # the customer's credit goes first
+    if invoice.status is InvoiceStatus.PAID and was is not InvoiceStatus.PAID:
+        await emit(session, "invoice.paid", invoice)
     invited = await invite_with_first_bill(session, settings, org.id, invoice.customer_id)
     await notify_customer_of_invoice(session, settings, org, invoice)
     return invited
@@ -124,7 +132,12 @@ async def void_invoice(work: Work, invoice_id: uuid.UUID, reason: str | None) ->
         if invoice.amount_paid > 0:
             message = "Refund the payments on this invoice first."
             raise Rejected(Problem("id", message, BillingCode.HAS_PAYMENTS))
+        if invoice.credited_amount > 0:
+            # Its credit notes stand (numbered, and maybe the customer's credit by now).
+            message = "This invoice has credit notes; credit what is left of it instead."
+            raise Rejected(Problem("id", message, BillingCode.NOT_EDITABLE))
         invoice.status = InvoiceStatus.VOID
+        invoice.credit_applied = 0  # the customer's credit it used is theirs again
         invoice.voided_at = invoice.updated_at = utcnow()
         await emit(session, "invoice.voided", invoice)
         session.add(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 import sqlalchemy as sa
@@ -18,7 +18,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from domain.problems import Common, Problem, Rejected
 from models import Estimate, EstimateLine, Invoice, InvoiceLine
 from models.enums import LineKind
-from models.money import QUANTITY_SCALE, BillTotals, LineAmounts, bill_totals, line_amounts
+from models.money import (
+    BASIS_POINTS,
+    QUANTITY_SCALE,
+    BillTotals,
+    LineAmounts,
+    bill_discount_shares,
+    bill_totals,
+    divide_rounded,
+    line_amounts,
+)
 from models.tables import estimate_lines, invoice_lines
 from models.writes import add_in_order
 
@@ -42,6 +51,8 @@ class LineInput:
     unit_cost: int | None = None
     tax_rate_bp: int = 0
     optional: bool = False  # estimates only: the customer may decline it alone
+    discount_bp: int | None = None  # a percentage off, in basis points
+    discount_fixed: int | None = None  # or an amount off, in minor units
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,21 +70,51 @@ class PricedLine:
     tax: int
     total: int
     optional: bool = False
+    discount_bp: int | None = None
+    discount_fixed: int | None = None
+    discount: int = 0
 
     @property
     def amounts(self) -> LineAmounts:
-        return LineAmounts(self.subtotal, self.tax, self.total)
+        return LineAmounts(self.subtotal, self.tax, self.total, self.discount)
 
 
-def priced(lines: Sequence[LineInput], *, optional_allowed: bool) -> list[PricedLine]:
-    """The lines in order, with their amounts. Only estimates take optional lines, and no
-    line nor the bill may come to more than MAX_AMOUNT."""
+@dataclass(frozen=True, slots=True)
+class BillDiscount:
+    """A discount on a whole bill: a percentage in basis points, or a fixed amount."""
+
+    percent_bp: int | None = None
+    fixed: int | None = None
+
+
+NO_DISCOUNT = BillDiscount()
+
+
+def priced(
+    lines: Sequence[LineInput],
+    *,
+    optional_allowed: bool,
+    discount: BillDiscount = NO_DISCOUNT,
+) -> list[PricedLine]:
+    """The lines in order, with their amounts: each line's own discount, then its share of
+    the bill's (models/money.py `bill_discount_shares`). Only estimates take optional lines,
+    and no line nor the bill may come to more than MAX_AMOUNT."""
     problems = [
         Problem(f"lineItems.{index}.optional", NOT_OPTIONAL, Common.INVALID)
         for index, line in enumerate(lines)
         if line.optional and not optional_allowed
     ]
     result = [_priced(position, line) for position, line in enumerate(lines)]
+    more = "The discount is more than the line comes to."
+    problems += [
+        Problem(f"lineItems.{line.position}.discountAmount", more, Common.INVALID)
+        for line, asked in zip(result, lines, strict=True)
+        if asked.discount_fixed and asked.discount_fixed > line.subtotal + line.discount
+    ]
+    if discount.fixed and discount.fixed > sum(line.subtotal for line in result):
+        message = "The discount is more than the lines come to."
+        problems.append(Problem("discountAmount", message, Common.INVALID))
+    result = _with_bill_discount(result, discount)
     too_much = f"This comes to more than {MAX_AMOUNT} in minor units."
     problems += [
         Problem(f"lineItems.{line.position}", too_much, Common.INVALID)
@@ -88,8 +129,53 @@ def priced(lines: Sequence[LineInput], *, optional_allowed: bool) -> list[Priced
     return result
 
 
+def _with_bill_discount(lines: list[PricedLine], discount: BillDiscount) -> list[PricedLine]:
+    """Each line less its share of the bill's discount, its tax computed again on the rest."""
+    shares = bill_discount_shares(
+        [line.subtotal for line in lines], discount.percent_bp, discount.fixed
+    )
+    result = []
+    for line, share in zip(lines, shares, strict=True):
+        if share:
+            subtotal = line.subtotal - share
+            tax = divide_rounded(subtotal * line.tax_rate_bp, BASIS_POINTS)
+            line = replace(
+                line,
+                subtotal=subtotal,
+                tax=tax,
+                total=subtotal + tax,
+                discount=line.discount + share,
+            )
+        result.append(line)
+    return result
+
+
+def stored_inputs(rows: Iterable[InvoiceLine | EstimateLine]) -> list[LineInput]:
+    """A bill's stored lines as asked for, in order: to price them again (a new discount)."""
+    return [
+        LineInput(
+            description=row.description,
+            unit_price=row.unit_price,
+            quantity_milli=row.quantity_milli,
+            kind=row.kind,
+            unit_cost=row.unit_cost,
+            tax_rate_bp=row.tax_rate_bp,
+            optional=bool(getattr(row, "optional", False)),
+            discount_bp=row.discount_bp,
+            discount_fixed=row.discount_fixed,
+        )
+        for row in sorted(rows, key=lambda x: (x.position, str(x.id)))
+    ]
+
+
 def _priced(position: int, line: LineInput) -> PricedLine:
-    amounts = line_amounts(line.quantity_milli, line.unit_price, line.tax_rate_bp)
+    amounts = line_amounts(
+        line.quantity_milli,
+        line.unit_price,
+        line.tax_rate_bp,
+        line.discount_bp,
+        line.discount_fixed,
+    )
     return PricedLine(
         position=position,
         kind=line.kind,
@@ -102,6 +188,9 @@ def _priced(position: int, line: LineInput) -> PricedLine:
         tax=amounts.tax,
         total=amounts.total,
         optional=line.optional,
+        discount_bp=line.discount_bp,
+        discount_fixed=line.discount_fixed,
+        discount=amounts.discount,
     )
 
 
@@ -119,6 +208,9 @@ def as_shown(line: Mapping[str, Any], position: int) -> PricedLine:
         tax=line["tax"],
         total=line["total"],
         optional=bool(line.get("optional", False)),
+        discount_bp=line.get("discount_bp"),
+        discount_fixed=line.get("discount_fixed"),
+        discount=int(line.get("discount", 0)),
     )
 
 
@@ -148,6 +240,7 @@ async def replace_lines(
         ]
     totals = totals_of(lines)
     bill.subtotal, bill.tax_total, bill.total = totals.subtotal, totals.tax_total, totals.total
+    bill.discount_total = sum(line.discount for line in lines)
     await add_in_order(session, rows)
 
 

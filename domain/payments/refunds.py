@@ -51,6 +51,7 @@ from core.errors import NotFound
 from core.settings import Settings
 from domain.audit import audit, system_audit
 from domain.billing.codes import BillingCode
+from domain.billing.credit import available_credit, lock_customer, refundable_credit
 from domain.payments.charges import ChargeChange, apply_charge_change
 from domain.payments.refusals import note, positive_amount, provider_problem
 from domain.problems import Problem, Rejected
@@ -146,6 +147,7 @@ async def _record_intent(
             raise Rejected(
                 Problem("amount", "More than is left of the payment.", BillingCode.EXCEEDS_PAYMENT)
             )
+        await _keeps_credit(session, payment, amount)
         refund = Refund(
             organization_id=payment.organization_id,
             payment_id=payment.id,
@@ -163,6 +165,27 @@ async def _record_intent(
         intent = await _intent(session, payment, refund)
         session.add(refund)
         return intent
+
+
+async def _keeps_credit(session: AsyncSession, payment: Payment, amount: int) -> None:
+    """A payment of an invoice credit notes took off (so its money is the customer's
+    credit) gives back only credit the customer has not used on other invoices."""
+    if payment.invoice_id is None:
+        return
+    org_id = payment.organization_id
+    invoice = await session.get(Invoice, payment.invoice_id)
+    if invoice is None or invoice.credited_amount + invoice.credit_applied == 0:
+        return
+    await lock_customer(session, org_id, payment.customer_id)
+    held = await session.scalar(
+        sa.select(sa.func.coalesce(sa.func.sum(col(Refund.amount)), 0))
+        .join(Payment, col(Payment.id) == col(Refund.payment_id))
+        .where(col(Payment.invoice_id) == invoice.id, col(Refund.status) == RefundStatus.PENDING)
+    )
+    available = await available_credit(session, org_id, payment.customer_id, invoice.currency)
+    if not refundable_credit(invoice, int(held or 0), amount, available):
+        message = "The credit this refund would give back has been used on other invoices."
+        raise Rejected(Problem("amount", message, BillingCode.CREDIT_USED))
 
 
 async def _pending(session: AsyncSession, payment_id: uuid.UUID) -> list[Refund]:

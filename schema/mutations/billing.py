@@ -11,9 +11,10 @@ from strawberry import UNSET, Info
 from auth.permissions import staff_only
 from domain.billing.codes import BillingCode
 from domain.problems import Problem
+from resolvers import credit_notes
 from resolvers import invoices as actions
 from resolvers.outcome import Outcome
-from schema.billing import Invoice
+from schema.billing import CreditNote, Invoice
 from schema.common import INPUT, UserError
 from schema.enums import LineKind
 from schema.error_codes import code_field, error_codes, user_errors
@@ -46,6 +47,15 @@ class LineItemInput:
     optional: bool = strawberry.field(
         default=False, description="Estimates only: the customer may decline this line alone."
     )
+    discount_percent: Decimal | None = strawberry.field(
+        default=None,
+        description="A discount in percent of quantity x price, up to 2 decimals (10 is 10 %); "
+        "rounded half away from zero.",
+    )
+    discount_amount: int | None = strawberry.field(
+        default=None,
+        description="Or a fixed discount in minor units, at most what the line comes to.",
+    )
 
 
 @strawberry.input(description="Details of an invoice. Omitted fields keep their value.")
@@ -61,6 +71,16 @@ class InvoiceFields:
     internal_notes: str | None = strawberry.field(default=UNSET, description="Staff-only notes.")
     line_items: list[LineItemInput] | None = strawberry.field(
         default=UNSET, description="All the lines, in order; replaces the current ones."
+    )
+    discount_percent: Decimal | None = strawberry.field(
+        default=UNSET,
+        description="A discount on the whole bill in percent of its lines' subtotals (up to 2 "
+        "decimals), spread over the lines; null removes it.",
+    )
+    discount_amount: int | None = strawberry.field(
+        default=UNSET,
+        description="Or a fixed discount on the whole bill in minor units, spread over the "
+        "lines; null removes it.",
     )
 
 
@@ -86,6 +106,38 @@ class SendInvoiceInput:
 class VoidInvoiceInput:
     id: strawberry.ID = strawberry.field(description="The invoice's global ID.")
     reason: str | None = strawberry.field(default=None, description="Why, for the audit log.")
+
+
+@strawberry.input(description="A line of the invoice to credit, and how much of it.")
+class CreditNoteLineInput:
+    position: int = strawberry.field(description="The invoice line's position, from 0.")
+    quantity: Decimal | None = strawberry.field(
+        default=None,
+        description="How much of its quantity to credit, priced as invoiced (up to 3 decimals).",
+    )
+    amount: int | None = strawberry.field(
+        default=None,
+        description="Or an amount of its subtotal in minor units; the line's tax is added.",
+    )
+
+
+@strawberry.input(description="A credit note against a sent invoice.")
+class IssueCreditNoteInput:
+    invoice_id: strawberry.ID = strawberry.field(description="The invoice to credit.")
+    reason: str = strawberry.field(description="Why (up to 2000 characters); shown on it.")
+    lines: list[CreditNoteLineInput] | None = strawberry.field(
+        default=None,
+        description="The lines to credit, each to its end unless a quantity or amount is "
+        "given; all that is left of the whole invoice when omitted.",
+    )
+
+
+@strawberry.type(description="The result of issuing a credit note.")
+class CreditNotePayload:
+    credit_note: CreditNote | None = strawberry.field(
+        description="The credit note, when it worked; its invoice shows what is due now."
+    )
+    user_errors: list[BillingError] = strawberry.field(description="Problems with the input.")
 
 
 @strawberry.type(description="The result of an invoice mutation.")
@@ -150,3 +202,16 @@ class InvoiceMutations:
     ) -> InvoicePayload:
         voided = await actions.void_invoice(info, input.id, input.reason)
         return await invoice_payload(info, voided)
+
+    @strawberry.mutation(
+        description="Credit a sent invoice, whole or some lines, with a reason: what is due on "
+        "it drops, and what goes beyond what was due (it was paid) becomes the customer's "
+        "credit, which their next invoices use first, or which a refund of the card payment "
+        "(`refundPayment`) gives back.",
+        extensions=staff_only(),
+    )
+    async def issue_credit_note(
+        self, info: Info, input: Annotated[IssueCreditNoteInput, INPUT]
+    ) -> CreditNotePayload:
+        outcome = await credit_notes.issue_credit_note(info, input)
+        return await billing_payload(info, CreditNotePayload, outcome, "CreditNote", "credit_note")

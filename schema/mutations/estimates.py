@@ -1,6 +1,7 @@
 """Mutations on estimates: staff draft, revise, send and invoice them; customers decide."""
 
 from datetime import date
+from decimal import Decimal
 from typing import Annotated
 
 import strawberry
@@ -38,6 +39,16 @@ class EstimateFields:
     internal_notes: str | None = strawberry.field(default=UNSET, description="Staff-only notes.")
     line_items: list[LineItemInput] | None = strawberry.field(
         default=UNSET, description="All the lines, in order; replaces the current ones."
+    )
+    discount_percent: Decimal | None = strawberry.field(
+        default=UNSET,
+        description="A discount on the whole bill in percent of its lines' subtotals (up to 2 "
+        "decimals), spread over the lines; null removes it.",
+    )
+    discount_amount: int | None = strawberry.field(
+        default=UNSET,
+        description="Or a fixed discount on the whole bill in minor units, spread over the "
+        "lines; null removes it.",
     )
 
 
