@@ -275,6 +275,7 @@ class Generator:
             name=f"Owner {index + 1:02d}",
             email=f"owner@bench-{index + 1:02d}.example.com",
             role=StaffRole.OWNER,
+            quiet_email_kinds=[],
             **stamp,
         )
         for position in range(customers):
