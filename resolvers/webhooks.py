@@ -21,8 +21,8 @@ class SecretOutcome:
     problems: list[Problem] = field(default_factory=list)
 
 
-def _endpoint(endpoint_gid: str) -> uuid.UUID:
-    return decode_id_of("WebhookEndpoint", endpoint_gid)
+def _endpoint(gid: str) -> uuid.UUID:
+    return decode_id_of("WebhookEndpoint", gid)
 
 
 async def register(
@@ -35,23 +35,23 @@ async def register(
     return SecretOutcome(endpoint_id=made.endpoint_id, secret=made.secret)
 
 
-async def rotate_secret(info: Info, endpoint_gid: str) -> SecretOutcome:
+async def rotate_secret(info: Info, gid: str) -> SecretOutcome:
     try:
-        made = await _rotate(info, endpoint_gid)
+        made = await _rotate(info, gid)
     except Rejected as rejected:
         return SecretOutcome(problems=rejected.problems)
     return SecretOutcome(endpoint_id=made.endpoint_id, secret=made.secret)
 
 
 @input_ids
-async def _rotate(info: Info, endpoint_gid: str) -> endpoints.NewSecret:
-    return await endpoints.rotate_secret(info.context, _endpoint(endpoint_gid))
+async def _rotate(info: Info, gid: str) -> endpoints.NewSecret:
+    return await endpoints.rotate_secret(info.context, _endpoint(gid))
 
 
 @mutation_outcome
 async def update(
     info: Info,
-    endpoint_gid: str,
+    gid: str,
     url: str | None,
     event_types: list[str] | None,
     description: str | None,
@@ -59,7 +59,7 @@ async def update(
 ) -> uuid.UUID:
     return await endpoints.update(
         info.context,
-        _endpoint(endpoint_gid),
+        _endpoint(gid),
         url=url,
         event_types=event_types,
         description=description,
@@ -68,8 +68,8 @@ async def update(
 
 
 @mutation_outcome
-async def delete(info: Info, endpoint_gid: str) -> uuid.UUID:
-    return await endpoints.delete(info.context, _endpoint(endpoint_gid))
+async def delete(info: Info, gid: str) -> uuid.UUID:
+    return await endpoints.delete(info.context, _endpoint(gid))
 
 
 @mutation_outcome
