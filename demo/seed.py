@@ -1865,8 +1865,6 @@ def build(now: datetime, owner_hash: str, staff_hash: str) -> Built:
     bills = invoices(demo, accounts)
     bills += collections(demo, bills)
     counters(demo, bills, estimates(demo, accounts))
-
-    counters(demo, bills, estimates(demo, accounts))
     credit_notes(demo, bills)
     discount(demo, bills)
     appointments(demo, accounts)
