@@ -9,9 +9,12 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from auth.viewer import Viewer, ViewerKind
 from core.ids import decode_id_of
+from domain.customers.own_contacts import may_grant
 from models import Contact
 from models.db import Database
+from models.enums import PortalScope
 from tests.helpers import GraphQLClient, Tenant, user_errors
 from tests.messaging import portal_token
 from tests.portal import make_car, make_contact, make_customer
@@ -183,3 +186,24 @@ async def test_cars_only_among_those_the_viewer_sees(
     for result in await _all_three(gql, other_driver, driver_token):
         (payload,) = result["data"].values()
         assert user_errors(payload) == [(["input", "id"], "NOT_ALLOWED")]
+
+
+def test_who_may_grant_which_scope_by_hand():
+    """`may_grant` against cases worked out by hand: no wider than the viewer's own scope,
+    and only a scope whose sections the business switched on."""
+    all_on = frozenset({"cars", "invoices", "estimates"})
+    E, B, C = PortalScope.EVERYTHING, PortalScope.BILLING, PortalScope.CARS
+    cases = [
+        (E, all_on, {E, B, C}),
+        (B, all_on, {B}),
+        (C, all_on, {C}),
+        (E, frozenset({"invoices"}), {E, B}),
+        (E, frozenset({"estimates"}), {E, B}),
+        (E, frozenset({"cars"}), {E, C}),
+        (E, frozenset(), {E}),
+        (B, frozenset({"cars"}), set()),
+        (C, frozenset({"invoices"}), set()),
+    ]
+    for own, sections, allowed in cases:
+        viewer = Viewer(kind=ViewerKind.PORTAL, scope=own, sections=sections)
+        assert {s for s in PortalScope if may_grant(viewer, s)} == allowed, (own, sections)
