@@ -235,6 +235,7 @@ class NotificationKind(StrEnum):
     CAR_READY = "CAR_READY"
     PAYMENT_FAILED = "PAYMENT_FAILED"
     PAYMENT_DISPUTED = "PAYMENT_DISPUTED"
+    CONTACTS_CHANGED = "CONTACTS_CHANGED"  # a customer added, changed or removed a contact
 
 
 class MailKind(StrEnum):

@@ -97,6 +97,8 @@ class Contact(TenantRow, CommunicationPreferences, PortalAccess, table=True):
     role: ContactRole = enum_field(ContactRole, default=ContactRole.OTHER)
     can_access_portal: bool = Field(default=False)
     portal_scope: PortalScope = enum_field(PortalScope, default=PortalScope.EVERYTHING)
+    # May add, change and remove the customer's other contacts in the portal (staff set it).
+    can_manage_contacts: bool = Field(default=False)
     archived_at: datetime | None = utc_field()
 
 

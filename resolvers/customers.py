@@ -92,6 +92,7 @@ def contact_details(checks: Checks, data: ContactFields) -> ContactDetails:
         role=kept(given(data.role)),
         can_access_portal=kept(given(data.can_access_portal)),
         portal_scope=kept(given(data.portal_scope)),
+        can_manage_contacts=kept(given(data.can_manage_contacts)),
         car_ids=_car_ids(data.car_ids),
         preferences=preferences(data.communication_preferences),
     )

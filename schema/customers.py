@@ -286,6 +286,9 @@ class Contact(RowType, Node):
     role: ContactRole = strawberry.field(description="Relation to the customer.")
     can_access_portal: bool = strawberry.field(description="May sign in to the portal.")
     portal_scope: PortalScope = strawberry.field(description="What their portal access covers.")
+    can_manage_contacts: bool = strawberry.field(
+        description="May add, change and remove the customer's other contacts in the portal."
+    )
     portal_status: PortalStatus = strawberry.field(description="Portal access state.")
     portal_invited_at: datetime | None = strawberry.field(
         description="When the last portal invite was sent (UTC)."

@@ -43,6 +43,7 @@ class ContactDetails:
     role: Edit[ContactRole] = KEEP
     can_access_portal: Edit[bool] = KEEP
     portal_scope: Edit[PortalScope] = KEEP
+    can_manage_contacts: Edit[bool] = KEEP
     car_ids: Edit[set[uuid.UUID]] = KEEP
     preferences: Preferences = NO_CHANGE
 
@@ -54,6 +55,7 @@ class ContactDetails:
             role=self.role,
             can_access_portal=self.can_access_portal,
             portal_scope=self.portal_scope,
+            can_manage_contacts=self.can_manage_contacts,
         )
         return {**values, **self.preferences.columns()}
 
@@ -65,13 +67,13 @@ async def create_contact(work: Work, customer_id: uuid.UUID, details: ContactDet
         customer = await get_for_update(session, Customer, org_id, customer_id)
         if customer is None:
             raise NotFound(row=("Customer", customer_id))
-        if await _email_taken(session, customer_id, values.get("email"), None):
+        if await email_taken(session, customer_id, values.get("email"), None):
             raise Rejected(DUPLICATE_CONTACT_EMAIL)
         contact = Contact(
             organization_id=customer.organization_id, customer_id=customer_id, **values
         )
         await add_in_order(session, [contact])
-        await _set_cars(session, contact, details.car_ids)
+        await set_cars(session, contact, details.car_ids)
     return contact.id
 
 
@@ -81,11 +83,11 @@ async def update_contact(work: Work, contact_id: uuid.UUID, details: ContactDeta
         contact = await get_for_update(session, Contact, work.viewer.organization_id, contact_id)
         if contact is None:
             raise NotFound(row=("Contact", contact_id))
-        if await _email_taken(session, contact.customer_id, values.get("email"), contact_id):
+        if await email_taken(session, contact.customer_id, values.get("email"), contact_id):
             raise Rejected(DUPLICATE_CONTACT_EMAIL)
         await follow_edit(session, contact, values)
         apply(contact, values)
-        await _set_cars(session, contact, details.car_ids)
+        await set_cars(session, contact, details.car_ids)
     return contact_id
 
 
@@ -94,7 +96,7 @@ async def archive_contact(work: Work, contact_id: uuid.UUID, archived: bool) -> 
     return await archive(work, Contact, contact_id, archived)
 
 
-async def _email_taken(
+async def email_taken(
     session: AsyncSession, customer_id: uuid.UUID, email: str | None, own_id: uuid.UUID | None
 ) -> bool:
     """Contacts' emails are unique per customer."""
@@ -102,7 +104,7 @@ async def _email_taken(
     return await value_taken(session, contacts.c.email, email, within, own_id)
 
 
-async def _set_cars(session: AsyncSession, contact: Contact, car_ids: Edit[set[uuid.UUID]]) -> None:
+async def set_cars(session: AsyncSession, contact: Contact, car_ids: Edit[set[uuid.UUID]]) -> None:
     """The cars a contact scoped to `CARS` sees: only cars of the contact's own customer."""
     if car_ids is KEEP:
         return

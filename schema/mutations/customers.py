@@ -6,14 +6,16 @@ from typing import Annotated
 import strawberry
 from strawberry import UNSET, Info
 
-from auth.permissions import staff_only
+from auth.permissions import portal_action, staff_only
+from core.ids import encode_id
 from domain.customers.codes import CustomerCode
 from resolvers import customers as actions
+from resolvers import own_contacts as own
 from resolvers.outcome import Outcome
 from schema.common import INPUT, UserError
 from schema.customers import Contact, Customer
 from schema.enums import ContactRole, PortalScope
-from schema.error_codes import code_field, error_codes
+from schema.error_codes import code_field, error_codes, user_errors
 from schema.payloads import payload
 
 CustomerErrorCode = error_codes(
@@ -97,6 +99,10 @@ class ContactFields:
     communication_preferences: CommunicationPreferencesInput | None = strawberry.field(
         default=UNSET, description="Kinds of email wanted."
     )
+    can_manage_contacts: bool | None = strawberry.field(
+        default=UNSET,
+        description="May add, change and remove the customer's other contacts in the portal.",
+    )
 
 
 @strawberry.input(description="A new contact on a customer account.")
@@ -113,6 +119,59 @@ class UpdateContactInput(ContactFields):
 class ContactPayload:
     contact: Contact | None = strawberry.field(description="The contact, when it worked.")
     user_errors: list[CustomerError] = strawberry.field(description="Problems with the input.")
+
+
+@strawberry.input(description="A contact of your own account. Omitted fields keep their value.")
+class MyContactFields:
+    name: str | None = strawberry.field(default=UNSET, description="Full name (required).")
+    email: str | None = strawberry.field(default=UNSET, description="Email; needed for portal.")
+    phone: str | None = strawberry.field(default=UNSET, description="Phone number.")
+    role: ContactRole | None = strawberry.field(default=UNSET, description="Relation.")
+    can_access_portal: bool | None = strawberry.field(
+        default=UNSET,
+        description="May sign in to the portal (once the business sends them an invite).",
+    )
+    portal_scope: PortalScope | None = strawberry.field(
+        default=UNSET,
+        description="What their portal access covers: no wider than yours, in sections the "
+        "business offers (BEYOND_ACCESS otherwise). A new contact gets your own by default.",
+    )
+    car_ids: list[strawberry.ID] | None = strawberry.field(
+        default=UNSET,
+        description="With portal scope CARS: cars you see that this contact sees (replaces "
+        "the current choice).",
+    )
+
+
+@strawberry.input(description="A new contact on your own account.")
+class AddMyContactInput(MyContactFields):
+    pass
+
+
+@strawberry.input(description="Changes to a contact of your own account.")
+class UpdateMyContactInput(MyContactFields):
+    id: strawberry.ID = strawberry.field(description="The contact's global ID.")
+
+
+@strawberry.input(description="A contact of your own account to remove.")
+class RemoveMyContactInput:
+    id: strawberry.ID = strawberry.field(description="The contact's global ID.")
+
+
+@strawberry.type(description="The result of a change to one of your own contacts.")
+class MyContactPayload:
+    contact_id: strawberry.ID | None = strawberry.field(
+        description="The contact's global ID, when it worked."
+    )
+    user_errors: list[CustomerError] = strawberry.field(description="Problems with the input.")
+
+
+def my_contact_payload(outcome: Outcome) -> MyContactPayload:
+    errors = user_errors(outcome.problems, CustomerError, CustomerErrorCode)
+    found = None
+    if not errors and outcome.row_id is not None:
+        found = strawberry.ID(encode_id("Contact", outcome.row_id))
+    return MyContactPayload(contact_id=found, user_errors=errors)
 
 
 async def customer_payload(info: Info, outcome: Outcome) -> CustomerPayload:
@@ -181,3 +240,34 @@ class CustomerMutations:
     ) -> ContactPayload:
         outcome = await actions.archive_contact(info, input.id, input.archived)
         return await contact_payload(info, outcome)
+
+    @strawberry.mutation(
+        description="Add a contact to your own account, where you may manage its contacts "
+        "(the customer, or a contact the business allowed; NOT_ALLOWED otherwise). The "
+        "business is told.",
+        extensions=portal_action(),
+    )
+    async def add_my_contact(
+        self, info: Info, input: Annotated[AddMyContactInput, INPUT]
+    ) -> MyContactPayload:
+        return my_contact_payload(await own.add_my_contact(info, input))
+
+    @strawberry.mutation(
+        description="Change a contact of your own account whose access is within yours (not "
+        "yourself, nor another contact who manages contacts). The business is told.",
+        extensions=portal_action(),
+    )
+    async def update_my_contact(
+        self, info: Info, input: Annotated[UpdateMyContactInput, INPUT]
+    ) -> MyContactPayload:
+        return my_contact_payload(await own.update_my_contact(info, input))
+
+    @strawberry.mutation(
+        description="Remove a contact of your own account (as for changes): their portal "
+        "access ends at once and their history stays. The business is told.",
+        extensions=portal_action(),
+    )
+    async def remove_my_contact(
+        self, info: Info, input: Annotated[RemoveMyContactInput, INPUT]
+    ) -> MyContactPayload:
+        return my_contact_payload(await own.remove_my_contact(info, input.id))
