@@ -17,14 +17,14 @@ from datetime import date
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
-from auth.sessions import viewer_for_token
+from auth.exports import may_export, read_export_token
+from auth.sessions import viewer_for_session, viewer_for_token
 from auth.viewer import Viewer, ViewerKind
 from domain.exports.codes import ExportCode
 from domain.exports.export import (
     KINDS,
     DateRange,
     csv_chunks,
-    may_export,
     organization_zone,
     record_export,
 )
@@ -38,6 +38,7 @@ STATUS = {
     ExportCode.FORBIDDEN: 403,
     ExportCode.UNKNOWN_KIND: 404,
     ExportCode.BAD_DATE: 400,
+    ExportCode.LINK_INVALID: 404,
 }
 
 
@@ -48,12 +49,12 @@ class ExportActor:
     user_agent: str | None
 
 
-def refused(code: ExportCode, message: str) -> Response:
+def refused(code: ExportCode, message: str, *, status: int | None = None) -> Response:
     headers = {**PRIVATE}
     if code is ExportCode.UNAUTHENTICATED:
         headers["WWW-Authenticate"] = "Bearer"
     body = {"error": {"code": code.value, "message": message}}
-    return JSONResponse(body, status_code=STATUS[code], headers=headers)
+    return JSONResponse(body, status_code=status or STATUS[code], headers=headers)
 
 
 def _day(request: Request, name: str) -> date | None:
@@ -66,20 +67,18 @@ def _day(request: Request, name: str) -> date | None:
 
 
 async def export_csv(request: Request) -> Response:
+    """An export asked for with the bearer token."""
     db: Database = request.app.state.db
-    from_token = _bearer(request)
     reads = db.reader()
     try:
-        viewer = await viewer_for_token(reads, from_token)
+        viewer = await viewer_for_token(reads, _bearer(request))
     finally:
         await reads.close()
-    if viewer.kind is ViewerKind.ANONYMOUS or viewer.organization_id is None:
-        return refused(ExportCode.UNAUTHENTICATED, "Sign in as staff to export.")
-    if not may_export(viewer):
-        return refused(ExportCode.FORBIDDEN, "Only an OWNER or ADMIN may export.")
+    refusal = _refusal(viewer)
+    if refusal is not None:
+        return refusal
     kind_name = request.path_params["kind"]
-    kind = KINDS.get(kind_name)
-    if kind is None:
+    if kind_name not in KINDS:
         return refused(ExportCode.UNKNOWN_KIND, f"Exports are of {', '.join(KINDS)}.")
     try:
         dates = DateRange(_day(request, "from"), _day(request, "to"))
@@ -87,11 +86,43 @@ async def export_csv(request: Request) -> Response:
         return refused(ExportCode.BAD_DATE, "`from` and `to` are dates as YYYY-MM-DD.")
     if dates.first and dates.last and dates.first > dates.last:
         return refused(ExportCode.BAD_DATE, "`from` is after `to`.")
+    return await _streamed(request, viewer, kind_name, dates)
+
+
+async def export_link(request: Request) -> Response:
+    """An export through a signed link (`createExportLink`): its session and role are
+    checked again now, so a link is worth nothing once access ends."""
+    db: Database = request.app.state.db
+    grant = read_export_token(db.settings, request.path_params["token"])
+    if grant is None:
+        return refused(ExportCode.LINK_INVALID, "This link is not valid.")
+    reads = db.reader()
+    try:
+        viewer = await viewer_for_session(reads, grant.session_id)
+    finally:
+        await reads.close()
+    refusal = _refusal(viewer)
+    if refusal is not None:
+        return refusal
+    return await _streamed(request, viewer, grant.kind, DateRange(grant.first, grant.last))
+
+
+def _refusal(viewer: Viewer) -> Response | None:
+    if viewer.kind is ViewerKind.ANONYMOUS or viewer.organization_id is None:
+        return refused(ExportCode.UNAUTHENTICATED, "Sign in as staff to export.")
+    if not may_export(viewer):
+        return refused(ExportCode.FORBIDDEN, "Only an OWNER or ADMIN may export.")
+    return None
+
+
+async def _streamed(request: Request, viewer: Viewer, kind_name: str, dates: DateRange) -> Response:
+    db: Database = request.app.state.db
+    assert viewer.organization_id is not None
     client = request.client.host if request.client else None
     actor = ExportActor(viewer, client, request.headers.get("user-agent"))
     await record_export(db, actor, kind_name, dates)
     timezone = await organization_zone(db, viewer.organization_id)
-    body = csv_chunks(db, viewer, kind, dates, timezone, Clock.start())
+    body = csv_chunks(db, viewer, KINDS[kind_name], dates, timezone, Clock.start())
     range_name = "-".join(d.isoformat() for d in (dates.first, dates.last) if d)
     filename = f"{kind_name}-{range_name}.csv" if range_name else f"{kind_name}.csv"
     headers = {**PRIVATE, "Content-Disposition": content_disposition(filename)}

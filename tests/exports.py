@@ -18,3 +18,15 @@ async def export(
 def table(response: httpx.Response) -> list[dict[str, str]]:
     assert response.status_code == 200, response.text
     return list(csv.DictReader(io.StringIO(response.text, newline="")))
+
+
+LINK = """
+mutation L($input: CreateExportLinkInput!) {
+  createExportLink(input: $input) { url expiresAt userErrors { field code } }
+}
+"""
+
+
+def path_of(url: str) -> str:
+    """The link's path, for the in-process client (links are absolute, on PUBLIC_URL)."""
+    return url[url.index("/exports/") :]

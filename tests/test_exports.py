@@ -21,8 +21,8 @@ from models.db import Database
 from models.enums import InvoiceStatus, PaymentMethod, PaymentStatus
 from models.tables import audit_events, invoices, organizations
 from models.writes import add_in_order
-from tests.exports import export, table
-from tests.helpers import Tenant
+from tests.exports import LINK, export, path_of, table
+from tests.helpers import GraphQLClient, Tenant
 
 UTC_NOON = datetime(2026, 3, 1, 12, tzinfo=UTC)
 
@@ -239,3 +239,37 @@ async def test_a_large_export_streams_in_bounded_memory(
         tracemalloc.stop()
     assert lines == count + 1  # every row once (same created_at: the id breaks ties), header
     assert peak < size / 2, (peak, size)
+
+
+async def test_an_export_link_downloads_without_the_bearer_header(
+    db: Database, http: httpx.AsyncClient, gql: GraphQLClient, tenant: Tenant
+):
+    customer = await _customer(db, tenant, created_at=UTC_NOON)
+    variables = {"input": {"kind": "CUSTOMERS", "from": "2026-03-01", "to": "2026-03-01"}}
+    made = (await gql.data(LINK, variables, token=tenant.owner_token))["createExportLink"]
+    assert made["userErrors"] == []
+    assert made["url"].startswith(f"{db.settings.public_url}/exports/links/")
+    assert tenant.owner_email not in made["url"]
+    expires = datetime.fromisoformat(made["expiresAt"])
+    left = (expires - datetime.now(UTC)).total_seconds()
+    assert 0 < left <= db.settings.download_url_seconds
+    response = await http.get(path_of(made["url"]))
+    assert (
+        'filename="customers-2026-03-01-2026-03-01.csv"' in response.headers["content-disposition"]
+    )
+    assert [row["id"] for row in table(response)] == [encode_id("Customer", customer.id)]
+    async with db.connect() as conn:
+        audited = await conn.scalar(
+            sa.select(sa.func.count())
+            .select_from(audit_events)
+            .where(audit_events.c.organization_id == tenant.organization_id)
+            .where(audit_events.c.action == "export.downloaded")
+        )
+    assert audited == 1
+
+
+async def test_an_export_link_for_a_backwards_range_is_refused(gql: GraphQLClient, tenant: Tenant):
+    variables = {"input": {"kind": "CARS", "from": "2026-03-02", "to": "2026-03-01"}}
+    made = (await gql.data(LINK, variables, token=tenant.owner_token))["createExportLink"]
+    assert made["url"] is None
+    assert made["userErrors"] == [{"field": ["input", "from"], "code": "BAD_DATE"}]

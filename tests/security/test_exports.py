@@ -12,10 +12,18 @@ from auth.cookies import COOKIE_NAME
 from core.ids import encode_id
 from models.db import Database
 from models.enums import StaffRole
-from models.tables import audit_events, car_events, cars, customers, invoices, payments
-from tests.exports import export, table
+from models.tables import (
+    audit_events,
+    car_events,
+    cars,
+    customers,
+    invoices,
+    payments,
+    staff_users,
+)
+from tests.exports import LINK, export, path_of, table
 from tests.factories import seed_customers
-from tests.helpers import GraphQLClient, Tenant
+from tests.helpers import GraphQLClient, Tenant, error_codes
 from tests.portal import make_customer, sign_in_by_invite
 from tests.smtp import SmtpServer
 from tests.staff import add_staff
@@ -110,3 +118,57 @@ async def test_an_unknown_kind_reads_nothing(http: httpx.AsyncClient, tenant: Te
         response = await export(http, kind, tenant.owner_token)
         assert response.status_code == 404, kind
     assert car_events.name not in KINDS
+
+
+async def test_only_owners_and_admins_get_export_links(
+    db: Database,
+    http: httpx.AsyncClient,
+    gql: GraphQLClient,
+    smtp: SmtpServer,
+    tenant: Tenant,
+):
+    customer_id, email = await make_customer(gql, tenant)
+    portal = await sign_in_by_invite(gql, db, smtp, tenant, email, customerId=customer_id)
+    variables = {"input": {"kind": "CUSTOMERS"}}
+    for token, code in (
+        (tenant.staff_token, "FORBIDDEN"),
+        (portal, "FORBIDDEN"),
+        (None, "UNAUTHENTICATED"),
+    ):
+        result = await gql(LINK, variables, token=token)
+        assert error_codes(result) == [code], result
+    _, _, admin = await add_staff(db, gql, tenant, StaffRole.ADMIN)
+    made = (await gql.data(LINK, variables, token=admin))["createExportLink"]
+    assert made["userErrors"] == [] and made["url"]
+
+
+async def test_an_export_link_is_checked_again_when_opened(
+    db: Database, http: httpx.AsyncClient, gql: GraphQLClient, tenant: Tenant
+):
+    _, admin_email, admin = await add_staff(db, gql, tenant, StaffRole.ADMIN)
+    variables = {"input": {"kind": "PAYMENTS"}}
+    url = (await gql.data(LINK, variables, token=admin))["createExportLink"]["url"]
+    owner_url = (await gql.data(LINK, variables, token=tenant.owner_token))["createExportLink"][
+        "url"
+    ]
+    assert (await http.get(path_of(url))).status_code == 200
+    # Tampered with: not a link at all.
+    forged = path_of(url)[:-3] + ("abc" if not url.endswith("abc") else "abd")
+    response = await http.get(forged)
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "LINK_INVALID"
+    # Made by an admin since demoted: their link no longer exports.
+    async with db.write() as session:
+        await session.execute(
+            sa.update(staff_users)
+            .where(staff_users.c.email == admin_email)
+            .values(role=StaffRole.STAFF)
+        )
+    response = await http.get(path_of(url))
+    assert response.status_code == 403
+    assert response.json()["error"]["code"] == "FORBIDDEN"
+    # Made in a session since ended.
+    await gql.data("mutation { signOut { signedOut } }", token=tenant.owner_token)
+    response = await http.get(path_of(owner_url))
+    assert response.status_code == 401
+    assert response.json()["error"]["code"] == "UNAUTHENTICATED"
