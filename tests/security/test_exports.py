@@ -21,6 +21,7 @@ from models.tables import (
     payments,
     staff_users,
 )
+from portico.log_redaction import redact
 from tests.exports import LINK, export, path_of, table
 from tests.factories import seed_customers
 from tests.helpers import GraphQLClient, Tenant, error_codes
@@ -172,3 +173,11 @@ async def test_an_export_link_is_checked_again_when_opened(
     response = await http.get(path_of(owner_url))
     assert response.status_code == 401
     assert response.json()["error"]["code"] == "UNAUTHENTICATED"
+
+
+def test_export_link_tokens_are_redacted_from_logs():
+    line = 'GET /exports/links/eyJhYmMi.ZZZ.sig?x=1 HTTP/1.1" 200'
+    assert redact(line) == 'GET /exports/links/[redacted]?x=1 HTTP/1.1" 200'
+    assert redact("/exports/customers.csv?from=2026-01-01") == (
+        "/exports/customers.csv?from=2026-01-01"
+    )
