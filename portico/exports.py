@@ -4,13 +4,15 @@ cars, invoices or payments as CSV, for OWNER and ADMIN staff (bearer token).
 The range is of days in the organization's zone, both ends included, either end optional:
 customers and cars by when they were created, invoices by their issue date (drafts have
 none, so a range leaves them out), payments by when they were received. The body streams
-in batches (domain/exports/export.py); the audit row is written before it starts.
+in batches (domain/exports/export.py); an audit row is written before it starts and
+another, with the row count, once it has all been sent.
 Refusals are JSON `{"error": {"code", "message"}}` with codes of `ExportCode`.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import date
 
@@ -24,6 +26,7 @@ from domain.exports.codes import ExportCode
 from domain.exports.export import (
     KINDS,
     DateRange,
+    Tally,
     csv_chunks,
     organization_zone,
     record_export,
@@ -122,11 +125,26 @@ async def _streamed(request: Request, viewer: Viewer, kind_name: str, dates: Dat
     actor = ExportActor(viewer, client, request.headers.get("user-agent"))
     await record_export(db, actor, kind_name, dates)
     timezone = await organization_zone(db, viewer.organization_id)
-    body = csv_chunks(db, viewer, KINDS[kind_name], dates, timezone, Clock.start())
+    tally = Tally()
+    rows = csv_chunks(db, viewer, KINDS[kind_name], dates, timezone, Clock.start(), tally)
+    body = _then_recorded(rows, db, actor, kind_name, dates, tally)
     range_name = "-".join(d.isoformat() for d in (dates.first, dates.last) if d)
     filename = f"{kind_name}-{range_name}.csv" if range_name else f"{kind_name}.csv"
     headers = {**PRIVATE, "Content-Disposition": content_disposition(filename)}
     return StreamingResponse(body, media_type="text/csv; charset=utf-8", headers=headers)
+
+
+async def _then_recorded(
+    chunks: AsyncIterator[bytes],
+    db: Database,
+    actor: ExportActor,
+    kind_name: str,
+    dates: DateRange,
+    tally: Tally,
+) -> AsyncIterator[bytes]:
+    async for chunk in chunks:
+        yield chunk
+    await record_export(db, actor, kind_name, dates, rows=tally.rows)
 
 
 def _bearer(request: Request) -> str | None:

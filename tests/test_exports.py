@@ -170,20 +170,40 @@ async def test_bad_kinds_and_dates_are_refused_with_a_code(http: httpx.AsyncClie
         assert response.json()["error"]["code"] == "BAD_DATE"
 
 
-async def test_each_export_writes_an_audit_row_first(
+async def test_each_export_is_audited_before_it_starts_and_when_it_ends(
     db: Database, http: httpx.AsyncClient, tenant: Tenant
 ):
+    customer = await _customer(db, tenant)
+    async with db.write() as session:
+        await add_in_order(
+            session,
+            [
+                Car(
+                    organization_id=tenant.organization_id,
+                    customer_id=customer.id,
+                    make="VW",
+                    model=m,
+                )
+                for m in ("T1", "T2", "T3")
+            ],
+        )
     await export(http, "cars", tenant.owner_token, **{"from": "2026-01-01"})
     async with db.connect() as conn:
         rows = (
             await conn.execute(
                 sa.select(audit_events.c.action, audit_events.c.data, audit_events.c.actor_kind)
                 .where(audit_events.c.organization_id == tenant.organization_id)
-                .where(audit_events.c.action == "export.downloaded")
+                .where(audit_events.c.action.like("export.%"))
+                .order_by(audit_events.c.action.desc())  # downloaded, then completed
             )
         ).all()
-    assert [(r.data["kind"], r.data["from"], r.data["to"], r.actor_kind) for r in rows] == [
-        ("cars", "2026-01-01", None, "STAFF")
+    assert [(r.action, r.data, r.actor_kind) for r in rows] == [
+        ("export.downloaded", {"kind": "cars", "from": "2026-01-01", "to": None}, "STAFF"),
+        (
+            "export.completed",
+            {"kind": "cars", "from": "2026-01-01", "to": None, "rows": 3},
+            "STAFF",
+        ),
     ]
 
 

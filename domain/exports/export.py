@@ -197,10 +197,24 @@ async def organization_zone(db: Database, organization_id: uuid.UUID) -> str:
     return str(zone or "UTC")
 
 
+@dataclass
+class Tally:
+    """Rows sent so far."""
+
+    rows: int = 0
+
+
 async def csv_chunks(
-    db: Database, viewer: Viewer, kind: Kind, dates: DateRange, timezone: str, clock: Clock
+    db: Database,
+    viewer: Viewer,
+    kind: Kind,
+    dates: DateRange,
+    timezone: str,
+    clock: Clock,
+    tally: Tally | None = None,
 ) -> AsyncIterator[bytes]:
-    """The header line, then one chunk of CSV per batch of rows."""
+    """The header line, then one chunk of CSV per batch of rows (counted in `tally`)."""
+    tally = tally or Tally()
     yield encode([kind.header])
     table = kind.table
     # The viewer's own scope (their organization, auth/access.py) narrows every statement.
@@ -220,6 +234,7 @@ async def csv_chunks(
         if not batch:
             return
         yield encode(_shown(kind, row) for row in batch)
+        tally.rows += len(batch)
         if len(batch) < BATCH:
             return
         last = batch[-1]
@@ -243,10 +258,16 @@ async def _read(
         return rows
 
 
-async def record_export(db: Database, actor: Actor, kind_name: str, dates: DateRange) -> None:
-    """The audit row, committed before the first row is sent: no export goes unrecorded,
-    and no transaction stays open while it streams."""
+async def record_export(
+    db: Database, actor: Actor, kind_name: str, dates: DateRange, rows: int | None = None
+) -> None:
+    """An audit row in a transaction of its own: `export.downloaded` before the first row
+    is sent (no export goes unrecorded), `export.completed` with the rows sent once the last
+    has gone (an export the client broke off has none). No transaction stays open while the
+    export streams."""
+    data: dict[str, Any] = {"kind": kind_name, **dates.described()}
+    action = "export.downloaded" if rows is None else "export.completed"
+    if rows is not None:
+        data["rows"] = rows
     async with db.write() as session:
-        session.add(
-            audit(actor, "export.downloaded", data={"kind": kind_name, **dates.described()})
-        )
+        session.add(audit(actor, action, data=data))
