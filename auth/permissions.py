@@ -15,6 +15,7 @@ from strawberry.extensions.field_extension import FieldExtension
 from strawberry.permission import BasePermission, PermissionExtension
 
 from auth.access import SECTION_OF, portal_opens
+from auth.exports import may_export
 from auth.viewer import Viewer, ViewerKind
 from core.errors import ClientError, Unauthenticated
 from models.enums import StaffRole
@@ -71,6 +72,15 @@ class ManagesStaff(ViewerRule):
 
     def allows(self, viewer: Viewer) -> bool:
         return viewer.is_staff and viewer.role in (StaffRole.OWNER, StaffRole.ADMIN)
+
+
+class MayExport(ViewerRule):
+    """OWNERs and ADMINs export the organization's data (auth/exports.py)."""
+
+    message = "Only an owner or admin can export."
+
+    def allows(self, viewer: Viewer) -> bool:
+        return may_export(viewer)
 
 
 class InPortalSection(ViewerRule):
@@ -170,6 +180,11 @@ def owner_only() -> list[FieldExtension]:
 def staff_managers_only() -> list[FieldExtension]:
     """For staff management: refused with FORBIDDEN to anyone but an OWNER or ADMIN."""
     return _guard(ManagesStaff())
+
+
+def exporters_only() -> list[FieldExtension]:
+    """For exports: refused with FORBIDDEN to anyone but an OWNER or ADMIN."""
+    return _guard(MayExport())
 
 
 def portal_section(section: str) -> list[FieldExtension]:

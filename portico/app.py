@@ -44,6 +44,7 @@ from portico.database_outage import (
     unavailable_graphql,
 )
 from portico.downloads import download
+from portico.exports import export_csv, export_link
 from portico.http_security import healthz, middleware, readyz
 from portico.integrations import telematics_readings
 from portico.pages import (
@@ -426,6 +427,8 @@ def create_app(
             Route("/stripe/onboarding/done", stripe_onboarding_done, methods=["GET"]),
             Route("/stripe/onboarding/refresh", stripe_onboarding_refresh, methods=["GET"]),
             Route("/downloads/{token}", download, methods=["GET"]),
+            Route("/exports/{kind}.csv", export_csv, methods=["GET"]),
+            Route("/exports/links/{token}", export_link, methods=["GET"]),
             Route("/integrations/telematics/readings", telematics_readings(db), methods=["POST"]),
         ],
         lifespan=lifespan,

@@ -1,7 +1,8 @@
 """Live credentials kept out of log lines.
 
 Sign-in, reset and email-change links carry their token in the query string
-(`/portal/sign-in?token=...`) and download links in the path (`/downloads/<token>`).
+(`/portal/sign-in?token=...`) and download and export links in the path (`/downloads/<token>`,
+`/exports/links/<token>`).
 Whoever reads a log line with one could use it while it lives, so every URL a log line
 names is redacted first: uvicorn's access log through `RedactTokens`, Portico's own lines
 through `redact`.
@@ -20,7 +21,7 @@ _SECRET_PARAM = re.compile(
     r"[^&;#\s\"']*",
     re.IGNORECASE,
 )
-_DOWNLOAD_PATH = re.compile(r"(/downloads/)[^/?#\s\"']+")
+_DOWNLOAD_PATH = re.compile(r"(/downloads/|/exports/links/)[^/?#\s\"']+")
 
 
 def redact(text: str) -> str:

@@ -45,6 +45,7 @@ from schema.mutations.customers import CustomerMutations
 from schema.mutations.documents import DocumentMutations
 from schema.mutations.estimates import EstimateMutations
 from schema.mutations.events import EventMutations
+from schema.mutations.exports import ExportMutations
 from schema.mutations.integrations import IntegrationMutations
 from schema.mutations.jobs import WorkMutations
 from schema.mutations.messaging import MessagingMutations
@@ -102,6 +103,7 @@ class Mutation(
     SubscriptionMutations,
     CollectionMutations,
     WebhookMutations,
+    ExportMutations,
 ):
     pass
 

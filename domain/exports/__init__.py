@@ -1,0 +1,1 @@
+"""CSV exports of an organization's customers, cars, invoices and payments."""
