@@ -151,7 +151,7 @@ class Customer(RowType, Node):
         from schema.statements import CustomerStatement
 
         found = await customer_statement(info, self.row["organization_id"], self.pk, start, end)
-        return CustomerStatement.of(found)
+        return CustomerStatement.of(found, self.pk)
 
     contacts = connection_field(
         rel.CUSTOMER_CONTACTS,

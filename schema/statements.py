@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import date
 
 import strawberry
+from strawberry import Info
 
-from domain.billing.statements import Entry, EntryKind, Statement
+from auth.downloads import STATEMENT_PDF
+from domain.billing.statements import Entry, EntryKind, Statement, describe, range_detail
+from resolvers.access_log import link
 from schema.common import Money
 
 strawberry.enum(
@@ -38,24 +42,12 @@ class StatementEntry:
         return cls(
             date=m.day,
             kind=m.kind,
-            description=describe(entry),
+            description=describe(m),
             number=m.number,
             invoice_number=m.invoice_number,
             amount=Money(amount=m.amount, currency=currency),
             balance=Money(amount=entry.balance, currency=currency),
         )
-
-
-def describe(entry: Entry) -> str:
-    m = entry.movement
-    on = f" on invoice {m.invoice_number}" if m.invoice_number is not None else ""
-    return {
-        EntryKind.INVOICE: f"Invoice {m.number}",
-        EntryKind.CREDIT_NOTE: f"Credit note {m.number}{on}",
-        EntryKind.PAYMENT: f"Payment{on}",
-        EntryKind.REFUND: f"Refund{on}",
-        EntryKind.DISPUTE_LOST: f"Card dispute lost{on}",
-    }[m.kind]
 
 
 @strawberry.type(
@@ -78,9 +70,18 @@ class CustomerStatement:
     entries: list[StatementEntry] = strawberry.field(
         description="The movements of the range, in date order."
     )
+    customer_id: strawberry.Private[uuid.UUID]
+
+    @strawberry.field(
+        description="A link to this statement as a PDF, valid for a few minutes; it checks "
+        "the viewer again when opened. Recorded in the access log (as a view of the "
+        "customer) when a portal viewer asks for it or opens it."
+    )
+    async def pdf_url(self, info: Info) -> str:
+        return await link(info, STATEMENT_PDF, self.customer_id, range_detail(self.start, self.end))
 
     @classmethod
-    def of(cls, statement: Statement) -> CustomerStatement:
+    def of(cls, statement: Statement, customer_id: uuid.UUID) -> CustomerStatement:
         currency = statement.currency
         return cls(
             start=statement.start,
@@ -89,4 +90,5 @@ class CustomerStatement:
             opening_balance=Money(amount=statement.opening, currency=currency),
             closing_balance=Money(amount=statement.closing, currency=currency),
             entries=[StatementEntry.of(e, currency) for e in statement.entries],
+            customer_id=customer_id,
         )

@@ -12,20 +12,25 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+import httpx
+import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from auth.downloads import STATEMENT_PDF, download_url
 from core.ids import decode_id, encode_id
-from models import Contact, CreditNote, Customer, Invoice, Payment, Refund
+from models import AccessLog, Contact, CreditNote, Customer, Invoice, Payment, Refund
 from models.db import Database
 from models.enums import InvoiceStatus, PaymentMethod, PaymentStatus, PortalScope, RefundStatus
 from models.ledger import settle
 from models.writes import add_in_order
 from tests.billing import RECORD_PAYMENT, REFUND_PAYMENT, open_invoice
 from tests.helpers import GraphQLClient, Tenant, error_codes
+from tests.pdf_text import pdf_text
 from tests.portal import make_customer
 from tests.test_balance import BALANCE, Both, _portal_token
 from tests.test_credit_notes import issue
+from tests.test_invoice_pdf import _viewer
 
 ENTRIES = "entries { date kind description number amount { amount } balance { amount } }"
 STATEMENT = f"""statement(from: $from, to: $to) {{ from to currency
@@ -332,3 +337,68 @@ async def test_generated_statements_match_the_model(
     assert node["statement"]["closingBalance"]["amount"] == (
         node["balance"]["owed"]["amount"] - node["balance"]["credit"]["amount"]
     )
+
+
+# --- the statement as a PDF ----------------------------------------------------------------
+
+PDF_STAFF = """query S($id: ID!, $from: Date!, $to: Date!) { node(id: $id) { ... on Customer {
+  statement(from: $from, to: $to) { pdfUrl closingBalance { amount } } } } }"""
+PDF_PORTAL = """query S($from: Date!, $to: Date!) { viewer { customer {
+  statement(from: $from, to: $to) { pdfUrl } } } }"""
+
+
+def _path(url: str) -> str:
+    return "/downloads/" + url.rsplit("/downloads/", 1)[1]
+
+
+async def test_the_statement_pdf_link_works_and_is_logged(
+    db: Database, gql: GraphQLClient, http: httpx.AsyncClient, tenant: Tenant, other_tenant: Tenant
+):
+    customer, _ = await make_customer(gql, tenant, "Alex Morgan")
+    await open_invoice(gql, tenant, customer, _lines(25000))
+    today = datetime.now(UTC).date().isoformat()
+    dates = {"from": today, "to": today}
+    staff = await gql.data(PDF_STAFF, {"id": customer, **dates}, token=tenant.staff_token)
+    response = await http.get(_path(staff["node"]["statement"]["pdfUrl"]))
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"] == "application/pdf"
+    assert response.headers["cache-control"] == "no-store"
+    assert response.headers["content-disposition"] == (
+        f'attachment; filename="statement-{today}-{today}.pdf"'
+    )
+    text = pdf_text(response.content)
+    assert "Alex Morgan" in text and "Closing balance" in text and "250.00" in text
+
+    row = decode_id(customer)[1]
+    token = await _portal_token(db, tenant, row)
+    mine = await gql.data(PDF_PORTAL, dates, token=token)
+    opened = await http.get(
+        _path(mine["viewer"]["customer"]["statement"]["pdfUrl"]),
+        headers={"User-Agent": "Alex's laptop"},
+    )
+    assert opened.status_code == 200 and "Invoice" in pdf_text(opened.content)
+    await db.access_log.flush()
+    async with db.connect() as conn:
+        logged = await conn.execute(
+            sa.select(AccessLog.subject_type, AccessLog.subject_id, AccessLog.action).where(
+                AccessLog.customer_id == row
+            )
+        )
+        assert sorted(tuple(r) for r in logged) == [
+            ("Customer", row, "DOWNLOAD"),
+            ("Customer", row, "VIEW"),
+        ]
+
+    # A valid link opened by nobody else: another organization's staff, another customer.
+    settings = db.settings
+    other, _ = await make_customer(gql, tenant, "Blake Other")
+    blake = await _portal_token(db, tenant, decode_id(other)[1])
+    for viewer_token in (other_tenant.staff_token, blake):
+        viewer = await _viewer(db, viewer_token)
+        url = download_url(settings, viewer, STATEMENT_PDF, row, f"{today}/{today}")
+        assert (await http.get(_path(url))).status_code == 404
+    # A link whose range was never valid, or with no range at all.
+    staff_viewer = await _viewer(db, tenant.staff_token)
+    for detail in ("2026-03-02/2026-03-01", "nonsense", None):
+        url = download_url(settings, staff_viewer, STATEMENT_PDF, row, detail)
+        assert (await http.get(_path(url))).status_code == 404

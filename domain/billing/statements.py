@@ -32,6 +32,7 @@ import sqlalchemy as sa
 
 from domain.billing.codes import BillingCode
 from domain.problems import Problem, Rejected
+from models.bill_documents import BillTo, Issuer, Parties
 from models.derived import NOT_BILLED
 from models.enums import DisputeStatus, RefundStatus
 from models.ledger import RECEIVED
@@ -171,6 +172,51 @@ def ledger_queries(
             *received,
         ),
     }
+
+
+def describe(m: Movement) -> str:
+    """A movement for people, with its number and the invoice it is on."""
+    on = f" on invoice {m.invoice_number}" if m.invoice_number is not None else ""
+    return {
+        EntryKind.INVOICE: f"Invoice {m.number}",
+        EntryKind.CREDIT_NOTE: f"Credit note {m.number}{on}",
+        EntryKind.PAYMENT: f"Payment{on}",
+        EntryKind.REFUND: f"Refund{on}",
+        EntryKind.DISPUTE_LOST: f"Card dispute lost{on}",
+    }[m.kind]
+
+
+def statement_parties(org: Any, customer: Any) -> Parties:
+    """Who issues the statement and whom it is for, from their rows."""
+    town = " ".join(p for p in (customer["postal_code"], customer["city"]) if p)
+    address = (
+        customer["address_line1"],
+        customer["address_line2"],
+        town,
+        customer["region"],
+        customer["country"],
+    )
+    return Parties(
+        issuer=Issuer(
+            name=org["name"],
+            address=org["address"],
+            email=org["email"],
+            phone=org["phone"],
+            brand_color=org["brand_color"],
+        ),
+        bill_to=BillTo(
+            name=customer["name"],
+            company=customer["company"],
+            email=customer["email"],
+            address_lines=tuple(p for p in address if p),
+        ),
+        car=None,
+    )
+
+
+def range_detail(start: date, end: date) -> str:
+    """The range as a statement link names it."""
+    return f"{start.isoformat()}/{end.isoformat()}"
 
 
 def movements_of(rows: dict[str, Sequence[Any]], timezone: str) -> list[Movement]:
