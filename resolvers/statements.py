@@ -9,6 +9,8 @@ from datetime import date
 from strawberry import Info
 
 from core.errors import InvalidInput, NotFound
+from core.ids import decode_id_of
+from domain.billing import statement_mail
 from domain.billing.statements import (
     Statement,
     check_range,
@@ -18,6 +20,7 @@ from domain.billing.statements import (
 )
 from domain.problems import Rejected
 from models.tables import invoices, organizations
+from resolvers.outcome import mutation_outcome
 
 
 def checked_range(start: date, end: date) -> None:
@@ -46,3 +49,9 @@ async def customer_statement(
     rows = {name: await loaders.reader.rows(query, params) for name, query in queries.items()}
     movements = movements_of(rows, org["timezone"])
     return statement_of(movements, start, end, org["currency"])
+
+
+@mutation_outcome
+async def send_statement(info: Info, customer_gid: str, start: date, end: date) -> uuid.UUID:
+    customer_id = decode_id_of("Customer", customer_gid)
+    return await statement_mail.send_statement(info.context, customer_id, start, end)

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from auth.downloads import STATEMENT_PDF, download_url
 from core.ids import decode_id, encode_id
-from models import AccessLog, Contact, CreditNote, Customer, Invoice, Payment, Refund
+from models import AccessLog, AuditEvent, Contact, CreditNote, Customer, Invoice, Payment, Refund
 from models.db import Database
 from models.enums import InvoiceStatus, PaymentMethod, PaymentStatus, PortalScope, RefundStatus
 from models.ledger import settle
@@ -27,10 +27,12 @@ from models.writes import add_in_order
 from tests.billing import RECORD_PAYMENT, REFUND_PAYMENT, open_invoice
 from tests.helpers import GraphQLClient, Tenant, error_codes
 from tests.pdf_text import pdf_text
-from tests.portal import make_customer
+from tests.portal import deliver, make_customer
+from tests.smtp import SmtpServer
 from tests.test_balance import BALANCE, Both, _portal_token
 from tests.test_credit_notes import issue
 from tests.test_invoice_pdf import _viewer
+from tests.test_preferences import Household, inbox
 
 ENTRIES = "entries { date kind description number amount { amount } balance { amount } }"
 STATEMENT = f"""statement(from: $from, to: $to) {{ from to currency
@@ -402,3 +404,63 @@ async def test_the_statement_pdf_link_works_and_is_logged(
     for detail in ("2026-03-02/2026-03-01", "nonsense", None):
         url = download_url(settings, staff_viewer, STATEMENT_PDF, row, detail)
         assert (await http.get(_path(url))).status_code == 404
+
+
+# --- sendStatement ------------------------------------------------------------------------
+
+SEND = """mutation S($input: SendStatementInput!) {
+  sendStatement(input: $input) { customer { id } userErrors { field code } } }"""
+
+
+async def test_send_statement_mails_the_invoice_recipients_and_is_audited(
+    db: Database, gql: GraphQLClient, tenant: Tenant, other_tenant: Tenant, smtp: SmtpServer
+):
+    house = await Household(tenant).make(gql)
+    await open_invoice(gql, tenant, house.customer_id, _lines(25000))
+    await deliver(db, smtp)
+    smtp.handler._messages.clear()  # type: ignore[attr-defined]
+    today = datetime.now(UTC).date().isoformat()
+    send = {"customerId": house.customer_id, "from": today, "to": today}
+
+    # Refusals first: nothing queued for any of them.
+    stranger = await gql(SEND, {"input": send}, other_tenant.staff_token)
+    assert stranger["data"]["sendStatement"]["customer"] is None
+    assert stranger["data"]["sendStatement"]["userErrors"][0]["code"] == "NOT_FOUND"
+    backwards = await gql.data(
+        SEND,
+        {"input": {**send, "from": "2026-03-02", "to": "2026-03-01"}},
+        token=tenant.staff_token,
+    )
+    assert backwards["sendStatement"]["userErrors"] == [
+        {"field": ["input", "from"], "code": "STATEMENT_RANGE"}
+    ]
+    portal = await _portal_token(db, tenant, decode_id(house.customer_id)[1])
+    refused = await gql(SEND, {"input": send}, portal)
+    assert error_codes(refused) == ["FORBIDDEN"]
+    anonymous = await gql(SEND, {"input": send})
+    assert error_codes(anonymous) == ["UNAUTHENTICATED"]
+    assert await deliver(db, smtp) == 0
+
+    sent = await gql.data(SEND, {"input": send}, token=tenant.staff_token)
+    assert sent["sendStatement"] == {"customer": {"id": house.customer_id}, "userErrors": []}
+    await deliver(db, smtp)
+    got = inbox(smtp, *house.emails())
+    for who in ("customer", "wanted", "bookkeeper"):
+        assert [s for s in got[house.email(who)] if "statement" in s] != [], who
+    assert got[house.email("driver")] == [] and got[house.email("unwanted")] == []
+    body = next(
+        m.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+        for m in smtp.messages
+        if house.email("bookkeeper") in str(m["To"])
+    )
+    assert "Invoice 1  USD 250.00" in body and "Closing balance: USD 250.00." in body, body
+    async with db.connect() as conn:
+        audited = await conn.execute(
+            sa.select(AuditEvent.action, AuditEvent.subject_id).where(
+                AuditEvent.organization_id == tenant.organization_id,
+                AuditEvent.action == "customer.statement_sent",
+            )
+        )
+        assert [tuple(r) for r in audited] == [
+            ("customer.statement_sent", decode_id(house.customer_id)[1])
+        ]
