@@ -26,10 +26,19 @@ DOCUMENT = "document"
 CAR_PHOTO = "car-photo"
 JOB_PHOTO = "job-photo"
 MESSAGE_ATTACHMENT = "message-attachment"
-KINDS = frozenset({INVOICE_PDF, ESTIMATE_PDF, DOCUMENT, CAR_PHOTO, JOB_PHOTO, MESSAGE_ATTACHMENT})
+# A customer's statement: the row is the customer, the token's detail its range.
+STATEMENT_PDF = "statement-pdf"
+KINDS = frozenset(
+    {INVOICE_PDF, ESTIMATE_PDF, DOCUMENT, CAR_PHOTO, JOB_PHOTO, MESSAGE_ATTACHMENT, STATEMENT_PDF}
+)
 # The kinds a portal viewer's access log records (given a link: VIEW; opening it:
 # DOWNLOAD), with the subject type the log names.
-LOGGED_AS: dict[str, str] = {INVOICE_PDF: "Invoice", ESTIMATE_PDF: "Estimate", DOCUMENT: "Document"}
+LOGGED_AS: dict[str, str] = {
+    INVOICE_PDF: "Invoice",
+    ESTIMATE_PDF: "Estimate",
+    DOCUMENT: "Document",
+    STATEMENT_PDF: "Customer",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +46,7 @@ class DownloadGrant:
     session_id: uuid.UUID
     kind: str
     row_id: uuid.UUID
+    detail: str | None = None  # what of the row (a statement's range), for some kinds
 
 
 def _serializer(settings: Settings) -> URLSafeTimedSerializer:
@@ -44,17 +54,23 @@ def _serializer(settings: Settings) -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(list(reversed(settings.secret_keys)), salt=SALT)
 
 
-def download_token(settings: Settings, viewer: Viewer, kind: str, row_id: uuid.UUID) -> str:
+def download_token(
+    settings: Settings, viewer: Viewer, kind: str, row_id: uuid.UUID, detail: str | None = None
+) -> str:
     if viewer.session_id is None:
         raise ValueError("download links are made for a signed-in session")
     if kind not in KINDS:
         raise ValueError(f"unknown download kind {kind!r}")
-    return _serializer(settings).dumps([viewer.session_id.hex, kind, row_id.hex])
+    payload = [viewer.session_id.hex, kind, row_id.hex]
+    return _serializer(settings).dumps(payload if detail is None else [*payload, detail])
 
 
-def download_url(settings: Settings, viewer: Viewer, kind: str, row_id: uuid.UUID) -> str:
+def download_url(
+    settings: Settings, viewer: Viewer, kind: str, row_id: uuid.UUID, detail: str | None = None
+) -> str:
     """The absolute link, on PUBLIC_URL."""
-    return f"{settings.public_url}/downloads/{download_token(settings, viewer, kind, row_id)}"
+    token = download_token(settings, viewer, kind, row_id, detail)
+    return f"{settings.public_url}/downloads/{token}"
 
 
 def read_download_token(settings: Settings, token: str) -> DownloadGrant | None:
@@ -63,16 +79,17 @@ def read_download_token(settings: Settings, token: str) -> DownloadGrant | None:
         payload = _serializer(settings).loads(token, max_age=settings.download_url_seconds)
     except BadData:  # bad signature, expired, undecodable
         return None
-    if not isinstance(payload, list) or len(payload) != 3:
+    if not isinstance(payload, list) or len(payload) not in (3, 4):
         return None
     if not all(isinstance(part, str) for part in payload):
         return None
-    session, kind, row = payload
+    session, kind, row = payload[:3]
+    detail = payload[3] if len(payload) == 4 else None
     if kind not in KINDS:
         return None
     try:
         return DownloadGrant(
-            session_id=uuid.UUID(hex=session), kind=kind, row_id=uuid.UUID(hex=row)
+            session_id=uuid.UUID(hex=session), kind=kind, row_id=uuid.UUID(hex=row), detail=detail
         )
     except ValueError:
         return None

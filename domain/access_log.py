@@ -26,13 +26,13 @@ def counted(viewer: Viewer) -> bool:
 
 
 def signed_link(
-    settings: Settings, viewer: Viewer, kind: str, row_id: uuid.UUID
+    settings: Settings, viewer: Viewer, kind: str, row_id: uuid.UUID, detail: str | None = None
 ) -> tuple[str, Subject | None]:
     """The link to the file of `kind` made from row `row_id`, and what handing it to
     `viewer` records as a VIEW (None: nothing)."""
     subject_type = LOGGED_AS.get(kind)
     seen = (subject_type, row_id) if subject_type is not None and counted(viewer) else None
-    return download_url(settings, viewer, kind, row_id), seen
+    return download_url(settings, viewer, kind, row_id, detail), seen
 
 
 async def record_access(

@@ -18,6 +18,7 @@ import re
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
+from datetime import date
 from typing import Any, Protocol
 from urllib.parse import quote
 
@@ -27,7 +28,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
-from auth.access import row_scope
+from auth.access import portal_opens, row_scope
 from auth.downloads import (
     CAR_PHOTO,
     DOCUMENT,
@@ -37,12 +38,22 @@ from auth.downloads import (
     KINDS,
     LOGGED_AS,
     MESSAGE_ATTACHMENT,
+    STATEMENT_PDF,
     read_download_token,
 )
 from auth.sessions import viewer_for_session
 from auth.viewer import Viewer, ViewerKind
 from core.settings import Settings
 from domain.access_log import record_access
+from domain.billing.statements import (
+    check_range,
+    describe,
+    ledger_queries,
+    movements_of,
+    statement_of,
+    statement_parties,
+)
+from domain.problems import Rejected
 from models import tables
 from models.clock import Clock
 from models.db import Database, ReadScope
@@ -52,6 +63,7 @@ from models.invoice_documents import load_invoice_document
 from models.loaders import Loaders
 from pdf.estimate import render_estimate
 from pdf.invoice import render_invoice
+from pdf.statement import StatementDocument, StatementLine, render_statement
 from storage import FileMissing, storage_from_settings
 
 log = logging.getLogger("portico.downloads")
@@ -87,7 +99,12 @@ class Downloadable(Protocol):
         """Shown in the browser (images) rather than saved."""
 
     async def serve(
-        self, reads: ReadScope, viewer: Viewer, row_id: uuid.UUID, settings: Settings
+        self,
+        reads: ReadScope,
+        viewer: Viewer,
+        row_id: uuid.UUID,
+        settings: Settings,
+        detail: str | None = None,
     ) -> Served | None: ...
 
 
@@ -100,7 +117,12 @@ class StoredFile:
     inline: bool = False
 
     async def serve(
-        self, reads: ReadScope, viewer: Viewer, row_id: uuid.UUID, settings: Settings
+        self,
+        reads: ReadScope,
+        viewer: Viewer,
+        row_id: uuid.UUID,
+        settings: Settings,
+        detail: str | None = None,
     ) -> Served | None:
         row = await Loaders(reads, row_scope(viewer)).get(self.table, row_id)
         if row is None or not row["storage_key"]:
@@ -123,9 +145,34 @@ class Rendered:
     inline: bool = False
 
     async def serve(
-        self, reads: ReadScope, viewer: Viewer, row_id: uuid.UUID, settings: Settings
+        self,
+        reads: ReadScope,
+        viewer: Viewer,
+        row_id: uuid.UUID,
+        settings: Settings,
+        detail: str | None = None,
     ) -> Served | None:
         return await self.render(reads, viewer, row_id)
+
+
+@dataclass(frozen=True)
+class RenderedPart:
+    """A document drawn from a row and the part of it the link names (`detail`)."""
+
+    render: Callable[[ReadScope, Viewer, uuid.UUID, str], Awaitable[Served | None]]
+    inline: bool = False
+
+    async def serve(
+        self,
+        reads: ReadScope,
+        viewer: Viewer,
+        row_id: uuid.UUID,
+        settings: Settings,
+        detail: str | None = None,
+    ) -> Served | None:
+        if detail is None:
+            return None
+        return await self.render(reads, viewer, row_id, detail)
 
 
 async def _chain(first: bytes, rest: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
@@ -157,6 +204,51 @@ async def estimate_pdf(reads: ReadScope, viewer: Viewer, row_id: uuid.UUID) -> S
     return Served(body, "application/pdf", name)
 
 
+async def statement_pdf(
+    reads: ReadScope, viewer: Viewer, customer_id: uuid.UUID, detail: str
+) -> Served | None:
+    """The customer's statement for the range the link names, read under the viewer's
+    scope as Customer.statement is (a contact whose scope does not open invoices: none)."""
+    assert viewer.organization_id is not None
+    if viewer.is_portal and not portal_opens(viewer, "invoices"):
+        return None
+    try:
+        start, end = (date.fromisoformat(part) for part in detail.split("/"))
+        check_range(start, end)
+    except (ValueError, Rejected):
+        return None
+    scope = row_scope(viewer)
+    loaders = Loaders(reads, scope)
+    customer = await loaders.get(tables.customers, customer_id)
+    org = await loaders.get(tables.organizations, viewer.organization_id)
+    if customer is None or org is None:
+        return None
+    queries = ledger_queries(
+        viewer.organization_id,
+        customer_id,
+        org["currency"],
+        end,
+        scope.conditions(tables.invoices),
+    )
+    params = {**scope.params, **loaders.clock.params}
+    rows = {name: await reads.rows(query, params) for name, query in queries.items()}
+    statement = statement_of(movements_of(rows, org["timezone"]), start, end, org["currency"])
+    doc = StatementDocument(
+        parties=statement_parties(org, customer),
+        start=start,
+        end=end,
+        currency=statement.currency,
+        opening=statement.opening,
+        closing=statement.closing,
+        lines=[
+            StatementLine(e.movement.day, describe(e.movement), e.movement.amount, e.balance)
+            for e in statement.entries
+        ],
+    )
+    body = await run_in_threadpool(render_statement, doc)
+    return Served(body, "application/pdf", f"statement-{start}-{end}.pdf")
+
+
 def titled(column: str) -> Callable[[RowMapping], str]:
     """A download name from a title column, with the extension of the stored type."""
 
@@ -171,6 +263,7 @@ def titled(column: str) -> Callable[[RowMapping], str]:
 DOWNLOADS: dict[str, Downloadable] = {
     INVOICE_PDF: Rendered(invoice_pdf),
     ESTIMATE_PDF: Rendered(estimate_pdf),
+    STATEMENT_PDF: RenderedPart(statement_pdf),
     DOCUMENT: StoredFile(tables.documents, titled("name")),
     CAR_PHOTO: StoredFile(tables.car_photos, titled("filename"), inline=True),
     JOB_PHOTO: StoredFile(tables.job_photos, titled("filename"), inline=True),
@@ -212,7 +305,7 @@ async def download(request: Request) -> Response:
         viewer = await viewer_for_session(reads, grant.session_id)
         if viewer.kind is ViewerKind.ANONYMOUS or viewer.organization_id is None:
             return unauthenticated()
-        served = await kind.serve(reads, viewer, grant.row_id, settings)
+        served = await kind.serve(reads, viewer, grant.row_id, settings, grant.detail)
     finally:
         await reads.close()
     if served is None:

@@ -12,12 +12,12 @@ from domain.access_log import Subject, record_access, signed_link
 from models.enums import AccessAction
 
 
-async def link(info: Info, kind: str, row_id: uuid.UUID) -> str:
+async def link(info: Info, kind: str, row_id: uuid.UUID, detail: str | None = None) -> str:
     """The signed link to the file of `kind` made from `row_id`; a portal viewer given one
     of a logged kind leaves a VIEW, batched per request (a list of links costs one insert,
     and a subject seen twice in one request is counted once)."""
     context = info.context
-    url, seen = signed_link(context.settings, context.viewer, kind, row_id)
+    url, seen = signed_link(context.settings, context.viewer, kind, row_id, detail)
     if seen is not None:
         views: DataLoader[Subject, None] | None = context.extras.get("access_views")
         if views is None:

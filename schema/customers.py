@@ -1,7 +1,7 @@
 """Customers and their contacts."""
 
 import asyncio
-from datetime import datetime
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
@@ -19,6 +19,7 @@ from schema.node import Node, RowType, load_row, row_type
 if TYPE_CHECKING:
     from schema.cars import Car
     from schema.onboarding import Onboarding
+    from schema.statements import CustomerStatement
 
 
 @strawberry.type(description="Which kinds of email a person wants to receive.")
@@ -132,6 +133,25 @@ class Customer(RowType, Node):
     )
     async def balance(self, info: Info) -> CustomerBalance | None:
         return CustomerBalance.of(await balance_row(info, self.pk))
+
+    @strawberry.field(
+        description="The customer's statement from `from` to `to` (days of the organization, "
+        "both included, at most five years), over the invoices the viewer may see, as the "
+        "balance. A range the wrong way round or too long is refused with INVALID_INPUT "
+        "(its `reason` STATEMENT_RANGE).",
+        extensions=opens_table("invoices"),
+    )
+    async def statement(
+        self,
+        info: Info,
+        start: Annotated[date, strawberry.argument(name="from", description="The first day.")],
+        end: Annotated[date, strawberry.argument(name="to", description="The last day.")],
+    ) -> Annotated["CustomerStatement", strawberry.lazy("schema.statements")] | None:
+        from resolvers.statements import customer_statement
+        from schema.statements import CustomerStatement
+
+        found = await customer_statement(info, self.row["organization_id"], self.pk, start, end)
+        return CustomerStatement.of(found, self.pk)
 
     contacts = connection_field(
         rel.CUSTOMER_CONTACTS,

@@ -659,6 +659,9 @@ NOT_PLANNED = {
     # Collections (staff only): the next step is worked out in Python from the schedule and
     # the reminders sent (domain/collections/rules.py); the loaders batch the rows.
     "Invoice.collection",
+    # A statement's rows are computed in Python (domain/billing/statements.py) from its
+    # ledger, loaded in four statements whatever its size.
+    "Customer.statement",
     "Organization.collectionSettings",
     # The event's global id, encoded in Python: the delivery log is the OWNER's, read rarely.
     "WebhookDelivery.eventId",

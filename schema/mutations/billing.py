@@ -11,11 +11,12 @@ from strawberry import UNSET, Info
 from auth.permissions import staff_only
 from domain.billing.codes import BillingCode
 from domain.problems import Problem
-from resolvers import credit_notes
+from resolvers import credit_notes, statements
 from resolvers import invoices as actions
 from resolvers.outcome import Outcome
 from schema.billing import CreditNote, Invoice
 from schema.common import INPUT, UserError
+from schema.customers import Customer
 from schema.enums import LineKind
 from schema.error_codes import code_field, error_codes, user_errors
 from schema.payloads import P, payload
@@ -140,6 +141,21 @@ class CreditNotePayload:
     user_errors: list[BillingError] = strawberry.field(description="Problems with the input.")
 
 
+@strawberry.input(description="Which customer's statement to email, and for which days.")
+class SendStatementInput:
+    customer_id: strawberry.ID = strawberry.field(description="The customer.")
+    start: date = strawberry.field(name="from", description="The first day covered.")
+    end: date = strawberry.field(name="to", description="The last day covered.")
+
+
+@strawberry.type(description="The result of sendStatement.")
+class SendStatementPayload:
+    customer: Customer | None = strawberry.field(
+        description="The customer whose statement was queued; null when refused."
+    )
+    user_errors: list[BillingError] = strawberry.field(description="Why nothing was sent.")
+
+
 @strawberry.type(description="The result of an invoice mutation.")
 class InvoicePayload:
     invoice: Invoice | None = strawberry.field(description="The invoice, when it worked.")
@@ -193,6 +209,18 @@ class InvoiceMutations:
         self, info: Info, input: Annotated[SendInvoiceInput, INPUT]
     ) -> InvoicePayload:
         return await invoice_payload(info, await actions.send_invoice(info, input.id))
+
+    @strawberry.mutation(
+        description="Email a customer's statement for a range of days (as "
+        "Customer.statement) to the people who get their invoice emails; audited. Refused "
+        "with NO_RECIPIENTS when nobody does, STATEMENT_RANGE for a bad range.",
+        extensions=staff_only(),
+    )
+    async def send_statement(
+        self, info: Info, input: Annotated[SendStatementInput, INPUT]
+    ) -> SendStatementPayload:
+        outcome = await statements.send_statement(info, input.customer_id, input.start, input.end)
+        return await billing_payload(info, SendStatementPayload, outcome, "Customer", "customer")
 
     @strawberry.mutation(
         description="Void an invoice: nothing is owed on it any more.", extensions=staff_only()
