@@ -37,7 +37,7 @@ async def set_notification_emails(info: Info, kinds: list[NotificationKind]) -> 
 @mutation_outcome
 async def invite(info: Info, email: str, name: str, role: StaffRole) -> uuid.UUID:
     checks = Checks()
-    email = checks.email("email", email)
+    email = checks.email("email", email, required=True)
     name = checks.text("name", name, 200, required=True)
     checks.done()
     allowed = info.context.settings.invites_per_hour

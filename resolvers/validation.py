@@ -65,8 +65,8 @@ class Checks:
             self.fail(name, "Contains a character that is not allowed (NUL).")
         return cleaned
 
-    def email(self, name: str, value: Any) -> Any:
-        cleaned = self.text(name, value, 254)
+    def email(self, name: str, value: Any, *, required: bool = False) -> Any:
+        cleaned = self.text(name, value, 254, required=required)
         if isinstance(cleaned, str):
             if not EMAIL.match(cleaned):
                 self.fail(name, "Enter a valid email address.")

@@ -328,3 +328,15 @@ async def test_portico_serves_the_staff_link_pages_without_burning_the_token(
         assert page.headers["Cache-Control"] == "no-store"
         assert mutation in page.text and token not in page.text
     assert (await accept(gql, token))["userErrors"] == []  # opening the page used nothing
+
+
+async def test_an_invite_without_an_email_is_a_required_error_and_invites_no_one(
+    gql: GraphQLClient, db: Database, tenant: Tenant
+):
+    for blank in ("", "   "):
+        payload = await invite(gql, tenant.owner_token, blank)
+        assert payload["staffUser"] is None
+        assert [(e["field"], e["code"]) for e in payload["userErrors"]] == [
+            (["input", "email"], "REQUIRED")
+        ]
+    assert "staff.invited" not in await _staff_actions(db, tenant)
