@@ -77,7 +77,16 @@ def _graphql_body(raw: bytes) -> dict[str, Any] | None:
         return None
     if not isinstance(parsed, dict) or not isinstance(parsed.get("query"), str):
         return None
-    return parsed if isinstance(parsed.get("variables") or {}, dict) else None
+    # Anything else malformed is the executor's to refuse with its 400 (GraphQL over HTTP):
+    # variables and extensions are objects or null, the operation name a string or null.
+    variables, extensions = parsed.get("variables"), parsed.get("extensions")
+    name = parsed.get("operationName")
+    well_formed = (
+        (variables is None or isinstance(variables, dict))
+        and (extensions is None or isinstance(extensions, dict))
+        and (name is None or isinstance(name, str))
+    )
+    return parsed if well_formed else None
 
 
 def _plan(

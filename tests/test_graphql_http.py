@@ -135,3 +135,30 @@ async def test_a_request_that_is_not_graphql_is_a_plain_400_either_way(
         assert response.status_code == 400
         assert response.headers["content-type"] == "text/plain; charset=utf-8"
         assert response.text  # the reason, in words
+
+
+@pytest.mark.parametrize(
+    "malformed",
+    [
+        {"variables": False},
+        {"variables": 0},
+        {"variables": []},
+        {"extensions": "x"},
+        {"extensions": False},
+        {"extensions": []},
+        {"operationName": 7},
+    ],
+)
+async def test_malformed_parameters_are_refused_on_the_planned_path_too(
+    http: httpx.AsyncClient, tenant: Tenant, malformed: dict[str, Any]
+):
+    """A query the planner answers (warmed by the same document) is refused like any other
+    when its variables or extensions are not objects: the planner does not run it."""
+    query = {"query": "{ customers(first: 2) { totalCount } }"}
+    staff = {**NEW, "Authorization": f"Bearer {tenant.staff_token}"}
+    for _ in range(3):
+        warm = await http.post("/graphql", json=query, headers=staff)
+        assert warm.json() == {"data": {"customers": {"totalCount": 0}}}
+    response = await http.post("/graphql", json={**query, **malformed}, headers=staff)
+    assert response.status_code == 400, response.text
+    assert "data" not in response.text
