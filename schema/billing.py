@@ -55,6 +55,27 @@ class Billed(RowType):
 
 
 @strawberry.type
+class Discounted(Billed):
+    """Money fields of the bills a discount can apply to: invoices and estimates."""
+
+    @strawberry.field(description="The discount on the whole bill as a percentage, if it has one.")
+    def discount_percent(self) -> Decimal | None:
+        value = self.row["discount_bp"]
+        return None if value is None else plain_decimal(value, 100)
+
+    @strawberry.field(description="The fixed discount on the whole bill, if it has one.")
+    def discount_amount(self) -> Money | None:
+        return money(self.row["discount_fixed"], self.row["currency"])
+
+    @strawberry.field(
+        description="What discounts took off, summed over the lines: their own and their "
+        "shares of the whole bill's."
+    )
+    def discount_total(self) -> Money:
+        return Money(amount=self.row["discount_total"], currency=self.row["currency"])
+
+
+@strawberry.type
 class Priced(RowType):
     """Money fields of a line item, in its bill's currency."""
 
@@ -183,7 +204,7 @@ class CreditNote(Billed, Node):
 
 @row_type(tables.invoices)
 @strawberry.type(description="A bill for a customer, optionally about one car.")
-class Invoice(Billed, Node):
+class Invoice(Discounted, Node):
     number: int | None = strawberry.field(
         description="Per-organization invoice number, given when the invoice is sent."
     )
@@ -210,22 +231,6 @@ class Invoice(Billed, Node):
     @strawberry.field(description="What has been paid so far, net of refunds.")
     def amount_paid(self) -> Money:
         return Money(amount=self.row["amount_paid"], currency=self.row["currency"])
-
-    @strawberry.field(description="The discount on the whole bill as a percentage, if it has one.")
-    def discount_percent(self) -> Decimal | None:
-        value = self.row["discount_bp"]
-        return None if value is None else plain_decimal(value, 100)
-
-    @strawberry.field(description="The fixed discount on the whole bill, if it has one.")
-    def discount_amount(self) -> Money | None:
-        return money(self.row["discount_fixed"], self.row["currency"])
-
-    @strawberry.field(
-        description="What discounts took off, summed over the lines: their own and their "
-        "shares of the whole bill's."
-    )
-    def discount_total(self) -> Money:
-        return Money(amount=self.row["discount_total"], currency=self.row["currency"])
 
     @strawberry.field(description="What credit notes have taken off it.")
     def credited_amount(self) -> Money:
@@ -330,7 +335,7 @@ class EstimateDecision(RowType):
 
 @row_type(tables.estimates)
 @strawberry.type(description="A priced proposal of work for the customer to approve or decline.")
-class Estimate(Billed, Node):
+class Estimate(Discounted, Node):
     number: int | None = strawberry.field(description="Per-organization estimate number.")
     version: int = strawberry.field(description="Changes after sending make a new version.")
     currency: str = strawberry.field(description="ISO 4217 currency code.")
@@ -359,22 +364,6 @@ class Estimate(Billed, Node):
     )
     def status(self) -> EstimateStatus:
         return EstimateStatus(self.row["current_status"])
-
-    @strawberry.field(description="The discount on the whole bill as a percentage, if it has one.")
-    def discount_percent(self) -> Decimal | None:
-        value = self.row["discount_bp"]
-        return None if value is None else plain_decimal(value, 100)
-
-    @strawberry.field(description="The fixed discount on the whole bill, if it has one.")
-    def discount_amount(self) -> Money | None:
-        return money(self.row["discount_fixed"], self.row["currency"])
-
-    @strawberry.field(
-        description="What discounts took off, summed over the lines: their own and their "
-        "shares of the whole bill's."
-    )
-    def discount_total(self) -> Money:
-        return Money(amount=self.row["discount_total"], currency=self.row["currency"])
 
     @strawberry.field(description="The customer's decision on the current version, if any.")
     async def decision(self, info: Info) -> EstimateDecision | None:
