@@ -55,15 +55,17 @@ class CommunicationPreferences:
 class CustomerBalance:
     owed: Money = strawberry.field(
         description="Still due on issued invoices (not drafts, not void): each invoice's "
-        "total less what was paid towards it, net of refunds and of disputes lost."
+        "total less what was paid towards it (net of refunds and of disputes lost), what "
+        "credit notes took off it and the customer's credit it used."
     )
     overdue: Money = strawberry.field(
         description="The part of `owed` on invoices past their due date in the "
         "organization's time zone."
     )
     credit: Money = strawberry.field(
-        description="Money held for the customer towards future bills; zero for now, "
-        "as there is no customer credit yet (a deposit shows on its estimate)."
+        description="Credit notes' money beyond what their invoices still owed, not yet "
+        "used or refunded: the next invoices issued take it first (a deposit shows on its "
+        "estimate, not here)."
     )
 
     @classmethod
