@@ -15,12 +15,13 @@ from strawberry import Info
 
 from core.ids import decode_id_of
 from domain.collections import pause, settings
-from domain.collections.rules import next_step, step_date
+from domain.collections.rules import chased_steps, next_step, step_date
 from domain.collections.settings import CollectionOptions, offsets_of
+from domain.payments.autopay import charged_by_autopay
 from models import CollectionSettings
 from models import relations as rel
 from models.derived import NOT_BILLED
-from models.tables import collection_settings, customers, organizations
+from models.tables import collection_settings, customers, invoices, organizations
 from resolvers.inputs import kept
 from resolvers.outcome import mutation_outcome
 from resolvers.validation import Checks, given
@@ -60,6 +61,19 @@ async def organization_settings(info: Info, org_id: uuid.UUID) -> CollectionSett
     return await info.context.loaders.batched("collection_settings", batch).load(org_id)
 
 
+async def charged_by_autopay_of(info: Info, invoice_id: uuid.UUID) -> bool:
+    """Whether autopay charges the invoice on its due date, batched over a response."""
+
+    async def batch(keys: list[uuid.UUID]) -> list[bool]:
+        rows = await info.context.reader.rows(
+            sa.select(invoices.c.id).where(invoices.c.id.in_(set(keys)), charged_by_autopay())
+        )
+        charged = {row["id"] for row in rows}
+        return [key in charged for key in keys]
+
+    return await info.context.loaders.batched("charged_by_autopay", batch).load(invoice_id)
+
+
 async def invoice_collection(info: Info, invoice: Any) -> CollectionState:
     loaders = info.context.loaders
     reminders = await loaders.children(rel.INVOICE_REMINDERS).load(invoice["id"])
@@ -74,7 +88,8 @@ async def invoice_collection(info: Info, invoice: Any) -> CollectionState:
         options = await organization_settings(info, invoice["organization_id"])
         today = info.context.clock.today(org["timezone"])
         sent = {row["step"] for row in reminders}
-        upcoming = next_step(offsets_of(options), due, today, sent)
+        steps = chased_steps(offsets_of(options), await charged_by_autopay_of(info, invoice["id"]))
+        upcoming = next_step(steps, due, today, sent)
     return CollectionState(
         reminders=list(reminders),
         late_fees=list(fees),

@@ -14,7 +14,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from core.ids import decode_id
+from core.ids import decode_id, encode_id
 from domain.collections.collect import collect
 from domain.payments.autopay import run_autopay
 from domain.subscriptions.billing import bill_due
@@ -172,9 +172,9 @@ async def test_a_month_after_month_of_rent_bills_charges_chases_and_adds_up(payi
     ]
 
     # Every bill and every reminder went out by email, the fees' bills too. Reminders come
-    # on the days -3, 0, +7 and +14 from the due date while money is due: the rent only
-    # before its due day (autopay pays it on the day, before collections run), the rest on
-    # every step that has come. The fees' invoices take the organization's terms.
+    # on the days -3, 0, +7 and +14 from the due date while money is due; never for the rent,
+    # which autopay charges on its due date (no "due soon" for what is taken without asking).
+    # The fees' invoices take the organization's terms.
     await deliver(paying.db, paying.smtp)
     subjects = inbox(paying.smtp, paying.customer_email)[paying.customer_email]
     fee_terms = 14
@@ -183,7 +183,6 @@ async def test_a_month_after_month_of_rent_bills_charges_chases_and_adds_up(payi
     steps = (-3, 0, 7, 14)
     chased = storage_due + fee_due
     reminders = sum(1 for due in chased for s in steps if due + timedelta(s) <= today)
-    reminders += sum(1 for due in storage_due if due - timedelta(days=3) <= today)  # the rent
     bills = 2 * len(months) + len(fee_days)
     assert sum(1 for subject in subjects if subject.startswith("Reminder:")) == reminders
     assert sum(1 for subject in subjects if subject.startswith("Receipt")) == len(charged)
@@ -221,3 +220,49 @@ async def test_a_month_after_month_of_rent_bills_charges_chases_and_adds_up(payi
             else -abs(entry["amount"]["amount"])
         )
         assert entry["balance"] == {"amount": running}
+
+
+COLLECTION_STATE = """
+query C($id: ID!) { node(id: $id) { ... on Invoice { status collection {
+  remindersSent { step } nextStep nextStepDate } } } }
+"""
+
+
+async def test_autopay_bills_get_reminders_only_once_a_charge_has_failed(paying: Paying):
+    """A card that declines: before and on the due day nothing asks for the money (autopay
+    will take it, and staff see the first step after the due date as the next); once the
+    charge failed, the steps after the due date remind the customer."""
+    org = paying.tenant.organization_id
+    await paying.set_options(allow_autopay=True)
+    assert (await _save_card(paying, declines=True))["userErrors"] == []
+    owner = paying.tenant.owner_token
+    plan = await paying.gql.data(
+        PLAN, {"input": {"name": "Outdoor bay", "amount": RENT}}, token=owner
+    )
+    plan_id = plan["createBillingPlan"]["billingPlan"]["id"]
+    today = local_today("UTC")
+    start = today - timedelta(days=2)  # due in five days: its -3 step would come in two
+    subscription = await _subscribe(paying, plan_id, start, autopay=True)
+    await bill_due(paying.db, on=start, organization_id=org)
+    [bill] = await _issued(paying, subscription)
+    due = bill["due_date"]
+    async with paying.db.connect() as conn:
+        invoice_id = await conn.scalar(
+            sa.select(invoices.c.id)
+            .join(subscription_periods, subscription_periods.c.invoice_id == invoices.c.id)
+            .where(subscription_periods.c.subscription_id == decode_id(subscription)[1])
+        )
+    node = encode_id("Invoice", invoice_id)
+    state = await paying.gql.data(COLLECTION_STATE, {"id": node}, token=owner)
+    assert state["node"]["collection"]["nextStep"] == 7  # not -3: autopay will charge it
+    assert state["node"]["collection"]["nextStepDate"] == (due + timedelta(days=7)).isoformat()
+
+    day = start
+    while day <= due + timedelta(days=14):
+        await run_autopay(paying.db, now=datetime.combine(day, time(12), UTC))
+        await collect(paying.db, on=day, organization_id=org)
+        day += timedelta(days=1)
+    state = await paying.gql.data(COLLECTION_STATE, {"id": node}, token=owner)
+    assert state["node"]["status"] == "OPEN"  # the card declined
+    assert [r["step"] for r in state["node"]["collection"]["remindersSent"]] == [7, 14]
+    assert len(paying.stub.objects("payment_intent")) == 1  # tried once, not again

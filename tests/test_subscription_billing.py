@@ -29,7 +29,7 @@ from core.ids import decode_id
 from core.settings import settings_from_env
 from domain.subscriptions.billing import bill_due
 from domain.subscriptions.subscriptions import pause_subscription, resume_subscription
-from models import BillingPlan, BillingSubscription, Organization
+from models import BillingPlan, BillingSubscription, Organization, PortalSettings
 from models.clock import Clock
 from models.db import Database
 from models.enums import BillingTiming, InvoiceStatus, MailKind
@@ -596,6 +596,17 @@ async def test_autopay_picks_up_a_subscriptions_invoices(
     from domain.payments.autopay import _due
 
     org = tenant.organization_id
+    async with db.write() as session:  # an organization where autopay can charge
+        await session.execute(
+            sa.update(Organization)
+            .where(Organization.id == org)
+            .values(stripe_account_id=f"acct_{org.hex[:16]}", stripe_charges_enabled=True)
+        )
+        await session.execute(
+            sa.update(PortalSettings)
+            .where(PortalSettings.organization_id == org)
+            .values(allow_autopay=True, allow_online_payment=True)
+        )
     customer = await _customer(gql, tenant, "Auto")
     spec = Spec(3_000, 1, 0, 1, ADVANCE, date(2027, 2, 1), 1)
     auto = await _subscribe(db, org, customer, spec, autopay=True)
@@ -605,6 +616,13 @@ async def test_autopay_picks_up_a_subscriptions_invoices(
     auto_invoice = next(r["invoice_id"] for r in rows if r["subscription_id"] == auto)
     assert await _due(db, org, date(2027, 2, 7)) == []  # due on the 8th (seven days' terms)
     assert await _due(db, org, date(2027, 2, 8)) == [auto_invoice]
+    async with db.write() as session:  # autopay turned off for the organization: none
+        await session.execute(
+            sa.update(PortalSettings)
+            .where(PortalSettings.organization_id == org)
+            .values(allow_autopay=False)
+        )
+    assert await _due(db, org, date(2027, 2, 8)) == []
 
 
 async def test_a_change_of_interval_bills_no_day_twice_and_none_never(

@@ -36,6 +36,7 @@ from domain.billing.late_fee_lines import add_fee_line, fee_description
 from domain.billing_mail import remind_customer_of_invoice
 from domain.collections.rules import (
     FeeRule,
+    chased_steps,
     due_step,
     fee_amount,
     fee_base,
@@ -43,6 +44,7 @@ from domain.collections.rules import (
     step_date,
 )
 from domain.collections.settings import fee_rule, offsets_of, read_settings, settings_of
+from domain.payments.autopay import charged_by_autopay
 from models import Customer, Invoice, InvoiceReminder, LateFee, Organization
 from models.calendar import local_today
 from models.currency import format_money
@@ -161,6 +163,7 @@ async def due_chases(db: Database, org_id: uuid.UUID, today: date) -> list[Chase
                     invoices.c.due_date,
                     due.label("amount_due"),
                     customers.c.name.label("customer_name"),
+                    charged_by_autopay().label("autopay"),
                 )
                 .join(customers, customers.c.id == invoices.c.customer_id)
                 .where(chased)
@@ -205,7 +208,8 @@ async def due_chases(db: Database, org_id: uuid.UUID, today: date) -> list[Chase
             "currency": row.currency,
             "amount_due": row.amount_due,
         }
-        step = due_step(offsets, row.due_date, today, sent.get(row.id, set()))
+        steps = chased_steps(offsets, bool(row.autopay))
+        step = due_step(steps, row.due_date, today, sent.get(row.id, set()))
         if step is not None:
             found.append(Chase(**common, step=step, on=step_date(row.due_date, step)))
         charged = fees.get(row.id, {})
@@ -286,7 +290,11 @@ async def send_reminder(
             )
         ).scalars()
     )
-    if due_step(offsets_of(settings), invoice.due_date, today, sent) != chase.step:
+    autopay = await session.scalar(
+        sa.select(charged_by_autopay()).where(invoices.c.id == invoice.id)
+    )
+    steps = chased_steps(offsets_of(settings), bool(autopay))
+    if due_step(steps, invoice.due_date, today, sent) != chase.step:
         return None
     # Worded by the day it is sent: after downtime that can be later than the step's day.
     days = (today - invoice.due_date).days

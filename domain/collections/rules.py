@@ -8,7 +8,8 @@ organization's calendar. **Catch-up**: on any day, only the latest step whose da
 is sent, and only when no step at or after it has been sent already; earlier steps that
 were missed (the collector was down, collection was paused, the invoice was issued late)
 are never sent afterwards. So a restart after a week down sends each invoice at most one
-reminder, the one that fits today.
+reminder, the one that fits today. An invoice autopay charges on its due date gets only the
+steps after that date: "due soon" would ask for money that is taken without asking.
 
 A late fee falls due once the invoice has been overdue `after_days` days (overdue: money is
 due and its due date has passed in the organization's zone). Once only per invoice, or, with
@@ -50,6 +51,12 @@ def schedule_problem(offsets: list[int]) -> str | None:
     if any(not -MAX_OFFSET <= day <= MAX_OFFSET for day in offsets):
         return f"Reminder steps run from {-MAX_OFFSET} to {MAX_OFFSET} days from the due date."
     return None
+
+
+def chased_steps(offsets: list[int], autopay: bool) -> list[int]:
+    """The steps that apply to an invoice: for one autopay charges on its due date, only
+    those after it (a reminder then means the charge did not go through)."""
+    return [step for step in offsets if step > 0] if autopay else offsets
 
 
 def step_date(due_date: date, step: int) -> date:

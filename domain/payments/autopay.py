@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
+from sqlalchemy import ColumnElement
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
@@ -61,18 +62,49 @@ class AutopayRun:
     postponed: int = 0  # Stripe unreachable: the next run finishes them
 
 
+def autopay_allowed(organization_id: ColumnElement[uuid.UUID]) -> ColumnElement[bool]:
+    """The organization lets autopay charge: autopay and online payment allowed in its
+    portal settings, and its Stripe account connected and able to charge."""
+    # Aliases: the rule stays whole inside a statement that reads these tables itself.
+    options, org = options_table.alias("autopay_options"), organizations.alias("autopay_org")
+    allowed = sa.exists().where(
+        options.c.organization_id == organization_id,
+        options.c.allow_autopay.is_(True),
+        options.c.allow_online_payment.is_(True),
+    )
+    connected = sa.exists().where(
+        org.c.id == organization_id,
+        org.c.stripe_account_id.is_not(None),
+        org.c.stripe_charges_enabled.is_(True),
+    )
+    return sa.and_(allowed, connected)
+
+
+def charged_by_autopay() -> ColumnElement[bool]:
+    """An invoice this job charges on its due date: its organization allows autopay, and
+    its customer turned autopay on or it was billed for a subscription with autopay on.
+    Collections read the same rule: no "due soon" reminder for what will be charged."""
+    customer = customers.alias("autopay_customer")
+    by_customer = sa.exists().where(
+        customer.c.id == invoices.c.customer_id, customer.c.autopay_enabled.is_(True)
+    )
+    by_subscription = sa.exists().where(
+        periods.c.invoice_id == invoices.c.id,
+        subscriptions.c.id == periods.c.subscription_id,
+        subscriptions.c.autopay.is_(True),
+    )
+    return sa.and_(
+        autopay_allowed(invoices.c.organization_id), sa.or_(by_customer, by_subscription)
+    )
+
+
 async def run_autopay(db: Database, now: datetime | None = None) -> AutopayRun:
     run = AutopayRun()
     async with db.connect() as conn:
         orgs = (
             await conn.execute(
-                sa.select(organizations.c.id, organizations.c.timezone)
-                .join(options_table, options_table.c.organization_id == organizations.c.id)
-                .where(
-                    options_table.c.allow_autopay.is_(True),
-                    options_table.c.allow_online_payment.is_(True),
-                    organizations.c.stripe_account_id.is_not(None),
-                    organizations.c.stripe_charges_enabled.is_(True),
+                sa.select(organizations.c.id, organizations.c.timezone).where(
+                    autopay_allowed(organizations.c.id)
                 )
             )
         ).all()
@@ -86,25 +118,13 @@ async def _due(db: Database, org_id: uuid.UUID, today: object) -> list[uuid.UUID
     """Invoices due by today whose customer (or subscription) has autopay, not yet
     charged (or whose charge is still pending from an interrupted run)."""
     settled = sa.select(charges.c.invoice_id).where(charges.c.status != AutopayStatus.PENDING)
-    # A subscription's invoices, where the subscription has autopay on (the recurring
-    # billing scheduler issues them; charging them is this job's, as any other).
-    by_subscription = (
-        sa.select(periods.c.invoice_id)
-        .join(subscriptions, subscriptions.c.id == periods.c.subscription_id)
-        .where(
-            periods.c.organization_id == org_id,
-            periods.c.invoice_id.is_not(None),
-            subscriptions.c.autopay.is_(True),
-        )
-    )
     stmt = (
         sa.select(invoices.c.id)
-        .join(customers, customers.c.id == invoices.c.customer_id)
         .where(
             invoices.c.organization_id == org_id,
             invoices.c.status.in_([InvoiceStatus.OPEN, InvoiceStatus.PARTIALLY_PAID]),
             invoices.c.due_date <= today,
-            sa.or_(customers.c.autopay_enabled.is_(True), invoices.c.id.in_(by_subscription)),
+            charged_by_autopay(),
             invoices.c.id.not_in(settled),
         )
         .order_by(invoices.c.due_date, invoices.c.id)
