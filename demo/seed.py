@@ -105,6 +105,7 @@ from models.enums import (
     PortalStatus,
     RsvpStatus,
     StaffRole,
+    StaffStatus,
     WebhookDeliveryStatus,
 )
 from models.ledger import status_for
@@ -121,6 +122,7 @@ OWNER_EMAIL = "owner@demo.portico.test"
 OWNER_PASSWORD = "portico-demo-owner"
 STAFF_EMAIL = "staff@demo.portico.test"
 STAFF_PASSWORD = "portico-demo-staff"
+ADMIN_EMAIL = "admin@demo.portico.test"  # signs in with the staff member's password
 SEED = 7
 CURRENCY = "USD"
 TAX_BP = 825
@@ -743,6 +745,18 @@ def staff_user(org: Organization, name: str, email: str, role: StaffRole, hashed
         created_at=org.created_at,
         updated_at=org.created_at,
     )
+
+
+def other_staff(org: Organization, hashed: str) -> list[StaffUser]:
+    """The rest of the team, so that every role and every account status shows: an ADMIN,
+    a STAFF member invited who has not chosen a password yet (resend or cancel the invite),
+    and one who left (deactivated, history kept)."""
+    admin = staff_user(org, "Priya Natarajan", ADMIN_EMAIL, StaffRole.ADMIN, hashed)
+    invited = staff_user(org, "Sam Okafor", "sam@demo.portico.test", StaffRole.STAFF, hashed)
+    invited.password_hash, invited.status, invited.is_active = None, StaffStatus.INVITED, False
+    left = staff_user(org, "Jordan Lee", "jordan@demo.portico.test", StaffRole.STAFF, hashed)
+    left.status, left.is_active = StaffStatus.DEACTIVATED, False
+    return [admin, invited, left]
 
 
 # Customers, contacts and cars
@@ -1838,7 +1852,7 @@ def build(now: datetime, owner_hash: str, staff_hash: str) -> Built:
         allow_autopay=True,
         show_telematics=True,
     )
-    demo.add(org, portal, demo.owner, demo.staff)
+    demo.add(org, portal, demo.owner, demo.staff, *other_staff(org, staff_hash))
 
     accounts = [Account(customer(demo, name, company)) for name, company in CUSTOMERS]
     for account in accounts:
@@ -2090,6 +2104,7 @@ def sign_in_help(settings: Settings) -> str:
             f"GraphQL:  {settings.local_url}/graphql  (start the server with `portico serve`)",
             f"Owner:    {OWNER_EMAIL} / {OWNER_PASSWORD}",
             f"Staff:    {STAFF_EMAIL} / {STAFF_PASSWORD}",
+            f"Admin:    {ADMIN_EMAIL} / {STAFF_PASSWORD}",
             "",
             "Sign in from GraphiQL with:",
             f"  {mutation}",

@@ -137,12 +137,15 @@ async def test_demo_loads_once_and_resets(
     assert await count("SELECT count(*) FROM customers WHERE organization_id = :org") >= 25
     staff = await _query(
         settings,
-        "SELECT email, role FROM staff_users WHERE organization_id = :org ORDER BY email",
+        "SELECT email, role, status FROM staff_users WHERE organization_id = :org ORDER BY email",
         org=org_id,
     )
     assert [tuple(row) for row in staff] == [
-        ("owner@demo.portico.test", "OWNER"),
-        ("staff@demo.portico.test", "STAFF"),
+        ("admin@demo.portico.test", "ADMIN", "ACTIVE"),
+        ("jordan@demo.portico.test", "STAFF", "DEACTIVATED"),
+        ("owner@demo.portico.test", "OWNER", "ACTIVE"),
+        ("sam@demo.portico.test", "STAFF", "INVITED"),
+        ("staff@demo.portico.test", "STAFF", "ACTIVE"),
     ]
 
     statuses = await _query(
