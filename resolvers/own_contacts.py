@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import TYPE_CHECKING
 
+from sqlalchemy.engine import RowMapping
 from strawberry import Info
 
 from core.ids import decode_id_of
@@ -56,3 +57,16 @@ async def update_my_contact(info: Info, data: UpdateMyContactInput) -> uuid.UUID
 async def remove_my_contact(info: Info, gid: str) -> uuid.UUID:
     contact_id = decode_id_of("Contact", gid)
     return await own_contacts.remove_my_contact(info.context, contact_id)
+
+
+async def manageable_contacts(info: Info) -> list[tuple[RowMapping, set[uuid.UUID]]]:
+    """The account's contacts the portal viewer may change, with their cars (two statements
+    for a manager, none for anyone else)."""
+    viewer = info.context.viewer
+    query = own_contacts.manageable_contacts_query(viewer)
+    if query is None:
+        return []
+    reader = info.context.reader
+    rows = await reader.rows(query)
+    links = await reader.rows(own_contacts.contact_cars_query([row["id"] for row in rows]))
+    return own_contacts.manageable(viewer, rows, links)

@@ -8,7 +8,7 @@ import strawberry
 
 from domain.portal.codes import PortalCode
 from schema.common import UserError
-from schema.enums import ContactRole, PortalStatus
+from schema.enums import ContactRole, PortalScope, PortalStatus
 from schema.error_codes import code_field, error_codes
 
 if TYPE_CHECKING:
@@ -55,6 +55,23 @@ class PortalAccount:
         description="Your role on the account; null when the account is your own."
     )
     current: bool = strawberry.field(description="The account this session acts for now.")
+
+
+@strawberry.type(
+    description="A contact of the account that the portal viewer may change or remove with "
+    "`updateMyContact` and `removeMyContact`."
+)
+class ManagedContact:
+    id: strawberry.ID = strawberry.field(description="The contact's global ID.")
+    name: str = strawberry.field(description="Full name.")
+    email: str | None = strawberry.field(description="Email address.")
+    phone: str | None = strawberry.field(description="Phone number.")
+    role: ContactRole = strawberry.field(description="Their role on the account.")
+    can_access_portal: bool = strawberry.field(description="Whether they may use the portal.")
+    portal_scope: PortalScope = strawberry.field(description="What they see in the portal.")
+    car_ids: list[strawberry.ID] = strawberry.field(
+        description="The cars they see, for the CARS scope (global IDs)."
+    )
 
 
 @strawberry.enum(description="The outcome of using a sign-in or reset link.")

@@ -10,13 +10,14 @@ from auth.access import open_sections
 from auth.permissions import staff_only
 from auth.viewer import ViewerKind
 from core.ids import encode_id
-from resolvers import events, notifications, portal_sign_in
+from resolvers import events, notifications, own_contacts, portal_sign_in
 from schema.connections import Connection, connection
+from schema.enums import ContactRole, PortalScope
 from schema.events import CommunityEvent
 from schema.fields import AFTER, FIRST
 from schema.messaging import Notification
 from schema.node import load_row
-from schema.portal import PortalAccount
+from schema.portal import ManagedContact, PortalAccount
 
 if TYPE_CHECKING:
     from schema.customers import Contact, Customer
@@ -89,6 +90,26 @@ class Viewer:
                 == (viewer.customer_id, viewer.contact_id),
             )
             for a in await portal_sign_in.accounts(info)
+        ]
+
+    @strawberry.field(
+        description="The account's contacts this portal viewer may change and remove, by name: "
+        "every live contact for the customer; for a contact with `canManageContacts`, those "
+        "within their own access who do not manage contacts themselves; none for anyone else."
+    )
+    async def manageable_contacts(self, info: Info) -> list[ManagedContact]:
+        return [
+            ManagedContact(
+                id=strawberry.ID(encode_id("Contact", row["id"])),
+                name=row["name"],
+                email=row["email"],
+                phone=row["phone"],
+                role=ContactRole(row["role"]),
+                can_access_portal=row["can_access_portal"],
+                portal_scope=PortalScope(row["portal_scope"]),
+                car_ids=[strawberry.ID(encode_id("Car", car)) for car in sorted(cars)],
+            )
+            for row, cars in await own_contacts.manageable_contacts(info)
         ]
 
     @strawberry.field(description="The contact signed in, when a portal viewer is a contact.")

@@ -174,3 +174,59 @@ async def test_a_contact_with_the_right_manages_those_within_their_access(
         "Casey Keeper added a contact: Bo Books",
         "Casey Keeper removed a contact: Hal Helper",
     }
+
+
+MANAGEABLE = "{ viewer { manageableContacts { id name portalScope carIds } } }"
+
+
+async def _manageable(gql: GraphQLClient, token: str | None) -> list[str]:
+    data = await gql.data(MANAGEABLE, token=token)
+    return [c["name"] for c in data["viewer"]["manageableContacts"]]
+
+
+async def test_the_portal_lists_the_contacts_its_viewer_may_change(
+    gql: GraphQLClient, db: Database, tenant: Tenant, other_tenant: Tenant
+):
+    """Listed exactly as the writes allow: the customer every live contact; a manager with
+    billing access those billing contacts who do not manage (not themself, not a wider
+    scope); anyone else, staff and another account's viewers nobody."""
+    customer_id, _ = await make_customer(gql, tenant, "Casey Keeper")
+    car = await make_car(gql, tenant, customer_id, "911")
+    boss = await manager(gql, tenant, customer_id, name="Bea Boss", portalScope="BILLING")
+    await manager(gql, tenant, customer_id, name="Max Manager")
+    await make_contact(gql, tenant, customer_id, name="Bill Books", portalScope="BILLING")
+    driver, _ = await make_contact(
+        gql, tenant, customer_id, name="Dee Driver", portalScope="CARS", carIds=[car]
+    )
+    plain, _ = await make_contact(gql, tenant, customer_id, name="Pat Plain")
+    gone, _ = await make_contact(gql, tenant, customer_id, name="Gil Gone")
+
+    owner = await portal_token(db, tenant, customer_id)
+    removed = await gql.data(REMOVE, {"input": {"id": gone}}, token=owner)
+    assert removed["removeMyContact"]["userErrors"] == []
+
+    everyone = ["Bea Boss", "Bill Books", "Dee Driver", "Max Manager", "Pat Plain"]
+    assert await _manageable(gql, owner) == everyone
+    listed = (await gql.data(MANAGEABLE, token=owner))["viewer"]["manageableContacts"]
+    assert next(c for c in listed if c["name"] == "Dee Driver")["carIds"] == [car]
+
+    # Billing access, so only billing contacts; never themself nor another manager.
+    assert await _manageable(gql, await portal_token(db, tenant, customer_id, boss)) == [
+        "Bill Books"
+    ]
+    # Each one listed is one the manager may change; one not listed is refused.
+    boss_token = await portal_token(db, tenant, customer_id, boss)
+    for target, allowed in ((driver, False), (plain, False)):
+        result = await gql.data(
+            UPDATE, {"input": {"id": target, "name": "Renamed"}}, token=boss_token
+        )
+        assert (result["updateMyContact"]["userErrors"] == []) is allowed
+    # No right to manage: nothing; staff: nothing (they have Customer.contacts).
+    assert await _manageable(gql, await portal_token(db, tenant, customer_id, plain)) == []
+    assert await _manageable(gql, tenant.staff_token) == []
+    assert await _manageable(gql, None) == []
+    # Another account's customer and another business's see none of these.
+    neighbour, _ = await make_customer(gql, tenant)
+    assert await _manageable(gql, await portal_token(db, tenant, neighbour)) == []
+    stranger, _ = await make_customer(gql, other_tenant)
+    assert await _manageable(gql, await portal_token(db, other_tenant, stranger)) == []

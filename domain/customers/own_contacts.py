@@ -14,9 +14,12 @@ A contact of another customer answers NOT_FOUND like a missing one."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -33,7 +36,7 @@ from domain.problems import Common, Problem, Rejected
 from domain.work import Work
 from models import Car, Contact, Customer, Organization
 from models.enums import ContactRole, NotificationKind, PortalScope
-from models.tables import contact_cars
+from models.tables import contact_cars, contacts
 from models.writes import add_in_order, apply, visible_rows
 
 MAY_NOT_MANAGE = Problem(
@@ -160,16 +163,83 @@ async def _touchable(session: AsyncSession, viewer: Viewer, contact_id: uuid.UUI
     contact = found.scalar_one_or_none()
     if contact is None:
         raise NotFound(row=("Contact", contact_id))
-    if viewer.contact_id is None:
-        return contact  # the customer manages every contact of theirs
-    if contact.id == viewer.contact_id:
-        raise Rejected(YOURSELF)
-    if contact.can_manage_contacts or not may_grant(viewer, contact.portal_scope):
-        raise Rejected(NOT_YOURS)
-    driver = contact.portal_scope is PortalScope.CARS and viewer.scope is PortalScope.CARS
-    if driver and not await _linked(session, contact.id) <= viewer.car_ids:
-        raise Rejected(NOT_YOURS)
+    linked = await _linked(session, contact.id) if _driver(viewer, contact.portal_scope) else set()
+    refusal = change_refused(
+        viewer, contact.id, contact.portal_scope, contact.can_manage_contacts, linked
+    )
+    if refusal is not None:
+        raise Rejected(refusal)
     return contact
+
+
+def _driver(viewer: Viewer, scope: PortalScope) -> bool:
+    """A car-scoped manager and a car-scoped contact: the cars decide."""
+    return scope is PortalScope.CARS and viewer.scope is PortalScope.CARS
+
+
+def change_refused(
+    viewer: Viewer,
+    contact_id: uuid.UUID,
+    scope: PortalScope,
+    manages: bool,
+    linked_cars: set[uuid.UUID],
+) -> Problem | None:
+    """Why the viewer, a manager of the account, may not change one of its live contacts
+    (its cars needed only where `_driver` says so), or None. The write actions and the
+    portal's list of manageable contacts both ask this."""
+    if viewer.contact_id is None:
+        return None  # the customer manages every contact of theirs
+    if contact_id == viewer.contact_id:
+        return YOURSELF
+    if manages or not may_grant(viewer, scope):
+        return NOT_YOURS
+    if _driver(viewer, scope) and not linked_cars <= viewer.car_ids:
+        return NOT_YOURS
+    return None
+
+
+def manageable_contacts_query(viewer: Viewer) -> sa.Select[Any] | None:
+    """The live contacts of the viewer's customer, or None when the viewer is not a portal
+    viewer; `manageable` keeps those the viewer may change."""
+    if not viewer.is_portal or viewer.customer_id is None:
+        return None
+    return (
+        sa.select(contacts)
+        .where(
+            contacts.c.organization_id == viewer.organization_id,
+            contacts.c.customer_id == viewer.customer_id,
+            contacts.c.archived_at.is_(None),
+        )
+        .order_by(contacts.c.name, contacts.c.id)
+    )
+
+
+def contact_cars_query(contact_ids: Sequence[uuid.UUID]) -> sa.Select[Any]:
+    return sa.select(contact_cars.c.contact_id, contact_cars.c.car_id).where(
+        contact_cars.c.contact_id.in_(contact_ids)
+    )
+
+
+def manageable(
+    viewer: Viewer, rows: Sequence[RowMapping], links: Sequence[RowMapping]
+) -> list[tuple[RowMapping, set[uuid.UUID]]]:
+    """Of the customer's live contacts (`rows`, with their car `links`), those the viewer
+    may change, each with its cars: none unless the viewer may manage contacts at all (the
+    customer, or a live contact given the right)."""
+    if viewer.contact_id is not None:
+        me = next((row for row in rows if row["id"] == viewer.contact_id), None)
+        if me is None or not me["can_manage_contacts"]:
+            return []
+    cars: dict[uuid.UUID, set[uuid.UUID]] = {}
+    for link in links:
+        cars.setdefault(link["contact_id"], set()).add(link["car_id"])
+    found = []
+    for row in rows:
+        linked = cars.get(row["id"], set())
+        scope = PortalScope(row["portal_scope"])
+        if change_refused(viewer, row["id"], scope, row["can_manage_contacts"], linked) is None:
+            found.append((row, linked))
+    return found
 
 
 async def _linked(session: AsyncSession, contact_id: uuid.UUID) -> set[uuid.UUID]:
