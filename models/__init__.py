@@ -25,7 +25,7 @@ from models.cars import (
     MaintenanceSchedule,
     TelematicsReading,
 )
-from models.collections import CollectionSettings, InvoiceReminder, LateFee
+from models.collections import CollectionSettings, InvoiceReminder, LateFee, MonthlyStatement
 from models.documents import Contract, Document
 from models.events import CommunityEvent, EventRsvp
 from models.idempotency import IdempotencyKey
@@ -85,6 +85,7 @@ __all__ = [
     "MaintenanceSchedule",
     "Message",
     "MessageAttachment",
+    "MonthlyStatement",
     "Notification",
     "OnboardingStep",
     "Organization",

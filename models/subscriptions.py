@@ -87,4 +87,13 @@ class SubscriptionPeriod(SQLModel, table=True):
     period_start: date
     period_end: date  # the first day after the period
     invoice_id: uuid.UUID | None = Field(default=None, foreign_key="invoices.id", unique=True)
+    # What the period was billed by (None on periods settled before these were kept): the
+    # price and quantity, and the days of the full period it is part of, so that days it
+    # no longer covers are credited by the same proration rule (domain/subscriptions/
+    # unused.py).
+    unit_price: int | None = None
+    quantity: int | None = None
+    days_in_period: int | None = None
+    # Subtotal (minor units, before tax) credited back for days no longer covered.
+    credited: int = Field(default=0)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)

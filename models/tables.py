@@ -28,7 +28,7 @@ from models.cars import (
     MaintenanceSchedule,
     TelematicsReading,
 )
-from models.collections import CollectionSettings, InvoiceReminder, LateFee
+from models.collections import CollectionSettings, InvoiceReminder, LateFee, MonthlyStatement
 from models.documents import Contract, Document
 from models.events import CommunityEvent, EventRsvp
 from models.idempotency import IdempotencyKey
@@ -76,6 +76,7 @@ idempotency_keys = table_of(IdempotencyKey)
 integration_keys = table_of(IntegrationKey)
 invoice_lines = table_of(InvoiceLine)
 invoice_reminders = table_of(InvoiceReminder)
+monthly_statements = table_of(MonthlyStatement)
 invoices = table_of(Invoice)
 job_photos = table_of(JobPhoto)
 late_fees = table_of(LateFee)
