@@ -38,7 +38,12 @@ from models.people import Contact, ContactCar, Customer, StaffUser
 from models.rate_limits import RateLimit
 from models.schedule import Appointment, AppointmentReminder
 from models.sessions import AuthSession, MagicLink, StaffToken
-from models.subscriptions import BillingPlan, BillingSubscription, SubscriptionPeriod
+from models.subscriptions import (
+    BillingPlan,
+    BillingSubscription,
+    SubscriptionAdjustment,
+    SubscriptionPeriod,
+)
 from models.wallet import AutopayCharge, SavedPaymentMethod
 from models.webhooks import WebhookDelivery, WebhookEndpoint, WebhookEvent
 
@@ -98,6 +103,7 @@ __all__ = [
     "SavedPaymentMethod",
     "StaffToken",
     "StaffUser",
+    "SubscriptionAdjustment",
     "SubscriptionPeriod",
     "TelematicsReading",
     "WebhookDelivery",

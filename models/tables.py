@@ -41,7 +41,12 @@ from models.people import Contact, ContactCar, Customer, StaffUser
 from models.rate_limits import RateLimit
 from models.schedule import Appointment, AppointmentReminder
 from models.sessions import AuthSession, MagicLink, StaffToken
-from models.subscriptions import BillingPlan, BillingSubscription, SubscriptionPeriod
+from models.subscriptions import (
+    BillingPlan,
+    BillingSubscription,
+    SubscriptionAdjustment,
+    SubscriptionPeriod,
+)
 from models.wallet import AutopayCharge, SavedPaymentMethod
 from models.webhooks import WebhookDelivery, WebhookEndpoint, WebhookEvent
 
@@ -99,6 +104,7 @@ staff_tokens = table_of(StaffToken)
 staff_users = table_of(StaffUser)
 subscriptions = table_of(BillingSubscription)
 subscription_periods = table_of(SubscriptionPeriod)
+subscription_adjustments = table_of(SubscriptionAdjustment)
 telematics_readings = table_of(TelematicsReading)
 webhook_deliveries = table_of(WebhookDelivery)
 webhook_endpoints = table_of(WebhookEndpoint)
