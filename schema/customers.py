@@ -62,8 +62,8 @@ class CustomerBalance:
         "organization's time zone."
     )
     credit: Money = strawberry.field(
-        description="Money held for the customer towards future bills; zero for now, "
-        "as there is no customer credit yet (a deposit shows on its estimate)."
+        description="Money held for the customer towards future bills: credit notes beyond "
+        "what their invoices still owed, not yet used by a later invoice."
     )
 
     @classmethod
