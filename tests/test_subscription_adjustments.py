@@ -30,6 +30,7 @@ from models.enums import BillingTiming, PaymentMethod
 from models.money import amount_due
 from models.tables import audit_events, credit_notes, invoice_lines, invoices
 from tests.helpers import GraphQLClient, Tenant
+from tests.test_balance import _portal_token
 from tests.test_billing_domain import staff_job
 from tests.test_subscription_billing import Spec, _customer, _set_zone, _subscribe
 
@@ -280,3 +281,59 @@ def test_the_charge_of_a_changed_period_matches_a_decimal_model(
         at, terms = offset, (new_price, new_quantity)
     runs.append((end - at, *terms))
     assert charge.cost(day(end)) == _model_cost(d, runs)
+
+
+# Through the API, today: who may end a subscription, and what the staff member sees.
+
+END = """
+mutation E($input: EndSubscriptionInput!) {
+  endSubscription(input: $input) { subscription { status endDate } userErrors { field code } }
+}
+"""
+CREDITS = """
+query I($id: ID!) { node(id: $id) { ... on Invoice {
+  total { amount } amountDue { amount } creditNotes { total { amount } reason } } } }
+"""
+
+
+async def test_only_the_organizations_staff_end_and_credit_through_the_api(
+    gql: GraphQLClient, db: Database, tenant: Tenant, other_tenant: Tenant
+):
+    org = tenant.organization_id
+    await _set_zone(db, org, NEW_YORK)
+    today = datetime.now(UTC).astimezone(ZoneInfo(NEW_YORK)).date()
+    first = today.replace(day=1)
+    customer = await _customer(gql, tenant, "Api Ender")
+    spec = Spec(31_000, 1, 1_000, 1, BillingTiming.IN_ADVANCE, first, 1)
+    sub = await _subscribe(db, org, customer, spec)
+    await bill_due(db, on=today, organization_id=org)
+    [bill] = await _invoices(db, customer)
+    end = today + timedelta(days=1)
+    variables = {"input": {"id": encode_id("BillingSubscription", sub), "endDate": str(end)}}
+    # Another organization's staff: no such subscription; the customer's portal: refused;
+    # anonymous: refused. Nothing credited.
+    stranger = await gql.data(END, variables, token=other_tenant.staff_token)
+    assert stranger["endSubscription"]["userErrors"] == [
+        {"field": ["input", "id"], "code": "NOT_FOUND"}
+    ]
+    portal = await _portal_token(db, tenant, customer)
+    refused = await gql(END, variables, token=portal)
+    assert refused["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    assert (await gql(END, variables))["errors"]
+    assert await _notes(db, customer) == []
+    # The organization's staff: ended from tomorrow, the rest of the month credited.
+    data = await gql.data(END, variables, token=tenant.staff_token)
+    assert data["endSubscription"]["userErrors"] == []
+    assert data["endSubscription"]["subscription"]["endDate"] == str(end)
+    days = (first.replace(day=28) + timedelta(days=4)).replace(day=1) - first
+    used = _model_cost(days.days, [((end - first).days, 31_000, 1)])
+    subtotal = 31_000 - used
+    tax = int((Decimal(subtotal) / 10).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+    answer = await gql.data(CREDITS, {"id": encode_id("Invoice", bill["id"])}, tenant.staff_token)
+    node = answer["node"]
+    assert [n["total"]["amount"] for n in node["creditNotes"]] == (
+        [subtotal + tax] if subtotal else []
+    )
+    assert node["amountDue"]["amount"] == 34_100 - (subtotal + tax)
+    if subtotal:
+        assert "ended on" in node["creditNotes"][0]["reason"]
