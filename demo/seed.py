@@ -33,6 +33,7 @@ from demo.sample_files import (
     paper,
 )
 from domain.billing.estimates import estimate_snapshot
+from domain.billing.monthly_statements import send_monthly_statements
 from domain.cars.jobs import HISTORY_KIND
 from domain.schedule.reminders import remind_appointments
 from domain.webhooks.events import event_body
@@ -1144,15 +1145,18 @@ DEMO_OVERDUE_DAYS = 9  # the invoice mid-dunning: steps -3, 0 and +7 sent, +14 t
 
 
 def collections(demo: Demo, bills: list[Invoice]) -> list[Invoice]:
-    """The collection settings, and an open invoice mid-dunning: 9 days overdue, three
-    reminders sent (3 days before, on the due day, a week after), a late fee charged on
-    its own invoice after 5 days. The fee's invoice (returned) takes the next number."""
+    """The collection settings (monthly statements on, on the 1st: `load_demo` emails last
+    month's), and an open invoice mid-dunning: 9 days overdue, three reminders sent (3 days
+    before, on the due day, a week after), a late fee charged on its own invoice after 5
+    days. The fee's invoice (returned) takes the next number."""
     demo.add(
         CollectionSettings(
             organization_id=demo.org_id,
             late_fee_kind=LateFeeKind.FIXED,
             late_fee_amount=LATE_FEE,
             late_fee_after_days=5,
+            monthly_statements=True,
+            statement_day=1,
         )
     )
     chased = next(
@@ -2128,14 +2132,19 @@ async def load_demo(settings: Settings, *, reset: bool = False) -> None:
         loaded = reset or await demo_id(db) is None
         if loaded:
             loaded = await replace_demo(db, reset=reset)
-        reminded = 0
+        reminded = statements = 0
         if loaded:
-            reminded = await remind_appointments(db, organization_id=await demo_id(db))
+            org_id = await demo_id(db)
+            reminded = await remind_appointments(db, organization_id=org_id)
+            # Monthly statements are on: last month's go now, as the jobs loop would.
+            sent = await send_monthly_statements(db, organization_id=org_id)
+            statements = len(sent.sent)
     finally:
         await db.dispose()
     if loaded:
         print(f'Loaded the demo organization "{DEMO_NAME}" (slug `{DEMO_SLUG}`).')
         print(f"Queued the reminders of {reminded} appointment(s) in the outbox.")
+        print(f"Queued last month's statements of {statements} customer(s) in the outbox.")
     else:
         print("The demo organization is already loaded; `portico demo --reset` replaces it.")
     print(sign_in_help(settings))

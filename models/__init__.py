@@ -25,7 +25,7 @@ from models.cars import (
     MaintenanceSchedule,
     TelematicsReading,
 )
-from models.collections import CollectionSettings, InvoiceReminder, LateFee
+from models.collections import CollectionSettings, InvoiceReminder, LateFee, MonthlyStatement
 from models.documents import Contract, Document
 from models.events import CommunityEvent, EventRsvp
 from models.idempotency import IdempotencyKey
@@ -38,7 +38,12 @@ from models.people import Contact, ContactCar, Customer, StaffUser
 from models.rate_limits import RateLimit
 from models.schedule import Appointment, AppointmentReminder
 from models.sessions import AuthSession, MagicLink, StaffToken
-from models.subscriptions import BillingPlan, BillingSubscription, SubscriptionPeriod
+from models.subscriptions import (
+    BillingPlan,
+    BillingSubscription,
+    SubscriptionAdjustment,
+    SubscriptionPeriod,
+)
 from models.wallet import AutopayCharge, SavedPaymentMethod
 from models.webhooks import WebhookDelivery, WebhookEndpoint, WebhookEvent
 
@@ -85,6 +90,7 @@ __all__ = [
     "MaintenanceSchedule",
     "Message",
     "MessageAttachment",
+    "MonthlyStatement",
     "Notification",
     "OnboardingStep",
     "Organization",
@@ -97,6 +103,7 @@ __all__ = [
     "SavedPaymentMethod",
     "StaffToken",
     "StaffUser",
+    "SubscriptionAdjustment",
     "SubscriptionPeriod",
     "TelematicsReading",
     "WebhookDelivery",

@@ -1,5 +1,6 @@
-"""Collections (dunning): an organization's reminder schedule and late-fee rule, and the
-exactly-once records of the reminders sent and the late fees charged.
+"""Collections (dunning): an organization's reminder schedule, late-fee rule and monthly
+statements, and the exactly-once records of the reminders sent, the late fees charged and
+the monthly statements emailed.
 
 Dates are the organization's local days; money is integer minor units of the invoice's
 currency. The rules that read these live in domain/collections/.
@@ -31,6 +32,7 @@ class CollectionSettings(SQLModel, table=True):
         sa.CheckConstraint(
             "late_fee_every_days IS NULL OR late_fee_every_days >= 1", name="fee_period_a_day"
         ),
+        sa.CheckConstraint("statement_day BETWEEN 1 AND 28", name="statement_day"),
     )
 
     organization_id: uuid.UUID = Field(foreign_key="organizations.id", primary_key=True)
@@ -44,6 +46,10 @@ class CollectionSettings(SQLModel, table=True):
     late_fee_every_days: int | None = Field(default=None, ge=1)  # None: once per invoice
     late_fee_compounds: bool = Field(default=False)  # earlier fees count in the base
     late_fee_target: LateFeeTarget = enum_field(LateFeeTarget, default=LateFeeTarget.OWN_INVOICE)
+    # Email each customer with activity or a balance last month's statement, on this day of
+    # the month (1-28, so that every month has it) in the organization's zone.
+    monthly_statements: bool = Field(default=False)
+    statement_day: int = Field(default=1, ge=1, le=28)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
 
 
@@ -88,3 +94,23 @@ class LateFee(SQLModel, table=True):
     fee_invoice_id: uuid.UUID | None = Field(default=None, foreign_key="invoices.id", index=True)
     fee_line_id: uuid.UUID | None = Field(default=None, foreign_key="invoice_lines.id")
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+
+
+class MonthlyStatement(SQLModel, table=True):
+    """A customer's statement of one calendar month, settled by the monthly statements job
+    in the transaction that puts its emails in the outbox: (customer_id, month) is unique,
+    so however many jobs run at once, a month's statement is emailed once. `recipients` is
+    0 when nothing was sent: no activity and no balance, or nobody gets invoice emails."""
+
+    __tablename__ = "monthly_statements"
+    __table_args__ = (sa.UniqueConstraint("customer_id", "month"),)
+
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    organization_id: uuid.UUID = Field(foreign_key="organizations.id", index=True)
+    customer_id: uuid.UUID = Field(foreign_key="customers.id")
+    month: date  # its first day (local)
+    currency: str = Field(min_length=3, max_length=3)
+    closing: int  # the closing balance on the month's last day, minor units
+    entries: int  # movements within the month
+    recipients: int = Field(default=0)  # emails queued
+    sent_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)

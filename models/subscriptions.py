@@ -87,4 +87,35 @@ class SubscriptionPeriod(SQLModel, table=True):
     period_start: date
     period_end: date  # the first day after the period
     invoice_id: uuid.UUID | None = Field(default=None, foreign_key="invoices.id", unique=True)
+    # What the period is charged by (None on periods settled before these were kept: the
+    # invoice line tells), so that a change within it (an end, a price or quantity) is
+    # settled by the same proration rule (domain/billing/proration.py `PeriodCharge`): the
+    # price and quantity from `terms_from` (None: the period's start), what its days
+    # before that cost (`fixed`), the days of its full period, and what it is charged in
+    # all now (`charged`, subtotal before tax: its invoice's line and its adjustments).
+    unit_price: int | None = None
+    quantity: int | None = None
+    days_in_period: int | None = None
+    terms_from: date | None = None
+    fixed: int = Field(default=0)
+    charged: int | None = None
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+
+
+class SubscriptionAdjustment(SQLModel, table=True):
+    """A period billed in advance charged again after a change within it: a credit note
+    against one of its invoices (`amount` < 0: an end before its end, a lower price or
+    quantity) or an invoice of the difference (`amount` > 0), in the transaction of the
+    change. Amounts are subtotals before tax, minor units."""
+
+    __tablename__ = "subscription_adjustments"
+
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    organization_id: uuid.UUID = Field(foreign_key="organizations.id", index=True)
+    subscription_id: uuid.UUID = Field(foreign_key="subscriptions.id", index=True)
+    period_id: uuid.UUID = Field(foreign_key="subscription_periods.id", index=True)
+    made_on: date  # the local day of the change
+    amount: int
+    invoice_id: uuid.UUID | None = Field(default=None, foreign_key="invoices.id")
+    credit_note_id: uuid.UUID | None = Field(default=None, foreign_key="credit_notes.id")
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)

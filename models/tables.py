@@ -28,7 +28,7 @@ from models.cars import (
     MaintenanceSchedule,
     TelematicsReading,
 )
-from models.collections import CollectionSettings, InvoiceReminder, LateFee
+from models.collections import CollectionSettings, InvoiceReminder, LateFee, MonthlyStatement
 from models.documents import Contract, Document
 from models.events import CommunityEvent, EventRsvp
 from models.idempotency import IdempotencyKey
@@ -41,7 +41,12 @@ from models.people import Contact, ContactCar, Customer, StaffUser
 from models.rate_limits import RateLimit
 from models.schedule import Appointment, AppointmentReminder
 from models.sessions import AuthSession, MagicLink, StaffToken
-from models.subscriptions import BillingPlan, BillingSubscription, SubscriptionPeriod
+from models.subscriptions import (
+    BillingPlan,
+    BillingSubscription,
+    SubscriptionAdjustment,
+    SubscriptionPeriod,
+)
 from models.wallet import AutopayCharge, SavedPaymentMethod
 from models.webhooks import WebhookDelivery, WebhookEndpoint, WebhookEvent
 
@@ -76,6 +81,7 @@ idempotency_keys = table_of(IdempotencyKey)
 integration_keys = table_of(IntegrationKey)
 invoice_lines = table_of(InvoiceLine)
 invoice_reminders = table_of(InvoiceReminder)
+monthly_statements = table_of(MonthlyStatement)
 invoices = table_of(Invoice)
 job_photos = table_of(JobPhoto)
 late_fees = table_of(LateFee)
@@ -98,6 +104,7 @@ staff_tokens = table_of(StaffToken)
 staff_users = table_of(StaffUser)
 subscriptions = table_of(BillingSubscription)
 subscription_periods = table_of(SubscriptionPeriod)
+subscription_adjustments = table_of(SubscriptionAdjustment)
 telematics_readings = table_of(TelematicsReading)
 webhook_deliveries = table_of(WebhookDelivery)
 webhook_endpoints = table_of(WebhookEndpoint)

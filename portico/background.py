@@ -1,8 +1,9 @@
 """Background work: delivering the outbox and the webhooks, expiring idempotency keys, and
-the scheduled jobs (recurring billing, collections, appointment and event reminders and car
-update emails always; with Stripe configured, autopay and reconciling online payments). It
-runs inside `portico serve` by default, or alone in `portico worker` (RUN_WORKER_IN_SERVER=false);
-every part is safe to run in several processes at once."""
+the scheduled jobs (recurring billing, collections, monthly statements, appointment and
+event reminders and car update emails always; with Stripe configured, autopay and
+reconciling online payments). It runs inside `portico serve` by default, or alone in
+`portico worker` (RUN_WORKER_IN_SERVER=false); every part is safe to run in several
+processes at once."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from collections.abc import Awaitable, Callable
 from core.db_faults import database_unavailable
 from core.outage_watch import OutageWatch
 from core.settings import Settings
+from domain.billing.monthly_statements import send_monthly_statements
 from domain.cars.updates import send_car_updates
 from domain.collections.collect import collect
 from domain.events.announcements import remind_event_attendees
@@ -62,6 +64,7 @@ Job = Callable[[Database], Awaitable[object]]
 ALWAYS_JOBS: list[tuple[str, Job]] = [
     ("recurring billing", bill_due),
     ("collections", collect),
+    ("monthly statements", send_monthly_statements),
     ("appointment reminders", remind_appointments),
     ("event reminders", remind_event_attendees),
     ("car updates", send_car_updates),

@@ -1,5 +1,5 @@
 """The `portico` command: serve, worker, migrate, demo, create-staff, export-schema,
-reconcile-payments, run-autopay, bill, collect."""
+reconcile-payments, run-autopay, bill, collect, send-statements."""
 
 from __future__ import annotations
 
@@ -209,6 +209,30 @@ def _collect(args: argparse.Namespace) -> None:
     asyncio.run(run())
 
 
+def _send_statements(args: argparse.Namespace) -> None:
+    from domain.billing.monthly_statements import send_monthly_statements
+    from models.db import Database
+
+    async def run() -> None:
+        db = Database(get_settings())
+        try:
+            done = await send_monthly_statements(db, on=args.date, dry_run=args.dry_run)
+        finally:
+            await db.dispose()
+        for due in done.sent:
+            print(("would look at " if args.dry_run else "emailed ") + str(due))
+        if args.dry_run:
+            print(
+                f"dry run: {len(done.sent)} customers' months would be settled; nothing was written"
+            )
+        else:
+            print(done)
+        if done.failed:
+            sys.exit(1)
+
+    asyncio.run(run())
+
+
 def _day(text: str) -> date:
     try:
         return date.fromisoformat(text)
@@ -289,6 +313,20 @@ def build_parser() -> argparse.ArgumentParser:
         "--dry-run", action="store_true", help="print what would be sent and charged; write nothing"
     )
     collect.set_defaults(run=_collect)
+
+    statements = commands.add_parser(
+        "send-statements",
+        help="email last month's statements where the organization has monthly statements on",
+    )
+    statements.add_argument(
+        "--date",
+        type=_day,
+        help="send as of this day, YYYY-MM-DD (default: each organization's today)",
+    )
+    statements.add_argument(
+        "--dry-run", action="store_true", help="print whose statements would go; write nothing"
+    )
+    statements.set_defaults(run=_send_statements)
 
     return parser
 

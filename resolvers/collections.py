@@ -113,6 +113,8 @@ async def update_settings(info: Info, data: CollectionSettingsInput) -> uuid.UUI
         late_fee_every_days=kept(every),  # null: once per invoice
         late_fee_compounds=kept(given(data.late_fee_compounds)),
         late_fee_target=kept(given(data.late_fee_target)),
+        monthly_statements=kept(given(data.monthly_statements)),
+        statement_day=kept(given(data.statement_day)),
     )
     checks.done()
     return await settings.update_collection_settings(info.context, options)

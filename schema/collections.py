@@ -106,7 +106,9 @@ class InvoiceCollection:
         )
 
 
-@strawberry.type(description="How the organization chases unpaid invoices.")
+@strawberry.type(
+    description="How the organization chases unpaid invoices, and its monthly statements."
+)
 class CollectionSettings:
     reminders_enabled: bool = strawberry.field(description="Payment reminders are sent.")
     reminder_offsets: list[int] = strawberry.field(
@@ -128,6 +130,14 @@ class CollectionSettings:
     late_fee_target: LateFeeTarget = strawberry.field(
         description="On an invoice of its own, or on the customer's next invoice."
     )
+    monthly_statements: bool = strawberry.field(
+        description="Each customer with activity or a balance is emailed the statement of the "
+        "previous calendar month, on the statement day."
+    )
+    statement_day: int = strawberry.field(
+        description="The day of the month (1 to 28, in the organization's time zone) monthly "
+        "statements go."
+    )
 
     @classmethod
     def of(cls, row: SettingsRow) -> "CollectionSettings":
@@ -141,6 +151,8 @@ class CollectionSettings:
             late_fee_every_days=row.late_fee_every_days,
             late_fee_compounds=row.late_fee_compounds,
             late_fee_target=row.late_fee_target,
+            monthly_statements=row.monthly_statements,
+            statement_day=row.statement_day,
         )
 
 
@@ -174,6 +186,14 @@ class CollectionSettingsInput:
     )
     late_fee_target: LateFeeTarget | None = strawberry.field(
         default=UNSET, description="On an invoice of its own, or on the customer's next one."
+    )
+    monthly_statements: bool | None = strawberry.field(
+        default=UNSET,
+        description="Email each customer with activity or a balance last month's statement.",
+    )
+    statement_day: int | None = strawberry.field(
+        default=UNSET,
+        description="The day of the month monthly statements go, 1 to 28 (organization's zone).",
     )
 
 
@@ -219,7 +239,8 @@ async def current_settings(info: Info) -> CollectionSettings:
 @strawberry.type
 class CollectionMutations:
     @strawberry.mutation(
-        description="Change the reminder schedule and late-fee settings (OWNER or ADMIN).",
+        description="Change the reminder schedule, late-fee and monthly statement settings "
+        "(OWNER or ADMIN; audited).",
         extensions=staff_managers_only(),
     )
     async def update_collection_settings(

@@ -136,7 +136,8 @@ class Organization(RowType, Node):
         return await children_of(info, keys, self.pk, IntegrationKey.from_row)
 
     @strawberry.field(
-        description="How the organization chases unpaid invoices: reminder schedule and late fees.",
+        description="How the organization chases unpaid invoices (reminder schedule, late "
+        "fees) and whether it emails monthly statements.",
         extensions=staff_only(),
     )
     async def collection_settings(

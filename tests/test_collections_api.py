@@ -182,3 +182,50 @@ async def test_staff_see_collection_state_and_a_portal_viewer_does_not(
     # Resumed, audited both ways.
     data = await gql.data(RESUME, {"input": {"customerId": gid}}, token=tenant.staff_token)
     assert data["resumeCollection"]["customer"]["collectionPausedAt"] is None
+
+
+STATEMENTS = """
+mutation S($input: CollectionSettingsInput!) {
+  updateCollectionSettings(input: $input) {
+    collectionSettings { monthlyStatements statementDay }
+    userErrors { field code }
+  }
+}
+"""
+
+
+async def test_monthly_statements_are_turned_on_by_an_owner_only(
+    gql: GraphQLClient, db: Database, tenant: Tenant, other_tenant: Tenant, smtp: SmtpServer
+):
+    read = "{ organization { collectionSettings { monthlyStatements statementDay } } }"
+    data = await gql.data(read, token=tenant.staff_token)
+    assert data["organization"]["collectionSettings"] == {
+        "monthlyStatements": False,
+        "statementDay": 1,
+    }
+    on = {"monthlyStatements": True, "statementDay": 5}
+    data = await gql.data(STATEMENTS, {"input": on}, token=tenant.owner_token)
+    assert data["updateCollectionSettings"] == {
+        "collectionSettings": {"monthlyStatements": True, "statementDay": 5},
+        "userErrors": [],
+    }
+    before = dict(await _settings_row(db, tenant))
+    for day in (0, 29):
+        given = {"monthlyStatements": False, "statementDay": day}
+        data = await gql.data(STATEMENTS, {"input": given}, token=tenant.owner_token)
+        payload = data["updateCollectionSettings"]
+        assert payload["collectionSettings"] is None
+        assert user_errors(payload) == [(["input", "statementDay"], "BAD_STATEMENT_DAY")]
+        assert dict(await _settings_row(db, tenant)) == before
+    # Plain staff, a portal viewer and anonymous may not; the other organization's owner
+    # changes their own settings only.
+    off = {"input": {"monthlyStatements": False}}
+    result = await gql(STATEMENTS, off, token=tenant.staff_token)
+    assert result["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    gid, address = await make_customer(gql, tenant, "Pat Portal")
+    portal = await sign_in_by_invite(gql, db, smtp, tenant, address, customerId=gid)
+    result = await gql(STATEMENTS, off, token=portal)
+    assert result["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    assert (await gql(STATEMENTS, off))["errors"]
+    await gql.data(STATEMENTS, off, token=other_tenant.owner_token)
+    assert dict(await _settings_row(db, tenant)) == before

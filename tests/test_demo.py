@@ -6,10 +6,11 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -183,6 +184,31 @@ async def test_demo_loads_once_and_resets(
         org=org_id,
     )
     assert [(f.amount, f.line_invoice == f.fee_invoice_id) for f in fees] == [(2_500, True)]
+    # Monthly statements are on, and last month's went to the customers with activity or a
+    # balance (through the outbox), once each.
+    assert (
+        await count(
+            "SELECT count(*) FROM collection_settings WHERE organization_id = :org"
+            " AND monthly_statements AND statement_day = 1"
+        )
+        == 1
+    )
+    statements = await _query(
+        settings,
+        "SELECT s.month, s.recipients, s.entries, s.closing FROM monthly_statements s"
+        " WHERE s.organization_id = :org",
+        org=org_id,
+    )
+    last_month = (
+        utcnow().astimezone(ZoneInfo("America/Chicago")).date().replace(day=1) - timedelta(days=1)
+    ).replace(day=1)
+    assert {str(row.month) for row in statements} == {last_month.isoformat()}
+    assert any(row.recipients > 0 for row in statements)
+    assert all(row.entries or row.closing or not row.recipients for row in statements)
+    assert await count(
+        "SELECT count(*) FROM outbox_emails WHERE organization_id = :org"
+        " AND subject LIKE 'Your statement from%'"
+    ) == sum(row.recipients for row in statements)
 
     now = utcnow()
     # Estimates follow the real rules: every sent one has its frozen version (naming its

@@ -91,57 +91,72 @@ async def issue_credit_note(
         if invoice.credited_amount + total > invoice.total:
             message = "More than is left of the invoice to credit."
             raise Rejected(Problem("lines", message, BillingCode.EXCEEDS_INVOICE))
-        org = await session.get(Organization, invoice.organization_id)
-        assert org is not None  # the invoice's foreign key holds it
-        off_due, to_credit = split_credit(amount_due(invoice.model_dump()), total)
-        note = CreditNote(
+        issued = await record_credit_note(work, session, invoice, reason, credits)
+    return issued
+
+
+async def record_credit_note(
+    work: Work,
+    session: AsyncSession,
+    invoice: Invoice,
+    reason: str,
+    credits: Sequence[tuple[InvoiceLine, Credited]],
+) -> IssuedCreditNote:
+    """In the caller's transaction, with the invoice locked and `credits` checked against
+    what is left of its lines: the credit note, its lines, the invoice's credited amount
+    and the audit row. Dated the organization's today."""
+    total = sum(credit.total for _, credit in credits)
+    org = await session.get(Organization, invoice.organization_id)
+    assert org is not None  # the invoice's foreign key holds it
+    off_due, to_credit = split_credit(amount_due(invoice.model_dump()), total)
+    note = CreditNote(
+        organization_id=invoice.organization_id,
+        customer_id=invoice.customer_id,
+        invoice_id=invoice.id,
+        number=await next_number(session, org.id, CREDIT_NOTE_COUNTER),
+        reason=reason,
+        issue_date=work.clock.today(org.timezone),
+        issued_by_staff_id=work.viewer.staff_user_id,
+        currency=invoice.currency,
+        subtotal=sum(credit.subtotal for _, credit in credits),
+        tax_total=sum(credit.tax for _, credit in credits),
+        total=total,
+    )
+    session.add(note)
+    await session.flush()
+    rows = [
+        CreditNoteLine(
             organization_id=invoice.organization_id,
+            credit_note_id=note.id,
+            invoice_line_id=line.id,
+            position=position,
+            description=line.description,
+            quantity_milli=credit.quantity_milli or None,
+            subtotal=credit.subtotal,
+            tax=credit.tax,
+            total=credit.total,
+        )
+        for position, (line, credit) in enumerate(credits)
+    ]
+    await add_in_order(session, rows)
+    invoice.credited_amount += total
+    invoice.updated_at = utcnow()
+    await settle(session, invoice)
+    session.add(
+        audit(
+            work,
+            "invoice.credited",
             customer_id=invoice.customer_id,
-            invoice_id=invoice.id,
-            number=await next_number(session, org.id, CREDIT_NOTE_COUNTER),
-            reason=reason,
-            issue_date=work.clock.today(org.timezone),
-            issued_by_staff_id=work.viewer.staff_user_id,
-            currency=invoice.currency,
-            subtotal=sum(credit.subtotal for _, credit in credits),
-            tax_total=sum(credit.tax for _, credit in credits),
-            total=total,
+            subject_type="Invoice",
+            subject_id=invoice.id,
+            data={
+                "credit_note": note.number,
+                "total": total,
+                "to_customer_credit": to_credit,
+                "reason": reason,
+            },
         )
-        session.add(note)
-        await session.flush()
-        rows = [
-            CreditNoteLine(
-                organization_id=invoice.organization_id,
-                credit_note_id=note.id,
-                invoice_line_id=line.id,
-                position=position,
-                description=line.description,
-                quantity_milli=credit.quantity_milli or None,
-                subtotal=credit.subtotal,
-                tax=credit.tax,
-                total=credit.total,
-            )
-            for position, (line, credit) in enumerate(credits)
-        ]
-        await add_in_order(session, rows)
-        invoice.credited_amount += total
-        invoice.updated_at = utcnow()
-        await settle(session, invoice)
-        session.add(
-            audit(
-                work,
-                "invoice.credited",
-                customer_id=invoice.customer_id,
-                subject_type="Invoice",
-                subject_id=invoice.id,
-                data={
-                    "credit_note": note.number,
-                    "total": total,
-                    "to_customer_credit": to_credit,
-                    "reason": reason,
-                },
-            )
-        )
+    )
     return IssuedCreditNote(note.id, note.number, total, off_due, to_credit)
 
 
@@ -156,10 +171,10 @@ async def _credits(
         .order_by(invoice_lines.c.position, invoice_lines.c.id)
     )
     lines = {line.position: line for line in found.scalars()}
-    before = await _credited_before(session, invoice.id)
+    before = await credited_before(session, invoice.id)
     if asked is None:  # the whole invoice: what is left of every line
         return [
-            (line, line_credit(_invoiced(line), before[line.id]))
+            (line, line_credit(invoiced_line(line), before[line.id]))
             for line in lines.values()
             if line.subtotal - before[line.id].subtotal > 0 or line.tax - before[line.id].tax > 0
         ]
@@ -179,7 +194,7 @@ async def _credits(
         seen.add(line.id)
         try:
             credit = line_credit(
-                _invoiced(line),
+                invoiced_line(line),
                 before[line.id],
                 quantity_milli=item.quantity_milli,
                 amount=item.amount,
@@ -198,13 +213,13 @@ async def _credits(
     return result
 
 
-def _invoiced(line: InvoiceLine) -> InvoicedLine:
+def invoiced_line(line: InvoiceLine) -> InvoicedLine:
     return InvoicedLine(
         line.quantity_milli, line.unit_price, line.tax_rate_bp, line.subtotal, line.tax
     )
 
 
-async def _credited_before(
+async def credited_before(
     session: AsyncSession, invoice_id: uuid.UUID
 ) -> dict[uuid.UUID, Credited]:
     found = await session.execute(

@@ -26,6 +26,23 @@ Proration
     integer minor units (models/money.py `divide_rounded`); a full period costs exactly
     price_minor * quantity.
 
+Changes within a period billed in advance
+    A period billed before its days are used can change afterwards: the subscription ends
+    within it (or on its first day), or its price or quantity changes from a day within
+    it. Each run of days of the period costs by the rule above at the terms it had:
+
+        charge = fixed + prorated(price, quantity, days from `terms_from` to the covered
+                 end, days_in_period)
+
+    where `fixed` is what the days before `terms_from` (the day the current terms began)
+    cost, each earlier run rounded on its own, and the covered end is the first day no
+    longer covered (the subscription's end, at most the period's end). So an end gives
+    back what was billed less what the days used cost, and the customer pays exactly the
+    days used; a new price or quantity from day t charges the days from t at the new terms.
+    The difference against what the period was charged is credited (a credit note against
+    its invoice) or billed (an invoice of the difference) at once
+    (domain/subscriptions/adjustments.py).
+
 Bill dates
     Billed IN_ADVANCE (rent), a period is billed on its first day; IN_ARREARS, on the day
     after its last (its exclusive end). The next bill date at a given day is the first bill
@@ -154,3 +171,39 @@ def prorated(price_minor: int, quantity: int, days_used: int, days_in_period: in
 def period_amount(price_minor: int, quantity: int, period: Period) -> int:
     """The amount of one period: its share of the full period's price."""
     return prorated(price_minor, quantity, period.days_used, period.days_in_period)
+
+
+@dataclass(frozen=True, slots=True)
+class PeriodCharge:
+    """What a billed period is charged by: `price` x `quantity` from `terms_from` on,
+    `fixed` for its days before that (see "Changes within a period")."""
+
+    period: Period  # the days billed
+    price: int
+    quantity: int
+    terms_from: date
+    fixed: int = 0
+
+    @classmethod
+    def billed(cls, price: int, quantity: int, period: Period) -> PeriodCharge:
+        """The period as billed: one price from its first day."""
+        return cls(period, price, quantity, period.start)
+
+    def _days_to(self, day: date) -> int:
+        end = min(max(day, self.terms_from), self.period.end)
+        return (end - self.terms_from).days
+
+    def cost(self, covered_end: date | None) -> int:
+        """What the period's days before `covered_end` (None: all of them) cost."""
+        end = self.period.end if covered_end is None else covered_end
+        days = self._days_to(end)
+        return self.fixed + prorated(self.price, self.quantity, days, self.period.days_in_period)
+
+    def repriced(self, day: date, price: int, quantity: int) -> PeriodCharge:
+        """The charge with `price` x `quantity` from `day` (within the period, or clamped to
+        it) on: the days before keep their cost."""
+        at = min(max(day, self.terms_from), self.period.end)
+        fixed = self.fixed + prorated(
+            self.price, self.quantity, (at - self.terms_from).days, self.period.days_in_period
+        )
+        return PeriodCharge(self.period, price, quantity, at, fixed)

@@ -5,11 +5,16 @@ audited."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import date
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.settings import Settings
 from domain.audit import audit
 from domain.billing.codes import BillingCode
 from domain.billing.statements import (
+    Statement,
     check_range,
     describe,
     ledger_queries,
@@ -20,7 +25,7 @@ from domain.problems import Problem, Rejected
 from domain.rows import locked, organization_of
 from domain.work import Work
 from mail.outbox import enqueue_to
-from mail.recipients import recipients
+from mail.recipients import Recipient, recipients
 from models import Customer, Organization
 from models.currency import format_money
 from models.enums import MailKind
@@ -36,9 +41,7 @@ async def send_statement(work: Work, customer_id: uuid.UUID, start: date, end: d
         customer = await locked(session, Customer, org_id, customer_id)
         org = await session.get(Organization, org_id)
         assert org is not None
-        queries = ledger_queries(org_id, customer.id, org.currency, end)
-        rows = {name: (await session.execute(q)).mappings().all() for name, q in queries.items()}
-        statement = statement_of(movements_of(rows, org.timezone), start, end, org.currency)
+        statement = await load_statement(session, org, customer.id, start, end)
         to = await recipients(session, customer.id, MailKind.INVOICES)
         if not to:
             raise Rejected(
@@ -48,26 +51,7 @@ async def send_statement(work: Work, customer_id: uuid.UUID, start: date, end: d
                     BillingCode.NO_RECIPIENTS,
                 )
             )
-
-        def money(amount: int) -> str:
-            return format_money(amount, org.currency)
-
-        paragraphs = [
-            f"Here is your statement from {org.name} for {start.isoformat()} to {end.isoformat()}.",
-            f"Opening balance: {money(statement.opening)}.",
-            *(
-                f"{e.movement.day.isoformat()}  {describe(e.movement)}  "
-                f"{money(e.movement.amount)}  (balance {money(e.balance)})"
-                for e in statement.entries
-            ),
-            f"Closing balance: {money(statement.closing)}.",
-            "You can see it and download it as a PDF in your customer portal.",
-        ]
-        link = f"{work.settings.portal_base}/invoices?statementFrom={start}&statementTo={end}"
-        subject = f"Your statement from {org.name}"
-        await enqueue_to(
-            session, org, MailKind.INVOICES, to, subject, paragraphs, ("View statement", link)
-        )
+        await queue_statement(session, work.settings, org, statement, to)
         session.add(
             audit(
                 work,
@@ -84,3 +68,45 @@ async def send_statement(work: Work, customer_id: uuid.UUID, start: date, end: d
             )
         )
     return customer.id
+
+
+async def load_statement(
+    session: AsyncSession, org: Organization, customer_id: uuid.UUID, start: date, end: date
+) -> Statement:
+    """The customer's statement from `start` to `end` in the organization's currency, read
+    in the caller's transaction."""
+    queries = ledger_queries(org.id, customer_id, org.currency, end)
+    rows = {name: (await session.execute(q)).mappings().all() for name, q in queries.items()}
+    return statement_of(movements_of(rows, org.timezone), start, end, org.currency)
+
+
+async def queue_statement(
+    session: AsyncSession,
+    settings: Settings,
+    org: Organization,
+    statement: Statement,
+    to: Sequence[Recipient],
+) -> None:
+    """Put the statement's email to `to` in the outbox, in the caller's transaction: the
+    one email of statements, sent on request and monthly."""
+    start, end = statement.start, statement.end
+
+    def money(amount: int) -> str:
+        return format_money(amount, org.currency)
+
+    paragraphs = [
+        f"Here is your statement from {org.name} for {start.isoformat()} to {end.isoformat()}.",
+        f"Opening balance: {money(statement.opening)}.",
+        *(
+            f"{e.movement.day.isoformat()}  {describe(e.movement)}  "
+            f"{money(e.movement.amount)}  (balance {money(e.balance)})"
+            for e in statement.entries
+        ),
+        f"Closing balance: {money(statement.closing)}.",
+        "You can see it and download it as a PDF in your customer portal.",
+    ]
+    link = f"{settings.portal_base}/invoices?statementFrom={start}&statementTo={end}"
+    subject = f"Your statement from {org.name}"
+    await enqueue_to(
+        session, org, MailKind.INVOICES, to, subject, paragraphs, ("View statement", link)
+    )

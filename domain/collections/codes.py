@@ -9,3 +9,4 @@ class CollectionCode(StrEnum):
     BAD_LATE_FEE = "BAD_LATE_FEE"  # a late-fee setting out of range or missing its amount
     ALREADY_PAUSED = "ALREADY_PAUSED"
     NOT_PAUSED = "NOT_PAUSED"
+    BAD_STATEMENT_DAY = "BAD_STATEMENT_DAY"  # the monthly statement day out of 1-28

@@ -1,4 +1,5 @@
-"""The organization's collection settings: its reminder schedule and late-fee rule. Staff
+"""The organization's collection settings: its reminder schedule, late-fee rule and monthly
+statements (domain/billing/monthly_statements.py). Staff
 with the OWNER or ADMIN role change them; every change is audited, and bad input changes
 nothing."""
 
@@ -26,6 +27,7 @@ from models.writes import apply
 
 MAX_FEE_AMOUNT = 10**9  # minor units: far above any real late fee
 MAX_FEE_DAYS = 365
+MAX_STATEMENT_DAY = 28  # every month has it
 
 
 def fee_rule(settings: CollectionSettings) -> FeeRule:
@@ -69,6 +71,8 @@ class CollectionOptions:
     late_fee_every_days: Edit[int | None] = KEEP
     late_fee_compounds: Edit[bool] = KEEP
     late_fee_target: Edit[LateFeeTarget] = KEEP
+    monthly_statements: Edit[bool] = KEEP
+    statement_day: Edit[int] = KEEP  # of the month, 1-28
 
     def values(self) -> dict[str, Any]:
         values = {f.name: getattr(self, f.name) for f in fields(self)}
@@ -100,6 +104,10 @@ def _problems(options: CollectionOptions) -> list[Problem]:
     if every is not KEEP and every is not None and not 1 <= every <= MAX_FEE_DAYS:
         message = f"Use 1 to {MAX_FEE_DAYS} days, or none for once per invoice."
         found.append(Problem("lateFeeEveryDays", message, bad_fee))
+    day = options.statement_day
+    if day is not KEEP and not 1 <= day <= MAX_STATEMENT_DAY:
+        message = f"Use a day of the month from 1 to {MAX_STATEMENT_DAY}."
+        found.append(Problem("statementDay", message, CollectionCode.BAD_STATEMENT_DAY))
     return found
 
 

@@ -376,6 +376,11 @@ async def settle_period(
             period_start=period.start,
             period_end=period.end,
             invoice_id=invoice_id,
+            unit_price=billed.price,
+            quantity=billed.quantity,
+            days_in_period=period.days_in_period,
+            terms_from=period.start,
+            charged=period_amount(billed.price, billed.quantity, period),
         )
     )
     await session.flush()

@@ -25,6 +25,7 @@ from domain.billing.proration import MAX_ANCHOR_DAY, period_on
 from domain.edits import KEEP, Edit, changes
 from domain.problems import Problem, Rejected
 from domain.rows import locked, organization_of
+from domain.subscriptions.adjustments import Adjusted, adjust_periods
 from domain.subscriptions.billing import skip_paused_periods
 from domain.subscriptions.codes import SubscriptionCode
 from domain.subscriptions.plans import MAX_AMOUNT
@@ -248,8 +249,10 @@ def _audited(value: object, name: str) -> object:
 
 async def change_subscription(work: Work, subscription_id: uuid.UUID, change: Change) -> uuid.UUID:
     """Move a subscription to another plan, give it its own price (or back to the plan's),
-    change its quantity, car, space, payment terms or autopay. Changes count from the next
-    bill on; what was billed stays as it was."""
+    change its quantity, car, space, payment terms or autopay. A new price or quantity
+    counts from today: a period billed in advance that runs past today is credited or
+    billed the difference for its days from today (domain/subscriptions/adjustments.py);
+    the other changes count from the next bill on."""
     _refuse(change_problems(change))
     async with work.write() as session:
         subscription = await _live(session, work, subscription_id)
@@ -270,14 +273,56 @@ async def change_subscription(work: Work, subscription_id: uuid.UUID, change: Ch
             car = await _their_car(session, org_id, subscription.customer_id, change.car_id)
             values["car_id"] = car
         before = {name: getattr(subscription, name) for name in values}
+        was = await _terms(session, subscription)
         if apply(subscription, values):
             changed = {
                 name: [_audited(before[name], name), _audited(value, name)]
                 for name, value in values.items()
                 if before[name] != value and name != "currency"
             }
-            session.add(_audit(work, "subscription.changed", subscription, changes=changed))
+            adjusted: list[Adjusted] = []
+            now = await _terms(session, subscription)
+            if now != was:  # the period running today is charged the new terms from today
+                today = await _today(session, work, org_id)
+                adjusted = await adjust_periods(work, session, subscription, today, terms=now)
+            session.add(
+                _audit(
+                    work,
+                    "subscription.changed",
+                    subscription,
+                    changes=changed,
+                    **_adjusted(adjusted),
+                )
+            )
     return subscription.id
+
+
+async def _terms(session: AsyncSession, subscription: BillingSubscription) -> tuple[int, int]:
+    """The subscription's price (its own, else its plan's) and quantity."""
+    if subscription.custom_unit_price is not None:
+        return subscription.custom_unit_price, subscription.quantity
+    plan = await session.get(BillingPlan, subscription.plan_id)
+    assert plan is not None  # the row's foreign key holds it
+    return plan.amount, subscription.quantity
+
+
+def _adjusted(adjusted: list[Adjusted]) -> dict[str, Any]:
+    """The credit notes and invoices of a difference made, for the audit row."""
+    if not adjusted:
+        return {}
+    return {
+        "adjustments": [
+            {
+                "period_start": a.period_start.isoformat(),
+                "amount": a.amount,
+                "invoice": encode_id("Invoice", a.invoice_id),
+                "credit_note": encode_id("CreditNote", a.credit_note_id)
+                if a.credit_note_id
+                else None,
+            }
+            for a in adjusted
+        ]
+    }
 
 
 async def pause_subscription(work: Work, subscription_id: uuid.UUID) -> uuid.UUID:
@@ -330,7 +375,8 @@ async def end_subscription(
 ) -> uuid.UUID:
     """End a subscription before `end_date` (the first day no longer covered, today or
     later), or when None at the end of the period running today (of its first period, when
-    it has not started yet)."""
+    it has not started yet). Days after the end already billed in advance are credited by
+    the proration rule (domain/subscriptions/adjustments.py)."""
     async with work.write() as session:
         subscription = await _live(session, work, subscription_id)
         today = await _today(session, work, subscription.organization_id)
@@ -353,6 +399,9 @@ async def end_subscription(
                 raise Rejected(Problem("endDate", message, SubscriptionCode.IN_THE_PAST))
         was = subscription.end_date
         apply(subscription, {"end_date": end_date})
+        # Days already billed in advance after the end are credited (or, for an end moved
+        # later again, billed): domain/subscriptions/adjustments.py.
+        adjusted = await adjust_periods(work, session, subscription, today)
         session.add(
             _audit(
                 work,
@@ -360,6 +409,7 @@ async def end_subscription(
                 subscription,
                 end_date=end_date.isoformat(),
                 previous_end_date=was.isoformat() if was else None,
+                **_adjusted(adjusted),
             )
         )
     return subscription.id

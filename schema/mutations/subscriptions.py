@@ -115,7 +115,9 @@ class CreateSubscriptionInput:
 
 
 @strawberry.input(
-    description="Change a subscription from its next bill on. Omitted fields keep their value."
+    description="Change a subscription. A new plan, price or quantity counts from today (a "
+    "period billed in advance is credited or billed the difference for its days from "
+    "today); the rest from its next bill on. Omitted fields keep their value."
 )
 class ChangeSubscriptionInput:
     id: strawberry.ID = strawberry.field(description="The subscription's global ID.")
@@ -226,7 +228,9 @@ class SubscriptionMutations:
         return await subscription_payload(info, await actions.create_subscription(info, input))
 
     @strawberry.mutation(
-        description="Change a subscription's plan, price, quantity, car, space, terms or autopay.",
+        description="Change a subscription's plan, price, quantity, car, space, terms or "
+        "autopay; a period billed in advance is charged the new price or quantity from today "
+        "(a credit note, or an invoice of the difference).",
         extensions=staff_only(),
     )
     async def change_subscription(
@@ -250,7 +254,9 @@ class SubscriptionMutations:
         return await subscription_payload(info, await actions.resume_subscription(info, input))
 
     @strawberry.mutation(
-        description="End a subscription on a given day, or at the end of the period running today.",
+        description="End a subscription on a given day, or at the end of the period running "
+        "today; days after the end already billed in advance are credited by the proration "
+        "rule (a credit note against the period's invoice).",
         extensions=staff_only(),
     )
     async def end_subscription(
