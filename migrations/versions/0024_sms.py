@@ -34,18 +34,19 @@ PREFERENCES = ("sms_sign_in", "sms_pay_links", "sms_reminders", "sms_car_ready")
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("outbox_emails", schema=None) as batch_op:
-        batch_op.add_column(
-            sa.Column("channel", sa.String(length=32), nullable=False, server_default="EMAIL")
-        )
-        batch_op.add_column(sa.Column("provider_id", sa.String(length=64), nullable=True))
+    # Plain ADD COLUMN (no batch copy): on SQLite a copy would drop `customers`, which rows
+    # of other tables reference.
+    op.add_column(
+        "outbox_emails",
+        sa.Column("channel", sa.String(length=32), nullable=False, server_default="EMAIL"),
+    )
+    op.add_column("outbox_emails", sa.Column("provider_id", sa.String(length=64), nullable=True))
     for table in ("customers", "contacts"):
-        with op.batch_alter_table(table, schema=None) as batch_op:
-            for name in PREFERENCES:
-                batch_op.add_column(
-                    sa.Column(name, sa.Boolean(), nullable=False, server_default=sa.false())
-                )
-            batch_op.add_column(sa.Column("sms_number", sa.String(length=40), nullable=True))
+        for name in PREFERENCES:
+            op.add_column(
+                table, sa.Column(name, sa.Boolean(), nullable=False, server_default=sa.false())
+            )
+        op.add_column(table, sa.Column("sms_number", sa.String(length=40), nullable=True))
     op.create_table(
         "sms_opt_outs",
         sa.Column("organization_id", sa.Uuid(), nullable=False),
@@ -98,11 +99,9 @@ def _rewrite(
 
 def downgrade() -> None:
     op.drop_table("sms_opt_outs")
+    # Plain DROP COLUMN (SQLite 3.35+), for the same reason as the upgrade's ADD COLUMN.
     for table in ("customers", "contacts"):
-        with op.batch_alter_table(table, schema=None) as batch_op:
-            batch_op.drop_column("sms_number")
-            for name in reversed(PREFERENCES):
-                batch_op.drop_column(name)
-    with op.batch_alter_table("outbox_emails", schema=None) as batch_op:
-        batch_op.drop_column("provider_id")
-        batch_op.drop_column("channel")
+        for name in ("sms_number", *reversed(PREFERENCES)):
+            op.execute(f"ALTER TABLE {table} DROP COLUMN {name}")
+    for name in ("provider_id", "channel"):
+        op.execute(f"ALTER TABLE outbox_emails DROP COLUMN {name}")
