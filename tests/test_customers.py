@@ -99,7 +99,9 @@ async def test_duplicate_email_is_refused_per_organization(gql, tenant, other_te
 async def test_update_changes_only_what_was_sent(gql, tenant):
     created = (await _create(gql, tenant, name="Sam Lee", email="sam@example.com"))["customer"]
     data = await gql.data(
-        UPDATE, {"input": {"id": created["id"], "phone": "(312) 555-0101"}}, token=tenant.staff_token
+        UPDATE,
+        {"input": {"id": created["id"], "phone": "(312) 555-0101"}},
+        token=tenant.staff_token,
     )
     assert data["updateCustomer"]["customer"] == {
         "id": created["id"],

@@ -62,7 +62,12 @@ async def test_profile_updates_are_audited_and_refused_when_off(
 ):
     customer_id, email = await make_customer(gql, tenant, phone="+1 312 555 0100")
     session = await sign_in_by_invite(gql, db, smtp, tenant, email, customerId=customer_id)
-    changes = {"name": "Alex J. Morgan", "phone": "+1 312 555 0199", "city": "Austin", "country": "us"}
+    changes = {
+        "name": "Alex J. Morgan",
+        "phone": "+1 312 555 0199",
+        "city": "Austin",
+        "country": "us",
+    }
     done = await gql.data(PROFILE, {"input": changes}, token=session)
     assert done["updateMyProfile"] == {
         "customer": {

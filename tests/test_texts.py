@@ -26,9 +26,12 @@ from models.enums import Channel, MailKind
 from models.tables import audit_events, contacts, customers, outbox_emails, sms_opt_outs
 from portico.app import create_app
 from portico.twilio_webhook import twilio_signature
+from tests.billing import open_invoice
 from tests.helpers import GraphQLClient, Tenant, user_errors
-from tests.portal import make_contact, make_customer, sign_in_by_invite
+from tests.payments import Paying
+from tests.portal import make_car, make_contact, make_customer, sign_in_by_invite
 from tests.smtp import SmtpServer
+from tests.test_jobs import COMPLETE, CREATE_JOB
 from tests.test_reminders import _appointment, _remind
 from tests.twilio_stub import ACCOUNT_SID, AUTH_TOKEN, TwilioStub
 
@@ -249,9 +252,7 @@ async def opt_out_audits(db: Database, org: Any) -> list[str]:
     async with db.connect() as conn:
         found = await conn.execute(
             sa.select(audit_events.c.action)
-            .where(
-                audit_events.c.organization_id == org, audit_events.c.action.like("sms.opted_%")
-            )
+            .where(audit_events.c.organization_id == org, audit_events.c.action.like("sms.opted_%"))
             .order_by(audit_events.c.created_at)
         )
         return list(found.scalars())
@@ -377,7 +378,9 @@ async def test_a_changed_number_gets_no_texts_until_chosen_again(
     customer_id, _ = await make_customer(gql, tenant, phone=number)
     await choose_reminder_texts(db, tenant, customer_id, number)
     update = """
-    mutation U($input: UpdateCustomerInput!) { updateCustomer(input: $input) { userErrors { code } } }
+    mutation U($input: UpdateCustomerInput!) {
+      updateCustomer(input: $input) { userErrors { code } }
+    }
     """
     data = await gql.data(
         update, {"input": {"id": customer_id, "phone": new}}, token=tenant.staff_token
@@ -408,12 +411,14 @@ async def test_the_portal_viewer_chooses_their_own_texts(
 
     number = a_number()
     profile = """
-    mutation P($input: UpdateMyProfileInput!) { updateMyProfile(input: $input) { userErrors { code } } }
+    mutation P($input: UpdateMyProfileInput!) {
+      updateMyProfile(input: $input) { userErrors { code } }
+    }
     """
     local = f"({number[2:5]}) {number[5:8]}-{number[8:]}"  # as people write it
-    assert (await gql.data(profile, {"input": {"phone": local}}, token=session))[
-        "updateMyProfile"
-    ]["userErrors"] == []
+    assert (await gql.data(profile, {"input": {"phone": local}}, token=session))["updateMyProfile"][
+        "userErrors"
+    ] == []
     chosen = await gql.data(
         SET_TEXTS, {"input": {"signIn": True, "appointmentReminders": True}}, token=session
     )
@@ -539,3 +544,53 @@ async def test_the_delivery_log_shows_texts_and_resends_them(
     assert (await inbound(twilio_http, to, "STOP")).status_code == 200
     refused = await gql.data(RESEND, {"input": {"id": dead["id"]}}, token=tenant.staff_token)
     assert user_errors(refused["resendEmail"]) == [(["input", "id"], "OPTED_OUT")]
+
+
+# --- pay links and car ready, by text where chosen -------------------------------------------
+
+
+async def choose_texts(db: Database, customer_id: str, number: str, **kinds: bool) -> None:
+    async with db.write() as session:
+        await session.execute(
+            sa.update(customers)
+            .where(customers.c.id == decode_id_of("Customer", customer_id))
+            .values(phone=number, sms_number=number, **kinds)
+        )
+
+
+async def texts_to(db: Database, number: str) -> list[tuple[str, str]]:
+    """(subject, body) of the texts queued to `number`."""
+    return [(r["subject"], r["body_text"]) for r in await outbox_rows(db, number)]
+
+
+async def test_an_invoice_texts_its_pay_link_to_whom_chose_it(paying: Paying):
+    number = a_number()
+    await choose_texts(paying.db, paying.customer_id, number, sms_pay_links=True)
+    invoice = await open_invoice(paying.gql, paying.tenant, paying.customer_id)
+    [(subject, body)] = await texts_to(paying.db, number)
+    assert subject == f"Pay link for invoice #{invoice['number']}"
+    assert f"invoice #{invoice['number']} for USD 250.00" in body and "/portal/pay/" in body
+
+
+async def test_a_finished_job_texts_car_ready_to_whom_chose_it(
+    db: Database, gql: GraphQLClient, tenant: Tenant
+):
+    number, quiet = a_number(), a_number()
+    customer_id, _ = await make_customer(gql, tenant)
+    await choose_texts(db, customer_id, number, sms_car_ready=True)
+    other_id, _ = await make_customer(gql, tenant)
+    await choose_texts(db, other_id, quiet, sms_reminders=True)  # not car-ready texts
+    for owner in (customer_id, other_id):
+        car = await make_car(gql, tenant, owner, "911")
+        made = await gql.data(
+            CREATE_JOB,
+            {"input": {"customerId": owner, "carId": car, "title": "Detailing"}},
+            token=tenant.staff_token,
+        )
+        job = made["createJob"]["job"]["id"]
+        done = await gql.data(COMPLETE, {"input": {"id": job}}, token=tenant.staff_token)
+        assert done["completeJob"]["userErrors"] == []
+    [(subject, body)] = await texts_to(db, number)
+    assert subject == "Car ready: Porsche 911"
+    assert body.startswith(f"Tenant {tenant.slug.split('-')[0][1:]}: Porsche 911 is ready")
+    assert await texts_to(db, quiet) == []
