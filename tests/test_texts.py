@@ -594,3 +594,49 @@ async def test_a_finished_job_texts_car_ready_to_whom_chose_it(
     assert subject == "Car ready: Porsche 911"
     assert body.startswith(f"Tenant {tenant.slug.split('-')[0][1:]}: Porsche 911 is ready")
     assert await texts_to(db, quiet) == []
+
+
+# --- settings and the development transport -------------------------------------------------
+
+
+def test_twilio_settings_and_the_file_texter(tmp_path: Any):
+    from core.settings import ConfigurationError, settings_from_env
+    from mail.texts import FileTexter, texter_from_settings
+
+    production = {
+        "PORTICO_ENV": "production",
+        "SECRET_KEYS": "Kq8-rT1_xY0pLm3nB7vC2wE5uI9oA4sD6fG0hJzW3tR7yU2iO5pA",
+        "SMTP_URL": "smtp://mail.test:25",
+        "DATABASE_URL": "postgresql+asyncpg://x@db.test/portico",
+    }
+    plain = settings_from_env(production)
+    assert not plain.texts_enabled  # production without Twilio queues no texts
+    missing_sender = settings_from_env(
+        {**production, "TWILIO_ACCOUNT_SID": ACCOUNT_SID, "TWILIO_AUTH_TOKEN": AUTH_TOKEN}
+    )
+    with pytest.raises(ConfigurationError, match="TWILIO_FROM"):
+        missing_sender.check()
+    configured = settings_from_env(
+        {
+            **production,
+            "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
+            "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
+            "TWILIO_FROM": FROM,
+            "TWILIO_BASE_URL": "http://127.0.0.1:9/",
+        }
+    )
+    sender = texter_from_settings(configured)
+    assert isinstance(sender, TwilioTexter) and configured.texts_enabled
+    assert sender.url == f"http://127.0.0.1:9/2010-04-01/Accounts/{ACCOUNT_SID}/Messages.json"
+    assert AUTH_TOKEN not in repr(sender)
+    development = texter_from_settings(settings_from_env({"MAIL_DIR": str(tmp_path)}))
+    assert isinstance(development, FileTexter) and development.directory == tmp_path / "texts"
+
+
+async def test_the_file_texter_writes_each_text(tmp_path: Any):
+    from mail.texts import FileTexter, Text
+
+    await FileTexter(tmp_path).send(Text(to="+13125550100", body="Hi", reference="abc/../x"))
+    [written] = list(tmp_path.iterdir())
+    assert written.name.endswith("-abc..x.txt")
+    assert written.read_text() == "To: +13125550100\n\nHi\n"
