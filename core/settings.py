@@ -45,6 +45,17 @@ class Settings:
     # How long a claimed email stays a worker's without a renewal (renewed every fifth of
     # it while the worker sends): a worker that dies delays its emails by at most this.
     mail_lease_seconds: float = 20.0
+    # Texts (mail/texts.py): Twilio's Messages API when TWILIO_ACCOUNT_SID and
+    # TWILIO_AUTH_TOKEN are set, with TWILIO_FROM (a number) or TWILIO_MESSAGING_SERVICE_SID;
+    # otherwise files under MAIL_DIR/texts (development) and no texts at all in production.
+    twilio_account_sid: str | None = None
+    twilio_auth_token: str | None = None
+    twilio_from: str | None = None
+    twilio_messaging_service_sid: str | None = None
+    twilio_base_url: str = "https://api.twilio.com"
+    twilio_timeout_seconds: float = 10.0
+    # The region a phone number written without +country is read in (ISO 3166 alpha-2).
+    phone_region: str = "US"
     stripe_secret_key: str | None = None
     stripe_webhook_secret: str | None = None
     stripe_api_base: str | None = None
@@ -129,6 +140,15 @@ class Settings:
         return f"http://{host}:{self.port}"
 
     @property
+    def twilio_configured(self) -> bool:
+        return bool(self.twilio_account_sid and self.twilio_auth_token)
+
+    @property
+    def texts_enabled(self) -> bool:
+        """Whether texts are queued at all: with Twilio, or to files outside production."""
+        return self.twilio_configured or not self.production
+
+    @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
 
@@ -151,6 +171,8 @@ class Settings:
         if not self.smtp_url:
             # Without a mail server, mail would go to files and every link to the log.
             raise ConfigurationError("production sends mail through SMTP_URL; set it")
+        if self.twilio_configured and not (self.twilio_from or self.twilio_messaging_service_sid):
+            raise ConfigurationError("set TWILIO_FROM or TWILIO_MESSAGING_SERVICE_SID")
         if self.webhook_allow_loopback:
             raise ConfigurationError("WEBHOOK_ALLOW_LOOPBACK is for tests and development")
         if self.is_sqlite and not self.allow_sqlite_in_production:
@@ -212,6 +234,15 @@ def settings_from_env(environ: dict[str, str] | os._Environ[str] = os.environ) -
         mail_dir=Path(get("MAIL_DIR", str(defaults.mail_dir))),
         mail_from=get("MAIL_FROM", defaults.mail_from),
         mail_lease_seconds=float(get("MAIL_LEASE_SECONDS", defaults.mail_lease_seconds)),
+        twilio_account_sid=get("TWILIO_ACCOUNT_SID") or None,
+        twilio_auth_token=get("TWILIO_AUTH_TOKEN") or None,
+        twilio_from=get("TWILIO_FROM") or None,
+        twilio_messaging_service_sid=get("TWILIO_MESSAGING_SERVICE_SID") or None,
+        twilio_base_url=(get("TWILIO_BASE_URL") or defaults.twilio_base_url).rstrip("/"),
+        twilio_timeout_seconds=float(
+            get("TWILIO_TIMEOUT_SECONDS", defaults.twilio_timeout_seconds)
+        ),
+        phone_region=(get("PHONE_REGION") or defaults.phone_region).upper(),
         stripe_secret_key=get("STRIPE_SECRET_KEY") or None,
         stripe_webhook_secret=get("STRIPE_WEBHOOK_SECRET") or None,
         stripe_api_base=get("STRIPE_API_BASE") or None,

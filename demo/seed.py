@@ -617,7 +617,8 @@ class Demo:
 
     def phone(self) -> str:
         number = next(self.phones)
-        return f"({AREA_CODES[number % len(AREA_CODES)]}) 555-01{number % 100:02d}"
+        # Stored as E.164, as the API stores every person's number (core/phones.py).
+        return f"+1{AREA_CODES[number % len(AREA_CODES)]}55501{number % 100:02d}"
 
     def add(self, *rows: SQLModel) -> None:
         self.rows.extend(rows)

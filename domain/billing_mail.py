@@ -15,9 +15,10 @@ from core.settings import Settings
 from domain.notifications import for_customer
 from mail.outbox import enqueue_to
 from mail.recipients import Recipient, recipients
+from mail.texts import text_people, text_recipients
 from models import Estimate, Invoice, Organization, PortalSettings
 from models.currency import format_money
-from models.enums import MailKind, NotificationKind
+from models.enums import MailKind, NotificationKind, TextKind
 from payments.requests import online_payments_open
 
 
@@ -68,6 +69,9 @@ async def notify_customer_of_invoice(
     button = await _pay_button(session, settings, org, invoice, paragraphs)
     subject = f"Invoice #{invoice.number} from {org.name}"
     await _announce(session, settings, org, invoice, INVOICE_NEWS, subject, paragraphs, button)
+    if button is not None:
+        news = f"{org.name}: invoice #{invoice.number} for {total}, due on {due}."
+        await _text_pay_link(session, settings, org, invoice, news, button[1])
 
 
 async def _pay_button(
@@ -83,6 +87,20 @@ async def _pay_button(
     # The link pays this invoice only, without signing in (auth/pay_links.py).
     paragraphs.append("Or pay it now by card with the link below, without signing in.")
     return ("Pay invoice", pay_link_url(settings, org.id, invoice.id))
+
+
+async def _text_pay_link(
+    session: AsyncSession,
+    settings: Settings,
+    org: Organization,
+    invoice: Invoice,
+    news: str,
+    url: str,
+) -> None:
+    """The pay link by text too, to those of the invoice's people who chose it."""
+    to = await text_recipients(session, invoice.customer_id, TextKind.PAY_LINKS, MailKind.INVOICES)
+    label = f"Pay link for invoice #{invoice.number}"
+    await text_people(session, settings, org.id, to, MailKind.INVOICES, label, f"{news} Pay: {url}")
 
 
 def _when(step: int) -> str:
@@ -114,6 +132,9 @@ async def remind_customer_of_invoice(
         "thank you, and please ignore this reminder.",
     ]
     button = await _pay_button(session, settings, org, invoice, paragraphs)
+    if button is not None:
+        news = f"{org.name}: invoice #{invoice.number} {_when(days)}; {due} remains to pay."
+        await _text_pay_link(session, settings, org, invoice, news, button[1])
     button = button or (INVOICE_NEWS.button, f"{settings.portal_base}/{INVOICE_NEWS.page}")
     to = await recipients(session, invoice.customer_id, MailKind.INVOICES)
     subject = f"Reminder: invoice #{invoice.number} from {org.name} {_when(days)}"

@@ -20,6 +20,7 @@ class Common(StrEnum):
     REQUIRED = "REQUIRED"
     INVALID = "INVALID"
     TOO_LONG = "TOO_LONG"
+    INVALID_PHONE = "INVALID_PHONE"  # no valid phone number (core/phones.py)
 
 
 @dataclass(frozen=True, slots=True)

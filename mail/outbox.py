@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from mail.recipients import Recipient
 from mail.templates import branded
 from models import Organization, OutboxEmail
-from models.enums import MailKind
+from models.enums import Channel, MailKind
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,3 +117,31 @@ async def enqueue_to(
             html=html,
             organization_id=org.id,
         )
+
+
+async def enqueue_text(
+    session: AsyncSession,
+    *,
+    kind: MailKind,
+    to: str,
+    label: str,
+    text: str,
+    organization_id: uuid.UUID,
+    magic_link_id: uuid.UUID | None = None,
+) -> OutboxEmail:
+    """Add one text (SMS) to the caller's transaction; `to` is an E.164 number (choose it
+    with `mail.texts.text_recipients`), `label` what staff read in the delivery log."""
+    if not to.startswith("+") or not to[1:].isdigit():
+        raise ValueError("a text goes to an E.164 number")
+    row = OutboxEmail(
+        organization_id=organization_id,
+        channel=Channel.SMS,
+        kind=kind,
+        to_address=to,
+        subject=one_line(label)[:300],
+        body_text=text,
+        magic_link_id=magic_link_id,
+    )
+    await session.flush()  # pending parents (a new MagicLink) first, as `enqueue` does
+    session.add(row)
+    return row

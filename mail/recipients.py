@@ -57,7 +57,7 @@ def _column(kind: MailKind) -> str:
     return column
 
 
-def _scope_allows(kind: MailKind, car_id: uuid.UUID | None) -> sa.ColumnElement[bool]:
+def scope_allows(kind: MailKind, car_id: uuid.UUID | None) -> sa.ColumnElement[bool]:
     """The contacts whose portal scope covers an email of `kind` (about `car_id`, if any)."""
     scope = contacts.c.portal_scope
     if kind in BILLING_KINDS:
@@ -105,7 +105,7 @@ async def recipients(
         contacts.c.archived_at.is_(None),
         contacts.c[column].is_(True),
         contacts.c.email.is_not(None),
-        _scope_allows(kind, car_id),
+        scope_allows(kind, car_id),
     )
     both = sa.union_all(own, others).subquery()
     found = await session.execute(

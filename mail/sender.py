@@ -44,6 +44,10 @@ class PermanentMailError(MailError):
     """Never try again: the same message would be refused the same way."""
 
 
+class ServerUnreachable(TemporaryMailError):
+    """The server (a text provider's API) could not be reached at all: an outage."""
+
+
 def is_permanent(exc: BaseException) -> bool:
     """Whether retrying `exc` is pointless.
 
@@ -65,6 +69,8 @@ def server_unreachable(exc: BaseException) -> bool:
     connection, or answered 421: closing), not that it refused this message: a fault of no
     email in particular, so no email's attempts should count it."""
     if isinstance(exc, aiosmtplib.SMTPResponseException) and exc.code == 421:
+        return True
+    if isinstance(exc, ServerUnreachable):
         return True
     # aiosmtplib's connect errors (timeouts included) and lost connections are these too.
     return isinstance(exc, ConnectionError)

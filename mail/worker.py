@@ -36,7 +36,7 @@ import email.utils
 import logging
 import uuid
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.engine import RowMapping
@@ -45,9 +45,10 @@ from auth.magic_links import start_link_clock
 from core.outage_watch import MAX_WAIT_SECONDS, OutageWatch
 from core.process import process_gone, process_identity
 from mail.sender import Mailer, PermanentMailError, is_permanent, server_unreachable
+from mail.texts import Text, TextSender
 from models.clock import db_now
 from models.db import Database
-from models.enums import OutboxStatus
+from models.enums import Channel, OutboxStatus
 from models.tables import outbox_emails as outbox
 from storage import FileMissing, read_bytes, storage_from_settings
 
@@ -104,8 +105,9 @@ async def _attach(
 
 async def deliver_due(
     db: Database,
-    mailer: Mailer,
+    mailer: Mailer | TextSender,
     *,
+    channel: Channel = Channel.EMAIL,
     batch: int = 20,
     max_attempts: int = 8,
     link_minutes: int | None = None,
@@ -117,14 +119,17 @@ async def deliver_due(
     not sent back as they were.
 
     `link_minutes`, `mail_from` and `lease_seconds` default to the database's settings
-    (MAGIC_LINK_MINUTES, MAIL_FROM, MAIL_LEASE_SECONDS).
+    (MAGIC_LINK_MINUTES, MAIL_FROM, MAIL_LEASE_SECONDS). `channel` says which rows this
+    worker sends, and `mailer` is that channel's transport: a `Mailer` for EMAIL, a
+    `TextSender` for SMS (texts have their own worker, so a text provider's outage never
+    holds email up, nor the other way round).
     """
     minutes = db.settings.magic_link_minutes if link_minutes is None else link_minutes
     sender = mail_from or db.settings.mail_from
     lease = max(lease_seconds or db.settings.mail_lease_seconds, MIN_LEASE_SECONDS)
     await reclaim_from_the_gone(db)
     held = Lease(db, lease)
-    rows = await held.claim(batch)
+    rows = await held.claim(batch, channel)
     if not rows:
         return 0
     renewing = asyncio.create_task(held.keep_renewed(), name="mail lease")
@@ -160,7 +165,7 @@ def _send_bound(lease: float) -> float:
 
 async def _deliver_one(
     db: Database,
-    mailer: Mailer,
+    mailer: Mailer | TextSender,
     row: RowMapping,
     sender: str,
     minutes: int,
@@ -168,23 +173,37 @@ async def _deliver_one(
     lease: float,
 ) -> bool:
     attempt = row["attempts"] + 1
+    message: email.message.EmailMessage | Text
     try:
-        message = build_message(row, sender)
-        await _attach(db, row, message)
+        if row["channel"] == Channel.SMS:
+            message = Text(to=row["to_address"], body=row["body_text"], reference=str(row["id"]))
+        else:
+            message = build_message(row, sender)
+            await _attach(db, row, message)
     except (ValueError, TypeError, FileMissing) as exc:  # no retry will make it valid
         failure = PermanentMailError(f"cannot build the message: {exc}")
         await _record_failure(db, row, attempt, max_attempts, failure)
         return False
     try:
         async with asyncio.timeout(_send_bound(lease)):
-            await mailer.send(message)
+            provider_id = await _send(mailer, message)
     except Exception as exc:
         if server_unreachable(exc):
             raise MailServerUnavailable(describe(exc)) from None
         await _record_failure(db, row, attempt, max_attempts, exc)
         return False
-    await _record_sent(db, row, minutes)
+    await _record_sent(db, row, minutes, provider_id)
     return True
+
+
+async def _send(
+    transport: Mailer | TextSender, message: email.message.EmailMessage | Text
+) -> str | None:
+    """Hand `message` to its channel's transport; the provider's id for it, if any."""
+    if isinstance(message, Text):
+        return await cast(TextSender, transport).send(message)
+    await cast(Mailer, transport).send(message)
+    return None
 
 
 class Lease:
@@ -201,9 +220,9 @@ class Lease:
         self._held: dict[uuid.UUID, int] = {}
         self._confirmed_at = 0.0
 
-    async def claim(self, batch: int) -> Sequence[RowMapping]:
+    async def claim(self, batch: int, channel: Channel) -> Sequence[RowMapping]:
         started = asyncio.get_running_loop().time()
-        rows = await _claim(self.db, batch, self.seconds)
+        rows = await _claim(self.db, batch, self.seconds, channel)
         self._held = {row["id"]: row["attempts"] + 1 for row in rows}
         self._confirmed_at = started
         return rows
@@ -264,11 +283,15 @@ async def reclaim_from_the_gone(db: Database) -> int:
     return count
 
 
-async def _claim(db: Database, batch: int, lease: float) -> Sequence[RowMapping]:
+async def _claim(db: Database, batch: int, lease: float, channel: Channel) -> Sequence[RowMapping]:
     async with db.write() as session:
         due = (
             sa.select(outbox)
-            .where(outbox.c.status == OutboxStatus.PENDING, outbox.c.next_attempt_at <= db_now())
+            .where(
+                outbox.c.status == OutboxStatus.PENDING,
+                outbox.c.next_attempt_at <= db_now(),
+                outbox.c.channel == channel,
+            )
             .order_by(outbox.c.next_attempt_at, outbox.c.id)
             .limit(batch)
             .with_for_update(skip_locked=True)
@@ -332,12 +355,20 @@ async def _release(
             )
 
 
-async def _record_sent(db: Database, row: RowMapping, link_minutes: int) -> None:
+async def _record_sent(
+    db: Database, row: RowMapping, link_minutes: int, provider_id: str | None = None
+) -> None:
     async with db.write() as session:
         await session.execute(
             sa.update(outbox)
             .where(outbox.c.id == row["id"])
-            .values(status=OutboxStatus.SENT, sent_at=db_now(), leased_by=None, updated_at=db_now())
+            .values(
+                status=OutboxStatus.SENT,
+                sent_at=db_now(),
+                leased_by=None,
+                updated_at=db_now(),
+                provider_id=provider_id,
+            )
         )
         if row["magic_link_id"] is not None:
             await start_link_clock(session, row["magic_link_id"], link_minutes)
@@ -371,9 +402,10 @@ def describe(exc: BaseException) -> str:
 
 async def run_worker(
     db: Database,
-    mailer: Mailer,
+    mailer: Mailer | TextSender,
     stop: asyncio.Event,
     *,
+    channel: Channel = Channel.EMAIL,
     interval: float = 1.0,
     batch: int = 20,
     max_attempts: int = 8,
@@ -390,13 +422,14 @@ async def run_worker(
     Meant as an application lifespan task: set `stop` and await the task to finish the
     batch in hand.
     """
-    watch = OutageWatch(logger, "mail delivery", interval, outage_max_wait)
+    what = "text delivery" if channel == Channel.SMS else "mail delivery"
+    watch = OutageWatch(logger, what, interval, outage_max_wait)
     server = OutageWatch(
         logger,
-        "mail delivery",
+        what,
         interval,
         outage_max_wait,
-        service="mail server",
+        service="text provider" if channel == Channel.SMS else "mail server",
         is_outage=lambda exc: isinstance(exc, MailServerUnavailable),
     )
     while not stop.is_set():
@@ -404,6 +437,7 @@ async def run_worker(
             sent = await deliver_due(
                 db,
                 mailer,
+                channel=channel,
                 batch=batch,
                 max_attempts=max_attempts,
                 link_minutes=link_minutes,
@@ -413,7 +447,7 @@ async def run_worker(
         except Exception as exc:
             # The mail server's outage first: its error is no database's.
             if not (server.failed(exc) or watch.failed(exc)):
-                logger.exception("mail delivery round failed")
+                logger.exception("%s round failed", what)
             sent = 0
         else:
             watch.succeeded()

@@ -31,7 +31,13 @@ from models.events import CommunityEvent, EventRsvp
 from models.idempotency import IdempotencyKey
 from models.integrations import IntegrationKey
 from models.jobs import Job, JobPhoto
-from models.messaging import Message, MessageAttachment, Notification, OutboxEmail
+from models.messaging import (
+    Message,
+    MessageAttachment,
+    Notification,
+    OutboxEmail,
+    SmsOptOut,
+)
 from models.onboarding import OnboardingStep
 from models.organization import Counter, Organization, PortalSettings
 from models.people import Contact, ContactCar, Customer, StaffUser
@@ -101,6 +107,7 @@ __all__ = [
     "RateLimit",
     "Refund",
     "SavedPaymentMethod",
+    "SmsOptOut",
     "StaffToken",
     "StaffUser",
     "SubscriptionAdjustment",

@@ -255,6 +255,22 @@ class MailKind(StrEnum):
     MESSAGES = "MESSAGES"
 
 
+class Channel(StrEnum):
+    """How an outbox message travels: an email, or a text to a phone (mail/texts.py)."""
+
+    EMAIL = "EMAIL"
+    SMS = "SMS"
+
+
+class TextKind(StrEnum):
+    """What a person may choose to also get by text; each is off until they turn it on."""
+
+    SIGN_IN = "SIGN_IN"  # portal sign-in links
+    PAY_LINKS = "PAY_LINKS"  # an invoice's pay link
+    APPOINTMENT_REMINDERS = "APPOINTMENT_REMINDERS"
+    CAR_READY = "CAR_READY"  # the car's status became READY
+
+
 class OutboxStatus(StrEnum):
     PENDING = "PENDING"
     SENT = "SENT"

@@ -5,10 +5,10 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlmodel import Field
+from sqlmodel import Field, SQLModel
 
 from models.base import Row, TenantRow, enum_field, utc_field
-from models.enums import ActorKind, MailKind, NotificationKind, OutboxStatus
+from models.enums import ActorKind, Channel, MailKind, NotificationKind, OutboxStatus
 from models.files import FileColumns
 from models.types import UTCDateTime, utcnow
 
@@ -58,6 +58,9 @@ class OutboxEmail(Row, table=True):
         default=None, foreign_key="organizations.id", index=True
     )
     kind: MailKind = enum_field(MailKind)
+    # EMAIL: `to_address` is an email address; SMS: an E.164 number, `body_text` the text
+    # and `subject` what staff read in the delivery log. One outbox, one worker, per channel.
+    channel: Channel = enum_field(Channel, default=Channel.EMAIL)
     to_address: str = Field(max_length=254)
     subject: str = Field(max_length=300)
     body_text: str
@@ -81,3 +84,18 @@ class OutboxEmail(Row, table=True):
     reply_to: str | None = Field(default=None, max_length=254)
     # The email this one sends again (`resendEmail`), if any.
     resent_from_id: uuid.UUID | None = Field(default=None, foreign_key="outbox_emails.id")
+    # The provider's id of a sent text (Twilio's message SID).
+    provider_id: str | None = Field(default=None, max_length=64)
+
+
+class SmsOptOut(SQLModel, table=True):
+    """A number that answered STOP to an organization's texts: none go to it until START.
+
+    Kept per organization and number (not per person): an opt-out belongs to the phone,
+    whoever's record carries it now (mail/texts.py, portico/twilio_webhook.py)."""
+
+    __tablename__ = "sms_opt_outs"
+
+    organization_id: uuid.UUID = Field(foreign_key="organizations.id", primary_key=True)
+    phone: str = Field(max_length=40, primary_key=True)
+    opted_out_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

@@ -40,6 +40,15 @@ class CommunicationPreferences(SQLModel):
     wants_contracts: bool = Field(default=True)
     wants_social_events: bool = Field(default=False)
     wants_marketing: bool = Field(default=False)
+    # Texts, each kind off until the person turns it on in the portal (never staff: a text
+    # needs the person's own consent). They go to `sms_number`, the number the person had
+    # when they chose them, and only while it is still their `phone`: a number changed
+    # since (by staff or by them) gets nothing until they choose again.
+    sms_sign_in: bool = Field(default=False)
+    sms_pay_links: bool = Field(default=False)
+    sms_reminders: bool = Field(default=False)
+    sms_car_ready: bool = Field(default=False)
+    sms_number: str | None = Field(default=None, max_length=40)
 
 
 class PortalAccess(SQLModel):

@@ -34,7 +34,13 @@ from models.events import CommunityEvent, EventRsvp
 from models.idempotency import IdempotencyKey
 from models.integrations import IntegrationKey
 from models.jobs import Job, JobPhoto
-from models.messaging import Message, MessageAttachment, Notification, OutboxEmail
+from models.messaging import (
+    Message,
+    MessageAttachment,
+    Notification,
+    OutboxEmail,
+    SmsOptOut,
+)
 from models.onboarding import OnboardingStep
 from models.organization import Counter, Organization, PortalSettings
 from models.people import Contact, ContactCar, Customer, StaffUser
@@ -94,6 +100,7 @@ notifications = table_of(Notification)
 onboarding_steps = table_of(OnboardingStep)
 organizations = table_of(Organization)
 outbox_emails = table_of(OutboxEmail)
+sms_opt_outs = table_of(SmsOptOut)
 payment_methods = table_of(SavedPaymentMethod)
 payments = table_of(Payment)
 portal_settings = table_of(PortalSettings)

@@ -648,17 +648,20 @@ class Planner:
 
     def email_deliveries(self, node: FieldNode, gql_field: Any) -> Expr:
         """The delivery log, newest first (resolvers.lists.email_deliveries)."""
-        self.only_arguments(node, {"state", "kind", "recipient", "first", "after"})
+        self.only_arguments(node, {"state", "kind", "channel", "recipient", "first", "after"})
         first = self.page_size(node, gql_field)
         table = tables.outbox_emails
         state = self.bound_value(node, "state", gql_field, sa.String())
         kind = self.bound_value(node, "kind", gql_field, table.c.kind.type)
+        channel = self.bound_value(node, "channel", gql_field, table.c.channel.type)
         recipient = self.bound_value(node, "recipient", gql_field, sa.String())
         conditions: list[sa.ColumnElement[bool]] = []
         if state is not None:
             conditions.append(derived.delivery_state(table) == state)
         if kind is not None:
             conditions.append(table.c.kind == kind)
+        if channel is not None:
+            conditions.append(table.c.channel == channel)
         if recipient is not None:
             address = sa.func.lower(sa.func.trim(recipient))
             conditions.append(sa.func.lower(table.c.to_address) == address)

@@ -59,6 +59,7 @@ from portico.pages import (
 from portico.pg_broker import PostgresBroker
 from portico.request_limits import shared_store
 from portico.shedding import claim_for_tenant, overloaded
+from portico.twilio_webhook import twilio_webhook
 from portico.uploads import multipart_refusal
 from portico.webhooks import stripe_webhook
 from schema.context import Context, make_context
@@ -424,6 +425,7 @@ def create_app(
             Route("/staff/accept-invite", staff_invite_page, methods=["GET"]),
             Route("/staff/reset-password", staff_reset_page, methods=["GET"]),
             Route("/webhooks/stripe", stripe_webhook(db, settings), methods=["POST"]),
+            Route("/webhooks/twilio", twilio_webhook(db, settings), methods=["POST"]),
             Route("/stripe/onboarding/done", stripe_onboarding_done, methods=["GET"]),
             Route("/stripe/onboarding/refresh", stripe_onboarding_refresh, methods=["GET"]),
             Route("/downloads/{token}", download, methods=["GET"]),

@@ -25,8 +25,10 @@ from domain.schedule.reminders import remind_appointments
 from domain.subscriptions.billing import bill_due
 from domain.webhooks.delivery import run_webhook_worker
 from mail.sender import mailer_from_settings
+from mail.texts import texter_from_settings
 from mail.worker import run_worker
 from models.db import Database
+from models.enums import Channel
 from models.idempotency import expire
 
 log = logging.getLogger("portico.background")
@@ -104,6 +106,9 @@ async def run_background(db: Database, stop: asyncio.Event) -> None:
     jobs = scheduled_jobs(settings)
     tasks = [
         asyncio.create_task(run_worker(db, mailer_from_settings(settings), stop)),
+        asyncio.create_task(
+            run_worker(db, texter_from_settings(settings), stop, channel=Channel.SMS)
+        ),
         asyncio.create_task(run_webhook_worker(db, stop)),
         asyncio.create_task(run_housekeeping(db, stop, HOUSEKEEPING_SECONDS)),
         asyncio.create_task(run_jobs(db, stop, settings.jobs_interval_seconds, jobs)),

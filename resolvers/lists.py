@@ -12,7 +12,14 @@ from strawberry import Info
 from models import derived, tables
 from models import relations as rel
 from models.derived import status_filter
-from models.enums import AppointmentStatus, CarStatus, DeliveryState, MailKind, StaffStatus
+from models.enums import (
+    AppointmentStatus,
+    CarStatus,
+    Channel,
+    DeliveryState,
+    MailKind,
+    StaffStatus,
+)
 from models.pagination import Listing
 from models.search import car_search, customer_search
 from resolvers.relations import root_connection
@@ -113,7 +120,10 @@ async def billing_plans(
 
 
 def delivery_filter(
-    state: DeliveryState | None, kind: MailKind | None, recipient: str | None
+    state: DeliveryState | None,
+    kind: MailKind | None,
+    recipient: str | None,
+    channel: Channel | None = None,
 ) -> list[sa.ColumnElement[bool]]:
     """The delivery log's filters (the planner writes the same: planner/plan.py)."""
     table = tables.outbox_emails
@@ -122,6 +132,8 @@ def delivery_filter(
         conditions.append(derived.delivery_state(table) == state.value)
     if kind is not None:
         conditions.append(table.c.kind == kind)
+    if channel is not None:
+        conditions.append(table.c.channel == channel)
     if recipient:
         conditions.append(sa.func.lower(table.c.to_address) == recipient.strip().lower())
     return conditions
@@ -135,10 +147,11 @@ async def email_deliveries(
     recipient: str | None,
     first: int,
     after: str | None,
+    channel: Channel | None = None,
 ) -> Listing[Any]:
-    """The organization's emails, newest first, filtered."""
+    """The organization's emails and texts, newest first, filtered."""
     table = tables.outbox_emails
-    conditions = delivery_filter(state, kind, recipient)
+    conditions = delivery_filter(state, kind, recipient, channel)
     ordering = rel.NEWEST_FIRST["outbox_emails"]
     return await root_connection(info, table, ordering, conditions, make, first, after)
 

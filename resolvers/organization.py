@@ -23,7 +23,7 @@ async def update(info: Info, data: OrganizationInput) -> uuid.UUID:
     details = OrganizationDetails(
         name=kept(checks.text("name", data.name, 200, required=True)),
         email=kept(checks.email("email", data.email)),
-        phone=kept(checks.phone("phone", data.phone)),
+        phone=kept(checks.display_phone("phone", data.phone)),
         address=kept(checks.text("address", data.address, 500)),
         logo_url=kept(checks.url("logoUrl", data.logo_url)),
         brand_color=kept(checks.color("brandColor", data.brand_color)),

@@ -8,17 +8,18 @@ from typing import TYPE_CHECKING
 from strawberry import Info
 
 from domain.customers.preferences import Preferences
-from domain.portal import profile
+from domain.portal import profile, texts
 from domain.portal.profile import EmailChanged, Profile, address_problems
+from domain.portal.texts import TextChoices, TextSettings
 from domain.problems import Common
 from resolvers.customers import preferences
 from resolvers.inputs import kept
 from resolvers.rate_limits import limit
-from resolvers.validation import Checks
+from resolvers.validation import Checks, given
 
 if TYPE_CHECKING:  # annotations only: resolvers do not import the schema
     from schema.mutations.customers import CommunicationPreferencesInput
-    from schema.mutations.profile import UpdateMyProfileInput
+    from schema.mutations.profile import TextPreferencesInput, UpdateMyProfileInput
 
 CHANGES_PER_EMAIL, CHANGES_PER_CLIENT = 5, 20
 
@@ -65,3 +66,23 @@ async def request_email_change(info: Info, new_email: str) -> None:
 
 async def confirm_email_change(info: Info, token: str) -> EmailChanged:
     return await profile.confirm_email_change(info.context, token)
+
+
+async def update_text_preferences(info: Info, data: TextPreferencesInput) -> TextSettings:
+    """Which kinds of text the viewer gets (omitted or null: kept); their text settings."""
+    choices = TextChoices(
+        sign_in=kept(given(data.sign_in)),
+        pay_links=kept(given(data.pay_links)),
+        appointment_reminders=kept(given(data.appointment_reminders)),
+        car_ready=kept(given(data.car_ready)),
+    )
+    return await texts.update_text_preferences(info.context, choices)
+
+
+async def my_text_settings(info: Info) -> TextSettings | None:
+    """The portal viewer's text settings; None for anyone else."""
+    viewer = info.context.viewer
+    if not viewer.is_portal:
+        return None
+    rows = await info.context.reader.rows(texts.my_text_settings_query(viewer))
+    return texts.text_settings_of(rows[0]) if rows else None

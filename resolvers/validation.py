@@ -15,6 +15,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from strawberry import UNSET
 
+from core.phones import to_e164
+from core.settings import get_settings
 from domain.problems import Common, Problem, Rejected
 
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -74,6 +76,22 @@ class Checks:
         return cleaned
 
     def phone(self, name: str, value: Any) -> Any:
+        """A person's number, stored as E.164 (`core/phones.py`): the form texts go to."""
+        cleaned = self.text(name, value, 40)
+        if isinstance(cleaned, str):
+            e164 = to_e164(cleaned, get_settings().phone_region)
+            if e164 is None:
+                self.fail(
+                    name,
+                    "Enter a valid phone number, with its country code (+44 ...) if it is "
+                    "not from this business's country.",
+                    Common.INVALID_PHONE,
+                )
+            return e164
+        return cleaned
+
+    def display_phone(self, name: str, value: Any) -> Any:
+        """A number shown as written (the business's own, printed on its invoices)."""
         cleaned = self.text(name, value, 40)
         if isinstance(cleaned, str) and not PHONE.match(cleaned):
             self.fail(name, "Enter a valid phone number.")

@@ -12,6 +12,7 @@ from models.enums import (
     BillingTiming,
     CarEventKind,
     CarStatus,
+    Channel,
     ContactRole,
     ContractKind,
     ContractStatus,
@@ -89,6 +90,7 @@ strawberry.enum(
     AccessAction, description="What a portal viewer did with a file: saw its link, opened it."
 )
 strawberry.enum(RsvpStatus, description="An answer to an event invitation.")
+strawberry.enum(Channel, description="How a message of the delivery log travels: EMAIL or SMS.")
 strawberry.enum(
     MailKind,
     description="What an email is about; people's preferences choose the kinds they get "

@@ -16,7 +16,7 @@ from resolvers import lists, live
 from resolvers.access_log import link
 from resolvers.relations import children_of
 from schema.connections import Connection, connection
-from schema.enums import ActorKind, DeliveryState, MailKind, NotificationKind
+from schema.enums import ActorKind, Channel, DeliveryState, MailKind, NotificationKind
 from schema.fields import AFTER, FIRST, object_field
 from schema.node import Node, RowType, load_row, row_type
 
@@ -99,12 +99,18 @@ UNREAD_ONLY = strawberry.argument(
     "shows it to staff (never its body: it may carry a sign-in or pay link)."
 )
 class EmailDelivery(RowType, Node):
-    to_address: str = strawberry.field(description="The recipient's address.")
-    kind: MailKind = strawberry.field(description="What the email is about.")
-    subject: str = strawberry.field(description="The subject line.")
+    channel: Channel = strawberry.field(description="EMAIL, or SMS for a text.")
+    to_address: str = strawberry.field(
+        description="The recipient's address; for a text, their number (E.164)."
+    )
+    kind: MailKind = strawberry.field(description="What the email or text is about.")
+    subject: str = strawberry.field(
+        description="The subject line; for a text, what it is (a text has no subject)."
+    )
     attempts: int = strawberry.field(description="How many times sending was tried.")
     last_error: str | None = strawberry.field(
-        description="Why the last try failed (the mail server's words), if one did."
+        description="Why the last try failed (the mail server's or text provider's words), "
+        "if one did."
     )
     created_at: datetime = strawberry.field(description="When it was queued (UTC).")
     sent_at: datetime | None = strawberry.field(description="When it was sent (UTC).")
@@ -130,8 +136,8 @@ class MessagingQueries:
         return connection(await lists.conversations(info, _conversation, unread_only, first, after))
 
     @strawberry.field(
-        description="The delivery log: the organization's emails, newest first, with their "
-        "recipient, kind, state and last error (staff only).",
+        description="The delivery log: the organization's emails and texts, newest first, "
+        "with their channel, recipient, kind, state and last error (staff only).",
         extensions=staff_only(),
     )
     async def email_deliveries(
@@ -145,14 +151,20 @@ class MessagingQueries:
         ] = None,
         recipient: Annotated[
             str | None,
-            strawberry.argument(description="Only emails to this address (any letter case)."),
+            strawberry.argument(
+                description="Only emails to this address (any letter case), or texts to "
+                "this number as E.164."
+            ),
         ] = None,
         first: Annotated[int, FIRST] = 20,
         after: Annotated[str | None, AFTER] = None,
+        channel: Annotated[
+            Channel | None, strawberry.argument(description="Only emails, or only texts.")
+        ] = None,
     ) -> Connection[EmailDelivery]:
         return connection(
             await lists.email_deliveries(
-                info, EmailDelivery.from_row, state, kind, recipient, first, after
+                info, EmailDelivery.from_row, state, kind, recipient, first, after, channel
             )
         )
 

@@ -10,7 +10,7 @@ from auth.access import open_sections
 from auth.permissions import staff_only
 from auth.viewer import ViewerKind
 from core.ids import encode_id
-from resolvers import events, notifications, own_contacts, portal_sign_in
+from resolvers import events, notifications, own_contacts, portal_sign_in, profile
 from schema.connections import Connection, connection
 from schema.enums import ContactRole, PortalScope
 from schema.events import CommunityEvent
@@ -21,6 +21,7 @@ from schema.portal import ManagedContact, PortalAccount
 
 if TYPE_CHECKING:
     from schema.customers import Contact, Customer
+    from schema.mutations.profile import TextPreferences
     from schema.organization import Organization, StaffUser
 
 
@@ -111,6 +112,18 @@ class Viewer:
             )
             for row, cars in await own_contacts.manageable_contacts(info)
         ]
+
+    @strawberry.field(
+        description="Which kinds of news you also get by text, and where (portal viewers; "
+        "null for anyone else)."
+    )
+    async def text_preferences(
+        self, info: Info
+    ) -> Annotated["TextPreferences", strawberry.lazy("schema.mutations.profile")] | None:
+        from schema.mutations.profile import TextPreferences
+
+        chosen = await profile.my_text_settings(info)
+        return TextPreferences.of(chosen) if chosen else None
 
     @strawberry.field(description="The contact signed in, when a portal viewer is a contact.")
     async def contact(

@@ -267,3 +267,23 @@ def localstripe(_localstripe_server: LocalStripe) -> str:
     """The base URL of a running localstripe, its objects flushed."""
     _localstripe_server.flush()
     return _localstripe_server.url
+
+
+# --- The Twilio peer (tests/twilio_stub.py) ----------------------------------------------------
+
+from tests.twilio_stub import TwilioStub  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def _twilio_stub_server() -> Iterator[TwilioStub]:
+    stub = TwilioStub()
+    stub.start()
+    yield stub
+    stub.stop()
+
+
+@pytest.fixture
+def twilio_stub(_twilio_stub_server: TwilioStub) -> TwilioStub:
+    """The stub Twilio Messages API (`.url` is its base address), with no requests or faults."""
+    _twilio_stub_server.reset()
+    return _twilio_stub_server

@@ -79,7 +79,7 @@ async def test_bad_input_gives_every_user_error_and_writes_nothing(gql, tenant):
         [
             (["input", "name"], "REQUIRED"),
             (["input", "email"], "INVALID"),
-            (["input", "phone"], "INVALID"),
+            (["input", "phone"], "INVALID_PHONE"),
             (["input", "country"], "TOO_LONG"),
             (["input", "country"], "INVALID"),
         ]
@@ -99,13 +99,15 @@ async def test_duplicate_email_is_refused_per_organization(gql, tenant, other_te
 async def test_update_changes_only_what_was_sent(gql, tenant):
     created = (await _create(gql, tenant, name="Sam Lee", email="sam@example.com"))["customer"]
     data = await gql.data(
-        UPDATE, {"input": {"id": created["id"], "phone": "555-0101"}}, token=tenant.staff_token
+        UPDATE,
+        {"input": {"id": created["id"], "phone": "(312) 555-0101"}},
+        token=tenant.staff_token,
     )
     assert data["updateCustomer"]["customer"] == {
         "id": created["id"],
         "name": "Sam Lee",
         "email": "sam@example.com",
-        "phone": "555-0101",
+        "phone": "+13125550101",  # stored as E.164
         "company": None,
     }
     cleared = await gql.data(
@@ -162,7 +164,7 @@ mutation Update($input: UpdateContactInput!) {
 
 
 async def test_search_matches_name_email_phone_company(gql, tenant):
-    await _create(gql, tenant, name="Jordan Price", email="jp@garage.test", phone="555-7788")
+    await _create(gql, tenant, name="Jordan Price", email="jp@garage.test", phone="312-555-7788")
     await _create(gql, tenant, name="Riley Chen", company="Chen Exotics")
     await _create(gql, tenant, name="Casey Brook")
 

@@ -10,12 +10,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.ids import encode_id
 from core.settings import settings_from_env
-from models import AuditEvent, Car, CarEvent, Customer, Organization
+from models import AuditEvent, Car, CarEvent, Contact, Customer, Organization
 from models.db import Database
 from models.enums import ActorKind, CarEventKind, ContractKind
 from models.migrate import alembic_config, pending_differences, upgrade
 from models.onboarding_progress import progress_statement
-from models.tables import onboarding_steps
+from models.tables import contacts, customers, onboarding_steps
 from models.types import UTCDateTime
 
 STEPS = (
@@ -24,7 +24,12 @@ STEPS = (
     .order_by(onboarding_steps.c.position, onboarding_steps.c.id)
 )
 # Columns added after the revisions the data tests start from: left out of their inserts.
-LATER_COLUMNS = {"customers": {"collection_paused_at"}}
+SMS_COLUMNS = {"sms_sign_in", "sms_pay_links", "sms_reminders", "sms_car_ready", "sms_number"}
+LATER_COLUMNS = {
+    "customers": {"collection_paused_at", *SMS_COLUMNS},  # 0018, 0024
+    "contacts": {"can_manage_contacts", *SMS_COLUMNS},  # 0022, 0024
+    "outbox_emails": {"channel", "provider_id"},  # 0024
+}
 
 
 async def _add_old(session: AsyncSession, row: object) -> None:
@@ -200,5 +205,43 @@ async def test_event_details_move_to_global_ids_and_back(scratch_database_url: s
             await conn.run_sync(down)
         after = await details()
         assert after == [*before[:3], {"contact_id": str(contact_id)}]  # the session id is gone
+    finally:
+        await scratch.dispose()
+
+
+async def test_sms_migration_stores_existing_phone_numbers_as_e164(scratch_database_url: str):
+    """0024: a number that reads as a valid one (in the customer's country, else the US)
+    becomes E.164; one that does not is left as it was; texts are off for everyone."""
+    scratch = Database(settings_from_env({"DATABASE_URL": scratch_database_url}))
+    try:
+        await upgrade(scratch.engine, "0022")
+        org = Organization(name="Before texts", slug="before-texts")
+        local = Customer(organization_id=org.id, name="Local", phone="(312) 555-0100")
+        abroad = Customer(
+            organization_id=org.id, name="Abroad", phone="020 7946 0958", country="GB"
+        )
+        odd = Customer(organization_id=org.id, name="Odd", phone="call the shop")
+        contact = Contact(
+            organization_id=org.id, customer_id=abroad.id, name="Contact", phone="07911 123456"
+        )
+        async with AsyncSession(scratch.engine, expire_on_commit=False) as session:
+            session.add(org)
+            await session.flush()
+            for row in (local, abroad, odd, contact):
+                await _add_old(session, row)
+            await session.commit()
+        await upgrade(scratch.engine)
+        people = sa.union_all(
+            sa.select(customers.c.name, customers.c.phone, customers.c.sms_reminders),
+            sa.select(contacts.c.name, contacts.c.phone, contacts.c.sms_reminders),
+        ).subquery()
+        async with scratch.engine.connect() as conn:
+            found = await conn.execute(sa.select(people).order_by(people.c.name))
+            assert [tuple(r) for r in found.all()] == [
+                ("Abroad", "+442079460958", False),
+                ("Contact", "+447911123456", False),
+                ("Local", "+13125550100", False),
+                ("Odd", "call the shop", False),
+            ]
     finally:
         await scratch.dispose()

@@ -105,10 +105,12 @@ STAFF_USERS = """query Staff($status: StaffStatus, $after: String) {
   staffUsers(status: $status, first: 2, after: $after) {
     totalCount pageInfo { hasNextPage endCursor }
     nodes { id name email role status isActive lastSignInAt createdAt } } }"""
-EMAILS = """query Emails($state: DeliveryState, $kind: MailKind, $recipient: String) {
-  emailDeliveries(state: $state, kind: $kind, recipient: $recipient, first: 3) {
+EMAILS = """query Emails($state: DeliveryState, $kind: MailKind, $recipient: String,
+    $channel: Channel) {
+  emailDeliveries(state: $state, kind: $kind, recipient: $recipient, channel: $channel,
+      first: 3) {
     totalCount pageInfo { hasNextPage endCursor }
-    nodes { id toAddress kind subject state attempts lastError createdAt sentAt } } }"""
+    nodes { id channel toAddress kind subject state attempts lastError createdAt sentAt } } }"""
 INBOX = """query Inbox($unread: Boolean = false, $first: Int = 20) {
   conversations(unreadOnly: $unread, first: $first) { totalCount
     pageInfo { hasNextPage endCursor }
@@ -326,6 +328,8 @@ def _cases(world: dict[str, Any]) -> list[tuple[str, dict[str, Any], str]]:
         (EMAILS, {"state": "DEAD", "kind": "SIGN_IN"}, staff),
         (EMAILS, {"kind": "SIGN_IN", "recipient": ""}, staff),  # "" is no filter
         (EMAILS, {"recipient": "NOBODY@nowhere.test"}, staff),
+        (EMAILS, {"channel": "EMAIL"}, staff),
+        (EMAILS, {"channel": "SMS", "state": "QUEUED"}, staff),
         (EMAILS, {"state": "NOT_A_STATE"}, staff),  # a variable error
         (EMAILS, {}, world["portal"][0]),  # refused to the portal
         (INBOX, {}, staff),

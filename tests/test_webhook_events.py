@@ -63,7 +63,7 @@ async def test_staff_actions_send_their_events(
     customer_id, _ = await make_customer(gql, tenant, "Eve Vent")
     await gql.data(
         UPDATE_CUSTOMER,
-        {"input": {"id": customer_id, "phone": "+1 555 0100"}},
+        {"input": {"id": customer_id, "phone": "+1 312 555 0100"}},
         token=tenant.staff_token,
     )
     car_id = await make_car(gql, tenant, customer_id, "Carrera")
@@ -106,7 +106,7 @@ async def test_staff_actions_send_their_events(
     assert objects["invoice.paid"]["customerId"] == customer_id
     assert objects["payment.refunded"]["invoiceId"] == invoice["id"]
     assert objects["appointment.cancelled"]["status"] == "CANCELLED"
-    assert objects["customer.updated"]["phone"] == "+1 555 0100"
+    assert objects["customer.updated"]["phone"] == "+13125550100"
 
 
 async def test_portal_actions_send_their_events(

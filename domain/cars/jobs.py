@@ -16,10 +16,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from core.ids import encode_id
+from core.settings import Settings
 from domain.audit import audit
 from domain.cars.cars import customer_car
 from domain.cars.codes import CarCode
-from domain.cars.updates import car_news
+from domain.cars.updates import car_news, text_car_ready
 from domain.edits import KEEP, Edit, changes
 from domain.notifications import for_customer
 from domain.problems import Common, Problem, Rejected
@@ -175,7 +176,7 @@ async def complete_job(
             assert car is not None  # the job's foreign key holds it
             today = work.clock.today(org.timezone)
             await _record_on_car(session, car, job, mileage, schedule_ids, today)
-        await _tell_customer_car_is_ready(session, org, job, car, work.clock.now)
+        await _tell_customer_car_is_ready(session, work.settings, org, job, car, work.clock.now)
         session.add(
             audit(
                 work,
@@ -229,13 +230,20 @@ async def _record_on_car(
 
 
 async def _tell_customer_car_is_ready(
-    session: AsyncSession, org: Organization, job: Job, car: Car | None, now: datetime
+    session: AsyncSession,
+    settings: Settings,
+    org: Organization,
+    job: Job,
+    car: Car | None,
+    now: datetime,
 ) -> None:
-    """An in-app notification at once; the email joins the car updates (domain/cars/updates.py)."""
+    """An in-app notification and, to those who chose it, a text at once; the email joins
+    the car updates (domain/cars/updates.py)."""
     title = f"Your car is ready: {job.title}"
     session.add(for_customer(org, job.customer_id, NotificationKind.CAR_READY, title, job))
     text = f"finished: {job.title}" + (f". {job.customer_notes}" if job.customer_notes else "")
     await car_news(session, org.id, job.customer_id, car, text, now)
+    await text_car_ready(session, settings, org, job.customer_id, car, job.title)
 
 
 async def set_maintenance_schedule(

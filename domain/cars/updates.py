@@ -26,9 +26,10 @@ from sqlmodel import col
 from core.settings import Settings
 from mail.outbox import enqueue_to
 from mail.recipients import Recipient, recipients
+from mail.texts import text_people, text_recipients
 from models import Car, CarUpdateDigest, Organization, PortalSettings
 from models.db import Database
-from models.enums import CarStatus, MailKind
+from models.enums import CarStatus, MailKind, TextKind
 from models.tables import car_update_digests as digests
 
 log = logging.getLogger("portico.car_updates")
@@ -78,6 +79,28 @@ async def car_news(
     for person in people:
         await _add(session, org_id, customer_id, person, event, sends_at)
     return len(people)
+
+
+async def text_car_ready(
+    session: AsyncSession,
+    settings: Settings,
+    org: Organization,
+    customer_id: uuid.UUID | None,
+    car: Car | None,
+    what: str,
+) -> int:
+    """ "Your car is ready" by text, at once (no digest: it is news to act on), to the
+    customer's people who may see that car and chose these texts; how many."""
+    if customer_id is None:
+        return 0
+    car_id = car.id if car else None
+    to = await text_recipients(
+        session, customer_id, TextKind.CAR_READY, MailKind.CAR_UPDATES, car_id=car_id
+    )
+    about = car_label(car) or "your car"
+    body = f"{org.name}: {about} is ready ({what})."
+    label = f"Car ready: {about}"
+    return await text_people(session, settings, org.id, to, MailKind.CAR_UPDATES, label, body)
 
 
 async def _open_digest(

@@ -13,3 +13,4 @@ class DeliveryCode(StrEnum):
     """Why an email of the delivery log cannot be sent again (GraphQL EmailErrorCode)."""
 
     NOT_RESENDABLE = "NOT_RESENDABLE"
+    OPTED_OUT = "OPTED_OUT"  # a text to a number that answered STOP

@@ -1,11 +1,14 @@
 """The delivery log's one action: staff send an email again, as a new email of the outbox
 (the log keeps both). Sign-in links are never sent again (the person asks for a new one:
 an old link may be spent, and a copy would be a second key), nor is an email still waiting
-to go."""
+to go. A text goes again the same way, unless its number has answered STOP since."""
 
 from __future__ import annotations
 
 import uuid
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.errors import NotFound
 from domain.audit import audit
@@ -14,7 +17,8 @@ from domain.problems import Problem, Rejected
 from domain.rows import organization_of
 from domain.work import Work
 from models import OutboxEmail
-from models.enums import MailKind, OutboxStatus
+from models.enums import Channel, MailKind, OutboxStatus
+from models.tables import sms_opt_outs
 from models.writes import get_for_update
 
 STILL_QUEUED = Problem(
@@ -27,8 +31,24 @@ A_LINK = Problem(
 )
 
 
+OPTED_OUT = Problem(
+    "id",
+    "This number answered STOP: no texts go to it until it answers START.",
+    DeliveryCode.OPTED_OUT,
+)
+
+
+async def _opted_out(session: AsyncSession, org_id: uuid.UUID, text: OutboxEmail) -> bool:
+    found = await session.execute(
+        sa.select(sms_opt_outs.c.phone).where(
+            sms_opt_outs.c.organization_id == org_id, sms_opt_outs.c.phone == text.to_address
+        )
+    )
+    return found.first() is not None
+
+
 async def resend_email(work: Work, email_id: uuid.UUID) -> uuid.UUID:
-    """Queue a copy of a sent or dead email of the organization; the copy's ID."""
+    """Queue a copy of a sent or dead email (or text) of the organization; the copy's ID."""
     org_id = organization_of(work)
     async with work.write() as session:
         original = await get_for_update(session, OutboxEmail, org_id, email_id)
@@ -38,8 +58,11 @@ async def resend_email(work: Work, email_id: uuid.UUID) -> uuid.UUID:
             raise Rejected(A_LINK)
         if original.status is OutboxStatus.PENDING:
             raise Rejected(STILL_QUEUED)
+        if original.channel is Channel.SMS and await _opted_out(session, org_id, original):
+            raise Rejected(OPTED_OUT)
         copy = OutboxEmail(
             organization_id=org_id,
+            channel=original.channel,
             kind=original.kind,
             to_address=original.to_address,
             subject=original.subject,

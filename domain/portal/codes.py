@@ -18,3 +18,5 @@ class PortalCode(StrEnum):
 class ProfileCode(StrEnum):
     DUPLICATE = "DUPLICATE"
     NOT_ALLOWED = "NOT_ALLOWED"
+    NO_PHONE = "NO_PHONE"  # texts chosen without a valid phone number on the record
+    TEXTS_UNAVAILABLE = "TEXTS_UNAVAILABLE"  # this Portico sends no texts (no provider)

@@ -15,7 +15,8 @@ from auth.portal import IssuedLink, Person, link_url
 from core.settings import Settings
 from mail.outbox import enqueue
 from mail.templates import branded
-from models.enums import LinkPurpose, MailKind
+from mail.texts import text_addressee, text_people
+from models.enums import LinkPurpose, MailKind, TextKind
 from models.tables import organizations
 
 
@@ -81,6 +82,36 @@ async def send_link_email(
         text=text,
         html=html,
         organization_id=person.organization_id,
+        magic_link_id=link.link_id,
+    )
+    if purpose is LinkPurpose.SIGN_IN and not invite:
+        await _text_sign_in_link(session, settings, person, org, url, link)
+
+
+async def _text_sign_in_link(
+    session: AsyncSession,
+    settings: Settings,
+    person: Person,
+    org: Any,
+    url: str,
+    link: IssuedLink,
+) -> None:
+    """The same link by text too, where the person chose it: one single-use link, so
+    whichever copy is used first spends both (the email still goes: a phone that cannot be
+    reached must never lock anyone out)."""
+    to = await text_addressee(session, person.customer_id, person.contact_id, TextKind.SIGN_IN)
+    if to is None:
+        return
+    minutes = settings.magic_link_minutes
+    body = f"{org['name']}: your sign-in link works once, for {minutes} minutes: {url}"
+    await text_people(
+        session,
+        settings,
+        person.organization_id,
+        [to],
+        MailKind.SIGN_IN,
+        "Sign-in link",
+        body,
         magic_link_id=link.link_id,
     )
 

@@ -13,8 +13,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.settings import Settings
 from mail.outbox import enqueue_to
 from mail.recipients import recipients
+from mail.texts import text_people, text_recipients
 from models import Appointment, Car, Organization
-from models.enums import MailKind
+from models.enums import MailKind, TextKind
 
 
 class ScheduleNews(StrEnum):
@@ -55,7 +56,16 @@ async def tell_customer(
     to = await recipients(
         session, appointment.customer_id, MailKind.SCHEDULING, car_id=appointment.car_id
     )
-    if not to:
+    texts = []
+    if news is ScheduleNews.REMINDER:
+        texts = await text_recipients(
+            session,
+            appointment.customer_id,
+            TextKind.APPOINTMENT_REMINDERS,
+            MailKind.SCHEDULING,
+            car_id=appointment.car_id,
+        )
+    if not (to or texts):
         return 0
     org = await session.get(Organization, appointment.organization_id)
     if org is None:
@@ -63,6 +73,12 @@ async def tell_customer(
     car = await session.get(Car, appointment.car_id) if appointment.car_id else None
     about = appointment.title + (f" for your {car.make} {car.model}" if car else "")
     time = when(appointment.starts_at, appointment.ends_at, org.timezone)
+    if texts:
+        body = f"{org.name}: a reminder of {about}, {time}."
+        label = f"Reminder: {appointment.title}"
+        await text_people(session, settings, org.id, texts, MailKind.SCHEDULING, label, body)
+    if not to:
+        return 0
     match news:
         case ScheduleNews.SCHEDULED:
             subject = f"Appointment scheduled with {org.name}"

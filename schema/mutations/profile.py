@@ -9,6 +9,7 @@ from strawberry import UNSET, Info
 from auth.permissions import portal_action
 from auth.portal import Redemption
 from domain.portal.codes import ProfileCode
+from domain.portal.texts import TextSettings
 from domain.problems import Problem, Rejected
 from resolvers import profile as actions
 from schema.common import INPUT, UserError
@@ -62,6 +63,53 @@ class ProfilePayload:
 class PreferencesPayload:
     communication_preferences: CommunicationPreferences | None = strawberry.field(
         description="Which kinds of email you now get."
+    )
+    user_errors: list[ProfileError] = strawberry.field(description="Why nothing changed.")
+
+
+@strawberry.type(
+    description="Which kinds of news you also get by text (SMS), and where they go. Every "
+    "kind is off until you turn it on; texts come in addition to the emails."
+)
+class TextPreferences:
+    sign_in: bool = strawberry.field(description="Sign-in links you ask for.")
+    pay_links: bool = strawberry.field(description="Invoices' pay links, and their reminders.")
+    appointment_reminders: bool = strawberry.field(description="Appointment reminders.")
+    car_ready: bool = strawberry.field(description="Your car is ready (a job was finished).")
+    number: str | None = strawberry.field(
+        description="The number texts go to (E.164): the one on your profile when you chose "
+        "them; null if you chose none, or changed your number since (choose again)."
+    )
+    opted_out: bool = strawberry.field(
+        description="You answered STOP from this number: no texts until you answer START."
+    )
+
+    @classmethod
+    def of(cls, chosen: TextSettings) -> "TextPreferences":
+        return cls(
+            sign_in=chosen.sign_in,
+            pay_links=chosen.pay_links,
+            appointment_reminders=chosen.appointment_reminders,
+            car_ready=chosen.car_ready,
+            number=chosen.number,
+            opted_out=chosen.opted_out,
+        )
+
+
+@strawberry.input(description="Kinds of text to turn on or off; omitted ones keep their value.")
+class TextPreferencesInput:
+    sign_in: bool | None = strawberry.field(default=UNSET, description="Sign-in links.")
+    pay_links: bool | None = strawberry.field(default=UNSET, description="Pay links.")
+    appointment_reminders: bool | None = strawberry.field(
+        default=UNSET, description="Appointment reminders."
+    )
+    car_ready: bool | None = strawberry.field(default=UNSET, description="Car ready.")
+
+
+@strawberry.type(description="Your text preferences after the change.")
+class TextPreferencesPayload:
+    text_preferences: TextPreferences | None = strawberry.field(
+        description="Which kinds of text you now get."
     )
     user_errors: list[ProfileError] = strawberry.field(description="Why nothing changed.")
 
@@ -142,6 +190,22 @@ class ProfileMutations:
         return PreferencesPayload(
             communication_preferences=CommunicationPreferences.of(wanted), user_errors=[]
         )
+
+    @strawberry.mutation(
+        description="Choose which kinds of news you also get by text (SMS) at the phone "
+        "number of your profile. Turning one on needs a valid number there (NO_PHONE).",
+        extensions=portal_action(),
+    )
+    async def update_my_text_preferences(
+        self, info: Info, input: Annotated[TextPreferencesInput, INPUT]
+    ) -> TextPreferencesPayload:
+        try:
+            chosen = await actions.update_text_preferences(info, input)
+        except Rejected as rejected:
+            return TextPreferencesPayload(
+                text_preferences=None, user_errors=_errors(rejected.problems)
+            )
+        return TextPreferencesPayload(text_preferences=TextPreferences.of(chosen), user_errors=[])
 
     @strawberry.mutation(
         description="Ask to change your email address: a link goes to the new address, and "
