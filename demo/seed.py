@@ -34,6 +34,7 @@ from demo.sample_files import (
 )
 from domain.billing.estimates import estimate_snapshot
 from domain.cars.jobs import HISTORY_KIND
+from domain.formats import vin_check_digit
 from domain.schedule.reminders import remind_appointments
 from domain.webhooks.events import event_body
 from domain.webhooks.signing import new_secret
@@ -112,7 +113,6 @@ from models.money import BASIS_POINTS, LineAmounts, bill_totals, divide_rounded,
 from models.types import utcnow
 from models.webhooks import WebhookDelivery, WebhookEndpoint, WebhookEvent
 from models.writes import add_in_order
-from resolvers.validation import vin_check_digit
 from storage import Storage, new_key, storage_from_settings, store_bytes
 
 DEMO_SLUG = "demo"

@@ -29,6 +29,7 @@ from models.collections import CollectionSettings, InvoiceReminder, LateFee
 from models.documents import Contract, Document
 from models.events import CommunityEvent, EventRsvp
 from models.idempotency import IdempotencyKey
+from models.imports import BulkInvite, BulkInviteItem, DataImport
 from models.integrations import IntegrationKey
 from models.jobs import Job, JobPhoto
 from models.messaging import Message, MessageAttachment, Notification, OutboxEmail
@@ -45,6 +46,9 @@ from models.webhooks import WebhookDelivery, WebhookEndpoint, WebhookEvent
 index_foreign_keys(metadata)
 
 __all__ = [
+    "BulkInvite",
+    "BulkInviteItem",
+    "DataImport",
     "AccessLog",
     "Appointment",
     "AppointmentReminder",
