@@ -162,9 +162,16 @@ class Parsed:
         self.errors.append(RowError(row, column, name, code, message))
 
 
-async def import_csv(work: Work, request: ImportRequest) -> uuid.UUID:
+@dataclass(frozen=True)
+class ImportResult:
+    import_id: uuid.UUID
+    state: ImportState
+    errors: list[RowError]
+
+
+async def import_csv(work: Work, request: ImportRequest) -> ImportResult:
     """Check the file and, for a commit without errors, create its rows; either way the
-    import record, whose id this answers."""
+    import record."""
     viewer = work.viewer
     organization_id = viewer.organization_id
     if organization_id is None or not viewer.is_staff:
@@ -216,7 +223,7 @@ async def import_csv(work: Work, request: ImportRequest) -> uuid.UUID:
                 },
             )
         )
-    return record.id
+    return ImportResult(record.id, state, parsed.errors)
 
 
 # --- reading the file ------------------------------------------------------------------
