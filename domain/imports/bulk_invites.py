@@ -186,9 +186,13 @@ class Sent:
         return f"{self.sent} invites sent, {self.skipped} skipped"
 
 
-async def send_bulk_invites(db: Database, now: datetime | None = None) -> Sent:
-    """One pass over the running jobs: each organization's pending items, within its rate."""
+async def send_bulk_invites(
+    db: Database, now: datetime | None = None, per_minute: int | None = None
+) -> Sent:
+    """One pass over the running jobs: each organization's pending items, within its rate
+    (`per_minute`, BULK_INVITES_PER_MINUTE unless given; `now`, the clock's, for tests)."""
     now = now or datetime.now(UTC)
+    rate = per_minute or db.settings.bulk_invites_per_minute
     done = Sent()
     async with db.connect() as conn:
         running = (
@@ -199,14 +203,18 @@ async def send_bulk_invites(db: Database, now: datetime | None = None) -> Sent:
             )
         ).all()
     for job_id, organization_id in running:
-        await _run_job(db, job_id, organization_id, now, done)
+        await _run_job(db, job_id, organization_id, now, rate, done)
     return done
 
 
 async def _run_job(
-    db: Database, job_id: uuid.UUID, organization_id: uuid.UUID, now: datetime, done: Sent
+    db: Database,
+    job_id: uuid.UUID,
+    organization_id: uuid.UUID,
+    now: datetime,
+    per_minute: int,
+    done: Sent,
 ) -> None:
-    per_minute = db.settings.bulk_invites_per_minute
     while True:
         async with db.write() as session:
             budget = per_minute - await _sent_recently(session, organization_id, now)
@@ -227,7 +235,7 @@ async def _run_job(
             await _finish(db, job_id, now)
             return
         for item_id in pending:
-            outcome = await send_one(db, item_id, now)
+            outcome = await send_one(db, item_id, now, per_minute)
             if outcome is BulkInviteItemState.SENT:
                 done.sent += 1
             elif outcome is BulkInviteItemState.SKIPPED:
@@ -236,7 +244,9 @@ async def _run_job(
                 return  # the rate is used up, or another runner or a cancel came first
 
 
-async def send_one(db: Database, item_id: uuid.UUID, now: datetime) -> BulkInviteItemState | None:
+async def send_one(
+    db: Database, item_id: uuid.UUID, now: datetime, per_minute: int
+) -> BulkInviteItemState | None:
     """One item, in its own transaction under its job's row lock: SENT (with its email) or
     SKIPPED; PENDING when the organization's rate is used up; None when it was no longer
     PENDING (another runner took it) or its job no longer RUNNING."""

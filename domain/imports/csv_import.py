@@ -247,7 +247,7 @@ def parse(request: ImportRequest, max_bytes: int) -> Parsed:
         parsed.fail(None, None, None, ImportCode.BAD_CSV, "The file contains NUL characters.")
         return parsed
     try:
-        records = list(csv.reader(io.StringIO(text, newline="")))
+        records = list(csv.reader(io.StringIO(text, newline=""), strict=True))
     except csv.Error as exc:
         parsed.fail(None, None, None, ImportCode.BAD_CSV, f"The file is not valid CSV: {exc}.")
         return parsed
