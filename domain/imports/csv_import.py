@@ -36,6 +36,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from auth.exports import may_import
 from core.errors import Forbidden
 from domain.audit import audit
 from domain.formats import (
@@ -174,7 +175,7 @@ async def import_csv(work: Work, request: ImportRequest) -> ImportResult:
     import record."""
     viewer = work.viewer
     organization_id = viewer.organization_id
-    if organization_id is None or not viewer.is_staff:
+    if organization_id is None or not may_import(viewer):
         raise Forbidden()
     parsed = parse(request, work.settings.max_import_bytes)
     async with work.write() as session:
