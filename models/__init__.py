@@ -46,9 +46,6 @@ from models.webhooks import WebhookDelivery, WebhookEndpoint, WebhookEvent
 index_foreign_keys(metadata)
 
 __all__ = [
-    "BulkInvite",
-    "BulkInviteItem",
-    "DataImport",
     "AccessLog",
     "Appointment",
     "AppointmentReminder",
@@ -57,6 +54,8 @@ __all__ = [
     "AutopayCharge",
     "BillingPlan",
     "BillingSubscription",
+    "BulkInvite",
+    "BulkInviteItem",
     "Car",
     "CarEvent",
     "CarPhoto",
@@ -71,6 +70,7 @@ __all__ = [
     "CreditNote",
     "CreditNoteLine",
     "Customer",
+    "DataImport",
     "Document",
     "Estimate",
     "EstimateDecision",

@@ -1,16 +1,23 @@
 """Moving in: the import history and bulk portal invites (OWNER and ADMIN)."""
 
 from datetime import datetime
+from enum import Enum
 
 import strawberry
 from strawberry.scalars import JSON
 
 from auth.permissions import importers_only
+from domain.imports.codes import ImportCode
 from models import relations as rel
 from models import tables
 from models.enums import BulkInviteItemState, BulkInviteState, ImportState
+from schema.error_codes import code_field, error_codes
 from schema.fields import connection_field, object_field
 from schema.node import Node, RowType, row_type
+
+ImportErrorCode = error_codes(
+    "ImportErrorCode", ImportCode, "Why an import or a bulk invite was refused."
+)
 
 strawberry.enum(
     ImportState,
@@ -36,9 +43,7 @@ class ImportRowError:
     )
     column: str | None = strawberry.field(description="The CSV column (its header), if one.")
     field: str | None = strawberry.field(description="The Portico field, e.g. email.")
-    code: str = strawberry.field(
-        description="Machine-readable reason: an ImportErrorCode, e.g. DUPLICATE, INVALID."
-    )
+    code: Enum = code_field(ImportErrorCode)
     message: str = strawberry.field(description="What is wrong, for people.")
 
 
@@ -74,7 +79,10 @@ class DataImport(RowType, Node):
         description="The problems found, by row (the first 1,000; errorCount has them all)."
     )
     def errors(self) -> list[ImportRowError]:
-        return [ImportRowError(**error) for error in self.row["errors"] or []]
+        return [
+            ImportRowError(**{**error, "code": ImportErrorCode(error["code"])})
+            for error in self.row["errors"] or []
+        ]
 
 
 @row_type(tables.bulk_invites)

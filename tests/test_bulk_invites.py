@@ -265,3 +265,22 @@ async def test_only_owners_and_admins_start_cancel_and_follow_bulk_invites(
     their_job = await start(gql, other_tenant.owner_token)
     assert their_job["bulkInvite"]["total"] == 0
     assert (await job_row(db, gid)).state == "RUNNING"
+
+
+async def test_the_background_loop_sends_them(db: Database, gql: GraphQLClient, tenant: Tenant):
+    from portico.background import run_bulk_invites
+
+    await customers_of(db, tenant, "Loop", 3)
+    started = await start(gql, tenant.owner_token)
+    stop = asyncio.Event()
+    loop = asyncio.create_task(run_bulk_invites(db, stop, 0.05))
+    try:
+        for _ in range(200):
+            if (await job_row(db, started["bulkInvite"]["id"])).state == "FINISHED":
+                break
+            await asyncio.sleep(0.05)
+    finally:
+        stop.set()
+        await loop
+    job = await job_row(db, started["bulkInvite"]["id"])
+    assert (job.state, job.sent) == ("FINISHED", 3)

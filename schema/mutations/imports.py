@@ -9,18 +9,13 @@ from strawberry import Info
 from strawberry.file_uploads import Upload
 
 from auth.permissions import importers_only
-from domain.imports.codes import ImportCode
 from resolvers import imports as actions
 from resolvers.outcome import Outcome
 from schema.common import INPUT, UserError
-from schema.error_codes import code_field, error_codes, user_errors
-from schema.imports import BulkInvite, DataImport
+from schema.error_codes import code_field, user_errors
+from schema.imports import BulkInvite, DataImport, ImportErrorCode
 from schema.node import load_row
 from schema.onboarding import OnboardingFilter
-
-ImportErrorCode = error_codes(
-    "ImportErrorCode", ImportCode, "Why an import or a bulk invite was refused."
-)
 
 
 @strawberry.enum(description="What a row of an import creates.")
