@@ -22,6 +22,8 @@ from models.tables import bulk_invite_items, bulk_invites, outbox_emails
 from models.types import utcnow
 from models.writes import add_in_order
 from tests.helpers import GraphQLClient, Tenant
+from tests.portal import make_customer, sign_in_by_invite
+from tests.smtp import SmtpServer
 from tests.staff import add_staff
 
 START = """mutation ($input: StartBulkInviteInput!) { startBulkInvite(input: $input) {
@@ -240,13 +242,18 @@ async def test_a_cancelled_job_sends_nothing_more(db: Database, gql: GraphQLClie
 
 
 async def test_only_owners_and_admins_start_cancel_and_follow_bulk_invites(
-    db: Database, gql: GraphQLClient, tenant: Tenant, other_tenant: Tenant
+    db: Database, gql: GraphQLClient, tenant: Tenant, other_tenant: Tenant, smtp: SmtpServer
 ):
     await customers_of(db, tenant, "Guarded", 2)
     refused = await gql(START, {"input": {}}, token=tenant.staff_token)
     assert refused["errors"][0]["extensions"]["code"] == "FORBIDDEN"
     anonymous = await gql(START, {"input": {}})
     assert anonymous["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+    customer_id, email = await make_customer(gql, tenant, "Portal Person")
+    portal = await sign_in_by_invite(gql, db, smtp, tenant, email, customerId=customer_id)
+    from_portal = await gql(START, {"input": {}}, token=portal)
+    assert from_portal["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    assert (await gql(PROGRESS, token=portal))["errors"][0]["extensions"]["code"] == "FORBIDDEN"
     _, _, admin = await add_staff(db, gql, tenant, StaffRole.ADMIN)
     started = await start(gql, admin)
     gid = started["bulkInvite"]["id"]
