@@ -8,9 +8,11 @@ import uuid
 from typing import Any
 
 import httpx
+import pytest
 import sqlalchemy as sa
 
 from domain.formats import vin_check_digit
+from domain.imports import csv_import
 from models import Car, Customer
 from models.db import Database
 from models.enums import StaffRole
@@ -474,3 +476,31 @@ async def test_the_history_keeps_every_import_newest_first(
         ("second.csv", "COMMITTED", 0),
         ("first.csv", "DRY_RUN", 1),
     ]
+
+
+async def test_rows_taken_by_another_writer_after_the_checks_leave_nothing_behind(
+    db: Database, http: httpx.AsyncClient, tenant: Tenant, monkeypatch: pytest.MonkeyPatch
+):
+    """Another import committing the same email between this one's checks and its inserts:
+    the unique constraint refuses, the savepoint rolls back, the record says FAILED."""
+    async with db.write() as session:
+        await add_in_order(
+            session,
+            [
+                Customer(
+                    organization_id=tenant.organization_id, name="Raced", email="race@example.test"
+                )
+            ],
+        )
+
+    async def blind(*args: Any) -> dict[str, uuid.UUID]:
+        return {}  # the checks ran before the other writer committed
+
+    monkeypatch.setattr(csv_import, "_existing_customers", blind)
+    content = csv_of(["name", "email"], ["New", "new@example.test"], ["Raced", "race@example.test"])
+    result = payload(await post_import(http, tenant.owner_token, content, dry_run=False))
+    assert result["dataImport"]["state"] == "FAILED"
+    assert result["dataImport"]["customersCreated"] == 0
+    assert [(e["field"][-1], e["code"]) for e in result["userErrors"]] == [("file", "DUPLICATE")]
+    assert await count(db, customers, tenant.organization_id) == 1
+    assert await count(db, data_imports, tenant.organization_id) == 1

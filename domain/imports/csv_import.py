@@ -34,6 +34,7 @@ from enum import StrEnum
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from auth.exports import may_import
@@ -181,10 +182,9 @@ async def import_csv(work: Work, request: ImportRequest) -> ImportResult:
     async with work.write() as session:
         if not parsed.errors or all(e.row is not None for e in parsed.errors):
             await check_against(session, organization_id, parsed)
-        failed = bool(parsed.errors)
-        committed = not request.dry_run and not failed
+        committed = not request.dry_run and not parsed.errors
         if committed:
-            await insert_all(session, organization_id, parsed)
+            committed = await _inserted(session, organization_id, parsed)
         state = (
             ImportState.DRY_RUN
             if request.dry_run
@@ -199,9 +199,10 @@ async def import_csv(work: Work, request: ImportRequest) -> ImportResult:
             size_bytes=len(request.data),
             state=state,
             rows=parsed.rows,
-            customers_created=len(parsed.customers),
-            contacts_created=len(parsed.contacts),
-            cars_created=len(parsed.cars),
+            # A refused commit created nothing; a dry run says what a commit would create.
+            customers_created=0 if state is ImportState.FAILED else len(parsed.customers),
+            contacts_created=0 if state is ImportState.FAILED else len(parsed.contacts),
+            cars_created=0 if state is ImportState.FAILED else len(parsed.cars),
             error_count=len(parsed.errors),
             errors=[e.stored() for e in parsed.errors[:MAX_KEPT_ERRORS]],
             mapping=parsed.used,
@@ -225,6 +226,23 @@ async def import_csv(work: Work, request: ImportRequest) -> ImportResult:
             )
         )
     return ImportResult(record.id, state, parsed.errors)
+
+
+async def _inserted(session: AsyncSession, organization_id: uuid.UUID, parsed: Parsed) -> bool:
+    """Insert every row, in a savepoint: another writer may have taken an email or a VIN
+    since the checks (their rows were not committed yet), which the unique constraints
+    refuse; then nothing of the import stays and the record says why."""
+    try:
+        async with session.begin_nested():
+            await insert_all(session, organization_id, parsed)
+    except IntegrityError:
+        message = (
+            "Another change took one of these emails or VINs while the file was imported; "
+            "nothing was imported. Run the import again to see which rows."
+        )
+        parsed.fail(None, None, None, ImportCode.DUPLICATE, message)
+        return False
+    return True
 
 
 # --- reading the file ------------------------------------------------------------------
