@@ -364,7 +364,7 @@ OWNER_QUERY = """
     onboarding { completed total isComplete steps { kind done } } } }
   complete: customers(first: 100, onboarding: COMPLETE) { nodes { name } }
   organization { dataImports(first: 10) { nodes { filename state errorCount customersCreated
-      errors { row field code } } }
+      mapping ignoredColumns importedBy { email } errors { row field code } } }
     bulkInvites(first: 5) { nodes { state total sent skipped filter
       items(first: 10) { nodes { state reason customer { name } } } } } }
   cars(first: 100) { nodes {
@@ -382,6 +382,9 @@ def _check_moving_in(data: dict[str, Any]) -> None:
     assert [(i["state"], i["errorCount"]) for i in imports] == [("DRY_RUN", 2), ("COMMITTED", 0)]
     assert [e["code"] for e in imports[0]["errors"]] == ["DUPLICATE", "UNKNOWN_CUSTOMER"]
     assert imports[1]["customersCreated"] == 30
+    assert imports[1]["mapping"]["E-mail"] == "email"
+    assert imports[1]["ignoredColumns"] == ["Account no."]
+    assert imports[1]["importedBy"]["email"] == OWNER_EMAIL
     (job,) = data["organization"]["bulkInvites"]["nodes"]
     assert job["state"] == "FINISHED" and job["filter"]["search"] == "LLC"
     assert job["total"] == job["sent"] + job["skipped"] == 3
