@@ -504,3 +504,15 @@ async def test_rows_taken_by_another_writer_after_the_checks_leave_nothing_behin
     assert [(e["field"][-1], e["code"]) for e in result["userErrors"]] == [("file", "DUPLICATE")]
     assert await count(db, customers, tenant.organization_id) == 1
     assert await count(db, data_imports, tenant.organization_id) == 1
+
+
+async def test_a_file_sent_as_text_instead_of_a_multipart_part_is_refused(
+    db: Database, gql: GraphQLClient, tenant: Tenant
+):
+    variables = {"input": {"file": "name,email\nAda,ada@example.test\n", "mapping": []}}
+    answer = await gql(IMPORT, variables, token=tenant.owner_token)
+    assert "errors" not in answer, answer
+    result = answer["data"]["importCsv"]
+    assert result["dataImport"] is None
+    assert [(e["field"][-1], e["code"]) for e in result["userErrors"]] == [("file", "REQUIRED")]
+    assert await count(db, data_imports, tenant.organization_id) == 0
