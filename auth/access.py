@@ -13,6 +13,7 @@ from functools import lru_cache
 
 import sqlalchemy as sa
 
+from auth.exports import may_import
 from auth.viewer import Viewer
 from core.errors import SectionClosed
 from models.enums import ContractStatus, EstimateStatus, InvoiceStatus, PortalScope
@@ -121,7 +122,7 @@ def row_scope(viewer: Viewer) -> RowScope:
     params: dict[str, object] = {"scope_org": viewer.organization_id}
     if viewer.is_staff:
         params["scope_staff"] = viewer.staff_user_id
-        return RowScope(("staff", viewer.is_owner), params)
+        return RowScope(("staff", viewer.is_owner, may_import(viewer)), params)
     params |= {
         "scope_customer": viewer.customer_id,
         "scope_contact": viewer.contact_id,
@@ -137,7 +138,7 @@ def _conditions(shape: tuple[object, ...], table: sa.Table) -> tuple[sa.ColumnEl
         return (sa.false(),)
     tenant = _tenant(table)
     if shape[0] == "staff":
-        return (tenant, *_staff(table, is_owner=bool(shape[1])))
+        return (tenant, *_staff(table, is_owner=bool(shape[1]), moves_data=bool(shape[2])))
     _, scope, sections, has_contact = shape
     assert isinstance(scope, PortalScope) and isinstance(sections, frozenset)
     return (tenant, *_portal(table, scope, sections, bool(has_contact)))
@@ -148,14 +149,16 @@ def _tenant(table: sa.Table) -> sa.ColumnElement[bool]:
     return column == sa.bindparam("scope_org", type_=sa.Uuid())
 
 
-def _staff(table: sa.Table, *, is_owner: bool) -> list[sa.ColumnElement[bool]]:
+def _staff(table: sa.Table, *, is_owner: bool, moves_data: bool) -> list[sa.ColumnElement[bool]]:
     """Staff see their organization, but the same roles as the root fields hold for rows
     reached by ID (`node`): notifications are their recipient's, integration keys and
-    webhooks OWNER's."""
+    webhooks OWNER's, imports and bulk invites OWNER's and ADMIN's."""
     match table.name:
         case "notifications":
             return [table.c.recipient_staff_id == sa.bindparam("scope_staff", type_=sa.Uuid())]
         case "integration_keys" | "webhook_endpoints" | "webhook_deliveries" if not is_owner:
+            return [sa.false()]
+        case "data_imports" | "bulk_invites" | "bulk_invite_items" if not moves_data:
             return [sa.false()]
     return []
 

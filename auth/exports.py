@@ -28,6 +28,12 @@ def may_export(viewer: Viewer) -> bool:
     return viewer.is_staff and viewer.role in EXPORTING_ROLES
 
 
+def may_import(viewer: Viewer) -> bool:
+    """CSV imports and bulk portal invites (domain/imports/): the same roles as exports, an
+    import writes as many customers at once as an export reads."""
+    return may_export(viewer)
+
+
 @dataclass(frozen=True, slots=True)
 class ExportGrant:
     session_id: uuid.UUID

@@ -15,7 +15,7 @@ from strawberry.extensions.field_extension import FieldExtension
 from strawberry.permission import BasePermission, PermissionExtension
 
 from auth.access import SECTION_OF, portal_opens
-from auth.exports import may_export
+from auth.exports import may_export, may_import
 from auth.viewer import Viewer, ViewerKind
 from core.errors import ClientError, Unauthenticated
 from models.enums import StaffRole
@@ -81,6 +81,15 @@ class MayExport(ViewerRule):
 
     def allows(self, viewer: Viewer) -> bool:
         return may_export(viewer)
+
+
+class MayImport(ViewerRule):
+    """OWNERs and ADMINs import CSV files and invite customers in bulk (auth/exports.py)."""
+
+    message = "Only an owner or admin can import or invite in bulk."
+
+    def allows(self, viewer: Viewer) -> bool:
+        return may_import(viewer)
 
 
 class InPortalSection(ViewerRule):
@@ -185,6 +194,11 @@ def staff_managers_only() -> list[FieldExtension]:
 def exporters_only() -> list[FieldExtension]:
     """For exports: refused with FORBIDDEN to anyone but an OWNER or ADMIN."""
     return _guard(MayExport())
+
+
+def importers_only() -> list[FieldExtension]:
+    """For imports and bulk invites: refused with FORBIDDEN to anyone but an OWNER or ADMIN."""
+    return _guard(MayImport())
 
 
 def portal_section(section: str) -> list[FieldExtension]:

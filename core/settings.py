@@ -64,6 +64,9 @@ class Settings:
     run_worker_in_server: bool = True  # false where `portico worker` runs on its own
     storage_dir: Path = Path("var/storage")
     max_upload_bytes: int = 20 * 1024 * 1024  # the largest file one upload may carry
+    max_import_bytes: int = 5 * 1024 * 1024  # the largest CSV an import takes (domain/imports)
+    bulk_invites_per_minute: int = 30  # portal invites a bulk invite sends per minute
+    bulk_invite_poll_seconds: float = 5.0  # how often the jobs loop looks for invites to send
     allow_sqlite_in_production: bool = False
     statement_timeout_ms: int = 5000
     # Statements a process runs at once; requests beyond it wait their turn. Near the
@@ -253,6 +256,13 @@ def settings_from_env(environ: dict[str, str] | os._Environ[str] = os.environ) -
         ),
         storage_dir=Path(get("STORAGE_DIR", str(defaults.storage_dir))),
         max_upload_bytes=int(get("MAX_UPLOAD_BYTES", defaults.max_upload_bytes)),
+        max_import_bytes=int(get("MAX_IMPORT_BYTES", defaults.max_import_bytes)),
+        bulk_invites_per_minute=int(
+            get("BULK_INVITES_PER_MINUTE", defaults.bulk_invites_per_minute)
+        ),
+        bulk_invite_poll_seconds=float(
+            get("BULK_INVITE_POLL_SECONDS", defaults.bulk_invite_poll_seconds)
+        ),
         allow_sqlite_in_production=_flag(get("PORTICO_ALLOW_SQLITE")),
         statement_timeout_ms=int(get("STATEMENT_TIMEOUT_MS", defaults.statement_timeout_ms)),
         database_pool_size=int(get("DATABASE_POOL_SIZE", defaults.database_pool_size)),

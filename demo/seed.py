@@ -35,11 +35,13 @@ from demo.sample_files import (
 from domain.billing.estimates import estimate_snapshot
 from domain.billing.monthly_statements import send_monthly_statements
 from domain.cars.jobs import HISTORY_KIND
+from domain.formats import vin_check_digit
 from domain.schedule.reminders import remind_appointments
 from domain.webhooks.events import event_body
 from domain.webhooks.signing import new_secret
 from models import (
     Appointment,
+    AuditEvent,
     BillingPlan,
     BillingSubscription,
     Car,
@@ -85,6 +87,8 @@ from models.enums import (
     AppointmentKind,
     AppointmentStatus,
     BillingTiming,
+    BulkInviteItemState,
+    BulkInviteState,
     CarEventKind,
     CarStatus,
     ContactRole,
@@ -93,6 +97,7 @@ from models.enums import (
     DocumentKind,
     EstimateDecisionKind,
     EstimateStatus,
+    ImportState,
     InvoiceStatus,
     JobKind,
     JobStatus,
@@ -109,12 +114,12 @@ from models.enums import (
     StaffStatus,
     WebhookDeliveryStatus,
 )
+from models.imports import BulkInvite, BulkInviteItem, DataImport
 from models.ledger import status_for
 from models.money import BASIS_POINTS, LineAmounts, bill_totals, divide_rounded, line_amounts
 from models.types import utcnow
 from models.webhooks import WebhookDelivery, WebhookEndpoint, WebhookEvent
 from models.writes import add_in_order
-from resolvers.validation import vin_check_digit
 from storage import Storage, new_key, storage_from_settings, store_bytes
 
 DEMO_SLUG = "demo"
@@ -1895,7 +1900,124 @@ def build(now: datetime, owner_hash: str, staff_hash: str) -> Built:
     portal_content(demo, accounts, active=invited[:5])
     recurring_billing(demo, current, portal_customer=invited[0])
     webhooks(demo, current)
+    moving_in(demo, accounts, current)
     return Built(demo.rows, demo.files)
+
+
+IMPORT_MAPPING = {
+    "Type": "kind",
+    "Customer name": "name",
+    "E-mail": "email",
+    "Phone": "phone",
+    "Owner e-mail": "customerEmail",
+    "Make": "make",
+    "Model": "model",
+    "VIN": "vin",
+}
+
+
+def moving_in(demo: Demo, accounts: list[Account], current: list[Account]) -> None:
+    """The import history (the business's customers and cars brought in from its old
+    software, and a recent dry run that found two bad rows) and a finished bulk invite of
+    the business customers (the customers list searched for "LLC"). Drawn without the
+    random source, so the rest of the demo stays as it was."""
+    first = min(a.customer.created_at for a in accounts) - timedelta(days=1)
+    car_count = sum(len(a.cars) for a in accounts)
+    moved_in = DataImport(
+        organization_id=demo.org_id,
+        staff_user_id=demo.owner.id,
+        filename="garagebook-export.csv",
+        size_bytes=9_412,
+        state=ImportState.COMMITTED,
+        rows=len(accounts) + car_count,
+        customers_created=len(accounts),
+        cars_created=car_count,
+        mapping=IMPORT_MAPPING,
+        ignored_columns=["Account no."],
+        **stamped(first),
+    )
+    checked_at = demo.now - timedelta(days=2, hours=3)
+    dry_run = DataImport(
+        organization_id=demo.org_id,
+        staff_user_id=demo.owner.id,
+        filename="spring-intake-cars.csv",
+        size_bytes=512,
+        state=ImportState.DRY_RUN,
+        rows=6,
+        cars_created=4,
+        error_count=2,
+        errors=[
+            {
+                "row": 3,
+                "column": "VIN",
+                "field": "vin",
+                "code": "DUPLICATE",
+                "message": "Another car already has this VIN.",
+            },
+            {
+                "row": 6,
+                "column": "Owner e-mail",
+                "field": "customerEmail",
+                "code": "UNKNOWN_CUSTOMER",
+                "message": "No customer in this file or in Portico has this email.",
+            },
+        ],
+        mapping={k: v for k, v in IMPORT_MAPPING.items() if k not in ("Customer name", "Phone")},
+        **stamped(checked_at),
+    )
+    demo.add(moved_in, dry_run)
+    for record in (moved_in, dry_run):
+        demo.add(
+            AuditEvent(
+                organization_id=demo.org_id,
+                action=f"import.{record.state.value.lower()}",
+                actor_kind=ActorKind.STAFF,
+                actor_staff_id=demo.owner.id,
+                subject_type="DataImport",
+                subject_id=record.id,
+                data={"filename": record.filename, "rows": record.rows},
+                **stamped(record.created_at),
+            )
+        )
+    started = demo.now - timedelta(days=12, hours=2)
+    chosen = sorted(
+        (a.customer for a in current if a.customer.company and "LLC" in a.customer.company),
+        key=lambda c: (c.name, c.id),
+    )
+    job = BulkInvite(
+        organization_id=demo.org_id,
+        staff_user_id=demo.owner.id,
+        filter={"search": "LLC", "include_archived": False, "onboarding_complete": None},
+        state=BulkInviteState.FINISHED,
+        total=len(chosen),
+        finished_at=started + timedelta(minutes=len(chosen)),
+        **stamped(started),
+    )
+    items = []
+    for position, person in enumerate(chosen):
+        done = started + timedelta(minutes=position)
+        reason = {
+            PortalStatus.ACTIVE: "ALREADY_HAS_ACCESS",
+            PortalStatus.INVITED: "ALREADY_INVITED",
+        }.get(person.portal_status)
+        if reason is None:  # invited by this job
+            person.portal_status, person.portal_invited_at = PortalStatus.INVITED, done
+            person.portal_email = person.email
+            job.sent += 1
+        else:
+            job.skipped += 1
+        items.append(
+            BulkInviteItem(
+                organization_id=demo.org_id,
+                bulk_invite_id=job.id,
+                customer_id=person.id,
+                state=BulkInviteItemState.SENT if reason is None else BulkInviteItemState.SKIPPED,
+                reason=reason,
+                done_at=done,
+                **stamped(started),
+            )
+        )
+    demo.add(job, *items)
 
 
 WEBHOOK_URL = "https://hooks.example.com/portico"  # a reserved name: it reaches nobody

@@ -29,6 +29,7 @@ from models.collections import CollectionSettings, InvoiceReminder, LateFee, Mon
 from models.documents import Contract, Document
 from models.events import CommunityEvent, EventRsvp
 from models.idempotency import IdempotencyKey
+from models.imports import BulkInvite, BulkInviteItem, DataImport
 from models.integrations import IntegrationKey
 from models.jobs import Job, JobPhoto
 from models.messaging import (
@@ -64,6 +65,8 @@ __all__ = [
     "AutopayCharge",
     "BillingPlan",
     "BillingSubscription",
+    "BulkInvite",
+    "BulkInviteItem",
     "Car",
     "CarEvent",
     "CarPhoto",
@@ -78,6 +81,7 @@ __all__ = [
     "CreditNote",
     "CreditNoteLine",
     "Customer",
+    "DataImport",
     "Document",
     "Estimate",
     "EstimateDecision",

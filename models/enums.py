@@ -363,3 +363,24 @@ class LateFeeTarget(StrEnum):
 
     OWN_INVOICE = "OWN_INVOICE"  # an invoice of its own, issued at once
     NEXT_INVOICE = "NEXT_INVOICE"  # a line on the customer's next invoice
+
+
+class ImportState(StrEnum):
+    """A CSV import: checked only, written, or refused (nothing written)."""
+
+    DRY_RUN = "DRY_RUN"
+    COMMITTED = "COMMITTED"
+    FAILED = "FAILED"
+
+
+class BulkInviteState(StrEnum):
+    RUNNING = "RUNNING"
+    FINISHED = "FINISHED"
+    CANCELLED = "CANCELLED"
+
+
+class BulkInviteItemState(StrEnum):
+    PENDING = "PENDING"
+    SENT = "SENT"
+    SKIPPED = "SKIPPED"
+    CANCELLED = "CANCELLED"

@@ -16,6 +16,8 @@ from models.tables import (
     appointments,
     audit_events,
     billing_plans,
+    bulk_invite_items,
+    bulk_invites,
     car_events,
     car_photos,
     cars,
@@ -27,6 +29,7 @@ from models.tables import (
     credit_note_lines,
     credit_notes,
     customers,
+    data_imports,
     documents,
     estimate_decisions,
     estimate_lines,
@@ -392,3 +395,22 @@ CUSTOMER_SUBSCRIPTIONS = Relation(
 )
 CAR_SUBSCRIPTIONS = Relation("car_subscriptions", subscriptions, "car_id", SUBSCRIPTIONS_NEWEST)
 PLAN_SUBSCRIPTIONS = Relation("plan_subscriptions", subscriptions, "plan_id", SUBSCRIPTIONS_NEWEST)
+
+ORGANIZATION_DATA_IMPORTS = Relation(
+    "organization_data_imports",
+    data_imports,
+    "organization_id",
+    Ordering.of((data_imports.c.created_at, True), (data_imports.c.id, True)),
+)
+ORGANIZATION_BULK_INVITES = Relation(
+    "organization_bulk_invites",
+    bulk_invites,
+    "organization_id",
+    Ordering.of((bulk_invites.c.created_at, True), (bulk_invites.c.id, True)),
+)
+BULK_INVITE_ITEMS = Relation(
+    "bulk_invite_items",
+    bulk_invite_items,
+    "bulk_invite_id",
+    Ordering.of(bulk_invite_items.c.created_at, bulk_invite_items.c.id),
+)

@@ -32,6 +32,7 @@ from models.collections import CollectionSettings, InvoiceReminder, LateFee, Mon
 from models.documents import Contract, Document
 from models.events import CommunityEvent, EventRsvp
 from models.idempotency import IdempotencyKey
+from models.imports import BulkInvite, BulkInviteItem, DataImport
 from models.integrations import IntegrationKey
 from models.jobs import Job, JobPhoto
 from models.messaging import (
@@ -61,6 +62,9 @@ appointments = table_of(Appointment)
 appointment_reminders = table_of(AppointmentReminder)
 audit_events = table_of(AuditEvent)
 billing_plans = table_of(BillingPlan)
+bulk_invite_items = table_of(BulkInviteItem)
+bulk_invites = table_of(BulkInvite)
+data_imports = table_of(DataImport)
 auth_sessions = table_of(AuthSession)
 autopay_charges = table_of(AutopayCharge)
 car_events = table_of(CarEvent)

@@ -1,9 +1,9 @@
-"""Background work: delivering the outbox and the webhooks, expiring idempotency keys, and
-the scheduled jobs (recurring billing, collections, monthly statements, appointment and
-event reminders and car update emails always; with Stripe configured, autopay and
-reconciling online payments). It runs inside `portico serve` by default, or alone in
-`portico worker` (RUN_WORKER_IN_SERVER=false); every part is safe to run in several
-processes at once."""
+"""Background work: delivering the outbox (emails and texts) and the webhooks, expiring
+idempotency keys, sending bulk portal invites, and the scheduled jobs (recurring billing,
+collections, monthly statements, appointment and event reminders and car update emails
+always; with Stripe configured, autopay and reconciling online payments). It runs inside
+`portico serve` by default, or alone in `portico worker` (RUN_WORKER_IN_SERVER=false); every
+part is safe to run in several processes at once."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from domain.billing.monthly_statements import send_monthly_statements
 from domain.cars.updates import send_car_updates
 from domain.collections.collect import collect
 from domain.events.announcements import remind_event_attendees
+from domain.imports.bulk_invites import send_bulk_invites
 from domain.payments.autopay import run_autopay
 from domain.payments.reconcile import reconcile
 from domain.schedule.reminders import remind_appointments
@@ -99,6 +100,26 @@ async def run_jobs(
             await asyncio.wait_for(stop.wait(), timeout=interval)
 
 
+async def run_bulk_invites(db: Database, stop: asyncio.Event, interval: float) -> None:
+    """Every `interval` seconds until `stop`: send what the running bulk invites may send
+    within their organization's rate (domain/imports/bulk_invites.py). Its own loop, not a
+    scheduled job: those run hourly, and invites go out a few every minute. Safe in several
+    processes at once (each invite is sent under its item's lock, once)."""
+    watch = OutageWatch(log, "bulk invites", interval)
+    while not stop.is_set():
+        try:
+            done = await send_bulk_invites(db)
+        except Exception as exc:
+            if not watch.failed(exc):
+                log.exception("bulk invites failed; they run again in %s s", interval)
+        else:
+            watch.succeeded()
+            if done.sent or done.skipped:
+                log.info("bulk invites: %s", done)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=watch.wait)
+
+
 async def run_background(db: Database, stop: asyncio.Event) -> None:
     """The outbox and webhook workers, the scheduled jobs (those that need Stripe where it is
     configured), until `stop`; returns once all have finished what they had in hand."""
@@ -111,6 +132,7 @@ async def run_background(db: Database, stop: asyncio.Event) -> None:
         ),
         asyncio.create_task(run_webhook_worker(db, stop)),
         asyncio.create_task(run_housekeeping(db, stop, HOUSEKEEPING_SECONDS)),
+        asyncio.create_task(run_bulk_invites(db, stop, settings.bulk_invite_poll_seconds)),
         asyncio.create_task(run_jobs(db, stop, settings.jobs_interval_seconds, jobs)),
     ]
     await asyncio.gather(*tasks)

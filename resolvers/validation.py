@@ -15,22 +15,20 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from strawberry import UNSET
 
-from core.phones import to_e164
 from core.settings import get_settings
+from domain.formats import (
+    EMAIL_MAX,
+    PERSON_PHONE_PROBLEM,
+    PHONE_MAX,
+    VIN_MAX,
+    email_problem,
+    normal_vin,
+    person_phone,
+    phone_problem,
+    vin_problem,
+)
 from domain.problems import Common, Problem, Rejected
 
-EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-PHONE = re.compile(r"^\+?[0-9 ().\-]{5,40}$")
-VIN = re.compile(r"^[A-HJ-NPR-Z0-9]{17}$")  # no I, O or Q
-# ISO 3779 check digit (position 9), required of North American VINs (first character 1-5).
-VIN_VALUES = dict(
-    zip(
-        "ABCDEFGHJKLMNPRSTUVWXYZ",
-        [1, 2, 3, 4, 5, 6, 7, 8, 1, 2, 3, 4, 5, 7, 9, 2, 3, 4, 5, 6, 7, 8, 9],
-        strict=True,
-    )
-)
-VIN_WEIGHTS = (8, 7, 6, 5, 4, 3, 2, 10, 0, 9, 8, 7, 6, 5, 4, 3, 2)
 COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
 MIN_YEAR = 1885
 
@@ -68,48 +66,37 @@ class Checks:
         return cleaned
 
     def email(self, name: str, value: Any, *, required: bool = False) -> Any:
-        cleaned = self.text(name, value, 254, required=required)
+        cleaned = self.text(name, value, EMAIL_MAX, required=required)
         if isinstance(cleaned, str):
-            if not EMAIL.match(cleaned):
-                self.fail(name, "Enter a valid email address.")
+            if problem := email_problem(cleaned):
+                self.fail(name, problem)
             return cleaned.lower()
         return cleaned
 
     def phone(self, name: str, value: Any) -> Any:
         """A person's number, stored as E.164 (`core/phones.py`): the form texts go to."""
-        cleaned = self.text(name, value, 40)
+        cleaned = self.text(name, value, PHONE_MAX)
         if isinstance(cleaned, str):
-            e164 = to_e164(cleaned, get_settings().phone_region)
+            e164 = person_phone(cleaned, get_settings().phone_region)
             if e164 is None:
-                self.fail(
-                    name,
-                    "Enter a valid phone number, with its country code (+44 ...) if it is "
-                    "not from this business's country.",
-                    Common.INVALID_PHONE,
-                )
+                self.fail(name, PERSON_PHONE_PROBLEM, Common.INVALID_PHONE)
             return e164
         return cleaned
 
     def display_phone(self, name: str, value: Any) -> Any:
         """A number shown as written (the business's own, printed on its invoices)."""
-        cleaned = self.text(name, value, 40)
-        if isinstance(cleaned, str) and not PHONE.match(cleaned):
-            self.fail(name, "Enter a valid phone number.")
+        cleaned = self.text(name, value, PHONE_MAX)
+        if isinstance(cleaned, str) and (problem := phone_problem(cleaned)):
+            self.fail(name, problem)
         return cleaned
 
     def vin(self, name: str, value: Any, *, strict: bool) -> Any:
         """17 characters without I, O, Q; `strict=False` keeps pre-1981 and foreign VINs."""
-        cleaned = self.text(name, value, 17)
+        cleaned = self.text(name, value, VIN_MAX)
         if isinstance(cleaned, str):
-            cleaned = cleaned.upper().replace(" ", "")
-            if strict and not VIN.match(cleaned):
-                self.fail(name, "A VIN has 17 letters and digits, without I, O or Q.")
-            elif strict and cleaned[0] in "12345" and cleaned[8] != vin_check_digit(cleaned):
-                self.fail(
-                    name,
-                    "The VIN's check digit (9th character) does not match; set vinUnchecked "
-                    "to store it as written.",
-                )
+            cleaned = normal_vin(cleaned)
+            if problem := vin_problem(cleaned, strict=strict):
+                self.fail(name, problem)
         return cleaned
 
     def year(self, name: str, value: Any) -> Any:
@@ -182,15 +169,6 @@ class Checks:
                 self.fail(name, "Use a two-letter ISO country code.")
             return cleaned.upper()
         return cleaned
-
-
-def vin_check_digit(vin: str) -> str:
-    """The 9th character a valid North American VIN must have."""
-    total = sum(
-        (int(c) if c.isdigit() else VIN_VALUES[c]) * w
-        for c, w in zip(vin, VIN_WEIGHTS, strict=True)
-    )
-    return "X" if total % 11 == 10 else str(total % 11)
 
 
 def scaled(value: Any, scale: int) -> int | None:

@@ -9,14 +9,14 @@ import strawberry
 from strawberry import Info
 from strawberry.scalars import JSON
 
-from auth.permissions import owner_only, staff_only
+from auth.permissions import importers_only, owner_only, staff_only
 from domain.staff.notification_emails import emailed_kinds
 from models import relations as rel
 from models import tables
 from models.tables import portal_settings as portal_settings_table
 from resolvers.relations import children_of
 from schema.enums import ActorKind, NotificationKind, SignInMethod, StaffRole, StaffStatus
-from schema.fields import object_field
+from schema.fields import connection_field, object_field
 from schema.node import Node, RowType, row_type
 
 if TYPE_CHECKING:
@@ -159,6 +159,21 @@ class Organization(RowType, Node):
 
         endpoints = rel.ORGANIZATION_WEBHOOK_ENDPOINTS
         return await children_of(info, endpoints, self.pk, WebhookEndpoint.from_row)
+
+    data_imports = connection_field(
+        rel.ORGANIZATION_DATA_IMPORTS,
+        "DataImport",
+        "schema.imports",
+        "The import history: every CSV import, dry run or commit, newest first (OWNER and ADMIN).",
+        extensions=importers_only(),
+    )
+    bulk_invites = connection_field(
+        rel.ORGANIZATION_BULK_INVITES,
+        "BulkInvite",
+        "schema.imports",
+        "Bulk portal invites, newest first, with their progress (OWNER and ADMIN).",
+        extensions=importers_only(),
+    )
 
     @strawberry.field(description="What the customer portal offers.", extensions=staff_only())
     async def portal_settings(self, info: Info) -> PortalSettings | None:

@@ -21,6 +21,7 @@ from schema import (
     cars,
     customers,
     documents,
+    imports,
     integrations,
     jobs,
     messaging,
@@ -46,6 +47,7 @@ from schema.mutations.documents import DocumentMutations
 from schema.mutations.estimates import EstimateMutations
 from schema.mutations.events import EventMutations
 from schema.mutations.exports import ExportMutations
+from schema.mutations.imports import ImportMutations
 from schema.mutations.integrations import IntegrationMutations
 from schema.mutations.jobs import WorkMutations
 from schema.mutations.messaging import MessagingMutations
@@ -104,6 +106,7 @@ class Mutation(
     CollectionMutations,
     WebhookMutations,
     ExportMutations,
+    ImportMutations,
 ):
     pass
 
@@ -137,6 +140,9 @@ NODE_ONLY_TYPES = [
     organization.StaffUser,
     schedule.Appointment,
     customers.Contact,
+    imports.DataImport,
+    imports.BulkInvite,
+    imports.BulkInviteItem,
 ]
 
 

@@ -377,6 +377,7 @@ async def _check_as_owner(settings: Settings) -> None:
             data = await gql.data(OWNER_QUERY, token=token)
             _check_onboarding(data)
             _check_cars(data)
+            _check_moving_in(data)
             pictured = next(c for c in data["cars"]["nodes"] if c["photos"]["nodes"])
             url = pictured["photos"]["nodes"][0]["url"]
             response = await http.get(urlsplit(url).path)
@@ -391,12 +392,33 @@ OWNER_QUERY = """
   customers(first: 100) { nodes { name portalStatus
     onboarding { completed total isComplete steps { kind done } } } }
   complete: customers(first: 100, onboarding: COMPLETE) { nodes { name } }
+  organization { dataImports(first: 10) { nodes { filename state errorCount customersCreated
+      mapping ignoredColumns importedBy { email } errors { row field code } } }
+    bulkInvites(first: 5) { nodes { state total sent skipped filter
+      items(first: 10) { nodes { state reason customer { name } } } } } }
   cars(first: 100) { nodes {
     maintenanceSchedules { name isDue }
     photos(first: 10) { nodes { position caption url } }
     jobs(first: 10) { nodes { status photos(first: 10) { nodes { stage } } } } } }
 }
 """
+
+
+def _check_moving_in(data: dict[str, Any]) -> None:
+    """The import history: a dry run with errors, newest first, then the committed import;
+    and a finished bulk invite of the business customers."""
+    imports = data["organization"]["dataImports"]["nodes"]
+    assert [(i["state"], i["errorCount"]) for i in imports] == [("DRY_RUN", 2), ("COMMITTED", 0)]
+    assert [e["code"] for e in imports[0]["errors"]] == ["DUPLICATE", "UNKNOWN_CUSTOMER"]
+    assert imports[1]["customersCreated"] == 30
+    assert imports[1]["mapping"]["E-mail"] == "email"
+    assert imports[1]["ignoredColumns"] == ["Account no."]
+    assert imports[1]["importedBy"]["email"] == OWNER_EMAIL
+    (job,) = data["organization"]["bulkInvites"]["nodes"]
+    assert job["state"] == "FINISHED" and job["filter"]["search"] == "LLC"
+    assert job["total"] == job["sent"] + job["skipped"] == 3
+    names = {i["customer"]["name"] for i in job["items"]["nodes"]}
+    assert names == {"Ashby & Cole Auctions", "Lakeshore Motor Club", "Prairie Vintage Rallies"}
 
 
 def _check_onboarding(data: dict[str, Any]) -> None:

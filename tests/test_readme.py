@@ -167,7 +167,11 @@ class Demo:
         self.portal_email = chosen["email"]
         organization = await self.post("{ organization { id } }", {}, "owner")
         self.organization_id = decode_id(organization["data"]["organization"]["id"])[1]
+        jobs = await self.post(
+            "{ organization { bulkInvites(first: 1) { nodes { id } } } }", {}, "owner"
+        )
         self.ids = {
+            "BulkInvite": jobs["data"]["organization"]["bulkInvites"]["nodes"][0]["id"],
             "Customer": chosen["id"],
             "Invoice": chosen["openInvoices"]["nodes"][0]["id"],
             "Car": other_car,

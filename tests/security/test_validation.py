@@ -6,7 +6,8 @@ tests/test_cars.py (VIN letters, duplicates, unchecked classics).
 
 from __future__ import annotations
 
-from resolvers.validation import Checks, vin_check_digit
+from domain.formats import vin_check_digit
+from resolvers.validation import Checks
 from tests.helpers import GraphQLClient, Tenant
 from tests.portal import CREATE_CAR, make_customer
 
