@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
 from core.db_faults import database_unavailable
 from core.outage_watch import OutageWatch
@@ -31,6 +32,8 @@ from mail.worker import run_worker
 from models.db import Database
 from models.enums import Channel
 from models.idempotency import expire
+
+T = TypeVar("T")
 
 log = logging.getLogger("portico.background")
 
@@ -89,15 +92,38 @@ async def run_jobs(
     while not stop.is_set():
         for name, job in jobs:
             try:
-                done = await job(db)
-                log.info("%s: %s", name, done)
+                done = await until_stopped(stop, job(db))
             except Exception as exc:
                 if database_unavailable(exc):  # an outage needs no stack trace
                     log.warning("%s skipped: database unavailable (%s)", name, exc)
                 else:
                     log.exception("%s failed; it runs again in %s s", name, interval)
+                continue
+            if stop.is_set():
+                log.info("%s stopped for shutdown; the next run finishes it", name)
+                return
+            log.info("%s: %s", name, done)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), timeout=interval)
+
+
+async def until_stopped(stop: asyncio.Event, work: Awaitable[T]) -> T | None:
+    """`work`'s result, or None once `stop` is set first: then the work is cancelled. A
+    scheduled job may be: each unit of it (an invoice, a reminder, a charge) is one
+    transaction that a cancel rolls back and the next run does again, as after a crash, so a
+    long catch-up never holds up a shutdown."""
+    task = asyncio.ensure_future(work)
+    stopped = asyncio.ensure_future(stop.wait())
+    try:
+        await asyncio.wait({task, stopped}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        stopped.cancel()
+    if task.done():
+        return task.result()
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+    return None
 
 
 async def run_bulk_invites(db: Database, stop: asyncio.Event, interval: float) -> None:

@@ -97,7 +97,7 @@ MIXED = csv_of(
         "customer",
         "Ada Lovelace",
         "ADA@example.test",
-        "+1 555 0100",
+        "+1 312 555 0100",
         "",
         "",
         "",
@@ -165,7 +165,7 @@ async def test_a_commit_creates_every_row_in_the_importers_organization(
         # A cell that looks like a formula is kept as the text it is.
         assert (ada.name, ada.phone, ada.internal_notes) == (
             "Ada Lovelace",
-            "+1 555 0100",
+            "+13125550100",  # stored as E.164, as the mutations store it
             "=SUM(A1)",
         )
         car_rows = (
@@ -248,7 +248,7 @@ async def test_bad_rows_are_each_reported_and_a_commit_then_writes_nothing(
         (4, "email", "DUPLICATE"),
         (5, "email", "DUPLICATE"),
         (6, "name", "REQUIRED"),
-        (7, "phone", "INVALID"),
+        (7, "phone", "INVALID_PHONE"),
         (8, "vin", "DUPLICATE"),
         (9, "customerEmail", "UNKNOWN_CUSTOMER"),
         (10, "vin", "INVALID"),

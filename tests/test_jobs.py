@@ -1,5 +1,6 @@
 """Jobs, maintenance schedules, condition reports and drivers' trip inspections."""
 
+import asyncio
 from datetime import UTC, date, datetime, timedelta
 
 import sqlalchemy as sa
@@ -7,6 +8,7 @@ import sqlalchemy as sa
 from core.ids import decode_id
 from domain.cars.updates import send_car_updates
 from models import Notification, OutboxEmail
+from portico.background import run_jobs
 from tests.helpers import not_found_at, user_errors
 from tests.portal import make_car, make_contact, make_customer, sign_in_by_invite
 
@@ -371,3 +373,31 @@ async def test_a_new_schedule_without_its_car_is_a_user_error(gql, tenant):
         SCHEDULE, {"input": {"name": "Oil change", "everyMonths": 12}}, token=tenant.staff_token
     )
     assert user_errors(made["setMaintenanceSchedule"]) == [(["input", "carId"], "REQUIRED")]
+
+
+async def test_a_shutdown_stops_a_long_job_at_once_and_the_next_run_finishes_it():
+    """A catch-up can take minutes; SIGTERM must not wait for it. The job is cancelled (its
+    open transaction rolls back, as after a crash) and the loop returns."""
+    started, cancelled, later = asyncio.Event(), asyncio.Event(), []
+
+    async def long_job(db: object) -> str:
+        started.set()
+        try:
+            await asyncio.sleep(3600)
+        except asyncio.CancelledError:
+            cancelled.set()
+            raise
+        return "finished"
+
+    async def next_job(db: object) -> str:
+        later.append(db)
+        return "ran"
+
+    stop = asyncio.Event()
+    loop = asyncio.create_task(
+        run_jobs(None, stop, 3600, [("long", long_job), ("next", next_job)])  # type: ignore[arg-type]
+    )
+    await asyncio.wait_for(started.wait(), 5)
+    stop.set()
+    await asyncio.wait_for(loop, 5)  # not an hour
+    assert cancelled.is_set() and later == []  # stopped there: no further job started
