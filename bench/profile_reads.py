@@ -94,9 +94,7 @@ class Sampler:
     def report(self, top: int) -> str:
         lines = []
         for thread, total in self.samples.most_common():
-            lines.append(
-                f"\n== thread {thread}: {total} samples, {self.cpu[thread]:.2f} s of CPU"
-            )
+            lines.append(f"\n== thread {thread}: {total} samples, {self.cpu[thread]:.2f} s of CPU")
             lines.append("  self:")
             for function, n in self.self_counts[thread].most_common(top):
                 lines.append(f"    {n / total:6.1%}  {function}")
