@@ -50,6 +50,17 @@ def sqlalchemy_url(url: str) -> str:
     return url.replace("postgresql://", "postgresql+asyncpg://", 1)
 
 
+def sqlite_path(size: str) -> Path:
+    """The SQLite file `bench.generate --sqlite` fills with the same rows as the PostgreSQL
+    database of `size` (under raw/, ignored by git)."""
+    return RAW_DIR / f"{database_name(size)}.sqlite"
+
+
+def sqlite_url(size: str) -> str:
+    """Portico's DATABASE_URL for that file (SQLAlchemy's aiosqlite dialect)."""
+    return f"sqlite+aiosqlite:///{sqlite_path(size)}"
+
+
 def tokens_path(size: str) -> Path:
     return RAW_DIR / f"tokens-{size}.json"
 

@@ -7,6 +7,11 @@ deterministically from `random.Random(seed)` with asyncpg COPY, analyzes it, sta
 session per organization and portal sessions for a sample of customers, and writes the
 tokens, ids and cursors to `bench/results/raw/tokens-<size>.json`.
 
+With `--sqlite` (or `--database sqlite`) the same rows are also written, in batches, into
+`bench/results/raw/portico_bench_<size>.sqlite`, migrated by the same Alembic history
+(`portico migrate`'s), with the sessions copied from PostgreSQL: the tokens file then works
+against both databases (`bench.run --database sqlite`).
+
 Everything is dated from a fixed base (2026-11-01 UTC) except appointments, which are placed
 around `--now` (default: today 00:00 UTC) and up to a year ahead, so some stay upcoming.
 """
@@ -38,6 +43,8 @@ from bench.common import (
     database_name,
     database_url,
     sqlalchemy_url,
+    sqlite_path,
+    sqlite_url,
     tokens_path,
 )
 from core.ids import encode_id
@@ -715,6 +722,64 @@ async def load(generator: Generator, size: str) -> dict[str, int]:
     return counts
 
 
+SQLITE_BATCH = 1000  # rows per INSERT ... VALUES executemany
+
+
+def sqlite_database(size: str) -> Database:
+    return Database(settings_from_env({"DATABASE_URL": sqlite_url(size)}))
+
+
+def _sqlite_records(rows: Rows) -> list[dict[str, Any]]:
+    """The table's records as SQLAlchemy insert parameters: JSON columns as values again
+    (the column type encodes them), enum names and aware datetimes as they are."""
+    out = []
+    for record in rows.records:
+        values = dict(zip(rows.columns, record, strict=True))
+        for name in rows.json_columns:
+            if values[name] is not None:
+                values[name] = json.loads(values[name])
+        out.append(values)
+    return out
+
+
+async def load_sqlite(generator: Generator, size: str) -> dict[str, int]:
+    """The generator's rows, then the sessions PostgreSQL holds (same ids and token hashes),
+    into a new SQLite file migrated by Portico's Alembic history; then ANALYZE."""
+    path = sqlite_path(size)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    for leftover in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        leftover.unlink(missing_ok=True)
+    sessions = models.metadata.tables["auth_sessions"]
+    source = portico_database(size)
+    try:
+        async with source.engine.connect() as conn:
+            session_rows = [
+                dict(row) for row in (await conn.execute(sa.select(sessions))).mappings()
+            ]
+    finally:
+        await source.dispose()
+    db = sqlite_database(size)
+    counts: dict[str, int] = {}
+    try:
+        await upgrade(db.engine)
+        async with db.engine.begin() as conn:
+            for name in TABLE_ORDER:
+                records = _sqlite_records(generator.tables[name])
+                table = generator.tables[name].table
+                for start in range(0, len(records), SQLITE_BATCH):
+                    await conn.execute(table.insert(), records[start : start + SQLITE_BATCH])
+                counts[name] = len(records)
+            if session_rows:
+                await conn.execute(sessions.insert(), session_rows)
+            counts["sessions"] = len(session_rows)
+            await conn.exec_driver_sql("ANALYZE")
+        async with db.engine.connect() as conn:
+            await conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    finally:
+        await db.dispose()
+    return counts
+
+
 async def deep_cursor(conn: asyncpg.Connection, org_id: uuid.UUID) -> tuple[int, str | None]:
     """The page the deep-page workload asks for, and the `after` cursor that reaches it:
     page 100 when the list is long enough, else its last page."""
@@ -864,7 +929,7 @@ async def verify_cursor(size: str, org: dict[str, Any]) -> str | None:
     return None
 
 
-async def generate(size: Size, seed: int, now: datetime) -> dict[str, Any]:
+async def generate(size: Size, seed: int, now: datetime, sqlite: bool = False) -> dict[str, Any]:
     started = time.monotonic()
     await recreate_database(size.name)
     await migrate(size.name)
@@ -877,6 +942,14 @@ async def generate(size: Size, seed: int, now: datetime) -> dict[str, Any]:
     problem = await verify_cursor(size.name, organizations[0])
     if problem:
         print(f"WARNING: the deep-page cursor could not be verified: {problem}")
+    sqlite_counts: dict[str, int] | None = None
+    if sqlite:
+        sqlite_started = time.monotonic()
+        sqlite_counts = await load_sqlite(generator, size.name)
+        print(
+            f"SQLite: {sum(sqlite_counts.values()):,} rows (sessions included) in "
+            f"{time.monotonic() - sqlite_started:.1f} s into {sqlite_path(size.name)}"
+        )
     result = {
         "size": size.name,
         "database_url": database_url(size.name),
@@ -887,6 +960,9 @@ async def generate(size: Size, seed: int, now: datetime) -> dict[str, Any]:
         "counts": counts,
         "organizations": organizations,
     }
+    if sqlite_counts is not None:
+        result["sqlite_path"] = str(sqlite_path(size.name))
+        result["sqlite_counts"] = sqlite_counts
     RAW_DIR.mkdir(parents=True, exist_ok=True)
     tokens_path(size.name).write_text(json.dumps(result, indent=1) + "\n")
     total = sum(counts.values())
@@ -914,10 +990,19 @@ def main(argv: list[str] | None = None) -> None:
         default=None,
         help="the moment appointments are placed around (ISO, UTC; default today 00:00 UTC)",
     )
+    parser.add_argument(
+        "--database",
+        choices=["postgresql", "sqlite"],
+        default="postgresql",
+        help="sqlite: PostgreSQL as always, and the same rows and sessions in a SQLite file "
+        "(what `bench.run --database sqlite` compares)",
+    )
+    parser.add_argument("--sqlite", action="store_true", help="the same as --database sqlite")
     args = parser.parse_args(argv)
     now = args.now or today_utc()
     now = now.replace(tzinfo=UTC) if now.tzinfo is None else now.astimezone(UTC)
-    asyncio.run(generate(SIZES[args.size], args.seed, now))
+    sqlite = args.sqlite or args.database == "sqlite"
+    asyncio.run(generate(SIZES[args.size], args.seed, now, sqlite=sqlite))
 
 
 if __name__ == "__main__":

@@ -393,6 +393,12 @@ def render(result: dict[str, Any]) -> str:
         "",
         *summary_section(groups, result["statements"]),
     ]
+    if result.get("sqlite_check") or result.get("sqlite_statements"):
+        from bench.sqlite import sqlite_section  # it builds on this module's helpers
+
+        lines += sqlite_section(
+            groups, result["statements"], result["sqlite_statements"], result["sqlite_check"]
+        )
     workloads = [w for w in WORKLOADS if any(k[0] == w for k in groups)]
     for name in workloads:
         lines += workload_section(

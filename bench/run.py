@@ -28,8 +28,18 @@ from typing import Any
 import asyncpg
 
 from bench import generate
+from bench import sqlite as on_sqlite
 from bench.baseline import check
-from bench.common import PROJECT_DIR, RAW_DIR, RESULTS_DIR, SIZES, database_url, load_tokens
+from bench.common import (
+    PROJECT_DIR,
+    RAW_DIR,
+    RESULTS_DIR,
+    SIZES,
+    database_url,
+    load_tokens,
+    sqlite_path,
+    sqlite_url,
+)
 from bench.load import WRK_INSTALL_HINT, Load, LoadResult, run, wrk_available
 from bench.report import machine_info, render
 from bench.servers import (
@@ -74,6 +84,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--workloads", type=_workloads, default=list(WORKLOADS))
     parser.add_argument("--write-rate", type=float, default=WRITE_RATE, help="mutations/s")
     parser.add_argument("--driver", choices=["auto", "wrk", "python"], default="auto")
+    parser.add_argument(
+        "--database",
+        choices=["postgresql", "sqlite"],
+        default="postgresql",
+        help="sqlite: also serve Portico on the SQLite copy of the data (bench.generate "
+        "--sqlite), checked against and measured beside Portico on PostgreSQL",
+    )
     parser.add_argument(
         "--no-generate", action="store_true", help="reuse the database and tokens as they are"
     )
@@ -122,7 +139,7 @@ class Bench:
         warm_reads = Load(url, items, concurrency, WARM_UP_SECONDS)
         self._together(warm_reads, self._next_writes(writes, WARM_UP_SECONDS))
         database = self.tokens["database_url"].rsplit("/", 1)[-1]
-        cache_before = plan_cache(server) if server.name == "portico" else None
+        cache_before = plan_cache(server) if server.name.startswith("portico") else None
         before, db_before = server.cpu_seconds(), postgres_backends(database)
         read, write = self._together(reads, self._next_writes(writes, self.args.duration))
         db_cpu = postgres_cpu_seconds(db_before, postgres_backends(database))
@@ -159,9 +176,15 @@ class Bench:
         portico_items = workload.portico_items(self.tokens)
         baseline_items = workload.baseline_items(self.tokens) if workload.baseline_path else None
         mutations = workload.mutation_items(self.tokens) if workload.writes else None
-        targets: list[tuple[str, Server, str, list[Any]]] = [
+        targets: list[tuple[str, Server, str, list[Any]]] = []
+        if servers.portico_sqlite is not None:  # S, P, B, S, P, B, ...
+            sqlite_graphql = f"{servers.portico_sqlite.url}/graphql"
+            targets.append(
+                ("portico_sqlite", servers.portico_sqlite, sqlite_graphql, portico_items)
+            )
+        targets.append(
             ("portico", servers.portico, f"{servers.portico_url}/graphql", portico_items)
-        ]
+        )
         if baseline_items is not None:
             url = f"{servers.baseline_url}{workload.baseline_path}"
             targets.append(("baseline", servers.baseline, url, baseline_items))
@@ -173,7 +196,11 @@ class Bench:
         for concurrency in self.args.concurrency:
             for run_no in range(1, self.args.runs + 1):
                 for name, server, url, items in targets:  # P, B, P, B, ...
-                    read, write, cpu, db_cpu = self.measure(server, url, items, concurrency, writes)
+                    # Portico on SQLite takes the mutations itself; the others, Portico's.
+                    own = (
+                        replace(writes, url=url) if writes and name == "portico_sqlite" else writes
+                    )
+                    read, write, cpu, db_cpu = self.measure(server, url, items, concurrency, own)
                     served = read.requests + (write.requests if write else 0)
                     per_request = {
                         "cpu_ms_per_req": cpu * 1000 / served if served else None,
@@ -273,22 +300,56 @@ def main(argv: list[str] | None = None) -> None:
     _stop_on_sigterm()
     driver = choose_driver(args.driver)
     started = datetime.now(UTC)
+    with_sqlite = args.database == "sqlite"
     if not args.no_generate:
         print(f"generating the {args.size} database", flush=True)
-        asyncio.run(generate.generate(SIZES[args.size], seed=1, now=generate.today_utc()))
+        asyncio.run(
+            generate.generate(
+                SIZES[args.size], seed=1, now=generate.today_utc(), sqlite=with_sqlite
+            )
+        )
     tokens = load_tokens(args.size)
     url = database_url(args.size)
+    on_file = sqlite_url(args.size) if with_sqlite else None
+    if with_sqlite and (not sqlite_path(args.size).exists() or tokens.get("sqlite_path") is None):
+        raise SystemExit(
+            f"no SQLite copy of these tokens' data: run `.venv/bin/python -m bench.generate "
+            f"--size {args.size} --sqlite` (or bench.run without --no-generate)"
+        )
 
     print("counting Portico's SQL statements per request", flush=True)
     requests = statement_requests(tokens, args.workloads)
     statements, sizes = asyncio.run(count_statements(url, requests))
     print("  " + ", ".join(f"{k} {v:g}" for k, v in statements.items()), flush=True)
+    sqlite_statements: dict[str, float] = {}
+    if on_file is not None:
+        sqlite_statements, _ = asyncio.run(count_statements(on_file, requests))
+        print(
+            "  SQLite: " + ", ".join(f"{k} {v:g}" for k, v in sqlite_statements.items()),
+            flush=True,
+        )
 
     bench = Bench(args, driver, tokens)
     check_lines: list[str] = []
+    sqlite_check: list[str] = []
     for workers in args.workers:
         print(f"starting Portico and the baseline with {workers} worker(s)", flush=True)
-        with running_servers(url, workers) as servers:
+        with running_servers(url, workers, on_file) as servers:
+            if servers.portico_sqlite is not None and not sqlite_check:
+                sqlite_check = asyncio.run(
+                    on_sqlite.check(
+                        servers.portico_url, servers.portico_sqlite.url, tokens, args.workloads
+                    )
+                )
+                different = [line for line in sqlite_check if line.startswith("DIFF")]
+                if different:
+                    print("\n".join(different))
+                    if not args.ignore_check:
+                        raise SystemExit(
+                            "Portico on SQLite does not answer what it does on PostgreSQL"
+                        )
+                equal = len(sqlite_check) - len(different)
+                print(f"  SQLite check: {equal} of {len(sqlite_check)} cases equal", flush=True)
             if not check_lines:
                 check_lines = asyncio.run(check(servers.portico_url, servers.baseline_url, tokens))
                 different = [line for line in check_lines if line.startswith("DIFF")]
@@ -332,15 +393,18 @@ def main(argv: list[str] | None = None) -> None:
             "args": vars(args),
         },
         "statements": statements,
+        "sqlite_statements": sqlite_statements,
         "response_bytes": sizes,
         "check": check_lines,
+        "sqlite_check": sqlite_check,
         "runs": bench.runs,
     }
     RAW_DIR.mkdir(parents=True, exist_ok=True)
     stamp = started.strftime("%Y-%m-%dT%H%M%SZ")
-    raw_path = RAW_DIR / f"{stamp}-{args.size}.json"
+    suffix = f"{args.size}-sqlite" if with_sqlite else args.size
+    raw_path = RAW_DIR / f"{stamp}-{suffix}.json"
     raw_path.write_text(json.dumps(result, indent=1, default=str) + "\n")
-    report_path = RESULTS_DIR / f"{started.date().isoformat()}-{args.size}.md"
+    report_path = RESULTS_DIR / f"{started.date().isoformat()}-{suffix}.md"
     report_path.write_text(render(result))
     print(f"wrote {report_path.relative_to(PROJECT_DIR)} and {raw_path.relative_to(PROJECT_DIR)}")
 

@@ -201,6 +201,25 @@ def wait_healthy(server: Server, timeout: float = START_TIMEOUT) -> None:
     raise RuntimeError(f"{server.name} not healthy after {timeout:.0f} s:\n{server.log_tail()}")
 
 
+QUIET_CPU_SHARE = 0.05  # of one core: the server is idle
+QUIET_TIMEOUT = 300.0
+
+
+def wait_quiet(server: Server, timeout: float = QUIET_TIMEOUT) -> float:
+    """Wait until the server idles (under 5 % of a core over two 1 s samples): a fresh server's
+    jobs loop catches up the generated data first (overdue invoices' reminders, mailed),
+    which a measured run would otherwise share the CPU (and SQLite's writer) with. Returns
+    the seconds waited."""
+    started = time.monotonic()
+    quiet, last = 0, server.cpu_seconds()
+    while time.monotonic() - started < timeout and quiet < 2:
+        time.sleep(1.0)
+        now = server.cpu_seconds()
+        quiet = quiet + 1 if now - last < QUIET_CPU_SHARE else 0
+        last = now
+    return time.monotonic() - started
+
+
 def stop(server: Server) -> None:
     """SIGTERM to the server's process group, SIGKILL if it lingers."""
     process = server.process
@@ -229,7 +248,9 @@ def _environment(**extra: str) -> dict[str, str]:
     return {**env, "PYTHONPATH": os.pathsep.join(path), "PUBLIC_URL": PUBLIC_URL, **extra}
 
 
-def start_portico(database_url: str, workers: int) -> Server:
+def start_portico(database_url: str, workers: int, name: str = "portico") -> Server:
+    """`portico serve` on `database_url` (PostgreSQL's asyncpg address, or a SQLAlchemy
+    address such as a SQLite file's `sqlite+aiosqlite:///...`)."""
     port = free_port()
     # The load comes from one loopback client through 100 sessions: per-client and
     # per-session request rates stay counted (their cost is measured) but never refuse.
@@ -248,7 +269,7 @@ def start_portico(database_url: str, workers: int) -> Server:
         PORTICO_PLAN_STATS="1",  # GET /debug/plan-cache: hits, misses, plans, bytes
     )
     command = [_venv_bin("portico"), "serve", "--host", "127.0.0.1", "--port", str(port)]
-    return _start("portico", [*command, "--workers", str(workers)], env, port, workers)
+    return _start(name, [*command, "--workers", str(workers)], env, port, workers)
 
 
 def start_baseline(database_url: str, workers: int) -> Server:
@@ -266,6 +287,7 @@ def start_baseline(database_url: str, workers: int) -> Server:
 class Servers:
     portico: Server
     baseline: Server
+    portico_sqlite: Server | None = None  # Portico on the SQLite copy of the same data
 
     @property
     def portico_url(self) -> str:
@@ -277,15 +299,27 @@ class Servers:
 
 
 @contextmanager
-def running_servers(database_url: str, workers: int) -> Iterator[Servers]:
-    """Both servers with `workers` worker processes each; stopped when the block ends."""
+def running_servers(
+    database_url: str, workers: int, sqlite_url: str | None = None
+) -> Iterator[Servers]:
+    """Both servers with `workers` worker processes each (and, given `sqlite_url`, Portico
+    on that SQLite file too); stopped when the block ends."""
     with ExitStack() as stack:
         portico = start_portico(database_url, workers)
         stack.callback(stop, portico)
         baseline = start_baseline(database_url, workers)
         stack.callback(stop, baseline)
+        on_sqlite = None
+        if sqlite_url is not None:
+            on_sqlite = start_portico(sqlite_url, workers, name="portico_sqlite")
+            stack.callback(stop, on_sqlite)
         wait_healthy(portico)
         wait_healthy(baseline)
+        if on_sqlite is not None:
+            wait_healthy(on_sqlite)
         if workers > 1:
             time.sleep(SETTLE_SECONDS)  # /healthz answered by one worker; let the others start
-        yield Servers(portico, baseline)
+        for server in filter(None, (portico, on_sqlite)):
+            waited = wait_quiet(server)
+            print(f"  {server.name} idle after {waited:.0f} s", flush=True)
+        yield Servers(portico, baseline, on_sqlite)

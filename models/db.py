@@ -51,6 +51,8 @@ COMMAND_TIMEOUT_MARGIN_SECONDS = 5
 BACKGROUND_CONNECTIONS = 2
 # A pooled connection left unused this long is pinged before use (_check_on_checkout).
 PING_AFTER_IDLE_SECONDS = 10
+# The execution option of a request's read connection on SQLite (ReadScope, on_begin).
+SQLITE_READ_SCOPE = "portico_read_scope"
 
 
 @dataclass
@@ -73,6 +75,22 @@ def pinned_here() -> Pinned | None:
 
 def _configure_sqlite(engine: AsyncEngine) -> None:
     sync_engine = engine.sync_engine
+
+    # Ending a transaction that SQLite never began (a read scope's, whose statements ran in
+    # the driver's autocommit; a write's, already committed) is a no-op for sqlite3, but
+    # still a hand-off to aiosqlite's thread and back: skipped. `in_transaction` is
+    # SQLite's own flag, read without a hand-off.
+    dialect = sync_engine.dialect
+    plain_rollback = dialect.do_rollback
+
+    def do_rollback(dbapi_connection: Any) -> None:
+        driver = getattr(dbapi_connection, "driver_connection", None)
+        raw = getattr(driver, "_conn", None)  # aiosqlite's sqlite3.Connection
+        if raw is not None and not raw.in_transaction:
+            return
+        plain_rollback(dbapi_connection)
+
+    dialect.do_rollback = do_rollback  # type: ignore[method-assign]
 
     @event.listens_for(sync_engine, "connect")
     def on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -97,8 +115,18 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
 
     @event.listens_for(sync_engine, "begin")
     def on_begin(conn: sa.Connection) -> None:
-        if conn.get_execution_options().get("isolation_level") == "AUTOCOMMIT":
-            return  # the request's read scope: every statement stands alone
+        options = conn.get_execution_options()
+        if options.get(SQLITE_READ_SCOPE):
+            # The request's read scope: every statement stands alone, as the driver runs
+            # them (isolation_level None, set on connect). Not SQLAlchemy's AUTOCOMMIT:
+            # switching to it and back (when the connection returns to the pool) costs
+            # four hand-offs to aiosqlite's thread per request, a PRAGMA among them.
+            dbapi_connection = conn.connection.dbapi_connection
+            if dbapi_connection is not None and dbapi_connection.isolation_level is not None:
+                dbapi_connection.isolation_level = None
+            return
+        if options.get("isolation_level") == "AUTOCOMMIT":
+            return
         # Writes take the write lock up front (BEGIN IMMEDIATE) so that two writers never
         # both read first and then fail to upgrade their lock mid-transaction.
         if conn.get_execution_options().get("portico_write"):
@@ -315,7 +343,10 @@ class ReadScope:
                 self._turn = await self._admission.acquire()
             try:
                 conn = await self._engine.connect()
-                self._conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
+                if self._engine.dialect.name == "sqlite":
+                    self._conn = await conn.execution_options(**{SQLITE_READ_SCOPE: True})
+                else:
+                    self._conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
             except BaseException:
                 self._release()
                 raise

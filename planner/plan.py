@@ -63,6 +63,8 @@ Source = sa.FromClause
 
 
 PAGE_FIELDS = frozenset({"nodes", "edges", "pageInfo"})
+# The fields that read a page's cursors (Page.start_cursor, end_cursor, the edges').
+CURSOR_FIELDS = frozenset({"cursor", "startCursor", "endCursor"})
 
 
 # Root lists filtered by status, newest first: their table and type.
@@ -856,12 +858,22 @@ class Planner:
             )
             where.append(self.adapt([ordering.after()], t)[0])
         order = self.adapt(ordering.order_by(), t)
-        sort_values = [self.sql.cursor_value(t.c[col.name], col.type) for col, _ in ordering.keys]
+        connection = self.schema.type_map[_named(connection_type)]
+        assert isinstance(connection, GraphQLObjectType)
+        # Each row's cursor only where the query reads cursors: a nested page of nodes
+        # would otherwise encode one per row for nothing (on SQLite a call back into
+        # Python per row).
+        columns: list[Any] = [t]
+        if self.reads_cursors(connection, node):
+            sort_values = [
+                self.sql.cursor_value(t.c[col.name], col.type) for col, _ in ordering.keys
+            ]
+            columns.append(self.sql.cursor(sort_values).label("_cursor"))
         # The page and one row more (it says whether there is a next page); rows are
         # numbered after the LIMIT, so the database sorts only up to the page, with an
         # index, instead of numbering the whole list. totalCount counts on its own.
         limited = (
-            sa.select(t, self.sql.cursor(sort_values).label("_cursor"))
+            sa.select(*columns)
             .where(*where)
             .order_by(*order)
             .limit(sa.literal_column(str(first + 1), sa.Integer()))
@@ -872,8 +884,6 @@ class Planner:
         page = self.sql.paged(limited, order, first, (self.alias_name(), self.alias_name()))
         rows = page.rows
 
-        connection = self.schema.type_map[_named(connection_type)]
-        assert isinstance(connection, GraphQLObjectType)
         pairs: list[tuple[str, Expr]] = []
         for key, child in self.fields(connection, node.selection_set):
             name = child.name.value
@@ -902,6 +912,21 @@ class Planner:
         )
         answer = sa.select(self.sql.json_object(pairs))
         return (answer.select_from(rows) if reads_page else answer).scalar_subquery()
+
+    def reads_cursors(self, connection: GraphQLObjectType, node: FieldNode) -> bool:
+        """Whether the connection's selection reads a cursor (an edge's, or pageInfo's
+        start or end)."""
+        for _, child in self.fields(connection, node.selection_set):
+            name = child.name.value
+            if name not in {"edges", "pageInfo"}:
+                continue
+            inner = self.schema.type_map[_named(connection.fields[name].type)]
+            assert isinstance(inner, GraphQLObjectType)
+            if any(
+                f.name.value in CURSOR_FIELDS for _, f in self.fields(inner, child.selection_set)
+            ):
+                return True
+        return False
 
     def edges(
         self,

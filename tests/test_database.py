@@ -55,3 +55,35 @@ async def test_database_clock_offsets_are_parameters_not_cached_sql(db: Database
 
     ahead, behind = await offset(600), await offset(-600)
     assert timedelta(seconds=1199) < ahead - behind < timedelta(seconds=1201)
+
+
+async def test_sqlite_read_scope_runs_in_the_drivers_autocommit(tmp_path: Path):
+    """A request's read connection on SQLite: each statement stands alone (a write in it, like
+    the session check's `last_used_at`, is committed at once), without switching the
+    connection's isolation level and back; a write transaction still rolls back."""
+    sqlite = Database(settings_from_env({"DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/r.db"}))
+    try:
+        async with sqlite.connect() as conn:  # the one pooled connection so far
+            await conn.exec_driver_sql("CREATE TABLE t (x INTEGER)")
+            await conn.commit()
+        scope = sqlite.reader()
+        assert await scope.text_value("SELECT count(*) FROM t", ()) == 0
+        await scope.end()
+        async with sqlite.engine.connect() as conn:  # the same connection, back in the pool
+            raw = await conn.get_raw_connection()
+            assert raw.dbapi_connection is not None
+            # Still the driver's autocommit: not reset to "" after an AUTOCOMMIT switch.
+            assert raw.dbapi_connection.isolation_level is None
+        scope = sqlite.reader()
+        await scope.rows(sa.text("INSERT INTO t VALUES (1)"))
+        async with sqlite.connect() as other:  # before the scope ends: already committed
+            assert (await other.exec_driver_sql("SELECT count(*) FROM t")).scalar() == 1
+        await scope.end()
+        with pytest.raises(RuntimeError):
+            async with sqlite.write() as session:
+                await session.execute(sa.text("INSERT INTO t VALUES (2)"))
+                raise RuntimeError("rolled back")
+        async with sqlite.connect() as conn:
+            assert (await conn.exec_driver_sql("SELECT count(*) FROM t")).scalar() == 1
+    finally:
+        await sqlite.dispose()
