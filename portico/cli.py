@@ -10,8 +10,10 @@ import logging
 import os
 import signal
 import sys
+from collections.abc import Awaitable, Callable
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 from core.settings import ConfigurationError, get_settings
 from portico import log_setup
@@ -164,69 +166,64 @@ def _autopay(args: argparse.Namespace) -> None:
 
 def _bill(args: argparse.Namespace) -> None:
     from domain.subscriptions.billing import bill_due
-    from models.db import Database
 
-    async def run() -> None:
-        db = Database(get_settings())
-        try:
-            done = await bill_due(db, on=args.date, dry_run=args.dry_run)
-        finally:
-            await db.dispose()
-        for due in done.issued:
-            print(("would issue " if args.dry_run else "issued ") + str(due))
-        if args.dry_run:
-            print(f"dry run: {len(done.issued)} invoices would be issued; nothing was written")
-        else:
-            print(done)
-        if done.failed:
-            sys.exit(1)
-
-    asyncio.run(run())
+    _dated_run(
+        args,
+        lambda db: bill_due(db, on=args.date, dry_run=args.dry_run),
+        lambda done: done.issued,
+        ("would issue ", "issued "),
+        lambda done: f"{len(done.issued)} invoices would be issued",
+    )
 
 
 def _collect(args: argparse.Namespace) -> None:
     from domain.collections.collect import collect
-    from models.db import Database
 
-    async def run() -> None:
-        db = Database(get_settings())
-        try:
-            done = await collect(db, on=args.date, dry_run=args.dry_run)
-        finally:
-            await db.dispose()
-        for chase in [*done.reminded, *done.charged]:
-            print(("would do " if args.dry_run else "done ") + str(chase))
-        if args.dry_run:
-            print(
-                f"dry run: {len(done.reminded)} reminders would be sent and "
-                f"{len(done.charged)} late fees charged; nothing was written"
-            )
-        else:
-            print(done)
-        if done.failed:
-            sys.exit(1)
-
-    asyncio.run(run())
+    _dated_run(
+        args,
+        lambda db: collect(db, on=args.date, dry_run=args.dry_run),
+        lambda done: [*done.reminded, *done.charged],
+        ("would do ", "done "),
+        lambda done: (
+            f"{len(done.reminded)} reminders would be sent and "
+            f"{len(done.charged)} late fees charged"
+        ),
+    )
 
 
 def _send_statements(args: argparse.Namespace) -> None:
     from domain.billing.monthly_statements import send_monthly_statements
+
+    _dated_run(
+        args,
+        lambda db: send_monthly_statements(db, on=args.date, dry_run=args.dry_run),
+        lambda done: done.sent,
+        ("would look at ", "emailed "),
+        lambda done: f"{len(done.sent)} customers' months would be settled",
+    )
+
+
+def _dated_run(
+    args: argparse.Namespace,
+    job: Callable[[Any], Awaitable[Any]],
+    items: Callable[[Any], list[Any]],
+    verbs: tuple[str, str],
+    dry_summary: Callable[[Any], str],
+) -> None:
+    """One of the jobs loop's jobs run once from the command line, as of `--date` or each
+    organization's today: what it did (or with `--dry-run` would do, writing nothing), one
+    line each, then its summary; exit status 1 when any part of it failed."""
     from models.db import Database
 
     async def run() -> None:
         db = Database(get_settings())
         try:
-            done = await send_monthly_statements(db, on=args.date, dry_run=args.dry_run)
+            done = await job(db)
         finally:
             await db.dispose()
-        for due in done.sent:
-            print(("would look at " if args.dry_run else "emailed ") + str(due))
-        if args.dry_run:
-            print(
-                f"dry run: {len(done.sent)} customers' months would be settled; nothing was written"
-            )
-        else:
-            print(done)
+        for item in items(done):
+            print(verbs[0 if args.dry_run else 1] + str(item))
+        print(f"dry run: {dry_summary(done)}; nothing was written" if args.dry_run else done)
         if done.failed:
             sys.exit(1)
 
