@@ -39,9 +39,9 @@ from domain.billing.credit_notes import (
     invoiced_line,
     record_credit_note,
 )
-from domain.billing.invoices import issue_invoice
-from domain.billing.lines import LineInput, priced, replace_lines
+from domain.billing.lines import LineInput, priced
 from domain.billing.proration import Period, PeriodCharge
+from domain.subscriptions.billing import issue_subscription_invoice
 from domain.work import Work
 from models import (
     BillingPlan,
@@ -248,24 +248,16 @@ async def _bill(
 ) -> Adjusted:
     """Issue and send an invoice of `amount` (before tax) for the period's difference."""
     today = work.clock.today(org.timezone)
-    invoice = Invoice(
-        organization_id=org.id,
-        customer_id=subscription.customer_id,
-        car_id=subscription.car_id,
-        currency=subscription.currency,
-        issue_date=today,
-        due_date=today + timedelta(days=subscription.payment_terms_days),
-    )
-    session.add(invoice)
-    await session.flush()
     kind = LineKind.STORAGE if subscription.storage_label else LineKind.OTHER
     description = (
         f"{plan.name}, {max(today, period.period_start).isoformat()} to {_last_day(period)}: "
         "difference for the new price or quantity"
     )
     line = LineInput(description, amount, QUANTITY_SCALE, kind, None, plan.tax_rate_bp)
-    await replace_lines(session, invoice, priced([line], optional_allowed=False))
-    await issue_invoice(session, work.settings, org, invoice, today)
+    lines = priced([line], optional_allowed=False)
+    invoice, _ = await issue_subscription_invoice(
+        session, work.settings, org, subscription, lines, today
+    )
     session.add(
         SubscriptionAdjustment(
             organization_id=org.id,

@@ -39,6 +39,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.db_faults import database_unavailable
 from core.ids import encode_id
+from core.settings import Settings
 from domain.audit import system_audit
 from domain.billing.invoices import issue_invoice
 from domain.billing.lines import LineInput, PricedLine, priced, replace_lines, totals_of
@@ -318,6 +319,31 @@ async def _settle(db: Database, due: DuePeriod, today: date, run: BillingRun) ->
         run.unbilled += 1
 
 
+async def issue_subscription_invoice(
+    session: AsyncSession,
+    settings: Settings,
+    org: Organization,
+    subscription: BillingSubscription,
+    lines: list[PricedLine],
+    today: date,
+) -> tuple[Invoice, bool]:
+    """A subscription's invoice of `lines`, dated today and due after its terms, issued by
+    the one send path (numbered, emailed); whether it invited the customer to the portal."""
+    invoice = Invoice(
+        organization_id=org.id,
+        customer_id=subscription.customer_id,
+        car_id=subscription.car_id,
+        currency=subscription.currency,
+        issue_date=today,
+        due_date=today + timedelta(days=subscription.payment_terms_days),
+    )
+    session.add(invoice)
+    await session.flush()
+    await replace_lines(session, invoice, lines)
+    invited = await issue_invoice(session, settings, org, invoice, today)
+    return invoice, invited
+
+
 async def settle_period(
     session: AsyncSession, db: Database, due: DuePeriod, today: date
 ) -> bool | None:
@@ -341,18 +367,9 @@ async def settle_period(
     if totals_of(lines).total > 0:
         org = await session.get(Organization, org_id)
         assert org is not None  # the subscription's foreign key holds it
-        invoice = Invoice(
-            organization_id=org_id,
-            customer_id=subscription.customer_id,
-            car_id=subscription.car_id,
-            currency=subscription.currency,
-            issue_date=today,
-            due_date=today + timedelta(days=subscription.payment_terms_days),
+        invoice, invited = await issue_subscription_invoice(
+            session, db.settings, org, subscription, lines, today
         )
-        session.add(invoice)
-        await session.flush()
-        await replace_lines(session, invoice, lines)
-        invited = await issue_invoice(session, db.settings, org, invoice, today)
         session.add(
             system_audit(
                 org_id,
