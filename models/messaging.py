@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
+import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
 from models.base import Row, TenantRow, enum_field, utc_field
@@ -15,6 +16,15 @@ from models.types import UTCDateTime, utcnow
 
 class Message(TenantRow, table=True):
     __tablename__ = "messages"
+    __table_args__ = (
+        # Newest first (NEWEST_FIRST): the staff inbox walks the organization's messages in
+        # this order and stops once a page of conversations is found, each checked for a
+        # newer message of its customer on the second.
+        sa.Index(
+            "ix_messages_organization_id_created_at_id", "organization_id", "created_at", "id"
+        ),
+        sa.Index("ix_messages_customer_id_created_at_id", "customer_id", "created_at", "id"),
+    )
 
     customer_id: uuid.UUID = Field(foreign_key="customers.id", index=True)
     author_kind: ActorKind = enum_field(ActorKind)
