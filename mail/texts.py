@@ -27,6 +27,7 @@ from typing import Any, Protocol
 
 import httpx
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -34,8 +35,10 @@ from core.settings import Settings
 from mail.outbox import enqueue_text
 from mail.recipients import scope_allows
 from mail.sender import PermanentMailError, ServerUnreachable, TemporaryMailError
+from models.base import dialect_of
 from models.enums import MailKind, TextKind
 from models.tables import contacts, customers, sms_opt_outs
+from models.types import utcnow
 
 logger = logging.getLogger("portico.mail")
 
@@ -73,6 +76,30 @@ class TemporaryTextError(TemporaryMailError):
 
 class PermanentTextError(PermanentMailError):
     """The provider refused this text (an invalid or unsubscribed number): never again."""
+
+
+class RecipientOptedOut(PermanentTextError):
+    """The provider refused because the number answered STOP to our sender (Twilio's error
+    21610): Portico records the opt-out too, so nothing more is queued for it."""
+
+
+UNSUBSCRIBED_RECIPIENT = 21610  # Twilio: "Attempt to send to unsubscribed recipient"
+
+
+async def opt_out(session: AsyncSession, orgs: list[uuid.UUID], phone: str) -> list[uuid.UUID]:
+    """Record that `phone` wants no texts from each of `orgs`; those that had not yet."""
+    insert = postgresql.insert if dialect_of(session) == "postgresql" else sqlite.insert
+    added = await session.execute(
+        insert(sms_opt_outs)
+        .values(
+            [{"organization_id": org, "phone": phone, "opted_out_at": utcnow()} for org in orgs]
+        )
+        .on_conflict_do_nothing(
+            index_elements=[sms_opt_outs.c.organization_id, sms_opt_outs.c.phone]
+        )
+        .returning(sms_opt_outs.c.organization_id)
+    )
+    return list(added.scalars())
 
 
 class TextProviderUnreachable(ServerUnreachable):
@@ -136,6 +163,8 @@ def _outcome(answer: httpx.Response) -> str | None:
     # 401/403 are our own credentials and 429 our own pace, fixed once for every text.
     if status >= 500 or status in (401, 403, 408, 429):
         raise TemporaryTextError(why)
+    if body.get("code") == UNSUBSCRIBED_RECIPIENT:
+        raise RecipientOptedOut(why)
     raise PermanentTextError(why)
 
 

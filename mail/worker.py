@@ -45,7 +45,7 @@ from auth.magic_links import start_link_clock
 from core.outage_watch import MAX_WAIT_SECONDS, OutageWatch
 from core.process import process_gone, process_identity
 from mail.sender import Mailer, PermanentMailError, is_permanent, server_unreachable
-from mail.texts import Text, TextSender
+from mail.texts import RecipientOptedOut, Text, TextSender, opt_out
 from models.clock import db_now
 from models.db import Database
 from models.enums import Channel, OutboxStatus
@@ -191,6 +191,9 @@ async def _deliver_one(
         if server_unreachable(exc):
             raise MailServerUnavailable(describe(exc)) from None
         await _record_failure(db, row, attempt, max_attempts, exc)
+        if isinstance(exc, RecipientOptedOut) and row["organization_id"] is not None:
+            async with db.write() as session:  # the provider's block, kept as ours
+                await opt_out(session, [row["organization_id"]], row["to_address"])
         return False
     await _record_sent(db, row, minutes, provider_id)
     return True

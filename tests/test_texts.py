@@ -187,6 +187,26 @@ async def test_an_invalid_number_is_dead_with_the_reason_and_never_retried(
     assert len(twilio_stub.sent_to(to)) == 1
 
 
+async def test_a_number_the_provider_says_unsubscribed_is_opted_out_here_too(
+    db: Database, tenant: Tenant, twilio_stub: TwilioStub
+):
+    """Twilio refuses a number that answered STOP to our sender (21610) even when Portico
+    never heard the STOP (it came before this organization texted it): the text is DEAD with
+    the reason, and the organization records the opt-out, so nothing more is queued."""
+    to = a_number()
+    twilio_stub.unsubscribed_numbers.add(to)
+    await queue_text(db, tenant, to)
+    await deliver_texts(db, texter(twilio_stub))
+    [row] = await outbox_rows(db, to)
+    assert (row["status"], row["attempts"]) == ("DEAD", 1)
+    assert "21610" in row["last_error"]
+    async with db.connect() as conn:
+        stopped = await conn.execute(
+            sa.select(sms_opt_outs.c.organization_id).where(sms_opt_outs.c.phone == to)
+        )
+        assert list(stopped.scalars()) == [tenant.organization_id]
+
+
 async def test_two_workers_at_once_send_each_text_once(
     db: Database, tenant: Tenant, twilio_stub: TwilioStub
 ):

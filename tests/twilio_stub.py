@@ -5,7 +5,8 @@ in a thread of its own) speaking Twilio's wire format.
 MessagingServiceSid, Body) with HTTP basic auth AccountSid:AuthToken, and answers 201 with
 the message as JSON (`sid`, `status` "queued", ...). Wrong credentials get 401 with Twilio's
 error body (`code` 20003); a `To` that is no E.164 number, or one of `invalid_numbers`, gets
-400 with `code` 21211, as Twilio answers an invalid number.
+400 with `code` 21211, as Twilio answers an invalid number; one of `unsubscribed_numbers`
+(it answered STOP to this sender) gets 400 with `code` 21610.
 
 Test controls: `requests` (each recorded request's form and credentials), `fail_next(status,
 ...)` (answer the next requests with these statuses and Twilio's error body), `reset()`.
@@ -49,6 +50,7 @@ class TwilioStub:
         self.port = 0
         self.requests: list[SentRequest] = []
         self.invalid_numbers: set[str] = set()
+        self.unsubscribed_numbers: set[str] = set()
         self._failures: list[int] = []
         self._lock = threading.Lock()
         self._server: uvicorn.Server | None = None
@@ -71,6 +73,7 @@ class TwilioStub:
         with self._lock:
             self.requests.clear()
             self.invalid_numbers.clear()
+            self.unsubscribed_numbers.clear()
             self._failures.clear()
 
     def start(self) -> None:
@@ -125,6 +128,8 @@ class TwilioStub:
         to = form.get("To", "")
         if not E164.match(to) or to in self.invalid_numbers:
             return _error(400, 21211, f"The 'To' number {to} is not a valid phone number.")
+        if to in self.unsubscribed_numbers:
+            return _error(400, 21610, "Attempt to send to unsubscribed recipient")
         if not (form.get("From") or form.get("MessagingServiceSid")):
             return _error(400, 21603, "A 'From' or 'MessagingServiceSid' parameter is required.")
         sid = "SM" + secrets.token_hex(16)

@@ -18,15 +18,13 @@ import uuid
 from enum import StrEnum
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.audit import system_audit
-from models.base import dialect_of
+from mail.texts import opt_out
 from models.db import Database
 from models.enums import Channel
 from models.tables import outbox_emails, sms_opt_outs
-from models.types import utcnow
 
 log = logging.getLogger("portico.texts")
 
@@ -59,7 +57,7 @@ async def answer_keyword(db: Database, phone: str, body: str) -> Keyword:
         if not orgs:
             return keyword
         if keyword is Keyword.STOPPED:
-            changed = await _stop(session, orgs, phone)
+            changed = await opt_out(session, orgs, phone)
         else:
             lifted = await session.execute(
                 sa.delete(sms_opt_outs)
@@ -86,18 +84,3 @@ async def _texted_by(session: AsyncSession, phone: str) -> list[uuid.UUID]:
         .distinct()
     )
     return [org for org in found.scalars() if org is not None]
-
-
-async def _stop(session: AsyncSession, orgs: list[uuid.UUID], phone: str) -> list[uuid.UUID]:
-    """Record the opt-out for each of `orgs`; those that did not have it yet."""
-    insert = postgresql.insert if dialect_of(session) == "postgresql" else sqlite.insert
-    now = utcnow()
-    added = await session.execute(
-        insert(sms_opt_outs)
-        .values([{"organization_id": org, "phone": phone, "opted_out_at": now} for org in orgs])
-        .on_conflict_do_nothing(
-            index_elements=[sms_opt_outs.c.organization_id, sms_opt_outs.c.phone]
-        )
-        .returning(sms_opt_outs.c.organization_id)
-    )
-    return list(added.scalars())
