@@ -46,6 +46,13 @@ class PortalScope(StrEnum):
     CARS = "CARS"
 
 
+class CheckOutEnd(StrEnum):
+    """When a car's subscriptions end once it is checked out of storage."""
+
+    PERIOD_END = "PERIOD_END"  # at the end of the period running (nothing credited)
+    CHECK_OUT_DAY = "CHECK_OUT_DAY"  # that day: the unused days billed in advance credited
+
+
 class CarStatus(StrEnum):
     IN_STORAGE = "IN_STORAGE"
     CHECKED_OUT = "CHECKED_OUT"

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
 from models.base import Row, enum_field
-from models.enums import SignInMethod
+from models.enums import CheckOutEnd, SignInMethod
 
 
 class Organization(Row, table=True):
@@ -26,6 +26,10 @@ class Organization(Row, table=True):
     currency: str = Field(default="USD", min_length=3, max_length=3)
     stripe_account_id: str | None = Field(default=None, max_length=255)
     stripe_charges_enabled: bool = Field(default=False)
+    # When a car checked out of storage stops being billed (domain/cars/cars.py).
+    check_out_ends_subscriptions: CheckOutEnd = enum_field(
+        CheckOutEnd, default=CheckOutEnd.PERIOD_END
+    )
 
 
 class PortalSettings(SQLModel, table=True):

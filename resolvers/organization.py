@@ -11,7 +11,7 @@ from strawberry import Info
 from domain.organization.details import OrganizationDetails, update_organization
 from resolvers.inputs import kept
 from resolvers.outcome import mutation_outcome
-from resolvers.validation import Checks
+from resolvers.validation import Checks, given
 
 if TYPE_CHECKING:  # annotations only: resolvers do not import the schema
     from schema.mutations.portal import OrganizationInput
@@ -30,6 +30,7 @@ async def update(info: Info, data: OrganizationInput) -> uuid.UUID:
         accent_color=kept(checks.color("accentColor", data.accent_color)),
         timezone=kept(checks.timezone("timezone", data.timezone)),
         currency=kept(checks.currency("currency", data.currency)),
+        check_out_ends_subscriptions=kept(given(data.check_out_ends_subscriptions)),
     )
     checks.done()
     return await update_organization(info.context, details)

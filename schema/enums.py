@@ -13,6 +13,7 @@ from models.enums import (
     CarEventKind,
     CarStatus,
     Channel,
+    CheckOutEnd,
     ContactRole,
     ContractKind,
     ContractStatus,
@@ -60,6 +61,11 @@ strawberry.enum(
     description="What a contact's portal access covers: everything, billing only, or chosen cars.",
 )
 strawberry.enum(CarStatus, description="Where a car is now.")
+strawberry.enum(
+    CheckOutEnd,
+    description="When a car's subscriptions end once it is checked out of storage: at the end "
+    "of the period running, or that day (the unused days billed in advance credited).",
+)
 strawberry.enum(CarEventKind, description="What happened to a car.")
 strawberry.enum(DocumentKind, description="What a document is.")
 strawberry.enum(ContractStatus, description="A contract's signing state.")

@@ -15,7 +15,14 @@ from models import relations as rel
 from models import tables
 from models.tables import portal_settings as portal_settings_table
 from resolvers.relations import children_of
-from schema.enums import ActorKind, NotificationKind, SignInMethod, StaffRole, StaffStatus
+from schema.enums import (
+    ActorKind,
+    CheckOutEnd,
+    NotificationKind,
+    SignInMethod,
+    StaffRole,
+    StaffStatus,
+)
 from schema.fields import connection_field, object_field
 from schema.node import Node, RowType, row_type
 
@@ -106,6 +113,11 @@ class Organization(RowType, Node):
     accent_color: str | None = strawberry.field(description="Accent colour, #rrggbb.")
     timezone: str = strawberry.field(description="IANA time zone, e.g. America/Chicago.")
     currency: str = strawberry.field(description="Default ISO 4217 currency.")
+    check_out_ends_subscriptions: CheckOutEnd = strawberry.field(
+        description="When the subscriptions of a car checked out of storage end: at the end "
+        "of the period running (PERIOD_END, the default) or that day (CHECK_OUT_DAY).",
+        extensions=staff_only(),
+    )
 
     @strawberry.field(description="Online payments are set up (Stripe account with charges).")
     def payments_enabled(self) -> bool:

@@ -17,7 +17,7 @@ from domain.problems import Common, Problem, Rejected
 from domain.rows import locked, organization_of
 from domain.webhooks.events import emit
 from domain.work import Work
-from models import Car, CarEvent, Customer
+from models import Car, CarEvent, Customer, Organization
 from models.cars import CAR_EVENT_REFERENCES
 from models.enums import CarEventKind, CarStatus
 from models.tables import cars
@@ -117,7 +117,19 @@ async def update_car(work: Work, car_id: uuid.UUID, details: CarDetails) -> uuid
                 )
             )
             await emit(session, "car.status_changed", car)
+            if car.status is CarStatus.CHECKED_OUT:
+                await _stop_billing(work, session, car)
     return car_id
+
+
+async def _stop_billing(work: Work, session: AsyncSession, car: Car) -> None:
+    """A car checked out of storage stops being billed, by the organization's setting."""
+    # Imported here: subscriptions reach the bills, which reach back to cars.
+    from domain.subscriptions.subscriptions import end_for_check_out
+
+    org = await session.get(Organization, car.organization_id)
+    assert org is not None  # the car's foreign key holds it
+    await end_for_check_out(work, session, car.id, org.check_out_ends_subscriptions)
 
 
 async def assign_car(

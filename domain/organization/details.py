@@ -10,6 +10,7 @@ from domain.audit import audit
 from domain.edits import KEEP, Edit, changes
 from domain.work import Work
 from models import Organization
+from models.enums import CheckOutEnd
 from models.writes import apply
 
 
@@ -26,6 +27,7 @@ class OrganizationDetails:
     accent_color: Edit[str | None] = KEEP
     timezone: Edit[str] = KEEP
     currency: Edit[str] = KEEP
+    check_out_ends_subscriptions: Edit[CheckOutEnd] = KEEP
 
 
 async def update_organization(work: Work, details: OrganizationDetails) -> uuid.UUID:
@@ -39,6 +41,7 @@ async def update_organization(work: Work, details: OrganizationDetails) -> uuid.
         accent_color=details.accent_color,
         timezone=details.timezone,
         currency=details.currency,
+        check_out_ends_subscriptions=details.check_out_ends_subscriptions,
     )
     async with work.write() as session:
         org = await session.get(Organization, work.viewer.organization_id, with_for_update=True)

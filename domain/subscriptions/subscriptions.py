@@ -16,7 +16,9 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from core.errors import NotFound
 from core.ids import encode_id
@@ -32,7 +34,7 @@ from domain.subscriptions.plans import MAX_AMOUNT
 from domain.work import Work
 from models import BillingPlan, BillingSubscription, Car, Customer, Organization, PortalSettings
 from models.calendar import local_today
-from models.enums import SubscriptionStatus
+from models.enums import CheckOutEnd, SubscriptionStatus
 from models.writes import apply, get_for_update
 
 S = SubscriptionStatus
@@ -379,40 +381,84 @@ async def end_subscription(
     the proration rule (domain/subscriptions/adjustments.py)."""
     async with work.write() as session:
         subscription = await _live(session, work, subscription_id)
-        today = await _today(session, work, subscription.organization_id)
-        if end_date is None:
-            day = max(today, subscription.start_date)
-            period = period_on(
-                day,
-                subscription.start_date,
-                subscription.anchor_day,
-                await _interval(session, subscription),
-                subscription.end_date,
-            )
-            if period is None:  # an end already set before any period left: none to end
-                raise Rejected(ENDED)
-            end_date = period.end
-        else:
-            _refuse(dates_problems(subscription.start_date, end_date))
-            if end_date < today:
-                message = "Choose today or a later day."
-                raise Rejected(Problem("endDate", message, SubscriptionCode.IN_THE_PAST))
-        was = subscription.end_date
-        apply(subscription, {"end_date": end_date})
-        # Days already billed in advance after the end are credited (or, for an end moved
-        # later again, billed): domain/subscriptions/adjustments.py.
-        adjusted = await adjust_periods(work, session, subscription, today)
-        session.add(
-            _audit(
-                work,
-                "subscription.ended",
-                subscription,
-                end_date=end_date.isoformat(),
-                previous_end_date=was.isoformat() if was else None,
-                **_adjusted(adjusted),
-            )
-        )
+        await _end(work, session, subscription, end_date)
     return subscription.id
+
+
+async def _end(
+    work: Work,
+    session: AsyncSession,
+    subscription: BillingSubscription,
+    end_date: date | None,
+    **why: Any,
+) -> None:
+    """`end_subscription` in the caller's transaction, the subscription locked and live."""
+    today = await _today(session, work, subscription.organization_id)
+    if end_date is None:
+        day = max(today, subscription.start_date)
+        period = period_on(
+            day,
+            subscription.start_date,
+            subscription.anchor_day,
+            await _interval(session, subscription),
+            subscription.end_date,
+        )
+        if period is None:  # an end already set before any period left: none to end
+            raise Rejected(ENDED)
+        end_date = period.end
+    else:
+        _refuse(dates_problems(subscription.start_date, end_date))
+        if end_date < today:
+            message = "Choose today or a later day."
+            raise Rejected(Problem("endDate", message, SubscriptionCode.IN_THE_PAST))
+    was = subscription.end_date
+    apply(subscription, {"end_date": end_date})
+    # Days already billed in advance after the end are credited (or, for an end moved
+    # later again, billed): domain/subscriptions/adjustments.py.
+    adjusted = await adjust_periods(work, session, subscription, today)
+    session.add(
+        _audit(
+            work,
+            "subscription.ended",
+            subscription,
+            end_date=end_date.isoformat(),
+            previous_end_date=was.isoformat() if was else None,
+            **_adjusted(adjusted),
+            **why,
+        )
+    )
+
+
+async def end_for_check_out(
+    work: Work, session: AsyncSession, car_id: uuid.UUID, when: CheckOutEnd
+) -> list[uuid.UUID]:
+    """In the caller's transaction (the car's status just became CHECKED_OUT): end the car's
+    running subscriptions by the organization's setting: at the end of the period running
+    (PERIOD_END), or that day, the check-out day being the first no longer billed
+    (CHECK_OUT_DAY; days billed in advance after it are credited). One not started yet is
+    left to staff, and one already ending by then is left as it is. The ones ended."""
+    org_id = organization_of(work)
+    today = await _today(session, work, org_id)
+    found = await session.execute(
+        sa.select(BillingSubscription.id)  # type: ignore[call-overload]
+        .where(
+            col(BillingSubscription.organization_id) == org_id,
+            col(BillingSubscription.car_id) == car_id,
+            col(BillingSubscription.start_date) < today,
+            sa.or_(
+                col(BillingSubscription.end_date).is_(None),
+                col(BillingSubscription.end_date) > today,
+            ),
+        )
+        .order_by(col(BillingSubscription.id))
+    )
+    ended = []
+    for subscription_id in found.scalars():
+        subscription = await locked(session, BillingSubscription, org_id, subscription_id)
+        end_date = today if when is CheckOutEnd.CHECK_OUT_DAY else None
+        await _end(work, session, subscription, end_date, reason="car.checked_out")
+        ended.append(subscription.id)
+    return ended
 
 
 async def _interval(session: AsyncSession, subscription: BillingSubscription) -> int:

@@ -17,7 +17,7 @@ from resolvers.preview import start_preview
 from resolvers.validation import Problem
 from schema.common import INPUT
 from schema.customers import Contact, Customer
-from schema.enums import SignInMethod
+from schema.enums import CheckOutEnd, SignInMethod
 from schema.error_codes import user_errors
 from schema.node import load_row
 from schema.organization import Organization, PortalSettings, portal_settings_table
@@ -415,6 +415,10 @@ class OrganizationInput:
     accent_color: str | None = strawberry.field(default=UNSET, description="#rrggbb.")
     timezone: str | None = strawberry.field(default=UNSET, description="IANA time zone.")
     currency: str | None = strawberry.field(default=UNSET, description="ISO 4217 code.")
+    check_out_ends_subscriptions: CheckOutEnd | None = strawberry.field(
+        default=UNSET,
+        description="When a car checked out of storage stops being billed.",
+    )
 
 
 @strawberry.type(description="The organization after the change.")
