@@ -34,7 +34,7 @@ from models import (
     StaffUser,
 )
 from models.db import Database
-from models.enums import ActorKind, PortalScope, SessionKind
+from models.enums import ActorKind, PortalScope, SessionKind, StaffRole
 from planner import extension
 from planner.coverage import unplannable_fields
 from portico.app import create_app
@@ -150,11 +150,14 @@ async def _world(db: Database) -> dict[str, Any]:
         org = (
             await conn.execute(sa.select(Organization.id).where(Organization.slug == "demo"))
         ).scalar_one()
+        # The owner: the demo's team has an open invite and a deactivated account too.
         owner = (
-            (await conn.execute(sa.select(StaffUser.id).where(StaffUser.organization_id == org)))
-            .scalars()
-            .first()
-        )
+            await conn.execute(
+                sa.select(StaffUser.id).where(
+                    StaffUser.organization_id == org, StaffUser.role == StaffRole.OWNER
+                )
+            )
+        ).scalar_one()
         customers = (
             (
                 await conn.execute(
