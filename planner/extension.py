@@ -25,6 +25,7 @@ from core.errors import NotFound
 from core.ids import decode_id
 from models.search import search_shape
 from planner.filled import fill
+from planner.literals import lifted
 from planner.roles import CURSOR, NODE_ID, SEARCH, SHAPE, VALUE
 from planner.variables import coerce_variables
 from planner.viewer import viewer_params, viewer_shape
@@ -184,9 +185,16 @@ class PlannedReads(SchemaExtension):
             # Only queries are planned; a mutation's variables may hold uploaded files,
             # which have no place in a plan's cache key.
             return None
-        variables = execution.variables or {}
+        schema = execution.schema._schema
+        query, variables = execution.query, execution.variables or {}
+        document = execution.graphql_document
+        lift = lifted(
+            schema, query, execution.operation_name, context.settings.max_query_tokens, document
+        )
+        if lift is not None:  # planned and cached as if its literals were variables
+            query, variables = lift.query, lift.variables(variables)
         try:
-            key = cache_key(execution.query, execution.operation_name, context, variables)
+            key = cache_key(query, execution.operation_name, context, variables)
         except TypeError:  # values JSON cannot hold (an uploaded file): not planned
             return None
         known, plan = _cached(key)
@@ -195,14 +203,19 @@ class PlannedReads(SchemaExtension):
             from planner.plan import Planner, Unplannable
             from planner.sql import dialect_named
 
+            if lift is not None:
+                document = lift.document()
+                operation = _operation(document, execution.operation_name)
+                if operation is None:
+                    return None
             # Planned with the values the executor would use (declared defaults, 100.0 as
             # 100); kept under the raw ones, which always coerce the same way.
-            coerced = coerce_variables(execution.schema._schema, operation, variables)
+            coerced = coerce_variables(schema, operation, variables)
             if isinstance(coerced, list):
                 return None  # the executor answers the variable errors
             planner = Planner(
-                execution.schema._schema,
-                execution.graphql_document,
+                schema,
+                document,
                 operation,
                 coerced,
                 context.viewer,
@@ -215,13 +228,13 @@ class PlannedReads(SchemaExtension):
                 log.debug("not planned: %s", reason)
                 plan = None
             names = [execution.operation_name]
-            if len(_operations(execution.graphql_document)) == 1 and names[0] is not None:
+            if len(_operations(document)) == 1 and names[0] is not None:
                 names.append(None)  # clients may leave the name out of a one-operation document
             keys = []
             for name in names:
                 if plan is not None:
-                    learn_roles(execution.query, name, context, planner.roles)
-                keys.append(cache_key(execution.query, name, context, variables))
+                    learn_roles(query, name, context, planner.roles)
+                keys.append(cache_key(query, name, context, variables))
                 _remember(keys[-1], plan)
         if plan is None:
             return None

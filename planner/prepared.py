@@ -30,6 +30,7 @@ from auth.viewer import Viewer
 from models.loaders import Scope
 from planner.extension import _cached, _missing, cache_key
 from planner.filled import fill
+from planner.literals import lifted
 from planner.plan import PLANNED, Plan
 from planner.viewer import viewer_params
 
@@ -93,9 +94,15 @@ def _plan(
     body: dict[str, Any], context: Context, viewer: tuple[Viewer, Scope]
 ) -> tuple[Plan, dict[str, Any]] | None:
     """The cached plan for this body and viewer, with its parameters for these variables."""
-    variables = body.get("variables") or {}
+    query, name, variables = body["query"], body.get("operationName"), body.get("variables") or {}
+    schema = context.extras.get("graphql_schema")
+    lift = None
+    if schema is not None:
+        lift = lifted(schema, query, name, context.settings.max_query_tokens)
+    if lift is not None:
+        query, variables = lift.query, lift.variables(variables)
     try:
-        key = cache_key(body["query"], body.get("operationName"), context, variables, viewer)
+        key = cache_key(query, name, context, variables, viewer)
     except TypeError:  # values JSON cannot hold
         return None
     plan = _cached(key, count_miss=False)[1]

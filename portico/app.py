@@ -148,6 +148,7 @@ class PorticoGraphQL(GraphQL[Context, None]):
         )
         # Plans are kept per schema: an app with other limits never answers from this one's.
         context.extras["schema"] = id(self.schema)
+        context.extras["graphql_schema"] = self.schema._schema  # literals lifted by its types
         request.state.portico_context = context
         return context
 

@@ -652,6 +652,49 @@ async def test_one_plan_serves_every_id_cursor_and_search_of_the_same_shape(
             )
 
 
+LITERAL_DETAIL = """{ node(id: "%s") { id ... on Customer { name email
+  cars(first: 3) { totalCount nodes { make status } }
+  invoices(first: 2) { nodes { number status } } } } }"""
+
+
+async def test_literal_values_share_one_plan_with_the_executors_answers(
+    apps: Any, count_statements
+):
+    """A client that writes ids and sizes into the text, a new text per customer: the
+    values are lifted into variables (planner/literals.py), so one plan serves them all,
+    first by way of the executor's path and then straight from the body."""
+    world, planned, executed = apps
+    staff = world["staff"]
+    texts = [LITERAL_DETAIL % encode_id("Customer", c) for c in world["customers"][:8]]
+    await _post(planned, texts[0], {}, staff)  # the shape's one plan
+    plans_before = len(extension._plans)
+    for text in texts:
+        expected = await _post(executed, text, {}, staff)
+        assert (expected.get("data") or {}).get("node"), expected  # not vacuous
+        for _ in range(2):  # the executor's path with its extension, then the prepared path
+            count_statements.statements.clear()
+            assert await _post(planned, text, {}, staff) == expected
+            reads = [s for s in count_statements.statements if not _session_check(s)]
+            assert len(reads) == 1, [s[:60] for s in reads]
+    assert len(extension._plans) == plans_before  # no literal made a plan of its own
+    # What the executor refuses keeps its errors, at their places in the client's text.
+    refused = [
+        LITERAL_DETAIL % "not-an-id",
+        LITERAL_DETAIL % encode_id("Car", world["customers"][0]),
+        (LITERAL_DETAIL % encode_id("Customer", world["customers"][0])).replace(
+            "first: 3", 'first: "3"'
+        ),
+        (LITERAL_DETAIL % encode_id("Customer", world["customers"][0])).replace(
+            "first: 3", "first: 3000"
+        ),
+    ]
+    for text in refused:
+        expected = await _post(executed, text, {}, staff)
+        assert expected.get("errors"), expected
+        for _ in range(2):
+            assert await _post(planned, text, {}, staff) == expected
+
+
 # Fields a query may select that the planner has no SQL for: selecting one sends the whole
 # query to the executor. A field added without its SQL joins this list and fails the test
 # below; planning one of these removes it. Each line says why it is here.
