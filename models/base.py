@@ -12,6 +12,7 @@ from enum import StrEnum
 from typing import Any
 
 import sqlalchemy as sa
+from pydantic._internal import _fields as pydantic_fields
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import Field, SQLModel
 
@@ -26,6 +27,29 @@ SQLModel.metadata.naming_convention = {
 }
 
 metadata = SQLModel.metadata
+
+
+def _remember_factory_signatures() -> None:
+    """Building a row calls each default factory (ids, times) after asking pydantic whether
+    the factory takes the validated data, which inspects its signature every time (a fifth
+    of the cost of building a row). A factory's signature does not change: the answer is
+    kept per factory."""
+    ask = pydantic_fields.takes_validated_data_argument
+    known: dict[Any, Any] = {}
+
+    def takes_validated_data(factory: Any) -> Any:
+        try:
+            return known[factory]
+        except KeyError:
+            known[factory] = answer = ask(factory)
+            return answer
+        except TypeError:  # a factory that cannot be a key: asked each time
+            return ask(factory)
+
+    pydantic_fields.takes_validated_data_argument = takes_validated_data  # type: ignore[assignment]
+
+
+_remember_factory_signatures()
 
 
 def new_id() -> uuid.UUID:

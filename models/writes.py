@@ -6,7 +6,7 @@ import functools
 import itertools
 import uuid
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -69,19 +69,34 @@ async def add_in_order(session: AsyncSession, rows: Iterable[SQLModel]) -> None:
 
 async def value_taken(
     session: AsyncSession,
-    column: sa.ColumnElement[object],
+    column: sa.Column[Any],
     value: object,
-    within: sa.ColumnElement[bool],
+    within: tuple[sa.Column[Any], object],
     own_id: uuid.UUID | None,
 ) -> bool:
-    """Another row `within` a scope already holds `value` (unique emails, VINs)."""
+    """Another row whose `within` column holds the given value (the scope: an organization,
+    a customer) already holds `value` in `column` (unique emails, VINs)."""
     if not value:
         return False
+    scope_column, scope = within
+    statement = _taken_statement(column, scope_column, own_id is not None)
+    params = {"scope": scope, "value": value, "own_id": own_id}
+    return (await session.execute(statement, params)).first() is not None
+
+
+@functools.cache
+def _taken_statement(
+    column: sa.Column[Any], scope_column: sa.Column[Any], besides_own: bool
+) -> sa.Select[Any]:
+    """Built once per shape: a mutation pays for no expression building, and SQLAlchemy
+    finds the compiled form by the statement's memoized cache key."""
     table = column.table
-    stmt = sa.select(table.c.id).where(within, column == value)
-    if own_id is not None:
-        stmt = stmt.where(table.c.id != own_id)
-    return (await session.execute(stmt.limit(1))).first() is not None
+    statement = sa.select(table.c.id).where(
+        scope_column == sa.bindparam("scope"), column == sa.bindparam("value")
+    )
+    if besides_own:
+        statement = statement.where(table.c.id != sa.bindparam("own_id"))
+    return statement.limit(1)
 
 
 async def visible_for_update(

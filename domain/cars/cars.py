@@ -69,7 +69,7 @@ def car_event(car: Car, kind: CarEventKind, staff_id: uuid.UUID | None, **data: 
 
 
 async def _vin_taken(session: AsyncSession, car: Car) -> bool:
-    within = cars.c.organization_id == car.organization_id
+    within = (cars.c.organization_id, car.organization_id)
     return await value_taken(session, cars.c.vin, car.vin, within, car.id)
 
 

@@ -100,7 +100,7 @@ async def email_taken(
     session: AsyncSession, customer_id: uuid.UUID, email: str | None, own_id: uuid.UUID | None
 ) -> bool:
     """Contacts' emails are unique per customer."""
-    within = contacts.c.customer_id == customer_id
+    within = (contacts.c.customer_id, customer_id)
     return await value_taken(session, contacts.c.email, email, within, own_id)
 
 

@@ -105,5 +105,5 @@ async def _email_taken(
     own_id: uuid.UUID | None,
 ) -> bool:
     """Customers' emails are unique per organization."""
-    within = customers.c.organization_id == organization_id
+    within = (customers.c.organization_id, organization_id)
     return await value_taken(session, customers.c.email, email, within, own_id)

@@ -225,9 +225,9 @@ def _changed(row: Customer | Contact, values: dict[str, Any]) -> dict[str, Any]:
 async def _address_taken(session: AsyncSession, person: Person, email: str) -> bool:
     """Customers' addresses are unique in the organization, contacts' within the customer."""
     if person.contact_id is None:
-        within = customers.c.organization_id == person.organization_id
+        within = (customers.c.organization_id, person.organization_id)
         return await value_taken(session, customers.c.email, email, within, person.customer_id)
-    within = contacts.c.customer_id == person.customer_id
+    within = (contacts.c.customer_id, person.customer_id)
     return await value_taken(session, contacts.c.email, email, within, person.contact_id)
 
 

@@ -114,6 +114,14 @@ def object_of(table: sa.Table, values: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
+# Every write that emits an event reads these: built once (no expression building per
+# mutation, and SQLAlchemy finds the compiled form by the statement's memoized cache key).
+_ENABLED_ENDPOINTS = sa.select(endpoints.c.id, endpoints.c.event_types).where(
+    endpoints.c.organization_id == sa.bindparam("organization_id"),
+    endpoints.c.enabled.is_(True),
+)
+
+
 async def emit(session: AsyncSession, event_type: str, row: SQLModel) -> uuid.UUID | None:
     """The event about `row` (a table model with `organization_id`), in the caller's
     transaction; its id, or None where no endpoint wants it."""
@@ -129,11 +137,7 @@ async def emit_values(
     if event_type not in EVENT_TYPES:
         raise ValueError(f"unknown webhook event type {event_type}")
     organization_id = values["organization_id"]
-    rows = await session.execute(
-        sa.select(endpoints.c.id, endpoints.c.event_types).where(
-            endpoints.c.organization_id == organization_id, endpoints.c.enabled.is_(True)
-        )
-    )
+    rows = await session.execute(_ENABLED_ENDPOINTS, {"organization_id": organization_id})
     wanting = [row.id for row in rows if event_type in (row.event_types or [])]
     if not wanting:
         return None
