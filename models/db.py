@@ -11,7 +11,7 @@ import contextlib
 import logging
 import time
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -364,19 +364,36 @@ class ReadScope:
 
     async def text_value(self, sql: str, args: tuple[Any, ...]) -> Any:
         """The first value of SQL text already compiled for this dialect."""
-        async with self._lock:
-            if self._ended:
-                return None
-            return (await (await self._connection()).exec_driver_sql(sql, args)).scalar()
+        row = await self.text_row(sql, args)
+        return None if row is None else next(iter(row.values()), None)
 
-    async def text_row(self, sql: str, args: tuple[Any, ...]) -> RowMapping | None:
+    async def text_row(self, sql: str, args: tuple[Any, ...]) -> Mapping[str, Any] | None:
         """The first row (None when there is none) of SQL text already compiled for this
-        dialect; values come as the driver decodes them."""
+        dialect; values come as the driver decodes them.
+
+        Sent to the driver itself: SQLAlchemy's layer around a statement (its cursor
+        adapter, and on SQLite four hand-offs to aiosqlite's thread where one will do)
+        cost more than a planned statement's whole answer in Python. A failure leaves the
+        connection to the pool to be thrown away."""
         async with self._lock:
             if self._ended:
                 return None
-            result = await (await self._connection()).exec_driver_sql(sql, args)
-            return result.mappings().first()
+            conn = await self._connection()
+            if self._pinned:  # a transaction's connection: its own bookkeeping
+                found = (await conn.exec_driver_sql(sql, args)).mappings().first()
+                return None if found is None else dict(found)
+            listeners = self._engine.sync_engine.dispatch.before_cursor_execute
+            if listeners:  # what counts or logs statements sees this one too
+                listeners(conn.sync_connection, None, sql, args, None, False)
+            try:
+                driver: Any = (await conn.get_raw_connection()).driver_connection
+                if self._engine.dialect.name == "sqlite":
+                    return await _sqlite_row(driver, sql, args)
+                record = await driver.fetchrow(sql, *args)
+            except BaseException:
+                await conn.invalidate()
+                raise
+            return None if record is None else dict(record.items())
 
     async def end(self) -> None:
         """The request is answered: close, for good. A field that failed can leave other
@@ -398,3 +415,21 @@ class ReadScope:
         if self._admission is not None and self._turn is not None:
             turn, self._turn = self._turn, None
             self._admission.release(turn)
+
+
+async def _sqlite_row(driver: Any, sql: str, args: tuple[Any, ...]) -> dict[str, Any] | None:
+    """The first row, read in one hand-off to aiosqlite's thread (its `_execute` runs a
+    function there; the public calls take one hand-off each for execute, fetch and close)."""
+    connection = driver._conn  # the sqlite3 connection, used in aiosqlite's thread only
+
+    def first_row() -> dict[str, Any] | None:
+        cursor = connection.execute(sql, args)
+        try:
+            row = cursor.fetchone()
+            names = [column[0] for column in cursor.description or ()]
+        finally:
+            cursor.close()
+        return None if row is None else dict(zip(names, row, strict=True))
+
+    result: dict[str, Any] | None = await driver._execute(first_row)
+    return result

@@ -209,13 +209,8 @@ class Plan:
         if self._texts[name] is None:
             return None
         sql, names, fixed, processors = self._texts[name]
-        if processors:
-            return sql, tuple(
-                (processors[n](params[n]) if n in processors else params[n])
-                if n in params
-                else fixed[n]
-                for n in names
-            )
+        if processors:  # each value converted once, however often the text repeats it
+            params = {n: processors[n](v) if n in processors else v for n, v in params.items()}
         return sql, tuple(params[n] if n in params else fixed[n] for n in names)
 
     def decoded(self, name: str, row: Mapping[Any, Any]) -> Mapping[Any, Any]:

@@ -87,3 +87,32 @@ async def test_sqlite_read_scope_runs_in_the_drivers_autocommit(tmp_path: Path):
             assert (await conn.exec_driver_sql("SELECT count(*) FROM t")).scalar() == 1
     finally:
         await sqlite.dispose()
+
+
+async def test_a_planned_text_that_fails_leaves_no_connection_behind(db: Database):
+    """Planned texts go to the driver itself: a statement that fails there raises, its
+    connection is thrown away rather than pooled half-used, and the next read works."""
+    checked_out = db.engine.pool.checkedout()  # type: ignore[attr-defined]
+    thrown_away: list[object] = []
+    pool = db.engine.sync_engine.pool
+
+    def invalidated(dbapi_connection: object, *_: object) -> None:
+        thrown_away.append(dbapi_connection)
+
+    sa.event.listen(pool, "invalidate", invalidated)
+    scope = db.reader()
+    try:
+        with pytest.raises(Exception, match="no_such_table"):
+            await scope.text_row("SELECT x FROM no_such_table", ())
+        await scope.end()
+    finally:
+        sa.event.remove(pool, "invalidate", invalidated)
+    assert len(thrown_away) == 1
+    assert db.engine.pool.checkedout() == checked_out  # type: ignore[attr-defined]
+    scope = db.reader()
+    try:
+        assert await scope.text_row("SELECT 1 AS one", ()) == {"one": 1}
+        assert await scope.text_value("SELECT 2 AS two", ()) == 2
+        assert await scope.text_row("SELECT 1 AS one WHERE 1 = 0", ()) is None
+    finally:
+        await scope.end()
