@@ -190,6 +190,11 @@ def make_engine(settings: Settings) -> AsyncEngine:
         connect_args={
             "timeout": CONNECT_TIMEOUT_SECONDS,
             "command_timeout": _command_timeout(settings),
+            # Planned answers' texts (models/db.py ReadScope.text_row) go to asyncpg itself,
+            # whose statement cache skips texts over 15 KiB by default: a dashboard's would
+            # be parsed and planned by PostgreSQL on every request (5x its database CPU).
+            # The texts are the plan cache's own strings, so caching them costs no copy.
+            "max_cacheable_statement_size": PLANNED_TEXT_BYTES,
             "server_settings": {
                 "statement_timeout": str(settings.statement_timeout_ms),
                 "idle_in_transaction_session_timeout": "60000",
@@ -199,6 +204,10 @@ def make_engine(settings: Settings) -> AsyncEngine:
     )
     _check_on_checkout(engine)
     return engine
+
+
+# The largest planned text asyncpg keeps prepared (a staff customer page's is about 130 KiB).
+PLANNED_TEXT_BYTES = 512 * 1024
 
 
 class Database:

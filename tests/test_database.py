@@ -116,3 +116,24 @@ async def test_a_planned_text_that_fails_leaves_no_connection_behind(db: Databas
         assert await scope.text_row("SELECT 1 AS one WHERE 1 = 0", ()) is None
     finally:
         await scope.end()
+
+
+async def test_a_large_planned_text_is_prepared_once_per_connection(db: Database, dialect: str):
+    """A dashboard's planned text is over asyncpg's default 15 KiB for caching: uncached,
+    PostgreSQL would parse and plan it on every request. Asked twice on one connection, it
+    is prepared once and kept."""
+    if dialect != "postgresql":
+        pytest.skip("sqlite3 keeps its statements whatever their size")
+    sql = f"SELECT '{'x' * 30_000}' AS padding, $1::int AS asked"
+    assert len(sql) > 20 * 1024
+    scope = db.reader()
+    try:
+        for value in (1, 2):
+            row = await scope.text_row(sql, (value,))
+            assert row is not None and row["asked"] == value
+        kept = await scope.text_row(
+            "SELECT count(*) AS n FROM pg_prepared_statements WHERE statement = $1", (sql,)
+        )
+        assert kept == {"n": 1}
+    finally:
+        await scope.end()
