@@ -148,7 +148,8 @@ class PorticoGraphQL(GraphQL[Context, None]):
         )
         # Plans are kept per schema: an app with other limits never answers from this one's.
         context.extras["schema"] = id(self.schema)
-        context.extras["graphql_schema"] = self.schema._schema  # literals lifted by its types
+        # Literals are lifted into variables by its types (planner/literals.py).
+        context.extras["graphql_schema"] = getattr(self.schema, "_schema", None)
         request.state.portico_context = context
         return context
 
