@@ -27,7 +27,7 @@ from resolvers.outcome import mutation_outcome
 from resolvers.validation import Checks, given
 
 if TYPE_CHECKING:  # annotations only: resolvers do not import the schema
-    from schema.collections import CollectionSettingsInput
+    from schema.collections import CollectionSettingsInput, CustomerCollectionInput
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,7 +121,7 @@ async def update_settings(info: Info, data: CollectionSettingsInput) -> uuid.UUI
 
 
 @mutation_outcome
-async def set_paused(info: Info, data: Any, paused: bool) -> uuid.UUID:
+async def set_paused(info: Info, data: CustomerCollectionInput, paused: bool) -> uuid.UUID:
     customer_id = decode_id_of("Customer", data.customer_id)
     checks = Checks(creating=False)
     reason = checks.text("reason", data.reason, 500)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from strawberry import Info
 
@@ -19,8 +19,21 @@ from resolvers.inputs import decoded_id, kept
 from resolvers.outcome import mutation_outcome
 from resolvers.validation import Checks, given
 
+if TYPE_CHECKING:  # annotations only: resolvers do not import the schema
+    from schema.mutations.subscriptions import (
+        ArchiveBillingPlanInput,
+        ChangeSubscriptionInput,
+        CreateBillingPlanInput,
+        CreateSubscriptionInput,
+        EndSubscriptionInput,
+        SubscriptionIdInput,
+        UpdateBillingPlanInput,
+    )
 
-def _months(checks: Checks, data: Any, *, creating: bool) -> Any:
+
+def _months(
+    checks: Checks, data: CreateBillingPlanInput | UpdateBillingPlanInput, *, creating: bool
+) -> Any:
     """The month count an input asks for, by name or number; monthly for a new plan that
     names none, KEEP for a change that names none."""
     interval = data.interval if data.interval else None  # UNSET and null: not given
@@ -35,7 +48,9 @@ def _months(checks: Checks, data: Any, *, creating: bool) -> Any:
     return chosen
 
 
-def _plan_details(checks: Checks, data: Any, *, creating: bool) -> PlanDetails:
+def _plan_details(
+    checks: Checks, data: CreateBillingPlanInput | UpdateBillingPlanInput, *, creating: bool
+) -> PlanDetails:
     details = PlanDetails(
         name=kept(checks.text("name", data.name, 200, required=True)),
         amount=kept(given(data.amount)),
@@ -50,7 +65,7 @@ def _plan_details(checks: Checks, data: Any, *, creating: bool) -> PlanDetails:
 
 
 @mutation_outcome
-async def create_billing_plan(info: Info, data: Any) -> uuid.UUID:
+async def create_billing_plan(info: Info, data: CreateBillingPlanInput) -> uuid.UUID:
     checks = Checks(creating=True)
     details = _plan_details(checks, data, creating=True)
     currency = checks.currency("currency", data.currency) if data.currency else None
@@ -59,7 +74,7 @@ async def create_billing_plan(info: Info, data: Any) -> uuid.UUID:
 
 
 @mutation_outcome
-async def update_billing_plan(info: Info, data: Any) -> uuid.UUID:
+async def update_billing_plan(info: Info, data: UpdateBillingPlanInput) -> uuid.UUID:
     checks = Checks(creating=False)
     details = _plan_details(checks, data, creating=False)
     checks.done()
@@ -67,13 +82,13 @@ async def update_billing_plan(info: Info, data: Any) -> uuid.UUID:
 
 
 @mutation_outcome
-async def archive_billing_plan(info: Info, data: Any) -> uuid.UUID:
+async def archive_billing_plan(info: Info, data: ArchiveBillingPlanInput) -> uuid.UUID:
     plan_id = decode_id_of("BillingPlan", data.id)
     return await plans.archive_plan(info.context, plan_id, data.archived)
 
 
 @mutation_outcome
-async def create_subscription(info: Info, data: Any) -> uuid.UUID:
+async def create_subscription(info: Info, data: CreateSubscriptionInput) -> uuid.UUID:
     customer_id = decode_id_of("Customer", data.customer_id)
     plan_id = decode_id_of("BillingPlan", data.plan_id)
     car_id = decode_id_of("Car", data.car_id) if data.car_id else None
@@ -96,7 +111,7 @@ async def create_subscription(info: Info, data: Any) -> uuid.UUID:
 
 
 @mutation_outcome
-async def change_subscription(info: Info, data: Any) -> uuid.UUID:
+async def change_subscription(info: Info, data: ChangeSubscriptionInput) -> uuid.UUID:
     subscription_id = decode_id_of("BillingSubscription", data.id)
     plan_id = decoded_id("BillingPlan", data.plan_id)
     checks = Checks(creating=False)
@@ -115,18 +130,18 @@ async def change_subscription(info: Info, data: Any) -> uuid.UUID:
 
 
 @mutation_outcome
-async def pause_subscription(info: Info, data: Any) -> uuid.UUID:
+async def pause_subscription(info: Info, data: SubscriptionIdInput) -> uuid.UUID:
     subscription_id = decode_id_of("BillingSubscription", data.id)
     return await subscriptions.pause_subscription(info.context, subscription_id)
 
 
 @mutation_outcome
-async def resume_subscription(info: Info, data: Any) -> uuid.UUID:
+async def resume_subscription(info: Info, data: SubscriptionIdInput) -> uuid.UUID:
     subscription_id = decode_id_of("BillingSubscription", data.id)
     return await subscriptions.resume_subscription(info.context, subscription_id)
 
 
 @mutation_outcome
-async def end_subscription(info: Info, data: Any) -> uuid.UUID:
+async def end_subscription(info: Info, data: EndSubscriptionInput) -> uuid.UUID:
     subscription_id = decode_id_of("BillingSubscription", data.id)
     return await subscriptions.end_subscription(info.context, subscription_id, data.end_date)
