@@ -401,7 +401,7 @@ async def test_one_organizations_run_never_touches_another(
 async def test_a_dry_run_writes_nothing(gql: GraphQLClient, db: Database, tenant: Tenant):
     org = tenant.organization_id
     invoice = await _invoice(
-        db, org, await _customer(gql, tenant, "Dry Customer"), date(2027, 5, 10)
+        db, org, await _customer(gql, tenant, "Dry Run Debtor"), date(2027, 5, 10)
     )
     await _configure(
         db, tenant, late_fee_kind=LateFeeKind.PERCENT, late_fee_bp=150, late_fee_after_days=5
@@ -427,7 +427,7 @@ async def test_a_dry_run_writes_nothing(gql: GraphQLClient, db: Database, tenant
     )
     out, err = await proc.communicate()
     assert proc.returncode == 0, err
-    printed = [line for line in out.decode().splitlines() if "Dry Customer" in line]
+    printed = [line for line in out.decode().splitlines() if "Dry Run Debtor" in line]
     assert len(printed) == 2 and all(line.startswith("would do") for line in printed)
     assert any("reminder at step +7 (2027-05-17)" in line for line in printed)
     assert any("late fee USD 1.50 (period 1)" in line for line in printed)
