@@ -135,12 +135,30 @@ async def test_planned_reads_cannot_bypass_the_limits(
     query = "{ customers(first: 5) { nodes { name } } }"  # costs 1 + 5 x 2 = 11
     for _ in range(2):  # planned, then answered by the prepared path (PostgreSQL)
         assert "errors" not in await gql(query, token=tenant.staff_token)
+    # Kept under the text with its literal lifted into a variable (planner/literals.py).
+    lifted = "query($_lit0: Int!) { customers(first: $_lit0) { nodes { name } } }"
     if db.dialect == "postgresql":
-        assert any(query in key for key in extension._plans)
+        assert any(lifted in key for key in extension._plans)
     async with app_with(db, MAX_QUERY_COST="3") as app, client(app) as http:
         for _ in range(2):
             result = (await post(http, query, token=tenant.staff_token)).json()
             assert limit_of(result)["cost"] == 11
+
+
+async def test_a_plan_for_small_literal_pages_never_answers_large_ones(
+    gql: GraphQLClient, tenant: Tenant
+):
+    """Literal page sizes share one lifted text, but a plan is kept per page size: the
+    same query with pages too large for the limits is measured and refused."""
+    nested = (
+        "{ customers(first: %d) { nodes { cars(first: %d) { nodes { events(first: %d) "
+        "{ nodes { kind } } } } } } }"
+    )
+    for _ in range(2):
+        assert "errors" not in await gql(nested % (5, 5, 5), token=tenant.staff_token)
+    for _ in range(2):
+        extensions = limit_of(await gql(nested % (100, 100, 100), token=tenant.staff_token))
+        assert (extensions["cost"], extensions["maxCost"]) == (nested_cost(100), 50_000)
 
 
 # SECURITY.md E42 (issue 15 item 4): limits are measured on what will execute.
