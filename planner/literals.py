@@ -30,7 +30,6 @@ from graphql import (
     FragmentSpreadNode,
     GraphQLEnumType,
     GraphQLError,
-    GraphQLID,
     GraphQLInputType,
     GraphQLObjectType,
     GraphQLScalarType,
@@ -219,7 +218,4 @@ def _liftable(value: ValueNode, input_type: GraphQLInputType) -> bool:
         return isinstance(value, EnumValueNode)
     if not isinstance(named, GraphQLScalarType):
         return False  # lists and input objects keep their literals
-    kinds = _KINDS.get(named.name, (StringValueNode,))
-    if named is GraphQLID:
-        kinds = _KINDS["ID"]
-    return isinstance(value, kinds)
+    return isinstance(value, _KINDS.get(named.name, (StringValueNode,)))
